@@ -1,0 +1,1 @@
+//! The worker side of Jiebang: claims jobs, drives the harness, scores and reports.

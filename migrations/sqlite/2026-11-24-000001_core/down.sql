@@ -1,0 +1,14 @@
+DROP TABLE audit_log;
+DROP TABLE submissions;
+DROP TABLE enrolments;
+DROP TABLE phases;
+DROP TABLE scenarios;
+DROP TABLE team_invitations;
+DROP TABLE team_members;
+DROP TABLE teams;
+DROP TABLE api_tokens;
+DROP TABLE identities;
+DROP TABLE department_members;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE organizations;

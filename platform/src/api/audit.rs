@@ -1,0 +1,51 @@
+//! The audit-log route: admins read who changed what.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::api::input::Query;
+use crate::api::{PageQuery, Paginated, iso_time, page_of};
+use crate::auth::Admin;
+use crate::db::models::audit::{self, AuditEntry};
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct AuditView {
+    id: i64,
+    at: String,
+    actor_id: Option<String>,
+    action: String,
+    subject_kind: String,
+    subject_id: String,
+    detail: serde_json::Value,
+}
+
+impl From<AuditEntry> for AuditView {
+    fn from(entry: AuditEntry) -> Self {
+        Self {
+            id: entry.id,
+            at: iso_time(entry.at),
+            actor_id: entry.actor_id,
+            action: entry.action,
+            subject_kind: entry.subject_kind,
+            subject_id: entry.subject_id,
+            detail: serde_json::from_str(&entry.detail).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// `GET /api/v1/audit` — admin, newest first.
+pub async fn list(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    Query(query): Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = page_of(query.page, query.per_page)?;
+    let (entries, total) = state
+        .db
+        .read(move |conn| Ok(audit::list(conn, page)?))
+        .await?;
+    let items = entries.into_iter().map(AuditView::from).collect();
+    Ok(HttpResponse::Ok().json(Paginated::<AuditView>::new(items, page, total)))
+}

@@ -1,0 +1,385 @@
+//! Scenario routes: the public opportunity list, and departments posting and editing.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::api::input::{Json, Query};
+use crate::api::{Paginated, iso_time, page_of};
+use crate::auth::{CurrentUser, MaybeUser};
+use crate::db::DbConnection;
+use crate::db::ids::{OrganizationId, PhaseId, ScenarioId, TeamId};
+use crate::db::models::enrolments;
+use crate::db::models::organizations::{self, Organization};
+use crate::db::models::scenarios::{
+    self, Phase, PhaseForm, PhasePatch, Scenario, ScenarioFilter, ScenarioForm, ScenarioPatch,
+    ScenarioState, Visibility,
+};
+use crate::db::models::teams;
+use crate::db::now_millis;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioListQuery {
+    pub town: Option<OrganizationId>,
+    pub domain: Option<String>,
+    pub status: Option<ScenarioState>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhaseView {
+    pub id: PhaseId,
+    pub name: String,
+    pub opens_at: String,
+    pub closes_at: String,
+    pub open: bool,
+}
+
+impl PhaseView {
+    fn new(phase: &Phase, now: i64) -> Self {
+        Self {
+            id: phase.id.clone(),
+            name: phase.name.clone(),
+            opens_at: iso_time(phase.opens_at),
+            closes_at: iso_time(phase.closes_at),
+            open: phase.is_open_at(now),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScenarioView {
+    pub id: ScenarioId,
+    pub town: Option<Organization>,
+    pub organization_id: OrganizationId,
+    pub title_zh: String,
+    pub title_en: String,
+    pub domain: String,
+    pub summary_zh: String,
+    pub summary_en: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub bounty_cny: i64,
+    pub mode: String,
+    pub metric: String,
+    pub latency_budget_ms: Option<f64>,
+    pub daily_quota: i32,
+    pub status: ScenarioState,
+    pub source: String,
+    pub phases: Vec<PhaseView>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub published_at: Option<String>,
+}
+
+impl ScenarioView {
+    fn new(
+        scenario: Scenario,
+        phases: &[Phase],
+        town: Option<Organization>,
+        detailed: bool,
+    ) -> Self {
+        let now = now_millis();
+        Self {
+            status: scenarios::state_of(&scenario, phases, now),
+            phases: phases.iter().map(|p| PhaseView::new(p, now)).collect(),
+            town,
+            id: scenario.id,
+            organization_id: scenario.organization_id,
+            title_zh: scenario.title_zh,
+            title_en: scenario.title_en,
+            domain: scenario.domain,
+            summary_zh: scenario.summary_zh,
+            summary_en: scenario.summary_en,
+            description: detailed.then_some(scenario.description),
+            bounty_cny: scenario.bounty_cny,
+            mode: scenario.mode,
+            metric: scenario.metric,
+            latency_budget_ms: scenario.latency_budget_ms,
+            daily_quota: scenario.daily_quota,
+            source: scenario.source,
+            created_at: iso_time(scenario.created_at),
+            updated_at: iso_time(scenario.updated_at),
+            published_at: scenario.published_at.map(iso_time),
+        }
+    }
+}
+
+/// A scenario the viewer may see, or 404 (drafts of other departments do not exist to them).
+fn visible(
+    conn: &mut DbConnection,
+    id: &ScenarioId,
+    visibility: &Visibility,
+) -> Result<Scenario, AppError> {
+    scenarios::find(conn, id)?
+        .filter(|s| visibility.can_see(s))
+        .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))
+}
+
+/// A scenario the caller may change as its department.
+fn editable(
+    conn: &mut DbConnection,
+    id: &ScenarioId,
+    user: &CurrentUser,
+) -> Result<Scenario, AppError> {
+    let scenario = visible(conn, id, &user.visibility())?;
+    user.require_department_of(&scenario.organization_id)?;
+    Ok(scenario)
+}
+
+fn detail_view(conn: &mut DbConnection, scenario: Scenario) -> Result<ScenarioView, AppError> {
+    let phases = scenarios::phases_of(conn, &scenario.id)?;
+    let town = organizations::find(conn, &scenario.organization_id)?;
+    Ok(ScenarioView::new(scenario, &phases, town, true))
+}
+
+/// `GET /api/v1/scenarios` — public opportunity list.
+pub async fn list(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    Query(query): Query<ScenarioListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = page_of(query.page, query.per_page)?;
+    let filter = ScenarioFilter {
+        town: query.town,
+        domain: query.domain,
+        state: query.status,
+    };
+    let visibility = viewer.visibility();
+    let body = state
+        .db
+        .read(move |conn| {
+            let (rows, total) = scenarios::list(conn, &filter, &visibility, page)?;
+            let towns = organizations::list(conn)?;
+            let mut items = Vec::with_capacity(rows.len());
+            for scenario in rows {
+                let phases = scenarios::phases_of(conn, &scenario.id)?;
+                let town = towns
+                    .iter()
+                    .find(|t| t.id == scenario.organization_id)
+                    .cloned();
+                items.push(ScenarioView::new(scenario, &phases, town, false));
+            }
+            Ok(Paginated::new(items, page, total))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /api/v1/scenarios/{id}` — public for published scenarios.
+pub async fn show(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<ScenarioId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let visibility = viewer.visibility();
+    let view = state
+        .db
+        .read(move |conn| {
+            let scenario = visible(conn, &id, &visibility)?;
+            detail_view(conn, scenario)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `POST /api/v1/scenarios` — a department member, for their own organisation.
+pub async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    Json(form): Json<ScenarioForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require_department_of(&form.organization_id)?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let scenario = scenarios::create(conn, form, &user.id)?;
+            detail_view(conn, scenario)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// `PATCH /api/v1/scenarios/{id}` — its department.
+pub async fn update(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+    Json(patch): Json<ScenarioPatch>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let scenario = editable(conn, &id, &user)?;
+            scenarios::update(conn, &scenario, patch, &user.id)?;
+            let scenario = visible(conn, &id, &user.visibility())?;
+            detail_view(conn, scenario)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `POST /api/v1/scenarios/{id}/publish` — its department.
+pub async fn publish(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let scenario = editable(conn, &id, &user)?;
+            scenarios::publish(conn, &scenario, &user.id)?;
+            let scenario = visible(conn, &id, &user.visibility())?;
+            detail_view(conn, scenario)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `POST /api/v1/scenarios/{id}/phases` — its department.
+pub async fn add_phase(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+    Json(form): Json<PhaseForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let phase = state
+        .db
+        .write(move |conn| {
+            let scenario = editable(conn, &id, &user)?;
+            scenarios::add_phase(conn, &scenario, form, &user.id)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(PhaseView::new(&phase, now_millis())))
+}
+
+fn phase_of(conn: &mut DbConnection, scenario: &Scenario, id: &PhaseId) -> Result<Phase, AppError> {
+    scenarios::find_phase(conn, &scenario.id, id)?.ok_or_else(|| {
+        AppError::not_found(format_args!("phase `{id}` of scenario `{}`", scenario.id))
+    })
+}
+
+/// `PATCH /api/v1/scenarios/{id}/phases/{phase_id}` — its department.
+pub async fn update_phase(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(ScenarioId, PhaseId)>,
+    Json(patch): Json<PhasePatch>,
+) -> Result<HttpResponse, AppError> {
+    let (id, phase_id) = path.into_inner();
+    let phase = state
+        .db
+        .write(move |conn| {
+            let scenario = editable(conn, &id, &user)?;
+            let phase = phase_of(conn, &scenario, &phase_id)?;
+            scenarios::update_phase(conn, &scenario, &phase, patch, &user.id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(PhaseView::new(&phase, now_millis())))
+}
+
+/// `DELETE /api/v1/scenarios/{id}/phases/{phase_id}` — its department.
+pub async fn delete_phase(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(ScenarioId, PhaseId)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, phase_id) = path.into_inner();
+    state
+        .db
+        .write(move |conn| {
+            let scenario = editable(conn, &id, &user)?;
+            let phase = phase_of(conn, &scenario, &phase_id)?;
+            scenarios::delete_phase(conn, &scenario, &phase, &user.id)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolForm {
+    pub team_id: TeamId,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnrolmentView {
+    pub id: String,
+    pub scenario_id: ScenarioId,
+    pub team_id: TeamId,
+    pub team_name: Option<String>,
+    pub phase_id: PhaseId,
+    pub enrolled_at: String,
+}
+
+impl EnrolmentView {
+    pub fn new(enrolment: enrolments::Enrolment, team_name: Option<String>) -> Self {
+        Self {
+            id: enrolment.id.0,
+            scenario_id: enrolment.scenario_id,
+            team_id: enrolment.team_id,
+            team_name,
+            phase_id: enrolment.phase_id,
+            enrolled_at: iso_time(enrolment.created_at),
+        }
+    }
+}
+
+/// `POST /api/v1/scenarios/{id}/enrolments` — a member of the team, while a phase is open.
+pub async fn enrol(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+    Json(form): Json<EnrolForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = state
+        .db
+        .write(move |conn| {
+            let scenario = visible(conn, &id, &user.visibility())?;
+            let team = teams::find(conn, &form.team_id)?.ok_or_else(|| {
+                AppError::invalid("team_id", format!("no team `{}`", form.team_id))
+            })?;
+            if teams::role_of(conn, &team.id, &user.id)?.is_none() {
+                return Err(AppError::forbidden(format!(
+                    "only members of team `{}` may enrol it",
+                    team.id
+                )));
+            }
+            let enrolment = enrolments::enrol(conn, &scenario, &team.id, &user.id)?;
+            Ok(EnrolmentView::new(enrolment, Some(team.name)))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// `GET /api/v1/scenarios/{id}/enrolments` — its department, judges and admins.
+pub async fn enrolments(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let items = state
+        .db
+        .read(move |conn| {
+            let scenario = visible(conn, &id, &user.visibility())?;
+            if !user.sees_all_work() {
+                user.require_department_of(&scenario.organization_id)?;
+            }
+            Ok(enrolments::for_scenario(conn, &scenario.id)?
+                .into_iter()
+                .map(|(enrolment, name)| EnrolmentView::new(enrolment, Some(name)))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}

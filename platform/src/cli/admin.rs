@@ -1,0 +1,169 @@
+//! `jiebang admin …`: users, organisations and tokens, straight against the database.
+
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::db::ids::OrganizationId;
+use crate::db::models::organizations::{self, OrganizationForm};
+use crate::db::models::tokens::{self, TokenKind};
+use crate::db::models::users::{self, Role, UserForm};
+use crate::db::{DatabaseUrl, Db};
+use crate::error::AppError;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user, optionally with roles, departments and a first token.
+    CreateUser {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// admin, judge or operator; repeat for several.
+        #[arg(long = "role", value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// An organisation id the user works for as a department member; repeatable.
+        #[arg(long = "department")]
+        departments: Vec<String>,
+        /// Also issue an API token and print it once.
+        #[arg(long)]
+        with_token: bool,
+    },
+    /// List users with their roles and departments.
+    ListUsers,
+    /// Issue an API token for a user and print it once.
+    CreateToken {
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Issue a worker token (for `jiebang worker`) instead of a user token.
+        #[arg(long)]
+        worker: bool,
+    },
+    /// Add an organisation (a department that posts scenarios).
+    CreateOrg {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name_zh: String,
+        #[arg(long)]
+        name_en: String,
+    },
+    /// Make a user a member of an organisation's department.
+    AddDepartmentMember {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        login: String,
+    },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| format!("`{value}` is not a role (admin, judge, operator)"))
+}
+
+pub fn run(config: &Config, command: AdminCommand) -> Result<(), AppError> {
+    let db = Db::open(&DatabaseUrl::parse(&config.database_url())?, 1)?;
+    match command {
+        AdminCommand::CreateUser {
+            login,
+            name,
+            email,
+            roles,
+            departments,
+            with_token,
+        } => {
+            let form = UserForm {
+                login,
+                display_name: name,
+                email,
+                roles,
+                departments: departments.into_iter().map(OrganizationId).collect(),
+            };
+            let (user, token) = db.write_blocking(|conn| {
+                let user = users::create(conn, form, None)?;
+                let token = if with_token {
+                    Some(tokens::issue(conn, &user.id, "cli", TokenKind::User, None)?)
+                } else {
+                    None
+                };
+                Ok((user, token))
+            })?;
+            println!("created user {} ({})", user.login, user.id);
+            if let Some(token) = token {
+                println!("token (shown once): {}", token.token);
+            }
+        }
+        AdminCommand::ListUsers => {
+            let rows = db.read_blocking(|conn| {
+                users::list(conn)?
+                    .into_iter()
+                    .map(|user| {
+                        let roles = users::roles_of(conn, &user.id)?;
+                        let departments = users::departments_of(conn, &user.id)?;
+                        Ok((user, roles, departments))
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })?;
+            for (user, roles, departments) in rows {
+                let roles: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+                let departments: Vec<_> = departments.iter().map(|d| d.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\troles={}\tdepartments={}",
+                    user.id,
+                    user.login,
+                    user.display_name,
+                    roles.join(","),
+                    departments.join(",")
+                );
+            }
+        }
+        AdminCommand::CreateToken {
+            login,
+            name,
+            worker,
+        } => {
+            let kind = if worker {
+                TokenKind::Worker
+            } else {
+                TokenKind::User
+            };
+            let token = db.write_blocking(|conn| {
+                let user = users::find_by_login(conn, &login)?
+                    .ok_or_else(|| AppError::not_found(format_args!("user `{login}`")))?;
+                tokens::issue(conn, &user.id, &name, kind, None)
+            })?;
+            println!("token {} (shown once): {}", token.id, token.token);
+        }
+        AdminCommand::CreateOrg {
+            id,
+            name_zh,
+            name_en,
+        } => {
+            let form = OrganizationForm {
+                id: OrganizationId(id),
+                name_zh,
+                name_en,
+            };
+            let organization = db.write_blocking(|conn| organizations::create(conn, form, None))?;
+            println!("created organisation {}", organization.id);
+        }
+        AdminCommand::AddDepartmentMember { org, login } => {
+            let organization = OrganizationId(org);
+            db.write_blocking(|conn| {
+                if !organizations::exists(conn, &organization)? {
+                    return Err(AppError::not_found(format_args!(
+                        "organisation `{organization}`"
+                    )));
+                }
+                let user = users::find_by_login(conn, &login)?
+                    .ok_or_else(|| AppError::not_found(format_args!("user `{login}`")))?;
+                users::add_to_department(conn, &user.id, &organization, None)
+            })?;
+            println!("{login} is now a member of {organization}");
+        }
+    }
+    Ok(())
+}

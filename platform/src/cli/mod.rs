@@ -1,0 +1,85 @@
+//! The `jiebang` command line: its subcommands and how each one runs.
+
+mod admin;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+use crate::db::{DatabaseUrl, run_migrations};
+use crate::error::AppError;
+
+/// Jiebang — an open platform for challenge-bounty (揭榜挂帅) competitions.
+#[derive(Debug, Parser)]
+#[command(name = "jiebang", version, about)]
+pub struct Cli {
+    /// A TOML configuration file (see docs/operator.md).
+    #[arg(long, global = true, env = "JIEBANG_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The data directory (SQLite database, uploads, reports); overrides JIEBANG_DATA.
+    #[arg(long, global = true)]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the platform: HTTP API on --bind, database migrated on start.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080, or JIEBANG_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administer users, organisations and tokens directly in the database.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+impl Cli {
+    /// The configuration: defaults, the file, the environment, then these flags.
+    pub fn resolve_config(&self) -> Result<Config, AppError> {
+        let mut config = Config::load(self.config.as_deref(), |name| std::env::var(name).ok())?;
+        if let Some(data) = &self.data {
+            config.data_dir.clone_from(data);
+        }
+        if let Command::Serve { bind: Some(bind) } = &self.command {
+            config.bind.clone_from(bind);
+        }
+        Ok(config)
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JIEBANG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless; keep the first.
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), AppError> {
+    let config = cli.resolve_config()?;
+    init_logging(config.log_format);
+    match cli.command {
+        Command::Serve { .. } => {
+            actix_web::rt::System::new().block_on(crate::server::serve(config))
+        }
+        Command::Migrate => {
+            let url = DatabaseUrl::parse(&config.database_url())?;
+            let applied = run_migrations(&url)?;
+            println!("{} migration(s) applied to {}", applied, url.redacted());
+            Ok(())
+        }
+        Command::Admin(command) => admin::run(&config, command),
+    }
+}

@@ -1,0 +1,262 @@
+//! The data layer: one connection type over SQLite or PostgreSQL, the pool, migrations.
+
+pub mod ids;
+pub mod models;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A parsed `DATABASE_URL`: `sqlite://PATH` (or a bare path) or `postgres://…`.
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, AppError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(AppError::Config(format!(
+                "DATABASE_URL `{url}` is neither sqlite://PATH nor postgres://…"
+            )));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password replaced, fit for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) if parsed.password().is_some() => {
+                    // Setting a password only fails for URLs without a host, which this has.
+                    let _ = parsed.set_password(Some("***"));
+                    parsed.to_string()
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+
+    fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self {
+            Self::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres),
+            Self::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // WAL lets readers proceed while one writer commits; the busy timeout makes a
+                // second process (`jiebang admin` beside `serve`) wait instead of failing.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.url
+            .establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The pool and the rules for using it off the async executor.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+    /// SQLite has one writer at a time; taking this lock first turns "database is locked"
+    /// failures on lock upgrade into orderly waiting inside this process.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Connects, applies pending migrations, then opens the pool.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> Result<Self, AppError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            ensure_parent_dir(path)?;
+        }
+        run_migrations(url)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(ConnectionManager { url: url.clone() })
+            .map_err(|e| AppError::Unavailable(format!("database pool: {e}")))?;
+        Ok(Self {
+            pool,
+            backend: url.backend(),
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs read-only work on a pooled connection on the blocking thread pool.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(work)).await?
+    }
+
+    /// Runs work inside one transaction on the blocking thread pool.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(work)).await?
+    }
+
+    pub fn read_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.connection()?;
+        work(&mut conn)
+    }
+
+    pub fn write_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(
+                self.sqlite_writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            ),
+            Backend::Postgres => None,
+        };
+        let mut conn = self.connection()?;
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(work)
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+        self.pool
+            .get()
+            .map_err(|e| AppError::Unavailable(format!("no database connection: {e}")))
+    }
+}
+
+fn ensure_parent_dir(path: &Path) -> Result<(), AppError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            AppError::Config(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Applies every pending migration of the URL's backend; returns how many ran.
+pub fn run_migrations(url: &DatabaseUrl) -> Result<usize, AppError> {
+    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| {
+        AppError::Internal(format!("migration failed: {e}"))
+    };
+    let applied = match url.establish().map_err(connect_error)? {
+        DbConnection::Sqlite(mut conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(migration_error)?
+            .len(),
+        DbConnection::Postgres(mut conn) => conn
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map_err(migration_error)?
+            .len(),
+    };
+    Ok(applied)
+}
+
+/// Reverts every migration, newest first; used by the up → down → up test.
+pub fn revert_all_migrations(url: &DatabaseUrl) -> Result<usize, AppError> {
+    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| {
+        AppError::Internal(format!("migration revert failed: {e}"))
+    };
+    let reverted = match url.establish().map_err(connect_error)? {
+        DbConnection::Sqlite(mut conn) => conn
+            .revert_all_migrations(SQLITE_MIGRATIONS)
+            .map_err(migration_error)?
+            .len(),
+        DbConnection::Postgres(mut conn) => conn
+            .revert_all_migrations(POSTGRES_MIGRATIONS)
+            .map_err(migration_error)?
+            .len(),
+    };
+    Ok(reverted)
+}
+
+fn connect_error(e: diesel::ConnectionError) -> AppError {
+    AppError::Unavailable(format!("cannot connect to the database: {e}"))
+}
+
+/// Milliseconds since the Unix epoch: the one time representation both backends store alike.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,37 @@
+//! Row types, their insert and change forms, and the queries over them, one file per record.
+
+pub mod audit;
+pub mod enrolments;
+pub mod organizations;
+pub mod scenarios;
+pub mod submissions;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// True when an insert failed because a unique key already holds the value.
+pub fn is_unique_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub number: u32,
+    pub size: u32,
+}
+
+impl Page {
+    pub fn offset(self) -> i64 {
+        i64::from(self.number.saturating_sub(1)) * i64::from(self.size)
+    }
+
+    pub fn limit(self) -> i64 {
+        i64::from(self.size)
+    }
+}

@@ -1,0 +1,166 @@
+//! API tokens: random secrets shown once, stored only as SHA-256 digests.
+
+use diesel::prelude::*;
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::DbConnection;
+use crate::db::ids::{TokenId, UserId};
+use crate::db::models::audit;
+use crate::db::now_millis;
+use crate::db::schema::api_tokens;
+use crate::error::AppError;
+
+/// The prefix every secret starts with, so a leaked one is easy to recognise and scan for.
+pub const SECRET_PREFIX: &str = "jb_";
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// A person, on the JSON API.
+    User,
+    /// An evaluation worker, on the internal worker API.
+    Worker,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Worker => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub kind: String,
+    pub token_hash: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A freshly issued token: the only moment the secret exists outside the caller's hands.
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    pub id: TokenId,
+    pub name: String,
+    pub token: String,
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    format!("{SECRET_PREFIX}{}", hex::encode(bytes))
+}
+
+pub fn issue(
+    conn: &mut DbConnection,
+    user: &UserId,
+    name: &str,
+    kind: TokenKind,
+    actor: Option<&UserId>,
+) -> Result<IssuedToken, AppError> {
+    crate::validate::text("name", name, 100)?;
+    let secret = new_secret();
+    let token = ApiToken {
+        id: TokenId::generate(),
+        user_id: user.clone(),
+        name: name.to_owned(),
+        kind: kind.as_str().to_owned(),
+        token_hash: hash_secret(&secret),
+        created_at: now_millis(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    diesel::insert_into(api_tokens::table)
+        .values(&token)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        "token.issue",
+        "user",
+        user.as_str(),
+        serde_json::json!({"token_id": token.id, "name": name, "kind": kind.as_str()}),
+    )?;
+    Ok(IssuedToken {
+        id: token.id,
+        name: token.name,
+        token: secret,
+    })
+}
+
+/// The live token with this secret, if any.
+pub fn find_live(
+    conn: &mut DbConnection,
+    secret: &str,
+    kind: TokenKind,
+) -> QueryResult<Option<ApiToken>> {
+    api_tokens::table
+        .filter(api_tokens::token_hash.eq(hash_secret(secret)))
+        .filter(api_tokens::kind.eq(kind.as_str()))
+        .filter(api_tokens::revoked_at.is_null())
+        .select(ApiToken::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records use at most once a minute, so reads do not turn into a write each.
+pub fn touch(conn: &mut DbConnection, token: &ApiToken) -> QueryResult<()> {
+    let now = now_millis();
+    if token.last_used_at.is_none_or(|last| now - last > 60_000) {
+        diesel::update(api_tokens::table.find(&token.id))
+            .set(api_tokens::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn list_for(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<ApiToken>> {
+    api_tokens::table
+        .filter(api_tokens::user_id.eq(user))
+        .order(api_tokens::created_at.asc())
+        .select(ApiToken::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &TokenId) -> QueryResult<Option<ApiToken>> {
+    api_tokens::table
+        .find(id)
+        .select(ApiToken::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn revoke(
+    conn: &mut DbConnection,
+    token: &ApiToken,
+    actor: Option<&UserId>,
+) -> Result<(), AppError> {
+    if token.revoked_at.is_some() {
+        return Ok(());
+    }
+    diesel::update(api_tokens::table.find(&token.id))
+        .set(api_tokens::revoked_at.eq(now_millis()))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        "token.revoke",
+        "user",
+        token.user_id.as_str(),
+        serde_json::json!({"token_id": token.id}),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The table definitions shared by both backends (kept in step with both migration trees).
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        login -> Text,
+        display_name -> Text,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role) {
+        user_id -> Text,
+        role -> Text,
+        granted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    department_members (organization_id, user_id) {
+        organization_id -> Text,
+        user_id -> Text,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    identities (provider, subject) {
+        provider -> Text,
+        subject -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        kind -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        institution -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        joined_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    team_invitations (id) {
+        id -> Text,
+        team_id -> Text,
+        invitee_id -> Text,
+        invited_by -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        responded_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    scenarios (id) {
+        id -> Text,
+        organization_id -> Text,
+        title_zh -> Text,
+        title_en -> Text,
+        domain -> Text,
+        summary_zh -> Text,
+        summary_en -> Text,
+        description -> Text,
+        bounty_cny -> BigInt,
+        mode -> Text,
+        metric -> Text,
+        latency_budget_ms -> Nullable<Double>,
+        daily_quota -> Integer,
+        status -> Text,
+        source -> Text,
+        spec -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        published_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    phases (id) {
+        id -> Text,
+        scenario_id -> Text,
+        name -> Text,
+        opens_at -> BigInt,
+        closes_at -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    enrolments (id) {
+        id -> Text,
+        scenario_id -> Text,
+        team_id -> Text,
+        phase_id -> Text,
+        enrolled_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> Text,
+        scenario_id -> Text,
+        phase_id -> Text,
+        team_id -> Text,
+        submitted_by -> Text,
+        image_digest -> Text,
+        image_size -> BigInt,
+        status -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(department_members -> organizations (organization_id));
+diesel::joinable!(department_members -> users (user_id));
+diesel::joinable!(enrolments -> scenarios (scenario_id));
+diesel::joinable!(enrolments -> teams (team_id));
+diesel::joinable!(phases -> scenarios (scenario_id));
+diesel::joinable!(scenarios -> organizations (organization_id));
+diesel::joinable!(submissions -> teams (team_id));
+diesel::joinable!(team_invitations -> teams (team_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(user_roles -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    user_roles,
+    department_members,
+    identities,
+    api_tokens,
+    teams,
+    team_members,
+    team_invitations,
+    scenarios,
+    phases,
+    enrolments,
+    submissions,
+    audit_log,
+);

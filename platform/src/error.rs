@@ -1,0 +1,197 @@
+//! The platform's one error type and how each kind of error becomes an HTTP answer.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// Everything that can go wrong in the platform, each with its HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request body or query is not well-formed (malformed JSON, a wrong parameter).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// No valid bearer token (or session) came with a request that needs one.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The thing named does not exist, or the caller may not know that it does.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request clashes with the current state (already enrolled, phase closed, …).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The body is larger than this route accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body is well-formed but a value is not acceptable; the message names the field.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// The configuration or the command line is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A dependency (the database pool) is not available right now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A database error that is not the caller's fault.
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    /// A bug or an environment failure; details go to the log, not to the caller.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
+        Self::Invalid {
+            code: "invalid_field",
+            message: format!("field `{field}`: {message}"),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    /// The machine-readable code clients can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Invalid { code, .. } => code,
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Config(_) => "configuration",
+            Self::Unavailable(_) => "unavailable",
+            Self::Database(diesel::result::Error::NotFound) => "not_found",
+            Self::Database(_) | Self::Internal(_) => "internal",
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::Database(diesel::result::Error::NotFound) => "not found".to_owned(),
+            Self::Database(_) | Self::Internal(_) | Self::Config(_) => {
+                "internal error; the operators have the details in the log".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::Internal(format!("blocking task failed: {e}"))
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) | Self::Database(diesel::result::Error::NotFound) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Config(_) | Self::Database(_) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.public_message(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    async fn body_of(error: AppError) -> (StatusCode, serde_json::Value) {
+        let response = error.error_response();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body()).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn conflict_has_code_and_message() {
+        let (status, body) =
+            body_of(AppError::conflict("already_enrolled", "team t is enrolled")).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "already_enrolled", "message": "team t is enrolled"}})
+        );
+    }
+
+    #[actix_web::test]
+    async fn diesel_not_found_is_404() {
+        let (status, body) = body_of(AppError::Database(diesel::result::Error::NotFound)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_hide_details() {
+        let (status, body) = body_of(AppError::Internal("secret path /x".into())).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body["error"]["message"].as_str().unwrap().contains("/x"));
+    }
+
+    #[actix_web::test]
+    async fn invalid_names_the_field() {
+        let (status, body) = body_of(AppError::invalid("bounty_cny", "must not be negative")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body["error"]["message"],
+            "field `bounty_cny`: must not be negative"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Jiebang's platform: the HTTP API, the data layer and the command line behind `jiebang`.
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod validate;

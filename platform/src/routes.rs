@@ -1,0 +1,111 @@
+//! Every route of the platform, registered in one place.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpRequest, HttpResponse, web};
+
+use crate::api::{audit, organizations, scenarios, teams, users};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The JSON API and the health probe.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health)).service(
+        web::scope("/api/v1")
+            .route("/organizations", web::get().to(organizations::list))
+            .route("/organizations", web::post().to(organizations::create))
+            .route(
+                "/organizations/{id}/members",
+                web::post().to(organizations::add_member),
+            )
+            .route("/scenarios", web::get().to(scenarios::list))
+            .route("/scenarios", web::post().to(scenarios::create))
+            .route("/scenarios/{id}", web::get().to(scenarios::show))
+            .route("/scenarios/{id}", web::patch().to(scenarios::update))
+            .route(
+                "/scenarios/{id}/publish",
+                web::post().to(scenarios::publish),
+            )
+            .route(
+                "/scenarios/{id}/phases",
+                web::post().to(scenarios::add_phase),
+            )
+            .route(
+                "/scenarios/{id}/phases/{phase_id}",
+                web::patch().to(scenarios::update_phase),
+            )
+            .route(
+                "/scenarios/{id}/phases/{phase_id}",
+                web::delete().to(scenarios::delete_phase),
+            )
+            .route(
+                "/scenarios/{id}/enrolments",
+                web::post().to(scenarios::enrol),
+            )
+            .route(
+                "/scenarios/{id}/enrolments",
+                web::get().to(scenarios::enrolments),
+            )
+            .route("/teams", web::get().to(teams::mine))
+            .route("/teams", web::post().to(teams::create))
+            .route("/teams/{id}", web::get().to(teams::show))
+            .route("/teams/{id}/invitations", web::post().to(teams::invite))
+            .route(
+                "/teams/{id}/invitations",
+                web::get().to(teams::team_invitations),
+            )
+            .route("/teams/{id}/leave", web::post().to(teams::leave))
+            .route("/teams/{id}/enrolments", web::get().to(teams::enrolments))
+            .route("/teams/{id}/submissions", web::get().to(teams::submissions))
+            .route("/invitations", web::get().to(teams::my_invitations))
+            .route("/invitations/{id}/accept", web::post().to(teams::accept))
+            .route("/invitations/{id}/decline", web::post().to(teams::decline))
+            .route("/me", web::get().to(users::me))
+            .route("/users", web::get().to(users::list))
+            .route("/users", web::post().to(users::create))
+            .route("/users/{id}/tokens", web::post().to(users::issue_for))
+            .route("/tokens", web::get().to(users::list_own))
+            .route("/tokens", web::post().to(users::issue_own))
+            .route("/tokens/{id}", web::delete().to(users::revoke))
+            .route("/audit", web::get().to(audit::list)),
+    );
+}
+
+/// The whole application: state, routes, JSON errors for unknown paths, request log.
+pub fn build(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .configure(config)
+        .default_service(web::to(unknown_route))
+        .wrap(actix_web::middleware::Logger::new("%r %s %b %Dms"))
+}
+
+async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    state
+        .db
+        .read(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
+}
+
+async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound(format!(
+        "no route {} {}",
+        req.method(),
+        req.path()
+    )))
+}

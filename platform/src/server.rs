@@ -1,0 +1,45 @@
+//! `jiebang serve`: open the database, prepare it, listen.
+
+use actix_web::HttpServer;
+
+use crate::config::Config;
+use crate::db::{DatabaseUrl, Db};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::{bootstrap, routes};
+
+/// Runs the platform until it is stopped (SIGINT or SIGTERM).
+pub async fn serve(config: Config) -> Result<(), AppError> {
+    let url = DatabaseUrl::parse(&config.database_url())?;
+    tracing::info!(database = %url.redacted(), "opening database");
+    let db = Db::open(&url, config.pool_size)?;
+    let first_admin = bootstrap::ensure_first_admin(&db)?;
+
+    let state = AppState {
+        db,
+        config: std::sync::Arc::new(config.clone()),
+    };
+    let server = HttpServer::new(move || routes::build(state.clone()))
+        .bind(&config.bind)
+        .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
+    let addresses: Vec<String> = server
+        .addrs()
+        .iter()
+        .map(|a| format!("http://{a}"))
+        .collect();
+    // Printed, not logged: the one-time token must not end up in log files.
+    println!("Jiebang is listening on {}", addresses.join(", "));
+    if config.public_url.is_some() {
+        println!("Public URL: {}", config.public_url());
+    }
+    if let Some(token) = first_admin {
+        println!(
+            "First start: created user `admin`. Admin token (shown once, keep it safe):\n  {}",
+            token.token
+        );
+    }
+    server
+        .run()
+        .await
+        .map_err(|e| AppError::Internal(format!("server stopped: {e}")))
+}

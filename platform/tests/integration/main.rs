@@ -1,0 +1,10 @@
+//! Integration tests of the platform: the real app on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod common;
+mod matrix;
+mod migrations;
+mod restart;
+mod scenarios;
+mod teams;

@@ -1,0 +1,1 @@
+//! The sandbox boundary: runs untrusted submission images in hardened Docker containers.

@@ -1,0 +1,1 @@
+//! Scenario packages: their format, validation, metrics and ranking rules.

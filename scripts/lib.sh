@@ -1,0 +1,68 @@
+# Shared shell functions for scripts/test and scripts/serve: packages and a private PostgreSQL.
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+# Installs Debian packages that are missing; a no-op when all are present.
+ensure_packages() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    if [ -z "$apt_updated" ]; then
+        as_root apt-get update -qq
+        apt_updated=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+pg_bin_dir() {
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+# Runs a PostgreSQL program as the `postgres` user when we are root (the server refuses root).
+pg_run() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Starts a throw-away cluster in a temporary directory on a free port; sets PG_DIR, PG_PORT,
+# PG_URL. Call pg_stop (e.g. from a trap) to stop it and remove the directory.
+pg_start() {
+    ensure_packages postgresql libpq-dev
+    local bin
+    bin=$(pg_bin_dir)
+    [ -n "$bin" ] || { echo "PostgreSQL server programs not found under /usr/lib/postgresql" >&2; return 1; }
+    PG_DIR=$(mktemp -d /tmp/jiebang-pg.XXXXXX)
+    PG_PORT=$(free_port)
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$PG_DIR"
+    pg_run "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+    pg_run "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
+    PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    export PG_DIR PG_PORT PG_URL
+    log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') running on port $PG_PORT"
+}
+
+pg_stop() {
+    [ -n "${PG_DIR:-}" ] || return 0
+    pg_run "$(pg_bin_dir)/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+    PG_DIR=""
+}
