@@ -24,6 +24,8 @@ pub struct Config {
     pub pool_size: u32,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// The largest image archive a team may upload, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -43,6 +45,7 @@ impl Default for Config {
             catalog_dir: PathBuf::from("scenarios/catalog"),
             pool_size: 8,
             log_format: LogFormat::Text,
+            max_upload_bytes: 16 << 30,
         }
     }
 }
@@ -56,6 +59,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_CATALOG", "catalog_dir"),
     ("JIEBANG_POOL_SIZE", "pool_size"),
     ("JIEBANG_LOG_FORMAT", "log_format"),
+    ("JIEBANG_MAX_UPLOAD_BYTES", "max_upload_bytes"),
 ];
 
 impl Config {
@@ -78,9 +82,11 @@ impl Config {
         for (variable, key) in ENVIRONMENT {
             if let Some(value) = lookup(variable).filter(|v| !v.is_empty()) {
                 let value = match *key {
-                    "pool_size" => toml::Value::Integer(value.parse().map_err(|_| {
-                        AppError::Config(format!("{variable} must be a whole number"))
-                    })?),
+                    "pool_size" | "max_upload_bytes" => {
+                        toml::Value::Integer(value.parse().map_err(|_| {
+                            AppError::Config(format!("{variable} must be a whole number"))
+                        })?)
+                    }
                     _ => toml::Value::String(value),
                 };
                 table.insert((*key).to_owned(), value);

@@ -10,4 +10,5 @@ pub mod error;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod storage;
 pub mod validate;

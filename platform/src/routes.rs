@@ -4,7 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
-use crate::api::{audit, organizations, scenarios, teams, users};
+use crate::api::{audit, organizations, scenarios, submissions, teams, users};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -46,6 +46,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 "/scenarios/{id}/enrolments",
                 web::get().to(scenarios::enrolments),
             )
+            .route(
+                "/scenarios/{id}/submissions",
+                web::post().to(submissions::upload),
+            )
+            .route(
+                "/scenarios/{id}/quota",
+                web::get().to(submissions::show_quota),
+            )
+            .route("/submissions/{id}", web::get().to(submissions::show))
             .route("/teams", web::get().to(teams::mine))
             .route("/teams", web::post().to(teams::create))
             .route("/teams/{id}", web::get().to(teams::show))

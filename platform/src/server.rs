@@ -15,10 +15,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     let db = Db::open(&url, config.pool_size)?;
     let first_admin = bootstrap::ensure_first_admin(&db)?;
 
-    let state = AppState {
-        db,
-        config: std::sync::Arc::new(config.clone()),
-    };
+    let state = AppState::new(db, config.clone());
     let server = HttpServer::new(move || routes::build(state.clone()))
         .bind(&config.bind)
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", config.bind)))?;

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod input;
 pub mod organizations;
 pub mod scenarios;
+pub mod submissions;
 pub mod teams;
 pub mod users;
 

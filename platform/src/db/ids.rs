@@ -80,3 +80,11 @@ pub fn random_id(prefix: &str) -> String {
     let bits: u64 = rand::rng().random();
     format!("{prefix}_{bits:016x}")
 }
+text_id!(
+    /// An evaluation job of a submission.
+    JobId, "job"
+);
+text_id!(
+    /// A registered evaluation worker.
+    WorkerId, "wrk"
+);

@@ -148,6 +148,47 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        counts_toward_quota -> Bool,
+        failure -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    submission_events (id) {
+        id -> BigInt,
+        submission_id -> Text,
+        stage -> Text,
+        at -> BigInt,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    workers (id) {
+        id -> Text,
+        name -> Text,
+        user_id -> Text,
+        cpus -> Integer,
+        memory_mb -> BigInt,
+        accelerators -> Text,
+        registered_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        submission_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<BigInt>,
+        heartbeat_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -171,6 +212,8 @@ diesel::joinable!(enrolments -> teams (team_id));
 diesel::joinable!(phases -> scenarios (scenario_id));
 diesel::joinable!(scenarios -> organizations (organization_id));
 diesel::joinable!(submissions -> teams (team_id));
+diesel::joinable!(submission_events -> submissions (submission_id));
+diesel::joinable!(jobs -> submissions (submission_id));
 diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
@@ -190,5 +233,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     phases,
     enrolments,
     submissions,
+    submission_events,
+    workers,
+    jobs,
     audit_log,
 );

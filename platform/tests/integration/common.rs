@@ -272,21 +272,24 @@ impl Reply {
 
 impl TestApp {
     pub async fn new(backend: Backend) -> Self {
+        Self::with_config(backend, |_| {}).await
+    }
+
+    /// An app whose configuration the test adjusts first (limits, for example).
+    pub async fn with_config(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let database = fresh_database(backend);
         let url = DatabaseUrl::parse(&database.url).expect("test database URL");
         let db = Db::open(&url, 4).expect("open the test database");
         let world = db
             .write_blocking(build_world)
             .expect("build the test world");
-        let config = Config {
+        let mut config = Config {
             data_dir: database.dir.path().to_path_buf(),
             database_url: Some(database.url.clone()),
             ..Config::default()
         };
-        let state = AppState {
-            db,
-            config: std::sync::Arc::new(config),
-        };
+        adjust(&mut config);
+        let state = AppState::new(db, config);
         let service = Rc::new(test::init_service(routes::build(state.clone())).await);
         let call: Call = Box::new(move |request| {
             let service = Rc::clone(&service);
@@ -361,6 +364,38 @@ impl TestApp {
             request = request.insert_header(("Content-Type", content_type));
         }
         self.send(request).await
+    }
+
+    /// Serves the same app over real HTTP on a free loopback port, for tests that need a
+    /// real connection (one cut mid-upload, for example). Returns the base URL.
+    pub fn serve_http(&self) -> String {
+        let state = self.state.clone();
+        let server = actix_web::HttpServer::new(move || routes::build(state.clone()))
+            .workers(1)
+            .bind("127.0.0.1:0")
+            .expect("bind a loopback port");
+        let address = server.addrs()[0];
+        actix_web::rt::spawn(server.run());
+        format!("http://{address}")
+    }
+
+    /// Files in the content-addressed store (finished uploads only).
+    pub fn stored_files(&self) -> usize {
+        fn walk(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir).map_or(0, |entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            walk(&e.path())
+                        } else {
+                            1
+                        }
+                    })
+                    .sum()
+            })
+        }
+        walk(&self.state.config.data_dir.join("blobs"))
     }
 
     /// Reads the database directly, to check what a request did or did not change.

@@ -5,6 +5,8 @@ mod bad_input;
 mod common;
 mod matrix;
 mod migrations;
+mod queue;
 mod restart;
 mod scenarios;
 mod teams;
+mod uploads;

@@ -277,6 +277,8 @@ fn submission(
         status: "queued".to_owned(),
         created_at: now,
         updated_at: now,
+        counts_toward_quota: true,
+        failure: None,
     };
     let inserted = row.clone();
     app.state

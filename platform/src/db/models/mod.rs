@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod enrolments;
+pub mod jobs;
 pub mod organizations;
 pub mod scenarios;
 pub mod submissions;

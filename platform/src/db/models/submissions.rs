@@ -2,10 +2,10 @@
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId, TeamId, UserId};
 use crate::db::models::{Page, audit};
-use crate::db::schema::submissions;
+use crate::db::schema::{submission_events, submissions};
+use crate::db::{DbConnection, now_millis};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = submissions)]
@@ -20,12 +20,146 @@ pub struct Submission {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// False when the platform, not the team, caused the failure.
+    pub counts_toward_quota: bool,
+    /// What ended a failed submission: which limit or error.
+    pub failure: Option<String>,
 }
 
+/// A step in a submission's life, with when it happened.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = submission_events)]
+pub struct SubmissionEvent {
+    pub id: i64,
+    pub submission_id: SubmissionId,
+    pub stage: String,
+    pub at: i64,
+    pub detail: String,
+}
+
+/// The stages a submission passes through, in order.
+pub const STAGES: &[&str] = &[
+    "stored",
+    "queued",
+    "sample_run",
+    "hidden_run",
+    "scoring",
+    "done",
+    "failed",
+];
+
+const DAY_MILLIS: i64 = 24 * 3600 * 1000;
+/// Quotas reset at midnight China Standard Time (UTC+8), where the towns are.
+const CST_OFFSET_MILLIS: i64 = 8 * 3600 * 1000;
+
+/// The start of the quota day that contains `now`, in milliseconds since the epoch.
+pub fn quota_day_start(now: i64) -> i64 {
+    (now + CST_OFFSET_MILLIS).div_euclid(DAY_MILLIS) * DAY_MILLIS - CST_OFFSET_MILLIS
+}
+
+/// Submissions of the team to the scenario that count toward today's quota.
+pub fn used_today(
+    conn: &mut DbConnection,
+    scenario: &ScenarioId,
+    team: &TeamId,
+    now: i64,
+) -> QueryResult<i64> {
+    submissions::table
+        .filter(submissions::scenario_id.eq(scenario))
+        .filter(submissions::team_id.eq(team))
+        .filter(submissions::counts_toward_quota.eq(true))
+        .filter(submissions::created_at.ge(quota_day_start(now)))
+        .count()
+        .get_result(conn)
+}
+
+/// The team's earlier submission of the same image to the same phase, if any.
+pub fn find_same_image(
+    conn: &mut DbConnection,
+    phase: &PhaseId,
+    team: &TeamId,
+    digest: &str,
+) -> QueryResult<Option<Submission>> {
+    submissions::table
+        .filter(submissions::phase_id.eq(phase))
+        .filter(submissions::team_id.eq(team))
+        .filter(submissions::image_digest.eq(digest))
+        .select(Submission::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// How many submissions refer to a stored image (to know when its file may go).
+pub fn references_to_image(conn: &mut DbConnection, digest: &str) -> QueryResult<i64> {
+    submissions::table
+        .filter(submissions::image_digest.eq(digest))
+        .count()
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &SubmissionId) -> QueryResult<Option<Submission>> {
+    submissions::table
+        .find(id)
+        .select(Submission::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn events_of(conn: &mut DbConnection, id: &SubmissionId) -> QueryResult<Vec<SubmissionEvent>> {
+    submission_events::table
+        .filter(submission_events::submission_id.eq(id))
+        .order(submission_events::id.asc())
+        .select(SubmissionEvent::as_select())
+        .load(conn)
+}
+
+/// Moves a submission to a stage and records when, in one step.
+pub fn set_stage(
+    conn: &mut DbConnection,
+    id: &SubmissionId,
+    stage: &str,
+    detail: serde_json::Value,
+) -> QueryResult<()> {
+    let now = now_millis();
+    diesel::update(submissions::table.find(id))
+        .set((
+            submissions::status.eq(stage),
+            submissions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    record_event(conn, id, stage, now, detail)
+}
+
+fn record_event(
+    conn: &mut DbConnection,
+    id: &SubmissionId,
+    stage: &str,
+    at: i64,
+    detail: serde_json::Value,
+) -> QueryResult<()> {
+    diesel::insert_into(submission_events::table)
+        .values((
+            submission_events::submission_id.eq(id),
+            submission_events::stage.eq(stage),
+            submission_events::at.eq(at),
+            submission_events::detail.eq(detail.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a stored submission, its `stored` stage and the audit entry.
 pub fn insert(conn: &mut DbConnection, submission: &Submission) -> QueryResult<()> {
     diesel::insert_into(submissions::table)
         .values(submission)
         .execute(conn)?;
+    record_event(
+        conn,
+        &submission.id,
+        "stored",
+        submission.created_at,
+        serde_json::json!({"image_digest": submission.image_digest, "image_size": submission.image_size}),
+    )?;
     audit::record(
         conn,
         Some(&submission.submitted_by),

@@ -1,0 +1,274 @@
+//! Submission routes: streaming upload of an image archive, its stages, the team's quota.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::api::input::Query;
+use crate::api::iso_time;
+use crate::api::teams::SubmissionView;
+use crate::auth::CurrentUser;
+use crate::db::DbConnection;
+use crate::db::ids::{PhaseId, ScenarioId, SubmissionId, TeamId};
+use crate::db::models::scenarios::{self, Scenario};
+use crate::db::models::submissions::{self, Submission};
+use crate::db::models::{enrolments, jobs, teams};
+use crate::db::now_millis;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamQuery {
+    pub team_id: TeamId,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuotaView {
+    pub daily_quota: i32,
+    pub used_today: i64,
+    pub remaining: i64,
+    pub resets_at: String,
+}
+
+/// What must hold for a team to submit now: it is the caller's team, it is enrolled, a
+/// phase is open and today's quota is not spent. Returns the open phase.
+fn admission(
+    conn: &mut DbConnection,
+    scenario_id: &ScenarioId,
+    team: &TeamId,
+    user: &CurrentUser,
+) -> Result<(Scenario, PhaseId, QuotaView), AppError> {
+    let scenario = scenarios::find(conn, scenario_id)?
+        .filter(|s| user.visibility().can_see(s))
+        .ok_or_else(|| AppError::not_found(format_args!("scenario `{scenario_id}`")))?;
+    if teams::role_of(conn, team, &user.id)?.is_none() {
+        return Err(AppError::forbidden(format!(
+            "only members of team `{team}` may submit for it"
+        )));
+    }
+    if enrolments::find(conn, &scenario.id, team)?.is_none() {
+        return Err(AppError::conflict(
+            "not_enrolled",
+            format!(
+                "team `{team}` has not enrolled in `{}`; enrol first",
+                scenario.id
+            ),
+        ));
+    }
+    let now = now_millis();
+    let phase = scenarios::phases_of(conn, &scenario.id)?
+        .into_iter()
+        .find(|p| p.is_open_at(now))
+        .ok_or_else(|| {
+            AppError::conflict(
+                "phase_closed",
+                format!("no phase of `{}` is open now", scenario.id),
+            )
+        })?;
+    let quota = quota(conn, &scenario, team, now)?;
+    if quota.remaining <= 0 {
+        return Err(AppError::conflict(
+            "quota_spent",
+            format!(
+                "team `{team}` has used all {} submissions for today; the quota resets at {}",
+                quota.daily_quota, quota.resets_at
+            ),
+        ));
+    }
+    Ok((scenario, phase.id, quota))
+}
+
+fn quota(
+    conn: &mut DbConnection,
+    scenario: &Scenario,
+    team: &TeamId,
+    now: i64,
+) -> Result<QuotaView, AppError> {
+    let used = submissions::used_today(conn, &scenario.id, team, now)?;
+    Ok(QuotaView {
+        daily_quota: scenario.daily_quota,
+        used_today: used,
+        remaining: (i64::from(scenario.daily_quota) - used).max(0),
+        resets_at: iso_time(submissions::quota_day_start(now) + 24 * 3600 * 1000),
+    })
+}
+
+/// `POST /api/v1/scenarios/{id}/submissions?team_id=…` — the body is the `docker save`
+/// archive, streamed. Checked before a byte is stored, stored whole or not at all.
+pub async fn upload(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+    Query(query): Query<TeamQuery>,
+    request: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let scenario_id = path.into_inner();
+    let team = query.team_id;
+    let max_bytes = state.config.max_upload_bytes;
+    let declared = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_bytes) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the upload is larger than the limit of {max_bytes} bytes"
+        )));
+    }
+    {
+        let (scenario_id, team, user) = (scenario_id.clone(), team.clone(), user.clone());
+        state
+            .db
+            .read(move |conn| admission(conn, &scenario_id, &team, &user).map(|_| ()))
+            .await?;
+    }
+
+    let blob = state.blobs.receive(body, max_bytes).await?;
+
+    let digest = blob.digest.clone();
+    let recorded = state
+        .db
+        .write(move |conn| {
+            // Checked again: the phase may have closed or the quota been spent meanwhile.
+            let (scenario, phase, _) = admission(conn, &scenario_id, &team, &user)?;
+            if let Some(earlier) = submissions::find_same_image(conn, &phase, &team, &blob.digest)?
+            {
+                return Err(AppError::conflict(
+                    "duplicate_image",
+                    format!(
+                        "this image ({}) was already submitted to this phase as `{}`",
+                        blob.digest, earlier.id
+                    ),
+                ));
+            }
+            let now = now_millis();
+            let submission = Submission {
+                id: SubmissionId::generate(),
+                scenario_id: scenario.id.clone(),
+                phase_id: phase,
+                team_id: team.clone(),
+                submitted_by: user.id.clone(),
+                image_digest: blob.digest.clone(),
+                image_size: i64::try_from(blob.size).unwrap_or(i64::MAX),
+                status: "stored".to_owned(),
+                created_at: now,
+                updated_at: now,
+                counts_toward_quota: true,
+                failure: None,
+            };
+            submissions::insert(conn, &submission)?;
+            jobs::enqueue(conn, &submission.id)?;
+            let quota = quota(conn, &scenario, &team, now)?;
+            let view = detail(conn, &submission.id)?;
+            Ok((view, quota))
+        })
+        .await;
+    match recorded {
+        Ok((view, quota)) => Ok(HttpResponse::Created().json(serde_json::json!({
+            "submission": view,
+            "quota": quota,
+        }))),
+        Err(error) => {
+            let blobs = state.blobs.clone();
+            let unreferenced = state
+                .db
+                .read(move |conn| {
+                    Ok(submissions::references_to_image(conn, &digest)? == 0)
+                        .map(|free| (free, digest))
+                })
+                .await;
+            if let Ok((true, digest)) = unreferenced {
+                blobs.remove(&digest);
+            }
+            Err(error)
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageView {
+    pub stage: String,
+    pub at: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmissionDetail {
+    #[serde(flatten)]
+    pub submission: SubmissionView,
+    pub phase_id: PhaseId,
+    pub counts_toward_quota: bool,
+    pub failure: Option<String>,
+    pub stages: Vec<StageView>,
+}
+
+fn detail(conn: &mut DbConnection, id: &SubmissionId) -> Result<SubmissionDetail, AppError> {
+    let submission = submissions::find(conn, id)?
+        .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+    let stages = submissions::events_of(conn, id)?
+        .into_iter()
+        .map(|event| StageView {
+            stage: event.stage,
+            at: iso_time(event.at),
+            detail: serde_json::from_str(&event.detail).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    Ok(SubmissionDetail {
+        phase_id: submission.phase_id.clone(),
+        counts_toward_quota: submission.counts_toward_quota,
+        failure: submission.failure.clone(),
+        submission: SubmissionView::from(submission),
+        stages,
+    })
+}
+
+/// `GET /api/v1/submissions/{id}` — the team's members, judges and admins.
+pub async fn show(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<SubmissionId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = state
+        .db
+        .read(move |conn| {
+            let submission = submissions::find(conn, &id)?
+                .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+            if !user.sees_all_work()
+                && teams::role_of(conn, &submission.team_id, &user.id)?.is_none()
+            {
+                // Another team's submission does not exist as far as this caller knows.
+                return Err(AppError::not_found(format_args!("submission `{id}`")));
+            }
+            detail(conn, &id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `GET /api/v1/scenarios/{id}/quota?team_id=…` — the team's members.
+pub async fn show_quota(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+    Query(query): Query<TeamQuery>,
+) -> Result<HttpResponse, AppError> {
+    let scenario_id = path.into_inner();
+    let view = state
+        .db
+        .read(move |conn| {
+            let scenario = scenarios::find(conn, &scenario_id)?
+                .filter(|s| user.visibility().can_see(s))
+                .ok_or_else(|| AppError::not_found(format_args!("scenario `{scenario_id}`")))?;
+            if !user.sees_all_work() && teams::role_of(conn, &query.team_id, &user.id)?.is_none() {
+                return Err(AppError::forbidden(format!(
+                    "only members of team `{}` may see its quota",
+                    query.team_id
+                )));
+            }
+            quota(conn, &scenario, &query.team_id, now_millis())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,251 @@
+//! The evaluation queue: jobs claimed under leases, heartbeats, retries of infrastructure failures.
+
+use diesel::prelude::*;
+
+use crate::db::ids::{JobId, SubmissionId};
+use crate::db::models::submissions;
+use crate::db::schema::{jobs, submissions as submissions_table};
+use crate::db::{DbConnection, now_millis};
+
+/// How often a job is tried when the platform or a worker, not the submission, fails.
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = jobs)]
+pub struct Job {
+    pub id: JobId,
+    pub submission_id: SubmissionId,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    pub heartbeat_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// How a run ended, as the worker reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Scored (or failed because of the submission itself, which counts as done).
+    Finished,
+    /// The submission failed by its own doing: a limit, a crash, a bad image.
+    SubmissionFailed(String),
+    /// The platform or the node failed; the job is tried again while attempts remain.
+    InfrastructureFailed(String),
+}
+
+/// Queues a job for a submission and moves the submission to `queued`.
+pub fn enqueue(conn: &mut DbConnection, submission: &SubmissionId) -> QueryResult<Job> {
+    let now = now_millis();
+    let job = Job {
+        id: JobId::generate(),
+        submission_id: submission.clone(),
+        status: "queued".to_owned(),
+        attempts: 0,
+        max_attempts: DEFAULT_MAX_ATTEMPTS,
+        lease_owner: None,
+        lease_expires_at: None,
+        heartbeat_at: None,
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(jobs::table)
+        .values(&job)
+        .execute(conn)?;
+    submissions::set_stage(
+        conn,
+        submission,
+        "queued",
+        serde_json::json!({"job_id": job.id}),
+    )?;
+    Ok(job)
+}
+
+pub fn find(conn: &mut DbConnection, id: &JobId) -> QueryResult<Option<Job>> {
+    jobs::table
+        .find(id)
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Returns jobs whose lease ran out to the queue, or fails them when no attempt is left.
+/// Their submissions' failures do not count toward the team's quota.
+pub fn recover_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+    let expired: Vec<Job> = jobs::table
+        .filter(jobs::status.eq("running"))
+        .filter(jobs::lease_expires_at.lt(now))
+        .select(Job::as_select())
+        .load(conn)?;
+    for job in &expired {
+        let owner = job.lease_owner.clone().unwrap_or_default();
+        release(
+            conn,
+            job,
+            &format!("the lease of worker {owner} expired"),
+            now,
+        )?;
+    }
+    Ok(expired.len())
+}
+
+fn release(conn: &mut DbConnection, job: &Job, reason: &str, now: i64) -> QueryResult<()> {
+    if job.attempts < job.max_attempts {
+        diesel::update(jobs::table.find(&job.id))
+            .set((
+                jobs::status.eq("queued"),
+                jobs::lease_owner.eq(None::<String>),
+                jobs::lease_expires_at.eq(None::<i64>),
+                jobs::last_error.eq(reason),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        submissions::set_stage(
+            conn,
+            &job.submission_id,
+            "queued",
+            serde_json::json!({"retry": job.attempts + 1, "reason": reason}),
+        )
+    } else {
+        fail(conn, job, reason, false, now)
+    }
+}
+
+fn fail(
+    conn: &mut DbConnection,
+    job: &Job,
+    reason: &str,
+    counts: bool,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(jobs::table.find(&job.id))
+        .set((
+            jobs::status.eq("failed"),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::last_error.eq(reason),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::update(submissions_table::table.find(&job.submission_id))
+        .set((
+            submissions_table::counts_toward_quota.eq(counts),
+            submissions_table::failure.eq(reason),
+        ))
+        .execute(conn)?;
+    submissions::set_stage(
+        conn,
+        &job.submission_id,
+        "failed",
+        serde_json::json!({"reason": reason, "counts_toward_quota": counts}),
+    )
+}
+
+/// Gives the oldest queued job to `worker` under a lease of `lease_millis`, or `None`.
+/// Two workers never hold the same job: the claim is a conditional update that only one
+/// of them can win, and PostgreSQL skips rows another transaction is claiming.
+pub fn claim(conn: &mut DbConnection, worker: &str, lease_millis: i64) -> QueryResult<Option<Job>> {
+    let now = now_millis();
+    recover_expired(conn, now)?;
+    let candidates: Vec<Job> = match conn {
+        DbConnection::Postgres(pg) => jobs::table
+            .filter(jobs::status.eq("queued"))
+            .order((jobs::created_at.asc(), jobs::id.asc()))
+            .limit(8)
+            .for_update()
+            .skip_locked()
+            .select(Job::as_select())
+            .load(pg)?,
+        DbConnection::Sqlite(_) => jobs::table
+            .filter(jobs::status.eq("queued"))
+            .order((jobs::created_at.asc(), jobs::id.asc()))
+            .limit(8)
+            .select(Job::as_select())
+            .load(conn)?,
+    };
+    for candidate in candidates {
+        let won = diesel::update(
+            jobs::table
+                .filter(jobs::id.eq(&candidate.id))
+                .filter(jobs::status.eq("queued")),
+        )
+        .set((
+            jobs::status.eq("running"),
+            jobs::attempts.eq(candidate.attempts + 1),
+            jobs::lease_owner.eq(worker),
+            jobs::lease_expires_at.eq(now + lease_millis),
+            jobs::heartbeat_at.eq(now),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if won == 1 {
+            return find(conn, &candidate.id);
+        }
+    }
+    Ok(None)
+}
+
+/// Extends the lease of a job the worker still holds; false when it no longer does
+/// (the lease expired and the job went to another worker).
+pub fn heartbeat(
+    conn: &mut DbConnection,
+    job: &JobId,
+    worker: &str,
+    lease_millis: i64,
+) -> QueryResult<bool> {
+    let now = now_millis();
+    let extended = diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(job))
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::lease_owner.eq(worker)),
+    )
+    .set((
+        jobs::lease_expires_at.eq(now + lease_millis),
+        jobs::heartbeat_at.eq(now),
+        jobs::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(extended == 1)
+}
+
+/// Records how a held job ended; false when the worker no longer holds it, in which case
+/// nothing changes (so a result is recorded exactly once).
+pub fn complete(
+    conn: &mut DbConnection,
+    job: &JobId,
+    worker: &str,
+    outcome: &Outcome,
+) -> QueryResult<bool> {
+    let now = now_millis();
+    let Some(held) = jobs::table
+        .filter(jobs::id.eq(job))
+        .filter(jobs::status.eq("running"))
+        .filter(jobs::lease_owner.eq(worker))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    match outcome {
+        Outcome::Finished => {
+            diesel::update(jobs::table.find(&held.id))
+                .set((
+                    jobs::status.eq("done"),
+                    jobs::lease_owner.eq(None::<String>),
+                    jobs::lease_expires_at.eq(None::<i64>),
+                    jobs::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            submissions::set_stage(conn, &held.submission_id, "done", serde_json::json!({}))?;
+        }
+        Outcome::SubmissionFailed(reason) => fail(conn, &held, reason, true, now)?,
+        Outcome::InfrastructureFailed(reason) => release(conn, &held, reason, now)?,
+    }
+    Ok(true)
+}

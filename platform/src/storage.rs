@@ -1,0 +1,238 @@
+//! Content-addressed files under the data directory: uploaded image archives and reports.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use actix_web::web::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+
+/// Files named by the SHA-256 of their content, so a file is stored once and can be
+/// verified by anyone who reads it.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+/// A file that is in the store, whole and verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// `sha256:` and 64 hex digits.
+    pub digest: String,
+    pub size: u64,
+}
+
+/// Chunks waiting for the writer thread; bounds the memory an upload can hold.
+const PIPELINE_CHUNKS: usize = 32;
+const WRITE_BUFFER: usize = 1 << 20;
+
+impl BlobStore {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            root: data_dir.join("blobs"),
+        }
+    }
+
+    fn temporary_dir(&self) -> PathBuf {
+        self.root.join("incoming")
+    }
+
+    /// Where the file with this digest lives, or `None` for a malformed digest.
+    pub fn path_of(&self, digest: &str) -> Option<PathBuf> {
+        let hex = digest.strip_prefix("sha256:")?;
+        let well_formed = hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        well_formed.then(|| self.root.join("sha256").join(&hex[..2]).join(hex))
+    }
+
+    pub fn contains(&self, digest: &str) -> bool {
+        self.path_of(digest).is_some_and(|path| path.is_file())
+    }
+
+    /// Removes a file; a missing one is not an error.
+    pub fn remove(&self, digest: &str) {
+        if let Some(path) = self.path_of(digest)
+            && let Err(error) = std::fs::remove_file(&path)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(%digest, %error, "could not remove a stored file");
+        }
+    }
+
+    /// Streams a body into the store while hashing it. The body goes to a temporary file
+    /// first and is renamed into place only when it arrived whole and within `max_bytes`;
+    /// a cut connection or an oversized body leaves nothing behind.
+    pub async fn receive<S, E>(&self, mut body: S, max_bytes: u64) -> Result<StoredBlob, AppError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let incoming = self.temporary_dir();
+        std::fs::create_dir_all(&incoming).map_err(|e| storage_error(&incoming, e))?;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_CHUNKS);
+        // Hashing and writing happen on a blocking thread so the executor only moves bytes.
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let mut file = tempfile::NamedTempFile::new_in(&incoming)?;
+            let mut hasher = Sha256::new();
+            let mut size = 0u64;
+            {
+                let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file.as_file_mut());
+                while let Some(chunk) = receiver.blocking_recv() {
+                    hasher.update(&chunk);
+                    out.write_all(&chunk)?;
+                    size += chunk.len() as u64;
+                }
+                out.flush()?;
+            }
+            file.as_file().sync_all()?;
+            Ok((
+                file,
+                format!("sha256:{}", hex::encode(hasher.finalize())),
+                size,
+            ))
+        });
+
+        let mut received = 0u64;
+        let mut failure = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    received += chunk.len() as u64;
+                    if received > max_bytes {
+                        failure = Some(AppError::PayloadTooLarge(format!(
+                            "the upload is larger than the limit of {max_bytes} bytes"
+                        )));
+                        break;
+                    }
+                    if sender.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    failure = Some(AppError::BadRequest {
+                        code: "upload_interrupted",
+                        message: format!("the upload was cut off after {received} bytes: {error}"),
+                    });
+                    break;
+                }
+            }
+        }
+        drop(sender);
+        let written = writer.await?;
+        if let Some(failure) = failure {
+            // Dropping the temporary file deletes it.
+            drop(written);
+            return Err(failure);
+        }
+        let (file, digest, size) = written.map_err(|e| storage_error(&self.temporary_dir(), e))?;
+        let target = self
+            .path_of(&digest)
+            .ok_or_else(|| AppError::Internal(format!("computed a malformed digest {digest}")))?;
+        let persisted = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            file.persist(&target).map_err(|e| e.error)?;
+            Ok(())
+        })
+        .await?;
+        persisted.map_err(|e| storage_error(&self.root, e))?;
+        Ok(StoredBlob { digest, size })
+    }
+}
+
+fn storage_error(path: &Path, error: std::io::Error) -> AppError {
+    AppError::Internal(format!("storage at {}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn chunks(
+        parts: Vec<Result<&'static [u8], &'static str>>,
+    ) -> impl Stream<Item = Result<Bytes, String>> + Unpin {
+        futures_util::stream::iter(
+            parts
+                .into_iter()
+                .map(|part| part.map(Bytes::from_static).map_err(str::to_owned)),
+        )
+    }
+
+    fn files_under(dir: &Path) -> usize {
+        walk(dir).len()
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .flat_map(|entry| {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path)
+                } else {
+                    vec![path]
+                }
+            })
+            .collect()
+    }
+
+    #[actix_web::test]
+    async fn stores_by_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let blob = store
+            .receive(chunks(vec![Ok(b"hello "), Ok(b"world")]), 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            blob.digest,
+            "sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        assert_eq!(blob.size, 11);
+        let path = store.path_of(&blob.digest).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"hello world");
+        assert_eq!(files_under(dir.path()), 1);
+    }
+
+    #[actix_web::test]
+    async fn oversized_and_cut_uploads_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let too_big = store
+            .receive(chunks(vec![Ok(b"0123456789"), Ok(b"0123456789")]), 15)
+            .await;
+        assert!(matches!(too_big, Err(AppError::PayloadTooLarge(_))));
+        let cut = store
+            .receive(chunks(vec![Ok(b"0123"), Err("connection reset")]), 100)
+            .await;
+        assert!(matches!(
+            cut,
+            Err(AppError::BadRequest {
+                code: "upload_interrupted",
+                ..
+            })
+        ));
+        assert_eq!(files_under(dir.path()), 0);
+    }
+
+    #[test]
+    fn malformed_digests_have_no_path() {
+        let store = BlobStore::new(Path::new("/data"));
+        assert!(store.path_of("sha256:../../etc/passwd").is_none());
+        assert!(store.path_of("md5:abc").is_none());
+        assert!(
+            store
+                .path_of(&format!("sha256:{}", "A".repeat(64)))
+                .is_none()
+        );
+    }
+}
