@@ -1,10 +1,11 @@
 //! Who is calling: bearer-token authentication and the role checks built on it.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Ready, ready};
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use crate::db::ids::{OrganizationId, UserId};
 use crate::db::models::scenarios::Visibility;
@@ -77,93 +78,155 @@ impl MaybeUser {
 /// An administrator.
 pub struct Admin(pub CurrentUser);
 
-fn bearer_secret(req: &HttpRequest) -> Result<Option<String>, AppError> {
+/// A caller holding a worker token, on the internal worker API.
+#[derive(Debug, Clone)]
+pub struct WorkerCaller {
+    pub user_id: UserId,
+}
+
+/// What the authentication middleware found out about the caller, kept in the request's
+/// extensions so the extractors below answer at once. Resolving the caller before any
+/// handler runs also means an unauthenticated request is refused before its body is read.
+#[derive(Debug, Clone)]
+enum Caller {
+    User(CurrentUser),
+    Worker(WorkerCaller),
+    Refused(String),
+}
+
+fn bearer_secret(req: &HttpRequest) -> Result<Option<String>, String> {
     let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = header
         .to_str()
-        .map_err(|_| AppError::Unauthenticated("the Authorization header is not text".into()))?;
+        .map_err(|_| "the Authorization header is not text".to_owned())?;
     match value.split_once(' ') {
         Some((scheme, secret))
             if scheme.eq_ignore_ascii_case("bearer") && !secret.trim().is_empty() =>
         {
             Ok(Some(secret.trim().to_owned()))
         }
-        _ => Err(AppError::Unauthenticated(
-            "the Authorization header must be `Bearer <token>`".into(),
-        )),
+        _ => Err("the Authorization header must be `Bearer <token>`".to_owned()),
     }
 }
 
-async fn resolve(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
-    let Some(secret) = bearer_secret(&req)? else {
-        return Ok(None);
+fn lookup(conn: &mut crate::db::DbConnection, secret: &str) -> Result<Caller, AppError> {
+    if let Some(token) = tokens::find_live(conn, secret, TokenKind::Worker)? {
+        tokens::touch(conn, &token)?;
+        return Ok(Caller::Worker(WorkerCaller {
+            user_id: token.user_id,
+        }));
+    }
+    let Some(token) = tokens::find_live(conn, secret, TokenKind::User)? else {
+        return Ok(Caller::Refused(
+            "the token is unknown or revoked".to_owned(),
+        ));
     };
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::Internal("application state missing".into()))?
-        .clone();
-    let user = state
-        .db
-        .read(move |conn| {
-            let Some(token) = tokens::find_live(conn, &secret, TokenKind::User)? else {
-                return Ok(None);
-            };
-            tokens::touch(conn, &token)?;
-            let Some(user) = users::find(conn, &token.user_id)? else {
-                return Ok(None);
-            };
-            Ok(Some(CurrentUser {
-                roles: users::roles_of(conn, &user.id)?,
-                departments: users::departments_of(conn, &user.id)?,
-                id: user.id,
-                login: user.login,
-                display_name: user.display_name,
-            }))
-        })
-        .await?;
-    user.map(Some)
-        .ok_or_else(|| AppError::Unauthenticated("the token is unknown or revoked".into()))
+    tokens::touch(conn, &token)?;
+    let Some(user) = users::find(conn, &token.user_id)? else {
+        return Ok(Caller::Refused(
+            "the token's user no longer exists".to_owned(),
+        ));
+    };
+    Ok(Caller::User(CurrentUser {
+        roles: users::roles_of(conn, &user.id)?,
+        departments: users::departments_of(conn, &user.id)?,
+        id: user.id,
+        login: user.login,
+        display_name: user.display_name,
+    }))
+}
+
+/// Middleware: resolves the bearer token, if any, once per request.
+pub async fn authenticate(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let caller = match bearer_secret(request.request()) {
+        Ok(None) => None,
+        Err(message) => Some(Caller::Refused(message)),
+        Ok(Some(secret)) => {
+            let state = request
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal("application state missing".into()))?;
+            Some(state.db.read(move |conn| lookup(conn, &secret)).await?)
+        }
+    };
+    if let Some(caller) = caller {
+        request.extensions_mut().insert(caller);
+    }
+    next.call(request).await
+}
+
+fn caller_of(req: &HttpRequest) -> Option<Caller> {
+    req.extensions().get::<Caller>().cloned()
 }
 
 impl FromRequest for MaybeUser {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { resolve(req).await.map(MaybeUser) })
+        ready(match caller_of(req) {
+            None => Ok(MaybeUser(None)),
+            Some(Caller::User(user)) => Ok(MaybeUser(Some(user))),
+            Some(Caller::Worker(_)) => Err(worker_token_here()),
+            Some(Caller::Refused(message)) => Err(AppError::Unauthenticated(message)),
+        })
     }
+}
+
+fn worker_token_here() -> AppError {
+    AppError::Unauthenticated("a worker token only opens the worker API under /internal".into())
 }
 
 impl FromRequest for CurrentUser {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    type Future = Ready<Result<Self, AppError>>;
 
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            resolve(req).await?.ok_or_else(|| {
-                AppError::Unauthenticated("sign in: send `Authorization: Bearer <token>`".into())
-            })
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(match MaybeUser::from_request(req, payload).into_inner() {
+            Ok(MaybeUser(Some(user))) => Ok(user),
+            Ok(MaybeUser(None)) => Err(AppError::Unauthenticated(
+                "sign in: send `Authorization: Bearer <token>`".into(),
+            )),
+            Err(error) => Err(error),
         })
     }
 }
 
 impl FromRequest for Admin {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = CurrentUser::from_request(req, payload);
-        Box::pin(async move {
-            let user = user.await?;
-            if user.is_admin() {
-                Ok(Admin(user))
-            } else {
-                Err(AppError::forbidden("only administrators may do this"))
-            }
+        ready(
+            CurrentUser::from_request(req, payload)
+                .into_inner()
+                .and_then(|user| {
+                    if user.is_admin() {
+                        Ok(Admin(user))
+                    } else {
+                        Err(AppError::forbidden("only administrators may do this"))
+                    }
+                }),
+        )
+    }
+}
+
+impl FromRequest for WorkerCaller {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(match caller_of(req) {
+            Some(Caller::Worker(worker)) => Ok(worker),
+            Some(Caller::Refused(message)) => Err(AppError::Unauthenticated(message)),
+            Some(Caller::User(_)) | None => Err(AppError::Unauthenticated(
+                "send a worker token as `Authorization: Bearer <token>`".into(),
+            )),
         })
     }
 }

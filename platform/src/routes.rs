@@ -4,80 +4,90 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
-use crate::api::{audit, organizations, scenarios, submissions, teams, users};
+use crate::api::{audit, internal, organizations, scenarios, submissions, teams, users};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// The JSON API and the health probe.
+/// The JSON API, the worker API and the health probe.
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health)).service(
-        web::scope("/api/v1")
-            .route("/organizations", web::get().to(organizations::list))
-            .route("/organizations", web::post().to(organizations::create))
-            .route(
-                "/organizations/{id}/members",
-                web::post().to(organizations::add_member),
-            )
-            .route("/scenarios", web::get().to(scenarios::list))
-            .route("/scenarios", web::post().to(scenarios::create))
-            .route("/scenarios/{id}", web::get().to(scenarios::show))
-            .route("/scenarios/{id}", web::patch().to(scenarios::update))
-            .route(
-                "/scenarios/{id}/publish",
-                web::post().to(scenarios::publish),
-            )
-            .route(
-                "/scenarios/{id}/phases",
-                web::post().to(scenarios::add_phase),
-            )
-            .route(
-                "/scenarios/{id}/phases/{phase_id}",
-                web::patch().to(scenarios::update_phase),
-            )
-            .route(
-                "/scenarios/{id}/phases/{phase_id}",
-                web::delete().to(scenarios::delete_phase),
-            )
-            .route(
-                "/scenarios/{id}/enrolments",
-                web::post().to(scenarios::enrol),
-            )
-            .route(
-                "/scenarios/{id}/enrolments",
-                web::get().to(scenarios::enrolments),
-            )
-            .route(
-                "/scenarios/{id}/submissions",
-                web::post().to(submissions::upload),
-            )
-            .route(
-                "/scenarios/{id}/quota",
-                web::get().to(submissions::show_quota),
-            )
-            .route("/submissions/{id}", web::get().to(submissions::show))
-            .route("/teams", web::get().to(teams::mine))
-            .route("/teams", web::post().to(teams::create))
-            .route("/teams/{id}", web::get().to(teams::show))
-            .route("/teams/{id}/invitations", web::post().to(teams::invite))
-            .route(
-                "/teams/{id}/invitations",
-                web::get().to(teams::team_invitations),
-            )
-            .route("/teams/{id}/leave", web::post().to(teams::leave))
-            .route("/teams/{id}/enrolments", web::get().to(teams::enrolments))
-            .route("/teams/{id}/submissions", web::get().to(teams::submissions))
-            .route("/invitations", web::get().to(teams::my_invitations))
-            .route("/invitations/{id}/accept", web::post().to(teams::accept))
-            .route("/invitations/{id}/decline", web::post().to(teams::decline))
-            .route("/me", web::get().to(users::me))
-            .route("/users", web::get().to(users::list))
-            .route("/users", web::post().to(users::create))
-            .route("/users/{id}/tokens", web::post().to(users::issue_for))
-            .route("/tokens", web::get().to(users::list_own))
-            .route("/tokens", web::post().to(users::issue_own))
-            .route("/tokens/{id}", web::delete().to(users::revoke))
-            .route("/audit", web::get().to(audit::list)),
-    );
+    cfg.route("/healthz", web::get().to(health))
+        .service(
+            web::scope("/api/v1")
+                .route("/organizations", web::get().to(organizations::list))
+                .route("/organizations", web::post().to(organizations::create))
+                .route(
+                    "/organizations/{id}/members",
+                    web::post().to(organizations::add_member),
+                )
+                .route("/scenarios", web::get().to(scenarios::list))
+                .route("/scenarios", web::post().to(scenarios::create))
+                .route("/scenarios/{id}", web::get().to(scenarios::show))
+                .route("/scenarios/{id}", web::patch().to(scenarios::update))
+                .route(
+                    "/scenarios/{id}/publish",
+                    web::post().to(scenarios::publish),
+                )
+                .route(
+                    "/scenarios/{id}/phases",
+                    web::post().to(scenarios::add_phase),
+                )
+                .route(
+                    "/scenarios/{id}/phases/{phase_id}",
+                    web::patch().to(scenarios::update_phase),
+                )
+                .route(
+                    "/scenarios/{id}/phases/{phase_id}",
+                    web::delete().to(scenarios::delete_phase),
+                )
+                .route(
+                    "/scenarios/{id}/enrolments",
+                    web::post().to(scenarios::enrol),
+                )
+                .route(
+                    "/scenarios/{id}/enrolments",
+                    web::get().to(scenarios::enrolments),
+                )
+                .route(
+                    "/scenarios/{id}/submissions",
+                    web::post().to(submissions::upload),
+                )
+                .route(
+                    "/scenarios/{id}/quota",
+                    web::get().to(submissions::show_quota),
+                )
+                .route("/submissions/{id}", web::get().to(submissions::show))
+                .route("/teams", web::get().to(teams::mine))
+                .route("/teams", web::post().to(teams::create))
+                .route("/teams/{id}", web::get().to(teams::show))
+                .route("/teams/{id}/invitations", web::post().to(teams::invite))
+                .route(
+                    "/teams/{id}/invitations",
+                    web::get().to(teams::team_invitations),
+                )
+                .route("/teams/{id}/leave", web::post().to(teams::leave))
+                .route("/teams/{id}/enrolments", web::get().to(teams::enrolments))
+                .route("/teams/{id}/submissions", web::get().to(teams::submissions))
+                .route("/invitations", web::get().to(teams::my_invitations))
+                .route("/invitations/{id}/accept", web::post().to(teams::accept))
+                .route("/invitations/{id}/decline", web::post().to(teams::decline))
+                .route("/me", web::get().to(users::me))
+                .route("/users", web::get().to(users::list))
+                .route("/users", web::post().to(users::create))
+                .route("/users/{id}/tokens", web::post().to(users::issue_for))
+                .route("/tokens", web::get().to(users::list_own))
+                .route("/tokens", web::post().to(users::issue_own))
+                .route("/tokens/{id}", web::delete().to(users::revoke))
+                .route("/audit", web::get().to(audit::list)),
+        )
+        .service(
+            web::scope("/internal/v1")
+                .route("/workers", web::post().to(internal::register))
+                .route("/jobs/claim", web::post().to(internal::claim))
+                .route("/jobs/{id}/heartbeat", web::post().to(internal::heartbeat))
+                .route("/jobs/{id}/stage", web::post().to(internal::stage))
+                .route("/jobs/{id}/result", web::post().to(internal::result))
+                .route("/images/{digest}", web::get().to(internal::image)),
+        );
 }
 
 /// The whole application: state, routes, JSON errors for unknown paths, request log.
@@ -96,6 +106,7 @@ pub fn build(
         .app_data(web::Data::new(state))
         .configure(config)
         .default_service(web::to(unknown_route))
+        .wrap(actix_web::middleware::from_fn(crate::auth::authenticate))
         .wrap(actix_web::middleware::Logger::new("%r %s %b %Dms"))
 }
 

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod input;
+pub mod internal;
 pub mod organizations;
 pub mod scenarios;
 pub mod submissions;

@@ -165,10 +165,13 @@ pub async fn upload(
         })
         .await;
     match recorded {
-        Ok((view, quota)) => Ok(HttpResponse::Created().json(serde_json::json!({
+        Ok((view, quota)) => {
+            state.queue_signal.notify_waiters();
+            Ok(HttpResponse::Created().json(serde_json::json!({
             "submission": view,
             "quota": quota,
-        }))),
+            })))
+        }
         Err(error) => {
             let blobs = state.blobs.clone();
             let unreferenced = state

@@ -324,6 +324,18 @@ impl TestApp {
         Reply { status, body }
     }
 
+    /// The raw body of a response, for downloads.
+    pub async fn bytes(&self, request: TestRequest) -> Vec<u8> {
+        let response = (self.call)(request.to_request())
+            .await
+            .expect("the app answers every request");
+        assert!(response.status().is_success(), "{}", response.status());
+        to_bytes(response.into_body())
+            .await
+            .expect("read the body")
+            .to_vec()
+    }
+
     fn request(method: Method, path: &str, token: Option<&str>) -> TestRequest {
         let mut request = TestRequest::default().method(method).uri(path);
         if let Some(token) = token {

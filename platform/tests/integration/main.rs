@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod common;
+mod internal;
 mod matrix;
 mod migrations;
 mod queue;

@@ -12,6 +12,8 @@ fn queue_submissions(app: &TestApp, count: usize) -> Vec<SubmissionId> {
     let w = &app.world;
     (0..count)
         .map(|n| {
+            // Distinct times keep the queue's order (oldest first) well defined.
+            std::thread::sleep(std::time::Duration::from_millis(2));
             let now = now_millis();
             let submission = Submission {
                 id: SubmissionId::generate(),

@@ -9,6 +9,7 @@ pub mod submissions;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod workers;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 

@@ -1,0 +1,293 @@
+//! The worker API under `/internal/v1`: register, claim under a lease, heartbeat, fetch the
+//! image, report stages and the outcome. Only worker tokens get in.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::api::input::Json;
+use crate::auth::WorkerCaller;
+use crate::db::DbConnection;
+use crate::db::ids::{JobId, SubmissionId, WorkerId};
+use crate::db::models::jobs::{self, Job, Outcome};
+use crate::db::models::submissions;
+use crate::db::models::workers::{self, Registration, Worker};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// How long a claim is held without a heartbeat.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// The longest a claim request waits for a job before answering 204.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+fn lease_millis() -> i64 {
+    i64::try_from(LEASE.as_millis()).unwrap_or(60_000)
+}
+
+fn own_worker(
+    conn: &mut DbConnection,
+    id: &WorkerId,
+    caller: &WorkerCaller,
+) -> Result<Worker, AppError> {
+    let worker = workers::find(conn, id)?
+        .filter(|w| w.user_id == caller.user_id)
+        .ok_or_else(|| AppError::not_found(format_args!("worker `{id}`")))?;
+    workers::seen(conn, id)?;
+    Ok(worker)
+}
+
+/// `POST /internal/v1/workers` — register a node; answers its worker id.
+pub async fn register(
+    state: web::Data<AppState>,
+    caller: WorkerCaller,
+    Json(form): Json<Registration>,
+) -> Result<HttpResponse, AppError> {
+    let worker = state
+        .db
+        .write(move |conn| workers::register(conn, &caller.user_id, form))
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"worker_id": worker.id})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimForm {
+    pub worker_id: WorkerId,
+    /// Seconds to wait for a job (long poll), at most 30.
+    #[serde(default)]
+    pub wait_seconds: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClaimedJob {
+    pub job_id: JobId,
+    pub attempt: i32,
+    pub lease_seconds: u64,
+    pub submission_id: SubmissionId,
+    pub scenario_id: String,
+    pub image_digest: String,
+    pub image_size: i64,
+}
+
+fn claimed(conn: &mut DbConnection, job: Job) -> Result<ClaimedJob, AppError> {
+    let submission = submissions::find(conn, &job.submission_id)?
+        .ok_or_else(|| AppError::Internal(format!("job {} has no submission", job.id)))?;
+    Ok(ClaimedJob {
+        job_id: job.id,
+        attempt: job.attempts,
+        lease_seconds: LEASE.as_secs(),
+        submission_id: submission.id,
+        scenario_id: submission.scenario_id.0,
+        image_digest: submission.image_digest,
+        image_size: submission.image_size,
+    })
+}
+
+/// `POST /internal/v1/jobs/claim` — the oldest queued job under a lease, or 204 after the wait.
+pub async fn claim(
+    state: web::Data<AppState>,
+    caller: WorkerCaller,
+    Json(form): Json<ClaimForm>,
+) -> Result<HttpResponse, AppError> {
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(form.wait_seconds).min(MAX_WAIT);
+    loop {
+        // Registered before the attempt, so a job queued in between still wakes us.
+        let woken = state.queue_signal.notified();
+        let (worker_id, caller) = (form.worker_id.clone(), caller.clone());
+        let job = state
+            .db
+            .write(move |conn| {
+                let worker = own_worker(conn, &worker_id, &caller)?;
+                jobs::claim(conn, worker.id.as_str(), lease_millis())?
+                    .map(|job| claimed(conn, job))
+                    .transpose()
+            })
+            .await?;
+        if let Some(job) = job {
+            return Ok(HttpResponse::Ok().json(job));
+        }
+        // Expired leases are noticed on the next claim, so poll now and then as well.
+        let wake_at = deadline.min(tokio::time::Instant::now() + Duration::from_secs(5));
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(HttpResponse::NoContent().finish());
+        }
+        tokio::select! {
+            () = woken => {}
+            () = tokio::time::sleep_until(wake_at) => {}
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerForm {
+    pub worker_id: WorkerId,
+}
+
+fn lease_lost(job: &JobId) -> AppError {
+    AppError::conflict(
+        "lease_lost",
+        format!("this worker no longer holds job `{job}`; its lease expired and it was re-queued"),
+    )
+}
+
+/// `POST /internal/v1/jobs/{id}/heartbeat` — extends the lease; 409 `lease_lost` when gone.
+pub async fn heartbeat(
+    state: web::Data<AppState>,
+    caller: WorkerCaller,
+    path: web::Path<JobId>,
+    Json(form): Json<WorkerForm>,
+) -> Result<HttpResponse, AppError> {
+    let job = path.into_inner();
+    state
+        .db
+        .write(move |conn| {
+            let worker = own_worker(conn, &form.worker_id, &caller)?;
+            if jobs::heartbeat(conn, &job, worker.id.as_str(), lease_millis())? {
+                Ok(())
+            } else {
+                Err(lease_lost(&job))
+            }
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageForm {
+    pub worker_id: WorkerId,
+    pub stage: RunStage,
+}
+
+/// The stages a worker reports while it holds a job.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStage {
+    SampleRun,
+    HiddenRun,
+    Scoring,
+}
+
+impl RunStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SampleRun => "sample_run",
+            Self::HiddenRun => "hidden_run",
+            Self::Scoring => "scoring",
+        }
+    }
+}
+
+fn held_job(conn: &mut DbConnection, job: &JobId, worker: &Worker) -> Result<Job, AppError> {
+    jobs::find(conn, job)?
+        .filter(|j| j.status == "running" && j.lease_owner.as_deref() == Some(worker.id.as_str()))
+        .ok_or_else(|| lease_lost(job))
+}
+
+/// `POST /internal/v1/jobs/{id}/stage` — the submission moves to the reported stage.
+pub async fn stage(
+    state: web::Data<AppState>,
+    caller: WorkerCaller,
+    path: web::Path<JobId>,
+    Json(form): Json<StageForm>,
+) -> Result<HttpResponse, AppError> {
+    let job = path.into_inner();
+    state
+        .db
+        .write(move |conn| {
+            let worker = own_worker(conn, &form.worker_id, &caller)?;
+            let held = held_job(conn, &job, &worker)?;
+            submissions::set_stage(
+                conn,
+                &held.submission_id,
+                form.stage.as_str(),
+                serde_json::json!({"worker": worker.name, "attempt": held.attempts}),
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultForm {
+    pub worker_id: WorkerId,
+    pub outcome: OutcomeKind,
+    /// Which limit or error ended a failed run.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Finished,
+    SubmissionFailed,
+    InfrastructureFailed,
+}
+
+/// `POST /internal/v1/jobs/{id}/result` — recorded once; 409 `lease_lost` for a late worker.
+pub async fn result(
+    state: web::Data<AppState>,
+    caller: WorkerCaller,
+    path: web::Path<JobId>,
+    Json(form): Json<ResultForm>,
+) -> Result<HttpResponse, AppError> {
+    let job = path.into_inner();
+    let reason = form
+        .reason
+        .clone()
+        .unwrap_or_else(|| "no reason given".to_owned());
+    let outcome = match form.outcome {
+        OutcomeKind::Finished => Outcome::Finished,
+        OutcomeKind::SubmissionFailed => Outcome::SubmissionFailed(reason),
+        OutcomeKind::InfrastructureFailed => Outcome::InfrastructureFailed(reason),
+    };
+    let requeued = matches!(outcome, Outcome::InfrastructureFailed(_));
+    state
+        .db
+        .write(move |conn| {
+            let worker = own_worker(conn, &form.worker_id, &caller)?;
+            if jobs::complete(conn, &job, worker.id.as_str(), &outcome)? {
+                Ok(())
+            } else {
+                Err(lease_lost(&job))
+            }
+        })
+        .await?;
+    if requeued {
+        state.queue_signal.notify_waiters();
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /internal/v1/images/{digest}` — the stored archive, streamed, for the worker to
+/// verify against the digest and load.
+pub async fn image(
+    state: web::Data<AppState>,
+    _caller: WorkerCaller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let digest = path.into_inner();
+    let path = state
+        .blobs
+        .path_of(&digest)
+        .filter(|p| p.is_file())
+        .ok_or_else(|| AppError::not_found(format_args!("image `{digest}`")))?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| AppError::Internal(format!("cannot open image {digest}: {e}")))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|e| AppError::Internal(format!("cannot read image {digest}: {e}")))?
+        .len();
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-tar")
+        .no_chunking(length)
+        .streaming(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20)))
+}

@@ -1,0 +1,102 @@
+//! Evaluation workers: registered nodes with their capabilities.
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::ids::{UserId, WorkerId};
+use crate::db::models::audit;
+use crate::db::schema::workers;
+use crate::db::{DbConnection, now_millis};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = workers)]
+pub struct Worker {
+    pub id: WorkerId,
+    pub name: String,
+    pub user_id: UserId,
+    pub cpus: i32,
+    pub memory_mb: i64,
+    /// JSON list of `{"id", "model"}`.
+    pub accelerators: String,
+    pub registered_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// One accelerator of a node, by device id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accelerator {
+    pub id: String,
+    pub model: String,
+}
+
+/// What a worker says about itself when it registers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub name: String,
+    pub cpus: u32,
+    pub memory_mb: u64,
+    #[serde(default)]
+    pub accelerators: Vec<Accelerator>,
+}
+
+pub fn register(
+    conn: &mut DbConnection,
+    owner: &UserId,
+    form: Registration,
+) -> Result<Worker, AppError> {
+    crate::validate::text("name", &form.name, 100)?;
+    if form.cpus == 0 {
+        return Err(AppError::invalid("cpus", "must be at least 1"));
+    }
+    if form.memory_mb == 0 {
+        return Err(AppError::invalid("memory_mb", "must be at least 1"));
+    }
+    let now = now_millis();
+    let worker = Worker {
+        id: WorkerId::generate(),
+        name: form.name,
+        user_id: owner.clone(),
+        cpus: i32::try_from(form.cpus).unwrap_or(i32::MAX),
+        memory_mb: i64::try_from(form.memory_mb).unwrap_or(i64::MAX),
+        accelerators: serde_json::to_string(&form.accelerators).unwrap_or_else(|_| "[]".to_owned()),
+        registered_at: now,
+        last_seen_at: now,
+    };
+    diesel::insert_into(workers::table)
+        .values(&worker)
+        .execute(conn)?;
+    audit::record(
+        conn,
+        Some(owner),
+        "worker.register",
+        "worker",
+        worker.id.as_str(),
+        serde_json::json!({"name": worker.name, "cpus": worker.cpus, "accelerators": form.accelerators}),
+    )?;
+    Ok(worker)
+}
+
+pub fn find(conn: &mut DbConnection, id: &WorkerId) -> QueryResult<Option<Worker>> {
+    workers::table
+        .find(id)
+        .select(Worker::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn seen(conn: &mut DbConnection, id: &WorkerId) -> QueryResult<()> {
+    diesel::update(workers::table.find(id))
+        .set(workers::last_seen_at.eq(now_millis()))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Worker>> {
+    workers::table
+        .order(workers::registered_at.asc())
+        .select(Worker::as_select())
+        .load(conn)
+}

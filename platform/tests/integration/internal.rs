@@ -1,0 +1,263 @@
+//! The worker API: worker tokens only, claim under a lease, image download, stages, result.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use jiebang_platform::db::models::tokens::{self, TokenKind};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::common::{Backend, TestApp};
+use crate::on_both_backends;
+
+fn worker_token(app: &TestApp) -> String {
+    let operator = app.world.operator.id.clone();
+    app.state
+        .db
+        .write_blocking(move |conn| {
+            tokens::issue(conn, &operator, "gpu-node-1", TokenKind::Worker, None)
+        })
+        .unwrap()
+        .token
+}
+
+async fn upload_one(app: &TestApp, body: &'static [u8]) -> String {
+    let w = &app.world;
+    let enrolled = app
+        .post(
+            "/api/v1/scenarios/kg-open/enrolments",
+            w.alice.token(),
+            json!({"team_id": w.team_a}),
+        )
+        .await;
+    assert!(enrolled.status == 201 || enrolled.code() == "already_enrolled");
+    let path = format!("/api/v1/scenarios/kg-open/submissions?team_id={}", w.team_a);
+    let reply = app
+        .raw(
+            Method::POST,
+            &path,
+            w.alice.token(),
+            Some("application/x-tar"),
+            body,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    reply.body["submission"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn a_worker_runs_a_job_through(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let token = worker_token(&app);
+    let worker = Some(token.as_str());
+
+    let user_on_internal = app
+        .post(
+            "/internal/v1/workers",
+            app.world.operator.token(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        user_on_internal.status, 401,
+        "user tokens do not open the worker API"
+    );
+    assert_eq!(
+        app.get("/api/v1/me", worker).await.status,
+        401,
+        "worker tokens do not open the user API"
+    );
+
+    let registered = app
+        .post(
+            "/internal/v1/workers",
+            worker,
+            json!({"name": "gpu-node-1", "cpus": 2, "memory_mb": 24576,
+            "accelerators": [{"id": "0", "model": "NVIDIA A100"}]}),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let worker_id = registered.body["worker_id"].as_str().unwrap().to_owned();
+    let bad = app
+        .post(
+            "/internal/v1/workers",
+            worker,
+            json!({"name": "x", "cpus": 0, "memory_mb": 1}),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+
+    let idle = app
+        .post(
+            "/internal/v1/jobs/claim",
+            worker,
+            json!({"worker_id": worker_id}),
+        )
+        .await;
+    assert_eq!(idle.status, 204);
+
+    let archive: &'static [u8] = b"an image archive of a team";
+    let submission = upload_one(&app, archive).await;
+    let claimed = app
+        .post(
+            "/internal/v1/jobs/claim",
+            worker,
+            json!({"worker_id": worker_id, "wait_seconds": 5}),
+        )
+        .await;
+    assert_eq!(claimed.status, 200, "{:?}", claimed.body);
+    assert_eq!(claimed.body["submission_id"], submission.as_str());
+    let job = claimed.body["job_id"].as_str().unwrap().to_owned();
+    let digest = claimed.body["image_digest"].as_str().unwrap().to_owned();
+
+    let raw = app
+        .bytes(
+            TestRequest::get()
+                .uri(&format!("/internal/v1/images/{digest}"))
+                .insert_header(("Authorization", format!("Bearer {token}"))),
+        )
+        .await;
+    assert_eq!(raw, archive);
+    assert_eq!(
+        format!("sha256:{}", hex::encode(Sha256::digest(&raw))),
+        digest
+    );
+    let missing = app
+        .get(
+            &format!("/internal/v1/images/sha256:{}", "0".repeat(64)),
+            worker,
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+
+    for stage in ["sample_run", "hidden_run", "scoring"] {
+        let reply = app
+            .post(
+                &format!("/internal/v1/jobs/{job}/stage"),
+                worker,
+                json!({"worker_id": worker_id, "stage": stage}),
+            )
+            .await;
+        assert_eq!(reply.status, 204, "{stage}: {:?}", reply.body);
+    }
+    let beat = app
+        .post(
+            &format!("/internal/v1/jobs/{job}/heartbeat"),
+            worker,
+            json!({"worker_id": worker_id}),
+        )
+        .await;
+    assert_eq!(beat.status, 204);
+    let done = app
+        .post(
+            &format!("/internal/v1/jobs/{job}/result"),
+            worker,
+            json!({"worker_id": worker_id, "outcome": "finished"}),
+        )
+        .await;
+    assert_eq!(done.status, 204);
+    let late = app
+        .post(
+            &format!("/internal/v1/jobs/{job}/result"),
+            worker,
+            json!({"worker_id": worker_id, "outcome": "finished"}),
+        )
+        .await;
+    assert_eq!((late.status.as_u16(), late.code()), (409, "lease_lost"));
+
+    let shown = app
+        .get(
+            &format!("/api/v1/submissions/{submission}"),
+            app.world.alice.token(),
+        )
+        .await;
+    let stages: Vec<&str> = shown.body["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "stored",
+            "queued",
+            "sample_run",
+            "hidden_run",
+            "scoring",
+            "done"
+        ]
+    );
+    assert_eq!(shown.body["status"], "done");
+}
+
+async fn workers_cannot_act_for_each_other(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let first = worker_token(&app);
+    let registered = app
+        .post(
+            "/internal/v1/workers",
+            Some(&first),
+            json!({"name": "node-a", "cpus": 2, "memory_mb": 1024}),
+        )
+        .await;
+    let worker_id = registered.body["worker_id"].as_str().unwrap().to_owned();
+    let other_owner = app.world.admin.id.clone();
+    let second = app
+        .state
+        .db
+        .write_blocking(move |conn| {
+            tokens::issue(conn, &other_owner, "node-b", TokenKind::Worker, None)
+        })
+        .unwrap()
+        .token;
+    let hijack = app
+        .post(
+            "/internal/v1/jobs/claim",
+            Some(&second),
+            json!({"worker_id": worker_id}),
+        )
+        .await;
+    assert_eq!(hijack.status, 404);
+
+    upload_one(&app, b"image for the failure test").await;
+    let claimed = app
+        .post(
+            "/internal/v1/jobs/claim",
+            Some(&first),
+            json!({"worker_id": worker_id}),
+        )
+        .await;
+    let job = claimed.body["job_id"].as_str().unwrap().to_owned();
+    let infra = app
+        .post(&format!("/internal/v1/jobs/{job}/result"), Some(&first),
+            json!({"worker_id": worker_id, "outcome": "infrastructure_failed", "reason": "docker: no space left on device"}))
+        .await;
+    assert_eq!(infra.status, 204);
+    let again = app
+        .post(
+            "/internal/v1/jobs/claim",
+            Some(&first),
+            json!({"worker_id": worker_id}),
+        )
+        .await;
+    assert_eq!(
+        again.status, 200,
+        "an infrastructure failure re-queues the job"
+    );
+    assert_eq!(again.body["attempt"], 2);
+    let unknown_stage = app
+        .post(
+            &format!("/internal/v1/jobs/{job}/stage"),
+            Some(&first),
+            json!({"worker_id": worker_id, "stage": "done"}),
+        )
+        .await;
+    assert_eq!(
+        unknown_stage.status, 422,
+        "workers cannot declare a submission done through stages"
+    );
+}
+
+on_both_backends!(
+    a_worker_runs_a_job_through,
+    workers_cannot_act_for_each_other
+);
