@@ -125,6 +125,14 @@ pub async fn upload(
     }
 
     let blob = state.blobs.receive(body, max_bytes).await?;
+    if blob.size == 0 {
+        // No submission can refer to the empty file, since every empty upload is refused.
+        state.blobs.remove(&blob.digest);
+        return Err(AppError::invalid(
+            "(body)",
+            "the upload is empty; send the `docker save` archive",
+        ));
+    }
 
     let digest = blob.digest.clone();
     let recorded = state

@@ -1,6 +1,7 @@
 //! The `jiebang` command line: its subcommands and how each one runs.
 
 mod admin;
+mod client;
 
 use std::path::PathBuf;
 
@@ -37,6 +38,28 @@ pub enum Command {
     /// Administer users, organisations and tokens directly in the database.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Submit a Docker image to a scenario (runs `docker save` and uploads it).
+    Submit {
+        /// The scenario's id.
+        #[arg(long)]
+        scenario: String,
+        /// The team to submit for; needed only when you are in several.
+        #[arg(long)]
+        team: Option<String>,
+        /// The image, for example `my-model:v3`.
+        image: String,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Show a submission's stages, or your team's recent submissions.
+    Status {
+        /// A submission id; without it, the team's submissions are listed.
+        submission: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
 }
 
 impl Cli {
@@ -81,5 +104,26 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Admin(command) => admin::run(&config, command),
+        Command::Submit {
+            scenario,
+            team,
+            image,
+            connection,
+        } => client_runtime()?.block_on(async {
+            client::submit(&connection.resolve()?, &scenario, team, &image).await
+        }),
+        Command::Status {
+            submission,
+            team,
+            connection,
+        } => client_runtime()?
+            .block_on(async { client::status(&connection.resolve()?, submission, team).await }),
     }
+}
+
+fn client_runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Internal(format!("cannot start the async runtime: {e}")))
 }

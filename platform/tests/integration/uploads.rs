@@ -136,6 +136,9 @@ async fn refusals_store_nothing(backend: Backend) {
     assert_eq!(other_team.status, 403);
     let anonymous = upload(&app, None, "kg-open", b"image").await;
     assert_eq!(anonymous.status, 401);
+    let empty = upload(&app, w.alice.token(), "kg-open", b"").await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.message().contains("empty"), "{}", empty.message());
     let oversized = upload(&app, w.alice.token(), "kg-open", &[7u8; 100]).await;
     assert_eq!(
         (oversized.status.as_u16(), oversized.code()),

@@ -1,0 +1,257 @@
+//! The team's side of the command line: `submit` and `status`, talking to a platform over HTTP.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use clap::Args;
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+
+use crate::error::AppError;
+
+/// Where the platform is and who is calling: flags, then environment, then the file.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// The platform's URL (or JIEBANG_PLATFORM, or `platform` in the client file).
+    #[arg(long, env = "JIEBANG_PLATFORM")]
+    pub platform: Option<String>,
+    /// The API token (or JIEBANG_TOKEN, or `token` in the client file).
+    #[arg(long, env = "JIEBANG_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The client file (default ~/.config/jiebang/client.toml).
+    #[arg(long, env = "JIEBANG_CLIENT_CONFIG")]
+    pub client_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    platform: Option<String>,
+    token: Option<String>,
+}
+
+/// A resolved connection: the base URL and the token.
+pub struct Client {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Connection {
+    pub fn resolve(&self) -> Result<Client, AppError> {
+        let path = self.client_config.clone().or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| PathBuf::from(home).join(".config/jiebang/client.toml"))
+        });
+        let file = match path {
+            Some(path) if path.is_file() => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    AppError::Config(format!("cannot read {}: {e}", path.display()))
+                })?;
+                toml::from_str(&text)
+                    .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?
+            }
+            _ => ClientFile::default(),
+        };
+        let base = self
+            .platform
+            .clone()
+            .or(file.platform)
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+        let token = self.token.clone().or(file.token).ok_or_else(|| {
+            AppError::Config(
+                "no API token: pass --token, set JIEBANG_TOKEN, or put `token` in the client file"
+                    .into(),
+            )
+        })?;
+        Ok(Client {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            http: reqwest::Client::new(),
+        })
+    }
+}
+
+impl Client {
+    async fn answer(response: reqwest::Response) -> Result<serde_json::Value, AppError> {
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+        if status.is_success() {
+            Ok(body)
+        } else {
+            let message = body["error"]["message"].as_str().unwrap_or("no details");
+            Err(AppError::Unavailable(format!(
+                "the platform answered {status}: {message}"
+            )))
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Result<serde_json::Value, AppError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| AppError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
+        Self::answer(response).await
+    }
+
+    /// The caller's only team, or the one named.
+    async fn team(&self, named: Option<String>) -> Result<String, AppError> {
+        if let Some(team) = named {
+            return Ok(team);
+        }
+        let me = self.get("/api/v1/me").await?;
+        let teams = me["teams"].as_array().cloned().unwrap_or_default();
+        match teams.as_slice() {
+            [only] => Ok(only["id"].as_str().unwrap_or_default().to_owned()),
+            [] => Err(AppError::Config(
+                "you are in no team; create or join one first".into(),
+            )),
+            several => Err(AppError::Config(format!(
+                "you are in several teams; pass --team with one of: {}",
+                several
+                    .iter()
+                    .map(|t| format!(
+                        "{} ({})",
+                        t["id"].as_str().unwrap_or(""),
+                        t["name"].as_str().unwrap_or("")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+/// `jiebang submit`: `docker save`s the image and streams it to the platform.
+pub async fn submit(
+    client: &Client,
+    scenario: &str,
+    team: Option<String>,
+    image: &str,
+) -> Result<(), AppError> {
+    let team = client.team(team).await?;
+    let mut docker = tokio::process::Command::new("docker")
+        .args(["save", image])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| AppError::Config(format!("cannot run `docker save`: {e}")))?;
+    let stdout = docker
+        .stdout
+        .take()
+        .ok_or_else(|| AppError::Internal("docker save has no output".into()))?;
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} uploading {bytes} ({bytes_per_sec}) {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let counter = progress.clone();
+    let archive =
+        tokio_util::io::ReaderStream::with_capacity(stdout, 1 << 20).inspect_ok(move |chunk| {
+            counter.inc(chunk.len() as u64);
+        });
+    // When `docker save` fails, the body ends in an error instead of a clean end, so the
+    // upload is cut off and the platform stores nothing.
+    let image_name = image.to_owned();
+    let verdict = futures_util::stream::once(async move {
+        let saved = docker.wait_with_output().await?;
+        if saved.status.success() {
+            Ok(None)
+        } else {
+            Err(std::io::Error::other(format!(
+                "docker save {image_name} failed: {}",
+                String::from_utf8_lossy(&saved.stderr).trim()
+            )))
+        }
+    })
+    .try_filter_map(|nothing: Option<bytes::Bytes>| futures_util::future::ready(Ok(nothing)));
+    let failure = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let failure_seen = std::sync::Arc::clone(&failure);
+    let body = archive.chain(verdict).inspect_err(move |error| {
+        if let Ok(mut slot) = failure_seen.lock() {
+            *slot = Some(error.to_string());
+        }
+    });
+    let upload = client
+        .http
+        .post(format!(
+            "{}/api/v1/scenarios/{scenario}/submissions",
+            client.base
+        ))
+        .query(&[("team_id", &team)])
+        .bearer_auth(&client.token)
+        .header("Content-Type", "application/x-tar")
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await;
+    progress.finish_and_clear();
+    if let Some(message) = failure.lock().ok().and_then(|slot| slot.clone()) {
+        return Err(AppError::Config(message));
+    }
+    let response = upload
+        .map_err(|e| AppError::Unavailable(format!("upload to {} failed: {e}", client.base)))?;
+    let body = Client::answer(response).await?;
+    let submission = &body["submission"];
+    println!("submission {}", submission["id"].as_str().unwrap_or("?"));
+    println!(
+        "image {} ({} bytes), status {}",
+        submission["image_digest"].as_str().unwrap_or("?"),
+        submission["image_size"],
+        submission["status"].as_str().unwrap_or("?")
+    );
+    println!(
+        "quota: {} of {} left today (resets {})",
+        body["quota"]["remaining"],
+        body["quota"]["daily_quota"],
+        body["quota"]["resets_at"].as_str().unwrap_or("?")
+    );
+    Ok(())
+}
+
+/// `jiebang status`: one submission's stages, or the team's recent submissions.
+pub async fn status(
+    client: &Client,
+    submission: Option<String>,
+    team: Option<String>,
+) -> Result<(), AppError> {
+    if let Some(id) = submission {
+        let detail = client.get(&format!("/api/v1/submissions/{id}")).await?;
+        println!(
+            "{}  {}  {}",
+            detail["id"].as_str().unwrap_or("?"),
+            detail["scenario_id"].as_str().unwrap_or("?"),
+            detail["status"].as_str().unwrap_or("?")
+        );
+        for stage in detail["stages"].as_array().into_iter().flatten() {
+            println!(
+                "  {}  {}",
+                stage["at"].as_str().unwrap_or(""),
+                stage["stage"].as_str().unwrap_or("")
+            );
+        }
+        if let Some(failure) = detail["failure"].as_str() {
+            println!("failed: {failure}");
+        }
+        return Ok(());
+    }
+    let team = client.team(team).await?;
+    let listing = client
+        .get(&format!("/api/v1/teams/{team}/submissions"))
+        .await?;
+    for item in listing["items"].as_array().into_iter().flatten() {
+        println!(
+            "{}  {}  {:<10}  {}",
+            item["created_at"].as_str().unwrap_or(""),
+            item["id"].as_str().unwrap_or(""),
+            item["status"].as_str().unwrap_or(""),
+            item["scenario_id"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}
