@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::EvaluatorError;
-use crate::harness::connection::{Connection, json_post};
+use crate::harness::connection::{Connection, encode_post};
 use crate::harness::schedule::{PoissonArrivals, SampleOrder, wait_until};
 
 /// How queries are issued (MLPerf LoadGen's scenarios).
@@ -79,6 +79,11 @@ pub async fn run(
         host: address.to_string(),
         path,
     };
+    let requests: Vec<Bytes> = bodies
+        .iter()
+        .map(|body| encode_post(&target.host, path, body))
+        .collect();
+    let bodies = requests.as_slice();
     match spec.pattern {
         Pattern::SingleStream => single_stream(&target, bodies, spec).await,
         Pattern::Server { rate_qps } if rate_qps.is_finite() && rate_qps > 0.0 => {
@@ -110,7 +115,6 @@ async fn issue(
     timeout: Duration,
     opened: &mut usize,
 ) -> (QueryOutcome, Duration, Option<Connection>) {
-    let request = json_post(&target.host, target.path, body);
     let attempt = async {
         let mut connection = match connection {
             Some(connection) if connection.is_open() => connection,
@@ -121,7 +125,7 @@ async fn issue(
                     .map_err(|e| e.to_string())?
             }
         };
-        let answer = connection.send(request).await?;
+        let answer = connection.send(body).await?;
         Ok::<_, String>((answer, connection))
     };
     match tokio::time::timeout(timeout, attempt).await {
