@@ -15,6 +15,12 @@ pub enum EvaluatorError {
     /// A request could not be encoded.
     #[error("cannot encode a request: {0}")]
     Encode(String),
+    /// The platform refused a request or could not be reached.
+    #[error("platform: {0}")]
+    Platform(String),
+    /// A downloaded file's content does not match the digest it was asked for.
+    #[error("downloaded {expected} but the content hashes to {actual}")]
+    DigestMismatch { expected: String, actual: String },
     /// An I/O failure of the harness itself, not of the server under test.
     #[error("harness I/O: {0}")]
     Io(#[from] std::io::Error),

@@ -5,5 +5,6 @@
 
 pub mod error;
 pub mod harness;
+pub mod worker;
 
 pub use error::EvaluatorError;

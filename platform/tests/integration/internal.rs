@@ -257,7 +257,85 @@ async fn workers_cannot_act_for_each_other(backend: Backend) {
     );
 }
 
+/// The evaluator's own client against the real platform over HTTP: the path a GPU node takes.
+async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
+    use jiebang_evaluator::worker::{BlobCache, NodeInfo, Outcome, PlatformClient, Stage};
+
+    let app = TestApp::new(backend).await;
+    let token = worker_token(&app);
+    let submission = upload_one(&app, b"archive for the evaluator client").await;
+    let base = app.serve_http();
+    let client = PlatformClient::new(&base, &token);
+    let worker = client
+        .register(&NodeInfo {
+            name: "node-7".into(),
+            cpus: 2,
+            memory_mb: 4096,
+            accelerators: vec![],
+        })
+        .await
+        .unwrap();
+    let job = client
+        .claim(&worker, std::time::Duration::from_secs(2))
+        .await
+        .unwrap()
+        .expect("the queued job");
+    assert_eq!(job.submission_id, submission);
+
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = BlobCache::new(cache_dir.path());
+    let path = client.image(&job.image_digest, &cache).await.unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"archive for the evaluator client"
+    );
+    assert_eq!(
+        client.image(&job.image_digest, &cache).await.unwrap(),
+        path,
+        "cached by digest"
+    );
+    let forged = client
+        .image(&format!("sha256:{}", "ab".repeat(32)), &cache)
+        .await;
+    assert!(forged.is_err(), "an unknown digest is not served");
+
+    assert!(client.heartbeat(&worker, &job.job_id).await.unwrap());
+    client
+        .stage(&worker, &job.job_id, Stage::SampleRun)
+        .await
+        .unwrap();
+    client
+        .result(
+            &worker,
+            &job.job_id,
+            &Outcome::SubmissionFailed("exit code 137: out of memory".into()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !client.heartbeat(&worker, &job.job_id).await.unwrap(),
+        "the lease ends with the result"
+    );
+    assert!(
+        client
+            .claim(&worker, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let shown = app
+        .get(
+            &format!("/api/v1/submissions/{submission}"),
+            app.world.alice.token(),
+        )
+        .await;
+    assert_eq!(shown.body["status"], "failed");
+    assert_eq!(shown.body["failure"], "exit code 137: out of memory");
+}
+
 on_both_backends!(
     a_worker_runs_a_job_through,
-    workers_cannot_act_for_each_other
+    workers_cannot_act_for_each_other,
+    the_evaluator_client_speaks_the_worker_api,
 );

@@ -1,0 +1,7 @@
+//! The worker's side of the worker API: registration, claims, heartbeats, downloads.
+
+pub mod cache;
+pub mod client;
+
+pub use cache::BlobCache;
+pub use client::{ClaimedJob, NodeInfo, Outcome, PlatformClient, Stage};
