@@ -6,6 +6,7 @@ pub mod null_server;
 pub mod oip;
 pub mod report;
 pub mod schedule;
+pub mod verdict;
 
 pub use loadgen::{LoadSpec, Pattern, QueryOutcome, QueryRecord, RunResult, run};
 pub use report::LatencySummary;
