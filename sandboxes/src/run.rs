@@ -1,0 +1,368 @@
+//! Running a container under the policy: batch runs to completion, services for the
+//! harness; limits enforced and what ended the run reported plainly.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{HostConfigLogConfig, NetworkCreateRequest};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, KillContainerOptionsBuilder};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::SandboxError;
+use crate::cleanup::{Guard, firewall};
+use crate::config::SandboxConfig;
+use crate::monitor::{Logs, Usage, follow_logs, watch_usage};
+use crate::policy::{Mode, RunSpec, container_body, labels};
+
+/// What ended a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Termination {
+    /// The process exited by itself with this code.
+    Exited { code: i64 },
+    /// Killed at the wall-clock limit.
+    WallClock,
+    /// Killed by the kernel for going over the memory limit.
+    OutOfMemory,
+    /// Stopped by the harness when it was done with the service.
+    Stopped,
+}
+
+impl std::fmt::Display for Termination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exited { code } => write!(f, "exited with code {code}"),
+            Self::WallClock => f.write_str("killed at the wall-clock limit"),
+            Self::OutOfMemory => f.write_str("killed for exceeding the memory limit"),
+            Self::Stopped => f.write_str("stopped after the evaluation"),
+        }
+    }
+}
+
+/// Everything measured about one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub termination: Termination,
+    pub wall_seconds: f64,
+    pub cpu_seconds: f64,
+    pub peak_memory_bytes: u64,
+    /// The kept part of stdout and stderr, with a marker where it was cut.
+    #[serde(skip)]
+    pub logs: Vec<u8>,
+    pub log_bytes: u64,
+    pub logs_truncated: bool,
+    /// Bytes the run left in /output (batch).
+    pub output_bytes: u64,
+}
+
+/// A connection to the engine with the node's settings.
+#[derive(Clone)]
+pub struct Sandbox {
+    pub(crate) docker: Docker,
+    pub(crate) config: SandboxConfig,
+}
+
+/// A service container the harness talks to; it is removed when finished or dropped.
+pub struct RunningService {
+    /// The container's address on its job network, reachable from this host only.
+    pub address: SocketAddr,
+    container: Container,
+}
+
+struct Container {
+    sandbox: Sandbox,
+    id: String,
+    guard: Guard,
+    started: Instant,
+    deadline: Instant,
+    logs: tokio::task::JoinHandle<Logs>,
+    usage: std::sync::Arc<std::sync::Mutex<Usage>>,
+    usage_task: tokio::task::JoinHandle<()>,
+}
+
+/// A bridge interface name for the job's network (Linux allows 15 characters).
+fn bridge_name(job_id: &str) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(job_id.as_bytes()));
+    format!("jb{}", &digest[..12])
+}
+
+impl Sandbox {
+    async fn create(&self, spec: &RunSpec) -> Result<Container, SandboxError> {
+        let mut guard = Guard::new(self.docker.clone());
+        let network = match spec.mode {
+            Mode::Batch => None,
+            Mode::Serve { .. } => {
+                let name = format!("jiebang-{}", spec.job_id);
+                let bridge = bridge_name(&spec.job_id);
+                self.docker
+                    .create_network(NetworkCreateRequest {
+                        name: name.clone(),
+                        driver: Some("bridge".to_owned()),
+                        internal: Some(true),
+                        labels: Some(labels(&spec.job_id)),
+                        options: Some(std::collections::HashMap::from([
+                            ("com.docker.network.bridge.name".to_owned(), bridge.clone()),
+                            (
+                                "com.docker.network.bridge.enable_icc".to_owned(),
+                                "false".to_owned(),
+                            ),
+                        ])),
+                        ..Default::default()
+                    })
+                    .await?;
+                guard.objects_mut().network = Some(name.clone());
+                if !firewall(true, &bridge).await {
+                    return Err(SandboxError::Spec(
+                        "cannot fence the job network off the host (iptables failed); refusing to run a service".into(),
+                    ));
+                }
+                guard.objects_mut().bridge = Some(bridge);
+                Some(name)
+            }
+        };
+        let output_mount = match spec.mode {
+            Mode::Batch => {
+                let dir = std::env::temp_dir().join(format!("jiebang-output-{}", spec.job_id));
+                crate::cleanup::mount_output(&dir, spec.limits.output_bytes, &self.config.user)
+                    .await?;
+                guard.objects_mut().output_mount = Some(dir.clone());
+                Some(dir)
+            }
+            Mode::Serve { .. } => None,
+        };
+        let mut body = container_body(
+            spec,
+            &self.config,
+            network.as_deref(),
+            output_mount.as_deref(),
+        )?;
+        if let Some(host) = body.host_config.as_mut() {
+            // The engine's own copy of the logs is capped too, so a flood fills no disk.
+            host.log_config = Some(HostConfigLogConfig {
+                typ: Some("json-file".to_owned()),
+                config: Some(std::collections::HashMap::from([
+                    (
+                        "max-size".to_owned(),
+                        format!("{}", spec.limits.log_bytes.max(4096) * 2),
+                    ),
+                    ("max-file".to_owned(), "1".to_owned()),
+                ])),
+            });
+        }
+        let name = format!("jiebang-{}", spec.job_id);
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self.docker.create_container(Some(options), body).await?;
+        guard.objects_mut().containers.push(created.id.clone());
+        self.docker.start_container(&created.id, None).await?;
+        let started = Instant::now();
+        // Following from after the start still gets every line: the engine keeps them
+        // from the beginning (up to its capped log file).
+        let logs = follow_logs(
+            self.docker.clone(),
+            created.id.clone(),
+            spec.limits.log_bytes,
+        );
+        let (usage, usage_task) = watch_usage(self.docker.clone(), created.id.clone());
+        Ok(Container {
+            sandbox: self.clone(),
+            id: created.id,
+            guard,
+            started,
+            deadline: started + spec.limits.wall_clock,
+            logs,
+            usage,
+            usage_task,
+        })
+    }
+
+    /// Runs a batch job to its end (or its limit): /input read-only, /output copied to
+    /// `output_dir` afterwards.
+    pub async fn run_batch(
+        &self,
+        spec: &RunSpec,
+        output_dir: &Path,
+    ) -> Result<RunOutcome, SandboxError> {
+        if spec.mode != Mode::Batch {
+            return Err(SandboxError::Spec(
+                "run_batch needs a batch-mode specification".into(),
+            ));
+        }
+        let container = self.create(spec).await?;
+        let timed_out = !container.wait_until_deadline().await;
+        let mount = container.guard.objects().output_mount.clone();
+        let output_bytes = match mount {
+            Some(mount) => {
+                let target = output_dir.to_path_buf();
+                let cap = spec.limits.output_bytes;
+                tokio::task::spawn_blocking(move || copy_output(&mount, &target, cap))
+                    .await
+                    .map_err(|e| SandboxError::Io(std::io::Error::other(e)))??
+            }
+            None => 0,
+        };
+        container.finish(timed_out, output_bytes).await
+    }
+
+    /// Starts a service and returns its address once the container runs; the harness
+    /// checks readiness itself.
+    pub async fn start_service(&self, spec: &RunSpec) -> Result<RunningService, SandboxError> {
+        let Mode::Serve { port } = spec.mode else {
+            return Err(SandboxError::Spec(
+                "start_service needs a serve-mode specification".into(),
+            ));
+        };
+        let container = self.create(spec).await?;
+        let inspected = self.docker.inspect_container(&container.id, None).await?;
+        let ip = inspected
+            .network_settings
+            .and_then(|settings| settings.networks)
+            .and_then(|networks| {
+                networks
+                    .into_values()
+                    .find_map(|n| n.ip_address.filter(|ip| !ip.is_empty()))
+            })
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+            .ok_or_else(|| SandboxError::Spec("the service container got no address".into()))?;
+        Ok(RunningService {
+            address: SocketAddr::new(ip, port),
+            container,
+        })
+    }
+}
+
+impl RunningService {
+    /// True while the container runs; false once it crashed or exited.
+    pub async fn is_running(&self) -> bool {
+        self.container
+            .sandbox
+            .docker
+            .inspect_container(&self.container.id, None)
+            .await
+            .ok()
+            .and_then(|i| i.state)
+            .and_then(|s| s.running)
+            .unwrap_or(false)
+    }
+
+    /// Stops the service (at once; the evaluation is over) and reports the run.
+    pub async fn finish(self) -> Result<RunOutcome, SandboxError> {
+        let container = self.container;
+        let over_time = Instant::now() >= container.deadline;
+        let still_running = container
+            .sandbox
+            .docker
+            .inspect_container(&container.id, None)
+            .await
+            .ok()
+            .and_then(|i| i.state)
+            .and_then(|s| s.running)
+            .unwrap_or(false);
+        if still_running {
+            container.kill().await;
+        }
+        let mut outcome = container.finish(over_time, 0).await?;
+        if still_running && !over_time && outcome.termination != Termination::OutOfMemory {
+            outcome.termination = Termination::Stopped;
+        }
+        Ok(outcome)
+    }
+}
+
+impl Container {
+    /// Waits for the exit; false when the deadline came first (the container is then killed).
+    async fn wait_until_deadline(&self) -> bool {
+        let docker = &self.sandbox.docker;
+        let mut waiting = docker.wait_container(&self.id, None);
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, waiting.next()).await {
+            Ok(_) => true,
+            Err(_) => {
+                self.kill().await;
+                false
+            }
+        }
+    }
+
+    /// SIGKILL: a process that ignores SIGTERM gets no say.
+    async fn kill(&self) {
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        let _ = self
+            .sandbox
+            .docker
+            .kill_container(&self.id, Some(options))
+            .await;
+        let mut waiting = self.sandbox.docker.wait_container(&self.id, None);
+        let _ = tokio::time::timeout(Duration::from_secs(10), waiting.next()).await;
+    }
+
+    async fn finish(self, timed_out: bool, output_bytes: u64) -> Result<RunOutcome, SandboxError> {
+        let docker = &self.sandbox.docker;
+        let state = docker
+            .inspect_container(&self.id, None)
+            .await?
+            .state
+            .unwrap_or_default();
+        let wall_seconds = self.started.elapsed().as_secs_f64();
+        self.usage_task.abort();
+        let usage = self.usage.lock().map(|u| *u).unwrap_or_default();
+        let logs = match tokio::time::timeout(Duration::from_secs(5), self.logs).await {
+            Ok(Ok(logs)) => logs,
+            _ => Logs::default(),
+        };
+        let termination = if state.oom_killed == Some(true) {
+            Termination::OutOfMemory
+        } else if timed_out {
+            Termination::WallClock
+        } else {
+            Termination::Exited {
+                code: state.exit_code.unwrap_or(-1),
+            }
+        };
+        self.guard.clean().await;
+        Ok(RunOutcome {
+            termination,
+            wall_seconds,
+            cpu_seconds: usage.cpu_nanoseconds as f64 / 1e9,
+            peak_memory_bytes: usage.peak_memory_bytes,
+            logs: logs.text,
+            log_bytes: logs.total_bytes,
+            logs_truncated: logs.truncated,
+            output_bytes,
+        })
+    }
+}
+
+/// Copies the regular files of the output folder to `target`: symbolic links and special
+/// files a submission left there are not followed or recreated on the host.
+fn copy_output(source: &Path, target: &Path, cap: u64) -> Result<u64, SandboxError> {
+    std::fs::create_dir_all(target)?;
+    let mut total = 0u64;
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in std::fs::read_dir(source.join(&relative))? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let name = relative.join(entry.file_name());
+            if kind.is_dir() {
+                std::fs::create_dir_all(target.join(&name))?;
+                pending.push(name);
+            } else if kind.is_file() {
+                let size = entry.metadata()?.len();
+                total += size;
+                if total > cap {
+                    return Err(SandboxError::Spec(format!(
+                        "the output is larger than its cap of {cap} bytes"
+                    )));
+                }
+                std::fs::copy(entry.path(), target.join(&name))?;
+            }
+        }
+    }
+    Ok(total)
+}

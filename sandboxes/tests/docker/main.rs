@@ -1,0 +1,8 @@
+//! The sandbox against the real Docker engine: hostile fixtures contained, bad archives
+//! refused, nothing left behind.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod archives;
+mod common;
+mod containment;
+mod services;
