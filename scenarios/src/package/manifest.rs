@@ -1,0 +1,274 @@
+//! `scenario.toml`: what a scenario is, how submissions run, and how they are judged.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// A slug: lowercase letters, digits and hyphens, 3–64 characters.
+    pub id: String,
+    pub title: Text,
+    /// The organisation posting it, for example `konggang`.
+    pub town: String,
+    /// For example `logistics`, `healthcare`, `culture-tourism`, `energy`, `manufacturing`, `finance`.
+    pub domain: String,
+    pub summary: Text,
+    #[serde(default)]
+    pub description: Option<Text>,
+    pub bounty: Bounty,
+    pub phases: Vec<Phase>,
+    pub mode: Mode,
+    pub task: Task,
+    pub metric: MetricSpec,
+    #[serde(default)]
+    pub latency: Latency,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub quota: Quota,
+    #[serde(default)]
+    pub split: Split,
+    pub data: DataProvenance,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounty {
+    pub amount_cny: u64,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    pub name: String,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Serve,
+    Batch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    /// The model name in `/v2/models/{model}/infer`.
+    pub model: String,
+    pub inputs: Vec<TensorSpec>,
+    pub outputs: Vec<TensorSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TensorSpec {
+    pub name: String,
+    /// An Open Inference Protocol datatype: BOOL, INT8…INT64, UINT8…UINT64, FP16, FP32, FP64, BYTES.
+    pub datatype: String,
+    /// -1 for a variable dimension.
+    pub shape: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricName {
+    Accuracy,
+    MacroF1,
+    RocAuc,
+    Rmse,
+    Mae,
+    Mape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Higher,
+    Lower,
+}
+
+impl MetricName {
+    pub fn direction(self) -> Direction {
+        match self {
+            Self::Accuracy | Self::MacroF1 | Self::RocAuc => Direction::Higher,
+            Self::Rmse | Self::Mae | Self::Mape => Direction::Lower,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accuracy => "accuracy",
+            Self::MacroF1 => "macro_f1",
+            Self::RocAuc => "roc_auc",
+            Self::Rmse => "rmse",
+            Self::Mae => "mae",
+            Self::Mape => "mape",
+        }
+    }
+
+    /// Classification metrics compare labels; regression metrics compare numbers.
+    pub fn is_classification(self) -> bool {
+        matches!(self, Self::Accuracy | Self::MacroF1 | Self::RocAuc)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSpec {
+    pub name: MetricName,
+    /// Derived from the metric; when stated it must agree.
+    #[serde(default)]
+    pub direction: Option<Direction>,
+}
+
+impl MetricSpec {
+    pub fn direction(&self) -> Direction {
+        self.name.direction()
+    }
+}
+
+/// How the harness sends queries (MLPerf LoadGen's scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "pattern", deny_unknown_fields)]
+pub enum Load {
+    SingleStream,
+    Server { rate_qps: f64 },
+    Offline { concurrency: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OverBudget {
+    /// Ranked below every run within budget.
+    RankBelow,
+    /// Left off the board.
+    Disqualify,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Latency {
+    /// Required in serve mode.
+    pub budget_ms: Option<f64>,
+    /// The percentile the budget applies to; by default 90 for single-stream, 99 for server.
+    pub percentile: Option<f64>,
+    pub load: Load,
+    pub min_duration_s: u64,
+    pub min_queries: u64,
+    pub over_budget: OverBudget,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self {
+            budget_ms: None,
+            percentile: None,
+            load: Load::SingleStream,
+            min_duration_s: 10,
+            min_queries: 100,
+            over_budget: OverBudget::RankBelow,
+        }
+    }
+}
+
+impl Latency {
+    pub fn percentile(&self) -> f64 {
+        self.percentile.unwrap_or(match self.load {
+            Load::Server { .. } => 99.0,
+            Load::SingleStream | Load::Offline { .. } => 90.0,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    pub cpus: f64,
+    pub memory_mb: u64,
+    pub gpus: u32,
+    pub gpu_model: Option<String>,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Self {
+            cpus: 1.0,
+            memory_mb: 1024,
+            gpus: 0,
+            gpu_model: None,
+        }
+    }
+}
+
+/// Seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub startup_s: u64,
+    pub sample_run_s: u64,
+    pub hidden_run_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            startup_s: 60,
+            sample_run_s: 120,
+            hidden_run_s: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quota {
+    pub submissions_per_day: u32,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Self {
+            submissions_per_day: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Split {
+    /// The share of the hidden set on the public board.
+    pub public_fraction: f64,
+    pub seed: u64,
+}
+
+impl Default for Split {
+    fn default() -> Self {
+        Self {
+            public_fraction: 0.3,
+            seed: 20_261_124,
+        }
+    }
+}
+
+/// Where the data came from, under which licence, and what was done to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataProvenance {
+    pub source: String,
+    pub licence: String,
+    pub transformation: String,
+}
