@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::db::{DatabaseUrl, Db};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::{bootstrap, routes};
+use crate::{bootstrap, catalog, routes};
 
 /// Runs the platform until it is stopped (SIGINT or SIGTERM).
 pub async fn serve(config: Config) -> Result<(), AppError> {
@@ -14,6 +14,15 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     tracing::info!(database = %url.redacted(), "opening database");
     let db = Db::open(&url, config.pool_size)?;
     let first_admin = bootstrap::ensure_first_admin(&db)?;
+    let catalog = catalog::load(&db, &config.catalog_dir)?;
+    if !catalog.loaded.is_empty() || !catalog.refused.is_empty() {
+        tracing::info!(
+            loaded = catalog.loaded.len(),
+            refused = catalog.refused.len(),
+            dir = %config.catalog_dir.display(),
+            "scenario catalog loaded"
+        );
+    }
 
     let state = AppState::new(db, config.clone());
     let server = HttpServer::new(move || routes::build(state.clone()))

@@ -51,6 +51,9 @@ pub enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
+    /// Work with scenario packages.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Show a submission's stages, or your team's recent submissions.
     Status {
         /// A submission id; without it, the team's submissions are listed.
@@ -59,6 +62,15 @@ pub enum Command {
         team: Option<String>,
         #[command(flatten)]
         connection: client::Connection,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Check a scenario package and print every problem found.
+    Validate {
+        /// The package folder (holding scenario.toml).
+        dir: PathBuf,
     },
 }
 
@@ -104,6 +116,30 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Admin(command) => admin::run(&config, command),
+        Command::Scenario(ScenarioCommand::Validate { dir }) => {
+            match jiebang_scenarios::package::validate(&dir) {
+                Ok(package) => {
+                    println!(
+                        "{}: valid — {} ({}), {} hidden items ({} on the public board, {} private), {} samples",
+                        dir.display(),
+                        package.manifest.id,
+                        package.manifest.title.en,
+                        package.hidden_items,
+                        package.public_board_items,
+                        package.private_board_items,
+                        package.sample_items
+                    );
+                    Ok(())
+                }
+                Err(report) => {
+                    print!("{report}");
+                    Err(AppError::Invalid {
+                        code: "invalid_package",
+                        message: format!("{} problem(s) in the package", report.problems.len()),
+                    })
+                }
+            }
+        }
         Command::Submit {
             scenario,
             team,

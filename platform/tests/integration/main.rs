@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod catalog;
 mod cli_submit;
 mod common;
 mod internal;

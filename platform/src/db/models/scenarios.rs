@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use jiebang_scenarios::package::{MetricName as Metric, Mode};
+
 use crate::db::ids::{OrganizationId, PhaseId, ScenarioId, UserId};
 use crate::db::models::{Page, audit, is_unique_violation, organizations};
 use crate::db::schema::{enrolments, phases, scenarios, submissions};
@@ -59,45 +61,11 @@ pub enum ScenarioState {
     Closed,
 }
 
-/// How submissions are run: an inference server, or a batch job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Serve,
-    Batch,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Serve => "serve",
-            Self::Batch => "batch",
-        }
-    }
-}
-
-/// The primary metrics a scenario may rank by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    Accuracy,
-    MacroF1,
-    RocAuc,
-    Rmse,
-    Mae,
-    Mape,
-}
-
-impl Metric {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Accuracy => "accuracy",
-            Self::MacroF1 => "macro_f1",
-            Self::RocAuc => "roc_auc",
-            Self::Rmse => "rmse",
-            Self::Mae => "mae",
-            Self::Mape => "mape",
-        }
+/// The stored name of a mode, as in `scenario.toml`.
+pub fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Serve => "serve",
+        Mode::Batch => "batch",
     }
 }
 
@@ -402,7 +370,7 @@ pub fn create(
         summary_en: form.summary_en,
         description: form.description,
         bounty_cny: to_i64(form.bounty_cny),
-        mode: form.mode.as_str().to_owned(),
+        mode: mode_name(form.mode).to_owned(),
         metric: form.metric.as_str().to_owned(),
         latency_budget_ms: form.latency_budget_ms,
         daily_quota: i32::try_from(form.daily_quota).unwrap_or(i32::MAX),
@@ -476,7 +444,7 @@ pub fn update(
         patch.daily_quota,
         patch.bounty_cny,
     )?;
-    let mode = patch.mode.map(Mode::as_str);
+    let mode = patch.mode.map(mode_name);
     let serve_without_budget = mode.unwrap_or(&scenario.mode) == "serve"
         && patch
             .latency_budget_ms
@@ -744,5 +712,70 @@ pub fn delete_phase(
         scenario.id.as_str(),
         serde_json::json!({"phase_id": phase.id}),
     )?;
+    Ok(())
+}
+
+/// Overwrites a catalog scenario with its package's current content.
+pub fn replace_from_catalog(conn: &mut DbConnection, scenario: &Scenario) -> Result<(), AppError> {
+    diesel::update(scenarios::table.find(&scenario.id))
+        .set((
+            scenarios::organization_id.eq(&scenario.organization_id),
+            scenarios::title_zh.eq(&scenario.title_zh),
+            scenarios::title_en.eq(&scenario.title_en),
+            scenarios::domain.eq(&scenario.domain),
+            scenarios::summary_zh.eq(&scenario.summary_zh),
+            scenarios::summary_en.eq(&scenario.summary_en),
+            scenarios::description.eq(&scenario.description),
+            scenarios::bounty_cny.eq(scenario.bounty_cny),
+            scenarios::mode.eq(&scenario.mode),
+            scenarios::metric.eq(&scenario.metric),
+            scenarios::latency_budget_ms.eq(scenario.latency_budget_ms),
+            scenarios::daily_quota.eq(scenario.daily_quota),
+            scenarios::spec.eq(&scenario.spec),
+            scenarios::updated_at.eq(scenario.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes a catalog scenario's phases those of its package: ids are stable (`<id>-phase-N`),
+/// so enrolments and submissions keep pointing at the same phase across reloads.
+pub fn sync_catalog_phases(
+    conn: &mut DbConnection,
+    scenario: &ScenarioId,
+    wanted: &[Phase],
+) -> Result<(), AppError> {
+    let existing = phases_of(conn, scenario)?;
+    for phase in wanted {
+        if existing.iter().any(|p| p.id == phase.id) {
+            diesel::update(phases::table.find(&phase.id))
+                .set((
+                    phases::name.eq(&phase.name),
+                    phases::opens_at.eq(phase.opens_at),
+                    phases::closes_at.eq(phase.closes_at),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(phases::table)
+                .values(phase)
+                .execute(conn)?;
+        }
+    }
+    for old in existing
+        .iter()
+        .filter(|p| !wanted.iter().any(|w| w.id == p.id))
+    {
+        let used: i64 = enrolments::table
+            .filter(enrolments::phase_id.eq(&old.id))
+            .count()
+            .get_result::<i64>(conn)?
+            + submissions::table
+                .filter(submissions::phase_id.eq(&old.id))
+                .count()
+                .get_result::<i64>(conn)?;
+        if used == 0 {
+            diesel::delete(phases::table.find(&old.id)).execute(conn)?;
+        }
+    }
     Ok(())
 }

@@ -1,0 +1,155 @@
+//! Loading scenario packages from the catalog folder into the opportunity list.
+//!
+//! Valid packages are upserted as published scenarios (`source = catalog`); a package with
+//! problems is refused with every problem listed, and the others load regardless. A
+//! refused package that loaded before keeps its last good version.
+
+use std::path::{Path, PathBuf};
+
+use jiebang_scenarios::package::{self, ScenarioPackage, ValidationReport};
+
+use crate::db::DbConnection;
+use crate::db::ids::{OrganizationId, PhaseId, ScenarioId};
+use crate::db::models::scenarios::{self, Phase, Scenario, mode_name};
+use crate::db::models::{audit, organizations};
+use crate::db::{Db, now_millis};
+use crate::error::AppError;
+
+/// What a load did.
+#[derive(Debug, Default)]
+pub struct CatalogReport {
+    pub loaded: Vec<ScenarioId>,
+    pub refused: Vec<ValidationReport>,
+}
+
+/// The package folders under `dir` (those holding a `scenario.toml`), sorted.
+pub fn package_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.join("scenario.toml").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// Validates and loads every package under `dir`; a missing folder loads nothing.
+pub fn load(db: &Db, dir: &Path) -> Result<CatalogReport, AppError> {
+    let mut report = CatalogReport::default();
+    for package_dir in package_dirs(dir) {
+        let package = match package::validate(&package_dir) {
+            Ok(package) => package,
+            Err(problems) => {
+                tracing::warn!("scenario package refused:\n{problems}");
+                report.refused.push(problems);
+                continue;
+            }
+        };
+        match db.write_blocking(|conn| upsert(conn, &package)) {
+            Ok(id) => report.loaded.push(id),
+            Err(AppError::Invalid { message, .. } | AppError::Conflict { message, .. }) => {
+                let problems = ValidationReport {
+                    package: package_dir.clone(),
+                    problems: vec![package::Problem {
+                        file: "scenario.toml".to_owned(),
+                        field: None,
+                        message,
+                    }],
+                };
+                tracing::warn!("scenario package refused:\n{problems}");
+                report.refused.push(problems);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(report)
+}
+
+fn upsert(conn: &mut DbConnection, package: &ScenarioPackage) -> Result<ScenarioId, AppError> {
+    let manifest = &package.manifest;
+    let id = ScenarioId(manifest.id.clone());
+    let town = OrganizationId(manifest.town.clone());
+    if !organizations::exists(conn, &town)? {
+        return Err(AppError::invalid(
+            "town",
+            format!("`{town}` is not an organisation on this platform"),
+        ));
+    }
+    let now = now_millis();
+    let spec = serde_json::json!({
+        "manifest": manifest,
+        "package_dir": package.root,
+        "hidden_items": package.hidden_items,
+        "sample_items": package.sample_items,
+    });
+    let row = Scenario {
+        id: id.clone(),
+        organization_id: town,
+        title_zh: manifest.title.zh.clone(),
+        title_en: manifest.title.en.clone(),
+        domain: manifest.domain.clone(),
+        summary_zh: manifest.summary.zh.clone(),
+        summary_en: manifest.summary.en.clone(),
+        description: manifest
+            .description
+            .as_ref()
+            .map(|d| format!("{}\n\n{}", d.zh, d.en))
+            .unwrap_or_default(),
+        bounty_cny: i64::try_from(manifest.bounty.amount_cny).unwrap_or(i64::MAX),
+        mode: mode_name(manifest.mode).to_owned(),
+        metric: manifest.metric.name.as_str().to_owned(),
+        latency_budget_ms: manifest.latency.budget_ms,
+        daily_quota: i32::try_from(manifest.quota.submissions_per_day).unwrap_or(i32::MAX),
+        status: "published".to_owned(),
+        source: "catalog".to_owned(),
+        spec: spec.to_string(),
+        created_by: None,
+        created_at: now,
+        updated_at: now,
+        published_at: Some(now),
+    };
+    match scenarios::find(conn, &id)? {
+        Some(existing) if !existing.from_catalog() => {
+            return Err(AppError::conflict(
+                "scenario_exists",
+                format!("id `{id}` belongs to a scenario posted through the API"),
+            ));
+        }
+        Some(existing) => scenarios::replace_from_catalog(
+            conn,
+            &Scenario {
+                created_at: existing.created_at,
+                published_at: existing.published_at,
+                ..row
+            },
+        )?,
+        None => scenarios::insert(conn, &row, None)?,
+    }
+    let phases: Vec<Phase> = manifest
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(index, phase)| Phase {
+            id: PhaseId(format!("{id}-phase-{}", index + 1)),
+            scenario_id: id.clone(),
+            name: phase.name.clone(),
+            opens_at: phase.opens_at.timestamp_millis(),
+            closes_at: phase.closes_at.timestamp_millis(),
+            created_at: now,
+        })
+        .collect();
+    scenarios::sync_catalog_phases(conn, &id, &phases)?;
+    audit::record(
+        conn,
+        None,
+        "scenario.catalog_load",
+        "scenario",
+        id.as_str(),
+        serde_json::json!({"package": package.root, "hidden_items": package.hidden_items}),
+    )?;
+    Ok(id)
+}
