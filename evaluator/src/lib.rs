@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod harness;
+pub mod pipeline;
 pub mod worker;
 
 pub use error::EvaluatorError;

@@ -1,4 +1,4 @@
-//! The fixture image: a static std-only binary in a FROM-scratch image, built once per run.
+//! The fixture images: a static std-only binary in FROM-scratch images, built once per run.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -10,10 +10,11 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Builds the static fixture binary and imports it as a FROM-scratch image, once.
-pub fn fixture_image() -> &'static str {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
+/// Builds the fixture binary once (statically linked, in its own target folder so the
+/// workspace's build cache is untouched).
+fn binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
         let target_dir = workspace().join("target/fixtures");
         let built = Command::new(env!("CARGO"))
             .args([
@@ -31,37 +32,53 @@ pub fn fixture_image() -> &'static str {
             .status()
             .expect("cargo runs");
         assert!(built.success(), "the fixture binary builds");
-        let binary = target_dir.join("x86_64-unknown-linux-gnu/release/jiebang-sandbox-fixture");
-        let staging = tempfile::tempdir().unwrap();
-        std::fs::copy(&binary, staging.path().join("fixture")).unwrap();
-        let mut tar = Command::new("tar")
-            .args([
-                "-C",
-                &staging.path().to_string_lossy(),
-                "-cf",
-                "-",
-                "fixture",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let imported = Command::new("docker")
-            .args([
-                "import",
-                "--change",
-                r#"ENTRYPOINT ["/fixture"]"#,
-                "-",
-                IMAGE,
-            ])
-            .stdin(tar.stdout.take().unwrap())
-            .output()
-            .expect("docker runs");
-        assert!(tar.wait().unwrap().success());
-        assert!(
-            imported.status.success(),
-            "docker import: {}",
-            String::from_utf8_lossy(&imported.stderr)
-        );
-    });
+        target_dir.join("x86_64-unknown-linux-gnu/release/jiebang-sandbox-fixture")
+    })
+}
+
+/// The plain fixture image (its first argument picks the behaviour), imported once.
+pub fn fixture_image() -> &'static str {
+    static IMPORTED: OnceLock<()> = OnceLock::new();
+    IMPORTED.get_or_init(|| import(IMAGE, &[]));
     IMAGE
+}
+
+/// The fixture binary as an image tagged `tag` whose entry point passes `args`.
+#[allow(
+    dead_code,
+    reason = "used by the evaluator's tests, not by every includer"
+)]
+pub fn fixture_image_with(tag: &str, args: &[&str]) -> String {
+    import(tag, args);
+    tag.to_owned()
+}
+
+fn import(tag: &str, args: &[&str]) {
+    let staging = tempfile::tempdir().unwrap();
+    std::fs::copy(binary(), staging.path().join("fixture")).unwrap();
+    let mut tar = Command::new("tar")
+        .args([
+            "-C",
+            &staging.path().to_string_lossy(),
+            "-cf",
+            "-",
+            "fixture",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut words = vec!["\"/fixture\"".to_owned()];
+    words.extend(args.iter().map(|a| format!("\"{a}\"")));
+    let entrypoint = format!("ENTRYPOINT [{}]", words.join(", "));
+    let imported = Command::new("docker")
+        .args(["import", "--change", &entrypoint, "-", tag])
+        .stdin(tar.stdout.take().unwrap())
+        .output()
+        .expect("docker runs");
+    assert!(tar.wait().unwrap().success());
+    assert!(
+        imported.status.success(),
+        "docker import: {}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
 }

@@ -1,0 +1,219 @@
+//! The whole evaluation on the real Docker engine: fixture servers that are right, wrong,
+//! slow, crash mid-run or never become ready, and a batch program; each ends as it should.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../sandboxes/tests/support/fixture.rs"]
+#[allow(dead_code, reason = "only the tagged images are used here")]
+mod fixture;
+
+use std::path::Path;
+
+use jiebang_evaluator::pipeline::{Evaluation, Job, evaluate};
+use jiebang_sandboxes::{Sandbox, SandboxConfig};
+use jiebang_scenarios::package::validate;
+use tokio::sync::Semaphore;
+
+/// A copy of the scenarios crate's test package with short limits, changed by `edit`.
+fn package(
+    dir: &Path,
+    edit: impl FnOnce(String) -> String,
+) -> jiebang_scenarios::package::ScenarioPackage {
+    let source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/fixtures/valid-package");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", source.display()))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest = dir.join("scenario.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("min_duration_s = 5", "min_duration_s = 2")
+        .replace(
+            "[split]",
+            "[limits]\nstartup_s = 5\nsample_run_s = 20\nhidden_run_s = 30\n\n[split]",
+        );
+    std::fs::write(&manifest, edit(text)).unwrap();
+    validate(dir).unwrap_or_else(|report| panic!("{report}"))
+}
+
+async fn evaluated(
+    name: &str,
+    entrypoint: &[&str],
+    edit: impl FnOnce(String) -> String,
+) -> Option<Evaluation> {
+    static SLOTS: Semaphore = Semaphore::const_new(2);
+    let sandbox = match Sandbox::connect(SandboxConfig::default()).await {
+        Ok(sandbox) => sandbox,
+        Err(error) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "Docker is required under CI: {error}"
+            );
+            eprintln!("skipping: {error}");
+            return None;
+        }
+    };
+    let _slot = SLOTS.acquire().await.unwrap();
+    let tag = fixture::fixture_image_with(&format!("jiebang-fixture/{name}:test"), entrypoint);
+    // The real path: the archive `docker save` writes, checked and loaded by the sandbox.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    assert!(
+        std::process::Command::new("docker")
+            .args(["save", "-o"])
+            .arg(&archive)
+            .arg(&tag)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let image = sandbox.import_archive(&archive).await.unwrap();
+    let package_dir = tempfile::tempdir().unwrap();
+    let package = package(package_dir.path(), edit);
+    let stages = std::sync::Mutex::new(Vec::new());
+    let job = Job {
+        job_id: &format!("eval-{name}-{}", std::process::id()),
+        image: &image.id,
+        package: &package,
+        cpuset: None,
+    };
+    let evaluation = evaluate(&sandbox, &job, &|stage| stages.lock().unwrap().push(stage))
+        .await
+        .unwrap();
+    Some(evaluation)
+}
+
+fn hidden_accuracy(evaluation: &Evaluation) -> f64 {
+    evaluation
+        .report
+        .hidden
+        .as_ref()
+        .unwrap()
+        .scores
+        .all
+        .as_ref()
+        .unwrap()
+        .value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_right_server_scores_full_marks_within_budget() {
+    let Some(evaluation) = evaluated("model-right", &["model", "right"], |t| t).await else {
+        return;
+    };
+    let report = &evaluation.report;
+    assert_eq!(report.failure, None, "{report:#?}");
+    assert_eq!(
+        report
+            .sample
+            .as_ref()
+            .unwrap()
+            .scores
+            .all
+            .as_ref()
+            .unwrap()
+            .value,
+        1.0
+    );
+    assert_eq!(hidden_accuracy(&evaluation), 1.0);
+    let hidden = report.hidden.as_ref().unwrap();
+    let verdict = hidden.verdict.as_ref().unwrap();
+    assert!(verdict.within_budget, "{verdict:?}");
+    assert!(verdict.queries >= 50);
+    assert!(
+        hidden.floor.is_some(),
+        "the harness floor is measured beside the result"
+    );
+    assert!(hidden.scores.public.is_some() && hidden.scores.private.is_some());
+    assert!(hidden.latency.as_ref().unwrap().p99_ms < 20.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_server_scores_what_it_earns() {
+    let Some(evaluation) = evaluated("model-wrong", &["model", "wrong"], |t| t).await else {
+        return;
+    };
+    assert_eq!(evaluation.report.failure, None);
+    let accuracy = hidden_accuracy(&evaluation);
+    assert!(
+        (0.3..0.7).contains(&accuracy),
+        "a constant answer is right about half the time: {accuracy}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_server_is_over_budget() {
+    let Some(evaluation) = evaluated("model-slow", &["model", "slow"], |t| t).await else {
+        return;
+    };
+    let hidden = evaluation.report.hidden.as_ref().unwrap();
+    assert_eq!(hidden_accuracy(&evaluation), 1.0);
+    let verdict = hidden.verdict.as_ref().unwrap();
+    assert!(
+        !verdict.within_budget,
+        "50 ms answers against a 20 ms budget: {verdict:?}"
+    );
+    assert!(hidden.latency.as_ref().unwrap().p90_ms >= 50.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_crashes_mid_run_fails_with_its_exit() {
+    let Some(evaluation) = evaluated("model-crash", &["model", "crash"], |t| t).await else {
+        return;
+    };
+    let failure = evaluation.report.failure.clone().unwrap_or_default();
+    assert!(
+        failure.contains("hidden run") && failure.contains("139"),
+        "{failure}"
+    );
+    assert!(
+        hidden_accuracy(&evaluation) < 1.0,
+        "queries after the crash count as wrong"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_becomes_ready_fails_at_the_start_up_limit() {
+    let Some(evaluation) = evaluated("model-never-ready", &["model", "never-ready"], |t| t).await
+    else {
+        return;
+    };
+    let failure = evaluation.report.failure.clone().unwrap_or_default();
+    assert!(
+        failure.contains("sample run") && failure.contains("start-up limit of 5 s"),
+        "{failure}"
+    );
+    assert!(
+        evaluation.report.hidden.is_none(),
+        "no hidden run after a failed sample run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_program_is_scored_from_its_output() {
+    let Some(evaluation) = evaluated("batch-model", &["batch-model"], |t| {
+        t.replace("mode = \"serve\"", "mode = \"batch\"")
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(evaluation.report.failure, None, "{:#?}", evaluation.report);
+    assert_eq!(hidden_accuracy(&evaluation), 1.0);
+    assert_eq!(
+        evaluation
+            .report
+            .hidden
+            .as_ref()
+            .unwrap()
+            .scores
+            .all
+            .as_ref()
+            .unwrap()
+            .queries,
+        12
+    );
+}
