@@ -4,7 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
-use crate::api::{audit, internal, organizations, scenarios, submissions, teams, users};
+use crate::api::{audit, internal, organizations, results, scenarios, submissions, teams, users};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -56,6 +56,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     web::get().to(submissions::show_quota),
                 )
                 .route("/submissions/{id}", web::get().to(submissions::show))
+            .route("/submissions/{id}/report", web::get().to(results::report))
+            .route("/submissions/{id}/logs/{run}", web::get().to(results::logs))
+            .route("/scenarios/{id}/leaderboard", web::get().to(results::leaderboard))
                 .route("/teams", web::get().to(teams::mine))
                 .route("/teams", web::post().to(teams::create))
                 .route("/teams/{id}", web::get().to(teams::show))

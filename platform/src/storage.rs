@@ -63,6 +63,36 @@ impl BlobStore {
         }
     }
 
+    /// Stores a small file already in memory (a report, a log); returns its digest.
+    pub fn put(&self, content: &[u8]) -> Result<StoredBlob, AppError> {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(content)));
+        let target = self
+            .path_of(&digest)
+            .ok_or_else(|| AppError::Internal(format!("computed a malformed digest {digest}")))?;
+        if !target.is_file() {
+            let incoming = self.temporary_dir();
+            std::fs::create_dir_all(&incoming).map_err(|e| storage_error(&incoming, e))?;
+            let mut file = tempfile::NamedTempFile::new_in(&incoming).map_err(|e| storage_error(&incoming, e))?;
+            file.write_all(content).map_err(|e| storage_error(&incoming, e))?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| storage_error(parent, e))?;
+            }
+            file.persist(&target).map_err(|e| storage_error(&target, e.error))?;
+        }
+        Ok(StoredBlob {
+            digest,
+            size: content.len() as u64,
+        })
+    }
+
+    /// Reads a small stored file back.
+    pub fn read(&self, digest: &str) -> Result<Vec<u8>, AppError> {
+        let path = self
+            .path_of(digest)
+            .ok_or_else(|| AppError::not_found(format_args!("file `{digest}`")))?;
+        std::fs::read(&path).map_err(|_| AppError::not_found(format_args!("file `{digest}`")))
+    }
+
     /// Streams a body into the store while hashing it. The body goes to a temporary file
     /// first and is renamed into place only when it arrived whole and within `max_bytes`;
     /// a cut connection or an oversized body leaves nothing behind.

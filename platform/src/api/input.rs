@@ -14,10 +14,10 @@ use crate::error::AppError;
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 /// A JSON body: malformed JSON is a 400, a wrong type or unknown field a 422 naming the
-/// field, a body over [`MAX_JSON_BODY`] a 413.
-pub struct Json<T>(pub T);
+/// field, a body over `LIMIT` bytes (by default [`MAX_JSON_BODY`]) a 413.
+pub struct Json<T, const LIMIT: usize = MAX_JSON_BODY>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for Json<T, LIMIT> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -41,8 +41,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                         .to_owned(),
                 });
             }
-            if declared_length.is_some_and(|length| length > MAX_JSON_BODY) {
-                return Err(too_large());
+            if declared_length.is_some_and(|length| length > LIMIT) {
+                return Err(too_large(LIMIT));
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
@@ -50,8 +50,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     code: "bad_body",
                     message: format!("could not read the request body: {e}"),
                 })?;
-                if body.len() + chunk.len() > MAX_JSON_BODY {
-                    return Err(too_large());
+                if body.len() + chunk.len() > LIMIT {
+                    return Err(too_large(LIMIT));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -60,10 +60,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-fn too_large() -> AppError {
-    AppError::PayloadTooLarge(format!(
-        "the request body is larger than the limit of {MAX_JSON_BODY} bytes"
-    ))
+fn too_large(limit: usize) -> AppError {
+    AppError::PayloadTooLarge(format!("the request body is larger than the limit of {limit} bytes"))
 }
 
 /// Deserialises JSON, turning serde's error into one that names the field path.

@@ -11,6 +11,7 @@ use crate::auth::WorkerCaller;
 use crate::db::DbConnection;
 use crate::db::ids::{JobId, SubmissionId, WorkerId};
 use crate::db::models::jobs::{self, Job, Outcome};
+use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::submissions;
 use crate::db::models::workers::{self, Registration, Worker};
 use crate::error::AppError;
@@ -220,6 +221,15 @@ pub struct ResultForm {
     /// Which limit or error ended a failed run.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The evaluation report (metrics per split, latency, resources, environment).
+    #[serde(default)]
+    pub report: Option<serde_json::Value>,
+    /// Logs of the public sample run: the team sees them.
+    #[serde(default)]
+    pub sample_logs: Option<String>,
+    /// Logs of the hidden run: judges and operators only.
+    #[serde(default)]
+    pub hidden_logs: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -230,33 +240,87 @@ pub enum OutcomeKind {
     InfrastructureFailed,
 }
 
+/// Reports with logs are larger than ordinary bodies; logs are capped by the sandbox.
+pub const MAX_RESULT_BODY: usize = 8 << 20;
+
+/// The figures the boards sort by, read from a report.
+fn result_row(
+    submission: SubmissionId,
+    report: &serde_json::Value,
+    report_digest: String,
+    sample_logs_digest: Option<String>,
+    hidden_logs_digest: Option<String>,
+    worker: &WorkerId,
+) -> EvaluationResult {
+    let hidden = &report["hidden"];
+    let part = |name: &str, key: &str| hidden["scores"][name][key].as_f64();
+    let percentile = hidden["verdict"]["percentile"].as_f64().unwrap_or(90.0);
+    let latency_key = if percentile >= 99.0 { "p99_ms" } else { "p90_ms" };
+    EvaluationResult {
+        submission_id: submission,
+        metric: hidden["scores"]["metric"]
+            .as_str()
+            .or_else(|| report["sample"]["scores"]["metric"].as_str())
+            .unwrap_or("")
+            .to_owned(),
+        public_score: part("public", "value"),
+        public_low: part("public", "low"),
+        public_high: part("public", "high"),
+        private_score: part("private", "value"),
+        private_low: part("private", "low"),
+        private_high: part("private", "high"),
+        sample_score: report["sample"]["scores"]["all"]["value"].as_f64(),
+        within_budget: hidden["verdict"]["within_budget"].as_bool(),
+        latency_ms: hidden["latency"][latency_key].as_f64(),
+        failure: report["failure"].as_str().map(str::to_owned),
+        report_digest,
+        sample_logs_digest,
+        hidden_logs_digest,
+        worker_id: Some(worker.0.clone()),
+        finished_at: crate::db::now_millis(),
+    }
+}
+
 /// `POST /internal/v1/jobs/{id}/result` — recorded once; 409 `lease_lost` for a late worker.
 pub async fn result(
     state: web::Data<AppState>,
     caller: WorkerCaller,
     path: web::Path<JobId>,
-    Json(form): Json<ResultForm>,
+    Json(form): Json<ResultForm, MAX_RESULT_BODY>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
-    let reason = form
-        .reason
-        .clone()
-        .unwrap_or_else(|| "no reason given".to_owned());
+    let reason = form.reason.clone().unwrap_or_else(|| "no reason given".to_owned());
     let outcome = match form.outcome {
         OutcomeKind::Finished => Outcome::Finished,
         OutcomeKind::SubmissionFailed => Outcome::SubmissionFailed(reason),
         OutcomeKind::InfrastructureFailed => Outcome::InfrastructureFailed(reason),
     };
     let requeued = matches!(outcome, Outcome::InfrastructureFailed(_));
+    // Files first (content-addressed, so a retry stores nothing twice), then the records.
+    let stored = match (&form.report, requeued) {
+        (Some(report), false) => {
+            let blobs = &state.blobs;
+            let report_digest = blobs.put(report.to_string().as_bytes())?.digest;
+            let sample = form.sample_logs.as_ref().map(|logs| blobs.put(logs.as_bytes())).transpose()?;
+            let hidden = form.hidden_logs.as_ref().map(|logs| blobs.put(logs.as_bytes())).transpose()?;
+            Some((report.clone(), report_digest, sample.map(|b| b.digest), hidden.map(|b| b.digest)))
+        }
+        _ => None,
+    };
+    let worker_id = form.worker_id.clone();
     state
         .db
         .write(move |conn| {
-            let worker = own_worker(conn, &form.worker_id, &caller)?;
-            if jobs::complete(conn, &job, worker.id.as_str(), &outcome)? {
-                Ok(())
-            } else {
-                Err(lease_lost(&job))
+            let worker = own_worker(conn, &worker_id, &caller)?;
+            let held = held_job(conn, &job, &worker)?;
+            if !jobs::complete(conn, &job, worker.id.as_str(), &outcome)? {
+                return Err(lease_lost(&job));
             }
+            if let Some((report, report_digest, sample, hidden)) = stored {
+                let row = result_row(held.submission_id, &report, report_digest, sample, hidden, &worker.id);
+                results::insert(conn, &row)?;
+            }
+            Ok(())
         })
         .await?;
     if requeued {

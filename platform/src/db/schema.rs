@@ -193,6 +193,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    results (submission_id) {
+        submission_id -> Text,
+        metric -> Text,
+        public_score -> Nullable<Double>,
+        public_low -> Nullable<Double>,
+        public_high -> Nullable<Double>,
+        private_score -> Nullable<Double>,
+        private_low -> Nullable<Double>,
+        private_high -> Nullable<Double>,
+        sample_score -> Nullable<Double>,
+        within_budget -> Nullable<Bool>,
+        latency_ms -> Nullable<Double>,
+        failure -> Nullable<Text>,
+        report_digest -> Text,
+        sample_logs_digest -> Nullable<Text>,
+        hidden_logs_digest -> Nullable<Text>,
+        worker_id -> Nullable<Text>,
+        finished_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> BigInt,
@@ -214,6 +236,7 @@ diesel::joinable!(scenarios -> organizations (organization_id));
 diesel::joinable!(submissions -> teams (team_id));
 diesel::joinable!(submission_events -> submissions (submission_id));
 diesel::joinable!(jobs -> submissions (submission_id));
+diesel::joinable!(results -> submissions (submission_id));
 diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
@@ -236,5 +259,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     submission_events,
     workers,
     jobs,
+    results,
     audit_log,
 );

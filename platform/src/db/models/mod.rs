@@ -4,6 +4,7 @@ pub mod audit;
 pub mod enrolments;
 pub mod jobs;
 pub mod organizations;
+pub mod results;
 pub mod scenarios;
 pub mod submissions;
 pub mod teams;

@@ -1,0 +1,227 @@
+//! Result routes: leaderboards (public during the phase, private after it), reports and logs.
+
+use actix_web::{HttpResponse, web};
+use jiebang_scenarios::package::{MetricName, OverBudget};
+use jiebang_scenarios::ranking::{self, Entry};
+use serde::{Deserialize, Serialize};
+
+use crate::api::input::Query;
+use crate::api::iso_time;
+use crate::auth::{CurrentUser, MaybeUser};
+use crate::db::DbConnection;
+use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
+use crate::db::models::results::{self, EvaluationResult};
+use crate::db::models::scenarios::{self, Phase, Scenario};
+use crate::db::models::users::Role;
+use crate::db::models::{submissions, teams};
+use crate::db::now_millis;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Board {
+    Public,
+    Private,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardQuery {
+    pub phase: Option<PhaseId>,
+    pub board: Option<Board>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BoardRowView {
+    pub rank: usize,
+    pub team_id: String,
+    pub team_name: String,
+    pub submission_id: String,
+    pub score: f64,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub within_budget: bool,
+    pub latency_ms: f64,
+    pub submitted_at: String,
+}
+
+fn metric_of(scenario: &Scenario) -> Result<MetricName, AppError> {
+    serde_json::from_value(serde_json::Value::String(scenario.metric.clone()))
+        .map_err(|_| AppError::Internal(format!("scenario {} has an unknown metric {}", scenario.id, scenario.metric)))
+}
+
+fn over_budget_of(scenario: &Scenario) -> OverBudget {
+    serde_json::from_str::<serde_json::Value>(&scenario.spec)
+        .ok()
+        .and_then(|spec| serde_json::from_value(spec["manifest"]["latency"]["over_budget"].clone()).ok())
+        .unwrap_or(OverBudget::RankBelow)
+}
+
+/// The phase asked for, or the open one, or the latest.
+fn phase_of(conn: &mut DbConnection, scenario: &Scenario, asked: Option<&PhaseId>) -> Result<Phase, AppError> {
+    let phases = scenarios::phases_of(conn, &scenario.id)?;
+    let now = now_millis();
+    let chosen = match asked {
+        Some(id) => phases.iter().find(|p| &p.id == id),
+        None => phases.iter().find(|p| p.is_open_at(now)).or_else(|| phases.iter().rev().find(|p| p.opens_at <= now)).or(phases.first()),
+    };
+    chosen.cloned().ok_or_else(|| AppError::not_found(format_args!("phase of scenario `{}`", scenario.id)))
+}
+
+/// `GET /api/v1/scenarios/{id}/leaderboard?phase=…&board=public|private`
+pub async fn leaderboard(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<ScenarioId>,
+    Query(query): Query<BoardQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let sees_all = viewer.0.as_ref().is_some_and(CurrentUser::sees_all_work);
+    let visibility = viewer.visibility();
+    let board = query.board.unwrap_or(Board::Public);
+    let body = state
+        .db
+        .read(move |conn| {
+            let scenario = scenarios::find(conn, &id)?
+                .filter(|s| visibility.can_see(s))
+                .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
+            let phase = phase_of(conn, &scenario, query.phase.as_ref())?;
+            let closed = now_millis() >= phase.closes_at;
+            if board == Board::Private && !closed && !sees_all {
+                return Err(AppError::forbidden(format!(
+                    "the private board is revealed when the phase closes at {}",
+                    iso_time(phase.closes_at)
+                )));
+            }
+            let metric = metric_of(&scenario)?;
+            let rows = results::board_rows(conn, &scenario.id, &phase.id)?;
+            let pick = |result: &EvaluationResult| match board {
+                Board::Public => (result.public_score, result.public_low, result.public_high),
+                Board::Private => (result.private_score, result.private_low, result.private_high),
+            };
+            let entries: Vec<Entry> = rows
+                .iter()
+                .filter_map(|row| {
+                    let (score, _, _) = pick(&row.result);
+                    Some(Entry {
+                        team: row.team_id.clone(),
+                        submission: row.submission_id.0.clone(),
+                        score: score?,
+                        within_budget: row.result.within_budget.unwrap_or(true),
+                        latency_ms: row.result.latency_ms.unwrap_or(0.0),
+                        submitted_at: row.created_at,
+                    })
+                })
+                .collect();
+            let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario));
+            let views: Vec<BoardRowView> = ranked
+                .into_iter()
+                .filter_map(|ranked| {
+                    let row = rows.iter().find(|r| r.submission_id.0 == ranked.entry.submission)?;
+                    let (_, low, high) = pick(&row.result);
+                    Some(BoardRowView {
+                        rank: ranked.rank,
+                        team_id: row.team_id.clone(),
+                        team_name: row.team_name.clone(),
+                        submission_id: ranked.entry.submission.clone(),
+                        score: ranked.entry.score,
+                        low,
+                        high,
+                        within_budget: ranked.entry.within_budget,
+                        latency_ms: ranked.entry.latency_ms,
+                        submitted_at: iso_time(row.created_at),
+                    })
+                })
+                .collect();
+            Ok(serde_json::json!({
+                "scenario_id": scenario.id,
+                "phase_id": phase.id,
+                "phase_closes_at": iso_time(phase.closes_at),
+                "board": board,
+                "metric": metric.as_str(),
+                "direction": metric.direction(),
+                "over_budget": over_budget_of(&scenario),
+                "rows": views,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The submission with its result, if the caller may see it; the flag says whether the
+/// caller is on the team (rather than a judge, operator or admin).
+fn visible_result(
+    conn: &mut DbConnection,
+    id: &SubmissionId,
+    user: &CurrentUser,
+) -> Result<(submissions::Submission, Option<EvaluationResult>, bool), AppError> {
+    let submission = submissions::find(conn, id)?.ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+    let on_team = teams::role_of(conn, &submission.team_id, &user.id)?.is_some();
+    if !on_team && !user.sees_all_work() && !user.has_role(Role::Operator) {
+        return Err(AppError::not_found(format_args!("submission `{id}`")));
+    }
+    let result = results::find(conn, id)?;
+    Ok((submission, result, on_team))
+}
+
+/// `GET /api/v1/submissions/{id}/report` — the team (private scores hidden while the phase
+/// is open), judges, operators and admins.
+pub async fn report(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<SubmissionId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let blobs = state.blobs.clone();
+    let body = state
+        .db
+        .read(move |conn| {
+            let (submission, result, on_team) = visible_result(conn, &id, &user)?;
+            let result = result.ok_or_else(|| AppError::conflict("no_report_yet", format!("submission `{id}` has not been evaluated yet")))?;
+            let mut report: serde_json::Value = serde_json::from_slice(&blobs.read(&result.report_digest)?)
+                .map_err(|e| AppError::Internal(format!("report {}: {e}", result.report_digest)))?;
+            let phase = scenarios::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
+            let open = phase.is_some_and(|p| now_millis() < p.closes_at);
+            if on_team && open && !user.sees_all_work() {
+                report["hidden"]["scores"]["private"] = serde_json::Value::Null;
+                report["hidden"]["scores"]["all"] = serde_json::Value::Null;
+            }
+            Ok(serde_json::json!({"submission_id": id, "report_digest": result.report_digest, "report": report}))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /api/v1/submissions/{id}/logs/{run}` — `sample` for the team, judges, operators and
+/// admins; `hidden` for judges, operators and admins only (hidden inputs may be in them).
+pub async fn logs(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(SubmissionId, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, run) = path.into_inner();
+    let blobs = state.blobs.clone();
+    let text = state
+        .db
+        .read(move |conn| {
+            let (_, result, _) = visible_result(conn, &id, &user)?;
+            let result = result.ok_or_else(|| AppError::conflict("no_report_yet", format!("submission `{id}` has not been evaluated yet")))?;
+            let digest = match run.as_str() {
+                "sample" => result.sample_logs_digest,
+                "hidden" if user.sees_all_work() || user.has_role(Role::Operator) => result.hidden_logs_digest,
+                "hidden" => {
+                    return Err(AppError::forbidden(
+                        "logs of the hidden run are for judges and operators; the sample run's logs are yours",
+                    ));
+                }
+                other => return Err(AppError::not_found(format_args!("run `{other}`"))),
+            };
+            match digest {
+                Some(digest) => blobs.read(&digest),
+                None => Ok(Vec::new()),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(text))
+}
