@@ -14,6 +14,7 @@ use crate::db::models::scenarios::{self, Phase, Scenario, mode_name};
 use crate::db::models::{audit, organizations};
 use crate::db::{Db, now_millis};
 use crate::error::AppError;
+use crate::storage::BlobStore;
 
 /// What a load did.
 #[derive(Debug, Default)]
@@ -38,7 +39,31 @@ pub fn package_dirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Validates and loads every package under `dir`; a missing folder loads nothing.
-pub fn load(db: &Db, dir: &Path) -> Result<CatalogReport, AppError> {
+/// The files a worker needs to evaluate (manifest, public samples, hidden set) as one tar,
+/// stored by digest so workers fetch and verify it once per version.
+fn bundle(package: &ScenarioPackage, blobs: &BlobStore) -> Result<String, AppError> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    let root = &package.root;
+    let add = |builder: &mut tar::Builder<Vec<u8>>, relative: &str| -> std::io::Result<()> {
+        let path = root.join(relative);
+        if path.is_dir() {
+            builder.append_dir_all(relative, &path)
+        } else {
+            builder.append_path_with_name(&path, relative)
+        }
+    };
+    for part in ["scenario.toml", "public/samples", "hidden"] {
+        add(&mut builder, part)
+            .map_err(|e| AppError::Internal(format!("bundling {}: {e}", root.display())))?;
+    }
+    let bytes = builder
+        .into_inner()
+        .map_err(|e| AppError::Internal(format!("bundling {}: {e}", root.display())))?;
+    Ok(blobs.put(&bytes)?.digest)
+}
+
+pub fn load(db: &Db, blobs: &BlobStore, dir: &Path) -> Result<CatalogReport, AppError> {
     let mut report = CatalogReport::default();
     for package_dir in package_dirs(dir) {
         let package = match package::validate(&package_dir) {
@@ -49,7 +74,8 @@ pub fn load(db: &Db, dir: &Path) -> Result<CatalogReport, AppError> {
                 continue;
             }
         };
-        match db.write_blocking(|conn| upsert(conn, &package)) {
+        let bundle_digest = bundle(&package, blobs)?;
+        match db.write_blocking(|conn| upsert(conn, &package, &bundle_digest)) {
             Ok(id) => report.loaded.push(id),
             Err(AppError::Invalid { message, .. } | AppError::Conflict { message, .. }) => {
                 let problems = ValidationReport {
@@ -69,7 +95,11 @@ pub fn load(db: &Db, dir: &Path) -> Result<CatalogReport, AppError> {
     Ok(report)
 }
 
-fn upsert(conn: &mut DbConnection, package: &ScenarioPackage) -> Result<ScenarioId, AppError> {
+fn upsert(
+    conn: &mut DbConnection,
+    package: &ScenarioPackage,
+    bundle_digest: &str,
+) -> Result<ScenarioId, AppError> {
     let manifest = &package.manifest;
     let id = ScenarioId(manifest.id.clone());
     let town = OrganizationId(manifest.town.clone());
@@ -83,6 +113,7 @@ fn upsert(conn: &mut DbConnection, package: &ScenarioPackage) -> Result<Scenario
     let spec = serde_json::json!({
         "manifest": manifest,
         "package_dir": package.root,
+        "bundle_digest": bundle_digest,
         "hidden_items": package.hidden_items,
         "sample_items": package.sample_items,
     });

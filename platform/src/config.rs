@@ -26,6 +26,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The largest image archive a team may upload, in bytes.
     pub max_upload_bytes: u64,
+    /// Run an evaluation worker inside `serve` (needs the Docker engine).
+    pub embedded_worker: bool,
+    /// CPUs for submissions' containers, disjoint from the harness's (for example `"1"`).
+    pub worker_cpuset: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -46,6 +50,8 @@ impl Default for Config {
             pool_size: 8,
             log_format: LogFormat::Text,
             max_upload_bytes: 16 << 30,
+            embedded_worker: true,
+            worker_cpuset: None,
         }
     }
 }
@@ -60,6 +66,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_POOL_SIZE", "pool_size"),
     ("JIEBANG_LOG_FORMAT", "log_format"),
     ("JIEBANG_MAX_UPLOAD_BYTES", "max_upload_bytes"),
+    ("JIEBANG_EMBEDDED_WORKER", "embedded_worker"),
+    ("JIEBANG_WORKER_CPUSET", "worker_cpuset"),
 ];
 
 impl Config {
@@ -87,6 +95,15 @@ impl Config {
                             AppError::Config(format!("{variable} must be a whole number"))
                         })?)
                     }
+                    "embedded_worker" => toml::Value::Boolean(match value.as_str() {
+                        "1" | "true" | "yes" | "on" => true,
+                        "0" | "false" | "no" | "off" => false,
+                        _ => {
+                            return Err(AppError::Config(format!(
+                                "{variable} must be true or false"
+                            )));
+                        }
+                    }),
                     _ => toml::Value::String(value),
                 };
                 table.insert((*key).to_owned(), value);

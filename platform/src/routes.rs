@@ -56,9 +56,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     web::get().to(submissions::show_quota),
                 )
                 .route("/submissions/{id}", web::get().to(submissions::show))
-            .route("/submissions/{id}/report", web::get().to(results::report))
-            .route("/submissions/{id}/logs/{run}", web::get().to(results::logs))
-            .route("/scenarios/{id}/leaderboard", web::get().to(results::leaderboard))
+                .route("/submissions/{id}/report", web::get().to(results::report))
+                .route("/submissions/{id}/logs/{run}", web::get().to(results::logs))
+                .route(
+                    "/scenarios/{id}/leaderboard",
+                    web::get().to(results::leaderboard),
+                )
                 .route("/teams", web::get().to(teams::mine))
                 .route("/teams", web::post().to(teams::create))
                 .route("/teams/{id}", web::get().to(teams::show))
@@ -89,7 +92,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/jobs/{id}/heartbeat", web::post().to(internal::heartbeat))
                 .route("/jobs/{id}/stage", web::post().to(internal::stage))
                 .route("/jobs/{id}/result", web::post().to(internal::result))
-                .route("/images/{digest}", web::get().to(internal::image)),
+                .route("/images/{digest}", web::get().to(internal::blob))
+                .route("/blobs/{digest}", web::get().to(internal::blob)),
         );
 }
 

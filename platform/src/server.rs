@@ -14,7 +14,8 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     tracing::info!(database = %url.redacted(), "opening database");
     let db = Db::open(&url, config.pool_size)?;
     let first_admin = bootstrap::ensure_first_admin(&db)?;
-    let catalog = catalog::load(&db, &config.catalog_dir)?;
+    let blobs = crate::storage::BlobStore::new(&config.data_dir);
+    let catalog = catalog::load(&db, &blobs, &config.catalog_dir)?;
     if !catalog.loaded.is_empty() || !catalog.refused.is_empty() {
         tracing::info!(
             loaded = catalog.loaded.len(),
@@ -24,6 +25,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         );
     }
 
+    let db_for_worker = db.clone();
     let state = AppState::new(db, config.clone());
     let server = HttpServer::new(move || routes::build(state.clone()))
         .bind(&config.bind)
@@ -43,6 +45,24 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             "First start: created user `admin`. Admin token (shown once, keep it safe):\n  {}",
             token.token
         );
+    }
+    if config.embedded_worker
+        && let Some(address) = server.addrs().first()
+    {
+        // The worker reaches the platform on the address it listens on (an unspecified
+        // one, 0.0.0.0, is reached through loopback).
+        let mut address = *address;
+        if address.ip().is_unspecified() {
+            address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let token = crate::worker::embedded_token(&db_for_worker)?;
+        crate::worker::spawn(crate::worker::config(
+            format!("http://{address}"),
+            token,
+            "embedded".to_owned(),
+            config.data_dir.join("worker-cache"),
+            config.worker_cpuset.clone(),
+        ));
     }
     server
         .run()

@@ -72,12 +72,15 @@ impl BlobStore {
         if !target.is_file() {
             let incoming = self.temporary_dir();
             std::fs::create_dir_all(&incoming).map_err(|e| storage_error(&incoming, e))?;
-            let mut file = tempfile::NamedTempFile::new_in(&incoming).map_err(|e| storage_error(&incoming, e))?;
-            file.write_all(content).map_err(|e| storage_error(&incoming, e))?;
+            let mut file = tempfile::NamedTempFile::new_in(&incoming)
+                .map_err(|e| storage_error(&incoming, e))?;
+            file.write_all(content)
+                .map_err(|e| storage_error(&incoming, e))?;
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| storage_error(parent, e))?;
             }
-            file.persist(&target).map_err(|e| storage_error(&target, e.error))?;
+            file.persist(&target)
+                .map_err(|e| storage_error(&target, e.error))?;
         }
         Ok(StoredBlob {
             digest,

@@ -34,6 +34,8 @@ pub struct ClaimedJob {
     pub scenario_id: String,
     pub image_digest: String,
     pub image_size: i64,
+    #[serde(default)]
+    pub bundle_digest: Option<String>,
 }
 
 /// The stages a worker reports while it runs a job.
@@ -191,12 +193,33 @@ impl PlatformClient {
         job: &str,
         outcome: &Outcome,
     ) -> Result<(), EvaluatorError> {
+        self.result_with_report(worker, job, outcome, None).await
+    }
+
+    /// The outcome with the report and the logs of both runs.
+    pub async fn result_with_report(
+        &self,
+        worker: &str,
+        job: &str,
+        outcome: &Outcome,
+        evaluation: Option<&crate::pipeline::Evaluation>,
+    ) -> Result<(), EvaluatorError> {
         let (kind, reason) = match outcome {
             Outcome::Finished => ("finished", None),
             Outcome::SubmissionFailed(reason) => ("submission_failed", Some(reason)),
             Outcome::InfrastructureFailed(reason) => ("infrastructure_failed", Some(reason)),
         };
-        let body = serde_json::json!({"worker_id": worker, "outcome": kind, "reason": reason});
+        let mut body = serde_json::json!({"worker_id": worker, "outcome": kind, "reason": reason});
+        if let Some(evaluation) = evaluation {
+            body["report"] = serde_json::to_value(&evaluation.report)
+                .map_err(|e| EvaluatorError::Encode(e.to_string()))?;
+            body["sample_logs"] = String::from_utf8_lossy(&evaluation.sample_logs)
+                .into_owned()
+                .into();
+            body["hidden_logs"] = String::from_utf8_lossy(&evaluation.hidden_logs)
+                .into_owned()
+                .into();
+        }
         Self::expect_success(
             self.post(
                 &format!("/internal/v1/jobs/{job}/result"),
@@ -212,13 +235,37 @@ impl PlatformClient {
     /// The image archive with `digest`, from the cache or streamed from the platform and
     /// verified on the way in.
     pub async fn image(&self, digest: &str, cache: &BlobCache) -> Result<PathBuf, EvaluatorError> {
+        self.blob(digest, cache).await
+    }
+
+    /// A scenario bundle, fetched and verified once, unpacked into a folder of its own.
+    pub async fn bundle(&self, digest: &str, cache: &BlobCache) -> Result<PathBuf, EvaluatorError> {
+        let archive = self.blob(digest, cache).await?;
+        let folder = archive.with_extension("bundle");
+        if !folder.join("scenario.toml").is_file() {
+            let staging = archive.with_extension("unpacking");
+            let _ = std::fs::remove_dir_all(&staging);
+            std::fs::create_dir_all(&staging)?;
+            let file = std::fs::File::open(&archive)?;
+            // unpack_in refuses entries that would land outside the folder.
+            let mut entries = tar::Archive::new(file);
+            for entry in entries.entries()? {
+                entry?.unpack_in(&staging)?;
+            }
+            let _ = std::fs::remove_dir_all(&folder);
+            std::fs::rename(&staging, &folder)?;
+        }
+        Ok(folder)
+    }
+
+    async fn blob(&self, digest: &str, cache: &BlobCache) -> Result<PathBuf, EvaluatorError> {
         if let Some(path) = cache.get(digest) {
             return Ok(path);
         }
         let mut incoming = cache.incoming(digest)?;
         let response = self
             .http
-            .get(format!("{}/internal/v1/images/{digest}", self.base))
+            .get(format!("{}/internal/v1/blobs/{digest}", self.base))
             .bearer_auth(&self.token)
             .send()
             .await

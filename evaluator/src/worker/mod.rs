@@ -2,6 +2,8 @@
 
 pub mod cache;
 pub mod client;
+pub mod run;
 
 pub use cache::BlobCache;
 pub use client::{ClaimedJob, NodeInfo, Outcome, PlatformClient, Stage};
+pub use run::{WorkerConfig, run_worker};

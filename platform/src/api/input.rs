@@ -61,7 +61,9 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for Json<T, 
 }
 
 fn too_large(limit: usize) -> AppError {
-    AppError::PayloadTooLarge(format!("the request body is larger than the limit of {limit} bytes"))
+    AppError::PayloadTooLarge(format!(
+        "the request body is larger than the limit of {limit} bytes"
+    ))
 }
 
 /// Deserialises JSON, turning serde's error into one that names the field path.

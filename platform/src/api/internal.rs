@@ -69,11 +69,16 @@ pub struct ClaimedJob {
     pub scenario_id: String,
     pub image_digest: String,
     pub image_size: i64,
+    /// The scenario's bundle (manifest, samples, hidden set); `None` when it has none yet.
+    pub bundle_digest: Option<String>,
 }
 
 fn claimed(conn: &mut DbConnection, job: Job) -> Result<ClaimedJob, AppError> {
     let submission = submissions::find(conn, &job.submission_id)?
         .ok_or_else(|| AppError::Internal(format!("job {} has no submission", job.id)))?;
+    let bundle_digest = crate::db::models::scenarios::find(conn, &submission.scenario_id)?
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.spec).ok())
+        .and_then(|spec| spec["bundle_digest"].as_str().map(str::to_owned));
     Ok(ClaimedJob {
         job_id: job.id,
         attempt: job.attempts,
@@ -82,6 +87,7 @@ fn claimed(conn: &mut DbConnection, job: Job) -> Result<ClaimedJob, AppError> {
         scenario_id: submission.scenario_id.0,
         image_digest: submission.image_digest,
         image_size: submission.image_size,
+        bundle_digest,
     })
 }
 
@@ -255,7 +261,11 @@ fn result_row(
     let hidden = &report["hidden"];
     let part = |name: &str, key: &str| hidden["scores"][name][key].as_f64();
     let percentile = hidden["verdict"]["percentile"].as_f64().unwrap_or(90.0);
-    let latency_key = if percentile >= 99.0 { "p99_ms" } else { "p90_ms" };
+    let latency_key = if percentile >= 99.0 {
+        "p99_ms"
+    } else {
+        "p90_ms"
+    };
     EvaluationResult {
         submission_id: submission,
         metric: hidden["scores"]["metric"]
@@ -289,7 +299,10 @@ pub async fn result(
     Json(form): Json<ResultForm, MAX_RESULT_BODY>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
-    let reason = form.reason.clone().unwrap_or_else(|| "no reason given".to_owned());
+    let reason = form
+        .reason
+        .clone()
+        .unwrap_or_else(|| "no reason given".to_owned());
     let outcome = match form.outcome {
         OutcomeKind::Finished => Outcome::Finished,
         OutcomeKind::SubmissionFailed => Outcome::SubmissionFailed(reason),
@@ -301,9 +314,22 @@ pub async fn result(
         (Some(report), false) => {
             let blobs = &state.blobs;
             let report_digest = blobs.put(report.to_string().as_bytes())?.digest;
-            let sample = form.sample_logs.as_ref().map(|logs| blobs.put(logs.as_bytes())).transpose()?;
-            let hidden = form.hidden_logs.as_ref().map(|logs| blobs.put(logs.as_bytes())).transpose()?;
-            Some((report.clone(), report_digest, sample.map(|b| b.digest), hidden.map(|b| b.digest)))
+            let sample = form
+                .sample_logs
+                .as_ref()
+                .map(|logs| blobs.put(logs.as_bytes()))
+                .transpose()?;
+            let hidden = form
+                .hidden_logs
+                .as_ref()
+                .map(|logs| blobs.put(logs.as_bytes()))
+                .transpose()?;
+            Some((
+                report.clone(),
+                report_digest,
+                sample.map(|b| b.digest),
+                hidden.map(|b| b.digest),
+            ))
         }
         _ => None,
     };
@@ -317,7 +343,14 @@ pub async fn result(
                 return Err(lease_lost(&job));
             }
             if let Some((report, report_digest, sample, hidden)) = stored {
-                let row = result_row(held.submission_id, &report, report_digest, sample, hidden, &worker.id);
+                let row = result_row(
+                    held.submission_id,
+                    &report,
+                    report_digest,
+                    sample,
+                    hidden,
+                    &worker.id,
+                );
                 results::insert(conn, &row)?;
             }
             Ok(())
@@ -329,9 +362,9 @@ pub async fn result(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /internal/v1/images/{digest}` — the stored archive, streamed, for the worker to
-/// verify against the digest and load.
-pub async fn image(
+/// `GET /internal/v1/blobs/{digest}` (and `/images/{digest}`) — a stored file (an image
+/// archive, a scenario bundle), streamed, for the worker to verify against the digest.
+pub async fn blob(
     state: web::Data<AppState>,
     _caller: WorkerCaller,
     path: web::Path<String>,

@@ -47,26 +47,42 @@ pub struct BoardRowView {
 }
 
 fn metric_of(scenario: &Scenario) -> Result<MetricName, AppError> {
-    serde_json::from_value(serde_json::Value::String(scenario.metric.clone()))
-        .map_err(|_| AppError::Internal(format!("scenario {} has an unknown metric {}", scenario.id, scenario.metric)))
+    serde_json::from_value(serde_json::Value::String(scenario.metric.clone())).map_err(|_| {
+        AppError::Internal(format!(
+            "scenario {} has an unknown metric {}",
+            scenario.id, scenario.metric
+        ))
+    })
 }
 
 fn over_budget_of(scenario: &Scenario) -> OverBudget {
     serde_json::from_str::<serde_json::Value>(&scenario.spec)
         .ok()
-        .and_then(|spec| serde_json::from_value(spec["manifest"]["latency"]["over_budget"].clone()).ok())
+        .and_then(|spec| {
+            serde_json::from_value(spec["manifest"]["latency"]["over_budget"].clone()).ok()
+        })
         .unwrap_or(OverBudget::RankBelow)
 }
 
 /// The phase asked for, or the open one, or the latest.
-fn phase_of(conn: &mut DbConnection, scenario: &Scenario, asked: Option<&PhaseId>) -> Result<Phase, AppError> {
+fn phase_of(
+    conn: &mut DbConnection,
+    scenario: &Scenario,
+    asked: Option<&PhaseId>,
+) -> Result<Phase, AppError> {
     let phases = scenarios::phases_of(conn, &scenario.id)?;
     let now = now_millis();
     let chosen = match asked {
         Some(id) => phases.iter().find(|p| &p.id == id),
-        None => phases.iter().find(|p| p.is_open_at(now)).or_else(|| phases.iter().rev().find(|p| p.opens_at <= now)).or(phases.first()),
+        None => phases
+            .iter()
+            .find(|p| p.is_open_at(now))
+            .or_else(|| phases.iter().rev().find(|p| p.opens_at <= now))
+            .or(phases.first()),
     };
-    chosen.cloned().ok_or_else(|| AppError::not_found(format_args!("phase of scenario `{}`", scenario.id)))
+    chosen
+        .cloned()
+        .ok_or_else(|| AppError::not_found(format_args!("phase of scenario `{}`", scenario.id)))
 }
 
 /// `GET /api/v1/scenarios/{id}/leaderboard?phase=…&board=public|private`
@@ -98,7 +114,11 @@ pub async fn leaderboard(
             let rows = results::board_rows(conn, &scenario.id, &phase.id)?;
             let pick = |result: &EvaluationResult| match board {
                 Board::Public => (result.public_score, result.public_low, result.public_high),
-                Board::Private => (result.private_score, result.private_low, result.private_high),
+                Board::Private => (
+                    result.private_score,
+                    result.private_low,
+                    result.private_high,
+                ),
             };
             let entries: Vec<Entry> = rows
                 .iter()
@@ -118,7 +138,9 @@ pub async fn leaderboard(
             let views: Vec<BoardRowView> = ranked
                 .into_iter()
                 .filter_map(|ranked| {
-                    let row = rows.iter().find(|r| r.submission_id.0 == ranked.entry.submission)?;
+                    let row = rows
+                        .iter()
+                        .find(|r| r.submission_id.0 == ranked.entry.submission)?;
                     let (_, low, high) = pick(&row.result);
                     Some(BoardRowView {
                         rank: ranked.rank,
@@ -156,7 +178,8 @@ fn visible_result(
     id: &SubmissionId,
     user: &CurrentUser,
 ) -> Result<(submissions::Submission, Option<EvaluationResult>, bool), AppError> {
-    let submission = submissions::find(conn, id)?.ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+    let submission = submissions::find(conn, id)?
+        .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
     let on_team = teams::role_of(conn, &submission.team_id, &user.id)?.is_some();
     if !on_team && !user.sees_all_work() && !user.has_role(Role::Operator) {
         return Err(AppError::not_found(format_args!("submission `{id}`")));
@@ -223,5 +246,7 @@ pub async fn logs(
             }
         })
         .await?;
-    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(text))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(text))
 }

@@ -51,6 +51,24 @@ pub enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
+    /// Run an evaluation worker against a platform (on a GPU node, for example).
+    Worker {
+        /// The platform's URL.
+        #[arg(long, env = "JIEBANG_PLATFORM")]
+        platform: String,
+        /// The worker token (`jiebang admin create-token --worker`).
+        #[arg(long, env = "JIEBANG_WORKER_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The name the operator page shows.
+        #[arg(long, default_value = "worker")]
+        name: String,
+        /// Where downloaded images and scenario bundles are cached.
+        #[arg(long, default_value = "worker-cache")]
+        cache: PathBuf,
+        /// CPUs for submissions' containers, disjoint from the harness's (for example `1`).
+        #[arg(long)]
+        cpuset: Option<String>,
+    },
     /// Work with scenario packages.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -116,6 +134,20 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Admin(command) => admin::run(&config, command),
+        Command::Worker {
+            platform,
+            token,
+            name,
+            cache,
+            cpuset,
+        } => client_runtime_multi()?.block_on(async {
+            let config = crate::worker::config(platform, token, name, cache, cpuset);
+            jiebang_evaluator::worker::run_worker(config, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))
+        }),
         Command::Scenario(ScenarioCommand::Validate { dir }) => {
             match jiebang_scenarios::package::validate(&dir) {
                 Ok(package) => {
@@ -155,6 +187,14 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         } => client_runtime()?
             .block_on(async { client::status(&connection.resolve()?, submission, team).await }),
     }
+}
+
+fn client_runtime_multi() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Internal(format!("cannot start the async runtime: {e}")))
 }
 
 fn client_runtime() -> Result<tokio::runtime::Runtime, AppError> {

@@ -47,7 +47,7 @@ async fn valid_packages_load_and_broken_ones_are_refused(backend: Backend) {
             .replace("town = \"konggang\"", "town = \"atlantis\"")
     });
 
-    let report = catalog::load(&app.state.db, dir.path()).unwrap();
+    let report = catalog::load(&app.state.db, &app.state.blobs, dir.path()).unwrap();
     assert_eq!(
         report
             .loaded
@@ -107,7 +107,7 @@ async fn valid_packages_load_and_broken_ones_are_refused(backend: Backend) {
     edit(&dir.path().join("a-good/scenario.toml"), |t| {
         t.replace("Test: parcel delay prediction", "Parcel delay, revised")
     });
-    let again = catalog::load(&app.state.db, dir.path()).unwrap();
+    let again = catalog::load(&app.state.db, &app.state.blobs, dir.path()).unwrap();
     assert_eq!(again.loaded.len(), 1);
     let revised = app.get("/api/v1/scenarios/test-parcel-delay", None).await;
     assert_eq!(revised.body["title_en"], "Parcel delay, revised");
@@ -127,7 +127,7 @@ async fn valid_packages_load_and_broken_ones_are_refused(backend: Backend) {
             "[metric]\nname = \"beauty\"",
         )
     });
-    let third = catalog::load(&app.state.db, dir.path()).unwrap();
+    let third = catalog::load(&app.state.db, &app.state.blobs, dir.path()).unwrap();
     assert!(third.loaded.is_empty());
     assert_eq!(
         app.get("/api/v1/scenarios/test-parcel-delay", None)
@@ -144,7 +144,7 @@ async fn a_catalog_id_cannot_take_over_an_api_scenario(backend: Backend) {
     edit(&package.join("scenario.toml"), |t| {
         t.replace("id = \"test-parcel-delay\"", "id = \"kg-open\"")
     });
-    let report = catalog::load(&app.state.db, dir.path()).unwrap();
+    let report = catalog::load(&app.state.db, &app.state.blobs, dir.path()).unwrap();
     assert!(report.loaded.is_empty());
     assert!(
         report.refused[0]

@@ -5,6 +5,7 @@ mod bad_input;
 mod catalog;
 mod cli_submit;
 mod common;
+mod evaluation;
 mod internal;
 mod matrix;
 mod migrations;

@@ -27,6 +27,7 @@ fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
         .env("JIEBANG_DATA", data_dir)
         .env("DATABASE_URL", database_url)
         .env("JIEBANG_CATALOG", data_dir.join("no-catalog"))
+        .env("JIEBANG_EMBEDDED_WORKER", "false")
         .env_remove("JIEBANG_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -18,7 +18,9 @@ pub use manifest::{
     Bounty, DataProvenance, Direction, Latency, Limits, Load, Manifest, MetricName, MetricSpec,
     Mode, OverBudget, Phase, Quota, Resources, Split, Task, TensorSpec, Text,
 };
-pub use validate::{Problem, Record, ScenarioPackage, ValidationReport, read_records, validate};
+pub use validate::{
+    Problem, Record, ScenarioPackage, ValidationReport, read_records, validate, validate_bundle,
+};
 
 /// The files a team may download: everything under `public/`, never `hidden/`.
 pub fn public_files(package: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -513,6 +513,16 @@ fn check_set(
 
 /// Checks the package at `root`; the package, or every problem found.
 pub fn validate(root: &Path) -> Result<ScenarioPackage, ValidationReport> {
+    check_package(root, true)
+}
+
+/// Checks what a worker receives: the manifest, the samples and the hidden set, without
+/// the files that are only for people (the README, the baseline).
+pub fn validate_bundle(root: &Path) -> Result<ScenarioPackage, ValidationReport> {
+    check_package(root, false)
+}
+
+fn check_package(root: &Path, for_publication: bool) -> Result<ScenarioPackage, ValidationReport> {
     let mut c = Collector {
         problems: Vec::new(),
         per_file: HashMap::new(),
@@ -533,10 +543,10 @@ pub fn validate(root: &Path) -> Result<ScenarioPackage, ValidationReport> {
     if let Some(manifest) = &manifest {
         check_manifest(manifest, &mut c);
     }
-    if !root.join("public/README.md").is_file() {
+    if for_publication && !root.join("public/README.md").is_file() {
         c.add("public/README.md", None, "is missing: teams read it first");
     }
-    if !root.join("baseline").is_dir() {
+    if for_publication && !root.join("baseline").is_dir() {
         c.add(
             "baseline/",
             None,

@@ -36,11 +36,16 @@ pub fn insert(conn: &mut DbConnection, result: &EvaluationResult) -> QueryResult
     if find(conn, &result.submission_id)?.is_some() {
         return Ok(false);
     }
-    diesel::insert_into(results::table).values(result).execute(conn)?;
+    diesel::insert_into(results::table)
+        .values(result)
+        .execute(conn)?;
     Ok(true)
 }
 
-pub fn find(conn: &mut DbConnection, submission: &SubmissionId) -> QueryResult<Option<EvaluationResult>> {
+pub fn find(
+    conn: &mut DbConnection,
+    submission: &SubmissionId,
+) -> QueryResult<Option<EvaluationResult>> {
     results::table
         .find(submission)
         .select(EvaluationResult::as_select())
@@ -58,7 +63,11 @@ pub struct BoardRow {
     pub result: EvaluationResult,
 }
 
-pub fn board_rows(conn: &mut DbConnection, scenario: &ScenarioId, phase: &PhaseId) -> QueryResult<Vec<BoardRow>> {
+pub fn board_rows(
+    conn: &mut DbConnection,
+    scenario: &ScenarioId,
+    phase: &PhaseId,
+) -> QueryResult<Vec<BoardRow>> {
     results::table
         .inner_join(submissions::table.inner_join(teams::table))
         .filter(submissions::scenario_id.eq(scenario))

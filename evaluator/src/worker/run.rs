@@ -1,0 +1,225 @@
+//! The worker loop: claim a job, keep its lease alive, fetch what it needs, evaluate,
+//! report; on every path the image is removed and the lease released.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiebang_sandboxes::{Sandbox, SandboxConfig, SandboxError};
+use jiebang_scenarios::package::validate_bundle;
+
+use crate::EvaluatorError;
+use crate::pipeline::{Job, evaluate};
+use crate::worker::{BlobCache, ClaimedJob, NodeInfo, Outcome, PlatformClient, Stage};
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub platform: String,
+    pub token: String,
+    pub name: String,
+    /// Downloads by digest: images and scenario bundles.
+    pub cache_dir: PathBuf,
+    /// CPUs for submissions, disjoint from the harness's (for example `1`).
+    pub cpuset: Option<String>,
+    pub sandbox: SandboxConfig,
+    /// Remove what crashed workers left (anything labelled `jiebang.job`) at start-up. Only
+    /// right when this is the one worker on its Docker engine.
+    pub sweep_on_start: bool,
+}
+
+/// Runs until `shutdown` resolves; a job in progress is finished first.
+pub async fn run_worker(
+    config: WorkerConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), EvaluatorError> {
+    let sandbox = Sandbox::connect(config.sandbox.clone())
+        .await
+        .map_err(|e| EvaluatorError::Platform(format!("sandbox: {e}")))?;
+    if config.sweep_on_start {
+        let swept = sandbox.sweep().await;
+        if swept > 0 {
+            tracing::info!(swept, "removed what an earlier worker left behind");
+        }
+    }
+    let client = Arc::new(PlatformClient::new(&config.platform, &config.token));
+    let node = NodeInfo {
+        name: config.name.clone(),
+        cpus: u32::try_from(std::thread::available_parallelism().map_or(1, usize::from))
+            .unwrap_or(1),
+        memory_mb: memory_mb(),
+        accelerators: config
+            .sandbox
+            .accelerators
+            .iter()
+            .map(|d| crate::worker::client::Accelerator {
+                id: d.id.clone(),
+                model: d.model.clone(),
+            })
+            .collect(),
+    };
+    let worker_id = register_with_retry(&client, &node).await?;
+    tracing::info!(%worker_id, platform = %config.platform, "worker registered");
+    let cache = BlobCache::new(&config.cache_dir);
+    tokio::pin!(shutdown);
+    loop {
+        let claim = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            claim = client.claim(&worker_id, Duration::from_secs(30)) => claim,
+        };
+        match claim {
+            Ok(Some(job)) => process(&client, &worker_id, &sandbox, &cache, &config, job).await,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "claim failed; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}
+
+async fn register_with_retry(
+    client: &PlatformClient,
+    node: &NodeInfo,
+) -> Result<String, EvaluatorError> {
+    let mut delay = Duration::from_millis(200);
+    for _ in 0..10 {
+        match client.register(node).await {
+            Ok(id) => return Ok(id),
+            Err(error) => {
+                tracing::warn!(%error, "registration failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+    client.register(node).await
+}
+
+fn memory_mb() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:")
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+        })
+        .map_or(1024, |kb| kb / 1024)
+}
+
+async fn process(
+    client: &Arc<PlatformClient>,
+    worker: &str,
+    sandbox: &Sandbox,
+    cache: &BlobCache,
+    config: &WorkerConfig,
+    job: ClaimedJob,
+) {
+    tracing::info!(job = %job.job_id, submission = %job.submission_id, attempt = job.attempt, "job claimed");
+    // The lease is renewed at a third of its length; a lost lease stops nothing here, but
+    // the result will then be refused and the job is someone else's.
+    let heartbeat = {
+        let (client, worker, id) = (Arc::clone(client), worker.to_owned(), job.job_id.clone());
+        let every = Duration::from_secs((job.lease_seconds / 3).max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match client.heartbeat(&worker, &id).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job = %id, "lease lost");
+                        break;
+                    }
+                    Err(error) => tracing::warn!(job = %id, %error, "heartbeat failed"),
+                }
+            }
+        })
+    };
+    let (stages, mut reported) = tokio::sync::mpsc::unbounded_channel::<Stage>();
+    let stage_reporter = {
+        let (client, worker, id) = (Arc::clone(client), worker.to_owned(), job.job_id.clone());
+        tokio::spawn(async move {
+            while let Some(stage) = reported.recv().await {
+                if let Err(error) = client.stage(&worker, &id, stage).await {
+                    tracing::warn!(job = %id, %error, "could not report a stage");
+                }
+            }
+        })
+    };
+    let (outcome, evaluation) = evaluate_job(client, sandbox, cache, config, &job, &stages).await;
+    drop(stages);
+    let _ = stage_reporter.await;
+    heartbeat.abort();
+    if let Err(error) = client
+        .result_with_report(worker, &job.job_id, &outcome, evaluation.as_ref())
+        .await
+    {
+        tracing::warn!(job = %job.job_id, %error, "could not report the result");
+    }
+    tracing::info!(job = %job.job_id, ?outcome, "job done");
+}
+
+async fn evaluate_job(
+    client: &PlatformClient,
+    sandbox: &Sandbox,
+    cache: &BlobCache,
+    config: &WorkerConfig,
+    job: &ClaimedJob,
+    stages: &tokio::sync::mpsc::UnboundedSender<Stage>,
+) -> (Outcome, Option<crate::pipeline::Evaluation>) {
+    let infrastructure = |what: &str, error: &dyn std::fmt::Display| {
+        (
+            Outcome::InfrastructureFailed(format!("{what}: {error}")),
+            None,
+        )
+    };
+    let Some(bundle_digest) = &job.bundle_digest else {
+        return infrastructure("the scenario", &"has no hidden set on the platform yet");
+    };
+    let bundle = match client.bundle(bundle_digest, cache).await {
+        Ok(bundle) => bundle,
+        Err(error) => return infrastructure("fetching the scenario bundle", &error),
+    };
+    let package = match validate_bundle(&bundle) {
+        Ok(package) => package,
+        Err(report) => return infrastructure("the scenario bundle", &report),
+    };
+    let archive = match client.image(&job.image_digest, cache).await {
+        Ok(archive) => archive,
+        Err(error) => return infrastructure("fetching the image", &error),
+    };
+    let image = match sandbox.import_archive(&archive).await {
+        Ok(image) => image,
+        Err(SandboxError::Archive(reason)) => {
+            return (
+                Outcome::SubmissionFailed(format!("the image was refused: {reason}")),
+                None,
+            );
+        }
+        Err(error) => return infrastructure("loading the image", &error),
+    };
+    let pipeline_job = Job {
+        job_id: &job.job_id,
+        image: &image.id,
+        package: &package,
+        cpuset: config.cpuset.clone(),
+    };
+    let result = evaluate(sandbox, &pipeline_job, &|stage| {
+        let _ = stages.send(stage);
+    })
+    .await;
+    if let Err(error) = sandbox.remove_image(&image.id).await {
+        tracing::debug!(%error, "image already removed");
+    }
+    match result {
+        Ok(evaluation) => {
+            let outcome = match &evaluation.report.failure {
+                Some(failure) => Outcome::SubmissionFailed(failure.clone()),
+                None => Outcome::Finished,
+            };
+            (outcome, Some(evaluation))
+        }
+        Err(error) => infrastructure("evaluation", &error),
+    }
+}

@@ -1,0 +1,74 @@
+//! The evaluation worker: `jiebang worker` on a GPU node, or one embedded in `jiebang serve`.
+
+use std::path::PathBuf;
+
+use jiebang_evaluator::worker::{WorkerConfig, run_worker};
+use jiebang_sandboxes::SandboxConfig;
+
+use crate::db::Db;
+use crate::db::models::tokens::{self, TokenKind};
+use crate::db::models::users::{self, Role, UserForm};
+use crate::error::AppError;
+
+/// The user embedded workers act as; its tokens live only in the running process.
+const EMBEDDED_LOGIN: &str = "embedded-worker";
+
+/// Issues a fresh worker token for the embedded worker (kept in memory, never printed).
+pub fn embedded_token(db: &Db) -> Result<String, AppError> {
+    db.write_blocking(|conn| {
+        let user = match users::find_by_login(conn, EMBEDDED_LOGIN)? {
+            Some(user) => user,
+            None => users::create(
+                conn,
+                UserForm {
+                    login: EMBEDDED_LOGIN.to_owned(),
+                    display_name: "Embedded worker".to_owned(),
+                    email: None,
+                    roles: vec![Role::Operator],
+                    departments: Vec::new(),
+                },
+                None,
+            )?,
+        };
+        Ok(tokens::issue(conn, &user.id, "embedded worker", TokenKind::Worker, None)?.token)
+    })
+}
+
+/// Starts a worker on a thread and runtime of its own, so evaluations never compete with
+/// the HTTP server's threads for scheduling.
+pub fn spawn(config: WorkerConfig) {
+    std::thread::Builder::new()
+        .name("jiebang-worker".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    tracing::error!(%error, "cannot start the worker's runtime");
+                    return;
+                }
+            };
+            if let Err(error) = runtime.block_on(run_worker(config, std::future::pending())) {
+                tracing::warn!(%error, "the embedded worker stopped; submissions wait for another worker");
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|error| tracing::error!(%error, "cannot start the worker thread"));
+}
+
+pub fn config(
+    platform: String,
+    token: String,
+    name: String,
+    cache_dir: PathBuf,
+    cpuset: Option<String>,
+) -> WorkerConfig {
+    WorkerConfig {
+        platform,
+        token,
+        name,
+        cache_dir,
+        cpuset,
+        sandbox: SandboxConfig::default(),
+        sweep_on_start: true,
+    }
+}

@@ -1,0 +1,304 @@
+//! From upload to leaderboard: the platform, a worker on the real Docker engine, and the
+//! test package from the catalog; a right, a wrong and a slow server ranked as they should.
+
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::http::Method;
+use jiebang_evaluator::worker::{WorkerConfig, run_worker};
+use jiebang_platform::catalog;
+use jiebang_platform::db::models::tokens::{self, TokenKind};
+use jiebang_sandboxes::SandboxConfig;
+use serde_json::json;
+
+use crate::common::{Actor, Backend, TestApp};
+use crate::on_both_backends;
+
+#[path = "../../../sandboxes/tests/support/fixture.rs"]
+#[allow(dead_code, reason = "only the tagged images are used here")]
+mod fixture;
+
+fn docker_available() -> bool {
+    let up = std::process::Command::new("docker")
+        .args(["version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        up || std::env::var_os("CI").is_none(),
+        "Docker is required under CI"
+    );
+    up
+}
+
+fn archive_of(name: &str, args: &[&str], dir: &Path) -> Vec<u8> {
+    let tag = fixture::fixture_image_with(&format!("jiebang-fixture/{name}:test"), args);
+    let path = dir.join(format!("{name}.tar"));
+    assert!(
+        std::process::Command::new("docker")
+            .args(["save", "-o"])
+            .arg(&path)
+            .arg(&tag)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::read(path).unwrap()
+}
+
+async fn submit(app: &TestApp, who: &Actor, team: &str, archive: Vec<u8>) -> String {
+    let enrolled = app
+        .post(
+            "/api/v1/scenarios/test-parcel-delay/enrolments",
+            who.token(),
+            json!({"team_id": team}),
+        )
+        .await;
+    assert!(
+        enrolled.status == 201 || enrolled.code() == "already_enrolled",
+        "{:?}",
+        enrolled.body
+    );
+    let path = format!("/api/v1/scenarios/test-parcel-delay/submissions?team_id={team}");
+    let reply = app
+        .raw(
+            Method::POST,
+            &path,
+            who.token(),
+            Some("application/x-tar"),
+            archive,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    reply.body["submission"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn finished(app: &TestApp, who: &Actor, id: &str) -> serde_json::Value {
+    for _ in 0..240 {
+        let shown = app
+            .get(&format!("/api/v1/submissions/{id}"), who.token())
+            .await;
+        if matches!(shown.body["status"].as_str(), Some("done" | "failed")) {
+            return shown.body;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("submission {id} did not finish in two minutes");
+}
+
+async fn upload_to_leaderboard(backend: Backend) {
+    if !docker_available() {
+        return;
+    }
+    let app = TestApp::new(backend).await;
+    let catalog_dir = tempfile::tempdir().unwrap();
+    let package = catalog_dir.path().join("parcel");
+    let source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/fixtures/valid-package");
+    assert!(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&source)
+            .arg(&package)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let manifest = package.join("scenario.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("min_duration_s = 5", "min_duration_s = 1")
+        .replace(
+            "[split]",
+            "[limits]\nstartup_s = 5\nsample_run_s = 20\nhidden_run_s = 30\n\n[split]",
+        );
+    std::fs::write(&manifest, text).unwrap();
+    let loaded = catalog::load(&app.state.db, &app.state.blobs, catalog_dir.path()).unwrap();
+    assert_eq!(loaded.loaded.len(), 1, "{:?}", loaded.refused);
+
+    let base = app.serve_http();
+    let operator = app.world.operator.id.clone();
+    let token = app
+        .state
+        .db
+        .write_blocking(move |conn| {
+            tokens::issue(conn, &operator, "test worker", TokenKind::Worker, None)
+        })
+        .unwrap()
+        .token;
+    let cache = tempfile::tempdir().unwrap();
+    let config = WorkerConfig {
+        platform: base,
+        token,
+        name: "test-worker".into(),
+        cache_dir: cache.path().to_path_buf(),
+        cpuset: None,
+        sandbox: SandboxConfig::default(),
+        sweep_on_start: false,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(run_worker(config, async {
+            let _ = stopped.await;
+        }))
+    });
+
+    let images = tempfile::tempdir().unwrap();
+    let w = &app.world;
+    let carol_team = app
+        .post(
+            "/api/v1/teams",
+            w.carol.token(),
+            json!({"name": "Team C", "kind": "company", "institution": "Slow Co"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let right = submit(
+        &app,
+        &w.alice,
+        w.team_a.as_str(),
+        archive_of("model-right", &["model", "right"], images.path()),
+    )
+    .await;
+    let wrong = submit(
+        &app,
+        &w.bob,
+        w.team_b.as_str(),
+        archive_of("model-wrong", &["model", "wrong"], images.path()),
+    )
+    .await;
+    let slow = submit(
+        &app,
+        &w.carol,
+        &carol_team,
+        archive_of("model-slow", &["model", "slow"], images.path()),
+    )
+    .await;
+
+    let right_done = finished(&app, &w.alice, &right).await;
+    assert_eq!(right_done["status"], "done", "{right_done}");
+    let stages: Vec<&str> = right_done["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "stored",
+            "queued",
+            "sample_run",
+            "hidden_run",
+            "scoring",
+            "done"
+        ]
+    );
+    assert_eq!(finished(&app, &w.bob, &wrong).await["status"], "done");
+    assert_eq!(finished(&app, &w.carol, &slow).await["status"], "done");
+
+    let board = app
+        .get("/api/v1/scenarios/test-parcel-delay/leaderboard", None)
+        .await;
+    assert_eq!(board.status, 200, "{:?}", board.body);
+    let rows = board.body["rows"].as_array().unwrap();
+    let teams: Vec<&str> = rows
+        .iter()
+        .map(|r| r["team_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(teams, ["Team A", "Team B", "Team C"], "{}", board.body);
+    assert_eq!(rows[0]["score"], 1.0);
+    assert_eq!(rows[0]["within_budget"], true);
+    assert_eq!(
+        rows[2]["within_budget"], false,
+        "the slow server is over budget and ranks below"
+    );
+    assert!(rows[2]["score"].as_f64().unwrap() > rows[1]["score"].as_f64().unwrap());
+
+    let private_early = app
+        .get(
+            "/api/v1/scenarios/test-parcel-delay/leaderboard?board=private",
+            None,
+        )
+        .await;
+    assert_eq!(
+        private_early.status, 403,
+        "the private board waits for the phase to close"
+    );
+    let private_for_judge = app
+        .get(
+            "/api/v1/scenarios/test-parcel-delay/leaderboard?board=private",
+            w.judge.token(),
+        )
+        .await;
+    assert_eq!(private_for_judge.status, 200);
+
+    let report = app
+        .get(
+            &format!("/api/v1/submissions/{right}/report"),
+            w.alice.token(),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{:?}", report.body);
+    assert!(report.body["report"]["hidden"]["scores"]["public"]["value"].is_number());
+    assert!(
+        report.body["report"]["hidden"]["scores"]["private"].is_null(),
+        "private scores stay hidden from teams"
+    );
+    assert!(report.body["report"]["hidden"]["latency"]["p99_ms"].is_number());
+    assert!(report.body["report"]["environment"]["cores"].is_number());
+    let judge_report = app
+        .get(
+            &format!("/api/v1/submissions/{right}/report"),
+            w.judge.token(),
+        )
+        .await;
+    assert!(judge_report.body["report"]["hidden"]["scores"]["private"]["value"].is_number());
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/submissions/{right}/report"),
+            w.bob.token()
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/submissions/{right}/logs/sample"),
+            w.alice.token()
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/submissions/{right}/logs/hidden"),
+            w.alice.token()
+        )
+        .await
+        .status,
+        403
+    );
+    let hidden_logs = app
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri(&format!("/api/v1/submissions/{right}/logs/hidden"))
+                .insert_header(("Authorization", format!("Bearer {}", w.judge.token))),
+        )
+        .await;
+    assert_eq!(hidden_logs.status, 200);
+
+    let _ = stop.send(());
+    worker.join().unwrap().unwrap();
+}
+
+on_both_backends!(upload_to_leaderboard);
