@@ -9,8 +9,7 @@ use jiebang_sandboxes::{Mode, Sandbox, Termination};
 use crate::EvaluatorError;
 use crate::pipeline::scoring::{Answer, split_scores};
 use crate::pipeline::{
-    Evaluation, Job, Report, RunReport, empty_scores, environment, labels, records, spec,
-    split_scores_all,
+    Evaluation, Job, Report, RunReport, empty_scores, labels, records, spec, split_scores_all,
 };
 use crate::worker::Stage;
 
@@ -64,14 +63,7 @@ pub async fn evaluate_batch(
     on_stage: &(dyn Fn(Stage) + Sync),
 ) -> Result<Evaluation, EvaluatorError> {
     let manifest = &job.package.manifest;
-    let mut report = Report {
-        scenario_id: manifest.id.clone(),
-        image: job.image.to_owned(),
-        sample: None,
-        hidden: None,
-        failure: None,
-        environment: environment(manifest),
-    };
+    let mut report = Report::new(manifest, job.image);
     on_stage(Stage::SampleRun);
     let sample_labels = labels(&root.join("public/samples/labels.jsonl"))?;
     let (answers, outcome, failure) = batch_run(

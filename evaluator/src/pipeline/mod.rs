@@ -67,6 +67,19 @@ pub struct Report {
     pub environment: Environment,
 }
 
+impl Report {
+    fn new(manifest: &Manifest, image: &str) -> Self {
+        Self {
+            scenario_id: manifest.id.clone(),
+            image: image.to_owned(),
+            sample: None,
+            hidden: None,
+            failure: None,
+            environment: environment(manifest),
+        }
+    }
+}
+
 /// The report and the logs, which go to different people.
 pub struct Evaluation {
     pub report: Report,
@@ -346,14 +359,7 @@ async fn evaluate_serve(
     let hidden_bodies = bodies(&hidden_records, manifest)?;
     let budget_ms = manifest.latency.budget_ms.unwrap_or(1000.0);
     let timeout = Duration::from_secs_f64((budget_ms * 10.0 / 1000.0).max(1.0));
-    let mut report = Report {
-        scenario_id: manifest.id.clone(),
-        image: job.image.to_owned(),
-        sample: None,
-        hidden: None,
-        failure: None,
-        environment: environment(manifest),
-    };
+    let mut report = Report::new(manifest, job.image);
 
     on_stage(Stage::SampleRun);
     let sample_spec = spec(

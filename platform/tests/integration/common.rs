@@ -410,6 +410,16 @@ impl TestApp {
         walk(&self.state.config.data_dir.join("blobs"))
     }
 
+    /// A fresh worker token for the operator, as `jiebang admin create-token --worker` issues.
+    pub fn worker_token(&self) -> String {
+        let operator = self.world.operator.id.clone();
+        self.state
+            .db
+            .write_blocking(move |conn| tokens::issue(conn, &operator, "worker", TokenKind::Worker, None))
+            .expect("issue a worker token")
+            .token
+    }
+
     /// Reads the database directly, to check what a request did or did not change.
     pub fn read<T>(&self, work: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> T {
         self.state

@@ -7,7 +7,6 @@ use std::time::Duration;
 use actix_web::http::Method;
 use jiebang_evaluator::worker::{WorkerConfig, run_worker};
 use jiebang_platform::catalog;
-use jiebang_platform::db::models::tokens::{self, TokenKind};
 use jiebang_sandboxes::SandboxConfig;
 use serde_json::json;
 
@@ -116,15 +115,7 @@ async fn upload_to_leaderboard(backend: Backend) {
     assert_eq!(loaded.loaded.len(), 1, "{:?}", loaded.refused);
 
     let base = app.serve_http();
-    let operator = app.world.operator.id.clone();
-    let token = app
-        .state
-        .db
-        .write_blocking(move |conn| {
-            tokens::issue(conn, &operator, "test worker", TokenKind::Worker, None)
-        })
-        .unwrap()
-        .token;
+    let token = app.worker_token();
     let cache = tempfile::tempdir().unwrap();
     let config = WorkerConfig {
         platform: base,

@@ -9,16 +9,6 @@ use sha2::{Digest, Sha256};
 use crate::common::{Backend, TestApp};
 use crate::on_both_backends;
 
-fn worker_token(app: &TestApp) -> String {
-    let operator = app.world.operator.id.clone();
-    app.state
-        .db
-        .write_blocking(move |conn| {
-            tokens::issue(conn, &operator, "gpu-node-1", TokenKind::Worker, None)
-        })
-        .unwrap()
-        .token
-}
 
 async fn upload_one(app: &TestApp, body: &'static [u8]) -> String {
     let w = &app.world;
@@ -46,7 +36,7 @@ async fn upload_one(app: &TestApp, body: &'static [u8]) -> String {
 
 async fn a_worker_runs_a_job_through(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let token = worker_token(&app);
+    let token = app.worker_token();
     let worker = Some(token.as_str());
 
     let user_on_internal = app
@@ -191,7 +181,7 @@ async fn a_worker_runs_a_job_through(backend: Backend) {
 
 async fn workers_cannot_act_for_each_other(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let first = worker_token(&app);
+    let first = app.worker_token();
     let registered = app
         .post(
             "/internal/v1/workers",
@@ -262,7 +252,7 @@ async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
     use jiebang_evaluator::worker::{BlobCache, NodeInfo, Outcome, PlatformClient, Stage};
 
     let app = TestApp::new(backend).await;
-    let token = worker_token(&app);
+    let token = app.worker_token();
     let submission = upload_one(&app, b"archive for the evaluator client").await;
     let base = app.serve_http();
     let client = PlatformClient::new(&base, &token);

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::db::DbConnection;
 use crate::db::ids::{EnrolmentId, PhaseId, ScenarioId, TeamId, UserId};
 use crate::db::models::scenarios::{self, Scenario};
-use crate::db::models::{audit, is_unique_violation};
+use crate::db::models::{audit, conflict_if_duplicate};
 use crate::db::now_millis;
 use crate::db::schema::{enrolments, teams};
 use crate::error::AppError;
@@ -61,13 +61,9 @@ pub fn enrol(
     diesel::insert_into(enrolments::table)
         .values(&enrolment)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                already_enrolled(team, &scenario.id)
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| {
+            already_enrolled(team, &scenario.id)
+        }))?;
     audit::record(
         conn,
         Some(user),

@@ -22,6 +22,20 @@ pub fn is_unique_violation(error: &DieselError) -> bool {
     )
 }
 
+/// For `map_err` on an insert: a unique-key violation becomes the conflict `on_duplicate`
+/// builds; any other error passes through.
+pub fn conflict_if_duplicate(
+    on_duplicate: impl FnOnce() -> crate::error::AppError,
+) -> impl FnOnce(DieselError) -> crate::error::AppError {
+    move |error| {
+        if is_unique_violation(&error) {
+            on_duplicate()
+        } else {
+            error.into()
+        }
+    }
+}
+
 /// One page of a listing.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
 use crate::db::ids::{OrganizationId, UserId};
-use crate::db::models::{audit, is_unique_violation};
+use crate::db::models::{audit, conflict_if_duplicate};
 use crate::db::now_millis;
 use crate::db::schema::organizations;
 use crate::error::AppError;
@@ -66,16 +66,12 @@ pub fn create(
     diesel::insert_into(organizations::table)
         .values(&organization)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "organization_exists",
-                    format!("organisation `{}` already exists", organization.id),
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| {
+            AppError::conflict(
+                "organization_exists",
+                format!("organisation `{}` already exists", organization.id),
+            )
+        }))?;
     audit::record(
         conn,
         actor,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use jiebang_scenarios::package::{MetricName as Metric, Mode};
 
 use crate::db::ids::{OrganizationId, PhaseId, ScenarioId, UserId};
-use crate::db::models::{Page, audit, is_unique_violation, organizations};
+use crate::db::models::{Page, audit, conflict_if_duplicate, organizations};
 use crate::db::schema::{enrolments, phases, scenarios, submissions};
 use crate::db::{DbConnection, MultiBackend, now_millis};
 use crate::error::AppError;
@@ -395,16 +395,12 @@ pub fn insert(
     diesel::insert_into(scenarios::table)
         .values(scenario)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "scenario_exists",
-                    format!("scenario `{}` already exists", scenario.id),
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| {
+            AppError::conflict(
+                "scenario_exists",
+                format!("scenario `{}` already exists", scenario.id),
+            )
+        }))?;
     audit::record(
         conn,
         actor,

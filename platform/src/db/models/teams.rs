@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
 use crate::db::ids::{InvitationId, TeamId, UserId};
-use crate::db::models::{audit, is_unique_violation, users};
+use crate::db::models::{audit, conflict_if_duplicate, users};
 use crate::db::now_millis;
 use crate::db::schema::{team_invitations, team_members, teams, users as users_table};
 use crate::error::AppError;
@@ -82,16 +82,12 @@ pub fn create(conn: &mut DbConnection, form: TeamForm, creator: &UserId) -> Resu
     diesel::insert_into(teams::table)
         .values(&team)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "team_name_taken",
-                    format!("a team named `{}` exists", team.name),
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| {
+            AppError::conflict(
+                "team_name_taken",
+                format!("a team named `{}` exists", team.name),
+            )
+        }))?;
     add_member(conn, &team.id, creator, "owner")?;
     audit::record(
         conn,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
 use crate::db::ids::{OrganizationId, UserId};
-use crate::db::models::{audit, is_unique_violation, organizations};
+use crate::db::models::{audit, conflict_if_duplicate, organizations};
 use crate::db::now_millis;
 use crate::db::schema::{department_members, user_roles, users};
 use crate::error::AppError;
@@ -91,13 +91,9 @@ pub fn create(
     diesel::insert_into(users::table)
         .values(&user)
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict("login_taken", format!("login `{}` is taken", user.login))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(conflict_if_duplicate(|| {
+            AppError::conflict("login_taken", format!("login `{}` is taken", user.login))
+        }))?;
     audit::record(
         conn,
         actor,
