@@ -30,6 +30,8 @@ pub struct Config {
     pub embedded_worker: bool,
     /// CPUs for submissions' containers, disjoint from the harness's (for example `"1"`).
     pub worker_cpuset: Option<String>,
+    /// How long a worker holds a job without a heartbeat before it goes back to the queue.
+    pub worker_lease_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -52,6 +54,7 @@ impl Default for Config {
             max_upload_bytes: 16 << 30,
             embedded_worker: true,
             worker_cpuset: None,
+            worker_lease_seconds: 60,
         }
     }
 }
@@ -68,6 +71,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     ("JIEBANG_EMBEDDED_WORKER", "embedded_worker"),
     ("JIEBANG_WORKER_CPUSET", "worker_cpuset"),
+    ("JIEBANG_WORKER_LEASE_SECONDS", "worker_lease_seconds"),
 ];
 
 impl Config {
@@ -90,7 +94,7 @@ impl Config {
         for (variable, key) in ENVIRONMENT {
             if let Some(value) = lookup(variable).filter(|v| !v.is_empty()) {
                 let value = match *key {
-                    "pool_size" | "max_upload_bytes" => {
+                    "pool_size" | "max_upload_bytes" | "worker_lease_seconds" => {
                         toml::Value::Integer(value.parse().map_err(|_| {
                             AppError::Config(format!("{variable} must be a whole number"))
                         })?)

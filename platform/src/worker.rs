@@ -65,10 +65,13 @@ pub fn config(
     WorkerConfig {
         platform,
         token,
+        sandbox: SandboxConfig {
+            worker_label: Some(name.clone()),
+            ..SandboxConfig::default()
+        },
         name,
         cache_dir,
         cpuset,
-        sandbox: SandboxConfig::default(),
         sweep_on_start: true,
     }
 }

@@ -9,7 +9,7 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
 };
 
-use crate::policy::JOB_LABEL;
+use crate::policy::{JOB_LABEL, WORKER_LABEL};
 
 /// The comment that marks this crate's firewall rules.
 const RULE_COMMENT: &str = "jiebang";
@@ -179,19 +179,23 @@ pub async fn firewall(add: bool, bridge: &str) -> bool {
     }
 }
 
-fn job_filter() -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_owned(), vec![JOB_LABEL.to_owned()])])
+fn job_filter(worker: Option<&str>) -> HashMap<String, Vec<String>> {
+    let label = match worker {
+        Some(worker) => format!("{WORKER_LABEL}={worker}"),
+        None => JOB_LABEL.to_owned(),
+    };
+    HashMap::from([("label".to_owned(), vec![label])])
 }
 
-/// Removes every container, network, volume and firewall rule a job left; returns how
-/// many objects went.
-pub async fn sweep(docker: &Docker) -> usize {
+/// Removes every container, network, volume and firewall rule jobs left (only those of
+/// `worker` when given); returns how many objects went.
+pub async fn sweep(docker: &Docker, worker: Option<&str>) -> usize {
     let mut objects = JobObjects::default();
     if let Ok(containers) = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default()
                 .all(true)
-                .filters(&job_filter())
+                .filters(&job_filter(worker))
                 .build(),
         ))
         .await
@@ -203,7 +207,7 @@ pub async fn sweep(docker: &Docker) -> usize {
     if let Ok(networks) = docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::default()
-                .filters(&job_filter())
+                .filters(&job_filter(worker))
                 .build(),
         ))
         .await
@@ -217,7 +221,7 @@ pub async fn sweep(docker: &Docker) -> usize {
     if let Ok(volumes) = docker
         .list_volumes(Some(
             ListVolumesOptionsBuilder::default()
-                .filters(&job_filter())
+                .filters(&job_filter(worker))
                 .build(),
         ))
         .await
@@ -250,6 +254,9 @@ async fn sweep_firewall() -> usize {
         let ours = words.windows(2).any(|w| w == ["--comment", RULE_COMMENT]);
         if let (true, Some(position)) = (ours, words.iter().position(|w| *w == "-i"))
             && let Some(bridge) = words.get(position + 1)
+            // A live job's bridge exists; only rules whose bridge is gone are leftovers, so
+            // this never disturbs another worker's running job.
+            && !std::path::Path::new("/sys/class/net").join(bridge).exists()
             && firewall(false, bridge).await
         {
             removed += 1;

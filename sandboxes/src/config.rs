@@ -16,6 +16,9 @@ pub struct SandboxConfig {
     pub import: ImportLimits,
     /// The node's accelerators, by device id; empty on CPU nodes.
     pub accelerators: Vec<Device>,
+    /// Marks every object with the worker's name; a sweep then removes only that worker's
+    /// leftovers, so several workers can share one engine.
+    pub worker_label: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -25,6 +28,7 @@ impl Default for SandboxConfig {
             user: "65534:65534".to_owned(),
             import: ImportLimits::default(),
             accelerators: Vec::new(),
+            worker_label: None,
         }
     }
 }

@@ -34,9 +34,10 @@ impl Sandbox {
         &self.config
     }
 
-    /// Removes what earlier jobs left behind (call at start-up); returns how many objects.
+    /// Removes what earlier jobs left behind (call at start-up): this worker's, when the
+    /// configuration names it, otherwise every job's. Returns how many objects went.
     pub async fn sweep(&self) -> usize {
-        crate::cleanup::sweep(&self.docker).await
+        crate::cleanup::sweep(&self.docker, self.config.worker_label.as_deref()).await
     }
 
     /// Checks the archive (streamed from disk, never read whole into memory), then loads it.

@@ -114,8 +114,15 @@ fn check(spec: &RunSpec) -> Result<(), SandboxError> {
     Ok(())
 }
 
-pub fn labels(job_id: &str) -> HashMap<String, String> {
-    HashMap::from([(JOB_LABEL.to_owned(), job_id.to_owned())])
+/// The label naming the worker that created an object, so a sweep removes only its own.
+pub const WORKER_LABEL: &str = "jiebang.worker";
+
+pub fn labels(job_id: &str, config: &SandboxConfig) -> HashMap<String, String> {
+    let mut labels = HashMap::from([(JOB_LABEL.to_owned(), job_id.to_owned())]);
+    if let Some(worker) = &config.worker_label {
+        labels.insert(WORKER_LABEL.to_owned(), worker.clone());
+    }
+    labels
 }
 
 /// The container configuration: every defence of docs/sandbox.md in one place.
@@ -178,7 +185,7 @@ pub fn container_body(
         cmd: spec.command.clone(),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         user: Some(config.user.clone()),
-        labels: Some(labels(&spec.job_id)),
+        labels: Some(labels(&spec.job_id, config)),
         network_disabled: Some(network.is_none()),
         host_config: Some(host_config),
         exposed_ports: match spec.mode {

@@ -103,7 +103,7 @@ impl Sandbox {
                         name: name.clone(),
                         driver: Some("bridge".to_owned()),
                         internal: Some(true),
-                        labels: Some(labels(&spec.job_id)),
+                        labels: Some(labels(&spec.job_id, &self.config)),
                         options: Some(std::collections::HashMap::from([
                             ("com.docker.network.bridge.name".to_owned(), bridge.clone()),
                             (

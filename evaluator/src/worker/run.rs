@@ -199,8 +199,11 @@ async fn evaluate_job(
         }
         Err(error) => return infrastructure("loading the image", &error),
     };
+    // Each attempt names its containers afresh, so leftovers of an earlier attempt (a worker
+    // that died) can never collide with this one.
+    let attempt_id = format!("{}-{}", job.job_id, job.attempt);
     let pipeline_job = Job {
-        job_id: &job.job_id,
+        job_id: &attempt_id,
         image: &image.id,
         package: &package,
         cpuset: config.cpuset.clone(),

@@ -17,13 +17,11 @@ use crate::db::models::workers::{self, Registration, Worker};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// How long a claim is held without a heartbeat.
-pub const LEASE: Duration = Duration::from_secs(60);
 /// The longest a claim request waits for a job before answering 204.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
-fn lease_millis() -> i64 {
-    i64::try_from(LEASE.as_millis()).unwrap_or(60_000)
+fn lease_millis(state: &AppState) -> i64 {
+    i64::try_from(state.config.worker_lease_seconds.saturating_mul(1000)).unwrap_or(60_000)
 }
 
 fn own_worker(
@@ -73,7 +71,30 @@ pub struct ClaimedJob {
     pub bundle_digest: Option<String>,
 }
 
-fn claimed(conn: &mut DbConnection, job: Job) -> Result<ClaimedJob, AppError> {
+/// Whether the worker's node has what the job's scenario asks for: CPUs, memory and
+/// accelerators (of the model named, if one is).
+fn fits(conn: &mut DbConnection, worker: &Worker, job: &Job) -> diesel::QueryResult<bool> {
+    let Some(submission) = submissions::find(conn, &job.submission_id)? else {
+        return Ok(false);
+    };
+    let Some(scenario) = crate::db::models::scenarios::find(conn, &submission.scenario_id)? else {
+        return Ok(false);
+    };
+    let spec: serde_json::Value = serde_json::from_str(&scenario.spec).unwrap_or_default();
+    let resources = &spec["manifest"]["resources"];
+    let accelerators: Vec<workers::Accelerator> =
+        serde_json::from_str(&worker.accelerators).unwrap_or_default();
+    let model = resources["gpu_model"].as_str();
+    let matching = accelerators
+        .iter()
+        .filter(|a| model.is_none_or(|m| a.model == m))
+        .count() as u64;
+    Ok(resources["gpus"].as_u64().unwrap_or(0) <= matching
+        && resources["cpus"].as_f64().unwrap_or(0.0) <= f64::from(worker.cpus)
+        && resources["memory_mb"].as_i64().unwrap_or(0) <= worker.memory_mb)
+}
+
+fn claimed(conn: &mut DbConnection, job: Job, lease_seconds: u64) -> Result<ClaimedJob, AppError> {
     let submission = submissions::find(conn, &job.submission_id)?
         .ok_or_else(|| AppError::Internal(format!("job {} has no submission", job.id)))?;
     let bundle_digest = crate::db::models::scenarios::find(conn, &submission.scenario_id)?
@@ -82,7 +103,7 @@ fn claimed(conn: &mut DbConnection, job: Job) -> Result<ClaimedJob, AppError> {
     Ok(ClaimedJob {
         job_id: job.id,
         attempt: job.attempts,
-        lease_seconds: LEASE.as_secs(),
+        lease_seconds,
         submission_id: submission.id,
         scenario_id: submission.scenario_id.0,
         image_digest: submission.image_digest,
@@ -99,6 +120,7 @@ pub async fn claim(
 ) -> Result<HttpResponse, AppError> {
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(form.wait_seconds).min(MAX_WAIT);
+    let (lease, lease_seconds) = (lease_millis(&state), state.config.worker_lease_seconds);
     loop {
         // Registered before the attempt, so a job queued in between still wakes us.
         let woken = state.queue_signal.notified();
@@ -107,9 +129,11 @@ pub async fn claim(
             .db
             .write(move |conn| {
                 let worker = own_worker(conn, &worker_id, &caller)?;
-                jobs::claim(conn, worker.id.as_str(), lease_millis())?
-                    .map(|job| claimed(conn, job))
-                    .transpose()
+                jobs::claim_fitting(conn, worker.id.as_str(), lease, |conn, job| {
+                    fits(conn, &worker, job)
+                })?
+                .map(|job| claimed(conn, job, lease_seconds))
+                .transpose()
             })
             .await?;
         if let Some(job) = job {
@@ -148,11 +172,12 @@ pub async fn heartbeat(
     Json(form): Json<WorkerForm>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
+    let lease = lease_millis(&state);
     state
         .db
         .write(move |conn| {
             let worker = own_worker(conn, &form.worker_id, &caller)?;
-            if jobs::heartbeat(conn, &job, worker.id.as_str(), lease_millis())? {
+            if jobs::heartbeat(conn, &job, worker.id.as_str(), lease)? {
                 Ok(())
             } else {
                 Err(lease_lost(&job))

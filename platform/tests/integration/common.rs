@@ -415,7 +415,9 @@ impl TestApp {
         let operator = self.world.operator.id.clone();
         self.state
             .db
-            .write_blocking(move |conn| tokens::issue(conn, &operator, "worker", TokenKind::Worker, None))
+            .write_blocking(move |conn| {
+                tokens::issue(conn, &operator, "worker", TokenKind::Worker, None)
+            })
             .expect("issue a worker token")
             .token
     }

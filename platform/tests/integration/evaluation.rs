@@ -84,11 +84,8 @@ async fn finished(app: &TestApp, who: &Actor, id: &str) -> serde_json::Value {
     panic!("submission {id} did not finish in two minutes");
 }
 
-async fn upload_to_leaderboard(backend: Backend) {
-    if !docker_available() {
-        return;
-    }
-    let app = TestApp::new(backend).await;
+/// Loads the scenarios crate's test package, with short limits, into the app's catalog.
+fn load_test_package(app: &TestApp) -> tempfile::TempDir {
     let catalog_dir = tempfile::tempdir().unwrap();
     let package = catalog_dir.path().join("parcel");
     let source =
@@ -113,6 +110,15 @@ async fn upload_to_leaderboard(backend: Backend) {
     std::fs::write(&manifest, text).unwrap();
     let loaded = catalog::load(&app.state.db, &app.state.blobs, catalog_dir.path()).unwrap();
     assert_eq!(loaded.loaded.len(), 1, "{:?}", loaded.refused);
+    catalog_dir
+}
+
+async fn upload_to_leaderboard(backend: Backend) {
+    if !docker_available() {
+        return;
+    }
+    let app = TestApp::new(backend).await;
+    let _catalog = load_test_package(&app);
 
     let base = app.serve_http();
     let token = app.worker_token();
@@ -292,4 +298,120 @@ async fn upload_to_leaderboard(backend: Backend) {
     worker.join().unwrap().unwrap();
 }
 
-on_both_backends!(upload_to_leaderboard);
+fn start_worker(base: &str, token: &str, name: &str, cache: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_jiebang"))
+        .args([
+            "worker",
+            "--platform",
+            base,
+            "--token",
+            token,
+            "--name",
+            name,
+            "--cache",
+        ])
+        .arg(cache)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start jiebang worker")
+}
+
+fn leftovers_of(worker: &str) -> String {
+    let listed = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=jiebang.worker={worker}"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&listed.stdout).trim().to_owned()
+}
+
+/// A worker killed with SIGKILL mid-job: its lease runs out, a new worker (same name, so it
+/// sweeps the dead one's containers) takes the job over, and the result is recorded once.
+async fn a_killed_worker_is_replaced(backend: Backend) {
+    if !docker_available() {
+        return;
+    }
+    let app = TestApp::with_config(backend, |config| config.worker_lease_seconds = 2).await;
+    let _catalog = load_test_package(&app);
+    let base = app.serve_http();
+    let token = app.worker_token();
+    let images = tempfile::tempdir().unwrap();
+    let w = &app.world;
+    let id = submit(
+        &app,
+        &w.alice,
+        w.team_a.as_str(),
+        archive_of("model-right", &["model", "right"], images.path()),
+    )
+    .await;
+
+    let name = format!("killable-{}-{backend:?}", std::process::id()).to_lowercase();
+    let cache = tempfile::tempdir().unwrap();
+    let mut doomed = start_worker(&base, &token, &name, cache.path());
+    let mut running = false;
+    for _ in 0..120 {
+        let shown = app
+            .get(&format!("/api/v1/submissions/{id}"), w.alice.token())
+            .await;
+        if matches!(
+            shown.body["status"].as_str(),
+            Some("sample_run" | "hidden_run")
+        ) {
+            running = true;
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(running, "the first worker started the job");
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+
+    let mut successor = start_worker(&base, &token, &name, cache.path());
+    let done = finished(&app, &w.alice, &id).await;
+    successor.kill().unwrap();
+    successor.wait().unwrap();
+    assert_eq!(done["status"], "done", "{done}");
+    let requeued = done["stages"].as_array().unwrap().iter().any(|s| {
+        s["stage"] == "queued"
+            && s["detail"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("lease"))
+    });
+    assert!(
+        requeued,
+        "the job went back to the queue when the lease ran out: {done}"
+    );
+    assert_eq!(
+        app.count("results"),
+        1,
+        "the result is recorded exactly once"
+    );
+    let attempts: i32 = app.read(|conn| {
+        use diesel::prelude::*;
+        use jiebang_platform::db::schema::jobs;
+        jobs::table.select(jobs::attempts).first(conn)
+    });
+    assert_eq!(attempts, 2);
+    for _ in 0..50 {
+        if leftovers_of(&name).is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The killed worker's containers went with the successor's start-up sweep; the
+    // successor, killed too, may leave its own, which its next start would sweep.
+    let left = leftovers_of(&name);
+    if !left.is_empty() {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f"])
+            .args(left.split_whitespace())
+            .output();
+    }
+}
+
+on_both_backends!(upload_to_leaderboard, a_killed_worker_is_replaced);

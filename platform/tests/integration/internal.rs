@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 use crate::common::{Backend, TestApp};
 use crate::on_both_backends;
 
-
 async fn upload_one(app: &TestApp, body: &'static [u8]) -> String {
     let w = &app.world;
     let enrolled = app

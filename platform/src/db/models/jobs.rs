@@ -149,13 +149,24 @@ fn fail(
 /// Two workers never hold the same job: the claim is a conditional update that only one
 /// of them can win, and PostgreSQL skips rows another transaction is claiming.
 pub fn claim(conn: &mut DbConnection, worker: &str, lease_millis: i64) -> QueryResult<Option<Job>> {
+    claim_fitting(conn, worker, lease_millis, |_, _| Ok(true))
+}
+
+/// Like [`claim`], but only a job `fits` accepts (one whose scenario's resources the
+/// worker's node has); the others stay queued for another worker.
+pub fn claim_fitting(
+    conn: &mut DbConnection,
+    worker: &str,
+    lease_millis: i64,
+    fits: impl Fn(&mut DbConnection, &Job) -> QueryResult<bool>,
+) -> QueryResult<Option<Job>> {
     let now = now_millis();
     recover_expired(conn, now)?;
     let candidates: Vec<Job> = match conn {
         DbConnection::Postgres(pg) => jobs::table
             .filter(jobs::status.eq("queued"))
             .order((jobs::created_at.asc(), jobs::id.asc()))
-            .limit(8)
+            .limit(64)
             .for_update()
             .skip_locked()
             .select(Job::as_select())
@@ -163,11 +174,14 @@ pub fn claim(conn: &mut DbConnection, worker: &str, lease_millis: i64) -> QueryR
         DbConnection::Sqlite(_) => jobs::table
             .filter(jobs::status.eq("queued"))
             .order((jobs::created_at.asc(), jobs::id.asc()))
-            .limit(8)
+            .limit(64)
             .select(Job::as_select())
             .load(conn)?,
     };
     for candidate in candidates {
+        if !fits(conn, &candidate)? {
+            continue;
+        }
         let won = diesel::update(
             jobs::table
                 .filter(jobs::id.eq(&candidate.id))
