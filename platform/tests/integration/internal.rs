@@ -323,8 +323,104 @@ async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
     assert_eq!(shown.body["failure"], "exit code 137: out of memory");
 }
 
+/// A job goes only to a node that has what its scenario asks for.
+async fn claims_fit_the_node(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("gpu");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/tests/fixtures/valid-package");
+    assert!(
+        std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&source)
+            .arg(&package)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let manifest = package.join("scenario.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "[split]",
+        "[resources]\ncpus = 1\nmemory_mb = 2048\ngpus = 1\ngpu_model = \"A100\"\n\n[split]",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let loaded =
+        jiebang_platform::catalog::load(&app.state.db, &app.state.blobs, dir.path()).unwrap();
+    assert_eq!(loaded.loaded.len(), 1, "{:?}", loaded.refused);
+    let w = &app.world;
+    let enrolled = app
+        .post(
+            "/api/v1/scenarios/test-parcel-delay/enrolments",
+            w.alice.token(),
+            json!({"team_id": w.team_a}),
+        )
+        .await;
+    assert_eq!(enrolled.status, 201);
+    let path = format!(
+        "/api/v1/scenarios/test-parcel-delay/submissions?team_id={}",
+        w.team_a
+    );
+    let uploaded = app
+        .raw(
+            Method::POST,
+            &path,
+            w.alice.token(),
+            Some("application/x-tar"),
+            &b"gpu image"[..],
+        )
+        .await;
+    assert_eq!(uploaded.status, 201);
+
+    let token = app.worker_token();
+    let register = |body: serde_json::Value| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.post("/internal/v1/workers", Some(&token), body)
+                .await
+                .body["worker_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let cpu_node = register(json!({"name": "cpu", "cpus": 2, "memory_mb": 24576})).await;
+    let small_gpu = register(json!({"name": "t4", "cpus": 2, "memory_mb": 24576, "accelerators": [{"id": "0", "model": "T4"}]})).await;
+    let a100 = register(json!({"name": "a100", "cpus": 8, "memory_mb": 65536, "accelerators": [{"id": "0", "model": "A100"}]})).await;
+    for unfit in [&cpu_node, &small_gpu] {
+        let claim = app
+            .post(
+                "/internal/v1/jobs/claim",
+                Some(&token),
+                json!({"worker_id": unfit}),
+            )
+            .await;
+        assert_eq!(claim.status, 204, "a node without an A100 gets nothing");
+    }
+    let claim = app
+        .post(
+            "/internal/v1/jobs/claim",
+            Some(&token),
+            json!({"worker_id": a100}),
+        )
+        .await;
+    assert_eq!(claim.status, 200);
+    assert_eq!(
+        claim.body["submission_id"],
+        uploaded.body["submission"]["id"]
+    );
+    assert!(
+        claim.body["bundle_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+}
+
 on_both_backends!(
     a_worker_runs_a_job_through,
     workers_cannot_act_for_each_other,
     the_evaluator_client_speaks_the_worker_api,
+    claims_fit_the_node,
 );
