@@ -26,7 +26,7 @@ fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("JIEBANG_DATA", data_dir)
         .env("DATABASE_URL", database_url)
-        .env("JIEBANG_CATALOG", data_dir.join("no-catalog"))
+        .env("JIEBANG_CATALOG", data_dir.join("catalog"))
         .env("JIEBANG_EMBEDDED_WORKER", "false")
         .env_remove("JIEBANG_CONFIG")
         .stdout(Stdio::piped())
@@ -110,4 +110,205 @@ async fn data_survives_a_restart(backend: Backend) {
     assert_eq!(body["members"][0]["login"], "admin");
 }
 
-on_both_backends!(data_survives_a_restart);
+fn admin_cli(data_dir: &std::path::Path, database_url: &str, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_jiebang"))
+        .arg("admin")
+        .args(args)
+        .env("JIEBANG_DATA", data_dir)
+        .env("DATABASE_URL", database_url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .find(|word| word.starts_with("jb_"))
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+/// Jobs queued and running survive a restart: the running one keeps its lease and its
+/// worker can finish it; the queued one is claimed after the restart.
+async fn queued_and_running_jobs_survive_a_restart(backend: Backend) {
+    let database = fresh_database(backend);
+    let data = database.dir.path();
+    let package = data.join("catalog/parcel");
+    std::fs::create_dir_all(data.join("catalog")).unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/tests/fixtures/valid-package");
+    assert!(
+        Command::new("cp")
+            .arg("-r")
+            .arg(&source)
+            .arg(&package)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let client = reqwest::Client::new();
+
+    let first = start(data, &database.url);
+    admin_cli(
+        data,
+        &database.url,
+        &["create-user", "--login", "lead", "--name", "Lead"],
+    );
+    let lead = admin_cli(data, &database.url, &["create-token", "--login", "lead"]);
+    admin_cli(
+        data,
+        &database.url,
+        &[
+            "create-user",
+            "--login",
+            "pool",
+            "--name",
+            "Pool",
+            "--role",
+            "operator",
+        ],
+    );
+    let worker_token = admin_cli(
+        data,
+        &database.url,
+        &["create-token", "--login", "pool", "--worker"],
+    );
+    let post = |base: &str, path: &str, token: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let team: serde_json::Value = post(
+        &first.base,
+        "/api/v1/teams",
+        &lead,
+        serde_json::json!({"name": "T", "kind": "company", "institution": "I"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let team = team["id"].as_str().unwrap().to_owned();
+    let enrolled = post(
+        &first.base,
+        "/api/v1/scenarios/test-parcel-delay/enrolments",
+        &lead,
+        serde_json::json!({"team_id": team}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(enrolled.status(), 201);
+    let mut ids = Vec::new();
+    for body in ["first image", "second image"] {
+        let uploaded: serde_json::Value = client
+            .post(format!(
+                "{}/api/v1/scenarios/test-parcel-delay/submissions?team_id={team}",
+                first.base
+            ))
+            .bearer_auth(&lead)
+            .header("Content-Type", "application/x-tar")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(uploaded["submission"]["id"].as_str().unwrap().to_owned());
+    }
+    let worker: serde_json::Value = post(
+        &first.base,
+        "/internal/v1/workers",
+        &worker_token,
+        serde_json::json!({"name": "n", "cpus": 2, "memory_mb": 4096}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let worker = worker["worker_id"].as_str().unwrap().to_owned();
+    let running: serde_json::Value = post(
+        &first.base,
+        "/internal/v1/jobs/claim",
+        &worker_token,
+        serde_json::json!({"worker_id": worker}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(running["submission_id"], ids[0].as_str());
+    drop(first);
+
+    let second = start(data, &database.url);
+    let beat = post(
+        &second.base,
+        &format!(
+            "/internal/v1/jobs/{}/heartbeat",
+            running["job_id"].as_str().unwrap()
+        ),
+        &worker_token,
+        serde_json::json!({"worker_id": worker}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        beat.status(),
+        204,
+        "the running job kept its lease across the restart"
+    );
+    let image = client
+        .get(format!(
+            "{}/internal/v1/blobs/{}",
+            second.base,
+            running["image_digest"].as_str().unwrap()
+        ))
+        .bearer_auth(&worker_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.bytes().await.unwrap().as_ref(), b"first image");
+    let queued: serde_json::Value = post(
+        &second.base,
+        "/internal/v1/jobs/claim",
+        &worker_token,
+        serde_json::json!({"worker_id": worker}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        queued["submission_id"],
+        ids[1].as_str(),
+        "the queued job is still there"
+    );
+    let finished = post(&second.base, &format!("/internal/v1/jobs/{}/result", running["job_id"].as_str().unwrap()), &worker_token, serde_json::json!({"worker_id": worker, "outcome": "submission_failed", "reason": "exit code 1"}))
+        .await
+        .unwrap();
+    assert_eq!(finished.status(), 204);
+    let shown: serde_json::Value = client
+        .get(format!("{}/api/v1/submissions/{}", second.base, ids[0]))
+        .bearer_auth(&lead)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["status"], "failed");
+    assert_eq!(shown["failure"], "exit code 1");
+}
+
+on_both_backends!(
+    data_survives_a_restart,
+    queued_and_running_jobs_survive_a_restart
+);
