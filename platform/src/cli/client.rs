@@ -255,3 +255,46 @@ pub async fn status(
     }
     Ok(())
 }
+
+/// `jiebang leaderboard`: a scenario's board as a table.
+pub async fn leaderboard(client: &Client, scenario: &str, private: bool) -> Result<(), AppError> {
+    let board = if private { "private" } else { "public" };
+    let body = client
+        .get(&format!(
+            "/api/v1/scenarios/{scenario}/leaderboard?board={board}"
+        ))
+        .await?;
+    println!(
+        "{} — {} board, {} ({} is better), phase {} closes {}",
+        scenario,
+        board,
+        body["metric"].as_str().unwrap_or("?"),
+        body["direction"].as_str().unwrap_or("?"),
+        body["phase_id"].as_str().unwrap_or("?"),
+        body["phase_closes_at"].as_str().unwrap_or("?")
+    );
+    println!(
+        "{:>4}  {:<28} {:>10}  {:>19}  {:>12}  budget",
+        "rank", "team", "score", "95% interval", "latency ms"
+    );
+    for row in body["rows"].as_array().into_iter().flatten() {
+        let interval = match (row["low"].as_f64(), row["high"].as_f64()) {
+            (Some(low), Some(high)) => format!("[{low:.4}, {high:.4}]"),
+            _ => String::new(),
+        };
+        println!(
+            "{:>4}  {:<28} {:>10.4}  {:>19}  {:>12.2}  {}",
+            row["rank"],
+            row["team_name"].as_str().unwrap_or(""),
+            row["score"].as_f64().unwrap_or(f64::NAN),
+            interval,
+            row["latency_ms"].as_f64().unwrap_or(0.0),
+            if row["within_budget"].as_bool().unwrap_or(false) {
+                "within"
+            } else {
+                "OVER"
+            }
+        );
+    }
+    Ok(())
+}

@@ -51,6 +51,17 @@ pub enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
+    /// Show a scenario's leaderboard.
+    Leaderboard {
+        /// The scenario's id.
+        #[arg(long)]
+        scenario: String,
+        /// The private board (after the phase closes, or for judges).
+        #[arg(long)]
+        private: bool,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
     /// Run an evaluation worker against a platform (on a GPU node, for example).
     Worker {
         /// The platform's URL.
@@ -134,6 +145,13 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Admin(command) => admin::run(&config, command),
+        Command::Leaderboard {
+            scenario,
+            private,
+            connection,
+        } => client_runtime()?.block_on(async {
+            client::leaderboard(&connection.resolve()?, &scenario, private).await
+        }),
         Command::Worker {
             platform,
             token,

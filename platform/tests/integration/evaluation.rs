@@ -124,7 +124,7 @@ async fn upload_to_leaderboard(backend: Backend) {
     let token = app.worker_token();
     let cache = tempfile::tempdir().unwrap();
     let config = WorkerConfig {
-        platform: base,
+        platform: base.clone(),
         token,
         name: "test-worker".into(),
         cache_dir: cache.path().to_path_buf(),
