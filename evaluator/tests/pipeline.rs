@@ -217,3 +217,17 @@ async fn a_batch_program_is_scored_from_its_output() {
         12
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_describes_other_tensors_fails_before_the_run() {
+    let Some(evaluation) = evaluated("model-bad-metadata", &["model", "bad-metadata"], |t| t).await
+    else {
+        return;
+    };
+    let failure = evaluation.report.failure.clone().unwrap_or_default();
+    assert!(
+        failure.contains("`features` is FP64; the scenario uses FP32"),
+        "{failure}"
+    );
+    assert!(evaluation.report.hidden.is_none());
+}

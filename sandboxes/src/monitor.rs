@@ -49,6 +49,10 @@ pub fn follow_logs(docker: Docker, container: String, cap: usize) -> tokio::task
 pub struct Usage {
     pub peak_memory_bytes: u64,
     pub cpu_nanoseconds: u64,
+    /// CFS periods in which the container was throttled, and for how long: a throttled
+    /// server shows it in its tail latency.
+    pub throttled_periods: u64,
+    pub throttled_nanoseconds: u64,
 }
 
 pub fn watch_usage(
@@ -71,9 +75,21 @@ pub fn watch_usage(
                 .and_then(|c| c.cpu_usage.as_ref())
                 .and_then(|u| u.total_usage)
                 .unwrap_or(0);
+            let throttling = stats
+                .cpu_stats
+                .as_ref()
+                .and_then(|c| c.throttling_data.as_ref());
             if let Ok(mut usage) = shared.lock() {
                 usage.peak_memory_bytes = usage.peak_memory_bytes.max(memory);
                 usage.cpu_nanoseconds = usage.cpu_nanoseconds.max(cpu);
+                if let Some(throttling) = throttling {
+                    usage.throttled_periods = usage
+                        .throttled_periods
+                        .max(throttling.throttled_periods.unwrap_or(0));
+                    usage.throttled_nanoseconds = usage
+                        .throttled_nanoseconds
+                        .max(throttling.throttled_time.unwrap_or(0));
+                }
             }
         }
     });

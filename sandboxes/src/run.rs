@@ -49,6 +49,9 @@ pub struct RunOutcome {
     pub wall_seconds: f64,
     pub cpu_seconds: f64,
     pub peak_memory_bytes: u64,
+    /// CFS periods in which the CPU quota throttled the container, and the time lost.
+    pub throttled_periods: u64,
+    pub throttled_seconds: f64,
     /// The kept part of stdout and stderr, with a marker where it was cut.
     #[serde(skip)]
     pub logs: Vec<u8>,
@@ -330,6 +333,8 @@ impl Container {
             wall_seconds,
             cpu_seconds: usage.cpu_nanoseconds as f64 / 1e9,
             peak_memory_bytes: usage.peak_memory_bytes,
+            throttled_periods: usage.throttled_periods,
+            throttled_seconds: usage.throttled_nanoseconds as f64 / 1e9,
             logs: logs.text,
             log_bytes: logs.total_bytes,
             logs_truncated: logs.truncated,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use jiebang_sandboxes::{Limits, Mode, RunOutcome, RunSpec, RunningService, Sandbox, Termination};
 use jiebang_scenarios::package::{
-    Load, Manifest, Mode as ScenarioMode, Record, ScenarioPackage, read_records,
+    Load, Manifest, Mode as ScenarioMode, Record, ScenarioPackage, Task, read_records,
 };
 use serde::Serialize;
 
@@ -277,6 +277,17 @@ async fn serve_run(
             failure: Some(failure),
         });
     }
+    if let Err(mismatch) = check_metadata(service.address, &manifest.task).await {
+        let outcome = service
+            .finish()
+            .await
+            .map_err(|e| EvaluatorError::Platform(format!("sandbox: {e}")))?;
+        return Ok(ServeRun {
+            result: None,
+            outcome,
+            failure: Some(mismatch),
+        });
+    }
     let path = infer_path(&manifest.task.model);
     if !warm_up.is_empty() {
         let warm = LoadSpec {
@@ -299,6 +310,65 @@ async fn serve_run(
         outcome,
         failure,
     })
+}
+
+/// Compares `GET /v2/models/{model}` with the scenario's tensors, so a mismatch is reported
+/// as one rather than as a run of wrong answers.
+async fn check_metadata(address: std::net::SocketAddr, task: &Task) -> Result<(), String> {
+    let path = format!("/v2/models/{}", task.model);
+    let request = encode_get(&address.to_string(), &path);
+    let answer = match Connection::open(address).await {
+        Ok(mut connection) => {
+            tokio::time::timeout(Duration::from_secs(5), connection.send(&request)).await
+        }
+        Err(error) => return Err(format!("GET {path}: {error}")),
+    };
+    let body = match answer {
+        Ok(Ok((200, body))) => body,
+        Ok(Ok((status, _))) => {
+            return Err(format!(
+                "GET {path} answered {status}; the server must describe its model"
+            ));
+        }
+        Ok(Err(error)) => return Err(format!("GET {path}: {error}")),
+        Err(_) => return Err(format!("GET {path} did not answer within 5 s")),
+    };
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("GET {path} is not JSON: {e}"))?;
+    for (side, expected) in [("inputs", &task.inputs), ("outputs", &task.outputs)] {
+        let declared = metadata[side]
+            .as_array()
+            .ok_or_else(|| format!("GET {path} lists no {side}"))?;
+        for tensor in expected {
+            let found = declared
+                .iter()
+                .find(|d| d["name"] == tensor.name.as_str())
+                .ok_or_else(|| format!("the model has no {side} tensor `{}`", tensor.name))?;
+            let datatype = found["datatype"].as_str().unwrap_or("");
+            if datatype != tensor.datatype {
+                return Err(format!(
+                    "{side} tensor `{}` is {datatype}; the scenario uses {}",
+                    tensor.name, tensor.datatype
+                ));
+            }
+            let shape: Vec<i64> = found["shape"]
+                .as_array()
+                .map(|d| d.iter().filter_map(serde_json::Value::as_i64).collect())
+                .unwrap_or_default();
+            let compatible = shape.len() == tensor.shape.len()
+                && shape
+                    .iter()
+                    .zip(&tensor.shape)
+                    .all(|(a, b)| a == b || *a == -1 || *b == -1);
+            if !compatible {
+                return Err(format!(
+                    "{side} tensor `{}` has shape {shape:?}; the scenario uses {:?}",
+                    tensor.name, tensor.shape
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn floor(load_timeout: Duration) -> Option<LatencySummary> {
