@@ -32,6 +32,9 @@ pub struct Config {
     pub worker_cpuset: Option<String>,
     /// How long a worker holds a job without a heartbeat before it goes back to the queue.
     pub worker_lease_seconds: u64,
+    /// CPUs the embedded worker's harness is pinned to (for example `"0"`), disjoint from
+    /// `worker_cpuset`.
+    pub harness_cpuset: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -55,6 +58,7 @@ impl Default for Config {
             embedded_worker: true,
             worker_cpuset: None,
             worker_lease_seconds: 60,
+            harness_cpuset: None,
         }
     }
 }
@@ -72,6 +76,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_EMBEDDED_WORKER", "embedded_worker"),
     ("JIEBANG_WORKER_CPUSET", "worker_cpuset"),
     ("JIEBANG_WORKER_LEASE_SECONDS", "worker_lease_seconds"),
+    ("JIEBANG_HARNESS_CPUSET", "harness_cpuset"),
 ];
 
 impl Config {

@@ -55,14 +55,23 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         if address.ip().is_unspecified() {
             address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
+        let harness_cpus = config
+            .harness_cpuset
+            .as_deref()
+            .map(jiebang_evaluator::worker::pinning::parse_cpus)
+            .transpose()
+            .map_err(|e| AppError::Config(format!("harness_cpuset: {e}")))?;
         let token = crate::worker::embedded_token(&db_for_worker)?;
-        crate::worker::spawn(crate::worker::config(
-            format!("http://{address}"),
-            token,
-            "embedded".to_owned(),
-            config.data_dir.join("worker-cache"),
-            config.worker_cpuset.clone(),
-        ));
+        crate::worker::spawn(
+            crate::worker::config(
+                format!("http://{address}"),
+                token,
+                "embedded".to_owned(),
+                config.data_dir.join("worker-cache"),
+                config.worker_cpuset.clone(),
+            ),
+            harness_cpus,
+        );
     }
     server
         .run()

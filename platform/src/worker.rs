@@ -35,12 +35,12 @@ pub fn embedded_token(db: &Db) -> Result<String, AppError> {
 }
 
 /// Starts a worker on a thread and runtime of its own, so evaluations never compete with
-/// the HTTP server's threads for scheduling.
-pub fn spawn(config: WorkerConfig) {
+/// the HTTP server's threads for scheduling; `harness_cpus` pins them.
+pub fn spawn(config: WorkerConfig, harness_cpus: Option<Vec<usize>>) {
     std::thread::Builder::new()
         .name("jiebang-worker".to_owned())
         .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            let runtime = match jiebang_evaluator::worker::pinning::worker_runtime(harness_cpus) {
                 Ok(runtime) => runtime,
                 Err(error) => {
                     tracing::error!(%error, "cannot start the worker's runtime");

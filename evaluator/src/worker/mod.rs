@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod client;
+pub mod pinning;
 pub mod run;
 
 pub use cache::BlobCache;

@@ -79,6 +79,9 @@ pub enum Command {
         /// CPUs for submissions' containers, disjoint from the harness's (for example `1`).
         #[arg(long)]
         cpuset: Option<String>,
+        /// CPUs the harness is pinned to (for example `0`).
+        #[arg(long)]
+        harness_cpus: Option<String>,
     },
     /// Work with scenario packages.
     #[command(subcommand)]
@@ -158,14 +161,24 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             name,
             cache,
             cpuset,
-        } => client_runtime_multi()?.block_on(async {
-            let config = crate::worker::config(platform, token, name, cache, cpuset);
-            jiebang_evaluator::worker::run_worker(config, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))
-        }),
+            harness_cpus,
+        } => {
+            let harness_cpus = harness_cpus
+                .as_deref()
+                .map(jiebang_evaluator::worker::pinning::parse_cpus)
+                .transpose()
+                .map_err(|e| AppError::Config(format!("--harness-cpus: {e}")))?;
+            jiebang_evaluator::worker::pinning::worker_runtime(harness_cpus)
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .block_on(async {
+                    let config = crate::worker::config(platform, token, name, cache, cpuset);
+                    jiebang_evaluator::worker::run_worker(config, async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    })
+                    .await
+                    .map_err(|e| AppError::Unavailable(e.to_string()))
+                })
+        }
         Command::Scenario(ScenarioCommand::Validate { dir }) => {
             match jiebang_scenarios::package::validate(&dir) {
                 Ok(package) => {
@@ -205,14 +218,6 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         } => client_runtime()?
             .block_on(async { client::status(&connection.resolve()?, submission, team).await }),
     }
-}
-
-fn client_runtime_multi() -> Result<tokio::runtime::Runtime, AppError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| AppError::Internal(format!("cannot start the async runtime: {e}")))
 }
 
 fn client_runtime() -> Result<tokio::runtime::Runtime, AppError> {
