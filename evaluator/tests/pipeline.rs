@@ -79,6 +79,7 @@ async fn evaluated(
         image: &image.id,
         package: &package,
         cpuset: None,
+        devices: vec![],
     };
     let evaluation = evaluate(&sandbox, &job, &|stage| stages.lock().unwrap().push(stage))
         .await

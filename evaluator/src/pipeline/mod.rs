@@ -32,6 +32,8 @@ pub struct Job<'a> {
     pub package: &'a ScenarioPackage,
     /// CPUs for the container, disjoint from the harness's.
     pub cpuset: Option<String>,
+    /// Accelerators leased to this job (empty on CPU nodes and for CPU scenarios).
+    pub devices: Vec<jiebang_sandboxes::accelerators::Device>,
 }
 
 /// One run (sample or hidden) as the report shows it.
@@ -65,6 +67,8 @@ pub struct Report {
     /// Set when the submission failed: which limit or error ended it.
     pub failure: Option<String>,
     pub environment: Environment,
+    /// Accelerators held times seconds held: what a compute voucher is charged.
+    pub device_seconds: f64,
 }
 
 impl Report {
@@ -76,6 +80,7 @@ impl Report {
             hidden: None,
             failure: None,
             environment: environment(manifest),
+            device_seconds: 0.0,
         }
     }
 }
@@ -159,7 +164,7 @@ fn spec(
             ..Limits::default()
         },
         input_dir: input_dir.map(Path::to_path_buf),
-        devices: vec![],
+        devices: job.devices.clone(),
     }
 }
 

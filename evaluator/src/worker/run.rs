@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jiebang_sandboxes::accelerators::Allocator;
 use jiebang_sandboxes::{Sandbox, SandboxConfig, SandboxError};
 use jiebang_scenarios::package::validate_bundle;
 
@@ -61,6 +62,7 @@ pub async fn run_worker(
     let worker_id = register_with_retry(&client, &node).await?;
     tracing::info!(%worker_id, platform = %config.platform, "worker registered");
     let cache = BlobCache::new(&config.cache_dir);
+    let allocator = Allocator::new(config.sandbox.accelerators.clone());
     tokio::pin!(shutdown);
     loop {
         let claim = tokio::select! {
@@ -68,7 +70,12 @@ pub async fn run_worker(
             claim = client.claim(&worker_id, Duration::from_secs(30)) => claim,
         };
         match claim {
-            Ok(Some(job)) => process(&client, &worker_id, &sandbox, &cache, &config, job).await,
+            Ok(Some(job)) => {
+                process(
+                    &client, &worker_id, &sandbox, &allocator, &cache, &config, job,
+                )
+                .await
+            }
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, "claim failed; retrying");
@@ -112,6 +119,7 @@ async fn process(
     client: &Arc<PlatformClient>,
     worker: &str,
     sandbox: &Sandbox,
+    allocator: &Allocator,
     cache: &BlobCache,
     config: &WorkerConfig,
     job: ClaimedJob,
@@ -147,7 +155,8 @@ async fn process(
             }
         })
     };
-    let (outcome, evaluation) = evaluate_job(client, sandbox, cache, config, &job, &stages).await;
+    let (outcome, evaluation) =
+        evaluate_job(client, sandbox, allocator, cache, config, &job, &stages).await;
     drop(stages);
     let _ = stage_reporter.await;
     heartbeat.abort();
@@ -163,6 +172,7 @@ async fn process(
 async fn evaluate_job(
     client: &PlatformClient,
     sandbox: &Sandbox,
+    allocator: &Allocator,
     cache: &BlobCache,
     config: &WorkerConfig,
     job: &ClaimedJob,
@@ -202,11 +212,18 @@ async fn evaluate_job(
     // Each attempt names its containers afresh, so leftovers of an earlier attempt (a worker
     // that died) can never collide with this one.
     let attempt_id = format!("{}-{}", job.job_id, job.attempt);
+    let resources = &package.manifest.resources;
+    // Held for the whole evaluation and returned on drop, whatever happens.
+    let lease = match allocator.acquire(resources.gpus as usize, resources.gpu_model.as_deref()) {
+        Ok(lease) => lease,
+        Err(error) => return infrastructure("accelerators", &error),
+    };
     let pipeline_job = Job {
         job_id: &attempt_id,
         image: &image.id,
         package: &package,
         cpuset: config.cpuset.clone(),
+        devices: lease.devices().to_vec(),
     };
     let result = evaluate(sandbox, &pipeline_job, &|stage| {
         let _ = stages.send(stage);
@@ -215,8 +232,11 @@ async fn evaluate_job(
     if let Err(error) = sandbox.remove_image(&image.id).await {
         tracing::debug!(%error, "image already removed");
     }
+    let device_seconds = lease.device_seconds();
+    drop(lease);
     match result {
-        Ok(evaluation) => {
+        Ok(mut evaluation) => {
+            evaluation.report.device_seconds = device_seconds;
             let outcome = match &evaluation.report.failure {
                 Some(failure) => Outcome::SubmissionFailed(failure.clone()),
                 None => Outcome::Finished,
