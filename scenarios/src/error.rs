@@ -3,19 +3,16 @@
 /// What can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// A package has problems; the report lists every one.
+    /// A package has problems; the report lists every one. Lets a caller `?` the result
+    /// of [`crate::package::validate`] into this type.
     #[error("{0}")]
     Invalid(#[from] crate::package::ValidationReport),
-    /// A metric cannot be computed on these predictions (no positives for ROC AUC, …).
+    /// A metric has no value over these pairs: nothing to score, one class only for ROC
+    /// AUC, or predictions of another kind than the metric compares.
     #[error("metric {metric}: {reason}")]
     Metric {
+        /// The metric's name as `scenario.toml` spells it (`roc_auc`).
         metric: &'static str,
         reason: String,
-    },
-    /// A file of the package could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
     },
 }

@@ -1,10 +1,22 @@
 //! Scenario packages: their format, validation, metrics and ranking rules.
 //!
-//! - [`package::validate`] reads a package folder and returns the [`package::ScenarioPackage`]
-//!   or a [`package::ValidationReport`] listing every problem found.
-//! - [`metrics`] computes the primary metrics and their bootstrap confidence intervals.
-//! - [`split`] splits the hidden set into public and private parts, deterministically.
-//! - [`ranking`] orders a leaderboard.
+//! The public API, by what a caller wants:
+//!
+//! - Read and check a package: [`package::validate`]`(&Path)` returns a
+//!   [`package::ScenarioPackage`] (its [`package::Manifest`] and set sizes) or a
+//!   [`package::ValidationReport`] listing every [`package::Problem`] found (file, field,
+//!   message; `Display` prints them all). [`package::validate_bundle`] is the same check
+//!   without the files only people read, for workers; [`package::read_records`] reads an
+//!   inputs file.
+//! - Serve a package's downloads: [`package::public_files`], the plain files under
+//!   `public/` and nothing else.
+//! - Score: [`metrics::compute`] (accuracy, macro-F1, ROC AUC, RMSE, MAE, MAPE, matching
+//!   scikit-learn) over [`metrics::Pairs`], [`metrics::bootstrap_interval`] for a seeded
+//!   95 % interval, [`metrics::class_of`] to compare classes however they are spelt.
+//! - Split the hidden set into the public and private boards' parts:
+//!   [`split::split_ids`] / [`split::is_public`], stable across platforms and versions.
+//! - Order a leaderboard: [`ranking::rank`] over [`ranking::Entry`] rows.
+//! - Errors at the crate boundary: [`ScenarioError`].
 
 pub mod error;
 pub mod metrics;

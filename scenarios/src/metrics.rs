@@ -1,10 +1,12 @@
 //! The primary metrics and their bootstrap confidence intervals.
 //!
-//! Classification labels are compared as strings (so `1`, `"1"` and `true` need care in the
-//! package, not here); regression values as numbers. ROC AUC takes the predicted score of
+//! Classification labels are compared as text ([`class_of`] turns a JSON label or
+//! prediction into it); regression values as numbers. ROC AUC takes the predicted score of
 //! the positive class and averages the ranks of ties, as scikit-learn does.
 
 use std::collections::BTreeSet;
+
+use serde_json::Value;
 
 use crate::ScenarioError;
 use crate::package::MetricName;
@@ -39,6 +41,26 @@ impl Pairs {
             Self::Values(p) => Self::Values(indices.iter().map(|&i| p[i]).collect()),
             Self::Scores(p) => Self::Scores(indices.iter().map(|&i| p[i]).collect()),
         }
+    }
+}
+
+/// A class as text, so `1`, `1.0`, `"1"` and `true` are all class `"1"` (and `false` is
+/// `"0"`): a package's labels and a server's answers may spell a class differently.
+pub fn class_of(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Bool(true) => "1".to_owned(),
+        Value::Bool(false) => "0".to_owned(),
+        Value::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(integer), _, _) => integer.to_string(),
+            (_, Some(integer), _) => integer.to_string(),
+            // Exact below 2^53, where every integral f64 is an integer.
+            (_, _, Some(float)) if float.fract() == 0.0 && float.abs() < 9.0e15 => {
+                (float as i64).to_string()
+            }
+            _ => number.to_string(),
+        },
+        other => other.to_string(),
     }
 }
 
@@ -139,8 +161,12 @@ fn roc_auc(pairs: &[(bool, f64)]) -> Result<f64, ScenarioError> {
     Ok((rank_sum_positive - positives * (positives + 1.0) / 2.0) / (positives * negatives))
 }
 
+/// How many resamples a score's interval is drawn from, unless a caller needs otherwise.
+pub const BOOTSTRAP_RESAMPLES: usize = 1000;
+
 /// A 95 % percentile interval from seeded bootstrap resamples, so a judge can tell which
-/// rank differences mean something.
+/// rank differences mean something. The same pairs, count and seed give the same interval
+/// on every platform.
 pub fn bootstrap_interval(
     metric: MetricName,
     pairs: &Pairs,

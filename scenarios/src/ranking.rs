@@ -3,7 +3,7 @@
 //! then by who submitted first.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -29,7 +29,8 @@ pub struct Ranked {
     pub entry: Entry,
 }
 
-/// How two entries compare: `Less` means `a` ranks higher.
+/// How two entries compare: `Less` means `a` ranks higher. Entries equal on every rule are
+/// ordered by team and submission id, so the same entries always give the same board.
 pub fn compare(a: &Entry, b: &Entry, direction: Direction) -> Ordering {
     let by_budget = b.within_budget.cmp(&a.within_budget);
     let by_score = match direction {
@@ -40,11 +41,14 @@ pub fn compare(a: &Entry, b: &Entry, direction: Direction) -> Ordering {
         .then(by_score)
         .then(a.latency_ms.total_cmp(&b.latency_ms))
         .then(a.submitted_at.cmp(&b.submitted_at))
+        .then_with(|| a.team.cmp(&b.team))
+        .then_with(|| a.submission.cmp(&b.submission))
 }
 
-/// The board: one row per team, ranked from 1.
+/// The board: one row per team (its best entry by the same rules), ranked from 1. Entries
+/// without a finite score have nothing to rank and are left out.
 pub fn rank(entries: &[Entry], direction: Direction, over_budget: OverBudget) -> Vec<Ranked> {
-    let mut best: HashMap<&str, &Entry> = HashMap::new();
+    let mut best: BTreeMap<&str, &Entry> = BTreeMap::new();
     for entry in entries {
         if over_budget == OverBudget::Disqualify && !entry.within_budget {
             continue;
@@ -138,5 +142,56 @@ mod tests {
         let board = rank(&entries, Direction::Higher, OverBudget::RankBelow);
         assert_eq!(teams(&board), ["early", "late", "slow"]);
         assert_eq!(board.iter().map(|r| r.rank).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_team_s_best_is_its_best_within_budget() {
+        let entries = [
+            entry("a", 0.99, false, 90.0, 1),
+            entry("a", 0.80, true, 9.0, 2),
+            entry("b", 0.85, true, 9.0, 3),
+        ];
+        let board = rank(&entries, Direction::Higher, OverBudget::RankBelow);
+        assert_eq!(teams(&board), ["b", "a"]);
+        assert_eq!(board[1].entry.score, 0.80);
+        assert!(board[1].entry.within_budget);
+    }
+
+    #[test]
+    fn lower_is_better_for_errors_and_over_budget_still_ranks_below() {
+        let entries = [
+            entry("close", 1.5, true, 9.0, 1),
+            entry("closer", 0.5, false, 90.0, 1),
+            entry("far", 3.0, true, 2.0, 1),
+        ];
+        let board = rank(&entries, Direction::Lower, OverBudget::RankBelow);
+        assert_eq!(teams(&board), ["close", "far", "closer"]);
+    }
+
+    #[test]
+    fn unscored_entries_are_left_out() {
+        let entries = [
+            entry("nan", f64::NAN, true, 1.0, 1),
+            entry("inf", f64::INFINITY, true, 1.0, 1),
+            entry("ok", 0.5, true, 1.0, 1),
+        ];
+        assert_eq!(
+            teams(&rank(&entries, Direction::Higher, OverBudget::RankBelow)),
+            ["ok"]
+        );
+    }
+
+    #[test]
+    fn complete_ties_give_the_same_board_whatever_the_input_order() {
+        let mut entries = vec![
+            entry("c", 0.9, true, 5.0, 1),
+            entry("a", 0.9, true, 5.0, 1),
+            entry("b", 0.9, true, 5.0, 1),
+        ];
+        let first = rank(&entries, Direction::Higher, OverBudget::RankBelow);
+        entries.reverse();
+        let second = rank(&entries, Direction::Higher, OverBudget::RankBelow);
+        assert_eq!(teams(&first), ["a", "b", "c"]);
+        assert_eq!(first, second);
     }
 }

@@ -2,9 +2,9 @@
 //! (`tests/fixtures/gen_metric_fixtures.py` wrote `metrics.json`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use jiebang_scenarios::metrics::{Pairs, bootstrap_interval, compute};
+use jiebang_scenarios::metrics::{Pairs, bootstrap_interval, class_of, compute};
 use jiebang_scenarios::package::MetricName;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn metric(name: &str) -> MetricName {
     serde_json::from_value(Value::String(name.to_owned())).unwrap()
@@ -40,7 +40,7 @@ fn pairs(name: MetricName, truth: &[Value], pred: &[Value]) -> Pairs {
 fn every_metric_agrees_with_scikit_learn() {
     let fixture: Value = serde_json::from_str(include_str!("fixtures/metrics.json")).unwrap();
     let cases = fixture["cases"].as_array().unwrap();
-    assert!(cases.len() >= 14);
+    assert!(cases.len() >= 24);
     for case in cases {
         let name = metric(case["metric"].as_str().unwrap());
         let value = compute(
@@ -96,4 +96,52 @@ fn unscorable_inputs_are_errors() {
         .is_err(),
         "wrong kind"
     );
+}
+
+#[test]
+fn a_class_is_the_same_however_it_is_spelt() {
+    for spelling in [json!(1), json!(1.0), json!("1"), json!(true)] {
+        assert_eq!(class_of(&spelling), "1", "{spelling}");
+    }
+    for spelling in [json!(0), json!(-0.0), json!("0"), json!(false)] {
+        assert_eq!(class_of(&spelling), "0", "{spelling}");
+    }
+    assert_eq!(class_of(&json!(u64::MAX)), u64::MAX.to_string());
+    assert_eq!(class_of(&json!(2.5)), "2.5");
+    assert_eq!(class_of(&json!("晴")), "晴");
+}
+
+#[test]
+fn roc_auc_intervals_skip_one_class_resamples() {
+    // Mostly separable with a few mistakes, and few positives, so some resamples have none.
+    let pairs = Pairs::Scores(
+        (0..40)
+            .map(|i| {
+                (
+                    i % 8 == 0,
+                    if i % 8 == 0 { 0.9 } else { 0.1 } + f64::from(i % 5) * 0.05,
+                )
+            })
+            .collect(),
+    );
+    let value = compute(MetricName::RocAuc, &pairs).unwrap();
+    let (low, high) = bootstrap_interval(MetricName::RocAuc, &pairs, 1000, 11).unwrap();
+    assert!(low <= value && value <= high, "{low} ≤ {value} ≤ {high}");
+    assert!((0.0..=1.0).contains(&low) && (0.0..=1.0).contains(&high));
+}
+
+#[test]
+fn the_direction_follows_the_metric() {
+    use jiebang_scenarios::package::Direction;
+    for (name, direction) in [
+        (MetricName::Accuracy, Direction::Higher),
+        (MetricName::MacroF1, Direction::Higher),
+        (MetricName::RocAuc, Direction::Higher),
+        (MetricName::Rmse, Direction::Lower),
+        (MetricName::Mae, Direction::Lower),
+        (MetricName::Mape, Direction::Lower),
+    ] {
+        assert_eq!(name.direction(), direction, "{}", name.as_str());
+        assert_eq!(metric(name.as_str()), name);
+    }
 }

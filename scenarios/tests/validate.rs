@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jiebang_scenarios::package::{MetricName, public_files, validate};
+use jiebang_scenarios::package::{MetricName, public_files, read_records, validate};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid-package")
@@ -68,11 +68,36 @@ fn the_fixture_is_valid() {
 #[test]
 fn only_public_files_are_downloadable() {
     let files = public_files(&fixture());
-    assert!(!files.is_empty());
+    let names: Vec<_> = files
+        .iter()
+        .map(|f| f.strip_prefix(fixture()).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "public/README.md",
+            "public/samples/inputs.jsonl",
+            "public/samples/labels.jsonl"
+        ]
+    );
+}
+
+#[test]
+fn a_link_out_of_public_is_neither_served_nor_accepted() {
+    let dir = copy();
+    std::os::unix::fs::symlink(
+        dir.path().join("hidden/labels.jsonl"),
+        dir.path().join("public/answers.jsonl"),
+    )
+    .unwrap();
     assert!(
-        files
+        public_files(dir.path())
             .iter()
-            .all(|f| f.starts_with(fixture().join("public")))
+            .all(|f| !f.ends_with("answers.jsonl"))
+    );
+    assert_reported(
+        &messages(dir.path()),
+        "public/answers.jsonl [] is a symbolic link",
     );
 }
 
@@ -104,7 +129,7 @@ fn several_problems_are_all_reported() {
     assert_reported(&all, "latency.budget_ms");
     assert_reported(&all, "metric.direction");
     assert_reported(&all, "public/README.md");
-    assert_reported(&all, "has 2 elements");
+    assert_reported(&all, "has 2 element(s)");
     assert_reported(&all, "has no label");
     assert!(all.len() >= 7, "{all:?}");
 }
@@ -119,7 +144,212 @@ fn schema_errors_name_the_field() {
         )
     });
     let all = messages(dir.path());
-    assert_reported(&all, "currency");
+    assert_reported(
+        &all,
+        "scenario.toml [bounty.currency] line 17, column 1: unknown field `currency`",
+    );
+
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("datatype = \"FP32\"", "datatype = 32")
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "[task.inputs[0].datatype] line 30, column 43: invalid type",
+    );
+
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("[metric]", "[metric")
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "scenario.toml [] line 33, column 8: unclosed table",
+    );
+}
+
+#[test]
+fn phase_times_may_be_toml_datetimes_but_need_an_offset() {
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace(
+            "opens_at = \"2026-01-01T00:00:00Z\"",
+            "opens_at = 2026-01-01T08:00:00+08:00",
+        )
+    });
+    let package = validate(dir.path()).unwrap_or_else(|report| panic!("{report}"));
+    assert_eq!(
+        package.manifest.phases[0].opens_at.to_rfc3339(),
+        "2026-01-01T00:00:00+00:00"
+    );
+
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace(
+            "opens_at = \"2026-01-01T00:00:00Z\"",
+            "opens_at = \"2026-01-01 00:00\"",
+        )
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "[phases[0].opens_at] line 20, column 12: `2026-01-01 00:00` is not an RFC 3339",
+    );
+}
+
+#[test]
+fn phases_out_of_order_or_backwards_are_refused() {
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace(
+            "opens_at = \"2026-07-01T00:00:00Z\"",
+            "opens_at = \"2025-01-01T00:00:00Z\"",
+        )
+        .replace(
+            "closes_at = \"2026-12-31T00:00:00Z\"",
+            "closes_at = \"2025-06-01T00:00:00Z\"",
+        )
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "[phases[1].opens_at] phase `决赛` opens before",
+    );
+
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace(
+            "closes_at = \"2026-06-30T00:00:00Z\"",
+            "closes_at = \"2025-12-31T00:00:00Z\"",
+        )
+        .replace("name = \"决赛\"", "name = \"初赛\"")
+    });
+    let all = messages(dir.path());
+    assert_reported(&all, "[phases[0].closes_at] must be later than opens_at");
+    assert_reported(&all, "[phases[1].name]");
+}
+
+#[test]
+fn inputs_must_match_the_tensors() {
+    let dir = copy();
+    edit(dir.path(), "hidden/inputs.jsonl", |t| {
+        t.replacen("[[1.0, 1.5, -2.0]]", "[[1.0, \"1.5\", -2.0]]", 1)
+            .replacen(
+                "{\"features\": [[2.0, 1.5, -2.0]]}",
+                "{\"feature\": [[2.0, 1.5, -2.0]]}",
+                1,
+            )
+            .replacen("[[3.0, 1.5, -2.0]]", "[1.0, 2.0, 3.0]", 1)
+    });
+    let all = messages(dir.path());
+    assert_reported(
+        &all,
+        "[h-101] input `features` holds \"1.5\", which is not FP32",
+    );
+    assert_reported(&all, "[h-102] input `features` is missing");
+    assert_reported(&all, "[h-102] input `feature` is not in task.inputs");
+    // Flat data is as good as nested data: h-103 is fine.
+    assert!(!all.iter().any(|m| m.contains("h-103")), "{all:?}");
+    assert_eq!(all.len(), 3, "{all:?}");
+
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("datatype = \"FP32\"", "datatype = \"FLOAT\"")
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "[task.inputs[0].datatype] `FLOAT` is not",
+    );
+}
+
+#[test]
+fn labels_and_inputs_must_pair_up() {
+    let dir = copy();
+    edit(dir.path(), "public/samples/labels.jsonl", |t| {
+        format!("{t}{{\"id\": \"s-9\", \"label\": 1}}\n{{\"id\": \"s-0\", \"label\": 1}}\n")
+    });
+    edit(dir.path(), "hidden/labels.jsonl", |t| {
+        t.replacen("\"label\": 0", "\"label\": 0.5", 1)
+    });
+    let all = messages(dir.path());
+    assert_reported(
+        &all,
+        "public/samples/labels.jsonl [s-9] a label for an input that does not exist",
+    );
+    assert_reported(
+        &all,
+        "public/samples/labels.jsonl [s-0] the id has two labels",
+    );
+    assert_reported(&all, "hidden/labels.jsonl [h-100] label 0.5 is not a class");
+}
+
+#[test]
+fn broken_lines_are_reported_with_their_number() {
+    let dir = copy();
+    edit(dir.path(), "hidden/inputs.jsonl", |t| {
+        t.replacen("{\"id\": \"h-104\"", "{\"id\": \"h-104\", \"extra\": 1", 1)
+    });
+    edit(dir.path(), "public/samples/inputs.jsonl", |t| {
+        format!("{t}not json\n")
+    });
+    let all = messages(dir.path());
+    assert_reported(&all, "hidden/inputs.jsonl [] line 5: unknown field `extra`");
+    assert_reported(&all, "public/samples/inputs.jsonl [] line 5:");
+}
+
+#[test]
+fn a_flood_of_problems_is_capped_per_file_and_counted() {
+    let dir = copy();
+    edit(dir.path(), "hidden/labels.jsonl", |_| String::new());
+    let all = messages(dir.path());
+    let label_problems: Vec<&String> = all
+        .iter()
+        .filter(|m| m.starts_with("hidden/labels.jsonl"))
+        .collect();
+    // Twelve inputs without labels: all listed, under the cap.
+    assert_eq!(label_problems.len(), 12, "{all:?}");
+
+    let dir = copy();
+    let many: String = (0..30)
+        .map(|n| format!("{{\"id\": \"x-{n}\", \"label\": 1}}\n"))
+        .collect();
+    edit(dir.path(), "hidden/labels.jsonl", |t| format!("{t}{many}"));
+    let all = messages(dir.path());
+    assert_eq!(all.len(), 21, "{all:?}");
+    assert_reported(&all, "10 more problem(s) in this file are not listed");
+}
+
+#[test]
+fn roc_auc_needs_binary_labels_and_both_classes_on_each_board() {
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("name = \"accuracy\"", "name = \"roc_auc\"")
+    });
+    validate(dir.path()).unwrap_or_else(|report| panic!("{report}"));
+
+    edit(dir.path(), "hidden/labels.jsonl", |t| {
+        t.replace("\"label\": 0", "\"label\": 1")
+    });
+    let all = messages(dir.path());
+    assert_reported(&all, "the public board's part has only one class");
+    assert_reported(&all, "the private board's part has only one class");
+
+    edit(dir.path(), "public/samples/labels.jsonl", |t| {
+        t.replacen("\"label\": 0", "\"label\": \"cat\"", 1)
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "[s-0] label \"cat\" is not a class ROC AUC can score",
+    );
+}
+
+#[test]
+fn regression_labels_are_numbers_and_mape_needs_non_zero_ones() {
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("name = \"accuracy\"", "name = \"mape\"")
+    });
+    let all = messages(dir.path());
+    assert_reported(&all, "[h-100] label 0 is not a non-zero number");
+    assert!(!all.iter().any(|m| m.contains("h-101")), "{all:?}");
 }
 
 #[test]
@@ -163,7 +393,53 @@ fn impossible_budgets_are_refused() {
         )
     });
     let all = messages(dir.path());
-    assert_reported(&all, "split");
+    assert_reported(
+        &all,
+        "[split] the split leaves 0 public and 12 private items",
+    );
+
+    // The run after start-up must hold the minimum duration.
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace(
+            "[split]",
+            "[limits]\nstartup_s = 60\nhidden_run_s = 4\n\n[split]",
+        )
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "[limits.hidden_run_s] 4 s cannot hold the minimum run of 5 s",
+    );
+
+    // Single-stream: 50 queries at the 20 ms budget need a second, not more than the run.
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("min_queries = 50", "min_queries = 40000")
+            .replace("[split]", "[limits]\nhidden_run_s = 600\n\n[split]")
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "40000 queries at up to 20 ms each do not fit",
+    );
+
+    // Too few queries to pass early stopping at p99, whatever the latency.
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace(
+            "load = { pattern = \"single-stream\" }",
+            "load = { pattern = \"server\", rate_qps = 10.0 }",
+        )
+    });
+    assert_reported(
+        &messages(dir.path()),
+        "a run may have only 50 queries, but the early-stopping test at p99 needs at least 459",
+    );
+
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("budget_ms = 20\n", "")
+    });
+    assert_reported(&messages(dir.path()), "needs a latency budget");
 }
 
 #[test]
@@ -179,4 +455,19 @@ fn a_missing_manifest_and_files_are_reported_together() {
     ] {
         assert_reported(&all, file);
     }
+}
+
+#[test]
+fn records_are_read_for_the_harness() {
+    let records = read_records(&fixture().join("hidden/inputs.jsonl")).unwrap();
+    assert_eq!(records.len(), 12);
+    assert_eq!(records[0].id, "h-100");
+    assert!(records[0].inputs.contains_key("features"));
+
+    let dir = copy();
+    edit(dir.path(), "hidden/inputs.jsonl", |t| {
+        format!("{t}{{\"id\": 1}}\n")
+    });
+    let error = read_records(&dir.path().join("hidden/inputs.jsonl")).unwrap_err();
+    assert!(error.starts_with("line 13: "), "{error}");
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A text in Chinese and English; both are required.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Text {
@@ -10,6 +11,8 @@ pub struct Text {
     pub en: String,
 }
 
+/// The whole of `scenario.toml`. Every table rejects keys it does not know, so a typo is
+/// an error rather than a silent default; tables marked `default` may be left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -21,9 +24,11 @@ pub struct Manifest {
     /// For example `logistics`, `healthcare`, `culture-tourism`, `energy`, `manufacturing`, `finance`.
     pub domain: String,
     pub summary: Text,
+    /// Markdown, shown on the scenario's page.
     #[serde(default)]
     pub description: Option<Text>,
     pub bounty: Bounty,
+    /// In order and not overlapping; each has its own boards.
     pub phases: Vec<Phase>,
     pub mode: Mode,
     pub task: Task,
@@ -44,7 +49,9 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bounty {
+    /// The whole prize pool, in yuan.
     pub amount_cny: u64,
+    /// How it is shared out, for people to read.
     #[serde(default)]
     pub notes: String,
 }
@@ -53,8 +60,37 @@ pub struct Bounty {
 #[serde(deny_unknown_fields)]
 pub struct Phase {
     pub name: String,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub opens_at: DateTime<Utc>,
+    #[serde(deserialize_with = "rfc3339::deserialize")]
     pub closes_at: DateTime<Utc>,
+}
+
+/// Phase times as RFC 3339 text or as TOML's own date-times: a department writing
+/// `opens_at = 2026-07-01T00:00:00+08:00` without quotes means the same thing.
+mod rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = match toml::Value::deserialize(d)? {
+            toml::Value::String(text) => text,
+            toml::Value::Datetime(datetime) => datetime.to_string(),
+            other => {
+                return Err(D::Error::custom(format!(
+                    "expected a date and time such as \"2026-07-01T00:00:00+08:00\", found {}",
+                    other.type_str()
+                )));
+            }
+        };
+        DateTime::parse_from_rfc3339(&text)
+            .map(|time| time.with_timezone(&Utc))
+            .map_err(|_| {
+                D::Error::custom(format!(
+                    "`{text}` is not an RFC 3339 date and time with an offset, such as 2026-07-01T00:00:00+08:00"
+                ))
+            })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,12 +250,17 @@ impl Default for Resources {
     }
 }
 
-/// Seconds.
+/// Time limits in seconds. In serve mode the container gets `startup_s` to become ready
+/// and then the run's own limit; in batch mode the run's limit is the whole time the
+/// container may take (batch has no separate start-up).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
+    /// Serve mode: from container start to `GET /v2/health/ready` answering 200.
     pub startup_s: u64,
+    /// The public sample run, after start-up.
     pub sample_run_s: u64,
+    /// The hidden run, after start-up: warm-up and the timed run must fit in it.
     pub hidden_run_s: u64,
 }
 

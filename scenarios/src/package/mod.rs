@@ -1,46 +1,38 @@
-//! The scenario package: a folder a department publishes.
+//! The scenario package: the folder a department publishes, and its validation.
 //!
 //! ```text
 //! scenario.toml                  the manifest (see [`Manifest`])
 //! public/README.md               what teams read first
-//! public/samples/inputs.jsonl    sample inputs teams may download: {"id", "inputs": {tensor: data}}
-//! public/samples/labels.jsonl    their labels: {"id", "label"}
+//! public/samples/inputs.jsonl    sample inputs for the sample run and warm-up
+//! public/samples/labels.jsonl    their labels
 //! public/…                       any other public files (training data)
-//! hidden/inputs.jsonl            the hidden test set, same form; never served to teams
+//! hidden/inputs.jsonl            the hidden test set; never served to teams
 //! hidden/labels.jsonl            its labels; never leave the platform and its workers
-//! baseline/                      a reference solution
+//! baseline/                      a reference solution that meets the contract
 //! ```
+//!
+//! Each line of an inputs file is `{"id": "…", "inputs": {"<tensor>": <data>}}`, the data
+//! nested as the tensor's shape or flat; each line of a labels file is
+//! `{"id": "…", "label": …}`: a class (string, integer or boolean; 0/1 for ROC AUC) for the
+//! classification metrics, a number for the regression ones. Ids are unique within a set,
+//! and no hidden id is also a sample id. The hidden set is split into the public and
+//! private boards' parts by [`crate::split`], from its ids and `[split]`.
+//!
+//! Teams may download exactly [`public_files`]: the plain files under `public/`.
 
+mod data_checks;
+mod files;
 mod manifest;
+mod manifest_checks;
 mod validate;
 
+pub use data_checks::Record;
+pub use files::public_files;
 pub use manifest::{
     Bounty, DataProvenance, Direction, Latency, Limits, Load, Manifest, MetricName, MetricSpec,
     Mode, OverBudget, Phase, Quota, Resources, Split, Task, TensorSpec, Text,
 };
+pub use manifest_checks::{DATATYPES, MIN_BUDGET_MS, early_stopping_minimum, is_slug};
 pub use validate::{
-    Problem, Record, ScenarioPackage, ValidationReport, read_records, validate, validate_bundle,
+    Problem, ScenarioPackage, ValidationReport, read_records, validate, validate_bundle,
 };
-
-/// The files a team may download: everything under `public/`, never `hidden/`.
-pub fn public_files(package: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![package.join("public")];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                pending.push(entry.path());
-            } else if kind.is_file() {
-                files.push(entry.path());
-            }
-        }
-    }
-    files.sort();
-    files
-}

@@ -1,0 +1,83 @@
+//! Walking a package's files: what teams may download, and JSON-lines reading.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::validate::Collector;
+
+/// What is under `public/`: plain files, and symbolic links (never served: one could
+/// point into `hidden/`).
+#[derive(Debug, Default)]
+pub(super) struct PublicTree {
+    pub files: Vec<PathBuf>,
+    pub links: Vec<PathBuf>,
+}
+
+pub(super) fn walk_public(package: &Path) -> PublicTree {
+    let mut tree = PublicTree::default();
+    let mut pending = vec![package.join("public")];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            // `file_type` does not follow links, so a link is seen as a link.
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_symlink() {
+                tree.links.push(entry.path());
+            } else if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                tree.files.push(entry.path());
+            }
+        }
+    }
+    tree.files.sort();
+    tree.links.sort();
+    tree
+}
+
+/// The files a team may download: the plain files under `public/`, sorted; never anything
+/// under `hidden/` or `baseline/`, and never a symbolic link.
+pub fn public_files(package: &Path) -> Vec<PathBuf> {
+    walk_public(package).files
+}
+
+/// Reads a JSON-lines file (problems filed under `name`); blank lines are skipped, bad lines reported with their number.
+/// `None` when the file cannot be read at all.
+pub(super) fn read_lines<T: DeserializeOwned>(
+    path: &Path,
+    name: &str,
+    collector: &mut Collector,
+) -> Option<Vec<T>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) => {
+            collector.add(name, None, format!("cannot be read: {error}"));
+            return None;
+        }
+    };
+    let mut items = Vec::new();
+    for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let number = index + 1;
+        let line = match line {
+            Ok(line) => line,
+            Err(error) => {
+                collector.add(name, None, format!("line {number}: {error}"));
+                break;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<T>(&line) {
+            Ok(item) => items.push(item),
+            Err(error) => collector.add(name, None, format!("line {number}: {error}")),
+        }
+    }
+    Some(items)
+}

@@ -1,0 +1,353 @@
+//! Rules on `scenario.toml` beyond its schema: slugs, phases, the metric's direction,
+//! tensors, and time limits and budgets that a submission can actually meet.
+
+use std::collections::HashSet;
+
+use super::manifest::{Direction, Load, Manifest, Mode, TensorSpec};
+use super::validate::Collector;
+
+const FILE: &str = "scenario.toml";
+
+/// The Open Inference Protocol's tensor datatypes.
+pub const DATATYPES: &[&str] = &[
+    "BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16",
+    "FP32", "FP64", "BYTES",
+];
+
+/// Below this a budget measures the network, not the model.
+pub const MIN_BUDGET_MS: f64 = 1.0;
+
+/// Lowercase letters, digits and inner hyphens, `min` to 64 characters.
+pub fn is_slug(value: &str, min: usize) -> bool {
+    (min..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-')
+}
+
+/// The fewest queries with which a run with none over budget passes the harness's
+/// early-stopping test at this percentile (99 % confidence): 44 at p90, 459 at p99.
+pub fn early_stopping_minimum(percentile: f64) -> u64 {
+    let within = (percentile / 100.0).ln();
+    // P(no query over budget | the true percentile is just at the budget) = within^n.
+    (1..1_000_000)
+        .find(|&n| (n as f64 * within).exp() <= 0.01)
+        .unwrap_or(u64::MAX)
+}
+
+pub(super) fn check_manifest(manifest: &Manifest, c: &mut Collector) {
+    check_names(manifest, c);
+    check_phases(manifest, c);
+    check_direction(manifest, c);
+    check_tensors(&manifest.task.inputs, "task.inputs", c);
+    check_tensors(&manifest.task.outputs, "task.outputs", c);
+    check_budget(manifest, c);
+    if !(0.0 < manifest.split.public_fraction && manifest.split.public_fraction < 1.0) {
+        c.add(
+            FILE,
+            Some("split.public_fraction"),
+            "must be between 0 and 1 (exclusive)",
+        );
+    }
+    if manifest.quota.submissions_per_day == 0 {
+        c.add(
+            FILE,
+            Some("quota.submissions_per_day"),
+            "must be at least 1",
+        );
+    }
+    let resources = &manifest.resources;
+    if !(resources.cpus > 0.0 && resources.cpus <= 64.0) || resources.memory_mb < 64 {
+        c.add(
+            FILE,
+            Some("resources"),
+            "needs cpus in (0, 64] and memory_mb ≥ 64",
+        );
+    }
+}
+
+fn check_names(manifest: &Manifest, c: &mut Collector) {
+    if !is_slug(&manifest.id, 3) {
+        c.add(
+            FILE,
+            Some("id"),
+            format!(
+                "`{}` must be 3–64 lowercase letters, digits or inner hyphens",
+                manifest.id
+            ),
+        );
+    }
+    if !is_slug(&manifest.town, 2) {
+        c.add(
+            FILE,
+            Some("town"),
+            format!("`{}` is not an organisation id", manifest.town),
+        );
+    }
+    if !is_slug(&manifest.domain, 2) {
+        c.add(
+            FILE,
+            Some("domain"),
+            format!("`{}` must be a lowercase slug", manifest.domain),
+        );
+    }
+    let texts = [
+        ("title", Some(&manifest.title)),
+        ("summary", Some(&manifest.summary)),
+    ];
+    let description = ("description", manifest.description.as_ref());
+    for (field, text) in texts.into_iter().chain([description]) {
+        if let Some(text) = text
+            && (text.zh.trim().is_empty() || text.en.trim().is_empty())
+        {
+            c.add(FILE, Some(field), "needs both `zh` and `en`");
+        }
+    }
+    if manifest.task.model.trim().is_empty() {
+        c.add(FILE, Some("task.model"), "the model needs a name");
+    }
+}
+
+fn check_phases(manifest: &Manifest, c: &mut Collector) {
+    if manifest.phases.is_empty() {
+        c.add(FILE, Some("phases"), "at least one phase is needed");
+    }
+    let mut names = HashSet::new();
+    for (index, phase) in manifest.phases.iter().enumerate() {
+        if phase.name.trim().is_empty() || !names.insert(phase.name.as_str()) {
+            c.add(
+                FILE,
+                Some(&format!("phases[{index}].name")),
+                format!("`{}` must be a name no other phase has", phase.name),
+            );
+        }
+        if phase.closes_at <= phase.opens_at {
+            c.add(
+                FILE,
+                Some(&format!("phases[{index}].closes_at")),
+                "must be later than opens_at",
+            );
+        }
+        if let Some(next) = manifest.phases.get(index + 1)
+            && next.opens_at < phase.closes_at
+        {
+            c.add(
+                FILE,
+                Some(&format!("phases[{}].opens_at", index + 1)),
+                format!(
+                    "phase `{}` opens before phase `{}` closes; phases are in order and do not overlap",
+                    next.name, phase.name
+                ),
+            );
+        }
+    }
+}
+
+fn check_direction(manifest: &Manifest, c: &mut Collector) {
+    let metric = manifest.metric.name;
+    if let Some(stated) = manifest.metric.direction
+        && stated != metric.direction()
+    {
+        let word = match metric.direction() {
+            Direction::Higher => "higher",
+            Direction::Lower => "lower",
+        };
+        c.add(
+            FILE,
+            Some("metric.direction"),
+            format!(
+                "{} is better when {word}, so the direction is `{word}`",
+                metric.as_str()
+            ),
+        );
+    }
+}
+
+fn check_tensors(tensors: &[TensorSpec], field: &str, c: &mut Collector) {
+    if tensors.is_empty() {
+        c.add(FILE, Some(field), "at least one tensor is needed");
+    }
+    let mut names = HashSet::new();
+    for (index, tensor) in tensors.iter().enumerate() {
+        let at = format!("{field}[{index}]");
+        if tensor.name.trim().is_empty() || !names.insert(tensor.name.as_str()) {
+            c.add(
+                FILE,
+                Some(&format!("{at}.name")),
+                format!("`{}` must be a name no other tensor has", tensor.name),
+            );
+        }
+        if !DATATYPES.contains(&tensor.datatype.as_str()) {
+            c.add(
+                FILE,
+                Some(&format!("{at}.datatype")),
+                format!(
+                    "`{}` is not an Open Inference Protocol datatype ({})",
+                    tensor.datatype,
+                    DATATYPES.join(", ")
+                ),
+            );
+        }
+        if tensor.shape.is_empty() || tensor.shape.iter().any(|d| *d == 0 || *d < -1) {
+            c.add(
+                FILE,
+                Some(&format!("{at}.shape")),
+                "dimensions are positive, or -1 for a variable one",
+            );
+        }
+    }
+}
+
+fn check_budget(manifest: &Manifest, c: &mut Collector) {
+    let latency = &manifest.latency;
+    let limits = &manifest.limits;
+    let budget = match (manifest.mode, latency.budget_ms) {
+        (Mode::Serve, None) => {
+            c.add(
+                FILE,
+                Some("latency.budget_ms"),
+                "a serve-mode scenario needs a latency budget",
+            );
+            None
+        }
+        (_, Some(budget)) if !(budget >= MIN_BUDGET_MS && budget.is_finite()) => {
+            c.add(
+                FILE,
+                Some("latency.budget_ms"),
+                "below 1 ms a budget measures the network, not the model",
+            );
+            None
+        }
+        (_, budget) => budget,
+    };
+    let percentile = latency.percentile();
+    let percentile_ok = (50.0..100.0).contains(&percentile);
+    if !percentile_ok {
+        c.add(
+            FILE,
+            Some("latency.percentile"),
+            "must be at least 50 and below 100",
+        );
+    }
+    let mut run_limits = vec![
+        ("limits.sample_run_s", limits.sample_run_s),
+        ("limits.hidden_run_s", limits.hidden_run_s),
+    ];
+    if manifest.mode == Mode::Serve {
+        run_limits.push(("limits.startup_s", limits.startup_s));
+    }
+    for (field, seconds) in run_limits {
+        if seconds == 0 {
+            c.add(FILE, Some(field), "must be at least 1 second");
+        }
+    }
+    if manifest.mode == Mode::Serve {
+        check_serve_run(manifest, budget, c);
+        if let Some(budget) = budget
+            && percentile_ok
+        {
+            check_early_stopping(manifest, budget, percentile, c);
+        }
+    }
+}
+
+/// The hidden run's limit starts once the server is ready, so start-up does not eat into it.
+fn check_serve_run(manifest: &Manifest, budget: Option<f64>, c: &mut Collector) {
+    let latency = &manifest.latency;
+    let run_s = manifest.limits.hidden_run_s;
+    if run_s < latency.min_duration_s {
+        c.add(
+            FILE,
+            Some("limits.hidden_run_s"),
+            format!(
+                "{run_s} s cannot hold the minimum run of {} s (latency.min_duration_s)",
+                latency.min_duration_s
+            ),
+        );
+    }
+    let run_s = run_s as f64;
+    match latency.load {
+        Load::Server { rate_qps } if !(rate_qps > 0.0 && rate_qps.is_finite()) => {
+            c.add(FILE, Some("latency.load.rate_qps"), "must be positive");
+        }
+        Load::Server { rate_qps } if latency.min_queries as f64 / rate_qps > run_s => c.add(
+            FILE,
+            Some("latency.min_queries"),
+            format!(
+                "{} queries at {rate_qps} q/s do not fit in the hidden run's {run_s} s",
+                latency.min_queries
+            ),
+        ),
+        Load::SingleStream => {
+            // A server answering just within budget must still finish in time.
+            if let Some(budget) = budget
+                && latency.min_queries as f64 * budget / 1000.0 > run_s
+            {
+                c.add(
+                    FILE,
+                    Some("latency.min_queries"),
+                    format!(
+                        "{} queries at up to {budget} ms each do not fit in the hidden run's {run_s} s, so a server within budget could run out of time",
+                        latency.min_queries
+                    ),
+                );
+            }
+        }
+        Load::Offline { concurrency: 0 } => {
+            c.add(FILE, Some("latency.load.concurrency"), "must be at least 1");
+        }
+        _ => {}
+    }
+}
+
+/// A run too short for the early-stopping test fails even when every query is in budget.
+fn check_early_stopping(manifest: &Manifest, budget_ms: f64, percentile: f64, c: &mut Collector) {
+    let latency = &manifest.latency;
+    let duration_s = latency.min_duration_s as f64;
+    // The fewest queries a run can have: a single-stream server at the budget, or the
+    // server pattern's arrivals during the minimum duration.
+    let by_duration = match latency.load {
+        Load::SingleStream => duration_s * 1000.0 / budget_ms,
+        Load::Server { rate_qps } if rate_qps.is_finite() && rate_qps > 0.0 => {
+            duration_s * rate_qps
+        }
+        Load::Server { .. } | Load::Offline { .. } => 0.0,
+    };
+    let fewest = latency.min_queries.max(by_duration.floor() as u64);
+    let needed = early_stopping_minimum(percentile);
+    if fewest < needed {
+        c.add(
+            FILE,
+            Some("latency.min_queries"),
+            format!(
+                "a run may have only {fewest} queries, but the early-stopping test at p{percentile} needs at least {needed} even with none over budget; raise min_queries to {needed}"
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_stopping_minimums_match_mlperf() {
+        assert_eq!(early_stopping_minimum(90.0), 44);
+        assert_eq!(early_stopping_minimum(99.0), 459);
+    }
+
+    #[test]
+    fn slugs() {
+        assert!(is_slug("kg-parcel-delay", 3));
+        assert!(is_slug("a1b", 3));
+        assert!(!is_slug("ab", 3));
+        assert!(!is_slug(&"a".repeat(65), 3));
+        assert!(!is_slug("Bad-Id", 3));
+        assert!(!is_slug("-lead", 3));
+        assert!(!is_slug("trail-", 3));
+        assert!(!is_slug("has space", 3));
+        assert!(!is_slug("空港", 3));
+    }
+}
