@@ -4,7 +4,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
-use crate::api::{audit, internal, organizations, results, scenarios, submissions, teams, users};
+use crate::api::{
+    audit, downloads, internal, organizations, results, scenarios, submissions, teams, users,
+};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -38,6 +40,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/scenarios/{id}/phases/{phase_id}",
                     web::delete().to(scenarios::delete_phase),
+                )
+                .route("/scenarios/{id}/files", web::get().to(downloads::list))
+                .route(
+                    "/scenarios/{id}/files/{path:.+}",
+                    web::get().to(downloads::download),
                 )
                 .route(
                     "/scenarios/{id}/enrolments",

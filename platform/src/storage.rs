@@ -27,6 +27,8 @@ pub struct StoredBlob {
 /// Chunks waiting for the writer thread; bounds the memory an upload can hold.
 const PIPELINE_CHUNKS: usize = 32;
 const WRITE_BUFFER: usize = 1 << 20;
+/// How much written data may wait before its write-back to disk is started.
+const WRITEBACK_STEP: u64 = 16 << 20;
 
 impl BlobStore {
     pub fn new(data_dir: &Path) -> Self {
@@ -114,10 +116,16 @@ impl BlobStore {
             let mut size = 0u64;
             {
                 let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file.as_file_mut());
+                let mut written_back = 0u64;
                 while let Some(chunk) = receiver.blocking_recv() {
                     hasher.update(&chunk);
                     out.write_all(&chunk)?;
                     size += chunk.len() as u64;
+                    let in_file = size - out.buffer().len() as u64;
+                    if in_file - written_back >= WRITEBACK_STEP {
+                        start_writeback(out.get_ref(), written_back, in_file);
+                        written_back = in_file;
+                    }
                 }
                 out.flush()?;
             }
@@ -176,6 +184,23 @@ impl BlobStore {
         persisted.map_err(|e| storage_error(&self.root, e))?;
         Ok(StoredBlob { digest, size })
     }
+}
+
+/// Starts writing `start..end` of `file` to disk without waiting, and lets the page cache
+/// drop it once written. Otherwise the kernel would hold a whole multi-GB upload in memory
+/// until the final `fsync`, which then pays for all of it at once; started early, the disk
+/// works while the network is still delivering. Advice only: a failure changes nothing.
+fn start_writeback(file: &std::fs::File, start: u64, end: u64) {
+    use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
+    let (Ok(offset), Ok(length)) = (i64::try_from(start), i64::try_from(end - start)) else {
+        return;
+    };
+    let _ = posix_fadvise(
+        file,
+        offset,
+        length,
+        PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    );
 }
 
 fn storage_error(path: &Path, error: std::io::Error) -> AppError {

@@ -109,7 +109,7 @@ impl ScenarioView {
 }
 
 /// A scenario the viewer may see, or 404 (drafts of other departments do not exist to them).
-fn visible(
+pub(crate) fn visible(
     conn: &mut DbConnection,
     id: &ScenarioId,
     visibility: &Visibility,

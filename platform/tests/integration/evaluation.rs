@@ -10,24 +10,13 @@ use jiebang_platform::catalog;
 use jiebang_sandboxes::SandboxConfig;
 use serde_json::json;
 
+use crate::binary::docker_available;
 use crate::common::{Actor, Backend, TestApp};
 use crate::on_both_backends;
 
 #[path = "../../../sandboxes/tests/support/fixture.rs"]
 #[allow(dead_code, reason = "only the tagged images are used here")]
 mod fixture;
-
-fn docker_available() -> bool {
-    let up = std::process::Command::new("docker")
-        .args(["version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        up || std::env::var_os("CI").is_none(),
-        "Docker is required under CI"
-    );
-    up
-}
 
 fn archive_of(name: &str, args: &[&str], dir: &Path) -> Vec<u8> {
     let tag = fixture::fixture_image_with(&format!("jiebang-fixture/{name}:test"), args);

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod binary;
 mod catalog;
 mod cli_submit;
 mod common;
@@ -9,6 +10,7 @@ mod evaluation;
 mod internal;
 mod matrix;
 mod migrations;
+mod newcomer;
 mod queue;
 mod restart;
 mod scenarios;

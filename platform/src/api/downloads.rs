@@ -1,0 +1,111 @@
+//! A scenario's public data: the list of files under the package's `public/` and each file's
+//! download. Nothing outside `public/` is ever served, and no symbolic link.
+
+use std::path::{Path, PathBuf};
+
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::api::scenarios::visible;
+use crate::auth::MaybeUser;
+use crate::db::ids::ScenarioId;
+use crate::db::models::scenarios::Scenario;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    /// Relative to `public/`, with `/` between folders.
+    pub path: String,
+    pub size: u64,
+    pub url: String,
+}
+
+/// The package folder of a scenario loaded from the catalog; API-posted scenarios have none.
+fn package_dir(scenario: &Scenario) -> Option<PathBuf> {
+    let spec: serde_json::Value = serde_json::from_str(&scenario.spec).ok()?;
+    spec["package_dir"].as_str().map(PathBuf::from)
+}
+
+/// The downloadable files, each with its path relative to `public/`.
+fn listing(package: &Path) -> Vec<(String, PathBuf)> {
+    let public = package.join("public");
+    jiebang_scenarios::package::public_files(package)
+        .into_iter()
+        .filter_map(|file| {
+            let relative = file.strip_prefix(&public).ok()?;
+            let parts: Vec<&str> = relative.iter().filter_map(|p| p.to_str()).collect();
+            Some((parts.join("/"), file))
+        })
+        .collect()
+}
+
+async fn files_of(
+    state: &AppState,
+    viewer: MaybeUser,
+    id: ScenarioId,
+) -> Result<(ScenarioId, Vec<(String, PathBuf)>), AppError> {
+    let visibility = viewer.visibility();
+    let scenario = state
+        .db
+        .read(move |conn| visible(conn, &id, &visibility))
+        .await?;
+    let files = match package_dir(&scenario) {
+        Some(dir) => tokio::task::spawn_blocking(move || listing(&dir)).await?,
+        None => Vec::new(),
+    };
+    Ok((scenario.id, files))
+}
+
+/// `GET /api/v1/scenarios/{id}/files`
+pub async fn list(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<ScenarioId>,
+) -> Result<HttpResponse, AppError> {
+    let (id, files) = files_of(&state, viewer, path.into_inner()).await?;
+    let views: Vec<FileView> = files
+        .into_iter()
+        .map(|(relative, file)| FileView {
+            size: std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0),
+            url: format!("/api/v1/scenarios/{id}/files/{relative}"),
+            path: relative,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "files": views })))
+}
+
+/// `GET /api/v1/scenarios/{id}/files/{path}` — only a path the listing names.
+pub async fn download(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<(ScenarioId, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, wanted) = path.into_inner();
+    let (id, files) = files_of(&state, viewer, id).await?;
+    let file = files
+        .into_iter()
+        .find(|(relative, _)| *relative == wanted)
+        .map(|(_, file)| file)
+        .ok_or_else(|| AppError::not_found(format_args!("public file `{wanted}` of `{id}`")))?;
+    let opened = tokio::fs::File::open(&file)
+        .await
+        .map_err(|_| AppError::not_found(format_args!("public file `{wanted}` of `{id}`")))?;
+    let name = wanted.rsplit('/').next().unwrap_or(&wanted).to_owned();
+    let content_type = match Path::new(&name).extension().and_then(|e| e.to_str()) {
+        Some("md") => "text/markdown; charset=utf-8",
+        Some("jsonl") => "application/x-ndjson",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(name)],
+        })
+        .streaming(tokio_util::io::ReaderStream::new(opened)))
+}

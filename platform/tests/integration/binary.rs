@@ -1,0 +1,126 @@
+//! The real `jiebang` binary in tests: `serve` on a free port, `admin` commands, client
+//! commands; what restart and walk-through tests drive.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+/// A running `jiebang serve`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    /// What it printed up to and just after its listening line.
+    pub printed: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the real binary on a free port with its data in `data_dir`, the packages of
+/// `catalog` and, when asked, its embedded worker; waits for its listening line.
+pub fn start_server(
+    data_dir: &Path,
+    database_url: &str,
+    catalog: &Path,
+    embedded_worker: bool,
+) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jiebang"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("JIEBANG_DATA", data_dir)
+        .env("DATABASE_URL", database_url)
+        .env("JIEBANG_CATALOG", catalog)
+        .env("JIEBANG_EMBEDDED_WORKER", embedded_worker.to_string())
+        .env_remove("JIEBANG_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start jiebang serve");
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    let base = loop {
+        let line = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("jiebang serve printed its address");
+        printed.push(line.clone());
+        if let Some(address) = line.strip_prefix("Jiebang is listening on ") {
+            break address.split(',').next().unwrap().trim().to_owned();
+        }
+    };
+    // The token lines follow the address line immediately.
+    while let Ok(line) = receiver.recv_timeout(Duration::from_millis(300)) {
+        printed.push(line);
+    }
+    Server {
+        child,
+        base,
+        printed,
+    }
+}
+
+/// The one-time admin token a first start prints.
+pub fn admin_token(printed: &[String]) -> Option<String> {
+    printed
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("jb_"))
+        .map(str::to_owned)
+}
+
+/// Runs `jiebang admin ARGS` on the platform's data; returns the token it printed, if any.
+pub fn admin_cli(data_dir: &Path, database_url: &str, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_jiebang"))
+        .arg("admin")
+        .args(args)
+        .env("JIEBANG_DATA", data_dir)
+        .env("DATABASE_URL", database_url)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .find(|word| word.starts_with("jb_"))
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+/// Runs a client command (`submit`, `status`, `leaderboard`) as a team member would, with
+/// the platform and token in the environment and no config file.
+pub fn client_cli(base: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jiebang"))
+        .args(args)
+        .env("JIEBANG_PLATFORM", base)
+        .env("JIEBANG_TOKEN", token)
+        .env("JIEBANG_CLIENT_CONFIG", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
+/// Whether the Docker engine answers; under CI its absence fails the test instead.
+pub fn docker_available() -> bool {
+    let up = Command::new("docker")
+        .args(["version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        up || std::env::var_os("CI").is_none(),
+        "Docker is required under CI"
+    );
+    up
+}

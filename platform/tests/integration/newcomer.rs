@@ -1,0 +1,378 @@
+//! The walk-through of docs/guide-team.md, as a newcomer would do it by hand: start the
+//! platform with its embedded worker on the real catalog, create a team, enrol, build the
+//! baseline with `scripts/build-baseline`, `jiebang submit` it, watch it with
+//! `jiebang status`, find it on the leaderboard and read its report. A weaker model ranks
+//! below it and a slow one is marked over budget.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::binary::{admin_cli, admin_token, client_cli, docker_available, start_server};
+use crate::common::{Backend, fresh_database};
+use crate::on_both_backends;
+
+const SCENARIO: &str = "konggang-flight-delay";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The three images, built once per test run with the documented command.
+fn images() -> &'static [String; 3] {
+    static IMAGES: OnceLock<[String; 3]> = OnceLock::new();
+    IMAGES.get_or_init(|| {
+        let build = |extra: &[&str], tag: &str| {
+            let output = Command::new(workspace().join("scripts/build-baseline"))
+                .arg(workspace().join("scenarios/catalog").join(SCENARIO))
+                .args(["--tag", tag])
+                .args(extra)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "scripts/build-baseline: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let printed = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(
+                printed.lines().last(),
+                Some(tag),
+                "the image name is printed last"
+            );
+            tag.to_owned()
+        };
+        [
+            build(&[], "jiebang-test/baseline:full"),
+            build(&["--features", "4"], "jiebang-test/baseline:weak"),
+            build(&["--delay-ms", "15"], "jiebang-test/baseline:slow"),
+        ]
+    })
+}
+
+/// Hidden items kept in the test's copy: enough for the minimum query count, few enough
+/// that the slow image's run stays short.
+const HIDDEN_ITEMS: usize = 600;
+
+/// The catalog with the scenario's first phase open today, whatever day the test runs, and
+/// the first [`HIDDEN_ITEMS`] of its hidden set.
+fn catalog_open_now(dir: &Path) {
+    let package = dir.join(SCENARIO);
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(workspace().join("scenarios/catalog").join(SCENARIO))
+        .arg(&package)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let path = package.join("scenario.toml");
+    let mut manifest: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    let day = chrono::Duration::days(1);
+    let now = chrono::Utc::now();
+    let phases = manifest["phases"].as_array_mut().unwrap();
+    for (index, phase) in phases.iter_mut().enumerate() {
+        let offset = i32::try_from(index).unwrap() * 60;
+        let opens = now - day + day * offset;
+        let closes = now + day * (offset + 59);
+        phase["opens_at"] = toml::Value::String(opens.to_rfc3339());
+        phase["closes_at"] = toml::Value::String(closes.to_rfc3339());
+    }
+    std::fs::write(&path, toml::to_string(&manifest).unwrap()).unwrap();
+
+    let hidden = package.join("hidden");
+    let inputs = std::fs::read_to_string(hidden.join("inputs.jsonl")).unwrap();
+    let kept: Vec<&str> = inputs.lines().take(HIDDEN_ITEMS).collect();
+    let ids: std::collections::HashSet<String> = kept
+        .iter()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let labels = std::fs::read_to_string(hidden.join("labels.jsonl")).unwrap();
+    let kept_labels: Vec<&str> = labels
+        .lines()
+        .filter(|line| {
+            ids.contains(
+                serde_json::from_str::<Value>(line).unwrap()["id"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(hidden.join("inputs.jsonl"), kept.join("\n") + "\n").unwrap();
+    std::fs::write(hidden.join("labels.jsonl"), kept_labels.join("\n") + "\n").unwrap();
+}
+
+struct Newcomer {
+    token: String,
+    team: String,
+}
+
+async fn team_up(client: &reqwest::Client, base: &str, token: String, name: &str) -> Newcomer {
+    let created = client
+        .post(format!("{base}/api/v1/teams"))
+        .bearer_auth(&token)
+        .json(&json!({"name": name, "kind": "university", "institution": "Northwestern Polytechnical University"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let team = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let enrolled = client
+        .post(format!("{base}/api/v1/scenarios/{SCENARIO}/enrolments"))
+        .bearer_auth(&token)
+        .json(&json!({"team_id": team}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrolled.status(), 201);
+    Newcomer { token, team }
+}
+
+async fn submit(base: &str, who: &Newcomer, image: &str) -> String {
+    let (base, token, image) = (base.to_owned(), who.token.clone(), image.to_owned());
+    let output = tokio::task::spawn_blocking(move || {
+        client_cli(&base, &token, &["submit", "--scenario", SCENARIO, &image])
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("submission "))
+        .expect("the submission id is printed")
+        .trim()
+        .to_owned()
+}
+
+/// Watches a submission with `jiebang status` until it is done or failed.
+async fn watch(base: &str, who: &Newcomer, id: &str) -> String {
+    for _ in 0..300 {
+        let (base, token, id) = (base.to_owned(), who.token.clone(), id.to_owned());
+        let output =
+            tokio::task::spawn_blocking(move || client_cli(&base, &token, &["status", &id]))
+                .await
+                .unwrap();
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        if printed.contains("done") || printed.contains("failed") {
+            return printed;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("submission {id} did not finish in five minutes");
+}
+
+async fn a_newcomer_submits_the_baseline(backend: Backend) {
+    if !docker_available() {
+        return;
+    }
+    let [full_image, weak_image, slow_image] = images();
+    let database = fresh_database(backend);
+    let data = database.dir.path();
+    let catalog = tempfile::tempdir().unwrap();
+    catalog_open_now(catalog.path());
+    let server = start_server(data, &database.url, catalog.path(), true);
+    let base = server.base.clone();
+    assert!(
+        admin_token(&server.printed).is_some(),
+        "a first start prints the admin token"
+    );
+
+    let client = reqwest::Client::new();
+    let scenario: Value = client
+        .get(format!("{base}/api/v1/scenarios/{SCENARIO}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(scenario["organization_id"], "konggang", "{scenario}");
+
+    // The public data, downloaded as a team would; nothing of hidden/ is reachable.
+    let files: Value = client
+        .get(format!("{base}/api/v1/scenarios/{SCENARIO}/files"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths: Vec<&str> = files["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "README.md",
+        "samples/inputs.jsonl",
+        "train/inputs.jsonl",
+        "train/labels.jsonl",
+    ] {
+        assert!(paths.contains(&expected), "{expected} in {paths:?}");
+    }
+    let train = client
+        .get(format!(
+            "{base}/api/v1/scenarios/{SCENARIO}/files/train/labels.jsonl"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(train.status(), 200);
+    let original = std::fs::read(
+        catalog
+            .path()
+            .join(SCENARIO)
+            .join("public/train/labels.jsonl"),
+    )
+    .unwrap();
+    assert_eq!(train.bytes().await.unwrap().as_ref(), original.as_slice());
+    for sneaky in [
+        "../hidden/labels.jsonl",
+        "..%2Fhidden%2Flabels.jsonl",
+        "../scenario.toml",
+    ] {
+        let refused = client
+            .get(format!("{base}/api/v1/scenarios/{SCENARIO}/files/{sneaky}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 404, "{sneaky}");
+    }
+
+    let mut newcomers = Vec::new();
+    for (login, team) in [
+        ("li", "Chang'an Flyers"),
+        ("wang", "Weishui Data"),
+        ("zhao", "Slow Lane"),
+    ] {
+        admin_cli(
+            data,
+            &database.url,
+            &["create-user", "--login", login, "--name", login],
+        );
+        let token = admin_cli(data, &database.url, &["create-token", "--login", login]);
+        newcomers.push(team_up(&client, &base, token, team).await);
+    }
+    let full = submit(&base, &newcomers[0], full_image).await;
+    let weak = submit(&base, &newcomers[1], weak_image).await;
+    let slow = submit(&base, &newcomers[2], slow_image).await;
+
+    let quota: Value = client
+        .get(format!(
+            "{base}/api/v1/scenarios/{SCENARIO}/quota?team_id={}",
+            newcomers[0].team
+        ))
+        .bearer_auth(&newcomers[0].token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(quota["remaining"], 4, "{quota}");
+
+    let status = watch(&base, &newcomers[0], &full).await;
+    for stage in [
+        "stored",
+        "queued",
+        "sample_run",
+        "hidden_run",
+        "scoring",
+        "done",
+    ] {
+        assert!(status.contains(stage), "{stage} in:\n{status}");
+    }
+    assert!(watch(&base, &newcomers[1], &weak).await.contains("done"));
+    assert!(watch(&base, &newcomers[2], &slow).await.contains("done"));
+
+    let board: Value = client
+        .get(format!("{base}/api/v1/scenarios/{SCENARIO}/leaderboard"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = board["rows"].as_array().unwrap();
+    let teams: Vec<&str> = rows
+        .iter()
+        .map(|r| r["team_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        teams,
+        ["Chang'an Flyers", "Weishui Data", "Slow Lane"],
+        "{board}"
+    );
+    let score = |row: usize| rows[row]["score"].as_f64().unwrap();
+    assert!(
+        score(0) > 0.6,
+        "the baseline's public-board ROC AUC: {board}"
+    );
+    assert!(score(1) < score(0), "fewer features score lower: {board}");
+    assert_eq!(rows[0]["within_budget"], true, "{board}");
+    assert_eq!(
+        rows[2]["within_budget"], false,
+        "15 ms per answer is over 10 ms: {board}"
+    );
+    assert!(
+        score(2) > score(1),
+        "the slow one ranks last despite its score: {board}"
+    );
+
+    let printed = client_cli(
+        &base,
+        &newcomers[0].token,
+        &["leaderboard", "--scenario", SCENARIO],
+    );
+    let table = String::from_utf8_lossy(&printed.stdout);
+    assert!(
+        table.contains("Chang'an Flyers") && table.contains("OVER"),
+        "{table}"
+    );
+
+    let report: Value = client
+        .get(format!("{base}/api/v1/submissions/{full}/report"))
+        .bearer_auth(&newcomers[0].token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hidden = &report["report"]["hidden"];
+    assert_eq!(hidden["scores"]["metric"], "roc_auc", "{report}");
+    assert!(
+        hidden["scores"]["public"]["value"].as_f64().unwrap() > 0.6,
+        "{report}"
+    );
+    let p90 = hidden["latency"]["p90_ms"].as_f64().unwrap();
+    assert!(
+        p90 > 0.0 && p90 < 10.0,
+        "the baseline meets its 10 ms budget: {p90}"
+    );
+    assert!(
+        report["report"]["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"),
+        "{report}"
+    );
+}
+
+on_both_backends!(a_newcomer_submits_the_baseline);
