@@ -124,6 +124,11 @@ async fn a_right_server_scores_full_marks_within_budget() {
     let verdict = hidden.verdict.as_ref().unwrap();
     assert!(verdict.within_budget, "{verdict:?}");
     assert!(verdict.queries >= 50);
+    assert_eq!(
+        hidden.scores.all.as_ref().unwrap().items,
+        12,
+        "the run cycled the twelve hidden items; each is scored once"
+    );
     assert!(
         hidden.floor.is_some(),
         "the harness floor is measured beside the result"
@@ -214,7 +219,7 @@ async fn a_batch_program_is_scored_from_its_output() {
             .all
             .as_ref()
             .unwrap()
-            .queries,
+            .items,
         12
     );
 }

@@ -21,7 +21,8 @@ pub struct Score {
     pub value: f64,
     pub low: f64,
     pub high: f64,
-    pub queries: usize,
+    /// Hidden items scored, each once however often the run cycled through it.
+    pub items: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -133,8 +134,32 @@ fn score(
         value,
         low,
         high,
-        queries: answers.len(),
+        items: answers.len(),
     })
+}
+
+/// One answer per item, in order of first appearance: a run that cycles through a small
+/// hidden set asks for some items more often than others, and a faster server gets more
+/// cycles, so scoring every query would weight items by speed. An item counts with its
+/// first answer, or as unanswered if any of its queries went unanswered (errors and
+/// time-outs are never dropped).
+pub fn per_item(answers: &[Answer]) -> Vec<Answer> {
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    let mut items: Vec<Answer> = Vec::new();
+    for answer in answers {
+        match position.get(answer.id.as_str()) {
+            Some(&at) => {
+                if answer.prediction.is_none() {
+                    items[at].prediction = None;
+                }
+            }
+            None => {
+                position.insert(&answer.id, items.len());
+                items.push(answer.clone());
+            }
+        }
+    }
+    items
 }
 
 /// Scores on the public board's part, the private board's part and the whole hidden set.
@@ -145,6 +170,7 @@ pub fn split_scores(
 ) -> SplitScores {
     let metric = manifest.metric.name;
     let seed = manifest.split.seed;
+    let answers = per_item(answers);
     let (public, private): (Vec<&Answer>, Vec<&Answer>) = answers.iter().partition(|a| {
         split::is_public(&a.id, manifest.split.public_fraction, manifest.split.seed)
     });
@@ -167,6 +193,32 @@ mod tests {
         assert_eq!(prediction_of(body), Some(serde_json::json!(1)));
         assert_eq!(prediction_of(b"{\"outputs\":[]}"), None);
         assert_eq!(prediction_of(b"not json"), None);
+    }
+
+    #[test]
+    fn each_item_counts_once_and_a_failed_repeat_is_not_dropped() {
+        let answer = |id: &str, prediction: Option<i64>| Answer {
+            id: id.to_owned(),
+            prediction: prediction.map(serde_json::Value::from),
+        };
+        let items = per_item(&[
+            answer("a", Some(1)),
+            answer("b", Some(0)),
+            answer("a", Some(0)),
+            answer("c", Some(1)),
+            answer("b", None),
+            answer("a", Some(1)),
+        ]);
+        let seen: Vec<(&str, Option<i64>)> = items
+            .iter()
+            .map(|a| {
+                (
+                    a.id.as_str(),
+                    a.prediction.as_ref().and_then(serde_json::Value::as_i64),
+                )
+            })
+            .collect();
+        assert_eq!(seen, [("a", Some(1)), ("b", None), ("c", Some(1))]);
     }
 
     #[test]

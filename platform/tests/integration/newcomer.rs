@@ -47,7 +47,7 @@ fn images() -> &'static [String; 3] {
         };
         [
             build(&[], "jiebang-test/baseline:full"),
-            build(&["--features", "4"], "jiebang-test/baseline:weak"),
+            build(&["--features", "2"], "jiebang-test/baseline:weak"),
             build(&["--delay-ms", "15"], "jiebang-test/baseline:slow"),
         ]
     })
