@@ -66,7 +66,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             crate::worker::config(
                 format!("http://{address}"),
                 token,
-                "embedded".to_owned(),
+                crate::worker::embedded_name(&config.data_dir),
                 config.data_dir.join("worker-cache"),
                 config.worker_cpuset.clone(),
             ),

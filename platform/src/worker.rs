@@ -13,6 +13,16 @@ use crate::error::AppError;
 /// The user embedded workers act as; its tokens live only in the running process.
 const EMBEDDED_LOGIN: &str = "embedded-worker";
 
+/// The embedded worker's name, which also labels its containers: one per data directory,
+/// so two platforms sharing a Docker engine never sweep each other's containers, and the
+/// same after a restart, so a platform still cleans up what it left before a crash.
+pub fn embedded_name(data_dir: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let place = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = Sha256::digest(place.as_os_str().as_encoded_bytes());
+    format!("embedded-{}", &hex::encode(digest)[..12])
+}
+
 /// Issues a fresh worker token for the embedded worker (kept in memory, never printed).
 pub fn embedded_token(db: &Db) -> Result<String, AppError> {
     db.write_blocking(|conn| {
@@ -73,5 +83,19 @@ pub fn config(
         cache_dir,
         cpuset,
         sweep_on_start: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn embedded_workers_of_two_platforms_have_their_own_names() {
+        let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        assert_eq!(embedded_name(first.path()), embedded_name(first.path()));
+        assert_ne!(embedded_name(first.path()), embedded_name(second.path()));
+        assert!(embedded_name(first.path()).starts_with("embedded-"));
     }
 }

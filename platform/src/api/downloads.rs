@@ -28,15 +28,26 @@ fn package_dir(scenario: &Scenario) -> Option<PathBuf> {
     spec["package_dir"].as_str().map(PathBuf::from)
 }
 
-/// The downloadable files, each with its path relative to `public/`.
-fn listing(package: &Path) -> Vec<(String, PathBuf)> {
+/// A downloadable file: its path relative to `public/`, where it is, its size.
+struct PublicFile {
+    relative: String,
+    path: PathBuf,
+    size: u64,
+}
+
+/// The downloadable files of a package (reads the disk: call off the async threads).
+fn listing(package: &Path) -> Vec<PublicFile> {
     let public = package.join("public");
     jiebang_scenarios::package::public_files(package)
         .into_iter()
-        .filter_map(|file| {
-            let relative = file.strip_prefix(&public).ok()?;
+        .filter_map(|path| {
+            let relative = path.strip_prefix(&public).ok()?;
             let parts: Vec<&str> = relative.iter().filter_map(|p| p.to_str()).collect();
-            Some((parts.join("/"), file))
+            Some(PublicFile {
+                relative: parts.join("/"),
+                size: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                path,
+            })
         })
         .collect()
 }
@@ -45,7 +56,7 @@ async fn files_of(
     state: &AppState,
     viewer: MaybeUser,
     id: ScenarioId,
-) -> Result<(ScenarioId, Vec<(String, PathBuf)>), AppError> {
+) -> Result<(ScenarioId, Vec<PublicFile>), AppError> {
     let visibility = viewer.visibility();
     let scenario = state
         .db
@@ -67,10 +78,10 @@ pub async fn list(
     let (id, files) = files_of(&state, viewer, path.into_inner()).await?;
     let views: Vec<FileView> = files
         .into_iter()
-        .map(|(relative, file)| FileView {
-            size: std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0),
-            url: format!("/api/v1/scenarios/{id}/files/{relative}"),
-            path: relative,
+        .map(|file| FileView {
+            url: format!("/api/v1/scenarios/{id}/files/{}", file.relative),
+            path: file.relative,
+            size: file.size,
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "files": views })))
@@ -86,8 +97,8 @@ pub async fn download(
     let (id, files) = files_of(&state, viewer, id).await?;
     let file = files
         .into_iter()
-        .find(|(relative, _)| *relative == wanted)
-        .map(|(_, file)| file)
+        .find(|file| file.relative == wanted)
+        .map(|file| file.path)
         .ok_or_else(|| AppError::not_found(format_args!("public file `{wanted}` of `{id}`")))?;
     let opened = tokio::fs::File::open(&file)
         .await
