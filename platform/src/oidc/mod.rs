@@ -211,6 +211,15 @@ impl OidcClient {
         })
     }
 
+    /// Spends the pending sign-in of `state` without finishing it (the provider answered
+    /// the callback with an error); an unknown or expired state is no error here.
+    pub async fn cancel(&self, db: &Db, state: &str) -> Result<(), AppError> {
+        let state = state.to_owned();
+        db.write(move |conn| Ok(oidc_logins::take(conn, &state, now_millis())?))
+            .await?;
+        Ok(())
+    }
+
     async fn verify(&self, token: &str, nonce: &str) -> Result<id_token::IdTokenClaims, OidcError> {
         let expected = id_token::Expected {
             issuer: &self.issuer,

@@ -50,7 +50,11 @@ pub fn provider() -> &'static Provider {
             .collect();
         // Statics are never dropped, so the TempDir would outlive us; a watcher stops the
         // provider when this test process exits, however it exits.
-        Command::new("bash")
+        #[expect(
+            clippy::zombie_processes,
+            reason = "the watcher must outlive this process; init reaps it"
+        )]
+        let _watcher = Command::new("bash")
             .args([
                 "-c",
                 r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" stop "$3""#,
