@@ -35,6 +35,48 @@ pub struct Config {
     /// CPUs the embedded worker's harness is pinned to (for example `"0"`), disjoint from
     /// `worker_cpuset`.
     pub harness_cpuset: Option<String>,
+    /// Sign-in through an OpenID Connect provider; off when absent.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// The OpenID Connect provider people sign in with (`[oidc]` in the file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer URL, exactly as its discovery document spells it.
+    pub issuer: String,
+    /// The client id the provider issued to this platform.
+    pub client_id: String,
+    /// The client secret, sent with HTTP Basic authentication when redeeming a code.
+    pub client_secret: Secret,
+    /// The provider's name on the sign-in button ("Sign in with …").
+    #[serde(default = "default_oidc_display_name")]
+    pub display_name: String,
+}
+
+fn default_oidc_display_name() -> String {
+    "OpenID Connect".to_owned()
+}
+
+/// A value that must never reach a log: `Debug` prints `***`, only `expose` reveals it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -59,6 +101,7 @@ impl Default for Config {
             worker_cpuset: None,
             worker_lease_seconds: 60,
             harness_cpuset: None,
+            oidc: None,
         }
     }
 }
@@ -77,6 +120,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_WORKER_CPUSET", "worker_cpuset"),
     ("JIEBANG_WORKER_LEASE_SECONDS", "worker_lease_seconds"),
     ("JIEBANG_HARNESS_CPUSET", "harness_cpuset"),
+    ("JIEBANG_OIDC_ISSUER", "oidc.issuer"),
+    ("JIEBANG_OIDC_CLIENT_ID", "oidc.client_id"),
+    ("JIEBANG_OIDC_CLIENT_SECRET", "oidc.client_secret"),
+    ("JIEBANG_OIDC_DISPLAY_NAME", "oidc.display_name"),
 ];
 
 impl Config {
@@ -115,11 +162,19 @@ impl Config {
                     }),
                     _ => toml::Value::String(value),
                 };
-                table.insert((*key).to_owned(), value);
+                insert_dotted(&mut table, variable, key, value)?;
             }
         }
         let source = file.map_or_else(|| "environment".to_owned(), |p| p.display().to_string());
         Self::deserialize(table).map_err(|e| AppError::Config(format!("{source}: {e}")))
+    }
+
+    /// Where the provider sends people back after signing in.
+    pub fn oidc_redirect_url(&self) -> String {
+        format!(
+            "{}/auth/oidc/callback",
+            self.public_url().trim_end_matches('/')
+        )
     }
 
     pub fn database_url(&self) -> String {
@@ -133,6 +188,33 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.bind))
     }
+}
+
+/// Sets `key` in `table`; a dotted key (`oidc.issuer`) goes into the sub-table it names,
+/// so one variable can fill in a section the file left partly or wholly out.
+fn insert_dotted(
+    table: &mut toml::Table,
+    variable: &str,
+    key: &str,
+    value: toml::Value,
+) -> Result<(), AppError> {
+    match key.split_once('.') {
+        None => {
+            table.insert(key.to_owned(), value);
+        }
+        Some((section, field)) => {
+            let entry = table
+                .entry(section.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(inner) = entry else {
+                return Err(AppError::Config(format!(
+                    "{variable} sets `{key}` but `{section}` in the file is not a table"
+                )));
+            };
+            inner.insert(field.to_owned(), value);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -167,5 +249,47 @@ mod tests {
         std::fs::write(&file, "bnd = \"0.0.0.0:9000\"\n").unwrap();
         let error = Config::load(Some(&file), |_| None).unwrap_err();
         assert!(error.to_string().contains("bnd"), "{error}");
+    }
+
+    #[test]
+    fn oidc_from_file_and_environment_keeps_the_secret_out_of_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jiebang.toml");
+        std::fs::write(
+            &file,
+            "[oidc]\nissuer = \"https://id.example\"\nclient_id = \"jiebang\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), |name| {
+            (name == "JIEBANG_OIDC_CLIENT_SECRET").then(|| "s3cret-value".to_owned())
+        })
+        .unwrap();
+        let oidc = config.oidc.as_ref().unwrap();
+        assert_eq!(oidc.issuer, "https://id.example");
+        assert_eq!(oidc.client_secret.expose(), "s3cret-value");
+        assert_eq!(oidc.display_name, "OpenID Connect");
+        assert!(!format!("{config:?}").contains("s3cret-value"));
+        assert_eq!(
+            config.oidc_redirect_url(),
+            "http://127.0.0.1:8080/auth/oidc/callback"
+        );
+    }
+
+    #[test]
+    fn oidc_needs_every_field_and_no_others() {
+        let error = Config::load(None, |name| {
+            (name == "JIEBANG_OIDC_ISSUER").then(|| "https://id.example".to_owned())
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("client_id"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jiebang.toml");
+        std::fs::write(
+            &file,
+            "[oidc]\nissuer = \"i\"\nclient_id = \"c\"\nclient_secret = \"s\"\nscope = \"x\"\n",
+        )
+        .unwrap();
+        let error = Config::load(Some(&file), |_| None).unwrap_err();
+        assert!(error.to_string().contains("scope"), "{error}");
     }
 }

@@ -37,6 +37,9 @@ pub enum AppError {
     /// A database error that is not the caller's fault.
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
+    /// Signing in through the OpenID Connect provider failed.
+    #[error(transparent)]
+    SignIn(#[from] crate::oidc::OidcError),
     /// A bug or an environment failure; details go to the log, not to the caller.
     #[error("internal error: {0}")]
     Internal(String),
@@ -71,6 +74,7 @@ impl AppError {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
             | Self::Invalid { code, .. } => code,
+            Self::SignIn(error) => error.code(),
             Self::Unauthenticated(_) => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -123,6 +127,12 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SignIn(error) => match error {
+                crate::oidc::OidcError::NotConfigured => StatusCode::NOT_FOUND,
+                crate::oidc::OidcError::Provider(_) => StatusCode::BAD_GATEWAY,
+                // The person can fix these by starting again; none needs a bearer token.
+                _ => StatusCode::BAD_REQUEST,
+            },
             Self::Config(_) | Self::Database(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -183,6 +193,23 @@ mod tests {
         let (status, body) = body_of(AppError::Internal("secret path /x".into())).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body["error"]["message"].as_str().unwrap().contains("/x"));
+    }
+
+    #[actix_web::test]
+    async fn sign_in_errors_say_what_to_do() {
+        let (status, body) = body_of(crate::oidc::OidcError::UnknownState.into()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "oidc_unknown_state");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("sign in again")
+        );
+        let (status, body) =
+            body_of(crate::oidc::OidcError::Provider("no JWKS".into()).into()).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(body["error"]["code"], "oidc_provider_unavailable");
     }
 
     #[actix_web::test]

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod oidc;
+pub mod oidc_routes;
 pub mod routes;
 pub mod server;
 pub mod state;

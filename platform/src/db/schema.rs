@@ -45,6 +45,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    oidc_logins (state_hash) {
+        state_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        return_to -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> Text,
         user_id -> Text,
@@ -248,6 +258,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_roles,
     department_members,
     identities,
+    oidc_logins,
     api_tokens,
     teams,
     team_members,

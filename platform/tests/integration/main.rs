@@ -3,6 +3,8 @@
 
 mod bad_input;
 mod binary;
+mod browser;
+mod browser_signin;
 mod catalog;
 mod cli_submit;
 mod common;
@@ -11,6 +13,8 @@ mod internal;
 mod matrix;
 mod migrations;
 mod newcomer;
+mod oidc;
+mod provider;
 mod queue;
 mod restart;
 mod scenarios;

@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod enrolments;
+pub mod identities;
 pub mod jobs;
+pub mod oidc_logins;
 pub mod organizations;
 pub mod results;
 pub mod scenarios;

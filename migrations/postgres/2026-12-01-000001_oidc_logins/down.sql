@@ -1,0 +1,2 @@
+DROP INDEX oidc_logins_created_at;
+DROP TABLE oidc_logins;
