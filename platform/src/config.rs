@@ -35,6 +35,50 @@ pub struct Config {
     /// CPUs the embedded worker's harness is pinned to (for example `"0"`), disjoint from
     /// `worker_cpuset`.
     pub harness_cpuset: Option<String>,
+    /// Read page templates from this folder on every render instead of the copies built
+    /// into the binary, so template edits show without a rebuild (for development).
+    pub templates_dir: Option<PathBuf>,
+    /// The secret that signs session cookies; when unset, one is generated on first start
+    /// and kept in `<data_dir>/session.key` (mode 0600), so sessions survive restarts.
+    pub session_secret: Option<Secret>,
+    /// How long a browser session lasts, in hours.
+    pub session_hours: u64,
+    /// An OpenID Connect provider for sign-in; without one, people sign in with a token.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// A string that never appears in `Debug` output, so configuration dumps leak no secret.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// The `[oidc]` table: the identity provider people sign in with.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer URL; its `/.well-known/openid-configuration` names the endpoints.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Shown on the sign-in button: "Sign in with <display_name>".
+    pub display_name: String,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"…")
+            .field("display_name", &self.display_name)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -59,6 +103,10 @@ impl Default for Config {
             worker_cpuset: None,
             worker_lease_seconds: 60,
             harness_cpuset: None,
+            templates_dir: None,
+            session_secret: None,
+            session_hours: 12,
+            oidc: None,
         }
     }
 }
@@ -77,6 +125,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_WORKER_CPUSET", "worker_cpuset"),
     ("JIEBANG_WORKER_LEASE_SECONDS", "worker_lease_seconds"),
     ("JIEBANG_HARNESS_CPUSET", "harness_cpuset"),
+    ("JIEBANG_TEMPLATES_DIR", "templates_dir"),
+    ("JIEBANG_SESSION_SECRET", "session_secret"),
+    ("JIEBANG_SESSION_HOURS", "session_hours"),
 ];
 
 impl Config {
@@ -99,7 +150,7 @@ impl Config {
         for (variable, key) in ENVIRONMENT {
             if let Some(value) = lookup(variable).filter(|v| !v.is_empty()) {
                 let value = match *key {
-                    "pool_size" | "max_upload_bytes" | "worker_lease_seconds" => {
+                    "pool_size" | "max_upload_bytes" | "worker_lease_seconds" | "session_hours" => {
                         toml::Value::Integer(value.parse().map_err(|_| {
                             AppError::Config(format!("{variable} must be a whole number"))
                         })?)
@@ -167,5 +218,21 @@ mod tests {
         std::fs::write(&file, "bnd = \"0.0.0.0:9000\"\n").unwrap();
         let error = Config::load(Some(&file), |_| None).unwrap_err();
         assert!(error.to_string().contains("bnd"), "{error}");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jiebang.toml");
+        std::fs::write(
+            &file,
+            "session_secret = \"s3cret-session\"\n[oidc]\nissuer = \"https://id.example\"\n\
+             client_id = \"jb\"\nclient_secret = \"s3cret-client\"\ndisplay_name = \"ID\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), |_| None).unwrap();
+        assert_eq!(config.oidc.as_ref().unwrap().display_name, "ID");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

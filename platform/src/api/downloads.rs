@@ -64,16 +64,25 @@ pub async fn list(
     viewer: MaybeUser,
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, files) = files_of(&state, viewer, path.into_inner()).await?;
-    let views: Vec<FileView> = files
+    let views = file_views(&state, viewer, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "files": views })))
+}
+
+/// The downloadable files of a scenario the viewer may see (the API's and the page's list).
+pub async fn file_views(
+    state: &AppState,
+    viewer: MaybeUser,
+    id: ScenarioId,
+) -> Result<Vec<FileView>, AppError> {
+    let (id, files) = files_of(state, viewer, id).await?;
+    Ok(files
         .into_iter()
         .map(|(relative, file)| FileView {
             size: std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0),
             url: format!("/api/v1/scenarios/{id}/files/{relative}"),
             path: relative,
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "files": views })))
+        .collect())
 }
 
 /// `GET /api/v1/scenarios/{id}/files/{path}` — only a path the listing names.

@@ -289,7 +289,7 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let state = AppState::new(db, config);
+        let state = AppState::new(db, config).expect("application state");
         let service = Rc::new(test::init_service(routes::build(state.clone())).await);
         let call: Call = Box::new(move |request| {
             let service = Rc::clone(&service);
