@@ -27,7 +27,14 @@ pub async fn html_errors(
     let page = is_page_path(request.path());
     let response = next.call(request).await?.map_into_boxed_body();
     let status = response.status();
-    if !page || !(status.is_client_error() || status.is_server_error()) {
+    // A page that rendered its own answer with an error status (a refused sign-in, a
+    // refused enrolment shown on the scenario page) is already what the visitor should see.
+    let already_html = response
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !page || already_html || !(status.is_client_error() || status.is_server_error()) {
         return Ok(response);
     }
     let message = match response.response().error() {

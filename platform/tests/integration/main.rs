@@ -11,6 +11,7 @@ mod internal;
 mod matrix;
 mod migrations;
 mod newcomer;
+mod pages;
 mod queue;
 mod restart;
 mod scenarios;
