@@ -1,4 +1,5 @@
-//! Who is calling: bearer-token authentication and the role checks built on it.
+//! Who is calling: bearer-token or session-cookie authentication and the role checks
+//! built on it, one set of rules for the JSON API and the pages.
 
 use std::future::{Ready, ready};
 
@@ -12,6 +13,7 @@ use crate::db::models::scenarios::Visibility;
 use crate::db::models::tokens::{self, TokenKind};
 use crate::db::models::users::{self, Role};
 use crate::error::AppError;
+use crate::pages::session;
 use crate::state::AppState;
 
 /// A signed-in person with their roles, resolved once per request.
@@ -124,12 +126,21 @@ fn lookup(conn: &mut crate::db::DbConnection, secret: &str) -> Result<Caller, Ap
         ));
     };
     tokens::touch(conn, &token)?;
-    let Some(user) = users::find(conn, &token.user_id)? else {
-        return Ok(Caller::Refused(
-            "the token's user no longer exists".to_owned(),
-        ));
+    Ok(match user_by_id(conn, &token.user_id)? {
+        Some(user) => Caller::User(user),
+        None => Caller::Refused("the token's user no longer exists".to_owned()),
+    })
+}
+
+/// The user with their roles, if they still exist.
+pub fn user_by_id(
+    conn: &mut crate::db::DbConnection,
+    id: &UserId,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(user) = users::find(conn, id)? else {
+        return Ok(None);
     };
-    Ok(Caller::User(CurrentUser {
+    Ok(Some(CurrentUser {
         roles: users::roles_of(conn, &user.id)?,
         departments: users::departments_of(conn, &user.id)?,
         id: user.id,
@@ -138,22 +149,72 @@ fn lookup(conn: &mut crate::db::DbConnection, secret: &str) -> Result<Caller, Ap
     }))
 }
 
-/// Middleware: resolves the bearer token, if any, once per request.
+/// The user a personal access token (`jb_…`) belongs to, checked as the API checks it;
+/// `None` for an unknown, revoked or worker token. Used by the sign-in page.
+pub fn user_by_token(
+    conn: &mut crate::db::DbConnection,
+    secret: &str,
+) -> Result<Option<CurrentUser>, AppError> {
+    match lookup(conn, secret)? {
+        Caller::User(user) => Ok(Some(user)),
+        Caller::Worker(_) | Caller::Refused(_) => Ok(None),
+    }
+}
+
+/// A session cookie opens pages and reads of the JSON API (so a page's script can poll),
+/// never the API's writes or the worker API: those need a bearer token, which a forged
+/// cross-site request cannot carry.
+fn session_applies(request: &ServiceRequest) -> bool {
+    let path = request.path();
+    if path.starts_with("/internal/") {
+        return false;
+    }
+    if path.starts_with("/api/") {
+        return matches!(
+            *request.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        );
+    }
+    true
+}
+
+/// Middleware: resolves the bearer token or else the session cookie, once per request.
+/// A bad or expired session cookie, or one whose user was removed, counts as no session.
 pub async fn authenticate(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = request
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
     let caller = match bearer_secret(request.request()) {
-        Ok(None) => None,
         Err(message) => Some(Caller::Refused(message)),
-        Ok(Some(secret)) => {
-            let state = request
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| AppError::Internal("application state missing".into()))?;
-            Some(state.db.read(move |conn| lookup(conn, &secret)).await?)
+        Ok(Some(secret)) => Some(state.db.read(move |conn| lookup(conn, &secret)).await?),
+        Ok(None) if session_applies(&request) => {
+            match session::read_session(&state, request.request()) {
+                Some(found) => {
+                    let id = found.user_id.clone();
+                    let user = state.db.read(move |conn| user_by_id(conn, &id)).await?;
+                    if user.is_some() {
+                        request
+                            .extensions_mut()
+                            .insert(session::ExpectedCsrf(found.csrf_token.clone()));
+                    }
+                    user.map(Caller::User)
+                }
+                None => None,
+            }
         }
+        Ok(None) => None,
     };
+    if !request.extensions().contains::<session::ExpectedCsrf>()
+        && let Some(token) = session::read_pre_session(&state, request.request())
+    {
+        request
+            .extensions_mut()
+            .insert(session::ExpectedCsrf(token));
+    }
     if let Some(caller) = caller {
         request.extensions_mut().insert(caller);
     }
@@ -190,7 +251,7 @@ impl FromRequest for CurrentUser {
         ready(match MaybeUser::from_request(req, payload).into_inner() {
             Ok(MaybeUser(Some(user))) => Ok(user),
             Ok(MaybeUser(None)) => Err(AppError::Unauthenticated(
-                "sign in: send `Authorization: Bearer <token>`".into(),
+                "sign in: send `Authorization: Bearer <token>` or sign in on the site".into(),
             )),
             Err(error) => Err(error),
         })

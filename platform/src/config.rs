@@ -35,6 +35,14 @@ pub struct Config {
     /// CPUs the embedded worker's harness is pinned to (for example `"0"`), disjoint from
     /// `worker_cpuset`.
     pub harness_cpuset: Option<String>,
+    /// Read page templates from this folder on every render instead of the copies built
+    /// into the binary, so template edits show without a rebuild (for development).
+    pub templates_dir: Option<PathBuf>,
+    /// The secret that signs session cookies; when unset, one is generated on first start
+    /// and kept in `<data_dir>/session.key` (mode 0600), so sessions survive restarts.
+    pub session_secret: Option<Secret>,
+    /// How long a browser session lasts, in hours.
+    pub session_hours: u64,
     /// Sign-in through an OpenID Connect provider; off when absent.
     pub oidc: Option<OidcConfig>,
 }
@@ -101,6 +109,9 @@ impl Default for Config {
             worker_cpuset: None,
             worker_lease_seconds: 60,
             harness_cpuset: None,
+            templates_dir: None,
+            session_secret: None,
+            session_hours: 12,
             oidc: None,
         }
     }
@@ -124,6 +135,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_OIDC_CLIENT_ID", "oidc.client_id"),
     ("JIEBANG_OIDC_CLIENT_SECRET", "oidc.client_secret"),
     ("JIEBANG_OIDC_DISPLAY_NAME", "oidc.display_name"),
+    ("JIEBANG_TEMPLATES_DIR", "templates_dir"),
+    ("JIEBANG_SESSION_SECRET", "session_secret"),
+    ("JIEBANG_SESSION_HOURS", "session_hours"),
 ];
 
 impl Config {
@@ -146,7 +160,7 @@ impl Config {
         for (variable, key) in ENVIRONMENT {
             if let Some(value) = lookup(variable).filter(|v| !v.is_empty()) {
                 let value = match *key {
-                    "pool_size" | "max_upload_bytes" | "worker_lease_seconds" => {
+                    "pool_size" | "max_upload_bytes" | "worker_lease_seconds" | "session_hours" => {
                         toml::Value::Integer(value.parse().map_err(|_| {
                             AppError::Config(format!("{variable} must be a whole number"))
                         })?)
@@ -291,5 +305,21 @@ mod tests {
         .unwrap();
         let error = Config::load(Some(&file), |_| None).unwrap_err();
         assert!(error.to_string().contains("scope"), "{error}");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jiebang.toml");
+        std::fs::write(
+            &file,
+            "session_secret = \"s3cret-session\"\n[oidc]\nissuer = \"https://id.example\"\n\
+             client_id = \"jb\"\nclient_secret = \"s3cret-client\"\ndisplay_name = \"ID\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), |_| None).unwrap();
+        assert_eq!(config.oidc.as_ref().unwrap().display_name, "ID");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

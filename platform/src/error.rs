@@ -86,7 +86,8 @@ impl AppError {
         }
     }
 
-    fn public_message(&self) -> String {
+    /// What the caller may be told (internal details stay in the log).
+    pub fn public_message(&self) -> String {
         match self {
             Self::Database(diesel::result::Error::NotFound) => "not found".to_owned(),
             Self::Database(_) | Self::Internal(_) | Self::Config(_) => {

@@ -1,4 +1,4 @@
-//! Every route of the platform, registered in one place.
+//! Every route of the platform, registered in one place (the pages' in `pages::config`).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -10,8 +10,9 @@ use crate::api::{
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// The JSON API, the worker API and the health probe.
+/// The JSON API, the worker API, the health probe and the web pages.
 pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::pages::config);
     cfg.route("/healthz", web::get().to(health))
         .service(
             web::scope("/api/v1")
@@ -104,7 +105,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The whole application: state, routes, JSON errors for unknown paths, request log.
+/// The whole application: state, routes, errors for unknown paths (JSON under the APIs,
+/// a page elsewhere), request log.
 pub fn build(
     state: AppState,
 ) -> App<
@@ -121,6 +123,9 @@ pub fn build(
         .configure(config)
         .default_service(web::to(unknown_route))
         .wrap(actix_web::middleware::from_fn(crate::auth::authenticate))
+        .wrap(actix_web::middleware::from_fn(
+            crate::pages::errors::html_errors,
+        ))
         .wrap(actix_web::middleware::Logger::new("%r %s %b %Dms"))
 }
 

@@ -26,7 +26,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     }
 
     let db_for_worker = db.clone();
-    let state = AppState::new(db, config.clone());
+    let state = AppState::new(db, config.clone())?;
     let server = HttpServer::new(move || routes::build(state.clone()))
         .bind(&config.bind)
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", config.bind)))?;

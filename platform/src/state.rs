@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
+use actix_web::cookie::Key;
+
 use crate::config::Config;
 use crate::db::Db;
+use crate::error::AppError;
+use crate::pages::site::Site;
 use crate::storage::BlobStore;
 
 /// Cheap to clone: everything inside is shared.
@@ -14,15 +18,22 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// Woken when a job is queued, so waiting workers claim it at once.
     pub queue_signal: Arc<tokio::sync::Notify>,
+    /// Templates, message catalogs and assets of the web pages.
+    pub site: Arc<Site>,
+    /// Signs session cookies; never logged.
+    pub session_key: Key,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> Self {
-        Self {
+    /// Fails when the templates do not compile or the session key cannot be read or made.
+    pub fn new(db: Db, config: Config) -> Result<Self, AppError> {
+        Ok(Self {
             blobs: BlobStore::new(&config.data_dir),
             queue_signal: Arc::new(tokio::sync::Notify::new()),
+            site: Arc::new(Site::new(&config)?),
+            session_key: crate::pages::session::load_key(&config)?,
             db,
             config: Arc::new(config),
-        }
+        })
     }
 }

@@ -75,16 +75,25 @@ pub async fn list(
     viewer: MaybeUser,
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, files) = files_of(&state, viewer, path.into_inner()).await?;
-    let views: Vec<FileView> = files
+    let views = file_views(&state, viewer, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "files": views })))
+}
+
+/// The downloadable files of a scenario the viewer may see (the API's and the page's list).
+pub async fn file_views(
+    state: &AppState,
+    viewer: MaybeUser,
+    id: ScenarioId,
+) -> Result<Vec<FileView>, AppError> {
+    let (id, files) = files_of(state, viewer, id).await?;
+    Ok(files
         .into_iter()
         .map(|file| FileView {
             url: format!("/api/v1/scenarios/{id}/files/{}", file.relative),
             path: file.relative,
             size: file.size,
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "files": views })))
+        .collect())
 }
 
 /// `GET /api/v1/scenarios/{id}/files/{path}` — only a path the listing names.

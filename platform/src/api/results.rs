@@ -93,87 +93,112 @@ pub async fn leaderboard(
     Query(query): Query<BoardQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let sees_all = viewer.0.as_ref().is_some_and(CurrentUser::sees_all_work);
-    let visibility = viewer.visibility();
-    let board = query.board.unwrap_or(Board::Public);
     let body = state
         .db
-        .read(move |conn| {
-            let scenario = scenarios::find(conn, &id)?
-                .filter(|s| visibility.can_see(s))
-                .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
-            let phase = phase_of(conn, &scenario, query.phase.as_ref())?;
-            let closed = now_millis() >= phase.closes_at;
-            if board == Board::Private && !closed && !sees_all {
-                return Err(AppError::forbidden(format!(
-                    "the private board is revealed when the phase closes at {}",
-                    iso_time(phase.closes_at)
-                )));
-            }
-            let metric = metric_of(&scenario)?;
-            let rows = results::board_rows(conn, &scenario.id, &phase.id)?;
-            let pick = |result: &EvaluationResult| match board {
-                Board::Public => (result.public_score, result.public_low, result.public_high),
-                Board::Private => (
-                    result.private_score,
-                    result.private_low,
-                    result.private_high,
-                ),
-            };
-            let entries: Vec<Entry> = rows
-                .iter()
-                .filter_map(|row| {
-                    let (score, _, _) = pick(&row.result);
-                    Some(Entry {
-                        team: row.team_id.clone(),
-                        submission: row.submission_id.0.clone(),
-                        score: score?,
-                        within_budget: row.result.within_budget.unwrap_or(true),
-                        latency_ms: row.result.latency_ms.unwrap_or(0.0),
-                        submitted_at: row.created_at,
-                    })
-                })
-                .collect();
-            let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario));
-            let views: Vec<BoardRowView> = ranked
-                .into_iter()
-                .filter_map(|ranked| {
-                    let row = rows
-                        .iter()
-                        .find(|r| r.submission_id.0 == ranked.entry.submission)?;
-                    let (_, low, high) = pick(&row.result);
-                    Some(BoardRowView {
-                        rank: ranked.rank,
-                        team_id: row.team_id.clone(),
-                        team_name: row.team_name.clone(),
-                        submission_id: ranked.entry.submission.clone(),
-                        score: ranked.entry.score,
-                        low,
-                        high,
-                        within_budget: ranked.entry.within_budget,
-                        latency_ms: ranked.entry.latency_ms,
-                        submitted_at: iso_time(row.created_at),
-                    })
-                })
-                .collect();
-            Ok(serde_json::json!({
-                "scenario_id": scenario.id,
-                "phase_id": phase.id,
-                "phase_closes_at": iso_time(phase.closes_at),
-                "board": board,
-                "metric": metric.as_str(),
-                "direction": metric.direction(),
-                "over_budget": over_budget_of(&scenario),
-                "rows": views,
-            }))
-        })
+        .read(move |conn| board_of(conn, &id, viewer.0.as_ref(), &query))
         .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// A leaderboard as the viewer may see it.
+#[derive(Debug, Serialize)]
+pub struct BoardView {
+    pub scenario_id: ScenarioId,
+    pub phase_id: PhaseId,
+    pub phase_closes_at: String,
+    pub board: Board,
+    pub metric: &'static str,
+    pub direction: jiebang_scenarios::package::Direction,
+    pub over_budget: OverBudget,
+    pub rows: Vec<BoardRowView>,
+}
+
+/// The board: public to anyone who sees the scenario; private to judges and admins, and
+/// to everyone once the phase has closed. The one rule for the API and the pages.
+pub fn board_of(
+    conn: &mut DbConnection,
+    id: &ScenarioId,
+    viewer: Option<&CurrentUser>,
+    query: &BoardQuery,
+) -> Result<BoardView, AppError> {
+    let sees_all = viewer.is_some_and(CurrentUser::sees_all_work);
+    let visibility = viewer.map_or(
+        crate::db::models::scenarios::Visibility::PublishedAndDraftsOf(Vec::new()),
+        CurrentUser::visibility,
+    );
+    let board = query.board.unwrap_or(Board::Public);
+    let scenario = scenarios::find(conn, id)?
+        .filter(|s| visibility.can_see(s))
+        .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
+    let phase = phase_of(conn, &scenario, query.phase.as_ref())?;
+    let closed = now_millis() >= phase.closes_at;
+    if board == Board::Private && !closed && !sees_all {
+        return Err(AppError::forbidden(format!(
+            "the private board is revealed when the phase closes at {}",
+            iso_time(phase.closes_at)
+        )));
+    }
+    let metric = metric_of(&scenario)?;
+    let rows = results::board_rows(conn, &scenario.id, &phase.id)?;
+    let pick = |result: &EvaluationResult| match board {
+        Board::Public => (result.public_score, result.public_low, result.public_high),
+        Board::Private => (
+            result.private_score,
+            result.private_low,
+            result.private_high,
+        ),
+    };
+    let entries: Vec<Entry> = rows
+        .iter()
+        .filter_map(|row| {
+            let (score, _, _) = pick(&row.result);
+            Some(Entry {
+                team: row.team_id.clone(),
+                submission: row.submission_id.0.clone(),
+                score: score?,
+                within_budget: row.result.within_budget.unwrap_or(true),
+                latency_ms: row.result.latency_ms.unwrap_or(0.0),
+                submitted_at: row.created_at,
+            })
+        })
+        .collect();
+    let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario));
+    let views: Vec<BoardRowView> = ranked
+        .into_iter()
+        .filter_map(|ranked| {
+            let row = rows
+                .iter()
+                .find(|r| r.submission_id.0 == ranked.entry.submission)?;
+            let (_, low, high) = pick(&row.result);
+            Some(BoardRowView {
+                rank: ranked.rank,
+                team_id: row.team_id.clone(),
+                team_name: row.team_name.clone(),
+                submission_id: ranked.entry.submission.clone(),
+                score: ranked.entry.score,
+                low,
+                high,
+                within_budget: ranked.entry.within_budget,
+                latency_ms: ranked.entry.latency_ms,
+                submitted_at: iso_time(row.created_at),
+            })
+        })
+        .collect();
+    Ok(BoardView {
+        over_budget: over_budget_of(&scenario),
+        scenario_id: scenario.id,
+        phase_id: phase.id,
+        phase_closes_at: iso_time(phase.closes_at),
+        board,
+        metric: metric.as_str(),
+        direction: metric.direction(),
+        rows: views,
+    })
+}
+
 /// The submission with its result, if the caller may see it; the flag says whether the
 /// caller is on the team (rather than a judge, operator or admin).
-fn visible_result(
+pub(crate) fn visible_result(
     conn: &mut DbConnection,
     id: &SubmissionId,
     user: &CurrentUser,
@@ -200,20 +225,52 @@ pub async fn report(
     let body = state
         .db
         .read(move |conn| {
-            let (submission, result, on_team) = visible_result(conn, &id, &user)?;
-            let result = result.ok_or_else(|| AppError::conflict("no_report_yet", format!("submission `{id}` has not been evaluated yet")))?;
-            let mut report: serde_json::Value = serde_json::from_slice(&blobs.read(&result.report_digest)?)
-                .map_err(|e| AppError::Internal(format!("report {}: {e}", result.report_digest)))?;
-            let phase = scenarios::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
-            let open = phase.is_some_and(|p| now_millis() < p.closes_at);
-            if on_team && open && !user.sees_all_work() {
-                report["hidden"]["scores"]["private"] = serde_json::Value::Null;
-                report["hidden"]["scores"]["all"] = serde_json::Value::Null;
-            }
-            Ok(serde_json::json!({"submission_id": id, "report_digest": result.report_digest, "report": report}))
+            let (_, report) = report_of(conn, &blobs, &id, &user)?;
+            let (digest, report) = report.ok_or_else(|| {
+                AppError::conflict(
+                    "no_report_yet",
+                    format!("submission `{id}` has not been evaluated yet"),
+                )
+            })?;
+            Ok(serde_json::json!({"submission_id": id, "report_digest": digest, "report": report}))
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// The submission and, once evaluated, its report (digest and JSON) as the caller may
+/// see it: the team does not see private scores while the phase is open. The one rule
+/// for the API and the submission page.
+pub fn report_of(
+    conn: &mut DbConnection,
+    blobs: &crate::storage::BlobStore,
+    id: &SubmissionId,
+    user: &CurrentUser,
+) -> Result<(submissions::Submission, Option<(String, serde_json::Value)>), AppError> {
+    let (submission, result, on_team) = visible_result(conn, id, user)?;
+    let Some(result) = result else {
+        return Ok((submission, None));
+    };
+    let mut report: serde_json::Value = serde_json::from_slice(&blobs.read(&result.report_digest)?)
+        .map_err(|e| AppError::Internal(format!("report {}: {e}", result.report_digest)))?;
+    let phase = scenarios::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
+    let open = phase.is_some_and(|p| now_millis() < p.closes_at);
+    if on_team && open && !user.sees_all_work() {
+        report["hidden"]["scores"]["private"] = serde_json::Value::Null;
+        report["hidden"]["scores"]["all"] = serde_json::Value::Null;
+    }
+    Ok((submission, Some((result.report_digest, report))))
+}
+
+/// `higher` or `lower`: which way the metric named is better (empty when unknown).
+pub fn direction_of(metric: &str) -> &'static str {
+    match serde_json::from_value::<MetricName>(serde_json::Value::String(metric.to_owned())) {
+        Ok(name) => match name.direction() {
+            jiebang_scenarios::package::Direction::Higher => "higher",
+            jiebang_scenarios::package::Direction::Lower => "lower",
+        },
+        Err(_) => "",
+    }
 }
 
 /// `GET /api/v1/submissions/{id}/logs/{run}` — `sample` for the team, judges, operators and

@@ -130,7 +130,10 @@ fn editable(
     Ok(scenario)
 }
 
-fn detail_view(conn: &mut DbConnection, scenario: Scenario) -> Result<ScenarioView, AppError> {
+pub(crate) fn detail_view(
+    conn: &mut DbConnection,
+    scenario: Scenario,
+) -> Result<ScenarioView, AppError> {
     let phases = scenarios::phases_of(conn, &scenario.id)?;
     let town = organizations::find(conn, &scenario.organization_id)?;
     Ok(ScenarioView::new(scenario, &phases, town, true))
@@ -151,22 +154,30 @@ pub async fn list(
     let visibility = viewer.visibility();
     let body = state
         .db
-        .read(move |conn| {
-            let (rows, total) = scenarios::list(conn, &filter, &visibility, page)?;
-            let towns = organizations::list(conn)?;
-            let mut items = Vec::with_capacity(rows.len());
-            for scenario in rows {
-                let phases = scenarios::phases_of(conn, &scenario.id)?;
-                let town = towns
-                    .iter()
-                    .find(|t| t.id == scenario.organization_id)
-                    .cloned();
-                items.push(ScenarioView::new(scenario, &phases, town, false));
-            }
-            Ok(Paginated::new(items, page, total))
-        })
+        .read(move |conn| list_views(conn, &filter, &visibility, page))
         .await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// One page of the opportunity list as the viewer may see it (the API's and the home page's).
+pub fn list_views(
+    conn: &mut DbConnection,
+    filter: &ScenarioFilter,
+    visibility: &Visibility,
+    page: crate::db::models::Page,
+) -> Result<Paginated<ScenarioView>, AppError> {
+    let (rows, total) = scenarios::list(conn, filter, visibility, page)?;
+    let towns = organizations::list(conn)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for scenario in rows {
+        let phases = scenarios::phases_of(conn, &scenario.id)?;
+        let town = towns
+            .iter()
+            .find(|t| t.id == scenario.organization_id)
+            .cloned();
+        items.push(ScenarioView::new(scenario, &phases, town, false));
+    }
+    Ok(Paginated::new(items, page, total))
 }
 
 /// `GET /api/v1/scenarios/{id}` — public for published scenarios.
@@ -343,22 +354,30 @@ pub async fn enrol(
     let id = path.into_inner();
     let view = state
         .db
-        .write(move |conn| {
-            let scenario = visible(conn, &id, &user.visibility())?;
-            let team = teams::find(conn, &form.team_id)?.ok_or_else(|| {
-                AppError::invalid("team_id", format!("no team `{}`", form.team_id))
-            })?;
-            if teams::role_of(conn, &team.id, &user.id)?.is_none() {
-                return Err(AppError::forbidden(format!(
-                    "only members of team `{}` may enrol it",
-                    team.id
-                )));
-            }
-            let enrolment = enrolments::enrol(conn, &scenario, &team.id, &user.id)?;
-            Ok(EnrolmentView::new(enrolment, Some(team.name)))
-        })
+        .write(move |conn| enrol_team(conn, &id, &form.team_id, &user))
         .await?;
     Ok(HttpResponse::Created().json(view))
+}
+
+/// Enrols the team in the scenario: the caller must be its member and a phase open. The
+/// one rule for the API and the scenario page's enrol form.
+pub fn enrol_team(
+    conn: &mut DbConnection,
+    id: &ScenarioId,
+    team_id: &TeamId,
+    user: &CurrentUser,
+) -> Result<EnrolmentView, AppError> {
+    let scenario = visible(conn, id, &user.visibility())?;
+    let team = teams::find(conn, team_id)?
+        .ok_or_else(|| AppError::invalid("team_id", format!("no team `{team_id}`")))?;
+    if teams::role_of(conn, &team.id, &user.id)?.is_none() {
+        return Err(AppError::forbidden(format!(
+            "only members of team `{}` may enrol it",
+            team.id
+        )));
+    }
+    let enrolment = enrolments::enrol(conn, &scenario, &team.id, &user.id)?;
+    Ok(EnrolmentView::new(enrolment, Some(team.name)))
 }
 
 /// `GET /api/v1/scenarios/{id}/enrolments` — its department, judges and admins.

@@ -214,7 +214,10 @@ pub struct SubmissionDetail {
     pub stages: Vec<StageView>,
 }
 
-fn detail(conn: &mut DbConnection, id: &SubmissionId) -> Result<SubmissionDetail, AppError> {
+pub(crate) fn detail(
+    conn: &mut DbConnection,
+    id: &SubmissionId,
+) -> Result<SubmissionDetail, AppError> {
     let submission = submissions::find(conn, id)?
         .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
     let stages = submissions::events_of(conn, id)?

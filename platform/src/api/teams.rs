@@ -111,7 +111,7 @@ impl From<Submission> for SubmissionView {
 }
 
 /// The team, if the caller is a member (or sees all work as judge or admin).
-fn team_for_member(
+pub(crate) fn team_for_member(
     conn: &mut DbConnection,
     id: &TeamId,
     user: &CurrentUser,

@@ -289,7 +289,7 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let state = AppState::new(db, config);
+        let state = AppState::new(db, config).expect("application state");
         let service = Rc::new(test::init_service(routes::build(state.clone())).await);
         let call: Call = Box::new(move |request| {
             let service = Rc::clone(&service);
@@ -441,5 +441,53 @@ impl TestApp {
                 .get_result::<Count>(conn)
                 .map(|c| c.n)
         })
+    }
+}
+
+/// A response as a browser sees it: status, headers and the body as text.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub text: String,
+}
+
+impl Page {
+    /// The `Set-Cookie` named `name`, parsed.
+    pub fn cookie(&self, name: &str) -> Option<actix_web::cookie::Cookie<'static>> {
+        self.headers
+            .get_all(actix_web::http::header::SET_COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| actix_web::cookie::Cookie::parse(v.to_owned()).ok())
+            .find(|c| c.name() == name)
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(actix_web::http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// The value of the first hidden `csrf_token` field.
+    pub fn csrf_token(&self) -> Option<String> {
+        let after = self.text.split("name=\"csrf_token\" value=\"").nth(1)?;
+        Some(after.split('"').next()?.to_owned())
+    }
+}
+
+impl TestApp {
+    /// Any request, answered as text (for the HTML pages).
+    pub async fn page(&self, request: TestRequest) -> Page {
+        let response = (self.call)(request.to_request())
+            .await
+            .expect("the app answers every request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body()).await.expect("read the body");
+        Page {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 }

@@ -14,6 +14,7 @@ mod matrix;
 mod migrations;
 mod newcomer;
 mod oidc;
+mod pages;
 mod provider;
 mod queue;
 mod restart;

@@ -1,0 +1,207 @@
+//! The web pages: server-rendered HTML for people in a browser, one module per page group,
+//! every page route registered in [`config`]. Handlers build view structs; templates only
+//! display them. Authorization is the API's (`CurrentUser`, `MaybeUser`, role checks).
+
+pub mod assets;
+pub mod chart;
+pub mod errors;
+pub mod markdown;
+pub mod scenarios;
+pub mod session;
+pub mod signin;
+pub mod site;
+pub mod submissions;
+pub mod teams;
+
+use std::future::{Ready, ready};
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use crate::auth::{CurrentUser, MaybeUser};
+use crate::error::AppError;
+use crate::pages::session::ExpectedCsrf;
+use crate::pages::site::Lang;
+use crate::state::AppState;
+
+/// Every page route.
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(scenarios::home))
+        .route("/static/{name}", web::get().to(assets::serve))
+        .route("/lang/{code}", web::get().to(signin::switch_language))
+        .route("/auth/login", web::get().to(signin::login_page))
+        .route("/auth/login", web::post().to(signin::login))
+        .route("/auth/logout", web::post().to(signin::logout))
+        .route("/scenarios/{id}", web::get().to(scenarios::show))
+        .route("/scenarios/{id}/enrol", web::post().to(scenarios::enrol))
+        .route(
+            "/scenarios/{id}/leaderboard",
+            web::get().to(scenarios::leaderboard),
+        )
+        .route("/teams/{id}", web::get().to(teams::show))
+        .route("/teams/{id}/invitations", web::post().to(teams::invite))
+        .route("/invitations", web::get().to(teams::invitations))
+        .route("/invitations/{id}/{answer}", web::post().to(teams::respond))
+        .route("/submissions/{id}", web::get().to(submissions::show));
+}
+
+/// The language cookie's name.
+pub const LANG_COOKIE: &str = "lang";
+
+/// What every page needs besides its own view: language, the signed-in user, the CSRF
+/// token for forms and the current path (for the language switch and sign-in).
+pub struct PageContext {
+    pub state: web::Data<AppState>,
+    pub lang: Lang,
+    /// `?lang=` asked for a language: the response remembers it in the cookie.
+    pub lang_from_query: bool,
+    pub user: Option<CurrentUser>,
+    pub csrf_token: Option<String>,
+    /// Path and query of this request.
+    pub here: String,
+}
+
+fn query_lang(req: &HttpRequest) -> Option<Lang> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::parse(&v))
+}
+
+/// The visitor's language: `?lang=`, else the `lang` cookie, else Chinese.
+pub fn lang_of(req: &HttpRequest) -> (Lang, bool) {
+    match query_lang(req) {
+        Some(lang) => (lang, true),
+        None => (
+            req.cookie(LANG_COOKIE)
+                .and_then(|c| Lang::parse(c.value()))
+                .unwrap_or_default(),
+            false,
+        ),
+    }
+}
+
+impl FromRequest for PageContext {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => state.clone(),
+            None => return ready(Err(AppError::Internal("application state missing".into()))),
+        };
+        let user = match MaybeUser::from_request(req, payload).into_inner() {
+            Ok(MaybeUser(user)) => user,
+            Err(error) => return ready(Err(error)),
+        };
+        ready(Ok(Self::with(req, state, user)))
+    }
+}
+
+impl PageContext {
+    fn with(req: &HttpRequest, state: web::Data<AppState>, user: Option<CurrentUser>) -> Self {
+        let (lang, lang_from_query) = lang_of(req);
+        let here = match req.query_string() {
+            "" => req.path().to_owned(),
+            query => format!("{}?{query}", req.path()),
+        };
+        Self {
+            csrf_token: req.extensions().get::<ExpectedCsrf>().map(|t| t.0.clone()),
+            state,
+            lang,
+            lang_from_query,
+            user,
+            here,
+        }
+    }
+
+    /// For error pages: an unusable credential counts as no user rather than an error.
+    pub fn lenient(req: &HttpRequest) -> Option<Self> {
+        let state = req.app_data::<web::Data<AppState>>()?.clone();
+        let user = MaybeUser::from_request(req, &mut Payload::None)
+            .into_inner()
+            .ok()
+            .and_then(|m| m.0);
+        Some(Self::with(req, state, user))
+    }
+}
+
+#[derive(Serialize)]
+struct UserChrome<'a> {
+    id: &'a str,
+    login: &'a str,
+    display_name: &'a str,
+}
+
+impl PageContext {
+    /// A message from the catalog in the page's language.
+    pub fn text(&self, key: &str) -> String {
+        self.state.site.catalogs.text(self.lang, key)
+    }
+
+    /// The page, rendered from `template` with `view` as `page`, inside the layout.
+    pub fn render(
+        &self,
+        template: &str,
+        title: &str,
+        view: impl Serialize,
+    ) -> Result<HttpResponse, AppError> {
+        let page = serde_json::to_value(view)
+            .map_err(|e| AppError::Internal(format!("page view: {e}")))?;
+        let data = serde_json::json!({
+            "lang": self.lang.code(),
+            "title": title,
+            "user": self.user.as_ref().map(|u| UserChrome {
+                id: u.id.0.as_str(),
+                login: &u.login,
+                display_name: &u.display_name,
+            }),
+            "csrf_token": self.csrf_token.clone().unwrap_or_default(),
+            "here": self.here,
+            "switch_lang": self.lang.other().code(),
+            "switch_url": format!(
+                "/lang/{}?{}",
+                self.lang.other().code(),
+                serde_urlencoded::to_string([("return_to", &self.here)]).unwrap_or_default()
+            ),
+            "login_url": format!(
+                "/auth/login?{}",
+                serde_urlencoded::to_string([("return_to", &self.here)]).unwrap_or_default()
+            ),
+            "asset_version": self.state.site.asset_version,
+            "page": page,
+        });
+        let html = self.state.site.render(template, &data)?;
+        let mut response = HttpResponse::Ok();
+        response
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"));
+        if self.lang_from_query {
+            response.cookie(lang_cookie(self.lang));
+        }
+        Ok(response.body(html))
+    }
+}
+
+/// Remembers the chosen language for a year; not a secret, so readable by scripts.
+pub fn lang_cookie(lang: Lang) -> Cookie<'static> {
+    Cookie::build(LANG_COOKIE, lang.code())
+        .path("/")
+        .same_site(SameSite::Lax)
+        .max_age(Duration::days(365))
+        .finish()
+}
+
+/// A 303 See Other to `location` (after a form, so reloading does not post again).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
+}
+
+/// Whether a path belongs to the pages (HTML errors) rather than the JSON or worker API.
+pub fn is_page_path(path: &str) -> bool {
+    !(path.starts_with("/api/") || path.starts_with("/internal/") || path == "/healthz")
+}

@@ -1,0 +1,538 @@
+//! The opportunity list (`/`), a scenario's page with its enrol form, and its leaderboard
+//! page with the accuracy-against-latency chart.
+
+use actix_web::{HttpResponse, http::StatusCode, web};
+use serde::{Deserialize, Serialize};
+
+use crate::api::downloads::{FileView, file_views};
+use crate::api::results::{Board, BoardQuery, BoardView, board_of};
+use crate::api::scenarios::{ScenarioView, enrol_team, list_views, visible};
+use crate::api::{MAX_PER_PAGE, page_of};
+use crate::auth::{CurrentUser, MaybeUser};
+use crate::db::ids::{OrganizationId, ScenarioId, TeamId};
+use crate::db::models::organizations;
+use crate::db::models::scenarios::{ScenarioFilter, ScenarioState};
+use crate::db::models::teams;
+use crate::error::AppError;
+use crate::pages::chart::{self, Point};
+use crate::pages::markdown;
+use crate::pages::session::CsrfForm;
+use crate::pages::site::Lang;
+use crate::pages::{PageContext, see_other};
+
+const PER_PAGE: u32 = 12;
+
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    pub town: Option<String>,
+    pub domain: Option<String>,
+    pub status: Option<String>,
+    pub page: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+pub struct Card {
+    id: String,
+    title: String,
+    summary: String,
+    town: String,
+    domain: String,
+    bounty: String,
+    metric: String,
+    budget: Option<String>,
+    deadline: Option<String>,
+    status: String,
+}
+
+/// `123456` → `123,456`.
+pub fn money(cny: i64) -> String {
+    let digits = cny.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if cny < 0 { format!("-{out}") } else { out }
+}
+
+/// RFC 3339 → `2026-05-01 12:00 UTC`, readable and unambiguous.
+pub fn when(iso: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(iso)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| iso.to_owned())
+}
+
+fn pick(lang: Lang, zh: &str, en: &str) -> String {
+    match lang {
+        Lang::En if !en.is_empty() => en.to_owned(),
+        _ => zh.to_owned(),
+    }
+}
+
+fn status_label(page: &PageContext, status: ScenarioState) -> String {
+    let key = serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    page.text(&format!("status.{key}"))
+}
+
+fn card(page: &PageContext, view: &ScenarioView) -> Card {
+    Card {
+        id: view.id.0.clone(),
+        title: pick(page.lang, &view.title_zh, &view.title_en),
+        summary: pick(page.lang, &view.summary_zh, &view.summary_en),
+        town: view
+            .town
+            .as_ref()
+            .map(|t| pick(page.lang, &t.name_zh, &t.name_en))
+            .unwrap_or_else(|| view.organization_id.0.clone()),
+        domain: view.domain.clone(),
+        bounty: money(view.bounty_cny),
+        metric: view.metric.clone(),
+        budget: view.latency_budget_ms.map(|b| format!("{b} ms")),
+        deadline: view
+            .phases
+            .iter()
+            .map(|p| p.closes_at.as_str())
+            .max()
+            .map(when),
+        status: status_label(page, view.status),
+    }
+}
+
+#[derive(Serialize)]
+struct HomeView {
+    towns: Vec<Choice>,
+    statuses: Vec<Choice>,
+    domain: String,
+    cards: Vec<Card>,
+    total: i64,
+    page: u32,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+/// `GET /` — the opportunity lists by town, filtered and paged.
+pub async fn home(
+    page: PageContext,
+    query: web::Query<HomeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let number = query.page.unwrap_or(1).max(1);
+    let paging = page_of(Some(number), Some(PER_PAGE.min(MAX_PER_PAGE)))?;
+    let town = query.town.clone().filter(|t| !t.is_empty());
+    let domain = query.domain.clone().filter(|d| !d.trim().is_empty());
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            serde_json::from_value::<ScenarioState>(serde_json::Value::String(s.to_owned()))
+                .map_err(|_| AppError::BadRequest {
+                    code: "bad_query",
+                    message: format!("unknown status `{s}`"),
+                })?,
+        ),
+    };
+    let filter = ScenarioFilter {
+        town: town.as_deref().map(OrganizationId::from),
+        domain: domain.clone(),
+        state: status,
+    };
+    let visibility = MaybeUser(page.user.clone()).visibility();
+    let (list, towns) = page
+        .state
+        .db
+        .read(move |conn| {
+            Ok((
+                list_views(conn, &filter, &visibility, paging)?,
+                organizations::list(conn)?,
+            ))
+        })
+        .await?;
+    let link = |n: u32| {
+        let mut pairs = vec![("page", n.to_string())];
+        if let Some(t) = &town {
+            pairs.push(("town", t.clone()));
+        }
+        if let Some(d) = &domain {
+            pairs.push(("domain", d.clone()));
+        }
+        if let Some(s) = &query.status {
+            pairs.push(("status", s.clone()));
+        }
+        format!(
+            "/?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    };
+    let last =
+        u32::try_from((list.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).unwrap_or(1);
+    let view = HomeView {
+        towns: towns
+            .iter()
+            .map(|t| Choice {
+                label: pick(page.lang, &t.name_zh, &t.name_en),
+                selected: town.as_deref() == Some(t.id.0.as_str()),
+                value: t.id.0.clone(),
+            })
+            .collect(),
+        statuses: ["open", "upcoming", "closed"]
+            .iter()
+            .map(|s| Choice {
+                value: (*s).to_owned(),
+                label: page.text(&format!("status.{s}")),
+                selected: query.status.as_deref() == Some(*s),
+            })
+            .collect(),
+        domain: domain.clone().unwrap_or_default(),
+        cards: list.items.iter().map(|v| card(&page, v)).collect(),
+        total: list.total,
+        page: number,
+        previous: (number > 1).then(|| link(number - 1)),
+        next: (number < last).then(|| link(number + 1)),
+    };
+    let title = page.text("home.title");
+    page.render("pages/home", &title, view)
+}
+
+#[derive(Serialize)]
+struct Rules {
+    mode: String,
+    metric: String,
+    direction: String,
+    budget_ms: Option<f64>,
+    percentile: Option<f64>,
+    load: Option<String>,
+    resources: Option<String>,
+    limits: Option<String>,
+    daily_quota: i32,
+}
+
+#[derive(Serialize)]
+struct PhaseRow {
+    name: String,
+    opens_at: String,
+    closes_at: String,
+    open: bool,
+}
+
+#[derive(Serialize)]
+struct TeamChoice {
+    id: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct ScenarioPage {
+    card: Card,
+    description_html: String,
+    rules: Rules,
+    phases: Vec<PhaseRow>,
+    files: Vec<FileView>,
+    /// The viewer's teams that may enrol (empty for visitors not signed in).
+    teams: Vec<TeamChoice>,
+    signed_in: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    board: BoardTable,
+}
+
+fn rules_of(view: &ScenarioView, spec: &serde_json::Value) -> Rules {
+    let manifest = &spec["manifest"];
+    let latency = &manifest["latency"];
+    let resources = &manifest["resources"];
+    let limits = &manifest["limits"];
+    Rules {
+        mode: view.mode.clone(),
+        metric: view.metric.clone(),
+        direction: crate::api::results::direction_of(&view.metric).to_owned(),
+        budget_ms: view.latency_budget_ms,
+        percentile: latency["percentile"].as_f64().or_else(|| {
+            latency["load"]["pattern"]
+                .as_str()
+                .map(|p| if p == "server" { 99.0 } else { 90.0 })
+        }),
+        load: latency["load"]["pattern"].as_str().map(|p| {
+            match latency["load"]["rate_qps"].as_f64() {
+                Some(rate) => format!("{p} ({rate} q/s)"),
+                None => p.to_owned(),
+            }
+        }),
+        resources: resources.is_object().then(|| {
+            let mut text = format!(
+                "{} CPU, {} MB",
+                resources["cpus"].as_f64().unwrap_or(1.0),
+                resources["memory_mb"].as_u64().unwrap_or(1024)
+            );
+            if let Some(gpus) = resources["gpus"].as_u64().filter(|g| *g > 0) {
+                text.push_str(&format!(
+                    ", {gpus} GPU {}",
+                    resources["gpu_model"].as_str().unwrap_or("")
+                ));
+            }
+            text
+        }),
+        limits: limits.is_object().then(|| {
+            format!(
+                "start-up {} s · sample {} s · hidden {} s",
+                limits["startup_s"].as_u64().unwrap_or(60),
+                limits["sample_run_s"].as_u64().unwrap_or(120),
+                limits["hidden_run_s"].as_u64().unwrap_or(600)
+            )
+        }),
+        daily_quota: view.daily_quota,
+    }
+}
+
+async fn scenario_page(
+    page: &PageContext,
+    id: ScenarioId,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let visibility = MaybeUser(page.user.clone()).visibility();
+    let user = page.user.clone();
+    let (view, spec, teams, board) = {
+        let id = id.clone();
+        page.state
+            .db
+            .read(move |conn| {
+                let scenario = visible(conn, &id, &visibility)?;
+                let spec: serde_json::Value =
+                    serde_json::from_str(&scenario.spec).unwrap_or_default();
+                let view = crate::api::scenarios::detail_view(conn, scenario)?;
+                let teams = match &user {
+                    Some(user) => teams::for_user(conn, &user.id)?,
+                    None => Vec::new(),
+                };
+                let query = BoardQuery {
+                    phase: None,
+                    board: Some(Board::Public),
+                };
+                // A scenario without phases has no board yet; that is not an error here.
+                let board = board_of(conn, &id, user.as_ref(), &query).ok();
+                Ok((view, spec, teams, board))
+            })
+            .await?
+    };
+    let files = file_views(&page.state, MaybeUser(page.user.clone()), id).await?;
+    let description = view.description.clone().unwrap_or_default();
+    let data = ScenarioPage {
+        card: card(page, &view),
+        description_html: markdown::to_html(&description),
+        rules: rules_of(&view, &spec),
+        phases: view
+            .phases
+            .iter()
+            .map(|p| PhaseRow {
+                name: p.name.clone(),
+                opens_at: when(&p.opens_at),
+                closes_at: when(&p.closes_at),
+                open: p.open,
+            })
+            .collect(),
+        files,
+        teams: teams
+            .into_iter()
+            .map(|t| TeamChoice {
+                id: t.id.0,
+                name: t.name,
+            })
+            .collect(),
+        signed_in: page.user.is_some(),
+        notice,
+        error,
+        board: table(board.as_ref()),
+    };
+    page.render("pages/scenario", &data.card.title.clone(), data)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShowQuery {
+    pub enrolled: Option<String>,
+}
+
+/// `GET /scenarios/{id}`
+pub async fn show(
+    page: PageContext,
+    path: web::Path<ScenarioId>,
+    query: web::Query<ShowQuery>,
+) -> Result<HttpResponse, AppError> {
+    let notice = query
+        .enrolled
+        .is_some()
+        .then(|| page.text("scenario.enrolled"));
+    scenario_page(&page, path.into_inner(), notice, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnrolForm {
+    pub team_id: String,
+}
+
+/// `POST /scenarios/{id}/enrol` — the API's enrolment rules; a refusal is shown on the page.
+pub async fn enrol(
+    page: PageContext,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+    CsrfForm(form): CsrfForm<EnrolForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let team = TeamId::from(form.team_id.as_str());
+    let outcome = {
+        let id = id.clone();
+        page.state
+            .db
+            .write(move |conn| enrol_team(conn, &id, &team, &user))
+            .await
+    };
+    match outcome {
+        Ok(_) => Ok(see_other(&format!("/scenarios/{id}?enrolled=1"))),
+        Err(
+            error @ (AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Forbidden(_)),
+        ) => {
+            let status = actix_web::ResponseError::status_code(&error);
+            let message = format!(
+                "{} {}",
+                page.text("scenario.enrol_failed"),
+                error.public_message()
+            );
+            let mut response = scenario_page(&page, id, None, Some(message)).await?;
+            *response.status_mut() = status;
+            Ok(response)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+#[derive(Serialize)]
+struct BoardRowCells {
+    rank: usize,
+    team: String,
+    score: String,
+    interval: Option<String>,
+    latency: String,
+    within_budget: bool,
+}
+
+#[derive(Serialize, Default)]
+struct BoardTable {
+    rows: Vec<BoardRowCells>,
+    metric: String,
+    private: bool,
+    closes_at: String,
+}
+
+fn table(board: Option<&BoardView>) -> BoardTable {
+    let Some(board) = board else {
+        return BoardTable::default();
+    };
+    BoardTable {
+        rows: board
+            .rows
+            .iter()
+            .map(|r| BoardRowCells {
+                rank: r.rank,
+                team: r.team_name.clone(),
+                score: format!("{:.4}", r.score),
+                interval: r.low.zip(r.high).map(|(l, h)| format!("{l:.4} – {h:.4}")),
+                latency: format!("{:.2} ms", r.latency_ms),
+                within_budget: r.within_budget,
+            })
+            .collect(),
+        metric: board.metric.to_owned(),
+        private: board.board == Board::Private,
+        closes_at: when(&board.phase_closes_at),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LeaderboardQuery {
+    pub board: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LeaderboardPage {
+    id: String,
+    title: String,
+    board: BoardTable,
+    chart_svg: Option<String>,
+    public_url: String,
+    private_url: String,
+}
+
+/// `GET /scenarios/{id}/leaderboard?board=public|private` — the API's rules on who sees
+/// the private board.
+pub async fn leaderboard(
+    page: PageContext,
+    path: web::Path<ScenarioId>,
+    query: web::Query<LeaderboardQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let board = match query.board.as_deref() {
+        None | Some("") | Some("public") => Board::Public,
+        Some("private") => Board::Private,
+        Some(other) => {
+            return Err(AppError::BadRequest {
+                code: "bad_query",
+                message: format!("unknown board `{other}`: public or private"),
+            });
+        }
+    };
+    let user = page.user.clone();
+    let visibility = MaybeUser(page.user.clone()).visibility();
+    let (view, title, budget) = {
+        let id = id.clone();
+        page.state
+            .db
+            .read(move |conn| {
+                let scenario = visible(conn, &id, &visibility)?;
+                let query = BoardQuery {
+                    phase: None,
+                    board: Some(board),
+                };
+                let view = board_of(conn, &id, user.as_ref(), &query)?;
+                Ok((
+                    view,
+                    (scenario.title_zh, scenario.title_en),
+                    scenario.latency_budget_ms,
+                ))
+            })
+            .await?
+    };
+    let points: Vec<Point> = view
+        .rows
+        .iter()
+        .map(|r| Point {
+            label: r.team_name.clone(),
+            latency_ms: r.latency_ms,
+            score: r.score,
+        })
+        .collect();
+    let data = LeaderboardPage {
+        id: id.0.clone(),
+        title: pick(page.lang, &title.0, &title.1),
+        chart_svg: chart::scatter(
+            &points,
+            budget,
+            &page.text("board.latency_axis"),
+            view.metric,
+        ),
+        board: table(Some(&view)),
+        public_url: format!("/scenarios/{id}/leaderboard"),
+        private_url: format!("/scenarios/{id}/leaderboard?board=private"),
+    };
+    let heading = format!("{} · {}", data.title, page.text("board.title"));
+    let mut response = page.render("pages/leaderboard", &heading, data)?;
+    *response.status_mut() = StatusCode::OK;
+    Ok(response)
+}

@@ -1,0 +1,330 @@
+//! Browser sessions and CSRF: the signed session cookie, its key, safe `return_to` paths
+//! and the `CsrfForm` extractor every state-changing page form goes through.
+//!
+//! For sign-in routes (local token sign-in here, OpenID Connect elsewhere):
+//! - [`start_session`] gives the `Set-Cookie` for a fresh session of a user whose identity
+//!   the caller has verified (a new CSRF token with it);
+//! - [`end_session`] gives the cookie that removes it;
+//! - [`return_to`] turns an untrusted `return_to` value into a same-site relative path.
+//!
+//! The cookie holds the user id, a CSRF token and an expiry, signed with HMAC-SHA256 (the
+//! `cookie` crate's signed jar), so it can be read but not forged. Nothing is stored on the
+//! server: a session ends when it expires or its cookie is removed, and one whose user no
+//! longer exists is ignored by the authentication middleware.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, CookieJar, Key, SameSite, time::Duration};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha512};
+
+use crate::config::Config;
+use crate::db::ids::UserId;
+use crate::db::now_millis;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "jb_session";
+/// The cookie holding a CSRF token for visitors not signed in yet (the sign-in form).
+pub const PRE_SESSION_COOKIE: &str = "jb_csrf";
+/// The file in the data directory that keeps a generated signing key.
+const KEY_FILE: &str = "session.key";
+
+/// What a valid session cookie says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    #[serde(rename = "u")]
+    pub user_id: UserId,
+    #[serde(rename = "c")]
+    pub csrf_token: String,
+    /// Milliseconds since the epoch.
+    #[serde(rename = "e")]
+    pub expires_at: i64,
+}
+
+/// The CSRF token a form on this request must carry: the session's, or the pre-session
+/// cookie's for a visitor who is not signed in. Kept in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct ExpectedCsrf(pub String);
+
+/// The signing key: from `session_secret`, else from `<data_dir>/session.key`, which is
+/// created (mode 0600) with 64 random bytes on first start.
+pub fn load_key(config: &Config) -> Result<Key, AppError> {
+    let material = match &config.session_secret {
+        Some(secret) if secret.expose().len() < 32 => {
+            return Err(AppError::Config(
+                "session_secret must be at least 32 characters".into(),
+            ));
+        }
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => key_file(&config.data_dir)?,
+    };
+    // Stretched to the 64 bytes the signed jar wants, whatever the secret's length.
+    Ok(Key::from(&Sha512::digest(&material)))
+}
+
+fn key_file(data_dir: &Path) -> Result<Vec<u8>, AppError> {
+    let path = data_dir.join(KEY_FILE);
+    let io = |e: std::io::Error| AppError::Config(format!("{}: {e}", path.display()));
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
+        Ok(_) => {
+            return Err(AppError::Config(format!(
+                "{} is too short to be a session key; delete it to make a new one",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    std::fs::create_dir_all(data_dir).map_err(io)?;
+    let mut bytes = vec![0u8; 64];
+    rand::rng().fill_bytes(&mut bytes);
+    let text = hex::encode(&bytes).into_bytes();
+    write_private(&path, &text).map_err(io)?;
+    Ok(text)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    // create_new: two processes starting at once must not overwrite each other's key.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// A fresh random token (CSRF), 32 bytes as hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn secure(state: &AppState) -> bool {
+    state.config.public_url().starts_with("https://")
+}
+
+fn signed_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    max_age: Duration,
+) -> Cookie<'static> {
+    let mut cookie = Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(state))
+        .max_age(max_age)
+        .finish();
+    let mut jar = CookieJar::new();
+    jar.signed_mut(&state.session_key).add(cookie.clone());
+    if let Some(signed) = jar.get(name) {
+        cookie.set_value(signed.value().to_owned());
+    }
+    cookie
+}
+
+fn verified(state: &AppState, cookie: Cookie<'static>) -> Option<String> {
+    let name = cookie.name().to_owned();
+    let mut jar = CookieJar::new();
+    jar.add_original(cookie);
+    jar.signed(&state.session_key)
+        .get(&name)
+        .map(|c| c.value().to_owned())
+}
+
+/// The `Set-Cookie` for a new session of `user`, whose identity the caller has verified.
+/// A new CSRF token comes with it, so a token seen before sign-in is worthless after.
+pub fn start_session(state: &AppState, user: &UserId) -> Cookie<'static> {
+    let hours = state.config.session_hours.max(1);
+    let session = Session {
+        user_id: user.clone(),
+        csrf_token: random_token(),
+        expires_at: now_millis() + i64::try_from(hours).unwrap_or(12) * 3_600_000,
+    };
+    let value = serde_json::to_string(&session).unwrap_or_default();
+    signed_cookie(
+        state,
+        SESSION_COOKIE,
+        value,
+        Duration::hours(i64::try_from(hours).unwrap_or(12)),
+    )
+}
+
+/// The `Set-Cookie` that removes the session cookie.
+pub fn end_session(state: &AppState) -> Cookie<'static> {
+    let mut cookie = signed_cookie(state, SESSION_COOKIE, String::new(), Duration::ZERO);
+    cookie.make_removal();
+    cookie
+}
+
+/// The `Set-Cookie` for a visitor's pre-session CSRF token (the sign-in form's).
+pub fn pre_session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
+    signed_cookie(
+        state,
+        PRE_SESSION_COOKIE,
+        token.to_owned(),
+        Duration::hours(2),
+    )
+}
+
+/// The session a request carries, when its cookie is genuine and not expired.
+pub fn read_session(state: &AppState, req: &HttpRequest) -> Option<Session> {
+    let value = verified(state, req.cookie(SESSION_COOKIE)?)?;
+    let session: Session = serde_json::from_str(&value).ok()?;
+    (session.expires_at > now_millis()).then_some(session)
+}
+
+/// The pre-session CSRF token a request carries, when genuine.
+pub fn read_pre_session(state: &AppState, req: &HttpRequest) -> Option<String> {
+    verified(state, req.cookie(PRE_SESSION_COOKIE)?).filter(|t| t.len() == 64)
+}
+
+/// A safe place to send someone after sign-in: `raw` when it is a relative path on this
+/// site (`/…`, not `//host` or `/\host`, no scheme, no control characters), else `/`.
+pub fn return_to(raw: Option<&str>) -> String {
+    match raw {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(|c| c.is_control() || c == '\\')
+                && !path.starts_with("/auth/") =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// Equal in time independent of where the strings differ, so a guess learns nothing.
+pub fn same_token(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A URL-encoded form whose `csrf_token` field matched the session's token; refused with
+/// 403 (before the handler runs, so nothing changes) when it is missing or wrong.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(Deserialize)]
+struct TokenOnly {
+    csrf_token: Option<String>,
+}
+
+/// Forms are small; anything bigger is not one of ours.
+const FORM_LIMIT: usize = 64 * 1024;
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let expected = req.extensions().get::<ExpectedCsrf>().cloned();
+        let body = web::Bytes::from_request(req, payload);
+        let too_big = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > FORM_LIMIT);
+        Box::pin(async move {
+            if too_big {
+                return Err(AppError::PayloadTooLarge("the form is too large".into()));
+            }
+            let bytes = body
+                .await
+                .map_err(|e| AppError::Internal(format!("reading a form: {e}")))?;
+            let refused = || {
+                AppError::forbidden(
+                    "the form's security token is missing or out of date; reload the page and try again",
+                )
+            };
+            let sent: TokenOnly = serde_urlencoded::from_bytes(&bytes).map_err(|_| refused())?;
+            match (expected, sent.csrf_token) {
+                (Some(ExpectedCsrf(expected)), Some(sent)) if same_token(&expected, &sent) => {}
+                _ => return Err(refused()),
+            }
+            serde_urlencoded::from_bytes::<T>(&bytes)
+                .map(CsrfForm)
+                .map_err(|e| AppError::BadRequest {
+                    code: "bad_form",
+                    message: format!("the form is not filled in correctly: {e}"),
+                })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn return_to_keeps_only_local_paths() {
+        assert_eq!(
+            return_to(Some("/scenarios/x?board=private")),
+            "/scenarios/x?board=private"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/auth/logout",
+            "/a\nb",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(return_to(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(return_to(None), "/");
+    }
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_token("abc", "abc"));
+        assert!(!same_token("abc", "abd"));
+        assert!(!same_token("abc", "abcd"));
+    }
+
+    #[test]
+    fn generated_key_is_private_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let first = load_key(&config).unwrap();
+        let second = load_key(&config).unwrap();
+        assert_eq!(first.master(), second.master());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `/teams/{id}` (members, invitations, enrolments, recent submissions, the invite form)
+//! and `/invitations` (accept or decline), on the API's rules.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::api::teams::team_for_member;
+use crate::api::{iso_time, page_of};
+use crate::auth::CurrentUser;
+use crate::db::ids::{InvitationId, TeamId};
+use crate::db::models::{enrolments, submissions, teams, users};
+use crate::error::AppError;
+use crate::pages::scenarios::when;
+use crate::pages::session::CsrfForm;
+use crate::pages::{PageContext, see_other};
+
+#[derive(Serialize)]
+struct Row {
+    cells: Vec<String>,
+    link: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TeamPage {
+    id: String,
+    name: String,
+    institution: String,
+    members: Vec<Row>,
+    invitations: Vec<Row>,
+    enrolments: Vec<Row>,
+    submissions: Vec<Row>,
+    is_owner: bool,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamQuery {
+    pub invited: Option<String>,
+}
+
+/// `GET /teams/{id}` — members, judges and admins.
+pub async fn show(
+    page: PageContext,
+    user: CurrentUser,
+    path: web::Path<TeamId>,
+    query: web::Query<TeamQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = page
+        .state
+        .db
+        .read(move |conn| {
+            let team = team_for_member(conn, &id, &user)?;
+            let is_owner = teams::role_of(conn, &id, &user.id)?.as_deref() == Some("owner");
+            let members = teams::members(conn, &id)?;
+            let mut invitations = Vec::new();
+            for invitation in teams::invitations_of_team(conn, &id)? {
+                if invitation.status != "pending" {
+                    continue;
+                }
+                let login = users::find(conn, &invitation.invitee_id)?
+                    .map_or_else(|| invitation.invitee_id.0.clone(), |u| u.login);
+                invitations.push(Row {
+                    cells: vec![login, when(&iso_time(invitation.created_at))],
+                    link: None,
+                });
+            }
+            let enrolled = enrolments::for_team(conn, &id)?;
+            let (recent, _) = submissions::for_team(conn, &id, page_of(Some(1), Some(20))?)?;
+            Ok(TeamPage {
+                id: team.id.0.clone(),
+                name: team.name,
+                institution: team.institution,
+                members: members
+                    .into_iter()
+                    .map(|m| Row {
+                        cells: vec![m.display_name, m.login, m.role],
+                        link: None,
+                    })
+                    .collect(),
+                invitations,
+                enrolments: enrolled
+                    .into_iter()
+                    .map(|e| Row {
+                        link: Some(format!("/scenarios/{}", e.scenario_id)),
+                        cells: vec![e.scenario_id.0, when(&iso_time(e.created_at))],
+                    })
+                    .collect(),
+                submissions: recent
+                    .into_iter()
+                    .map(|s| Row {
+                        link: Some(format!("/submissions/{}", s.id)),
+                        cells: vec![
+                            s.id.0,
+                            s.scenario_id.0,
+                            s.status,
+                            when(&iso_time(s.created_at)),
+                        ],
+                    })
+                    .collect(),
+                is_owner,
+                notice: None,
+            })
+        })
+        .await?;
+    let view = TeamPage {
+        notice: query.invited.is_some().then(|| page.text("team.invited")),
+        ..view
+    };
+    let title = view.name.clone();
+    page.render("pages/team", &title, view)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    pub login: String,
+}
+
+/// `POST /teams/{id}/invitations` — the team's owners.
+pub async fn invite(
+    page: PageContext,
+    user: CurrentUser,
+    path: web::Path<TeamId>,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let team = id.clone();
+    page.state
+        .db
+        .write(move |conn| {
+            team_for_member(conn, &team, &user)?;
+            if teams::role_of(conn, &team, &user.id)?.as_deref() != Some("owner") {
+                return Err(AppError::forbidden("only the team's owners may invite"));
+            }
+            teams::invite(conn, &team, form.login.trim(), &user.id)
+        })
+        .await?;
+    Ok(see_other(&format!("/teams/{id}?invited=1")))
+}
+
+#[derive(Serialize)]
+struct InvitationRow {
+    id: String,
+    team: String,
+    since: String,
+}
+
+#[derive(Serialize)]
+struct InvitationsPage {
+    invitations: Vec<InvitationRow>,
+}
+
+/// `GET /invitations` — the signed-in user's pending invitations.
+pub async fn invitations(page: PageContext, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let rows = page
+        .state
+        .db
+        .read(move |conn| {
+            let mut rows = Vec::new();
+            for invitation in teams::pending_invitations_for(conn, &user.id)? {
+                let team = teams::find(conn, &invitation.team_id)?
+                    .map_or_else(|| invitation.team_id.0.clone(), |t| t.name);
+                rows.push(InvitationRow {
+                    id: invitation.id.0.clone(),
+                    team,
+                    since: when(&iso_time(invitation.created_at)),
+                });
+            }
+            Ok(rows)
+        })
+        .await?;
+    let title = page.text("invitations.title");
+    page.render(
+        "pages/invitations",
+        &title,
+        InvitationsPage { invitations: rows },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+/// `POST /invitations/{id}/accept|decline` — the invitee.
+pub async fn respond(
+    page: PageContext,
+    user: CurrentUser,
+    path: web::Path<(InvitationId, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let (id, answer) = path.into_inner();
+    let accept = match answer.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => return Err(AppError::not_found("page")),
+    };
+    page.state
+        .db
+        .write(move |conn| {
+            let invitation = teams::find_invitation(conn, &id)?
+                .ok_or_else(|| AppError::not_found(format_args!("invitation `{id}`")))?;
+            teams::respond(conn, &invitation, &user.id, accept)
+        })
+        .await?;
+    Ok(see_other("/invitations"))
+}
