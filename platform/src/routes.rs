@@ -5,7 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, downloads, internal, organizations, results, scenarios, submissions, teams, users,
+    audit, downloads, internal, organizations, results, reviews, scenarios, submissions, teams,
+    users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -65,6 +66,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/submissions/{id}", web::get().to(submissions::show))
                 .route("/submissions/{id}/report", web::get().to(results::report))
                 .route("/submissions/{id}/logs/{run}", web::get().to(results::logs))
+                .route("/submissions/{id}/review", web::put().to(reviews::put))
+                .route(
+                    "/submissions/{id}/reviews",
+                    web::get().to(reviews::for_submission),
+                )
+                .route(
+                    "/scenarios/{id}/reviews",
+                    web::get().to(reviews::for_scenario),
+                )
                 .route(
                     "/scenarios/{id}/leaderboard",
                     web::get().to(results::leaderboard),

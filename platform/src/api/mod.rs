@@ -6,6 +6,7 @@ pub mod input;
 pub mod internal;
 pub mod organizations;
 pub mod results;
+pub mod reviews;
 pub mod scenarios;
 pub mod submissions;
 pub mod teams;

@@ -5,6 +5,7 @@ pub mod enrolments;
 pub mod jobs;
 pub mod organizations;
 pub mod results;
+pub mod reviews;
 pub mod scenarios;
 pub mod submissions;
 pub mod teams;
