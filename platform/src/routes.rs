@@ -5,7 +5,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, downloads, internal, organizations, results, reviews, scenarios, submissions, teams,
+    audit, compare, downloads, internal, organizations, results, reviews, scenarios, submissions, teams,
     users,
 };
 use crate::error::AppError;
@@ -70,6 +70,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/submissions/{id}/reviews",
                     web::get().to(reviews::for_submission),
+                )
+                .route(
+                    "/scenarios/{id}/compare",
+                    web::get().to(compare::compare),
                 )
                 .route(
                     "/scenarios/{id}/reviews",

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: shared pieces (paging, time format); one module per domain.
 
 pub mod audit;
+pub mod compare;
 pub mod downloads;
 pub mod input;
 pub mod internal;
