@@ -28,6 +28,14 @@ pub enum AppError {
     /// The body is well-formed but a value is not acceptable; the message names the field.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// An uploaded document (a scenario package) is readable but has problems; every one of
+    /// them is listed in the answer, so the sender can fix them all in one go.
+    #[error("{message}")]
+    Problems {
+        code: &'static str,
+        message: String,
+        problems: Vec<Problem>,
+    },
     /// The configuration or the command line is wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -40,6 +48,14 @@ pub enum AppError {
     /// A bug or an environment failure; details go to the log, not to the caller.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// One problem of an uploaded document: the file, the field or item if any, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub file: String,
+    pub field: Option<String>,
+    pub message: String,
 }
 
 impl AppError {
@@ -70,7 +86,8 @@ impl AppError {
         match self {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Invalid { code, .. } => code,
+            | Self::Invalid { code, .. }
+            | Self::Problems { code, .. } => code,
             Self::Unauthenticated(_) => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -108,6 +125,8 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<&'a [Problem]>,
 }
 
 impl ResponseError for AppError {
@@ -121,7 +140,7 @@ impl ResponseError for AppError {
             }
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::Problems { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Config(_) | Self::Database(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -142,6 +161,10 @@ impl ResponseError for AppError {
             error: ErrorDetail {
                 code: self.code(),
                 message: self.public_message(),
+                problems: match self {
+                    Self::Problems { problems, .. } => Some(problems),
+                    _ => None,
+                },
             },
         })
     }
@@ -183,6 +206,27 @@ mod tests {
         let (status, body) = body_of(AppError::Internal("secret path /x".into())).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body["error"]["message"].as_str().unwrap().contains("/x"));
+    }
+
+    #[actix_web::test]
+    async fn problems_are_listed() {
+        let problem = Problem {
+            file: "scenario.toml".into(),
+            field: Some("id".into()),
+            message: "does not match".into(),
+        };
+        let (status, body) = body_of(AppError::Problems {
+            code: "invalid_package",
+            message: "1 problem".into(),
+            problems: vec![problem],
+        })
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "invalid_package", "message": "1 problem",
+                "problems": [{"file": "scenario.toml", "field": "id", "message": "does not match"}]}})
+        );
     }
 
     #[actix_web::test]

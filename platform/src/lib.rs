@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod packages;
 pub mod routes;
 pub mod server;
 pub mod state;

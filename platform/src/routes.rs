@@ -5,8 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, compare, downloads, internal, organizations, results, reviews, scenarios, submissions, teams,
-    users,
+    audit, compare, downloads, internal, organizations, packages, results, reviews, scenarios,
+    submissions, teams, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -71,10 +71,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     "/submissions/{id}/reviews",
                     web::get().to(reviews::for_submission),
                 )
-                .route(
-                    "/scenarios/{id}/compare",
-                    web::get().to(compare::compare),
-                )
+                .route("/scenarios/{id}/package", web::put().to(packages::upload))
+                .route("/scenarios/{id}/compare", web::get().to(compare::compare))
                 .route(
                     "/scenarios/{id}/reviews",
                     web::get().to(reviews::for_scenario),
