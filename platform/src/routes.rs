@@ -5,8 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, compare, downloads, internal, organizations, packages, results, reviews, scenarios,
-    submissions, teams, users,
+    audit, compare, downloads, internal, organizations, overview, packages, results, reviews,
+    scenarios, submissions, teams, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -102,7 +102,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/tokens", web::get().to(users::list_own))
                 .route("/tokens", web::post().to(users::issue_own))
                 .route("/tokens/{id}", web::delete().to(users::revoke))
-                .route("/audit", web::get().to(audit::list)),
+                .route("/audit", web::get().to(audit::list))
+                .route("/admin/overview", web::get().to(overview::overview)),
         )
         .service(
             web::scope("/internal/v1")

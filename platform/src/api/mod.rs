@@ -6,6 +6,7 @@ pub mod downloads;
 pub mod input;
 pub mod internal;
 pub mod organizations;
+pub mod overview;
 pub mod packages;
 pub mod results;
 pub mod reviews;
