@@ -83,13 +83,20 @@ fn queue_of(unfinished: &[Job], now: i64) -> QueueView {
     queue
 }
 
-/// Device-seconds per (worker, device) and unattributed ones per worker. A run's seconds
-/// are shared equally among the devices it held.
-fn usage_of(
-    finished: &[EvaluationResult],
-) -> (HashMap<(String, String), f64>, HashMap<String, f64>) {
-    let mut per_device = HashMap::new();
-    let mut unattributed = HashMap::new();
+/// Device-seconds in the window: per (worker id, device id), and per worker for runs whose
+/// devices are not known.
+#[derive(Debug, Default)]
+struct Usage {
+    per_device: HashMap<(String, String), f64>,
+    unattributed: HashMap<String, f64>,
+}
+
+/// A run's seconds are shared equally among the devices it held.
+fn usage_of(finished: &[EvaluationResult]) -> Usage {
+    let Usage {
+        mut per_device,
+        mut unattributed,
+    } = Usage::default();
     for result in finished {
         let (Some(worker), Some(seconds)) = (&result.worker_id, result.device_seconds) else {
             continue;
@@ -111,13 +118,16 @@ fn usage_of(
             *per_device.entry((worker.clone(), device)).or_insert(0.0) += share;
         }
     }
-    (per_device, unattributed)
+    Usage {
+        per_device,
+        unattributed,
+    }
 }
 
 fn worker_view(
     worker: Worker,
     unfinished: &[Job],
-    usage: &(HashMap<(String, String), f64>, HashMap<String, f64>),
+    usage: &Usage,
     now: i64,
     alive_millis: i64,
 ) -> WorkerView {
@@ -129,7 +139,7 @@ fn worker_view(
         .into_iter()
         .map(|a| {
             let used = usage
-                .0
+                .per_device
                 .get(&(worker.id.0.clone(), a.id.clone()))
                 .copied()
                 .unwrap_or(0.0);
@@ -152,7 +162,11 @@ fn worker_view(
             lease_expires_at: j.lease_expires_at.map(iso_time),
         });
     WorkerView {
-        unattributed_device_seconds: usage.1.get(worker.id.as_str()).copied().unwrap_or(0.0),
+        unattributed_device_seconds: usage
+            .unattributed
+            .get(worker.id.as_str())
+            .copied()
+            .unwrap_or(0.0),
         alive: now - worker.last_seen_at <= alive_millis,
         registered_at: iso_time(worker.registered_at),
         last_seen_at: iso_time(worker.last_seen_at),
