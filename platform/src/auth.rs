@@ -80,6 +80,15 @@ impl MaybeUser {
 /// An administrator.
 pub struct Admin(pub CurrentUser);
 
+/// A review expert (the `judge` role); admins are not judges unless granted the role too.
+pub struct Judge(pub CurrentUser);
+
+/// Someone who sees every team's work: a judge or an admin.
+pub struct JudgeOrAdmin(pub CurrentUser);
+
+/// Compute-centre staff: an operator or an admin.
+pub struct OperatorOrAdmin(pub CurrentUser);
+
 /// A caller holding a worker token, on the internal worker API.
 #[derive(Debug, Clone)]
 pub struct WorkerCaller {
@@ -276,6 +285,47 @@ impl FromRequest for Admin {
         )
     }
 }
+
+/// Builds an extractor that admits signed-in users passing `allowed`, 403 for the rest.
+macro_rules! role_extractor {
+    ($name:ident, $allowed:expr, $refusal:literal) => {
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = Ready<Result<Self, AppError>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let allowed: fn(&CurrentUser) -> bool = $allowed;
+                ready(
+                    CurrentUser::from_request(req, payload)
+                        .into_inner()
+                        .and_then(|user| {
+                            if allowed(&user) {
+                                Ok($name(user))
+                            } else {
+                                Err(AppError::forbidden($refusal))
+                            }
+                        }),
+                )
+            }
+        }
+    };
+}
+
+role_extractor!(
+    Judge,
+    |user| user.has_role(Role::Judge),
+    "only judges may do this"
+);
+role_extractor!(
+    JudgeOrAdmin,
+    CurrentUser::sees_all_work,
+    "only judges and administrators may see this"
+);
+role_extractor!(
+    OperatorOrAdmin,
+    |user| user.is_admin() || user.has_role(Role::Operator),
+    "only operators and administrators may see this"
+);
 
 impl FromRequest for WorkerCaller {
     type Error = AppError;

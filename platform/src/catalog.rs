@@ -38,7 +38,6 @@ pub fn package_dirs(dir: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// Validates and loads every package under `dir`; a missing folder loads nothing.
 /// The files a worker needs to evaluate (manifest, public samples, hidden set) as one tar,
 /// stored by digest so workers fetch and verify it once per version.
 fn bundle(package: &ScenarioPackage, blobs: &BlobStore) -> Result<String, AppError> {
@@ -63,6 +62,33 @@ fn bundle(package: &ScenarioPackage, blobs: &BlobStore) -> Result<String, AppErr
     Ok(blobs.put(&bytes)?.digest)
 }
 
+/// What a valid package makes of a scenario: its bundle stored for workers and the spec
+/// (manifest, where the package lives, the bundle's digest) the platform evaluates by.
+/// Shared by catalog loads and departments' uploads, so both are evaluated the same way.
+pub fn prepare(package: &ScenarioPackage, blobs: &BlobStore) -> Result<PreparedPackage, AppError> {
+    let bundle_digest = bundle(package, blobs)?;
+    let spec = serde_json::json!({
+        "manifest": package.manifest,
+        "package_dir": package.root,
+        "bundle_digest": bundle_digest,
+        "hidden_items": package.hidden_items,
+        "sample_items": package.sample_items,
+    });
+    Ok(PreparedPackage {
+        bundle_digest,
+        spec: spec.to_string(),
+    })
+}
+
+/// A package ready to become a scenario's: see [`prepare`].
+#[derive(Debug, Clone)]
+pub struct PreparedPackage {
+    pub bundle_digest: String,
+    /// The JSON kept in the scenario's `spec` column.
+    pub spec: String,
+}
+
+/// Validates and loads every package under `dir`; a missing folder loads nothing.
 pub fn load(db: &Db, blobs: &BlobStore, dir: &Path) -> Result<CatalogReport, AppError> {
     let mut report = CatalogReport::default();
     for package_dir in package_dirs(dir) {
@@ -74,8 +100,8 @@ pub fn load(db: &Db, blobs: &BlobStore, dir: &Path) -> Result<CatalogReport, App
                 continue;
             }
         };
-        let bundle_digest = bundle(&package, blobs)?;
-        match db.write_blocking(|conn| upsert(conn, &package, &bundle_digest)) {
+        let prepared = prepare(&package, blobs)?;
+        match db.write_blocking(|conn| upsert(conn, &package, &prepared)) {
             Ok(id) => report.loaded.push(id),
             Err(AppError::Invalid { message, .. } | AppError::Conflict { message, .. }) => {
                 let problems = ValidationReport {
@@ -98,7 +124,7 @@ pub fn load(db: &Db, blobs: &BlobStore, dir: &Path) -> Result<CatalogReport, App
 fn upsert(
     conn: &mut DbConnection,
     package: &ScenarioPackage,
-    bundle_digest: &str,
+    prepared: &PreparedPackage,
 ) -> Result<ScenarioId, AppError> {
     let manifest = &package.manifest;
     let id = ScenarioId(manifest.id.clone());
@@ -110,13 +136,6 @@ fn upsert(
         ));
     }
     let now = now_millis();
-    let spec = serde_json::json!({
-        "manifest": manifest,
-        "package_dir": package.root,
-        "bundle_digest": bundle_digest,
-        "hidden_items": package.hidden_items,
-        "sample_items": package.sample_items,
-    });
     let row = Scenario {
         id: id.clone(),
         organization_id: town,
@@ -137,7 +156,7 @@ fn upsert(
         daily_quota: i32::try_from(manifest.quota.submissions_per_day).unwrap_or(i32::MAX),
         status: "published".to_owned(),
         source: "catalog".to_owned(),
-        spec: spec.to_string(),
+        spec: prepared.spec.clone(),
         created_by: None,
         created_at: now,
         updated_at: now,

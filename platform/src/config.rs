@@ -26,6 +26,11 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The largest image archive a team may upload, in bytes.
     pub max_upload_bytes: u64,
+    /// The largest scenario package a department may upload, in bytes; it also caps the
+    /// package's unpacked size, so a compressed archive cannot expand without bound.
+    pub max_package_bytes: u64,
+    /// The most files and folders an uploaded package may hold.
+    pub max_package_entries: u64,
     /// Run an evaluation worker inside `serve` (needs the Docker engine).
     pub embedded_worker: bool,
     /// CPUs for submissions' containers, disjoint from the harness's (for example `"1"`).
@@ -105,6 +110,8 @@ impl Default for Config {
             pool_size: 8,
             log_format: LogFormat::Text,
             max_upload_bytes: 16 << 30,
+            max_package_bytes: 4 << 30,
+            max_package_entries: 100_000,
             embedded_worker: true,
             worker_cpuset: None,
             worker_lease_seconds: 60,
@@ -127,6 +134,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("JIEBANG_POOL_SIZE", "pool_size"),
     ("JIEBANG_LOG_FORMAT", "log_format"),
     ("JIEBANG_MAX_UPLOAD_BYTES", "max_upload_bytes"),
+    ("JIEBANG_MAX_PACKAGE_BYTES", "max_package_bytes"),
+    ("JIEBANG_MAX_PACKAGE_ENTRIES", "max_package_entries"),
     ("JIEBANG_EMBEDDED_WORKER", "embedded_worker"),
     ("JIEBANG_WORKER_CPUSET", "worker_cpuset"),
     ("JIEBANG_WORKER_LEASE_SECONDS", "worker_lease_seconds"),
@@ -160,11 +169,14 @@ impl Config {
         for (variable, key) in ENVIRONMENT {
             if let Some(value) = lookup(variable).filter(|v| !v.is_empty()) {
                 let value = match *key {
-                    "pool_size" | "max_upload_bytes" | "worker_lease_seconds" | "session_hours" => {
-                        toml::Value::Integer(value.parse().map_err(|_| {
-                            AppError::Config(format!("{variable} must be a whole number"))
-                        })?)
-                    }
+                    "pool_size"
+                    | "max_upload_bytes"
+                    | "max_package_bytes"
+                    | "max_package_entries"
+                    | "worker_lease_seconds"
+                    | "session_hours" => toml::Value::Integer(value.parse().map_err(|_| {
+                        AppError::Config(format!("{variable} must be a whole number"))
+                    })?),
                     "embedded_worker" => toml::Value::Boolean(match value.as_str() {
                         "1" | "true" | "yes" | "on" => true,
                         "0" | "false" | "no" | "off" => false,

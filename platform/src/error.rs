@@ -28,6 +28,14 @@ pub enum AppError {
     /// The body is well-formed but a value is not acceptable; the message names the field.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// An uploaded document (a scenario package) is readable but has problems; every one of
+    /// them is listed in the answer, so the sender can fix them all in one go.
+    #[error("{message}")]
+    Problems {
+        code: &'static str,
+        message: String,
+        problems: Vec<Problem>,
+    },
     /// The configuration or the command line is wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -43,6 +51,14 @@ pub enum AppError {
     /// A bug or an environment failure; details go to the log, not to the caller.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// One problem of an uploaded document: the file, the field or item if any, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub file: String,
+    pub field: Option<String>,
+    pub message: String,
 }
 
 impl AppError {
@@ -73,7 +89,8 @@ impl AppError {
         match self {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Invalid { code, .. } => code,
+            | Self::Invalid { code, .. }
+            | Self::Problems { code, .. } => code,
             Self::SignIn(error) => error.code(),
             Self::Unauthenticated(_) => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
@@ -113,6 +130,8 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problems: Option<&'a [Problem]>,
 }
 
 impl ResponseError for AppError {
@@ -126,7 +145,7 @@ impl ResponseError for AppError {
             }
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::Problems { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::SignIn(error) => match error {
                 crate::oidc::OidcError::NotConfigured => StatusCode::NOT_FOUND,
@@ -153,6 +172,10 @@ impl ResponseError for AppError {
             error: ErrorDetail {
                 code: self.code(),
                 message: self.public_message(),
+                problems: match self {
+                    Self::Problems { problems, .. } => Some(problems),
+                    _ => None,
+                },
             },
         })
     }
@@ -211,6 +234,27 @@ mod tests {
             body_of(crate::oidc::OidcError::Provider("no JWKS".into()).into()).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY);
         assert_eq!(body["error"]["code"], "oidc_provider_unavailable");
+    }
+
+    #[actix_web::test]
+    async fn problems_are_listed() {
+        let problem = Problem {
+            file: "scenario.toml".into(),
+            field: Some("id".into()),
+            message: "does not match".into(),
+        };
+        let (status, body) = body_of(AppError::Problems {
+            code: "invalid_package",
+            message: "1 problem".into(),
+            problems: vec![problem],
+        })
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "invalid_package", "message": "1 problem",
+                "problems": [{"file": "scenario.toml", "field": "id", "message": "does not match"}]}})
+        );
     }
 
     #[actix_web::test]

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod oidc;
 pub mod oidc_routes;
+pub mod packages;
 pub mod pages;
 pub mod routes;
 pub mod server;

@@ -5,7 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, downloads, internal, organizations, results, scenarios, submissions, teams, users,
+    audit, compare, downloads, internal, organizations, overview, packages, results, reviews,
+    scenarios, submissions, teams, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -66,6 +67,17 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/submissions/{id}", web::get().to(submissions::show))
                 .route("/submissions/{id}/report", web::get().to(results::report))
                 .route("/submissions/{id}/logs/{run}", web::get().to(results::logs))
+                .route("/submissions/{id}/review", web::put().to(reviews::put))
+                .route(
+                    "/submissions/{id}/reviews",
+                    web::get().to(reviews::for_submission),
+                )
+                .route("/scenarios/{id}/package", web::put().to(packages::upload))
+                .route("/scenarios/{id}/compare", web::get().to(compare::compare))
+                .route(
+                    "/scenarios/{id}/reviews",
+                    web::get().to(reviews::for_scenario),
+                )
                 .route(
                     "/scenarios/{id}/leaderboard",
                     web::get().to(results::leaderboard),
@@ -91,7 +103,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/tokens", web::get().to(users::list_own))
                 .route("/tokens", web::post().to(users::issue_own))
                 .route("/tokens/{id}", web::delete().to(users::revoke))
-                .route("/audit", web::get().to(audit::list)),
+                .route("/audit", web::get().to(audit::list))
+                .route("/admin/overview", web::get().to(overview::overview)),
         )
         .service(
             web::scope("/internal/v1")

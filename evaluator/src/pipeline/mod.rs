@@ -69,6 +69,8 @@ pub struct Report {
     pub environment: Environment,
     /// Accelerators held times seconds held: what a compute voucher is charged.
     pub device_seconds: f64,
+    /// The ids of the accelerators the job held, so utilisation can be shown per device.
+    pub devices: Vec<String>,
 }
 
 impl Report {
@@ -81,6 +83,7 @@ impl Report {
             failure: None,
             environment: environment(manifest),
             device_seconds: 0.0,
+            devices: Vec::new(),
         }
     }
 }

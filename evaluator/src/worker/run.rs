@@ -233,10 +233,12 @@ async fn evaluate_job(
         tracing::debug!(%error, "image already removed");
     }
     let device_seconds = lease.device_seconds();
+    let devices: Vec<String> = lease.devices().iter().map(|d| d.id.clone()).collect();
     drop(lease);
     match result {
         Ok(mut evaluation) => {
             evaluation.report.device_seconds = device_seconds;
+            evaluation.report.devices = devices;
             let outcome = match &evaluation.report.failure {
                 Some(failure) => Outcome::SubmissionFailed(failure.clone()),
                 None => Outcome::Finished,

@@ -313,6 +313,11 @@ fn result_row(
         hidden_logs_digest,
         worker_id: Some(worker.0.clone()),
         finished_at: crate::db::now_millis(),
+        device_seconds: report["device_seconds"].as_f64(),
+        devices: report
+            .get("devices")
+            .filter(|devices| devices.is_array())
+            .map(serde_json::Value::to_string),
     }
 }
 

@@ -1,11 +1,15 @@
 //! The JSON API under `/api/v1`: shared pieces (paging, time format); one module per domain.
 
 pub mod audit;
+pub mod compare;
 pub mod downloads;
 pub mod input;
 pub mod internal;
 pub mod organizations;
+pub mod overview;
+pub mod packages;
 pub mod results;
+pub mod reviews;
 pub mod scenarios;
 pub mod submissions;
 pub mod teams;

@@ -213,6 +213,15 @@ pub(crate) fn visible_result(
     Ok((submission, result, on_team))
 }
 
+/// The full report of an evaluation, read back from the content-addressed store.
+pub(crate) fn stored_report(
+    blobs: &crate::storage::BlobStore,
+    result: &EvaluationResult,
+) -> Result<serde_json::Value, AppError> {
+    serde_json::from_slice(&blobs.read(&result.report_digest)?)
+        .map_err(|e| AppError::Internal(format!("report {}: {e}", result.report_digest)))
+}
+
 /// `GET /api/v1/submissions/{id}/report` — the team (private scores hidden while the phase
 /// is open), judges, operators and admins.
 pub async fn report(
@@ -251,8 +260,7 @@ pub fn report_of(
     let Some(result) = result else {
         return Ok((submission, None));
     };
-    let mut report: serde_json::Value = serde_json::from_slice(&blobs.read(&result.report_digest)?)
-        .map_err(|e| AppError::Internal(format!("report {}: {e}", result.report_digest)))?;
+    let mut report = stored_report(blobs, &result)?;
     let phase = scenarios::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
     let open = phase.is_some_and(|p| now_millis() < p.closes_at);
     if on_team && open && !user.sees_all_work() {

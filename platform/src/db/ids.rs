@@ -88,3 +88,7 @@ text_id!(
     /// A registered evaluation worker.
     WorkerId, "wrk"
 );
+text_id!(
+    /// A judge's review of a submission.
+    ReviewId, "rev"
+);

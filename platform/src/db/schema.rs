@@ -221,6 +221,21 @@ diesel::table! {
         hidden_logs_digest -> Nullable<Text>,
         worker_id -> Nullable<Text>,
         finished_at -> BigInt,
+        device_seconds -> Nullable<Double>,
+        devices -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        submission_id -> Text,
+        judge_id -> Text,
+        score -> Integer,
+        recommendation -> Text,
+        body -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -247,6 +262,8 @@ diesel::joinable!(submissions -> teams (team_id));
 diesel::joinable!(submission_events -> submissions (submission_id));
 diesel::joinable!(jobs -> submissions (submission_id));
 diesel::joinable!(results -> submissions (submission_id));
+diesel::joinable!(reviews -> submissions (submission_id));
+diesel::joinable!(reviews -> users (judge_id));
 diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
@@ -271,5 +288,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     workers,
     jobs,
     results,
+    reviews,
     audit_log,
 );

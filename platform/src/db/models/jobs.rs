@@ -263,3 +263,12 @@ pub fn complete(
     }
     Ok(true)
 }
+
+/// Every job still waiting or running, oldest first: the operator's view of the queue.
+pub fn unfinished(conn: &mut DbConnection) -> QueryResult<Vec<Job>> {
+    jobs::table
+        .filter(jobs::status.eq_any(["queued", "running"]))
+        .order(jobs::created_at.asc())
+        .select(Job::as_select())
+        .load(conn)
+}

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod oidc_logins;
 pub mod organizations;
 pub mod results;
+pub mod reviews;
 pub mod scenarios;
 pub mod submissions;
 pub mod teams;

@@ -28,6 +28,10 @@ pub struct EvaluationResult {
     pub hidden_logs_digest: Option<String>,
     pub worker_id: Option<String>,
     pub finished_at: i64,
+    /// Accelerators held times seconds held, as the worker metered it.
+    pub device_seconds: Option<f64>,
+    /// JSON list of the device ids the run held (`None` from workers that predate it).
+    pub devices: Option<String>,
 }
 
 /// Stores a result; a second result for the same submission replaces nothing (the first,
@@ -80,5 +84,13 @@ pub fn board_rows(
             submissions::created_at,
             EvaluationResult::as_select(),
         ))
+        .load(conn)
+}
+
+/// The results finished since `since` (milliseconds), for utilisation over a window.
+pub fn finished_since(conn: &mut DbConnection, since: i64) -> QueryResult<Vec<EvaluationResult>> {
+    results::table
+        .filter(results::finished_at.ge(since))
+        .select(EvaluationResult::as_select())
         .load(conn)
 }

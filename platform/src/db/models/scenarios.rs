@@ -711,6 +711,39 @@ pub fn delete_phase(
     Ok(())
 }
 
+/// Gives a scenario posted through the API the package a department uploaded: the spec
+/// workers evaluate by, and the evaluation settings the boards read (mode, metric,
+/// latency budget), which the package decides. Titles, phases and bounty stay the
+/// department's API edits.
+pub fn set_package(
+    conn: &mut DbConnection,
+    scenario: &Scenario,
+    manifest: &jiebang_scenarios::package::Manifest,
+    spec: &str,
+    actor: &UserId,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    ensure_editable(scenario)?;
+    diesel::update(scenarios::table.find(&scenario.id))
+        .set((
+            scenarios::mode.eq(mode_name(manifest.mode)),
+            scenarios::metric.eq(manifest.metric.name.as_str()),
+            scenarios::latency_budget_ms.eq(manifest.latency.budget_ms),
+            scenarios::spec.eq(spec),
+            scenarios::updated_at.eq(now_millis()),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        Some(actor),
+        "scenario.package_upload",
+        "scenario",
+        scenario.id.as_str(),
+        detail,
+    )?;
+    Ok(())
+}
+
 /// Overwrites a catalog scenario with its package's current content.
 pub fn replace_from_catalog(conn: &mut DbConnection, scenario: &Scenario) -> Result<(), AppError> {
     diesel::update(scenarios::table.find(&scenario.id))

@@ -1,0 +1,146 @@
+//! Side-by-side comparison of a scenario's submissions for judges: scores per split with
+//! their intervals, latency, the budget verdict and resources, read from the stored reports.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::api::input::Query;
+use crate::api::iso_time;
+use crate::api::results::stored_report;
+use crate::auth::JudgeOrAdmin;
+use crate::db::ids::{ScenarioId, SubmissionId, TeamId};
+use crate::db::models::{results, submissions, teams};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// How many submissions one comparison takes: fewer is no comparison, more does not fit
+/// side by side.
+pub const COMPARE_MIN: usize = 2;
+pub const COMPARE_MAX: usize = 4;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareQuery {
+    /// Comma-separated submission ids.
+    pub submissions: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Column {
+    pub submission_id: SubmissionId,
+    pub team_id: TeamId,
+    pub team_name: String,
+    pub status: String,
+    pub submitted_at: String,
+    pub failure: Option<String>,
+    pub report_digest: Option<String>,
+    /// The hidden run's scores: `public`, `private` and `all`, each `{value, low, high}`.
+    pub scores: serde_json::Value,
+    /// The public sample run's scores.
+    pub sample_scores: serde_json::Value,
+    /// p50 … max and mean of the hidden run, with the achieved rate and errors.
+    pub latency: serde_json::Value,
+    /// Whether the run stayed within the latency budget, and at which percentile.
+    pub verdict: serde_json::Value,
+    /// CPU, memory, throttling and the like of the hidden run.
+    pub resources: serde_json::Value,
+    pub device_seconds: Option<f64>,
+}
+
+fn bad_query(message: String) -> AppError {
+    AppError::BadRequest {
+        code: "bad_query",
+        message: format!("query parameter `submissions`: {message}"),
+    }
+}
+
+/// The distinct ids asked for, in the order given, within the bounds.
+fn parse_ids(list: &str) -> Result<Vec<SubmissionId>, AppError> {
+    let mut ids: Vec<SubmissionId> = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id = SubmissionId::from(part);
+        if ids.contains(&id) {
+            return Err(bad_query(format!("`{part}` is named twice")));
+        }
+        ids.push(id);
+    }
+    if !(COMPARE_MIN..=COMPARE_MAX).contains(&ids.len()) {
+        return Err(bad_query(format!(
+            "name {COMPARE_MIN} to {COMPARE_MAX} submissions separated by commas, not {}",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
+/// `GET /api/v1/scenarios/{id}/compare?submissions=a,b[,c,d]` — judges and admins.
+pub async fn compare(
+    state: web::Data<AppState>,
+    JudgeOrAdmin(user): JudgeOrAdmin,
+    path: web::Path<ScenarioId>,
+    Query(query): Query<CompareQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let ids = parse_ids(&query.submissions)?;
+    let blobs = state.blobs.clone();
+    let asked = id.clone();
+    let columns = state
+        .db
+        .read(move |conn| {
+            let scenario = crate::api::scenarios::visible(conn, &asked, &user.visibility())?;
+            let mut columns = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let submission = submissions::find(conn, id)?
+                    .filter(|s| s.scenario_id == scenario.id)
+                    .ok_or_else(|| {
+                        bad_query(format!(
+                            "`{id}` is not a submission of scenario `{}`",
+                            scenario.id
+                        ))
+                    })?;
+                let team_name = teams::find(conn, &submission.team_id)?
+                    .map(|t| t.name)
+                    .unwrap_or_default();
+                let result = results::find(conn, id)?;
+                let report = result
+                    .as_ref()
+                    .map(|r| stored_report(&blobs, r))
+                    .transpose()?
+                    .unwrap_or_default();
+                let hidden = &report["hidden"];
+                columns.push(Column {
+                    submission_id: submission.id,
+                    team_id: submission.team_id,
+                    team_name,
+                    status: submission.status,
+                    submitted_at: iso_time(submission.created_at),
+                    failure: submission.failure,
+                    report_digest: result.as_ref().map(|r| r.report_digest.clone()),
+                    scores: hidden["scores"].clone(),
+                    sample_scores: report["sample"]["scores"].clone(),
+                    latency: hidden["latency"].clone(),
+                    verdict: hidden["verdict"].clone(),
+                    resources: hidden["resources"].clone(),
+                    device_seconds: result.and_then(|r| r.device_seconds),
+                });
+            }
+            Ok(columns)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"scenario_id": id, "submissions": columns})))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn two_to_four_distinct_ids() {
+        assert_eq!(parse_ids("a, b").unwrap().len(), 2);
+        assert!(parse_ids("a").is_err());
+        assert!(parse_ids("a,b,c,d,e").is_err());
+        assert!(parse_ids("a,a").is_err());
+        assert!(parse_ids(",,").is_err());
+    }
+}

@@ -1,0 +1,363 @@
+//! The consoles' API: judges' reviews and comparisons, departments' package uploads and the
+//! operator's overview — who may call each route, what bad input gets, and the happy paths.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use diesel::prelude::*;
+use jiebang_platform::db::models::scenarios;
+use jiebang_platform::db::schema::phases;
+use serde_json::{Value, json};
+
+use crate::common::{Actor, Backend, TestApp, phase_row, scenario_row};
+use crate::on_both_backends;
+
+/// Enrols the team (once) and uploads an "image" with these bytes; the submission id.
+async fn submit(app: &TestApp, member: &Actor, team: &str, image: String) -> String {
+    submit_to(app, "kg-open", member, team, image).await
+}
+
+async fn submit_to(
+    app: &TestApp,
+    scenario: &str,
+    member: &Actor,
+    team: &str,
+    image: String,
+) -> String {
+    let enrolled = app
+        .post(
+            &format!("/api/v1/scenarios/{scenario}/enrolments"),
+            member.token(),
+            json!({"team_id": team}),
+        )
+        .await;
+    assert!(enrolled.status == 201 || enrolled.code() == "already_enrolled");
+    let reply = app
+        .raw(
+            Method::POST,
+            &format!("/api/v1/scenarios/{scenario}/submissions?team_id={team}"),
+            member.token(),
+            Some("application/x-tar"),
+            image.into_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    reply.body["submission"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn register_worker(app: &TestApp, token: &str) -> String {
+    let registered = app
+        .post(
+            "/internal/v1/workers",
+            Some(token),
+            json!({"name": "gpu-node-1", "cpus": 2, "memory_mb": 8192,
+                   "accelerators": [{"id": "0", "model": "A100"}, {"id": "1", "model": "A100"}]}),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    registered.body["worker_id"].as_str().unwrap().to_owned()
+}
+
+fn report(score: f64, device_seconds: f64) -> Value {
+    let split = |v: f64| json!({"value": v, "low": v - 0.05, "high": v + 0.05, "queries": 500});
+    json!({
+        "scenario_id": "kg-open",
+        "sample": {"scores": {"metric": "accuracy", "all": split(score)}},
+        "hidden": {
+            "scores": {"metric": "accuracy", "public": split(score), "private": split(score - 0.01), "all": split(score)},
+            "latency": {"p50_ms": 3.0, "p90_ms": 5.0, "p99_ms": 9.0, "max_ms": 12.0},
+            "verdict": {"within_budget": true, "percentile": 90.0},
+            "resources": {"cpu_seconds": 4.5, "peak_memory_bytes": 1000000}
+        },
+        "device_seconds": device_seconds,
+        "devices": ["0"]
+    })
+}
+
+/// Claims the next job with the worker and reports it finished with `report`.
+async fn evaluate_next(app: &TestApp, token: &str, worker: &str, report: Value) -> Value {
+    let claimed = app
+        .post(
+            "/internal/v1/jobs/claim",
+            Some(token),
+            json!({"worker_id": worker, "wait_seconds": 2}),
+        )
+        .await;
+    assert_eq!(claimed.status, 200, "{:?}", claimed.body);
+    let job = claimed.body["job_id"].as_str().unwrap();
+    let done = app
+        .post(
+            &format!("/internal/v1/jobs/{job}/result"),
+            Some(token),
+            json!({"worker_id": worker, "outcome": "finished", "report": report}),
+        )
+        .await;
+    assert_eq!(done.status, 204, "{:?}", done.body);
+    claimed.body
+}
+
+/// Two evaluated submissions of `kg-open`, one per team.
+async fn two_evaluated(app: &TestApp) -> (String, String) {
+    let w = &app.world;
+    let a = submit(app, &w.alice, w.team_a.as_str(), "image of team A".into()).await;
+    let b = submit(app, &w.bob, w.team_b.as_str(), "image of team B".into()).await;
+    let token = app.worker_token();
+    let worker = register_worker(app, &token).await;
+    evaluate_next(app, &token, &worker, report(0.9, 120.0)).await;
+    evaluate_next(app, &token, &worker, report(0.8, 60.0)).await;
+    (a, b)
+}
+
+fn close_phases(app: &TestApp, scenario: &str) {
+    let scenario = scenario.to_owned();
+    app.state
+        .db
+        .write_blocking(move |conn| {
+            diesel::update(phases::table.filter(phases::scenario_id.eq(scenario)))
+                .set((
+                    phases::opens_at.eq(jiebang_platform::db::now_millis() - 10_000),
+                    phases::closes_at.eq(jiebang_platform::db::now_millis() - 1000),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+async fn put_review(
+    app: &TestApp,
+    who: Option<&str>,
+    submission: &str,
+    body: Value,
+) -> crate::common::Reply {
+    let request = TestRequest::put()
+        .uri(&format!("/api/v1/submissions/{submission}/review"))
+        .set_json(body);
+    let request = match who {
+        Some(token) => request.insert_header(("Authorization", format!("Bearer {token}"))),
+        None => request,
+    };
+    app.send(request).await
+}
+
+async fn reviews_by_judges_only(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = &app.world;
+    let (a, b) = two_evaluated(&app).await;
+    let good = json!({"score": 4, "recommendation": "shortlist", "text": "Solid.\nFast."});
+
+    for (who, status) in [
+        (None, 401),
+        (w.alice.token(), 403),
+        (w.konggang.token(), 403),
+        (w.fengdong.token(), 403),
+        (w.admin.token(), 403),
+    ] {
+        let reply = put_review(&app, who, &a, good.clone()).await;
+        assert_eq!(reply.status, status, "{who:?}: {:?}", reply.body);
+    }
+    assert_eq!(app.count("reviews"), 0);
+
+    for (body, field) in [
+        (json!({"score": 0, "recommendation": "none"}), "score"),
+        (json!({"score": 6, "recommendation": "none"}), "score"),
+        (json!({"score": "4", "recommendation": "none"}), "score"),
+        (
+            json!({"score": 3, "recommendation": "maybe"}),
+            "recommendation",
+        ),
+        (
+            json!({"score": 3, "recommendation": "award", "text": "x".repeat(10_001)}),
+            "text",
+        ),
+        (
+            json!({"score": 3, "recommendation": "award", "stars": 5}),
+            "stars",
+        ),
+    ] {
+        let reply = put_review(&app, w.judge.token(), &a, body.clone()).await;
+        assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
+        assert_eq!(reply.code(), "invalid_field");
+        assert!(
+            reply.message().contains(field),
+            "{body}: {}",
+            reply.message()
+        );
+    }
+    let missing = put_review(&app, w.judge.token(), "sub_nope", good.clone()).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(app.count("reviews"), 0);
+
+    let created = put_review(&app, w.judge.token(), &a, good.clone()).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["recommendation"], "shortlist");
+    let edited = put_review(
+        &app,
+        w.judge.token(),
+        &a,
+        json!({"score": 5, "recommendation": "award", "text": "x".repeat(10_000)}),
+    )
+    .await;
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    assert_eq!(
+        edited.body["id"], created.body["id"],
+        "one review per judge"
+    );
+    assert_eq!(app.count("reviews"), 1);
+    let on_b = put_review(
+        &app,
+        w.judge.token(),
+        &b,
+        json!({"score": 2, "recommendation": "none"}),
+    )
+    .await;
+    assert_eq!(on_b.status, 201);
+
+    // Reading one submission's reviews.
+    let path = format!("/api/v1/submissions/{a}/reviews");
+    for (who, status) in [
+        (None, 401),
+        (w.alice.token(), 403),
+        (w.bob.token(), 404),
+        (w.fengdong.token(), 404),
+        (w.konggang.token(), 403),
+        (w.judge.token(), 200),
+        (w.admin.token(), 200),
+    ] {
+        let reply = app.get(&path, who).await;
+        assert_eq!(reply.status, status, "{who:?}: {:?}", reply.body);
+    }
+    let shown = app.get(&path, w.judge.token()).await;
+    assert_eq!(shown.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(shown.body["items"][0]["score"], 5);
+    assert_eq!(shown.body["items"][0]["judge_login"], "judge");
+    assert_eq!(shown.body["items"][0]["team_name"], "Team A");
+
+    // The scenario's reviews: judges and admins only.
+    let path = "/api/v1/scenarios/kg-open/reviews";
+    for (who, status) in [
+        (None, 401),
+        (w.alice.token(), 403),
+        (w.konggang.token(), 403),
+        (w.fengdong.token(), 403),
+        (w.judge.token(), 200),
+        (w.admin.token(), 200),
+    ] {
+        let reply = app.get(path, who).await;
+        assert_eq!(reply.status, status, "{who:?}: {:?}", reply.body);
+    }
+    let all = app.get(path, w.admin.token()).await;
+    let teams: Vec<&str> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["team_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(teams, ["Team A", "Team B"]);
+
+    // When the phase closes the department sees them; the team still does not.
+    close_phases(&app, "kg-open");
+    let department = app
+        .get(
+            &format!("/api/v1/submissions/{a}/reviews"),
+            w.konggang.token(),
+        )
+        .await;
+    assert_eq!(department.status, 200, "{:?}", department.body);
+    assert_eq!(department.body["items"].as_array().unwrap().len(), 1);
+    let team = app
+        .get(&format!("/api/v1/submissions/{a}/reviews"), w.alice.token())
+        .await;
+    assert_eq!(team.status, 403);
+
+    let audited = app.get("/api/v1/audit?per_page=100", w.admin.token()).await;
+    let actions: Vec<&str> = audited.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"review.create") && actions.contains(&"review.update"));
+}
+
+async fn compare_side_by_side(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = &app.world;
+    let (a, b) = two_evaluated(&app).await;
+    let path = format!("/api/v1/scenarios/kg-open/compare?submissions={a},{b}");
+    for (who, status) in [
+        (None, 401),
+        (w.alice.token(), 403),
+        (w.konggang.token(), 403),
+        (w.fengdong.token(), 403),
+        (w.operator.token(), 403),
+        (w.judge.token(), 200),
+        (w.admin.token(), 200),
+    ] {
+        let reply = app.get(&path, who).await;
+        assert_eq!(reply.status, status, "{who:?}: {:?}", reply.body);
+    }
+    let shown = app.get(&path, w.judge.token()).await;
+    let columns = shown.body["submissions"].as_array().unwrap();
+    assert_eq!(columns.len(), 2);
+    assert_eq!(columns[0]["submission_id"], a.as_str());
+    assert_eq!(columns[0]["team_name"], "Team A");
+    assert_eq!(columns[1]["team_name"], "Team B");
+    assert_eq!(columns[0]["status"], "done");
+    assert_eq!(columns[0]["scores"]["private"]["value"], 0.89);
+    assert_eq!(columns[1]["scores"]["public"]["low"], 0.75);
+    assert_eq!(columns[0]["latency"]["p99_ms"], 9.0);
+    assert_eq!(columns[0]["verdict"]["within_budget"], true);
+    assert_eq!(columns[0]["resources"]["cpu_seconds"], 4.5);
+    assert_eq!(columns[0]["device_seconds"], 120.0);
+
+    // Another scenario's submission, too few, too many, named twice, unknown.
+    app.state
+        .db
+        .write_blocking(|conn| {
+            scenarios::insert(
+                conn,
+                &scenario_row("kg-second", "konggang", "published"),
+                None,
+            )?;
+            scenarios::insert_phase(conn, &phase_row("kg-second", -1, 30), None)
+        })
+        .unwrap();
+    let other = submit_to(
+        &app,
+        "kg-second",
+        &w.alice,
+        w.team_a.as_str(),
+        "another".into(),
+    )
+    .await;
+    for list in [
+        a.clone(),
+        format!("{a},{b},x,y,z"),
+        format!("{a},{other}"),
+        format!("{a},{a}"),
+        format!("{a},sub_nope"),
+    ] {
+        let reply = app
+            .get(
+                &format!("/api/v1/scenarios/kg-open/compare?submissions={list}"),
+                w.judge.token(),
+            )
+            .await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (400, "bad_query"),
+            "{list}"
+        );
+        assert!(
+            reply.message().contains("submissions"),
+            "{}",
+            reply.message()
+        );
+    }
+    let no_query = app
+        .get("/api/v1/scenarios/kg-open/compare", w.judge.token())
+        .await;
+    assert_eq!(no_query.status, 400);
+}
+
+on_both_backends!(reviews_by_judges_only, compare_side_by_side);
