@@ -1,9 +1,5 @@
-//! The two sign-in routes, `/auth/oidc/start` and `/auth/oidc/callback`; not registered yet.
-//!
-//! To wire them: build the `OidcClient` at start-up (`OidcClient::discover(&oidc_config,
-//! &config.oidc_redirect_url())`), add it as `web::Data<OidcClient>` app data, register
-//! `start` and `callback` under those paths, and put the session's one line where the
-//! callback below says so. Until then nothing here pretends to sign anyone in.
+//! The two sign-in routes of OpenID Connect, `/auth/oidc/start` and `/auth/oidc/callback`:
+//! the provider's verified identity becomes a user and a session.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -12,6 +8,7 @@ use serde::Deserialize;
 use crate::db::ids::UserId;
 use crate::error::AppError;
 use crate::oidc::{OidcClient, OidcError, find_or_create_user};
+use crate::pages::session;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -24,12 +21,14 @@ pub struct StartQuery {
 /// `GET /auth/oidc/start`: remembers the sign-in and sends the browser to the provider.
 pub async fn start(
     state: web::Data<AppState>,
-    oidc: Option<web::Data<OidcClient>>,
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let oidc = oidc.ok_or(OidcError::NotConfigured)?;
-    let url = oidc
-        .begin(&state.db, query.return_to.as_deref().unwrap_or("/"))
+    let provider = state.oidc.as_ref().ok_or(OidcError::NotConfigured)?;
+    let return_to = session::return_to(query.return_to.as_deref());
+    let url = provider
+        .client()
+        .await?
+        .begin(&state.db, &return_to)
         .await?;
     Ok(see_other(&url))
 }
@@ -79,24 +78,24 @@ pub async fn complete_sign_in(
     })
 }
 
-/// `GET /auth/oidc/callback`: the provider sends the browser back here.
+/// `GET /auth/oidc/callback`: the provider sends the browser back here; a verified
+/// identity starts a session and goes back where the person was.
 pub async fn callback(
     state: web::Data<AppState>,
-    oidc: Option<web::Data<OidcClient>>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let oidc = oidc.ok_or(OidcError::NotConfigured)?;
-    let outcome = complete_sign_in(&state, &oidc, query.into_inner()).await?;
-    // MISSING (lands with the session code of the pages branch): the one line
-    //     start_session(&outcome.user_id)?; return Ok(see_other(&outcome.return_to));
-    // Until then this answers 501 with the user id instead of redirecting a visitor who is
-    // not signed in, so nothing looks like a working sign-in when it is not.
-    Ok(HttpResponse::NotImplemented().json(serde_json::json!({
-        "user_id": outcome.user_id,
-        "return_to": outcome.return_to,
-        "created": outcome.created,
-        "session": "not implemented yet",
-    })))
+    let provider = state.oidc.as_ref().ok_or(OidcError::NotConfigured)?;
+    let client = provider.client().await?;
+    let outcome = complete_sign_in(&state, client, query.into_inner()).await?;
+    tracing::info!(user = %outcome.user_id, created = outcome.created, "signed in through OpenID Connect");
+    let cookie = session::start_session(&state, &outcome.user_id);
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            session::return_to(Some(&outcome.return_to)),
+        ))
+        .cookie(cookie)
+        .finish())
 }
 
 fn see_other(location: &str) -> HttpResponse {

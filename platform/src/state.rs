@@ -22,6 +22,8 @@ pub struct AppState {
     pub site: Arc<Site>,
     /// Signs session cookies; never logged.
     pub session_key: Key,
+    /// The OpenID Connect provider people sign in with, when one is configured.
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
 }
 
 impl AppState {
@@ -32,6 +34,10 @@ impl AppState {
             queue_signal: Arc::new(tokio::sync::Notify::new()),
             site: Arc::new(Site::new(&config)?),
             session_key: crate::pages::session::load_key(&config)?,
+            oidc: config
+                .oidc
+                .clone()
+                .map(|oidc| Arc::new(crate::oidc::Provider::new(oidc, config.oidc_redirect_url()))),
             db,
             config: Arc::new(config),
         })

@@ -35,6 +35,31 @@ use crate::db::now_millis;
 use crate::error::AppError;
 pub use error::OidcError;
 
+/// The configured provider, discovered on first use rather than at start-up: a provider
+/// that is down when the platform starts must not keep the platform from starting, and a
+/// failed discovery is tried again on the next sign-in.
+pub struct Provider {
+    config: OidcConfig,
+    redirect_url: String,
+    client: tokio::sync::OnceCell<OidcClient>,
+}
+
+impl Provider {
+    pub fn new(config: OidcConfig, redirect_url: String) -> Self {
+        Self {
+            config,
+            redirect_url,
+            client: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub async fn client(&self) -> Result<&OidcClient, OidcError> {
+        self.client
+            .get_or_try_init(|| OidcClient::discover(&self.config, &self.redirect_url))
+            .await
+    }
+}
+
 /// Who the provider says signed in, after every check passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedIdentity {

@@ -35,6 +35,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/auth/login", web::get().to(signin::login_page))
         .route("/auth/login", web::post().to(signin::login))
         .route("/auth/logout", web::post().to(signin::logout))
+        .route("/auth/oidc/start", web::get().to(crate::oidc_routes::start))
+        .route(
+            "/auth/oidc/callback",
+            web::get().to(crate::oidc_routes::callback),
+        )
         .route("/scenarios/{id}", web::get().to(scenarios::show))
         .route("/scenarios/{id}/enrol", web::post().to(scenarios::enrol))
         .route(

@@ -29,8 +29,28 @@ pub fn start_server(
     catalog: &Path,
     embedded_worker: bool,
 ) -> Server {
+    start_server_with(
+        data_dir,
+        database_url,
+        catalog,
+        embedded_worker,
+        "127.0.0.1:0",
+        &[],
+    )
+}
+
+/// [`start_server`] on a chosen address, with more configuration in the environment.
+pub fn start_server_with(
+    data_dir: &Path,
+    database_url: &str,
+    catalog: &Path,
+    embedded_worker: bool,
+    bind: &str,
+    environment: &[(&str, String)],
+) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_jiebang"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(["serve", "--bind", bind])
+        .envs(environment.iter().map(|(k, v)| (*k, v.as_str())))
         .env("JIEBANG_DATA", data_dir)
         .env("DATABASE_URL", database_url)
         .env("JIEBANG_CATALOG", catalog)
@@ -77,6 +97,14 @@ pub fn admin_token(printed: &[String]) -> Option<String> {
         .map(|line| line.trim())
         .find(|line| line.starts_with("jb_"))
         .map(str::to_owned)
+}
+
+/// A port nobody listens on now, for a server whose URL must be known before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap()
 }
 
 /// Runs `jiebang admin ARGS` on the platform's data; returns the token it printed, if any.

@@ -1,14 +1,12 @@
-//! In a real headless Chromium: the real `jiebang serve` answers, and signing in at the real
-//! OpenID Connect provider's login form brings the browser back with a code that `finish` accepts.
+//! Signing in through OpenID Connect in a real headless Chromium, against the real provider
+//! and the real `jiebang serve`: the sign-in button, the provider's login form, back to the
+//! platform with a session; and the callback refusing a forged state and a replayed code.
 
-use jiebang_platform::db::{DatabaseUrl, Db};
-use jiebang_platform::oidc::{self, OidcClient};
-
-use crate::binary::start_server;
+use crate::binary::{free_port, start_server_with};
 use crate::browser::{self, Browser, Size};
 use crate::common::{Backend, fresh_database};
 use crate::on_both_backends;
-use crate::provider::{parse_callback, provider};
+use crate::provider::{authorize, browser_client, provider};
 
 async fn sign_in_in_a_real_browser(backend: Backend) {
     if !browser::available("sign_in_in_a_real_browser") {
@@ -16,55 +14,120 @@ async fn sign_in_in_a_real_browser(backend: Backend) {
     }
     let database = fresh_database(backend);
     let data = database.dir.path();
-    let server = start_server(data, &database.url, &data.join("catalog"), false);
+    // The provider sends the browser back to the public URL, so it is known before start.
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let oidc = provider().config();
+    let server = start_server_with(
+        data,
+        &database.url,
+        &data.join("catalog"),
+        false,
+        &format!("127.0.0.1:{port}"),
+        &[
+            ("JIEBANG_PUBLIC_URL", base.clone()),
+            ("JIEBANG_OIDC_ISSUER", oidc.issuer.clone()),
+            ("JIEBANG_OIDC_CLIENT_ID", oidc.client_id.clone()),
+            (
+                "JIEBANG_OIDC_CLIENT_SECRET",
+                oidc.client_secret.expose().to_owned(),
+            ),
+            ("JIEBANG_OIDC_DISPLAY_NAME", "Test ID".to_owned()),
+        ],
+    );
+    assert_eq!(server.base, base);
+
     let browser = Browser::start(&format!("sign-in-{backend:?}"), Size::Desktop).await;
-
-    browser.open(&format!("{}/healthz", server.base)).await;
-    assert!(browser.text("body").await.contains(r#""status":"ok""#));
+    browser.open(&format!("{base}/auth/login")).await;
+    assert!(
+        browser.text("body").await.contains("Test ID"),
+        "the sign-in button names the provider"
+    );
+    browser.click("a[href^='/auth/oidc/start']").await;
     browser
-        .open(&format!("{}/api/v1/scenarios", server.base))
+        .wait_for_url("the provider's login form", |url| {
+            url.as_str().starts_with(&oidc.issuer)
+        })
         .await;
-    let listing: serde_json::Value =
-        serde_json::from_str(&browser.text("body").await).expect("the API answers JSON");
-    assert!(listing.is_object(), "{listing}");
-
-    // The platform's own database, beside the running server, for begin/finish.
-    let db = Db::open(&DatabaseUrl::parse(&database.url).unwrap(), 2).unwrap();
-    let callback = format!("{}/auth/oidc/callback", server.base);
-    let oidc = OidcClient::discover(&provider().config(), &callback)
-        .await
-        .unwrap();
-    let authorize_url = oidc.begin(&db, "/").await.unwrap();
-
+    // The provider's form as most people meet it: on a phone.
     browser.resize(Size::Phone).await;
-    browser.open(&authorize_url).await;
     browser
         .fill("input[name=username]", provider().var("OIDC_USER2"))
         .await;
     browser
         .fill("input[name=password]", provider().var("OIDC_PASSWORD2"))
         .await;
-    browser.screenshot("login-form").await;
+    browser.screenshot("provider-login-form").await;
     browser.click("button[type=submit]").await;
-    // The callback route is not wired yet, so the platform answers 404 there; what
-    // matters is that the provider sent the browser to it with a code and the state.
-    let landed = browser
-        .wait_for_url("the callback", |url| url.as_str().starts_with(&callback))
+    browser
+        .wait_for_url("back on the platform", |url| {
+            url.as_str().starts_with(&base) && !url.path().starts_with("/auth/")
+        })
         .await;
-    let back = parse_callback(landed.as_str());
-    assert!(!back.code.is_empty() && !back.state.is_empty(), "{landed}");
+    let page = browser.text("body").await;
+    if !page.contains("Bob Builder") {
+        browser
+            .fail(&format!(
+                "signed in as Bob Builder, but the page shows: {page}"
+            ))
+            .await;
+    }
     browser.close().await;
 
-    let finished = oidc.finish(&db, &back.state, &back.code).await.unwrap();
-    assert_eq!(finished.identity.subject, provider().var("OIDC_SUB2"));
-    let signed_in = db
-        .write(move |conn| oidc::find_or_create_user(conn, &finished.identity))
+    // Outside the browser: a forged state and a replayed code are refused, no session.
+    let client = browser_client();
+    let forged = client
+        .get(format!(
+            "{base}/auth/oidc/callback?state=forged&code=whatever"
+        ))
+        .send()
         .await
         .unwrap();
-    assert!(signed_in.created);
-    assert_eq!(signed_in.user.login, "bob");
-    assert_eq!(signed_in.user.display_name, "Bob Builder");
+    assert_eq!(forged.status(), 400);
+    assert!(
+        forged
+            .headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().starts_with("jb_session"))
+    );
+    let started = client
+        .get(format!("{base}/auth/oidc/start"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    let authorize_url = started.headers()["location"].to_str().unwrap().to_owned();
+    let callback = format!("{base}/auth/oidc/callback");
+    let back = authorize(
+        &client,
+        &authorize_url,
+        &callback,
+        Some((provider().var("OIDC_USER"), provider().var("OIDC_PASSWORD"))),
+    )
+    .await;
+    let url = format!(
+        "{callback}?code={}&state={}",
+        urlencode(&back.code),
+        urlencode(&back.state)
+    );
+    let first = client.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), 303, "the first use signs in");
+    let replayed = browser_client().get(&url).send().await.unwrap();
+    assert_eq!(
+        replayed.status(),
+        400,
+        "the same code and state again are refused"
+    );
+    let body = replayed.text().await.unwrap();
+    assert!(
+        body.contains("sign in again") || body.contains("重新登录"),
+        "{body}"
+    );
     drop(server);
+}
+
+fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 on_both_backends!(sign_in_in_a_real_browser);
