@@ -101,75 +101,13 @@ impl BlobStore {
     /// Streams a body into the store while hashing it. The body goes to a temporary file
     /// first and is renamed into place only when it arrived whole and within `max_bytes`;
     /// a cut connection or an oversized body leaves nothing behind.
-    pub async fn receive<S, E>(&self, mut body: S, max_bytes: u64) -> Result<StoredBlob, AppError>
+    pub async fn receive<S, E>(&self, body: S, max_bytes: u64) -> Result<StoredBlob, AppError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let incoming = self.temporary_dir();
-        std::fs::create_dir_all(&incoming).map_err(|e| storage_error(&incoming, e))?;
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_CHUNKS);
-        // Hashing and writing happen on a blocking thread so the executor only moves bytes.
-        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-            let mut file = tempfile::NamedTempFile::new_in(&incoming)?;
-            let mut hasher = Sha256::new();
-            let mut size = 0u64;
-            {
-                let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file.as_file_mut());
-                let mut written_back = 0u64;
-                while let Some(chunk) = receiver.blocking_recv() {
-                    hasher.update(&chunk);
-                    out.write_all(&chunk)?;
-                    size += chunk.len() as u64;
-                    let in_file = size - out.buffer().len() as u64;
-                    if in_file - written_back >= WRITEBACK_STEP {
-                        start_writeback(out.get_ref(), written_back, in_file);
-                        written_back = in_file;
-                    }
-                }
-                out.flush()?;
-            }
-            file.as_file().sync_all()?;
-            Ok((
-                file,
-                format!("sha256:{}", hex::encode(hasher.finalize())),
-                size,
-            ))
-        });
-
-        let mut received = 0u64;
-        let mut failure = None;
-        while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(chunk) => {
-                    received += chunk.len() as u64;
-                    if received > max_bytes {
-                        failure = Some(AppError::PayloadTooLarge(format!(
-                            "the upload is larger than the limit of {max_bytes} bytes"
-                        )));
-                        break;
-                    }
-                    if sender.send(chunk).await.is_err() {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    failure = Some(AppError::BadRequest {
-                        code: "upload_interrupted",
-                        message: format!("the upload was cut off after {received} bytes: {error}"),
-                    });
-                    break;
-                }
-            }
-        }
-        drop(sender);
-        let written = writer.await?;
-        if let Some(failure) = failure {
-            // Dropping the temporary file deletes it.
-            drop(written);
-            return Err(failure);
-        }
-        let (file, digest, size) = written.map_err(|e| storage_error(&self.temporary_dir(), e))?;
+        let Received { file, digest, size } =
+            receive_to_temporary(body, max_bytes, self.temporary_dir()).await?;
         let target = self
             .path_of(&digest)
             .ok_or_else(|| AppError::Internal(format!("computed a malformed digest {digest}")))?;
@@ -184,6 +122,91 @@ impl BlobStore {
         persisted.map_err(|e| storage_error(&self.root, e))?;
         Ok(StoredBlob { digest, size })
     }
+}
+
+/// An upload received whole into a temporary file (deleted when dropped), with its digest.
+pub struct Received {
+    pub file: tempfile::NamedTempFile,
+    /// `sha256:` and 64 hex digits.
+    pub digest: String,
+    pub size: u64,
+}
+
+/// Streams an upload into a temporary file in `incoming` while hashing it: refused past
+/// `max_bytes` or when the connection is cut, and then nothing is left behind.
+pub async fn receive_to_temporary<S, E>(
+    mut body: S,
+    max_bytes: u64,
+    incoming: PathBuf,
+) -> Result<Received, AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    std::fs::create_dir_all(&incoming).map_err(|e| storage_error(&incoming, e))?;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_CHUNKS);
+    let temporary_dir = incoming.clone();
+    // Hashing and writing happen on a blocking thread so the executor only moves bytes.
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let mut file = tempfile::NamedTempFile::new_in(&incoming)?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        {
+            let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file.as_file_mut());
+            let mut written_back = 0u64;
+            while let Some(chunk) = receiver.blocking_recv() {
+                hasher.update(&chunk);
+                out.write_all(&chunk)?;
+                size += chunk.len() as u64;
+                let in_file = size - out.buffer().len() as u64;
+                if in_file - written_back >= WRITEBACK_STEP {
+                    start_writeback(out.get_ref(), written_back, in_file);
+                    written_back = in_file;
+                }
+            }
+            out.flush()?;
+        }
+        file.as_file().sync_all()?;
+        Ok(Received {
+            file,
+            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+            size,
+        })
+    });
+
+    let mut received = 0u64;
+    let mut failure = None;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                received += chunk.len() as u64;
+                if received > max_bytes {
+                    failure = Some(AppError::PayloadTooLarge(format!(
+                        "the upload is larger than the limit of {max_bytes} bytes"
+                    )));
+                    break;
+                }
+                if sender.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+            Err(error) => {
+                failure = Some(AppError::BadRequest {
+                    code: "upload_interrupted",
+                    message: format!("the upload was cut off after {received} bytes: {error}"),
+                });
+                break;
+            }
+        }
+    }
+    drop(sender);
+    let written = writer.await?;
+    if let Some(failure) = failure {
+        // Dropping the temporary file deletes it.
+        drop(written);
+        return Err(failure);
+    }
+    written.map_err(|e| storage_error(&temporary_dir, e))
 }
 
 /// Starts writing `start..end` of `file` to disk without waiting, and lets the page cache

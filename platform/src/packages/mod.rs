@@ -5,26 +5,16 @@
 
 pub mod extract;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use actix_web::web::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use jiebang_scenarios::package::{self, ScenarioPackage};
-use sha2::{Digest, Sha256};
 
 use crate::catalog::{self, PreparedPackage};
 use crate::db::models::scenarios::Scenario;
 use crate::error::{AppError, Problem};
-use crate::storage::BlobStore;
-
-/// An upload received whole: the temporary file (deleted when dropped) and its digest.
-pub struct Received {
-    pub file: tempfile::NamedTempFile,
-    /// `sha256:` and 64 hex digits, of the archive as uploaded.
-    pub digest: String,
-    pub size: u64,
-}
+use crate::storage::{BlobStore, Received, receive_to_temporary};
 
 /// A package that passed and is in place.
 pub struct Installed {
@@ -42,67 +32,12 @@ fn io_error(what: &Path, error: impl std::fmt::Display) -> AppError {
 }
 
 /// Streams the body to a temporary file while hashing it, refusing it past `max_bytes`.
-pub async fn receive<S, E>(
-    data_dir: &Path,
-    mut body: S,
-    max_bytes: u64,
-) -> Result<Received, AppError>
+pub async fn receive<S, E>(data_dir: &Path, body: S, max_bytes: u64) -> Result<Received, AppError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let incoming = packages_root(data_dir).join("incoming");
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(16);
-    // Writing and hashing on a blocking thread keep the executor free for other requests.
-    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        std::fs::create_dir_all(&incoming)?;
-        let mut file = tempfile::NamedTempFile::new_in(&incoming)?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        while let Some(chunk) = receiver.blocking_recv() {
-            hasher.update(&chunk);
-            file.write_all(&chunk)?;
-            size += chunk.len() as u64;
-        }
-        file.flush()?;
-        Ok((
-            file,
-            format!("sha256:{}", hex::encode(hasher.finalize())),
-            size,
-        ))
-    });
-    let mut received = 0u64;
-    let mut failure = None;
-    while let Some(chunk) = body.next().await {
-        match chunk {
-            Ok(chunk) => {
-                received += chunk.len() as u64;
-                if received > max_bytes {
-                    failure = Some(AppError::PayloadTooLarge(format!(
-                        "the package is larger than the limit of {max_bytes} bytes"
-                    )));
-                    break;
-                }
-                if sender.send(chunk).await.is_err() {
-                    break;
-                }
-            }
-            Err(error) => {
-                failure = Some(AppError::BadRequest {
-                    code: "upload_interrupted",
-                    message: format!("the upload was cut off after {received} bytes: {error}"),
-                });
-                break;
-            }
-        }
-    }
-    drop(sender);
-    let written = writer.await?;
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
-    let (file, digest, size) = written.map_err(|e| io_error(data_dir, e))?;
-    Ok(Received { file, digest, size })
+    receive_to_temporary(body, max_bytes, packages_root(data_dir).join("incoming")).await
 }
 
 fn problem(file: &str, field: Option<&str>, message: impl Into<String>) -> Problem {

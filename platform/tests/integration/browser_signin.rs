@@ -111,7 +111,13 @@ async fn sign_in_in_a_real_browser(backend: Backend) {
         urlencode(&back.state)
     );
     let first = client.get(&url).send().await.unwrap();
-    assert_eq!(first.status(), 303, "the first use signs in");
+    let status = first.status();
+    assert_eq!(
+        status,
+        303,
+        "the first use signs in: {}",
+        first.text().await.unwrap_or_default()
+    );
     let replayed = browser_client().get(&url).send().await.unwrap();
     assert_eq!(
         replayed.status(),
