@@ -55,6 +55,15 @@ impl CurrentUser {
         }
     }
 
+    /// Which consoles the person may use: department, judge, operator.
+    pub fn consoles(&self) -> (bool, bool, bool) {
+        (
+            self.is_admin() || !self.departments.is_empty(),
+            self.sees_all_work(),
+            self.is_admin() || self.has_role(Role::Operator),
+        )
+    }
+
     pub fn visibility(&self) -> Visibility {
         if self.is_admin() {
             Visibility::Everything
@@ -88,6 +97,9 @@ pub struct JudgeOrAdmin(pub CurrentUser);
 
 /// Compute-centre staff: an operator or an admin.
 pub struct OperatorOrAdmin(pub CurrentUser);
+
+/// A member of at least one department, or an admin: who uses the department console.
+pub struct DepartmentOrAdmin(pub CurrentUser);
 
 /// A caller holding a worker token, on the internal worker API.
 #[derive(Debug, Clone)]
@@ -320,6 +332,11 @@ role_extractor!(
     JudgeOrAdmin,
     CurrentUser::sees_all_work,
     "only judges and administrators may see this"
+);
+role_extractor!(
+    DepartmentOrAdmin,
+    |user| user.is_admin() || !user.departments.is_empty(),
+    "only department members and administrators may see this"
 );
 role_extractor!(
     OperatorOrAdmin,

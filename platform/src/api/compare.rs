@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::api::input::Query;
 use crate::api::iso_time;
 use crate::api::results::stored_report;
-use crate::auth::JudgeOrAdmin;
+use crate::auth::{CurrentUser, JudgeOrAdmin};
+use crate::db::DbConnection;
 use crate::db::ids::{ScenarioId, SubmissionId, TeamId};
 use crate::db::models::{results, submissions, teams};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::storage::BlobStore;
 
 /// How many submissions one comparison takes: fewer is no comparison, more does not fit
 /// side by side.
@@ -54,8 +56,57 @@ fn bad_query(message: String) -> AppError {
     }
 }
 
+/// One column per submission asked for, in order; every one must be of the scenario (the
+/// API's and the judge console's).
+pub fn columns_of(
+    conn: &mut DbConnection,
+    blobs: &BlobStore,
+    user: &CurrentUser,
+    scenario: &ScenarioId,
+    ids: &[SubmissionId],
+) -> Result<Vec<Column>, AppError> {
+    let scenario = crate::api::scenarios::visible(conn, scenario, &user.visibility())?;
+    let mut columns = Vec::with_capacity(ids.len());
+    for id in ids {
+        let submission = submissions::find(conn, id)?
+            .filter(|s| s.scenario_id == scenario.id)
+            .ok_or_else(|| {
+                bad_query(format!(
+                    "`{id}` is not a submission of scenario `{}`",
+                    scenario.id
+                ))
+            })?;
+        let team_name = teams::find(conn, &submission.team_id)?
+            .map(|t| t.name)
+            .unwrap_or_default();
+        let result = results::find(conn, id)?;
+        let report = result
+            .as_ref()
+            .map(|r| stored_report(blobs, r))
+            .transpose()?
+            .unwrap_or_default();
+        let hidden = &report["hidden"];
+        columns.push(Column {
+            submission_id: submission.id,
+            team_id: submission.team_id,
+            team_name,
+            status: submission.status,
+            submitted_at: iso_time(submission.created_at),
+            failure: submission.failure,
+            report_digest: result.as_ref().map(|r| r.report_digest.clone()),
+            scores: hidden["scores"].clone(),
+            sample_scores: report["sample"]["scores"].clone(),
+            latency: hidden["latency"].clone(),
+            verdict: hidden["verdict"].clone(),
+            resources: hidden["resources"].clone(),
+            device_seconds: result.and_then(|r| r.device_seconds),
+        });
+    }
+    Ok(columns)
+}
+
 /// The distinct ids asked for, in the order given, within the bounds.
-fn parse_ids(list: &str) -> Result<Vec<SubmissionId>, AppError> {
+pub fn parse_ids(list: &str) -> Result<Vec<SubmissionId>, AppError> {
     let mut ids: Vec<SubmissionId> = Vec::new();
     for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let id = SubmissionId::from(part);
@@ -82,49 +133,12 @@ pub async fn compare(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let ids = parse_ids(&query.submissions)?;
-    let blobs = state.blobs.clone();
     let asked = id.clone();
     let columns = state
         .db
-        .read(move |conn| {
-            let scenario = crate::api::scenarios::visible(conn, &asked, &user.visibility())?;
-            let mut columns = Vec::with_capacity(ids.len());
-            for id in &ids {
-                let submission = submissions::find(conn, id)?
-                    .filter(|s| s.scenario_id == scenario.id)
-                    .ok_or_else(|| {
-                        bad_query(format!(
-                            "`{id}` is not a submission of scenario `{}`",
-                            scenario.id
-                        ))
-                    })?;
-                let team_name = teams::find(conn, &submission.team_id)?
-                    .map(|t| t.name)
-                    .unwrap_or_default();
-                let result = results::find(conn, id)?;
-                let report = result
-                    .as_ref()
-                    .map(|r| stored_report(&blobs, r))
-                    .transpose()?
-                    .unwrap_or_default();
-                let hidden = &report["hidden"];
-                columns.push(Column {
-                    submission_id: submission.id,
-                    team_id: submission.team_id,
-                    team_name,
-                    status: submission.status,
-                    submitted_at: iso_time(submission.created_at),
-                    failure: submission.failure,
-                    report_digest: result.as_ref().map(|r| r.report_digest.clone()),
-                    scores: hidden["scores"].clone(),
-                    sample_scores: report["sample"]["scores"].clone(),
-                    latency: hidden["latency"].clone(),
-                    verdict: hidden["verdict"].clone(),
-                    resources: hidden["resources"].clone(),
-                    device_seconds: result.and_then(|r| r.device_seconds),
-                });
-            }
-            Ok(columns)
+        .read({
+            let blobs = state.blobs.clone();
+            move |conn| columns_of(conn, &blobs, &user, &asked, &ids)
         })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"scenario_id": id, "submissions": columns})))

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::api::iso_time;
 use crate::auth::OperatorOrAdmin;
+use crate::db::DbConnection;
 use crate::db::models::jobs::{self, Job};
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::workers::{self, Accelerator, Worker};
@@ -179,33 +180,45 @@ fn worker_view(
     }
 }
 
+/// What the operator's console shows (the API's and the page's).
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub at: String,
+    pub window_seconds: i64,
+    pub workers: Vec<WorkerView>,
+    pub queue: QueueView,
+}
+
+/// Workers, queue and utilisation now; a worker silent for `alive_millis` counts as gone.
+pub fn overview_of(conn: &mut DbConnection, alive_millis: i64) -> Result<Overview, AppError> {
+    let now = now_millis();
+    let unfinished = jobs::unfinished(conn)?;
+    let finished = results::finished_since(conn, now - UTILISATION_WINDOW_MILLIS)?;
+    let usage = usage_of(&finished);
+    let workers: Vec<WorkerView> = workers::list(conn)?
+        .into_iter()
+        .map(|w| worker_view(w, &unfinished, &usage, now, alive_millis))
+        .collect();
+    Ok(Overview {
+        at: iso_time(now),
+        window_seconds: UTILISATION_WINDOW_MILLIS / 1000,
+        workers,
+        queue: queue_of(&unfinished, now),
+    })
+}
+
+/// How long a worker may be silent and still count as alive: two leases (a live worker
+/// calls at least once per lease, or per long poll of at most 30 s).
+pub fn alive_millis(state: &AppState) -> i64 {
+    i64::try_from(state.config.worker_lease_seconds.saturating_mul(2000)).unwrap_or(i64::MAX)
+}
+
 /// `GET /api/v1/admin/overview` — operators and admins.
 pub async fn overview(
     state: web::Data<AppState>,
     _caller: OperatorOrAdmin,
 ) -> Result<HttpResponse, AppError> {
-    // A live worker calls at least once per lease (heartbeats) or per long poll (claims,
-    // at most 30 s); two leases without a word means it is gone.
-    let alive_millis =
-        i64::try_from(state.config.worker_lease_seconds.saturating_mul(2000)).unwrap_or(i64::MAX);
-    let body = state
-        .db
-        .read(move |conn| {
-            let now = now_millis();
-            let unfinished = jobs::unfinished(conn)?;
-            let finished = results::finished_since(conn, now - UTILISATION_WINDOW_MILLIS)?;
-            let usage = usage_of(&finished);
-            let workers: Vec<WorkerView> = workers::list(conn)?
-                .into_iter()
-                .map(|w| worker_view(w, &unfinished, &usage, now, alive_millis))
-                .collect();
-            Ok(serde_json::json!({
-                "at": iso_time(now),
-                "window_seconds": UTILISATION_WINDOW_MILLIS / 1000,
-                "workers": workers,
-                "queue": queue_of(&unfinished, now),
-            }))
-        })
-        .await?;
+    let alive = alive_millis(&state);
+    let body = state.db.read(move |conn| overview_of(conn, alive)).await?;
     Ok(HttpResponse::Ok().json(body))
 }

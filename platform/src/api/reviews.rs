@@ -82,10 +82,7 @@ pub async fn put(
     form.check()?;
     let (review, created) = state
         .db
-        .write(move |conn| {
-            let submission = submission_of(conn, &id)?;
-            reviews::put(conn, &submission.id, &judge.id, &form)
-        })
+        .write(move |conn| put_review(conn, &judge, &id, &form))
         .await?;
     let view = ReviewView::new(review);
     Ok(if created {
@@ -93,6 +90,18 @@ pub async fn put(
     } else {
         HttpResponse::Ok().json(view)
     })
+}
+
+/// Writes the judge's one review of an existing submission (the API's and the console's);
+/// the flag says whether it was created rather than replaced.
+pub fn put_review(
+    conn: &mut DbConnection,
+    judge: &CurrentUser,
+    id: &SubmissionId,
+    form: &NewReview,
+) -> Result<(Review, bool), AppError> {
+    let submission = submission_of(conn, id)?;
+    reviews::put(conn, &submission.id, &judge.id, form)
 }
 
 /// Judges and admins always; the scenario's department once the submission's phase has

@@ -120,7 +120,7 @@ pub(crate) fn visible(
 }
 
 /// A scenario the caller may change as its department.
-fn editable(
+pub(crate) fn editable(
     conn: &mut DbConnection,
     id: &ScenarioId,
     user: &CurrentUser,
@@ -204,15 +204,84 @@ pub async fn create(
     user: CurrentUser,
     Json(form): Json<ScenarioForm>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_department_of(&form.organization_id)?;
     let view = state
         .db
         .write(move |conn| {
-            let scenario = scenarios::create(conn, form, &user.id)?;
+            let scenario = create_scenario(conn, &user, form)?;
             detail_view(conn, scenario)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
+}
+
+/// Creates a scenario for one of the caller's departments (the API's and the console's).
+pub fn create_scenario(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    form: ScenarioForm,
+) -> Result<Scenario, AppError> {
+    user.require_department_of(&form.organization_id)?;
+    scenarios::create(conn, form, &user.id)
+}
+
+/// Changes a scenario as its department.
+pub fn update_scenario(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    patch: ScenarioPatch,
+) -> Result<(), AppError> {
+    let scenario = editable(conn, id, user)?;
+    scenarios::update(conn, &scenario, patch, &user.id)?;
+    Ok(())
+}
+
+/// Publishes a scenario as its department.
+pub fn publish_scenario(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<(), AppError> {
+    let scenario = editable(conn, id, user)?;
+    scenarios::publish(conn, &scenario, &user.id)?;
+    Ok(())
+}
+
+/// Adds a phase to a scenario as its department.
+pub fn add_scenario_phase(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    form: PhaseForm,
+) -> Result<Phase, AppError> {
+    let scenario = editable(conn, id, user)?;
+    scenarios::add_phase(conn, &scenario, form, &user.id)
+}
+
+/// Changes one of a scenario's phases as its department.
+pub fn update_scenario_phase(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    phase_id: &PhaseId,
+    patch: PhasePatch,
+) -> Result<Phase, AppError> {
+    let scenario = editable(conn, id, user)?;
+    let phase = phase_of(conn, &scenario, phase_id)?;
+    scenarios::update_phase(conn, &scenario, &phase, patch, &user.id)
+}
+
+/// Deletes one of a scenario's phases as its department.
+pub fn delete_scenario_phase(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    phase_id: &PhaseId,
+) -> Result<(), AppError> {
+    let scenario = editable(conn, id, user)?;
+    let phase = phase_of(conn, &scenario, phase_id)?;
+    scenarios::delete_phase(conn, &scenario, &phase, &user.id)?;
+    Ok(())
 }
 
 /// `PATCH /api/v1/scenarios/{id}` — its department.
@@ -226,8 +295,7 @@ pub async fn update(
     let view = state
         .db
         .write(move |conn| {
-            let scenario = editable(conn, &id, &user)?;
-            scenarios::update(conn, &scenario, patch, &user.id)?;
+            update_scenario(conn, &user, &id, patch)?;
             let scenario = visible(conn, &id, &user.visibility())?;
             detail_view(conn, scenario)
         })
@@ -245,8 +313,7 @@ pub async fn publish(
     let view = state
         .db
         .write(move |conn| {
-            let scenario = editable(conn, &id, &user)?;
-            scenarios::publish(conn, &scenario, &user.id)?;
+            publish_scenario(conn, &user, &id)?;
             let scenario = visible(conn, &id, &user.visibility())?;
             detail_view(conn, scenario)
         })
@@ -264,10 +331,7 @@ pub async fn add_phase(
     let id = path.into_inner();
     let phase = state
         .db
-        .write(move |conn| {
-            let scenario = editable(conn, &id, &user)?;
-            scenarios::add_phase(conn, &scenario, form, &user.id)
-        })
+        .write(move |conn| add_scenario_phase(conn, &user, &id, form))
         .await?;
     Ok(HttpResponse::Created().json(PhaseView::new(&phase, now_millis())))
 }
@@ -288,11 +352,7 @@ pub async fn update_phase(
     let (id, phase_id) = path.into_inner();
     let phase = state
         .db
-        .write(move |conn| {
-            let scenario = editable(conn, &id, &user)?;
-            let phase = phase_of(conn, &scenario, &phase_id)?;
-            scenarios::update_phase(conn, &scenario, &phase, patch, &user.id)
-        })
+        .write(move |conn| update_scenario_phase(conn, &user, &id, &phase_id, patch))
         .await?;
     Ok(HttpResponse::Ok().json(PhaseView::new(&phase, now_millis())))
 }
@@ -306,11 +366,7 @@ pub async fn delete_phase(
     let (id, phase_id) = path.into_inner();
     state
         .db
-        .write(move |conn| {
-            let scenario = editable(conn, &id, &user)?;
-            let phase = phase_of(conn, &scenario, &phase_id)?;
-            scenarios::delete_phase(conn, &scenario, &phase, &user.id)
-        })
+        .write(move |conn| delete_scenario_phase(conn, &user, &id, &phase_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod chart;
+pub mod consoles;
 pub mod errors;
 pub mod markdown;
 pub mod scenarios;
@@ -50,7 +51,54 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/teams/{id}/invitations", web::post().to(teams::invite))
         .route("/invitations", web::get().to(teams::invitations))
         .route("/invitations/{id}/{answer}", web::post().to(teams::respond))
-        .route("/submissions/{id}", web::get().to(submissions::show));
+        .route("/submissions/{id}", web::get().to(submissions::show))
+        .route("/console/department", web::get().to(consoles::department))
+        .route(
+            "/console/scenarios/new",
+            web::get().to(consoles::new_scenario),
+        )
+        .route(
+            "/console/scenarios/new",
+            web::post().to(consoles::create_scenario),
+        )
+        .route(
+            "/console/scenarios/{id}/edit",
+            web::get().to(consoles::edit_scenario),
+        )
+        .route(
+            "/console/scenarios/{id}/edit",
+            web::post().to(consoles::update_scenario),
+        )
+        .route(
+            "/console/scenarios/{id}/phases",
+            web::post().to(consoles::add_phase),
+        )
+        .route(
+            "/console/scenarios/{id}/phases/{phase}",
+            web::post().to(consoles::update_phase),
+        )
+        .route(
+            "/console/scenarios/{id}/phases/{phase}/delete",
+            web::post().to(consoles::delete_phase),
+        )
+        .route(
+            "/console/scenarios/{id}/publish",
+            web::post().to(consoles::publish),
+        )
+        .route("/console/judge", web::get().to(consoles::judge))
+        .route(
+            "/console/scenarios/{id}/compare",
+            web::get().to(consoles::compare),
+        )
+        .route(
+            "/console/submissions/{id}/review",
+            web::get().to(consoles::review_page),
+        )
+        .route(
+            "/console/submissions/{id}/review",
+            web::post().to(consoles::review),
+        )
+        .route("/console/operator", web::get().to(consoles::operator));
 }
 
 /// The language cookie's name.
@@ -155,6 +203,10 @@ impl PageContext {
     ) -> Result<HttpResponse, AppError> {
         let page = serde_json::to_value(view)
             .map_err(|e| AppError::Internal(format!("page view: {e}")))?;
+        let consoles = self
+            .user
+            .as_ref()
+            .map_or((false, false, false), CurrentUser::consoles);
         let data = serde_json::json!({
             "lang": self.lang.code(),
             "title": title,
@@ -163,6 +215,11 @@ impl PageContext {
                 login: &u.login,
                 display_name: &u.display_name,
             }),
+            "consoles": {
+                "department": consoles.0,
+                "judge": consoles.1,
+                "operator": consoles.2,
+            },
             "csrf_token": self.csrf_token.clone().unwrap_or_default(),
             "here": self.here,
             "switch_lang": self.lang.other().code(),

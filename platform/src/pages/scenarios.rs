@@ -71,7 +71,7 @@ pub fn when(iso: &str) -> String {
         .unwrap_or_else(|_| iso.to_owned())
 }
 
-fn pick(lang: Lang, zh: &str, en: &str) -> String {
+pub fn pick(lang: Lang, zh: &str, en: &str) -> String {
     match lang {
         Lang::En if !en.is_empty() => en.to_owned(),
         _ => zh.to_owned(),
@@ -416,6 +416,7 @@ pub async fn enrol(
 
 #[derive(Serialize)]
 struct BoardRowCells {
+    submission_id: String,
     rank: usize,
     team: String,
     score: String,
@@ -430,6 +431,9 @@ struct BoardTable {
     metric: String,
     private: bool,
     closes_at: String,
+    /// Judges on a private board pick submissions to compare.
+    pick: bool,
+    scenario_id: String,
 }
 
 fn table(board: Option<&BoardView>) -> BoardTable {
@@ -441,6 +445,7 @@ fn table(board: Option<&BoardView>) -> BoardTable {
             .rows
             .iter()
             .map(|r| BoardRowCells {
+                submission_id: r.submission_id.clone(),
                 rank: r.rank,
                 team: r.team_name.clone(),
                 score: format!("{:.4}", r.score),
@@ -452,6 +457,8 @@ fn table(board: Option<&BoardView>) -> BoardTable {
         metric: board.metric.to_owned(),
         private: board.board == Board::Private,
         closes_at: when(&board.phase_closes_at),
+        pick: false,
+        scenario_id: String::new(),
     }
 }
 
@@ -527,7 +534,12 @@ pub async fn leaderboard(
             &page.text("board.latency_axis"),
             view.metric,
         ),
-        board: table(Some(&view)),
+        board: BoardTable {
+            pick: board == Board::Private
+                && page.user.as_ref().is_some_and(CurrentUser::sees_all_work),
+            scenario_id: id.0.clone(),
+            ..table(Some(&view))
+        },
         public_url: format!("/scenarios/{id}/leaderboard"),
         private_url: format!("/scenarios/{id}/leaderboard?board=private"),
     };

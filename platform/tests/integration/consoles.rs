@@ -96,7 +96,7 @@ async fn evaluate_next(app: &TestApp, token: &str, worker: &str, report: Value) 
 }
 
 /// Two evaluated submissions of `kg-open`, one per team.
-async fn two_evaluated(app: &TestApp) -> (String, String) {
+pub(crate) async fn two_evaluated(app: &TestApp) -> (String, String) {
     let w = &app.world;
     let a = submit(app, &w.alice, w.team_a.as_str(), "image of team A".into()).await;
     let b = submit(app, &w.bob, w.team_b.as_str(), "image of team B".into()).await;

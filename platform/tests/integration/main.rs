@@ -9,6 +9,7 @@ mod catalog;
 mod cli_submit;
 mod common;
 mod consoles;
+mod consoles_pages;
 mod evaluation;
 mod internal;
 mod matrix;

@@ -1,0 +1,270 @@
+//! The consoles as pages: who may open each, the department's scenario forms and the
+//! judge's review form, with refusals that show a reason and change nothing.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+
+use crate::common::{Backend, TestApp};
+use crate::consoles::two_evaluated;
+use crate::on_both_backends;
+
+fn get(path: &str) -> TestRequest {
+    TestRequest::get().uri(path)
+}
+
+fn post_form(path: &str, fields: &[(&str, &str)]) -> TestRequest {
+    TestRequest::post()
+        .uri(path)
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(serde_urlencoded::to_string(fields).unwrap())
+}
+
+/// Signs in on the login page with `token`; the session cookie and its CSRF token.
+async fn sign_in(app: &TestApp, token: &str) -> (Cookie<'static>, String) {
+    let form = app.page(get("/auth/login")).await;
+    let pre = form.cookie("jb_csrf").unwrap();
+    let csrf = form.csrf_token().unwrap();
+    let signed = app
+        .page(
+            post_form(
+                "/auth/login",
+                &[("csrf_token", &csrf), ("token", token), ("return_to", "/")],
+            )
+            .cookie(pre),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text);
+    let session = signed.cookie("jb_session").unwrap();
+    let home = app.page(get("/").cookie(session.clone())).await;
+    (session, home.csrf_token().unwrap())
+}
+
+async fn consoles_for_their_roles_only(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = &app.world;
+    let consoles = [
+        ("/console/department", "部门控制台"),
+        ("/console/judge", "评审控制台"),
+        ("/console/operator", "运维控制台"),
+    ];
+    // Anonymous visitors are sent to sign in.
+    for (path, _) in consoles {
+        let page = app.page(get(path)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}: {}", page.text);
+        assert!(page.location().unwrap().starts_with("/auth/login"));
+    }
+    let clerk = sign_in(&app, &w.konggang.token).await.0;
+    let judge = sign_in(&app, &w.judge.token).await.0;
+    let operator = sign_in(&app, &w.operator.token).await.0;
+    let alice = sign_in(&app, &w.alice.token).await.0;
+    let admin = sign_in(&app, &w.admin.token).await.0;
+    for (i, (path, heading)) in consoles.iter().enumerate() {
+        for (j, who) in [&clerk, &judge, &operator].iter().enumerate() {
+            let page = app.page(get(path).cookie((*who).clone())).await;
+            if i == j {
+                assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+                assert!(page.text.contains(heading), "{path}");
+                assert!(page.text.contains(&format!("href=\"{path}\"")), "nav link");
+            } else {
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{path} for {j}");
+                assert!(
+                    !page.text.contains(&format!("href=\"{path}\"")),
+                    "no nav link"
+                );
+            }
+        }
+        let refused = app.page(get(path).cookie(alice.clone())).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let allowed = app.page(get(path).cookie(admin.clone())).await;
+        assert_eq!(allowed.status, StatusCode::OK);
+    }
+    // The department sees its own drafts, with edit links.
+    let department = app
+        .page(get("/console/department").cookie(clerk.clone()))
+        .await;
+    assert!(department.text.contains("kg-draft"));
+    assert!(department.text.contains("/console/scenarios/kg-open/edit"));
+    // Another department may not edit it.
+    let fengdong = sign_in(&app, &w.fengdong.token).await.0;
+    let other = app
+        .page(get("/console/scenarios/kg-open/edit").cookie(fengdong))
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+}
+
+async fn create_edit_and_publish_a_scenario(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (clerk, csrf) = sign_in(&app, &app.world.konggang.token).await;
+    let before = app.count("scenarios");
+    let phases_before = app.count("phases");
+    let fields = |title_en: &str, bounty: &str| {
+        vec![
+            ("organization_id", "konggang".to_owned()),
+            ("id", "kg-new".to_owned()),
+            ("title_zh", "新场景".to_owned()),
+            ("title_en", title_en.to_owned()),
+            ("domain", "traffic".to_owned()),
+            ("bounty_cny", bounty.to_owned()),
+            ("mode", "batch".to_owned()),
+            ("metric", "accuracy".to_owned()),
+            ("daily_quota", "5".to_owned()),
+        ]
+    };
+    let send = |fields: Vec<(&str, String)>, csrf: Option<&str>| {
+        let mut all: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(csrf) = csrf {
+            all.push(("csrf_token", csrf));
+        }
+        post_form("/console/scenarios/new", &all).cookie(clerk.clone())
+    };
+
+    // Missing CSRF token: refused, nothing stored.
+    let forged = app.page(send(fields("New", "100"), None)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("scenarios"), before);
+
+    // Invalid values: the form again with a clear message, nothing stored.
+    let bad = app.page(send(fields("New", "lots"), Some(&csrf))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("bounty_cny"), "{}", bad.text);
+    assert!(
+        bad.text.contains("value=\"lots\""),
+        "the sent value is kept"
+    );
+    assert_eq!(app.count("scenarios"), before);
+    let empty = app.page(send(fields("", "100"), Some(&csrf))).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text.contains("title_en"), "{}", empty.text);
+    assert_eq!(app.count("scenarios"), before);
+
+    // Valid: created, and on to its edit page.
+    let created = app.page(send(fields("New", "100"), Some(&csrf))).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    assert_eq!(created.location(), Some("/console/scenarios/kg-new/edit"));
+    assert_eq!(app.count("scenarios"), before + 1);
+
+    // A phase with an unreadable time is refused next to the phase form.
+    let phase = |opens: &str| {
+        post_form(
+            "/console/scenarios/kg-new/phases",
+            &[
+                ("csrf_token", &csrf),
+                ("name", "Round 1"),
+                ("opens_at", opens),
+                ("closes_at", "2099-01-01T00:00"),
+            ],
+        )
+        .cookie(clerk.clone())
+    };
+    let bad_phase = app.page(phase("soon")).await;
+    assert_eq!(bad_phase.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_phase.text.contains("opens_at"));
+    assert_eq!(app.count("phases"), phases_before, "nothing stored");
+    let added = app.page(phase("2020-01-01T00:00")).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+
+    let published = app
+        .page(
+            post_form(
+                "/console/scenarios/kg-new/publish",
+                &[("csrf_token", &csrf)],
+            )
+            .cookie(clerk.clone()),
+        )
+        .await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.text
+    );
+    let home = app.page(get("/?lang=en")).await;
+    assert!(home.text.contains("New"), "on the public list");
+    assert!(home.text.contains("/scenarios/kg-new"));
+}
+
+async fn review_form(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (a, b) = two_evaluated(&app).await;
+    let (judge, csrf) = sign_in(&app, &app.world.judge.token).await;
+    let path = format!("/console/submissions/{a}/review");
+    let form = app.page(get(&path).cookie(judge.clone())).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+
+    let bad = app
+        .page(
+            post_form(
+                &path,
+                &[
+                    ("csrf_token", &csrf),
+                    ("score", "9"),
+                    ("recommendation", "award"),
+                ],
+            )
+            .cookie(judge.clone()),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("score"), "{}", bad.text);
+    assert_eq!(app.count("reviews"), 0);
+
+    let saved = app
+        .page(
+            post_form(
+                &path,
+                &[
+                    ("csrf_token", &csrf),
+                    ("score", "4"),
+                    ("recommendation", "shortlist"),
+                    ("text", "Fast and accurate."),
+                ],
+            )
+            .cookie(judge.clone()),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    assert_eq!(app.count("reviews"), 1);
+    let shown = app
+        .page(get(saved.location().unwrap()).cookie(judge.clone()))
+        .await;
+    assert!(shown.text.contains("Fast and accurate."));
+    assert!(shown.text.contains("value=\"4\" selected"));
+
+    // Others may not review.
+    let (alice, alice_csrf) = sign_in(&app, &app.world.alice.token).await;
+    let refused = app
+        .page(
+            post_form(
+                &path,
+                &[
+                    ("csrf_token", &alice_csrf),
+                    ("score", "5"),
+                    ("recommendation", "award"),
+                ],
+            )
+            .cookie(alice),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("reviews"), 1);
+
+    // The comparison page side by side.
+    let compare = app
+        .page(
+            get(&format!(
+                "/console/scenarios/kg-open/compare?submissions={a}&submissions={b}"
+            ))
+            .cookie(judge),
+        )
+        .await;
+    assert_eq!(compare.status, StatusCode::OK, "{}", compare.text);
+    assert!(compare.text.contains("0.9000"), "{}", compare.text);
+    assert!(compare.text.contains("0.8000"));
+}
+
+on_both_backends!(
+    consoles_for_their_roles_only,
+    create_edit_and_publish_a_scenario,
+    review_form
+);
