@@ -16,7 +16,7 @@ async fn submit(app: &TestApp, member: &Actor, team: &str, image: String) -> Str
     submit_to(app, "kg-open", member, team, image).await
 }
 
-async fn submit_to(
+pub(crate) async fn submit_to(
     app: &TestApp,
     scenario: &str,
     member: &Actor,
@@ -44,7 +44,7 @@ async fn submit_to(
     reply.body["submission"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn register_worker(app: &TestApp, token: &str) -> String {
+pub(crate) async fn register_worker(app: &TestApp, token: &str) -> String {
     let registered = app
         .post(
             "/internal/v1/workers",
@@ -57,7 +57,7 @@ async fn register_worker(app: &TestApp, token: &str) -> String {
     registered.body["worker_id"].as_str().unwrap().to_owned()
 }
 
-fn report(score: f64, device_seconds: f64) -> Value {
+pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
     let split = |v: f64| json!({"value": v, "low": v - 0.05, "high": v + 0.05, "queries": 500});
     json!({
         "scenario_id": "kg-open",
@@ -74,7 +74,12 @@ fn report(score: f64, device_seconds: f64) -> Value {
 }
 
 /// Claims the next job with the worker and reports it finished with `report`.
-async fn evaluate_next(app: &TestApp, token: &str, worker: &str, report: Value) -> Value {
+pub(crate) async fn evaluate_next(
+    app: &TestApp,
+    token: &str,
+    worker: &str,
+    report: Value,
+) -> Value {
     let claimed = app
         .post(
             "/internal/v1/jobs/claim",

@@ -4,6 +4,7 @@
 mod bad_input;
 mod binary;
 mod browser;
+mod browser_flow;
 mod browser_signin;
 mod catalog;
 mod cli_submit;

@@ -1,0 +1,204 @@
+//! The story of issue 6 in a real headless Chromium: a department clerk posts a scenario in
+//! the console and it appears on the opportunity list; a team member signs in, enrols with
+//! the scenario page's button and finds the team's evaluated submission on the leaderboard;
+//! a judge writes a review; an anonymous visitor is refused the private board.
+
+use crate::browser::{self, Browser, Size};
+use crate::common::{Actor, Backend, TestApp};
+use crate::consoles::{evaluate_next, register_worker, report};
+use crate::on_both_backends;
+
+/// Signs `who` in through the token form and lands on `then`.
+async fn signed_in(name: &str, base: &str, who: &Actor, then: &str) -> Browser {
+    let browser = Browser::start(name, Size::Desktop).await;
+    browser
+        .open(&format!("{base}/auth/login?return_to={then}"))
+        .await;
+    browser.fill("#token", &who.token).await;
+    browser
+        .click("form[action='/auth/login'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_url("signed in", |url| url.path() == then)
+        .await;
+    browser
+}
+
+async fn expect_text(browser: &Browser, css: &str, wanted: &str) {
+    let text = browser.text(css).await;
+    if !text.contains(wanted) {
+        browser
+            .fail(&format!("expected `{wanted}` in {css}, found: {text}"))
+            .await;
+    }
+}
+
+async fn the_platform_in_a_browser(backend: Backend) {
+    if !browser::available("the_platform_in_a_browser") {
+        return;
+    }
+    let app = TestApp::new(backend).await;
+    let base = app.serve_http();
+    let w = &app.world;
+
+    // A Konggang clerk posts a scenario, opens a phase and publishes it.
+    let clerk = signed_in(
+        &format!("flow-clerk-{backend:?}"),
+        &base,
+        &w.konggang,
+        "/console/scenarios/new",
+    )
+    .await;
+    clerk.fill("input[name=id]", "kg-cargo-eta").await;
+    clerk
+        .fill("input[name=title_zh]", "航空货运到港时间预测")
+        .await;
+    clerk
+        .fill("input[name=title_en]", "Air cargo arrival time")
+        .await;
+    clerk.fill("input[name=domain]", "logistics").await;
+    clerk.fill("input[name=bounty_cny]", "300000").await;
+    clerk.fill("input[name=latency_budget_ms]", "20").await;
+    clerk.fill("input[name=daily_quota]", "5").await;
+    clerk.click("#scenario-form button[type=submit]").await;
+    clerk
+        .wait_for_url("the scenario's edit page", |url| {
+            url.path() == "/console/scenarios/kg-cargo-eta/edit"
+        })
+        .await;
+    let now = chrono::Utc::now();
+    clerk.fill("#phase-form input[name=name]", "初赛").await;
+    clerk
+        .fill(
+            "#phase-form input[name=opens_at]",
+            &(now - chrono::Duration::hours(1)).to_rfc3339(),
+        )
+        .await;
+    clerk
+        .fill(
+            "#phase-form input[name=closes_at]",
+            &(now + chrono::Duration::days(30)).to_rfc3339(),
+        )
+        .await;
+    clerk.click("#phase-form button[type=submit]").await;
+    clerk.click("#publish-button").await;
+    clerk.open(&format!("{base}/?lang=en")).await;
+    expect_text(&clerk, "main", "Air cargo arrival time").await;
+    clerk.close().await;
+
+    // A team member enrols with the button on the scenario page ...
+    let alice = signed_in(
+        &format!("flow-team-{backend:?}"),
+        &base,
+        &w.alice,
+        "/scenarios/kg-cargo-eta",
+    )
+    .await;
+    alice
+        .click("form[action='/scenarios/kg-cargo-eta/enrol'] button[type=submit]")
+        .await;
+    // The form posts and the page comes back; wait for the enrolment to be there.
+    let mut enrolled = false;
+    for _ in 0..50 {
+        let enrolments = app
+            .get(
+                &format!("/api/v1/teams/{}/enrolments", w.team_a),
+                w.alice.token(),
+            )
+            .await;
+        if enrolments.body.to_string().contains("kg-cargo-eta") {
+            enrolled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if !enrolled {
+        let page = alice.text("main").await;
+        alice
+            .fail(&format!(
+                "the enrol button did not enrol the team; the page: {page}"
+            ))
+            .await;
+    }
+    // ... submits from the command line (as `jiebang submit` does) to the seeded scenario with
+    // a package, a worker reports the evaluation, and the board shows the team.
+    let submission = crate::consoles::submit_to(
+        &app,
+        "kg-open",
+        &w.alice,
+        w.team_a.as_str(),
+        "an image archive".into(),
+    )
+    .await;
+    let token = app.worker_token();
+    let worker = register_worker(&app, &token).await;
+    evaluate_next(&app, &token, &worker, report(0.87, 10.0)).await;
+    alice
+        .open(&format!("{base}/scenarios/kg-open/leaderboard"))
+        .await;
+    expect_text(&alice, "main", "Team A").await;
+    expect_text(&alice, "main", "0.87").await;
+    alice
+        .open(&format!("{base}/submissions/{submission}"))
+        .await;
+    expect_text(&alice, "main", "0.87").await;
+    alice.close().await;
+
+    // A judge reviews the submission.
+    let review_page = format!("/console/submissions/{submission}/review");
+    let judge = signed_in(
+        &format!("flow-judge-{backend:?}"),
+        &base,
+        &w.judge,
+        &review_page,
+    )
+    .await;
+    judge
+        .fill(
+            "#review-form textarea[name=text]",
+            "Clear gain over the baseline; latency well within budget.",
+        )
+        .await;
+    judge.click("#review-form button[type=submit]").await;
+    judge.open(&format!("{base}{review_page}")).await;
+    expect_text(&judge, "main", "Clear gain over the baseline").await;
+    judge.close().await;
+    let reviews = app
+        .get(
+            &format!("/api/v1/submissions/{submission}/reviews"),
+            w.judge.token(),
+        )
+        .await;
+    assert_eq!(reviews.status, 200, "{:?}", reviews.body);
+    assert!(
+        reviews
+            .body
+            .to_string()
+            .contains("Clear gain over the baseline")
+    );
+
+    // Anyone may see the public board; the private one of an open phase is refused.
+    let visitor = Browser::start(&format!("flow-visitor-{backend:?}"), Size::Phone).await;
+    visitor
+        .open(&format!("{base}/scenarios/kg-open/leaderboard?lang=en"))
+        .await;
+    expect_text(&visitor, "main", "Team A").await;
+    visitor
+        .open(&format!(
+            "{base}/scenarios/kg-open/leaderboard?board=private"
+        ))
+        .await;
+    let refused = visitor.text("main").await;
+    assert!(
+        !refused.contains("Team A"),
+        "the private board stays hidden: {refused}"
+    );
+    visitor.screenshot("private-board-refused").await;
+    visitor.close().await;
+    let private = app
+        .get("/api/v1/scenarios/kg-open/leaderboard?board=private", None)
+        .await;
+    assert_eq!(private.status, 403);
+}
+
+on_both_backends!(the_platform_in_a_browser);
