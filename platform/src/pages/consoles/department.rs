@@ -1,0 +1,476 @@
+//! The department console: its scenarios, create, edit, phases, publish.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::api::scenarios::{self as scenario_api, ScenarioView, detail_view, editable};
+use crate::auth::{CurrentUser, DepartmentOrAdmin};
+use crate::db::ids::{PhaseId, ScenarioId};
+use crate::db::models::organizations;
+use crate::db::models::scenarios::{PhaseForm, PhasePatch, ScenarioForm, ScenarioPatch};
+use crate::error::AppError;
+use crate::pages::scenarios::pick;
+use crate::pages::session::CsrfForm;
+use crate::pages::{PageContext, see_other};
+
+use super::{
+    Choice, EditQuery, ScenarioList, all_scenarios, fixable, invalid, refused, rows, status_name,
+};
+
+/// `GET /console/department` — the scenarios of the viewer's departments.
+pub async fn department(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+) -> Result<HttpResponse, AppError> {
+    let views = all_scenarios(&page, user.visibility()).await?;
+    let mine = views
+        .into_iter()
+        .filter(|v| user.is_admin() || user.works_for(&v.organization_id))
+        .collect();
+    let view = ScenarioList {
+        scenarios: rows(&page, mine),
+    };
+    let title = page.text("console.department_title");
+    page.render("console/department", &title, view)
+}
+
+/// The scenario form's fields as typed, so a refused form is shown again as it was sent.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScenarioFields {
+    pub id: String,
+    pub organization_id: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub domain: String,
+    pub summary_zh: String,
+    pub summary_en: String,
+    pub description: String,
+    pub bounty_cny: String,
+    pub mode: String,
+    pub metric: String,
+    pub latency_budget_ms: String,
+    pub daily_quota: String,
+}
+
+impl ScenarioFields {
+    fn of(view: &ScenarioView) -> Self {
+        Self {
+            id: view.id.0.clone(),
+            organization_id: view.organization_id.0.clone(),
+            title_zh: view.title_zh.clone(),
+            title_en: view.title_en.clone(),
+            domain: view.domain.clone(),
+            summary_zh: view.summary_zh.clone(),
+            summary_en: view.summary_en.clone(),
+            description: view.description.clone().unwrap_or_default(),
+            bounty_cny: view.bounty_cny.to_string(),
+            mode: view.mode.clone(),
+            metric: view.metric.clone(),
+            latency_budget_ms: view
+                .latency_budget_ms
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            daily_quota: view.daily_quota.to_string(),
+        }
+    }
+
+    /// The values as the API's JSON body would carry them; numbers checked here, the rest
+    /// by the API's own types and rules.
+    fn json(&self) -> Result<Value, AppError> {
+        let mut body = json!({
+            "title_zh": self.title_zh.trim(),
+            "title_en": self.title_en.trim(),
+            "domain": self.domain.trim(),
+            "summary_zh": self.summary_zh.trim(),
+            "summary_en": self.summary_en.trim(),
+            "description": self.description,
+            "mode": self.mode.trim(),
+            "metric": self.metric.trim(),
+        });
+        let bounty = self.bounty_cny.trim();
+        body["bounty_cny"] = if bounty.is_empty() {
+            json!(0)
+        } else {
+            json!(bounty.parse::<u64>().map_err(|_| {
+                invalid("bounty_cny", "must be a whole number of yuan, 0 or more")
+            })?)
+        };
+        let budget = self.latency_budget_ms.trim();
+        if !budget.is_empty() {
+            body["latency_budget_ms"] = json!(budget.parse::<f64>().map_err(|_| {
+                invalid("latency_budget_ms", "must be a number of milliseconds")
+            })?);
+        }
+        let quota = self.daily_quota.trim();
+        if !quota.is_empty() {
+            body["daily_quota"] =
+                json!(quota.parse::<u32>().map_err(|_| {
+                    invalid("daily_quota", "must be a whole number, 0 or more")
+                })?);
+        }
+        Ok(body)
+    }
+
+    fn form(&self) -> Result<ScenarioForm, AppError> {
+        let mut body = self.json()?;
+        body["organization_id"] = json!(self.organization_id.trim());
+        if !self.id.trim().is_empty() {
+            body["id"] = json!(self.id.trim());
+        }
+        parsed(body)
+    }
+
+    fn patch(&self) -> Result<ScenarioPatch, AppError> {
+        parsed(self.json()?)
+    }
+}
+
+fn parsed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, AppError> {
+    serde_json::from_value(body).map_err(|e| AppError::Invalid {
+        code: "invalid_field",
+        message: e.to_string(),
+    })
+}
+
+#[derive(Serialize)]
+struct ScenarioFormPage {
+    fields: ScenarioFields,
+    organizations: Vec<Choice>,
+    modes: Vec<&'static str>,
+    metrics: Vec<&'static str>,
+    problem: Option<String>,
+}
+
+const MODES: [&str; 2] = ["serve", "batch"];
+const METRICS: [&str; 6] = ["accuracy", "macro_f1", "roc_auc", "rmse", "mae", "mape"];
+
+async fn scenario_form_page(
+    page: &PageContext,
+    user: &CurrentUser,
+    fields: ScenarioFields,
+    problem: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (admin, departments) = (user.is_admin(), user.departments.clone());
+    let towns = page
+        .state
+        .db
+        .read(move |conn| Ok(organizations::list(conn)?))
+        .await?;
+    let organizations = towns
+        .into_iter()
+        .filter(|t| admin || departments.contains(&t.id))
+        .map(|t| Choice {
+            label: pick(page.lang, &t.name_zh, &t.name_en),
+            value: t.id.0,
+        })
+        .collect();
+    let title = page.text("console.new_title");
+    page.render(
+        "console/new_scenario",
+        &title,
+        ScenarioFormPage {
+            fields,
+            organizations,
+            modes: MODES.to_vec(),
+            metrics: METRICS.to_vec(),
+            problem,
+        },
+    )
+}
+
+/// `GET /console/scenarios/new`
+pub async fn new_scenario(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+) -> Result<HttpResponse, AppError> {
+    let fields = ScenarioFields {
+        mode: "batch".into(),
+        metric: "accuracy".into(),
+        daily_quota: "5".into(),
+        bounty_cny: "0".into(),
+        ..ScenarioFields::default()
+    };
+    scenario_form_page(&page, &user, fields, None).await
+}
+
+/// `POST /console/scenarios/new` — `POST /api/v1/scenarios`'s rules.
+pub async fn create_scenario(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    CsrfForm(fields): CsrfForm<ScenarioFields>,
+) -> Result<HttpResponse, AppError> {
+    let created = match fields.form() {
+        Ok(form) => {
+            let user = user.clone();
+            page.state
+                .db
+                .write(move |conn| scenario_api::create_scenario(conn, &user, form))
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(scenario) => Ok(see_other(&format!(
+            "/console/scenarios/{}/edit",
+            scenario.id
+        ))),
+        Err(error) => {
+            let problem = fixable(error)?;
+            Ok(refused(
+                scenario_form_page(&page, &user, fields, Some(problem)).await?,
+            ))
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PhaseRow {
+    id: String,
+    name: String,
+    opens_at: String,
+    closes_at: String,
+    open: bool,
+}
+
+#[derive(Serialize)]
+struct EditPage {
+    id: String,
+    title: String,
+    status: String,
+    draft: bool,
+    from_catalog: bool,
+    public_url: String,
+    fields: ScenarioFields,
+    modes: Vec<&'static str>,
+    metrics: Vec<&'static str>,
+    phases: Vec<PhaseRow>,
+    /// The refused form's section (`details`, `phases`, `publish`) and why.
+    problem_in: String,
+    problem: Option<String>,
+    saved: bool,
+}
+
+async fn edit_page(
+    page: &PageContext,
+    user: CurrentUser,
+    id: ScenarioId,
+    problem: Option<(&str, String)>,
+    saved: bool,
+) -> Result<HttpResponse, AppError> {
+    let view = page
+        .state
+        .db
+        .read(move |conn| {
+            let scenario = editable(conn, &id, &user)?;
+            let from_catalog = scenario.from_catalog();
+            Ok((detail_view(conn, scenario)?, from_catalog))
+        })
+        .await?;
+    let (view, from_catalog) = view;
+    let data = EditPage {
+        id: view.id.0.clone(),
+        title: pick(page.lang, &view.title_zh, &view.title_en),
+        status: status_name(page, &view),
+        draft: view.published_at.is_none(),
+        from_catalog,
+        public_url: format!("/scenarios/{}", view.id),
+        fields: ScenarioFields::of(&view),
+        modes: MODES.to_vec(),
+        metrics: METRICS.to_vec(),
+        phases: view
+            .phases
+            .iter()
+            .map(|p| PhaseRow {
+                id: p.id.0.clone(),
+                name: p.name.clone(),
+                opens_at: p.opens_at.clone(),
+                closes_at: p.closes_at.clone(),
+                open: p.open,
+            })
+            .collect(),
+        problem_in: problem.as_ref().map(|p| p.0.to_owned()).unwrap_or_default(),
+        problem: problem.map(|p| p.1),
+        saved,
+    };
+    let title = data.title.clone();
+    let response = page.render("console/edit_scenario", &title, data)?;
+    Ok(response)
+}
+
+/// `GET /console/scenarios/{id}/edit` — its department.
+pub async fn edit_scenario(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    query: web::Query<EditQuery>,
+) -> Result<HttpResponse, AppError> {
+    edit_page(&page, user, path.into_inner(), None, query.saved.is_some()).await
+}
+
+/// Runs one edit with the API's function; back to the edit page, or the page again with
+/// the reason next to the section's form.
+async fn edit_with(
+    page: PageContext,
+    user: CurrentUser,
+    id: ScenarioId,
+    section: &str,
+    work: impl FnOnce(&mut crate::db::DbConnection, &CurrentUser) -> Result<(), AppError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, AppError> {
+    let outcome = {
+        let (user, id) = (user.clone(), id.clone());
+        page.state
+            .db
+            .write(move |conn| {
+                editable(conn, &id, &user)?;
+                work(conn, &user)
+            })
+            .await
+    };
+    match outcome {
+        Ok(()) => Ok(see_other(&format!("/console/scenarios/{id}/edit?saved=1"))),
+        Err(error) => {
+            let problem = fixable(error)?;
+            Ok(refused(
+                edit_page(&page, user, id, Some((section, problem)), false).await?,
+            ))
+        }
+    }
+}
+
+/// `POST /console/scenarios/{id}/edit` — `PATCH /api/v1/scenarios/{id}`'s rules.
+pub async fn update_scenario(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    CsrfForm(fields): CsrfForm<ScenarioFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let patch = fields.patch();
+    let target = id.clone();
+    edit_with(page, user, id, "details", move |conn, user| {
+        scenario_api::update_scenario(conn, user, &target, patch?)
+    })
+    .await
+}
+
+/// A phase form's fields as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PhaseFields {
+    pub name: String,
+    pub opens_at: String,
+    pub closes_at: String,
+}
+
+/// A time as RFC 3339, or as a browser's `datetime-local` value (taken as UTC).
+fn time_field(field: &str, value: &str) -> Result<DateTime<Utc>, AppError> {
+    let value = value.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(value) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+        .map(|naive| naive.and_utc())
+        .ok_or_else(|| {
+            invalid(
+                field,
+                "must be a date and time such as 2025-06-01T08:00 (UTC)",
+            )
+        })
+}
+
+impl PhaseFields {
+    fn form(&self) -> Result<PhaseForm, AppError> {
+        Ok(PhaseForm {
+            name: self.name.trim().to_owned(),
+            opens_at: time_field("opens_at", &self.opens_at)?,
+            closes_at: time_field("closes_at", &self.closes_at)?,
+        })
+    }
+
+    fn patch(&self) -> Result<PhasePatch, AppError> {
+        let optional = |field: &str, value: &str| {
+            (!value.trim().is_empty())
+                .then(|| time_field(field, value))
+                .transpose()
+        };
+        Ok(PhasePatch {
+            name: (!self.name.trim().is_empty()).then(|| self.name.trim().to_owned()),
+            opens_at: optional("opens_at", &self.opens_at)?,
+            closes_at: optional("closes_at", &self.closes_at)?,
+        })
+    }
+}
+
+/// `POST /console/scenarios/{id}/phases` — `POST /api/v1/scenarios/{id}/phases`'s rules.
+pub async fn add_phase(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    CsrfForm(fields): CsrfForm<PhaseFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let form = fields.form();
+    let target = id.clone();
+    edit_with(page, user, id, "phases", move |conn, user| {
+        scenario_api::add_scenario_phase(conn, user, &target, form?)?;
+        Ok(())
+    })
+    .await
+}
+
+/// `POST /console/scenarios/{id}/phases/{phase}` — `PATCH …/phases/{phase}`'s rules.
+pub async fn update_phase(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<(ScenarioId, PhaseId)>,
+    CsrfForm(fields): CsrfForm<PhaseFields>,
+) -> Result<HttpResponse, AppError> {
+    let (id, phase) = path.into_inner();
+    let patch = fields.patch();
+    let target = id.clone();
+    edit_with(page, user, id, "phases", move |conn, user| {
+        scenario_api::update_scenario_phase(conn, user, &target, &phase, patch?)?;
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+/// `POST /console/scenarios/{id}/phases/{phase}/delete` — `DELETE …/phases/{phase}`'s rules.
+pub async fn delete_phase(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<(ScenarioId, PhaseId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let (id, phase) = path.into_inner();
+    let target = id.clone();
+    edit_with(page, user, id, "phases", move |conn, user| {
+        scenario_api::delete_scenario_phase(conn, user, &target, &phase)
+    })
+    .await
+}
+
+/// `POST /console/scenarios/{id}/publish` — `POST /api/v1/scenarios/{id}/publish`'s rules.
+pub async fn publish(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let target = id.clone();
+    edit_with(page, user, id, "publish", move |conn, user| {
+        scenario_api::publish_scenario(conn, user, &target)
+    })
+    .await
+}

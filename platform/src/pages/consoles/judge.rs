@@ -1,0 +1,289 @@
+//! The judge console: every board, side-by-side comparison, reviews.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::api::compare::{columns_of, parse_ids};
+use crate::api::iso_time;
+use crate::api::reviews::put_review;
+use crate::auth::{CurrentUser, Judge, JudgeOrAdmin};
+use crate::db::ids::{ScenarioId, SubmissionId};
+use crate::db::models::reviews::{self, NewReview};
+use crate::db::models::{submissions, teams};
+use crate::error::AppError;
+use crate::pages::scenarios::when;
+use crate::pages::session::CsrfForm;
+use crate::pages::{PageContext, see_other};
+
+use super::{Choice, EditQuery, ScenarioList, all_scenarios, fixable, invalid, refused, rows};
+
+/// `GET /console/judge` — every scenario with its boards.
+pub async fn judge(
+    page: PageContext,
+    JudgeOrAdmin(user): JudgeOrAdmin,
+) -> Result<HttpResponse, AppError> {
+    let views = all_scenarios(&page, user.visibility()).await?;
+    let view = ScenarioList {
+        scenarios: rows(&page, views),
+    };
+    let title = page.text("console.judge_title");
+    page.render("console/judge", &title, view)
+}
+
+#[derive(Serialize)]
+struct CompareColumn {
+    submission_id: String,
+    team: String,
+    review_url: String,
+}
+
+#[derive(Serialize)]
+struct CompareRow {
+    label: String,
+    cells: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ComparePage {
+    scenario_id: String,
+    columns: Vec<CompareColumn>,
+    rows: Vec<CompareRow>,
+}
+
+fn number(value: &Value) -> String {
+    match value.as_f64() {
+        Some(n) => format!("{n:.4}"),
+        None => "—".to_owned(),
+    }
+}
+
+fn score(value: &Value) -> String {
+    match (
+        value["value"].as_f64(),
+        value["low"].as_f64(),
+        value["high"].as_f64(),
+    ) {
+        (Some(v), Some(l), Some(h)) => format!("{v:.4} ({l:.4} – {h:.4})"),
+        (Some(v), _, _) => format!("{v:.4}"),
+        _ => "—".to_owned(),
+    }
+}
+
+/// `GET /console/scenarios/{id}/compare?submissions=a,b` (or one `submissions` per
+/// checkbox) — the comparison of `GET /api/v1/scenarios/{id}/compare`.
+pub async fn compare(
+    page: PageContext,
+    JudgeOrAdmin(user): JudgeOrAdmin,
+    path: web::Path<ScenarioId>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let asked: Vec<String> = form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, _)| k == "submissions")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let ids = parse_ids(&asked.join(","))?;
+    let blobs = page.state.blobs.clone();
+    let scenario = id.clone();
+    let columns = page
+        .state
+        .db
+        .read(move |conn| columns_of(conn, &blobs, &user, &scenario, &ids))
+        .await?;
+    let row = |label: &str, cell: &dyn Fn(&crate::api::compare::Column) -> String| CompareRow {
+        label: page.text(label),
+        cells: columns.iter().map(cell).collect(),
+    };
+    let rows = vec![
+        row("console.status", &|c| c.status.clone()),
+        row("console.submitted", &|c| when(&c.submitted_at)),
+        row("console.score_all", &|c| score(&c.scores["all"])),
+        row("console.score_public", &|c| score(&c.scores["public"])),
+        row("console.score_private", &|c| score(&c.scores["private"])),
+        row("console.score_sample", &|c| score(&c.sample_scores["all"])),
+        row("console.p50", &|c| number(&c.latency["p50_ms"])),
+        row("console.p99", &|c| number(&c.latency["p99_ms"])),
+        row(
+            "console.within_budget",
+            &|c| match c.verdict["within_budget"].as_bool() {
+                Some(true) => page.text("board.within"),
+                Some(false) => page.text("board.over"),
+                None => "—".to_owned(),
+            },
+        ),
+        row("console.device_seconds", &|c| {
+            c.device_seconds
+                .map_or_else(|| "—".to_owned(), |s| format!("{s:.1}"))
+        }),
+        row("console.failure", &|c| {
+            c.failure.clone().unwrap_or_default()
+        }),
+    ];
+    let view = ComparePage {
+        scenario_id: id.0.clone(),
+        columns: columns
+            .iter()
+            .map(|c| CompareColumn {
+                submission_id: c.submission_id.0.clone(),
+                team: c.team_name.clone(),
+                review_url: format!("/console/submissions/{}/review", c.submission_id),
+            })
+            .collect(),
+        rows,
+    };
+    let title = page.text("console.compare_title");
+    page.render("console/compare", &title, view)
+}
+
+/// The review form's fields as typed.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReviewFields {
+    pub score: String,
+    pub recommendation: String,
+    pub text: String,
+}
+
+impl ReviewFields {
+    fn review(&self) -> Result<NewReview, AppError> {
+        let score = self
+            .score
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| invalid("score", "must be a whole number from 1 to 5"))?;
+        let recommendation = serde_json::from_value(json!(self.recommendation.trim()))
+            .map_err(|_| invalid("recommendation", "must be none, shortlist or award"))?;
+        let review = NewReview {
+            score,
+            recommendation,
+            text: self.text.clone(),
+        };
+        review.check()?;
+        Ok(review)
+    }
+}
+
+#[derive(Serialize)]
+struct ReviewPage {
+    submission_id: String,
+    scenario_id: String,
+    team: String,
+    status: String,
+    submission_url: String,
+    fields: ReviewFields,
+    saved_at: Option<String>,
+    saved: bool,
+    problem: Option<String>,
+    scores: Vec<Choice>,
+    recommendations: Vec<Choice>,
+}
+
+async fn review_view(
+    page: &PageContext,
+    judge: CurrentUser,
+    id: SubmissionId,
+    sent: Option<(ReviewFields, String)>,
+    saved: bool,
+) -> Result<HttpResponse, AppError> {
+    let (submission, team, review) = page
+        .state
+        .db
+        .read(move |conn| {
+            let submission = submissions::find(conn, &id)?
+                .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+            let team = teams::find(conn, &submission.team_id)?
+                .map(|t| t.name)
+                .unwrap_or_default();
+            let review = reviews::find(conn, &submission.id, &judge.id)?;
+            Ok((submission, team, review))
+        })
+        .await?;
+    let saved_at = review.as_ref().map(|r| when(&iso_time(r.updated_at)));
+    let (fields, problem) = match (sent, review) {
+        (Some((fields, problem)), _) => (fields, Some(problem)),
+        (None, Some(review)) => (
+            ReviewFields {
+                score: review.score.to_string(),
+                recommendation: review.recommendation,
+                text: review.body,
+            },
+            None,
+        ),
+        (None, None) => (
+            ReviewFields {
+                score: "3".into(),
+                recommendation: "none".into(),
+                text: String::new(),
+            },
+            None,
+        ),
+    };
+    let view = ReviewPage {
+        submission_url: format!("/submissions/{}", submission.id),
+        submission_id: submission.id.0,
+        scenario_id: submission.scenario_id.0,
+        team,
+        status: submission.status,
+        fields,
+        saved_at,
+        saved,
+        problem,
+        scores: (1..=5)
+            .map(|n| Choice {
+                value: n.to_string(),
+                label: n.to_string(),
+            })
+            .collect(),
+        recommendations: ["none", "shortlist", "award"]
+            .iter()
+            .map(|r| Choice {
+                value: (*r).to_owned(),
+                label: page.text(&format!("console.recommend_{r}")),
+            })
+            .collect(),
+    };
+    let title = page.text("console.review_title");
+    page.render("console/review", &title, view)
+}
+
+/// `GET /console/submissions/{id}/review` — the judge's review form and saved review.
+pub async fn review_page(
+    page: PageContext,
+    Judge(judge): Judge,
+    path: web::Path<SubmissionId>,
+    query: web::Query<EditQuery>,
+) -> Result<HttpResponse, AppError> {
+    review_view(&page, judge, path.into_inner(), None, query.saved.is_some()).await
+}
+
+/// `POST /console/submissions/{id}/review` — `PUT /api/v1/submissions/{id}/review`'s rules.
+pub async fn review(
+    page: PageContext,
+    Judge(judge): Judge,
+    path: web::Path<SubmissionId>,
+    CsrfForm(fields): CsrfForm<ReviewFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let outcome = match fields.review() {
+        Ok(review) => {
+            let (judge, id) = (judge.clone(), id.clone());
+            page.state
+                .db
+                .write(move |conn| put_review(conn, &judge, &id, &review))
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(_) => Ok(see_other(&format!(
+            "/console/submissions/{id}/review?saved=1"
+        ))),
+        Err(error) => {
+            let problem = fixable(error)?;
+            Ok(refused(
+                review_view(&page, judge, id, Some((fields, problem)), false).await?,
+            ))
+        }
+    }
+}

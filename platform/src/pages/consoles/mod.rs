@@ -1,0 +1,106 @@
+//! The consoles as pages: the department's (its scenarios, create, edit, phases, publish),
+//! the judge's (every board, side-by-side comparison, reviews) and the operator's (workers,
+//! queue, utilisation). Every change goes through the same function as the JSON API; a
+//! refused form is shown again with the reason and nothing changed.
+
+mod department;
+mod judge;
+mod operator;
+
+pub use department::{
+    add_phase, create_scenario, delete_phase, department, edit_scenario, new_scenario, publish,
+    update_phase, update_scenario,
+};
+pub use judge::{compare, judge, review, review_page};
+pub use operator::operator;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+
+use crate::api::page_of;
+use crate::api::scenarios::{ScenarioView, list_views};
+use crate::db::models::scenarios::{ScenarioFilter, Visibility};
+use crate::error::AppError;
+use crate::pages::PageContext;
+use crate::pages::scenarios::pick;
+
+/// The message to show next to a refused form, for refusals the sender can fix; anything
+/// else (not allowed, not found, a fault) stays an error page.
+fn fixable(error: AppError) -> Result<String, AppError> {
+    match error.status_code().as_u16() {
+        400 | 409 | 413 | 422 => Ok(error.public_message()),
+        _ => Err(error),
+    }
+}
+
+fn invalid(field: &str, message: &str) -> AppError {
+    AppError::invalid(field, message)
+}
+
+fn refused(mut response: HttpResponse) -> HttpResponse {
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
+}
+
+fn status_name(page: &PageContext, view: &ScenarioView) -> String {
+    let code = serde_json::to_value(view.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    page.text(&format!("status.{code}"))
+}
+
+#[derive(Serialize)]
+struct ScenarioList {
+    scenarios: Vec<ScenarioRow>,
+}
+
+fn rows(page: &PageContext, views: Vec<ScenarioView>) -> Vec<ScenarioRow> {
+    views
+        .into_iter()
+        .map(|v| ScenarioRow {
+            status: status_name(page, &v),
+            title: pick(page.lang, &v.title_zh, &v.title_en),
+            public_url: format!("/scenarios/{}", v.id),
+            edit_url: format!("/console/scenarios/{}/edit", v.id),
+            private_url: format!("/scenarios/{}/leaderboard?board=private", v.id),
+            id: v.id.0,
+        })
+        .collect()
+}
+
+/// Every scenario `visibility` shows (at most 100), oldest first as the list orders them.
+async fn all_scenarios(
+    page: &PageContext,
+    visibility: Visibility,
+) -> Result<Vec<ScenarioView>, AppError> {
+    let listed = page_of(Some(1), Some(100))?;
+    let list = page
+        .state
+        .db
+        .read(move |conn| list_views(conn, &ScenarioFilter::default(), &visibility, listed))
+        .await?;
+    Ok(list.items)
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditQuery {
+    pub saved: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ScenarioRow {
+    id: String,
+    title: String,
+    status: String,
+    public_url: String,
+    edit_url: String,
+    private_url: String,
+}
