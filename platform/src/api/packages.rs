@@ -48,14 +48,31 @@ pub async fn upload(
     request: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let scenario = uploadable(&state, id.clone(), user.clone()).await?;
-    let max_bytes = state.config.max_package_bytes;
     let declared = request
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let installed = install_package(&state, path.into_inner(), user, body, declared).await?;
+    Ok(HttpResponse::Ok().json(installed))
+}
+
+/// Receives, checks and installs a package for a scenario posted through the API: what the
+/// API route and the department console's upload form both do. Refused with every problem
+/// listed, and then nothing changed.
+pub async fn install_package<S, E>(
+    state: &AppState,
+    id: ScenarioId,
+    user: CurrentUser,
+    body: S,
+    declared: Option<u64>,
+) -> Result<serde_json::Value, AppError>
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let scenario = uploadable(state, id.clone(), user.clone()).await?;
+    let max_bytes = state.config.max_package_bytes;
     if declared.is_some_and(|length| length > max_bytes) {
         return Err(AppError::PayloadTooLarge(format!(
             "the package is larger than the limit of {max_bytes} bytes"
@@ -98,5 +115,5 @@ pub async fn upload(
             scenarios::set_package(conn, &scenario, &manifest, &spec, &user.id, detail)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(body)
 }

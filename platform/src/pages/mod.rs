@@ -85,6 +85,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/console/scenarios/{id}/publish",
             web::post().to(consoles::publish),
         )
+        .route(
+            "/console/scenarios/{id}/package",
+            web::post().to(consoles::upload_package),
+        )
         .route("/console/judge", web::get().to(consoles::judge))
         .route(
             "/console/scenarios/{id}/compare",

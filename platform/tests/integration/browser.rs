@@ -140,18 +140,25 @@ impl Browser {
         self.client.current_url().await.unwrap()
     }
 
-    /// The visible text of the first element matching `css`.
+    /// The visible text of the first element matching `css`. An element that went stale (the
+    /// page was replaced between finding and reading it) is looked up again.
     pub async fn text(&self, css: &str) -> String {
-        match self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(element) => element.text().await.unwrap(),
-            Err(error) => self.fail(&format!("no `{css}` on the page: {error}")).await,
+        for _ in 0..20 {
+            match self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css(css))
+                .await
+            {
+                Ok(element) => match element.text().await {
+                    Ok(text) => return text,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                },
+                Err(error) => self.fail(&format!("no `{css}` on the page: {error}")).await,
+            }
         }
+        self.fail(&format!("`{css}` kept going stale")).await
     }
 
     /// Types `text` into the field matching `css`.

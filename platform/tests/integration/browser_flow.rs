@@ -7,6 +7,7 @@ use crate::browser::{self, Browser, Size};
 use crate::common::{Actor, Backend, TestApp};
 use crate::consoles::{evaluate_next, register_worker, report};
 use crate::on_both_backends;
+use crate::packages::package_tar;
 
 /// Signs `who` in through the token form and lands on `then`.
 async fn signed_in(name: &str, base: &str, who: &Actor, then: &str) -> Browser {
@@ -31,6 +32,17 @@ async fn expect_text(browser: &Browser, css: &str, wanted: &str) {
             .fail(&format!("expected `{wanted}` in {css}, found: {text}"))
             .await;
     }
+}
+
+/// How many public files a scenario serves (to its department while it is a draft).
+async fn files_of(app: &TestApp, scenario: &str) -> usize {
+    let files = app
+        .get(
+            &format!("/api/v1/scenarios/{scenario}/files"),
+            app.world.konggang.token(),
+        )
+        .await;
+    files.body["files"].as_array().map_or(0, Vec::len)
 }
 
 async fn the_platform_in_a_browser(backend: Backend) {
@@ -81,6 +93,60 @@ async fn the_platform_in_a_browser(backend: Backend) {
         )
         .await;
     clerk.click("#phase-form button[type=submit]").await;
+
+    // The package: one whose id is another scenario's is refused with the problem listed,
+    // then the right one is taken and its public files become downloadable.
+    let archives = tempfile::tempdir().unwrap();
+    let wrong = archives.path().join("wrong.tar");
+    std::fs::write(&wrong, package_tar(|_| {})).unwrap();
+    clerk
+        .fill(
+            "#package-form input[name=package]",
+            &wrong.to_string_lossy(),
+        )
+        .await;
+    clerk.click("#package-form button[type=submit]").await;
+    clerk
+        .wait_for_url("the refusal", |url| url.path().ends_with("/package"))
+        .await;
+    expect_text(&clerk, "#package", "scenario.toml").await;
+    assert_eq!(files_of(&app, "kg-cargo-eta").await, 0, "nothing installed");
+    let right = archives.path().join("right.tar");
+    std::fs::write(
+        &right,
+        package_tar(|dir| {
+            let manifest = dir.join("scenario.toml");
+            let text = std::fs::read_to_string(&manifest)
+                .unwrap()
+                .replace("id = \"test-parcel-delay\"", "id = \"kg-cargo-eta\"");
+            std::fs::write(manifest, text).unwrap();
+        }),
+    )
+    .unwrap();
+    clerk
+        .fill(
+            "#package-form input[name=package]",
+            &right.to_string_lossy(),
+        )
+        .await;
+    clerk.click("#package-form button[type=submit]").await;
+    clerk
+        .wait_for_url("the edit page again", |url| url.query() == Some("saved=1"))
+        .await;
+    for _ in 0..50 {
+        if files_of(&app, "kg-cargo-eta").await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    if files_of(&app, "kg-cargo-eta").await == 0 {
+        let page = clerk.text("main").await;
+        clerk
+            .fail(&format!(
+                "the package's public files are not served; the page: {page}"
+            ))
+            .await;
+    }
     clerk.click("#publish-button").await;
     clerk.open(&format!("{base}/?lang=en")).await;
     expect_text(&clerk, "main", "Air cargo arrival time").await;

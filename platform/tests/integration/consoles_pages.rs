@@ -8,6 +8,7 @@ use actix_web::test::TestRequest;
 use crate::common::{Backend, TestApp};
 use crate::consoles::two_evaluated;
 use crate::on_both_backends;
+use crate::packages::{SCENARIO, package_tar, spec_of, with_api_scenario};
 
 fn get(path: &str) -> TestRequest {
     TestRequest::get().uri(path)
@@ -263,8 +264,70 @@ async fn review_form(backend: Backend) {
     assert!(compare.text.contains("0.8000"));
 }
 
+/// A multipart body: the fields in order, the last one the package file.
+fn multipart(fields: &[(&str, &str)], package: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "jiebang-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"package\"; filename=\"p.tar\"\r\nContent-Type: application/x-tar\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(package);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn package_upload_form(backend: Backend) {
+    let app = with_api_scenario(backend, |_| {}).await;
+    let (clerk, csrf) = sign_in(&app, &app.world.konggang.token).await;
+    let path = format!("/console/scenarios/{SCENARIO}/package");
+    let send = |fields: &[(&str, &str)], package: &[u8]| {
+        let (content_type, body) = multipart(fields, package);
+        TestRequest::post()
+            .uri(&path)
+            .insert_header(("Content-Type", content_type))
+            .set_payload(body)
+            .cookie(clerk.clone())
+    };
+    let good = package_tar(|_| {});
+
+    // No CSRF token, or a wrong one: refused before the file is read; nothing changed.
+    for fields in [vec![], vec![("csrf_token", "forged")]] {
+        let forged = app.page(send(&fields, &good)).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+        assert_eq!(spec_of(&app), "{}");
+    }
+    // A package with problems: every problem on the page, nothing changed.
+    let broken = package_tar(|dir| std::fs::remove_file(dir.join("hidden/labels.jsonl")).unwrap());
+    let refused = app.page(send(&[("csrf_token", &csrf)], &broken)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("hidden/labels.jsonl"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(spec_of(&app), "{}");
+    // The right one is installed.
+    let taken = app.page(send(&[("csrf_token", &csrf)], &good)).await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.text);
+    assert!(spec_of(&app).contains("bundle_digest"));
+}
+
 on_both_backends!(
     consoles_for_their_roles_only,
     create_edit_and_publish_a_scenario,
-    review_form
+    review_form,
+    package_upload_form
 );

@@ -11,14 +11,14 @@ use serde_json::Value;
 use crate::common::{Backend, Reply, TestApp, scenario_row};
 use crate::on_both_backends;
 
-const SCENARIO: &str = "test-parcel-delay";
+pub(crate) const SCENARIO: &str = "test-parcel-delay";
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/fixtures/valid-package")
 }
 
 /// The fixture package as a tar of one top-level folder, after `change` edits a copy.
-fn package_tar(change: impl FnOnce(&Path)) -> Vec<u8> {
+pub(crate) fn package_tar(change: impl FnOnce(&Path)) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("pkg");
     let status = std::process::Command::new("cp")
@@ -58,13 +58,13 @@ async fn put(app: &TestApp, scenario: &str, token: Option<&str>, body: Vec<u8>) 
     app.send(request).await
 }
 
-fn spec_of(app: &TestApp) -> String {
+pub(crate) fn spec_of(app: &TestApp) -> String {
     app.read(|conn| scenarios::find(conn, &ScenarioId::from(SCENARIO)))
         .unwrap()
         .spec
 }
 
-async fn with_api_scenario(
+pub(crate) async fn with_api_scenario(
     backend: Backend,
     adjust: impl FnOnce(&mut jiebang_platform::config::Config),
 ) -> TestApp {

@@ -15,6 +15,11 @@ use crate::pages::scenarios::pick;
 use crate::pages::session::CsrfForm;
 use crate::pages::{PageContext, see_other};
 
+use futures_util::StreamExt;
+
+use crate::api::packages::install_package;
+use crate::pages::session::same_token;
+
 use super::{
     Choice, EditQuery, ScenarioList, all_scenarios, fixable, invalid, refused, rows, status_name,
 };
@@ -473,4 +478,75 @@ pub async fn publish(
         scenario_api::publish_scenario(conn, user, &target)
     })
     .await
+}
+
+/// What a refused package upload shows: every problem of the package on its own line, or
+/// the refusal's message.
+fn package_problem(error: AppError) -> Result<String, AppError> {
+    if let AppError::Problems {
+        message, problems, ..
+    } = &error
+    {
+        let lines = problems.iter().map(|p| match &p.field {
+            Some(field) => format!("{} [{field}]: {}", p.file, p.message),
+            None => format!("{}: {}", p.file, p.message),
+        });
+        return Ok(std::iter::once(message.clone())
+            .chain(lines)
+            .collect::<Vec<_>>()
+            .join("\n"));
+    }
+    fixable(error)
+}
+
+/// Reads a short text field of a multipart form (the CSRF token), refusing a long one.
+async fn short_field(field: &mut actix_multipart::Field) -> Option<String> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field.next().await {
+        text.extend_from_slice(&chunk.ok()?);
+        if text.len() > 256 {
+            return None;
+        }
+    }
+    String::from_utf8(text).ok()
+}
+
+/// `POST /console/scenarios/{id}/package` — `PUT /api/v1/scenarios/{id}/package`'s rules,
+/// from a multipart form. The CSRF token must come first, so nothing of the file is read,
+/// let alone stored, before the form is known to be the person's own.
+pub async fn upload_package(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    mut form: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let forged = || {
+        AppError::forbidden(
+            "the form's security token is missing or out of date; reload the page and try again",
+        )
+    };
+    let token = match form.next().await {
+        Some(Ok(mut field)) if field.name() == Some("csrf_token") => short_field(&mut field).await,
+        _ => None,
+    };
+    match (page.csrf_token.as_deref(), token) {
+        (Some(expected), Some(sent)) if same_token(expected, &sent) => {}
+        _ => return Err(forged()),
+    }
+    let outcome = match form.next().await {
+        Some(Ok(file)) if file.name() == Some("package") => {
+            install_package(&page.state, id.clone(), user.clone(), file, None).await
+        }
+        _ => Err(invalid("package", &page.text("console.package_missing"))),
+    };
+    match outcome {
+        Ok(_) => Ok(see_other(&format!("/console/scenarios/{id}/edit?saved=1"))),
+        Err(error) => {
+            let problem = package_problem(error)?;
+            Ok(refused(
+                edit_page(&page, user, id, Some(("package", problem)), false).await?,
+            ))
+        }
+    }
 }

@@ -9,7 +9,7 @@ mod operator;
 
 pub use department::{
     add_phase, create_scenario, delete_phase, department, edit_scenario, new_scenario, publish,
-    update_phase, update_scenario,
+    update_phase, update_scenario, upload_package,
 };
 pub use judge::{compare, judge, review, review_page};
 pub use operator::operator;
