@@ -208,6 +208,10 @@ async fn the_platform_in_a_browser(backend: Backend) {
         .open(&format!("{base}/submissions/{submission}"))
         .await;
     expect_text(&alice, "main", "0.87").await;
+    // The team's page lists the enrolment the button made.
+    alice.open(&format!("{base}/teams/{}", w.team_a)).await;
+    expect_text(&alice, "main", "Team A").await;
+    expect_text(&alice, "main", "kg-cargo-eta").await;
     alice.close().await;
 
     // A judge reviews the submission.
