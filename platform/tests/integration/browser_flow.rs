@@ -93,6 +93,9 @@ async fn the_platform_in_a_browser(backend: Backend) {
         )
         .await;
     clerk.click("#phase-form button[type=submit]").await;
+    clerk
+        .wait_for_url("the phase saved", |url| url.query() == Some("saved=1"))
+        .await;
 
     // The package: one whose id is another scenario's is refused with the problem listed,
     // then the right one is taken and its public files become downloadable.
@@ -147,7 +150,14 @@ async fn the_platform_in_a_browser(backend: Backend) {
             ))
             .await;
     }
+    // From a fresh edit page, so the redirect after publishing is a change of address.
+    clerk
+        .open(&format!("{base}/console/scenarios/kg-cargo-eta/edit"))
+        .await;
     clerk.click("#publish-button").await;
+    clerk
+        .wait_for_url("published", |url| url.query() == Some("saved=1"))
+        .await;
     clerk.open(&format!("{base}/?lang=en")).await;
     expect_text(&clerk, "main", "Air cargo arrival time").await;
     clerk.close().await;
@@ -162,6 +172,11 @@ async fn the_platform_in_a_browser(backend: Backend) {
     .await;
     alice
         .click("form[action='/scenarios/kg-cargo-eta/enrol'] button[type=submit]")
+        .await;
+    alice
+        .wait_for_url("back on the scenario page", |url| {
+            url.query() == Some("enrolled=1")
+        })
         .await;
     // The form posts and the page comes back; wait for the enrolment to be there.
     let mut enrolled = false;
@@ -230,6 +245,9 @@ async fn the_platform_in_a_browser(backend: Backend) {
         )
         .await;
     judge.click("#review-form button[type=submit]").await;
+    judge
+        .wait_for_url("the review saved", |url| url.query() == Some("saved=1"))
+        .await;
     judge.open(&format!("{base}{review_page}")).await;
     expect_text(&judge, "main", "Clear gain over the baseline").await;
     judge.close().await;

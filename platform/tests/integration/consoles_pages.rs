@@ -1,7 +1,6 @@
 //! The consoles as pages: who may open each, the department's scenario forms and the
 //! judge's review form, with refusals that show a reason and change nothing.
 
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 
@@ -9,37 +8,7 @@ use crate::common::{Backend, TestApp};
 use crate::consoles::two_evaluated;
 use crate::on_both_backends;
 use crate::packages::{SCENARIO, package_tar, spec_of, with_api_scenario};
-
-fn get(path: &str) -> TestRequest {
-    TestRequest::get().uri(path)
-}
-
-fn post_form(path: &str, fields: &[(&str, &str)]) -> TestRequest {
-    TestRequest::post()
-        .uri(path)
-        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-        .set_payload(serde_urlencoded::to_string(fields).unwrap())
-}
-
-/// Signs in on the login page with `token`; the session cookie and its CSRF token.
-async fn sign_in(app: &TestApp, token: &str) -> (Cookie<'static>, String) {
-    let form = app.page(get("/auth/login")).await;
-    let pre = form.cookie("jb_csrf").unwrap();
-    let csrf = form.csrf_token().unwrap();
-    let signed = app
-        .page(
-            post_form(
-                "/auth/login",
-                &[("csrf_token", &csrf), ("token", token), ("return_to", "/")],
-            )
-            .cookie(pre),
-        )
-        .await;
-    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text);
-    let session = signed.cookie("jb_session").unwrap();
-    let home = app.page(get("/").cookie(session.clone())).await;
-    (session, home.csrf_token().unwrap())
-}
+use crate::pages::{get, post_form, sign_in};
 
 async fn consoles_for_their_roles_only(backend: Backend) {
     let app = TestApp::new(backend).await;

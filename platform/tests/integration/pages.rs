@@ -10,11 +10,11 @@ use jiebang_platform::db::schema::scenarios as scenario_table;
 use crate::common::{Backend, Page, TestApp};
 use crate::on_both_backends;
 
-fn get(path: &str) -> TestRequest {
+pub(crate) fn get(path: &str) -> TestRequest {
     TestRequest::get().uri(path)
 }
 
-fn post_form(path: &str, fields: &[(&str, &str)]) -> TestRequest {
+pub(crate) fn post_form(path: &str, fields: &[(&str, &str)]) -> TestRequest {
     TestRequest::post()
         .uri(path)
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
@@ -22,7 +22,7 @@ fn post_form(path: &str, fields: &[(&str, &str)]) -> TestRequest {
 }
 
 /// Signs in on the login page with `token`; returns the session cookie and its CSRF token.
-async fn sign_in(app: &TestApp, token: &str) -> (Cookie<'static>, String) {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> (Cookie<'static>, String) {
     let form = app.page(get("/auth/login")).await;
     let pre = form.cookie("jb_csrf").expect("a pre-session CSRF cookie");
     let csrf = form.csrf_token().expect("a CSRF field");
