@@ -205,16 +205,27 @@ async fn cancelling_a_run_removes_its_container() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_start_up_sweep_removes_leftovers() {
-    let Some(sandbox) = sandbox().await else {
+    let Some(_any) = sandbox().await else {
         return;
     };
     let _slot = slot().await;
+    // A worker of its own: a sweep without one removes every job's containers, and the
+    // other tests' containers are running beside this one.
+    let worker = crate::common::job_id("sweeper");
+    let sandbox = Sandbox::connect(jiebang_sandboxes::SandboxConfig {
+        worker_label: Some(worker.clone()),
+        ..jiebang_sandboxes::SandboxConfig::default()
+    })
+    .await
+    .unwrap();
     let job = crate::common::job_id("crashed");
     let created = std::process::Command::new("docker")
         .args([
             "create",
             "--label",
             &format!("jiebang.job={job}"),
+            "--label",
+            &format!("jiebang.worker={worker}"),
             crate::common::IMAGE,
             "spin",
         ])
