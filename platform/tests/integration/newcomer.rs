@@ -110,6 +110,16 @@ fn catalog_open_now(dir: &Path) {
     std::fs::write(hidden.join("labels.jsonl"), kept_labels.join("\n") + "\n").unwrap();
 }
 
+/// GETs `url` (as `token`'s holder, when given) and reads the JSON answer.
+async fn get_json(client: &reqwest::Client, url: String, token: Option<&String>) -> Value {
+    let request = client.get(url);
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 struct Newcomer {
     token: String,
     team: String,
@@ -199,25 +209,16 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
     );
 
     let client = reqwest::Client::new();
-    let scenario: Value = client
-        .get(format!("{base}/api/v1/scenarios/{SCENARIO}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let scenario = get_json(&client, format!("{base}/api/v1/scenarios/{SCENARIO}"), None).await;
     assert_eq!(scenario["organization_id"], "konggang", "{scenario}");
 
     // The public data, downloaded as a team would; nothing of hidden/ is reachable.
-    let files: Value = client
-        .get(format!("{base}/api/v1/scenarios/{SCENARIO}/files"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let files = get_json(
+        &client,
+        format!("{base}/api/v1/scenarios/{SCENARIO}/files"),
+        None,
+    )
+    .await;
     let paths: Vec<&str> = files["files"]
         .as_array()
         .unwrap()
@@ -279,18 +280,15 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
     let weak = submit(&base, &newcomers[1], &weak_image).await;
     let slow = submit(&base, &newcomers[2], &slow_image).await;
 
-    let quota: Value = client
-        .get(format!(
+    let quota = get_json(
+        &client,
+        format!(
             "{base}/api/v1/scenarios/{SCENARIO}/quota?team_id={}",
             newcomers[0].team
-        ))
-        .bearer_auth(&newcomers[0].token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+        Some(&newcomers[0].token),
+    )
+    .await;
     assert_eq!(quota["remaining"], 4, "{quota}");
 
     let status = watch(&base, &newcomers[0], &full).await;
@@ -307,14 +305,12 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
     assert!(watch(&base, &newcomers[1], &weak).await.contains("done"));
     assert!(watch(&base, &newcomers[2], &slow).await.contains("done"));
 
-    let board: Value = client
-        .get(format!("{base}/api/v1/scenarios/{SCENARIO}/leaderboard"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let board = get_json(
+        &client,
+        format!("{base}/api/v1/scenarios/{SCENARIO}/leaderboard"),
+        None,
+    )
+    .await;
     let rows = board["rows"].as_array().unwrap();
     let teams: Vec<&str> = rows
         .iter()
@@ -352,15 +348,12 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
         "{table}"
     );
 
-    let report: Value = client
-        .get(format!("{base}/api/v1/submissions/{full}/report"))
-        .bearer_auth(&newcomers[0].token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = get_json(
+        &client,
+        format!("{base}/api/v1/submissions/{full}/report"),
+        Some(&newcomers[0].token),
+    )
+    .await;
     let hidden = &report["report"]["hidden"];
     assert_eq!(hidden["scores"]["metric"], "roc_auc", "{report}");
     assert!(
