@@ -146,6 +146,10 @@ where
     std::fs::create_dir_all(&incoming).map_err(|e| storage_error(&incoming, e))?;
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(PIPELINE_CHUNKS);
     let temporary_dir = incoming.clone();
+    // Set when the upload is refused or cut: the writer then drops what it has at once
+    // instead of flushing and fsyncing gigabytes that are about to be deleted.
+    let abandoned = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let abandoned_by_writer = std::sync::Arc::clone(&abandoned);
     // Hashing and writing happen on a blocking thread so the executor only moves bytes.
     let writer = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let mut file = tempfile::NamedTempFile::new_in(&incoming)?;
@@ -163,6 +167,9 @@ where
                     start_writeback(out.get_ref(), written_back, in_file);
                     written_back = in_file;
                 }
+            }
+            if abandoned_by_writer.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(std::io::Error::other("the upload was abandoned"));
             }
             out.flush()?;
         }
@@ -198,6 +205,9 @@ where
                 break;
             }
         }
+    }
+    if failure.is_some() {
+        abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
     }
     drop(sender);
     let written = writer.await?;

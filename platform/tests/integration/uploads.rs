@@ -224,7 +224,7 @@ async fn a_cut_connection_leaves_nothing(backend: Backend) {
     });
     sent.join().unwrap();
     // Give the server a moment to notice the cut and clean up.
-    for _ in 0..50 {
+    for _ in 0..200 {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
         let incoming = app.state.config.data_dir.join("blobs/incoming");
         if std::fs::read_dir(incoming).map_or(true, |mut d| d.next().is_none()) {
