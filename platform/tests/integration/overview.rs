@@ -1,31 +1,22 @@
 //! The operator's overview: workers, the queue and accelerator utilisation.
 
-use actix_web::http::Method;
 use serde_json::json;
 
 use crate::common::{Backend, TestApp};
+use crate::consoles::submit_to;
 use crate::on_both_backends;
 
-async fn upload(app: &TestApp, image: &'static [u8]) {
+/// Enrols team A (once) and uploads an "image" with these bytes.
+async fn upload(app: &TestApp, image: &str) {
     let w = &app.world;
-    let enrolled = app
-        .post(
-            "/api/v1/scenarios/kg-open/enrolments",
-            w.alice.token(),
-            json!({"team_id": w.team_a}),
-        )
-        .await;
-    assert!(enrolled.status == 201 || enrolled.code() == "already_enrolled");
-    let reply = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/scenarios/kg-open/submissions?team_id={}", w.team_a),
-            w.alice.token(),
-            Some("application/x-tar"),
-            image,
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    submit_to(
+        app,
+        "kg-open",
+        &w.alice,
+        w.team_a.as_str(),
+        image.to_owned(),
+    )
+    .await;
 }
 
 async fn operators_see_workers_queue_and_utilisation(backend: Backend) {
@@ -56,9 +47,9 @@ async fn operators_see_workers_queue_and_utilisation(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    upload(&app, b"first image").await;
-    upload(&app, b"second image").await;
-    upload(&app, b"third image").await;
+    upload(&app, "first image").await;
+    upload(&app, "second image").await;
+    upload(&app, "third image").await;
 
     // One job finished on device 0 (60 device-seconds), one running, one waiting.
     for report in [

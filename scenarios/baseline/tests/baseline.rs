@@ -62,20 +62,19 @@ fn package(dir: &Path, metric: &str, output_type: &str, label: impl Fn(&[f64]) -
     }
 }
 
+/// Next to no penalty: the fit should recover an exactly linear target.
+const EXACT: TrainOptions = TrainOptions {
+    features: None,
+    l2: 1e-9,
+};
+
 #[test]
 fn ridge_recovers_a_linear_target() {
     let dir = tempfile::tempdir().unwrap();
     package(dir.path(), "rmse", "FP32", |x| {
         json!(5.0 + 2.0 * x[0] - 3.0 * x[1])
     });
-    let model = train(
-        dir.path(),
-        TrainOptions {
-            features: None,
-            l2: 1e-9,
-        },
-    )
-    .unwrap();
+    let model = train(dir.path(), EXACT).unwrap();
     assert_eq!((model.kind, model.answer), (Kind::Ridge, Answer::Value));
     let predicted = model.predict(&[1.0, 1.0, 0.5]).unwrap().as_f64().unwrap();
     assert!((predicted - 4.0).abs() < 1e-6, "{predicted}");
@@ -178,14 +177,7 @@ fn post(path: &str, body: &str) -> String {
 fn server_speaks_the_protocol_and_refuses_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
     package(dir.path(), "rmse", "FP32", |x| json!(1.0 + x[0]));
-    let model = train(
-        dir.path(),
-        TrainOptions {
-            features: None,
-            l2: 1e-9,
-        },
-    )
-    .unwrap();
+    let model = train(dir.path(), EXACT).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     std::thread::spawn(move || serve(listener, model, ServeOptions::default()));
