@@ -10,7 +10,9 @@ use jiebang_scenarios::package::{self, ScenarioPackage, ValidationReport};
 
 use crate::db::DbConnection;
 use crate::db::ids::{OrganizationId, PhaseId, ScenarioId};
-use crate::db::models::scenarios::{self, Phase, Scenario, mode_name};
+use crate::db::models::catalog_sync;
+use crate::db::models::phases::Phase;
+use crate::db::models::scenarios::{self, Scenario, ScenarioSource, ScenarioSpec, ScenarioStatus};
 use crate::db::models::{audit, organizations};
 use crate::db::{Db, now_millis};
 use crate::error::AppError;
@@ -67,16 +69,16 @@ fn bundle(package: &ScenarioPackage, blobs: &BlobStore) -> Result<String, AppErr
 /// Shared by catalog loads and departments' uploads, so both are evaluated the same way.
 pub fn prepare(package: &ScenarioPackage, blobs: &BlobStore) -> Result<PreparedPackage, AppError> {
     let bundle_digest = bundle(package, blobs)?;
-    let spec = serde_json::json!({
-        "manifest": package.manifest,
-        "package_dir": package.root,
-        "bundle_digest": bundle_digest,
-        "hidden_items": package.hidden_items,
-        "sample_items": package.sample_items,
-    });
+    let spec = ScenarioSpec {
+        manifest: package.manifest.clone(),
+        package_dir: package.root.clone(),
+        bundle_digest: bundle_digest.clone(),
+        hidden_items: package.hidden_items,
+        sample_items: package.sample_items,
+    };
     Ok(PreparedPackage {
         bundle_digest,
-        spec: spec.to_string(),
+        spec,
     })
 }
 
@@ -84,8 +86,8 @@ pub fn prepare(package: &ScenarioPackage, blobs: &BlobStore) -> Result<PreparedP
 #[derive(Debug, Clone)]
 pub struct PreparedPackage {
     pub bundle_digest: String,
-    /// The JSON kept in the scenario's `spec` column.
-    pub spec: String,
+    /// What the scenario's `spec` column keeps.
+    pub spec: ScenarioSpec,
 }
 
 /// Validates and loads every package under `dir`; a missing folder loads nothing.
@@ -150,13 +152,13 @@ fn upsert(
             .map(|d| format!("{}\n\n{}", d.zh, d.en))
             .unwrap_or_default(),
         bounty_cny: i64::try_from(manifest.bounty.amount_cny).unwrap_or(i64::MAX),
-        mode: mode_name(manifest.mode).to_owned(),
-        metric: manifest.metric.name.as_str().to_owned(),
+        mode: manifest.mode,
+        metric: manifest.metric.name,
         latency_budget_ms: manifest.latency.budget_ms,
         daily_quota: i32::try_from(manifest.quota.submissions_per_day).unwrap_or(i32::MAX),
-        status: "published".to_owned(),
-        source: "catalog".to_owned(),
-        spec: prepared.spec.clone(),
+        status: ScenarioStatus::Published,
+        source: ScenarioSource::Catalog,
+        spec: prepared.spec.to_column(),
         created_by: None,
         created_at: now,
         updated_at: now,
@@ -169,7 +171,7 @@ fn upsert(
                 format!("id `{id}` belongs to a scenario posted through the API"),
             ));
         }
-        Some(existing) => scenarios::replace_from_catalog(
+        Some(existing) => catalog_sync::replace_from_catalog(
             conn,
             &Scenario {
                 created_at: existing.created_at,
@@ -192,7 +194,7 @@ fn upsert(
             created_at: now,
         })
         .collect();
-    scenarios::sync_catalog_phases(conn, &id, &phases)?;
+    catalog_sync::sync_catalog_phases(conn, &id, &phases)?;
     audit::record(
         conn,
         None,

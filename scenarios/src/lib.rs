@@ -16,6 +16,7 @@
 //! - Split the hidden set into the public and private boards' parts:
 //!   [`split::split_ids`] / [`split::is_public`], stable across platforms and versions.
 //! - Order a leaderboard: [`ranking::rank`] over [`ranking::Entry`] rows.
+//! - Closed sets of values kept as text: [`text_enum!`] and its database mapping [`text_sql!`].
 //! - Errors at the crate boundary: [`ScenarioError`].
 
 pub mod error;
@@ -23,5 +24,6 @@ pub mod metrics;
 pub mod package;
 pub mod ranking;
 pub mod split;
+pub mod text;
 
 pub use error::ScenarioError;

@@ -10,6 +10,7 @@ use crate::api::results::stored_report;
 use crate::auth::{CurrentUser, JudgeOrAdmin};
 use crate::db::DbConnection;
 use crate::db::ids::{ScenarioId, SubmissionId, TeamId};
+use crate::db::models::submissions::SubmissionStage;
 use crate::db::models::{results, submissions, teams};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -32,7 +33,7 @@ pub struct Column {
     pub submission_id: SubmissionId,
     pub team_id: TeamId,
     pub team_name: String,
-    pub status: String,
+    pub status: SubmissionStage,
     pub submitted_at: String,
     pub failure: Option<String>,
     pub report_digest: Option<String>,

@@ -22,10 +22,10 @@ pub struct FileView {
     pub url: String,
 }
 
-/// The package folder of a scenario loaded from the catalog; API-posted scenarios have none.
-fn package_dir(scenario: &Scenario) -> Option<PathBuf> {
-    let spec: serde_json::Value = serde_json::from_str(&scenario.spec).ok()?;
-    spec["package_dir"].as_str().map(PathBuf::from)
+/// The package folder of a scenario; one posted through the API has none until its
+/// department uploads a package.
+fn package_dir(scenario: &Scenario) -> Result<Option<PathBuf>, AppError> {
+    Ok(scenario.spec()?.map(|spec| spec.package_dir))
 }
 
 /// A downloadable file: its path relative to `public/`, where it is, its size.
@@ -62,7 +62,7 @@ async fn files_of(
         .db
         .read(move |conn| visible(conn, &id, &visibility))
         .await?;
-    let files = match package_dir(&scenario) {
+    let files = match package_dir(&scenario)? {
         Some(dir) => tokio::task::spawn_blocking(move || listing(&dir)).await?,
         None => Vec::new(),
     };

@@ -10,9 +10,9 @@ use crate::api::input::Json;
 use crate::auth::WorkerCaller;
 use crate::db::DbConnection;
 use crate::db::ids::{JobId, SubmissionId, WorkerId};
-use crate::db::models::jobs::{self, Job, Outcome};
+use crate::db::models::jobs::{self, Job, JobStatus, Outcome};
 use crate::db::models::results::{self, EvaluationResult};
-use crate::db::models::submissions;
+use crate::db::models::submissions::{self, SubmissionStage};
 use crate::db::models::workers::{self, Registration, Worker};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -73,33 +73,45 @@ pub struct ClaimedJob {
 
 /// Whether the worker's node has what the job's scenario asks for: CPUs, memory and
 /// accelerators (of the model named, if one is).
-fn fits(conn: &mut DbConnection, worker: &Worker, job: &Job) -> diesel::QueryResult<bool> {
+/// A scenario without a package asks for nothing (the worker then reports that it has no
+/// bundle); a stored spec or inventory that does not parse is an error naming its row.
+fn fits(conn: &mut DbConnection, worker: &Worker, job: &Job) -> Result<bool, AppError> {
     let Some(submission) = submissions::find(conn, &job.submission_id)? else {
         return Ok(false);
     };
     let Some(scenario) = crate::db::models::scenarios::find(conn, &submission.scenario_id)? else {
         return Ok(false);
     };
-    let spec: serde_json::Value = serde_json::from_str(&scenario.spec).unwrap_or_default();
-    let resources = &spec["manifest"]["resources"];
-    let accelerators: Vec<workers::Accelerator> =
-        serde_json::from_str(&worker.accelerators).unwrap_or_default();
-    let model = resources["gpu_model"].as_str();
+    let Some(spec) = scenario.spec()? else {
+        return Ok(true);
+    };
+    let resources = &spec.manifest.resources;
+    let accelerators: Vec<workers::Accelerator> = serde_json::from_str(&worker.accelerators)
+        .map_err(|error| {
+            AppError::Internal(format!(
+                "the stored accelerators of worker `{}` do not parse: {error}",
+                worker.id
+            ))
+        })?;
+    let model = resources.gpu_model.as_deref();
     let matching = accelerators
         .iter()
         .filter(|a| model.is_none_or(|m| a.model == m))
-        .count() as u64;
-    Ok(resources["gpus"].as_u64().unwrap_or(0) <= matching
-        && resources["cpus"].as_f64().unwrap_or(0.0) <= f64::from(worker.cpus)
-        && resources["memory_mb"].as_i64().unwrap_or(0) <= worker.memory_mb)
+        .count();
+    Ok(
+        usize::try_from(resources.gpus).unwrap_or(usize::MAX) <= matching
+            && resources.cpus <= f64::from(worker.cpus)
+            && i64::try_from(resources.memory_mb).unwrap_or(i64::MAX) <= worker.memory_mb,
+    )
 }
 
 fn claimed(conn: &mut DbConnection, job: Job, lease_seconds: u64) -> Result<ClaimedJob, AppError> {
     let submission = submissions::find(conn, &job.submission_id)?
         .ok_or_else(|| AppError::Internal(format!("job {} has no submission", job.id)))?;
-    let bundle_digest = crate::db::models::scenarios::find(conn, &submission.scenario_id)?
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.spec).ok())
-        .and_then(|spec| spec["bundle_digest"].as_str().map(str::to_owned));
+    let bundle_digest = match crate::db::models::scenarios::find(conn, &submission.scenario_id)? {
+        Some(scenario) => scenario.spec()?.map(|spec| spec.bundle_digest),
+        None => None,
+    };
     Ok(ClaimedJob {
         job_id: job.id,
         attempt: job.attempts,
@@ -203,19 +215,21 @@ pub enum RunStage {
     Scoring,
 }
 
-impl RunStage {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::SampleRun => "sample_run",
-            Self::HiddenRun => "hidden_run",
-            Self::Scoring => "scoring",
+impl From<RunStage> for SubmissionStage {
+    fn from(stage: RunStage) -> Self {
+        match stage {
+            RunStage::SampleRun => Self::SampleRun,
+            RunStage::HiddenRun => Self::HiddenRun,
+            RunStage::Scoring => Self::Scoring,
         }
     }
 }
 
 fn held_job(conn: &mut DbConnection, job: &JobId, worker: &Worker) -> Result<Job, AppError> {
     jobs::find(conn, job)?
-        .filter(|j| j.status == "running" && j.lease_owner.as_deref() == Some(worker.id.as_str()))
+        .filter(|j| {
+            j.status == JobStatus::Running && j.lease_owner.as_deref() == Some(worker.id.as_str())
+        })
         .ok_or_else(|| lease_lost(job))
 }
 
@@ -235,7 +249,7 @@ pub async fn stage(
             submissions::set_stage(
                 conn,
                 &held.submission_id,
-                form.stage.as_str(),
+                form.stage.into(),
                 serde_json::json!({"worker": worker.name, "attempt": held.attempts}),
             )?;
             Ok(())

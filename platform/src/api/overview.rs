@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::api::iso_time;
 use crate::auth::OperatorOrAdmin;
 use crate::db::DbConnection;
-use crate::db::models::jobs::{self, Job};
+use crate::db::models::jobs::{self, Job, JobStatus};
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::workers::{self, Accelerator, Worker};
 use crate::db::now_millis;
@@ -70,12 +70,12 @@ fn queue_of(unfinished: &[Job], now: i64) -> QueueView {
     let mut queue = QueueView::default();
     let mut oldest: Option<i64> = None;
     for job in unfinished {
-        match (job.status.as_str(), job.attempts) {
-            ("running", _) => queue.running += 1,
+        match (job.status, job.attempts) {
+            (JobStatus::Running, _) => queue.running += 1,
             (_, 0) => queue.queued += 1,
             _ => queue.retrying += 1,
         }
-        if job.status == "queued" {
+        if job.status == JobStatus::Queued {
             oldest = Some(oldest.map_or(job.created_at, |o| o.min(job.created_at)));
         }
     }
@@ -155,7 +155,9 @@ fn worker_view(
         .collect();
     let current_job = unfinished
         .iter()
-        .find(|j| j.status == "running" && j.lease_owner.as_deref() == Some(worker.id.as_str()))
+        .find(|j| {
+            j.status == JobStatus::Running && j.lease_owner.as_deref() == Some(worker.id.as_str())
+        })
         .map(|j| CurrentJob {
             job_id: j.id.0.clone(),
             submission_id: j.submission_id.0.clone(),

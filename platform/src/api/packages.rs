@@ -98,11 +98,7 @@ where
         "private_board_items": package.private_board_items,
         "sample_items": package.sample_items,
     });
-    let (manifest, spec, detail) = (
-        package.manifest.clone(),
-        installed.prepared.spec.clone(),
-        body.clone(),
-    );
+    let (spec, detail) = (installed.prepared.spec.clone(), body.clone());
     state
         .db
         .write(move |conn| {
@@ -112,7 +108,7 @@ where
             if scenario.from_catalog() {
                 return Err(managed_by_catalog(&scenario));
             }
-            scenarios::set_package(conn, &scenario, &manifest, &spec, &user.id, detail)
+            scenarios::set_package(conn, &scenario, &spec, &user.id, detail)
         })
         .await?;
     Ok(body)

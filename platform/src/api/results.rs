@@ -10,8 +10,9 @@ use crate::api::iso_time;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
+use crate::db::models::phases::{self, Phase};
 use crate::db::models::results::{self, EvaluationResult};
-use crate::db::models::scenarios::{self, Phase, Scenario};
+use crate::db::models::scenarios::{self, Scenario};
 use crate::db::models::users::Role;
 use crate::db::models::{submissions, teams};
 use crate::db::now_millis;
@@ -46,22 +47,12 @@ pub struct BoardRowView {
     pub submitted_at: String,
 }
 
-fn metric_of(scenario: &Scenario) -> Result<MetricName, AppError> {
-    serde_json::from_value(serde_json::Value::String(scenario.metric.clone())).map_err(|_| {
-        AppError::Internal(format!(
-            "scenario {} has an unknown metric {}",
-            scenario.id, scenario.metric
-        ))
-    })
-}
-
-fn over_budget_of(scenario: &Scenario) -> OverBudget {
-    serde_json::from_str::<serde_json::Value>(&scenario.spec)
-        .ok()
-        .and_then(|spec| {
-            serde_json::from_value(spec["manifest"]["latency"]["over_budget"].clone()).ok()
-        })
-        .unwrap_or(OverBudget::RankBelow)
+/// What the package says of over-budget runs; a scenario without a package yet ranks
+/// them below, as the package format's default does.
+fn over_budget_of(scenario: &Scenario) -> Result<OverBudget, AppError> {
+    Ok(scenario.spec()?.map_or(OverBudget::RankBelow, |spec| {
+        spec.manifest.latency.over_budget
+    }))
 }
 
 /// The phase asked for, or the open one, or the latest.
@@ -70,7 +61,7 @@ fn phase_of(
     scenario: &Scenario,
     asked: Option<&PhaseId>,
 ) -> Result<Phase, AppError> {
-    let phases = scenarios::phases_of(conn, &scenario.id)?;
+    let phases = phases::phases_of(conn, &scenario.id)?;
     let now = now_millis();
     let chosen = match asked {
         Some(id) => phases.iter().find(|p| &p.id == id),
@@ -138,7 +129,7 @@ pub fn board_of(
             iso_time(phase.closes_at)
         )));
     }
-    let metric = metric_of(&scenario)?;
+    let metric = scenario.metric;
     let rows = results::board_rows(conn, &scenario.id, &phase.id)?;
     let pick = |result: &EvaluationResult| match board {
         Board::Public => (result.public_score, result.public_low, result.public_high),
@@ -162,7 +153,7 @@ pub fn board_of(
             })
         })
         .collect();
-    let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario));
+    let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario)?);
     let views: Vec<BoardRowView> = ranked
         .into_iter()
         .filter_map(|ranked| {
@@ -185,7 +176,7 @@ pub fn board_of(
         })
         .collect();
     Ok(BoardView {
-        over_budget: over_budget_of(&scenario),
+        over_budget: over_budget_of(&scenario)?,
         scenario_id: scenario.id,
         phase_id: phase.id,
         phase_closes_at: iso_time(phase.closes_at),
@@ -261,7 +252,7 @@ pub fn report_of(
         return Ok((submission, None));
     };
     let mut report = stored_report(blobs, &result)?;
-    let phase = scenarios::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
+    let phase = phases::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
     let open = phase.is_some_and(|p| now_millis() < p.closes_at);
     if on_team && open && !user.sees_all_work() {
         report["hidden"]["scores"]["private"] = serde_json::Value::Null;
@@ -270,15 +261,9 @@ pub fn report_of(
     Ok((submission, Some((result.report_digest, report))))
 }
 
-/// `higher` or `lower`: which way the metric named is better (empty when unknown).
-pub fn direction_of(metric: &str) -> &'static str {
-    match serde_json::from_value::<MetricName>(serde_json::Value::String(metric.to_owned())) {
-        Ok(name) => match name.direction() {
-            jiebang_scenarios::package::Direction::Higher => "higher",
-            jiebang_scenarios::package::Direction::Lower => "lower",
-        },
-        Err(_) => "",
-    }
+/// `higher` or `lower`: which way the metric is better.
+pub fn direction_of(metric: MetricName) -> &'static str {
+    metric.direction().as_str()
 }
 
 /// `GET /api/v1/submissions/{id}/logs/{run}` — `sample` for the team, judges, operators and

@@ -9,9 +9,10 @@ use crate::api::iso_time;
 use crate::auth::{CurrentUser, Judge, JudgeOrAdmin};
 use crate::db::DbConnection;
 use crate::db::ids::{ReviewId, ScenarioId, SubmissionId, TeamId, UserId};
+use crate::db::models::reviews::Recommendation;
 use crate::db::models::reviews::{self, NewReview, Review, ReviewRow};
 use crate::db::models::submissions::{self, Submission};
-use crate::db::models::{scenarios, teams};
+use crate::db::models::{phases, scenarios, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -30,7 +31,7 @@ pub struct ReviewView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team_name: Option<String>,
     pub score: i32,
-    pub recommendation: String,
+    pub recommendation: Recommendation,
     pub text: String,
     pub created_at: String,
     pub updated_at: String,
@@ -118,7 +119,7 @@ fn may_read_reviews(
     let scenario = scenarios::find(conn, &submission.scenario_id)?
         .ok_or_else(|| AppError::not_found(format_args!("submission `{}`", submission.id)))?;
     if user.works_for(&scenario.organization_id) {
-        let phase = scenarios::find_phase(conn, &scenario.id, &submission.phase_id)?;
+        let phase = phases::find_phase(conn, &scenario.id, &submission.phase_id)?;
         return match phase {
             Some(phase) if now_millis() < phase.closes_at => Err(AppError::forbidden(format!(
                 "reviews are shown to the department when the phase closes at {}",

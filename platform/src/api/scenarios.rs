@@ -7,12 +7,15 @@ use crate::api::input::{Json, Query};
 use crate::api::{Paginated, iso_time, page_of};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::DbConnection;
+use jiebang_scenarios::package::{MetricName, Mode};
+
 use crate::db::ids::{OrganizationId, PhaseId, ScenarioId, TeamId};
 use crate::db::models::enrolments;
 use crate::db::models::organizations::{self, Organization};
+use crate::db::models::phases::{self, Phase, PhaseForm, PhasePatch};
 use crate::db::models::scenarios::{
-    self, Phase, PhaseForm, PhasePatch, Scenario, ScenarioFilter, ScenarioForm, ScenarioPatch,
-    ScenarioState, Visibility,
+    self, Scenario, ScenarioFilter, ScenarioForm, ScenarioPatch, ScenarioSource, ScenarioState,
+    Visibility,
 };
 use crate::db::models::teams;
 use crate::db::now_millis;
@@ -63,12 +66,12 @@ pub struct ScenarioView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub bounty_cny: i64,
-    pub mode: String,
-    pub metric: String,
+    pub mode: Mode,
+    pub metric: MetricName,
     pub latency_budget_ms: Option<f64>,
     pub daily_quota: i32,
     pub status: ScenarioState,
-    pub source: String,
+    pub source: ScenarioSource,
     pub phases: Vec<PhaseView>,
     pub created_at: String,
     pub updated_at: String,
@@ -134,7 +137,7 @@ pub(crate) fn detail_view(
     conn: &mut DbConnection,
     scenario: Scenario,
 ) -> Result<ScenarioView, AppError> {
-    let phases = scenarios::phases_of(conn, &scenario.id)?;
+    let phases = phases::phases_of(conn, &scenario.id)?;
     let town = organizations::find(conn, &scenario.organization_id)?;
     Ok(ScenarioView::new(scenario, &phases, town, true))
 }
@@ -170,7 +173,7 @@ pub fn list_views(
     let towns = organizations::list(conn)?;
     let mut items = Vec::with_capacity(rows.len());
     for scenario in rows {
-        let phases = scenarios::phases_of(conn, &scenario.id)?;
+        let phases = phases::phases_of(conn, &scenario.id)?;
         let town = towns
             .iter()
             .find(|t| t.id == scenario.organization_id)
@@ -255,7 +258,7 @@ pub fn add_scenario_phase(
     form: PhaseForm,
 ) -> Result<Phase, AppError> {
     let scenario = editable(conn, id, user)?;
-    scenarios::add_phase(conn, &scenario, form, &user.id)
+    phases::add_phase(conn, &scenario, form, &user.id)
 }
 
 /// Changes one of a scenario's phases as its department.
@@ -268,7 +271,7 @@ pub fn update_scenario_phase(
 ) -> Result<Phase, AppError> {
     let scenario = editable(conn, id, user)?;
     let phase = phase_of(conn, &scenario, phase_id)?;
-    scenarios::update_phase(conn, &scenario, &phase, patch, &user.id)
+    phases::update_phase(conn, &scenario, &phase, patch, &user.id)
 }
 
 /// Deletes one of a scenario's phases as its department.
@@ -280,7 +283,7 @@ pub fn delete_scenario_phase(
 ) -> Result<(), AppError> {
     let scenario = editable(conn, id, user)?;
     let phase = phase_of(conn, &scenario, phase_id)?;
-    scenarios::delete_phase(conn, &scenario, &phase, &user.id)?;
+    phases::delete_phase(conn, &scenario, &phase, &user.id)?;
     Ok(())
 }
 
@@ -337,7 +340,7 @@ pub async fn add_phase(
 }
 
 fn phase_of(conn: &mut DbConnection, scenario: &Scenario, id: &PhaseId) -> Result<Phase, AppError> {
-    scenarios::find_phase(conn, &scenario.id, id)?.ok_or_else(|| {
+    phases::find_phase(conn, &scenario.id, id)?.ok_or_else(|| {
         AppError::not_found(format_args!("phase `{id}` of scenario `{}`", scenario.id))
     })
 }

@@ -9,8 +9,9 @@ use crate::api::teams::SubmissionView;
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId, TeamId};
+use crate::db::models::phases;
 use crate::db::models::scenarios::{self, Scenario};
-use crate::db::models::submissions::{self, Submission};
+use crate::db::models::submissions::{self, Submission, SubmissionStage};
 use crate::db::models::{enrolments, jobs, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
@@ -56,7 +57,7 @@ fn admission(
         ));
     }
     let now = now_millis();
-    let phase = scenarios::phases_of(conn, &scenario.id)?
+    let phase = phases::phases_of(conn, &scenario.id)?
         .into_iter()
         .find(|p| p.is_open_at(now))
         .ok_or_else(|| {
@@ -159,7 +160,7 @@ pub async fn upload(
                 submitted_by: user.id.clone(),
                 image_digest: blob.digest.clone(),
                 image_size: i64::try_from(blob.size).unwrap_or(i64::MAX),
-                status: "stored".to_owned(),
+                status: SubmissionStage::Stored,
                 created_at: now,
                 updated_at: now,
                 counts_toward_quota: true,
@@ -199,7 +200,7 @@ pub async fn upload(
 
 #[derive(Debug, Serialize)]
 pub struct StageView {
-    pub stage: String,
+    pub stage: SubmissionStage,
     pub at: String,
     pub detail: serde_json::Value,
 }

@@ -10,8 +10,10 @@ use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{InvitationId, ScenarioId, SubmissionId, TeamId, UserId};
 use crate::db::models::enrolments;
-use crate::db::models::submissions::{self, Submission};
-use crate::db::models::teams::{self, Invitation, Member, Team, TeamForm};
+use crate::db::models::submissions::{self, Submission, SubmissionStage};
+use crate::db::models::teams::{
+    self, Invitation, InvitationStatus, Member, MemberRole, Team, TeamForm, TeamKind,
+};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -19,7 +21,7 @@ use crate::state::AppState;
 pub struct TeamView {
     pub id: TeamId,
     pub name: String,
-    pub kind: String,
+    pub kind: TeamKind,
     pub institution: String,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,7 +46,7 @@ pub struct MemberView {
     pub user_id: UserId,
     pub login: String,
     pub display_name: String,
-    pub role: String,
+    pub role: MemberRole,
     pub joined_at: String,
 }
 
@@ -66,7 +68,7 @@ pub struct InvitationView {
     pub team_id: TeamId,
     pub invitee_id: UserId,
     pub invited_by: UserId,
-    pub status: String,
+    pub status: InvitationStatus,
     pub created_at: String,
 }
 
@@ -90,7 +92,7 @@ pub struct SubmissionView {
     pub team_id: TeamId,
     pub image_digest: String,
     pub image_size: i64,
-    pub status: String,
+    pub status: SubmissionStage,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -194,7 +196,7 @@ pub async fn invite(
         .db
         .write(move |conn| {
             team_for_member(conn, &id, &user)?;
-            if teams::role_of(conn, &id, &user.id)?.as_deref() != Some("owner") {
+            if teams::role_of(conn, &id, &user.id)? != Some(MemberRole::Owner) {
                 return Err(AppError::forbidden("only the team's owners may invite"));
             }
             teams::invite(conn, &id, &form.login, &user.id)

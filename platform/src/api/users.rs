@@ -40,7 +40,7 @@ fn user_view(conn: &mut crate::db::DbConnection, user: User) -> Result<UserView,
 pub struct TokenView {
     pub id: TokenId,
     pub name: String,
-    pub kind: String,
+    pub kind: TokenKind,
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,

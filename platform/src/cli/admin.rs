@@ -61,7 +61,9 @@ pub enum AdminCommand {
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(value).ok_or_else(|| format!("`{value}` is not a role (admin, judge, operator)"))
+    value
+        .parse()
+        .map_err(|error: jiebang_scenarios::text::UnknownName| error.to_string())
 }
 
 pub fn run(config: &Config, command: AdminCommand) -> Result<(), AppError> {

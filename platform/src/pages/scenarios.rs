@@ -11,7 +11,9 @@ use crate::api::{MAX_PER_PAGE, page_of};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{OrganizationId, ScenarioId, TeamId};
 use crate::db::models::organizations;
-use crate::db::models::scenarios::{ScenarioFilter, ScenarioState};
+use jiebang_scenarios::package::Load;
+
+use crate::db::models::scenarios::{ScenarioFilter, ScenarioSpec, ScenarioState};
 use crate::db::models::teams;
 use crate::error::AppError;
 use crate::pages::chart::{self, Point};
@@ -79,11 +81,7 @@ pub fn pick(lang: Lang, zh: &str, en: &str) -> String {
 }
 
 fn status_label(page: &PageContext, status: ScenarioState) -> String {
-    let key = serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    page.text(&format!("status.{key}"))
+    page.text(&format!("status.{status}"))
 }
 
 fn card(page: &PageContext, view: &ScenarioView) -> Card {
@@ -98,7 +96,7 @@ fn card(page: &PageContext, view: &ScenarioView) -> Card {
             .unwrap_or_else(|| view.organization_id.0.clone()),
         domain: view.domain.clone(),
         bounty: money(view.bounty_cny),
-        metric: view.metric.clone(),
+        metric: view.metric.to_string(),
         budget: view.latency_budget_ms.map(|b| format!("{b} ms")),
         deadline: view
             .phases
@@ -135,10 +133,10 @@ pub async fn home(
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(
-            serde_json::from_value::<ScenarioState>(serde_json::Value::String(s.to_owned()))
-                .map_err(|_| AppError::BadRequest {
+            s.parse::<ScenarioState>()
+                .map_err(|error| AppError::BadRequest {
                     code: "bad_query",
-                    message: format!("unknown status `{s}`"),
+                    message: error.to_string(),
                 })?,
         ),
     };
@@ -246,47 +244,35 @@ struct ScenarioPage {
     board: BoardTable,
 }
 
-fn rules_of(view: &ScenarioView, spec: &serde_json::Value) -> Rules {
-    let manifest = &spec["manifest"];
-    let latency = &manifest["latency"];
-    let resources = &manifest["resources"];
-    let limits = &manifest["limits"];
+fn rules_of(view: &ScenarioView, spec: Option<&ScenarioSpec>) -> Rules {
+    let manifest = spec.map(|spec| &spec.manifest);
     Rules {
-        mode: view.mode.clone(),
-        metric: view.metric.clone(),
-        direction: crate::api::results::direction_of(&view.metric).to_owned(),
+        mode: view.mode.to_string(),
+        metric: view.metric.to_string(),
+        direction: crate::api::results::direction_of(view.metric).to_owned(),
         budget_ms: view.latency_budget_ms,
-        percentile: latency["percentile"].as_f64().or_else(|| {
-            latency["load"]["pattern"]
-                .as_str()
-                .map(|p| if p == "server" { 99.0 } else { 90.0 })
+        percentile: manifest.map(|m| m.latency.percentile()),
+        load: manifest.map(|m| match m.latency.load {
+            Load::SingleStream => "single-stream".to_owned(),
+            Load::Server { rate_qps } => format!("server ({rate_qps} q/s)"),
+            Load::Offline { concurrency } => format!("offline ({concurrency} at once)"),
         }),
-        load: latency["load"]["pattern"].as_str().map(|p| {
-            match latency["load"]["rate_qps"].as_f64() {
-                Some(rate) => format!("{p} ({rate} q/s)"),
-                None => p.to_owned(),
-            }
-        }),
-        resources: resources.is_object().then(|| {
-            let mut text = format!(
-                "{} CPU, {} MB",
-                resources["cpus"].as_f64().unwrap_or(1.0),
-                resources["memory_mb"].as_u64().unwrap_or(1024)
-            );
-            if let Some(gpus) = resources["gpus"].as_u64().filter(|g| *g > 0) {
+        resources: manifest.map(|m| {
+            let resources = &m.resources;
+            let mut text = format!("{} CPU, {} MB", resources.cpus, resources.memory_mb);
+            if resources.gpus > 0 {
                 text.push_str(&format!(
-                    ", {gpus} GPU {}",
-                    resources["gpu_model"].as_str().unwrap_or("")
+                    ", {} GPU {}",
+                    resources.gpus,
+                    resources.gpu_model.as_deref().unwrap_or("")
                 ));
             }
             text
         }),
-        limits: limits.is_object().then(|| {
+        limits: manifest.map(|m| {
             format!(
                 "start-up {} s · sample {} s · hidden {} s",
-                limits["startup_s"].as_u64().unwrap_or(60),
-                limits["sample_run_s"].as_u64().unwrap_or(120),
-                limits["hidden_run_s"].as_u64().unwrap_or(600)
+                m.limits.startup_s, m.limits.sample_run_s, m.limits.hidden_run_s
             )
         }),
         daily_quota: view.daily_quota,
@@ -307,8 +293,7 @@ async fn scenario_page(
             .db
             .read(move |conn| {
                 let scenario = visible(conn, &id, &visibility)?;
-                let spec: serde_json::Value =
-                    serde_json::from_str(&scenario.spec).unwrap_or_default();
+                let spec = scenario.spec()?;
                 let view = crate::api::scenarios::detail_view(conn, scenario)?;
                 let teams = match &user {
                     Some(user) => teams::for_user(conn, &user.id)?,
@@ -329,7 +314,7 @@ async fn scenario_page(
     let data = ScenarioPage {
         card: card(page, &view),
         description_html: markdown::to_html(&description),
-        rules: rules_of(&view, &spec),
+        rules: rules_of(&view, spec.as_ref()),
         phases: view
             .phases
             .iter()

@@ -9,17 +9,15 @@ use crate::api::results::report_of;
 use crate::api::submissions::detail;
 use crate::auth::CurrentUser;
 use crate::db::ids::SubmissionId;
+use crate::db::models::submissions::SubmissionStage;
 use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::chart;
 use crate::pages::scenarios::when;
 
-/// Stages after which nothing changes any more.
-const FINAL: &[&str] = &["done", "failed"];
-
 #[derive(Serialize)]
 struct Stage {
-    stage: String,
+    stage: SubmissionStage,
     at: String,
 }
 
@@ -45,7 +43,7 @@ struct SubmissionPage {
     id: String,
     scenario_id: String,
     team_id: String,
-    status: String,
+    status: SubmissionStage,
     failure: Option<String>,
     image_digest: String,
     stages: Vec<Stage>,
@@ -169,12 +167,12 @@ pub async fn show(
             value: text_of(&report["image"]),
         });
     }
-    let status = detail.submission.status.clone();
+    let status = detail.submission.status;
     let view = SubmissionPage {
         id: detail.submission.id.0.clone(),
         scenario_id: detail.submission.scenario_id.0.clone(),
         team_id: detail.submission.team_id.0.clone(),
-        running: !FINAL.contains(&status.as_str()) && detail.failure.is_none(),
+        running: !status.is_final() && detail.failure.is_none(),
         status,
         failure: detail.failure.clone(),
         image_digest: detail.submission.image_digest.clone(),
@@ -182,7 +180,7 @@ pub async fn show(
             .stages
             .iter()
             .map(|s| Stage {
-                stage: s.stage.clone(),
+                stage: s.stage,
                 at: when(&s.at),
             })
             .collect(),

@@ -8,6 +8,7 @@ use crate::api::teams::team_for_member;
 use crate::api::{iso_time, page_of};
 use crate::auth::CurrentUser;
 use crate::db::ids::{InvitationId, TeamId};
+use crate::db::models::teams::{InvitationStatus, MemberRole};
 use crate::db::models::{enrolments, submissions, teams, users};
 use crate::error::AppError;
 use crate::pages::scenarios::when;
@@ -51,11 +52,11 @@ pub async fn show(
         .db
         .read(move |conn| {
             let team = team_for_member(conn, &id, &user)?;
-            let is_owner = teams::role_of(conn, &id, &user.id)?.as_deref() == Some("owner");
+            let is_owner = teams::role_of(conn, &id, &user.id)? == Some(MemberRole::Owner);
             let members = teams::members(conn, &id)?;
             let mut invitations = Vec::new();
             for invitation in teams::invitations_of_team(conn, &id)? {
-                if invitation.status != "pending" {
+                if invitation.status != InvitationStatus::Pending {
                     continue;
                 }
                 let login = users::find(conn, &invitation.invitee_id)?
@@ -74,7 +75,7 @@ pub async fn show(
                 members: members
                     .into_iter()
                     .map(|m| Row {
-                        cells: vec![m.display_name, m.login, m.role],
+                        cells: vec![m.display_name, m.login, m.role.to_string()],
                         link: None,
                     })
                     .collect(),
@@ -93,7 +94,7 @@ pub async fn show(
                         cells: vec![
                             s.id.0,
                             s.scenario_id.0,
-                            s.status,
+                            s.status.to_string(),
                             when(&iso_time(s.created_at)),
                         ],
                     })
@@ -129,7 +130,7 @@ pub async fn invite(
         .db
         .write(move |conn| {
             team_for_member(conn, &team, &user)?;
-            if teams::role_of(conn, &team, &user.id)?.as_deref() != Some("owner") {
+            if teams::role_of(conn, &team, &user.id)? != Some(MemberRole::Owner) {
                 return Err(AppError::forbidden("only the team's owners may invite"));
             }
             teams::invite(conn, &team, form.login.trim(), &user.id)

@@ -12,7 +12,8 @@ use actix_web::test::{self, TestRequest};
 use diesel::prelude::*;
 use jiebang_platform::config::Config;
 use jiebang_platform::db::ids::{OrganizationId, PhaseId, ScenarioId, TeamId, UserId};
-use jiebang_platform::db::models::scenarios::{self, Phase, Scenario};
+use jiebang_platform::db::models::phases::{self, Phase};
+use jiebang_platform::db::models::scenarios::{self, Scenario, ScenarioSource, ScenarioStatus};
 use jiebang_platform::db::models::teams::{self, TeamForm, TeamKind};
 use jiebang_platform::db::models::tokens::{self, TokenKind};
 use jiebang_platform::db::models::users::{self, Role, UserForm};
@@ -20,6 +21,7 @@ use jiebang_platform::db::{DatabaseUrl, Db, DbConnection, now_millis};
 use jiebang_platform::error::AppError;
 use jiebang_platform::routes;
 use jiebang_platform::state::AppState;
+use jiebang_scenarios::package::{MetricName, Mode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -142,7 +144,7 @@ fn person(
 
 const DAY: i64 = 24 * 3600 * 1000;
 
-pub fn scenario_row(id: &str, organization: &str, status: &str) -> Scenario {
+pub fn scenario_row(id: &str, organization: &str, status: ScenarioStatus) -> Scenario {
     let now = now_millis();
     Scenario {
         id: ScenarioId::from(id),
@@ -154,17 +156,17 @@ pub fn scenario_row(id: &str, organization: &str, status: &str) -> Scenario {
         summary_en: "summary".to_owned(),
         description: "description".to_owned(),
         bounty_cny: 100_000,
-        mode: "serve".to_owned(),
-        metric: "accuracy".to_owned(),
+        mode: Mode::Serve,
+        metric: MetricName::Accuracy,
         latency_budget_ms: Some(50.0),
         daily_quota: 5,
-        status: status.to_owned(),
-        source: "api".to_owned(),
+        status,
+        source: ScenarioSource::Api,
         spec: "{}".to_owned(),
         created_by: None,
         created_at: now,
         updated_at: now,
-        published_at: (status == "published").then_some(now),
+        published_at: (status == ScenarioStatus::Published).then_some(now),
     }
 }
 
@@ -209,18 +211,22 @@ fn build_world(conn: &mut DbConnection) -> Result<World, AppError> {
     )?;
     scenarios::insert(
         conn,
-        &scenario_row("kg-open", "konggang", "published"),
+        &scenario_row("kg-open", "konggang", ScenarioStatus::Published),
         None,
     )?;
     let open_phase = phase_row("kg-open", -1, 30);
-    scenarios::insert_phase(conn, &open_phase, None)?;
+    phases::insert_phase(conn, &open_phase, None)?;
     scenarios::insert(
         conn,
-        &scenario_row("kg-closed", "konggang", "published"),
+        &scenario_row("kg-closed", "konggang", ScenarioStatus::Published),
         None,
     )?;
-    scenarios::insert_phase(conn, &phase_row("kg-closed", -30, -1), None)?;
-    scenarios::insert(conn, &scenario_row("kg-draft", "konggang", "draft"), None)?;
+    phases::insert_phase(conn, &phase_row("kg-closed", -30, -1), None)?;
+    scenarios::insert(
+        conn,
+        &scenario_row("kg-draft", "konggang", ScenarioStatus::Draft),
+        None,
+    )?;
     Ok(World {
         admin,
         konggang,

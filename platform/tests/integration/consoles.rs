@@ -4,7 +4,8 @@
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use diesel::prelude::*;
-use jiebang_platform::db::models::scenarios;
+
+use jiebang_platform::db::models::scenarios::{self, ScenarioStatus};
 use jiebang_platform::db::schema::phases;
 use serde_json::{Value, json};
 
@@ -321,10 +322,14 @@ async fn compare_side_by_side(backend: Backend) {
         .write_blocking(|conn| {
             scenarios::insert(
                 conn,
-                &scenario_row("kg-second", "konggang", "published"),
+                &scenario_row("kg-second", "konggang", ScenarioStatus::Published),
                 None,
             )?;
-            scenarios::insert_phase(conn, &phase_row("kg-second", -1, 30), None)
+            jiebang_platform::db::models::phases::insert_phase(
+                conn,
+                &phase_row("kg-second", -1, 30),
+                None,
+            )
         })
         .unwrap();
     let other = submit_to(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use actix_web::test::TestRequest;
 use jiebang_platform::db::ids::ScenarioId;
-use jiebang_platform::db::models::scenarios;
+use jiebang_platform::db::models::scenarios::{self, ScenarioSource, ScenarioStatus};
 use serde_json::Value;
 
 use crate::common::{Backend, Reply, TestApp, scenario_row};
@@ -72,7 +72,11 @@ pub(crate) async fn with_api_scenario(
     app.state
         .db
         .write_blocking(|conn| {
-            scenarios::insert(conn, &scenario_row(SCENARIO, "konggang", "draft"), None)
+            scenarios::insert(
+                conn,
+                &scenario_row(SCENARIO, "konggang", ScenarioStatus::Draft),
+                None,
+            )
         })
         .unwrap();
     app
@@ -99,8 +103,8 @@ async fn who_may_upload(backend: Backend) {
     app.state
         .db
         .write_blocking(|conn| {
-            let mut row = scenario_row("kg-catalog", "konggang", "published");
-            row.source = "catalog".to_owned();
+            let mut row = scenario_row("kg-catalog", "konggang", ScenarioStatus::Published);
+            row.source = ScenarioSource::Catalog;
             scenarios::insert(conn, &row, None)
         })
         .unwrap();

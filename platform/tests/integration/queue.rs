@@ -2,7 +2,7 @@
 
 use jiebang_platform::db::ids::{JobId, SubmissionId};
 use jiebang_platform::db::models::jobs::{self, Job, Outcome};
-use jiebang_platform::db::models::submissions::{self, Submission};
+use jiebang_platform::db::models::submissions::{self, Submission, SubmissionStage};
 use jiebang_platform::db::now_millis;
 
 use crate::common::{Backend, TestApp};
@@ -23,7 +23,7 @@ fn queue_submissions(app: &TestApp, count: usize) -> Vec<SubmissionId> {
                 submitted_by: w.alice.id.clone(),
                 image_digest: format!("sha256:{n:064x}"),
                 image_size: 1,
-                status: "stored".to_owned(),
+                status: SubmissionStage::Stored,
                 created_at: now,
                 updated_at: now,
                 counts_toward_quota: true,
@@ -101,7 +101,7 @@ async fn an_expired_lease_goes_to_another_worker_and_counts_once(backend: Backen
     assert_eq!(first.attempts, 1);
     assert_eq!(
         submission(&app, &ids[0]).status,
-        "queued",
+        SubmissionStage::Queued,
         "claiming does not change the stage"
     );
 
@@ -131,15 +131,23 @@ async fn an_expired_lease_goes_to_another_worker_and_counts_once(backend: Backen
         "recorded exactly once"
     );
     let done = submission(&app, &ids[0]);
-    assert_eq!(done.status, "done");
-    let stages: Vec<String> = {
+    assert_eq!(done.status, SubmissionStage::Done);
+    let stages: Vec<SubmissionStage> = {
         let id = ids[0].clone();
         app.read(move |conn| submissions::events_of(conn, &id))
             .into_iter()
             .map(|e| e.stage)
             .collect()
     };
-    assert_eq!(stages, ["stored", "queued", "queued", "done"]);
+    assert_eq!(
+        stages,
+        [
+            SubmissionStage::Stored,
+            SubmissionStage::Queued,
+            SubmissionStage::Queued,
+            SubmissionStage::Done
+        ]
+    );
     assert!(claim(&app, "worker-alive", 60_000).is_none());
 }
 
@@ -158,7 +166,7 @@ async fn infrastructure_failures_are_retried_and_never_count(backend: Backend) {
         ));
     }
     let failed = submission(&app, &ids[0]);
-    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.status, SubmissionStage::Failed);
     assert!(!failed.counts_toward_quota);
     assert_eq!(failed.failure.as_deref(), Some("docker daemon restarted"));
 
@@ -170,7 +178,7 @@ async fn infrastructure_failures_are_retried_and_never_count(backend: Backend) {
         Outcome::SubmissionFailed("out of memory (limit 512 MiB)".into())
     ));
     let own_fault = submission(&app, &ids[1]);
-    assert_eq!(own_fault.status, "failed");
+    assert_eq!(own_fault.status, SubmissionStage::Failed);
     assert!(own_fault.counts_toward_quota);
 
     let used = {

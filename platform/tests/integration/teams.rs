@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use jiebang_platform::db::ids::{SubmissionId, TeamId};
-use jiebang_platform::db::models::submissions::{self, Submission};
+use jiebang_platform::db::models::submissions::{self, Submission, SubmissionStage};
 use jiebang_platform::db::now_millis;
 use serde_json::json;
 
@@ -274,7 +274,7 @@ fn submission(
         submitted_by: submitted_by.id.clone(),
         image_digest: format!("sha256:{digest}"),
         image_size: 1024,
-        status: "queued".to_owned(),
+        status: SubmissionStage::Queued,
         created_at: now,
         updated_at: now,
         counts_toward_quota: true,

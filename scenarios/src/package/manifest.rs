@@ -93,11 +93,13 @@ mod rfc3339 {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Serve,
-    Batch,
+crate::text_enum! {
+    optional_sql;
+    /// How a submission runs: an inference server, or a job that reads inputs and exits.
+    pub enum Mode: "mode" {
+        Serve = "serve",
+        Batch = "batch",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,22 +121,25 @@ pub struct TensorSpec {
     pub shape: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricName {
-    Accuracy,
-    MacroF1,
-    RocAuc,
-    Rmse,
-    Mae,
-    Mape,
+crate::text_enum! {
+    optional_sql;
+    /// The metrics a scenario can be scored by (as scikit-learn computes them).
+    pub enum MetricName: "metric" {
+        Accuracy = "accuracy",
+        MacroF1 = "macro_f1",
+        RocAuc = "roc_auc",
+        Rmse = "rmse",
+        Mae = "mae",
+        Mape = "mape",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Higher,
-    Lower,
+crate::text_enum! {
+    /// Which way a metric is better.
+    pub enum Direction: "direction" {
+        Higher = "higher",
+        Lower = "lower",
+    }
 }
 
 impl MetricName {
@@ -142,17 +147,6 @@ impl MetricName {
         match self {
             Self::Accuracy | Self::MacroF1 | Self::RocAuc => Direction::Higher,
             Self::Rmse | Self::Mae | Self::Mape => Direction::Lower,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Accuracy => "accuracy",
-            Self::MacroF1 => "macro_f1",
-            Self::RocAuc => "roc_auc",
-            Self::Rmse => "rmse",
-            Self::Mae => "mae",
-            Self::Mape => "mape",
         }
     }
 

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::ids::{EnrolmentId, PhaseId, ScenarioId, TeamId, UserId};
-use crate::db::models::scenarios::{self, Scenario};
+use crate::db::models::phases;
+use crate::db::models::scenarios::Scenario;
 use crate::db::models::{audit, conflict_if_duplicate};
 use crate::db::now_millis;
 use crate::db::schema::{enrolments, teams};
@@ -35,7 +36,7 @@ pub fn enrol(
             format!("scenario `{}` is not published yet", scenario.id),
         ));
     }
-    let phases = scenarios::phases_of(conn, &scenario.id)?;
+    let phases = phases::phases_of(conn, &scenario.id)?;
     let Some(open) = phases.iter().find(|p| p.is_open_at(now)) else {
         let message = match phases.iter().find(|p| p.opens_at > now) {
             Some(next) => format!(

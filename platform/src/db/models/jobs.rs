@@ -3,9 +3,24 @@
 use diesel::prelude::*;
 
 use crate::db::ids::{JobId, SubmissionId};
-use crate::db::models::submissions;
+use crate::db::models::submissions::{self, SubmissionStage};
 use crate::db::schema::{jobs, submissions as submissions_table};
 use crate::db::{DbConnection, now_millis};
+
+jiebang_scenarios::text_enum! {
+    sql;
+    /// Where a job is in the queue.
+    pub enum JobStatus: "job status" {
+        /// Waiting for a worker that fits.
+        Queued = "queued",
+        /// Held by a worker under a lease.
+        Running = "running",
+        /// Finished and recorded.
+        Done = "done",
+        /// Failed for good (the submission's fault, or out of attempts).
+        Failed = "failed",
+    }
+}
 
 /// How often a job is tried when the platform or a worker, not the submission, fails.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
@@ -15,7 +30,7 @@ pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
 pub struct Job {
     pub id: JobId,
     pub submission_id: SubmissionId,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub lease_owner: Option<String>,
@@ -43,7 +58,7 @@ pub fn enqueue(conn: &mut DbConnection, submission: &SubmissionId) -> QueryResul
     let job = Job {
         id: JobId::generate(),
         submission_id: submission.clone(),
-        status: "queued".to_owned(),
+        status: JobStatus::Queued,
         attempts: 0,
         max_attempts: DEFAULT_MAX_ATTEMPTS,
         lease_owner: None,
@@ -59,7 +74,7 @@ pub fn enqueue(conn: &mut DbConnection, submission: &SubmissionId) -> QueryResul
     submissions::set_stage(
         conn,
         submission,
-        "queued",
+        SubmissionStage::Queued,
         serde_json::json!({"job_id": job.id}),
     )?;
     Ok(job)
@@ -77,7 +92,7 @@ pub fn find(conn: &mut DbConnection, id: &JobId) -> QueryResult<Option<Job>> {
 /// Their submissions' failures do not count toward the team's quota.
 pub fn recover_expired(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
     let expired: Vec<Job> = jobs::table
-        .filter(jobs::status.eq("running"))
+        .filter(jobs::status.eq(JobStatus::Running))
         .filter(jobs::lease_expires_at.lt(now))
         .select(Job::as_select())
         .load(conn)?;
@@ -97,7 +112,7 @@ fn release(conn: &mut DbConnection, job: &Job, reason: &str, now: i64) -> QueryR
     if job.attempts < job.max_attempts {
         diesel::update(jobs::table.find(&job.id))
             .set((
-                jobs::status.eq("queued"),
+                jobs::status.eq(JobStatus::Queued),
                 jobs::lease_owner.eq(None::<String>),
                 jobs::lease_expires_at.eq(None::<i64>),
                 jobs::last_error.eq(reason),
@@ -107,7 +122,7 @@ fn release(conn: &mut DbConnection, job: &Job, reason: &str, now: i64) -> QueryR
         submissions::set_stage(
             conn,
             &job.submission_id,
-            "queued",
+            SubmissionStage::Queued,
             serde_json::json!({"retry": job.attempts + 1, "reason": reason}),
         )
     } else {
@@ -124,7 +139,7 @@ fn fail(
 ) -> QueryResult<()> {
     diesel::update(jobs::table.find(&job.id))
         .set((
-            jobs::status.eq("failed"),
+            jobs::status.eq(JobStatus::Failed),
             jobs::lease_owner.eq(None::<String>),
             jobs::lease_expires_at.eq(None::<i64>),
             jobs::last_error.eq(reason),
@@ -140,7 +155,7 @@ fn fail(
     submissions::set_stage(
         conn,
         &job.submission_id,
-        "failed",
+        SubmissionStage::Failed,
         serde_json::json!({"reason": reason, "counts_toward_quota": counts}),
     )
 }
@@ -149,22 +164,24 @@ fn fail(
 /// Two workers never hold the same job: the claim is a conditional update that only one
 /// of them can win, and PostgreSQL skips rows another transaction is claiming.
 pub fn claim(conn: &mut DbConnection, worker: &str, lease_millis: i64) -> QueryResult<Option<Job>> {
-    claim_fitting(conn, worker, lease_millis, |_, _| Ok(true))
+    claim_fitting(conn, worker, lease_millis, |_, _| {
+        Ok::<_, diesel::result::Error>(true)
+    })
 }
 
 /// Like [`claim`], but only a job `fits` accepts (one whose scenario's resources the
 /// worker's node has); the others stay queued for another worker.
-pub fn claim_fitting(
+pub fn claim_fitting<E: From<diesel::result::Error>>(
     conn: &mut DbConnection,
     worker: &str,
     lease_millis: i64,
-    fits: impl Fn(&mut DbConnection, &Job) -> QueryResult<bool>,
-) -> QueryResult<Option<Job>> {
+    fits: impl Fn(&mut DbConnection, &Job) -> Result<bool, E>,
+) -> Result<Option<Job>, E> {
     let now = now_millis();
     recover_expired(conn, now)?;
     let candidates: Vec<Job> = match conn {
         DbConnection::Postgres(pg) => jobs::table
-            .filter(jobs::status.eq("queued"))
+            .filter(jobs::status.eq(JobStatus::Queued))
             .order((jobs::created_at.asc(), jobs::id.asc()))
             .limit(64)
             .for_update()
@@ -172,7 +189,7 @@ pub fn claim_fitting(
             .select(Job::as_select())
             .load(pg)?,
         DbConnection::Sqlite(_) => jobs::table
-            .filter(jobs::status.eq("queued"))
+            .filter(jobs::status.eq(JobStatus::Queued))
             .order((jobs::created_at.asc(), jobs::id.asc()))
             .limit(64)
             .select(Job::as_select())
@@ -185,10 +202,10 @@ pub fn claim_fitting(
         let won = diesel::update(
             jobs::table
                 .filter(jobs::id.eq(&candidate.id))
-                .filter(jobs::status.eq("queued")),
+                .filter(jobs::status.eq(JobStatus::Queued)),
         )
         .set((
-            jobs::status.eq("running"),
+            jobs::status.eq(JobStatus::Running),
             jobs::attempts.eq(candidate.attempts + 1),
             jobs::lease_owner.eq(worker),
             jobs::lease_expires_at.eq(now + lease_millis),
@@ -197,7 +214,7 @@ pub fn claim_fitting(
         ))
         .execute(conn)?;
         if won == 1 {
-            return find(conn, &candidate.id);
+            return Ok(find(conn, &candidate.id)?);
         }
     }
     Ok(None)
@@ -215,7 +232,7 @@ pub fn heartbeat(
     let extended = diesel::update(
         jobs::table
             .filter(jobs::id.eq(job))
-            .filter(jobs::status.eq("running"))
+            .filter(jobs::status.eq(JobStatus::Running))
             .filter(jobs::lease_owner.eq(worker)),
     )
     .set((
@@ -238,7 +255,7 @@ pub fn complete(
     let now = now_millis();
     let Some(held) = jobs::table
         .filter(jobs::id.eq(job))
-        .filter(jobs::status.eq("running"))
+        .filter(jobs::status.eq(JobStatus::Running))
         .filter(jobs::lease_owner.eq(worker))
         .select(Job::as_select())
         .first(conn)
@@ -250,13 +267,18 @@ pub fn complete(
         Outcome::Finished => {
             diesel::update(jobs::table.find(&held.id))
                 .set((
-                    jobs::status.eq("done"),
+                    jobs::status.eq(JobStatus::Done),
                     jobs::lease_owner.eq(None::<String>),
                     jobs::lease_expires_at.eq(None::<i64>),
                     jobs::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            submissions::set_stage(conn, &held.submission_id, "done", serde_json::json!({}))?;
+            submissions::set_stage(
+                conn,
+                &held.submission_id,
+                SubmissionStage::Done,
+                serde_json::json!({}),
+            )?;
         }
         Outcome::SubmissionFailed(reason) => fail(conn, &held, reason, true, now)?,
         Outcome::InfrastructureFailed(reason) => release(conn, &held, reason, now)?,
@@ -267,7 +289,7 @@ pub fn complete(
 /// Every job still waiting or running, oldest first: the operator's view of the queue.
 pub fn unfinished(conn: &mut DbConnection) -> QueryResult<Vec<Job>> {
     jobs::table
-        .filter(jobs::status.eq_any(["queued", "running"]))
+        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::Running]))
         .order(jobs::created_at.asc())
         .select(Job::as_select())
         .load(conn)

@@ -1,11 +1,13 @@
 //! Row types, their insert and change forms, and the queries over them, one file per record.
 
 pub mod audit;
+pub mod catalog_sync;
 pub mod enrolments;
 pub mod identities;
 pub mod jobs;
 pub mod oidc_logins;
 pub mod organizations;
+pub mod phases;
 pub mod results;
 pub mod reviews;
 pub mod scenarios;

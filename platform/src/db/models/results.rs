@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
+use crate::db::models::submissions::SubmissionStage;
 use crate::db::schema::{results, submissions, teams};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -76,7 +77,7 @@ pub fn board_rows(
         .inner_join(submissions::table.inner_join(teams::table))
         .filter(submissions::scenario_id.eq(scenario))
         .filter(submissions::phase_id.eq(phase))
-        .filter(submissions::status.eq("done"))
+        .filter(submissions::status.eq(SubmissionStage::Done))
         .select((
             submissions::id,
             teams::id,

@@ -1,7 +1,7 @@
 //! Judges' reviews: one per judge and submission, with a 1–5 score and an award recommendation.
 
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::db::ids::{ReviewId, ScenarioId, SubmissionId, TeamId, UserId};
 use crate::db::models::{audit, conflict_if_duplicate};
@@ -19,28 +19,19 @@ pub struct Review {
     pub submission_id: SubmissionId,
     pub judge_id: UserId,
     pub score: i32,
-    pub recommendation: String,
+    pub recommendation: Recommendation,
     pub body: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-/// What a judge recommends for the submission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Recommendation {
-    None,
-    Shortlist,
-    Award,
-}
-
-impl Recommendation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Shortlist => "shortlist",
-            Self::Award => "award",
-        }
+jiebang_scenarios::text_enum! {
+    sql;
+    /// What a judge recommends for the submission.
+    pub enum Recommendation: "recommendation" {
+        None = "none",
+        Shortlist = "shortlist",
+        Award = "award",
     }
 }
 
@@ -114,14 +105,14 @@ pub fn put(
             diesel::update(reviews::table.find(&existing.id))
                 .set((
                     reviews::score.eq(score),
-                    reviews::recommendation.eq(form.recommendation.as_str()),
+                    reviews::recommendation.eq(form.recommendation),
                     reviews::body.eq(&form.text),
                     reviews::updated_at.eq(now),
                 ))
                 .execute(conn)?;
             let review = Review {
                 score,
-                recommendation: form.recommendation.as_str().to_owned(),
+                recommendation: form.recommendation,
                 body: form.text.clone(),
                 updated_at: now,
                 ..existing
@@ -134,7 +125,7 @@ pub fn put(
                 submission_id: submission.clone(),
                 judge_id: judge.clone(),
                 score,
-                recommendation: form.recommendation.as_str().to_owned(),
+                recommendation: form.recommendation,
                 body: form.text.clone(),
                 created_at: now,
                 updated_at: now,

@@ -1,14 +1,16 @@
-//! Scenarios (opportunity-list entries) and their phases.
+//! Scenarios (opportunity-list entries): the row, its states and spec, listing and editing.
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use jiebang_scenarios::package::{MetricName as Metric, Mode};
+use std::path::PathBuf;
 
-use crate::db::ids::{OrganizationId, PhaseId, ScenarioId, UserId};
+use jiebang_scenarios::package::{Manifest, MetricName as Metric, Mode};
+
+use crate::db::ids::{OrganizationId, ScenarioId, UserId};
+use crate::db::models::phases::{self, Phase};
 use crate::db::models::{Page, audit, conflict_if_duplicate, organizations};
-use crate::db::schema::{enrolments, phases, scenarios, submissions};
+use crate::db::schema::{phases as phases_table, scenarios};
 use crate::db::{DbConnection, MultiBackend, now_millis};
 use crate::error::AppError;
 
@@ -24,12 +26,14 @@ pub struct Scenario {
     pub summary_en: String,
     pub description: String,
     pub bounty_cny: i64,
-    pub mode: String,
-    pub metric: String,
+    pub mode: Mode,
+    pub metric: Metric,
     pub latency_budget_ms: Option<f64>,
     pub daily_quota: i32,
-    pub status: String,
-    pub source: String,
+    pub status: ScenarioStatus,
+    pub source: ScenarioSource,
+    /// The package's [`ScenarioSpec`] as JSON, `{}` while a scenario posted through the API
+    /// has no package; read it with [`Scenario::spec`].
     pub spec: String,
     pub created_by: Option<UserId>,
     pub created_at: i64,
@@ -37,35 +41,86 @@ pub struct Scenario {
     pub published_at: Option<i64>,
 }
 
+jiebang_scenarios::text_enum! {
+    sql;
+    /// Whether teams can see a scenario.
+    pub enum ScenarioStatus: "scenario status" {
+        /// Only its department and admins see it.
+        Draft = "draft",
+        Published = "published",
+    }
+}
+
+jiebang_scenarios::text_enum! {
+    sql;
+    /// Where a scenario comes from, which decides who may change it.
+    pub enum ScenarioSource: "scenario source" {
+        /// A package of the catalog folder; changed only by changing the package.
+        Catalog = "catalog",
+        /// Posted by a department through the API or the console.
+        Api = "api",
+    }
+}
+
+/// What a scenario's package decides, kept as JSON in the `spec` column: the manifest
+/// workers evaluate by, where the package lives, its bundle for workers and its set sizes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    pub manifest: Manifest,
+    /// The unpacked package, whose `public/` files teams download.
+    pub package_dir: PathBuf,
+    /// The digest of the bundle (manifest, samples, hidden set) workers fetch.
+    pub bundle_digest: String,
+    pub hidden_items: usize,
+    pub sample_items: usize,
+}
+
+/// The `spec` of a scenario that has no package yet.
+pub const NO_SPEC: &str = "{}";
+
+impl ScenarioSpec {
+    /// The text stored in the `spec` column.
+    pub fn to_column(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| NO_SPEC.to_owned())
+    }
+}
+
 impl Scenario {
     pub fn is_published(&self) -> bool {
-        self.status == "published"
+        self.status == ScenarioStatus::Published
     }
 
     pub fn from_catalog(&self) -> bool {
-        self.source == "catalog"
+        self.source == ScenarioSource::Catalog
+    }
+
+    /// The package's spec, `None` while the scenario has none. A stored spec that does not
+    /// parse is an error naming the scenario, never a silent default.
+    pub fn spec(&self) -> Result<Option<ScenarioSpec>, AppError> {
+        if self.spec.trim() == NO_SPEC {
+            return Ok(None);
+        }
+        serde_json::from_str(&self.spec).map(Some).map_err(|error| {
+            AppError::Internal(format!(
+                "the stored spec of scenario `{}` does not parse: {error}",
+                self.id
+            ))
+        })
     }
 }
 
-/// Where a scenario stands for the people browsing the opportunity list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScenarioState {
-    /// Not yet published; only its department and admins see it.
-    Draft,
-    /// Published; no phase has opened yet.
-    Upcoming,
-    /// A phase is open: teams may enrol and submit.
-    Open,
-    /// Every phase has closed.
-    Closed,
-}
-
-/// The stored name of a mode, as in `scenario.toml`.
-pub fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Serve => "serve",
-        Mode::Batch => "batch",
+jiebang_scenarios::text_enum! {
+    /// Where a scenario stands for the people browsing the opportunity list.
+    pub enum ScenarioState: "scenario state" {
+        /// Not yet published; only its department and admins see it.
+        Draft = "draft",
+        /// Published; no phase has opened yet.
+        Upcoming = "upcoming",
+        /// A phase is open: teams may enrol and submit.
+        Open = "open",
+        /// Every phase has closed.
+        Closed = "closed",
     }
 }
 
@@ -127,44 +182,11 @@ struct ScenarioChanges {
     summary_en: Option<String>,
     description: Option<String>,
     bounty_cny: Option<i64>,
-    mode: Option<String>,
-    metric: Option<String>,
+    mode: Option<Mode>,
+    metric: Option<Metric>,
     latency_budget_ms: Option<f64>,
     daily_quota: Option<i32>,
     updated_at: i64,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = phases)]
-pub struct Phase {
-    pub id: PhaseId,
-    pub scenario_id: ScenarioId,
-    pub name: String,
-    pub opens_at: i64,
-    pub closes_at: i64,
-    pub created_at: i64,
-}
-
-impl Phase {
-    pub fn is_open_at(&self, now: i64) -> bool {
-        self.opens_at <= now && now < self.closes_at
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PhaseForm {
-    pub name: String,
-    pub opens_at: DateTime<Utc>,
-    pub closes_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PhasePatch {
-    pub name: Option<String>,
-    pub opens_at: Option<DateTime<Utc>>,
-    pub closes_at: Option<DateTime<Utc>>,
 }
 
 /// What a viewer may see of the opportunity list.
@@ -201,7 +223,7 @@ fn filtered(filter: &ScenarioFilter, visibility: &Visibility, now: i64) -> Boxed
     if let Visibility::PublishedAndDraftsOf(own) = visibility {
         query = query.filter(
             scenarios::status
-                .eq("published")
+                .eq(ScenarioStatus::Published)
                 .or(scenarios::organization_id.eq_any(own.clone())),
         );
     }
@@ -211,25 +233,25 @@ fn filtered(filter: &ScenarioFilter, visibility: &Visibility, now: i64) -> Boxed
     if let Some(domain) = &filter.domain {
         query = query.filter(scenarios::domain.eq(domain.clone()));
     }
-    let open_phase = phases::table
-        .filter(phases::scenario_id.eq(scenarios::id))
-        .filter(phases::opens_at.le(now))
-        .filter(phases::closes_at.gt(now));
-    let future_phase = phases::table
-        .filter(phases::scenario_id.eq(scenarios::id))
-        .filter(phases::opens_at.gt(now));
+    let open_phase = phases_table::table
+        .filter(phases_table::scenario_id.eq(scenarios::id))
+        .filter(phases_table::opens_at.le(now))
+        .filter(phases_table::closes_at.gt(now));
+    let future_phase = phases_table::table
+        .filter(phases_table::scenario_id.eq(scenarios::id))
+        .filter(phases_table::opens_at.gt(now));
     match filter.state {
         None => query,
-        Some(ScenarioState::Draft) => query.filter(scenarios::status.eq("draft")),
+        Some(ScenarioState::Draft) => query.filter(scenarios::status.eq(ScenarioStatus::Draft)),
         Some(ScenarioState::Open) => query
-            .filter(scenarios::status.eq("published"))
+            .filter(scenarios::status.eq(ScenarioStatus::Published))
             .filter(diesel::dsl::exists(open_phase)),
         Some(ScenarioState::Upcoming) => query
-            .filter(scenarios::status.eq("published"))
+            .filter(scenarios::status.eq(ScenarioStatus::Published))
             .filter(diesel::dsl::not(diesel::dsl::exists(open_phase)))
             .filter(diesel::dsl::exists(future_phase)),
         Some(ScenarioState::Closed) => query
-            .filter(scenarios::status.eq("published"))
+            .filter(scenarios::status.eq(ScenarioStatus::Published))
             .filter(diesel::dsl::not(diesel::dsl::exists(open_phase)))
             .filter(diesel::dsl::not(diesel::dsl::exists(future_phase))),
     }
@@ -260,14 +282,6 @@ pub fn find(conn: &mut DbConnection, id: &ScenarioId) -> QueryResult<Option<Scen
         .select(Scenario::as_select())
         .first(conn)
         .optional()
-}
-
-pub fn phases_of(conn: &mut DbConnection, scenario: &ScenarioId) -> QueryResult<Vec<Phase>> {
-    phases::table
-        .filter(phases::scenario_id.eq(scenario))
-        .order(phases::opens_at.asc())
-        .select(Phase::as_select())
-        .load(conn)
 }
 
 pub fn state_of(scenario: &Scenario, phases: &[Phase], now: i64) -> ScenarioState {
@@ -370,13 +384,13 @@ pub fn create(
         summary_en: form.summary_en,
         description: form.description,
         bounty_cny: to_i64(form.bounty_cny),
-        mode: mode_name(form.mode).to_owned(),
-        metric: form.metric.as_str().to_owned(),
+        mode: form.mode,
+        metric: form.metric,
         latency_budget_ms: form.latency_budget_ms,
         daily_quota: i32::try_from(form.daily_quota).unwrap_or(i32::MAX),
-        status: "draft".to_owned(),
-        source: "api".to_owned(),
-        spec: "{}".to_owned(),
+        status: ScenarioStatus::Draft,
+        source: ScenarioSource::Api,
+        spec: NO_SPEC.to_owned(),
         created_by: Some(actor.clone()),
         created_at: now,
         updated_at: now,
@@ -412,7 +426,8 @@ pub fn insert(
     Ok(())
 }
 
-fn ensure_editable(scenario: &Scenario) -> Result<(), AppError> {
+/// Refuses changes to a catalog scenario: its package decides it.
+pub(crate) fn ensure_editable(scenario: &Scenario) -> Result<(), AppError> {
     if scenario.from_catalog() {
         return Err(AppError::conflict(
             "managed_by_catalog",
@@ -440,8 +455,7 @@ pub fn update(
         patch.daily_quota,
         patch.bounty_cny,
     )?;
-    let mode = patch.mode.map(mode_name);
-    let serve_without_budget = mode.unwrap_or(&scenario.mode) == "serve"
+    let serve_without_budget = patch.mode.unwrap_or(scenario.mode) == Mode::Serve
         && patch
             .latency_budget_ms
             .or(scenario.latency_budget_ms)
@@ -464,8 +478,8 @@ pub fn update(
             summary_en: patch.summary_en,
             description: patch.description,
             bounty_cny: patch.bounty_cny.map(to_i64),
-            mode: mode.map(str::to_owned),
-            metric: patch.metric.map(|m| m.as_str().to_owned()),
+            mode: patch.mode,
+            metric: patch.metric,
             latency_budget_ms: patch.latency_budget_ms,
             daily_quota: patch
                 .daily_quota
@@ -515,7 +529,7 @@ pub fn publish(
             format!("scenario `{}` is already published", scenario.id),
         ));
     }
-    if phases_of(conn, &scenario.id)?.is_empty() {
+    if phases::phases_of(conn, &scenario.id)?.is_empty() {
         return Err(AppError::conflict(
             "no_phases",
             "add at least one phase with opening and closing times before publishing",
@@ -524,7 +538,7 @@ pub fn publish(
     let now = now_millis();
     diesel::update(scenarios::table.find(&scenario.id))
         .set((
-            scenarios::status.eq("published"),
+            scenarios::status.eq(ScenarioStatus::Published),
             scenarios::published_at.eq(now),
             scenarios::updated_at.eq(now),
         ))
@@ -540,177 +554,6 @@ pub fn publish(
     Ok(())
 }
 
-fn check_phase_window(
-    conn: &mut DbConnection,
-    scenario: &ScenarioId,
-    replacing: Option<&PhaseId>,
-    opens_at: i64,
-    closes_at: i64,
-) -> Result<(), AppError> {
-    if closes_at <= opens_at {
-        return Err(AppError::invalid(
-            "closes_at",
-            "must be later than opens_at",
-        ));
-    }
-    let clash = phases_of(conn, scenario)?
-        .into_iter()
-        .filter(|p| Some(&p.id) != replacing)
-        .find(|p| opens_at < p.closes_at && p.opens_at < closes_at);
-    if let Some(other) = clash {
-        return Err(AppError::conflict(
-            "phase_overlap",
-            format!("the phase overlaps phase `{}` ({})", other.name, other.id),
-        ));
-    }
-    Ok(())
-}
-
-pub fn add_phase(
-    conn: &mut DbConnection,
-    scenario: &Scenario,
-    form: PhaseForm,
-    actor: &UserId,
-) -> Result<Phase, AppError> {
-    ensure_editable(scenario)?;
-    crate::validate::text("name", &form.name, 100)?;
-    let (opens_at, closes_at) = (
-        form.opens_at.timestamp_millis(),
-        form.closes_at.timestamp_millis(),
-    );
-    check_phase_window(conn, &scenario.id, None, opens_at, closes_at)?;
-    let phase = Phase {
-        id: PhaseId::generate(),
-        scenario_id: scenario.id.clone(),
-        name: form.name.trim().to_owned(),
-        opens_at,
-        closes_at,
-        created_at: now_millis(),
-    };
-    insert_phase(conn, &phase, Some(actor))?;
-    Ok(phase)
-}
-
-pub fn insert_phase(
-    conn: &mut DbConnection,
-    phase: &Phase,
-    actor: Option<&UserId>,
-) -> Result<(), AppError> {
-    diesel::insert_into(phases::table)
-        .values(phase)
-        .execute(conn)?;
-    audit::record(
-        conn,
-        actor,
-        "phase.create",
-        "scenario",
-        phase.scenario_id.as_str(),
-        serde_json::json!({"phase_id": phase.id, "opens_at": phase.opens_at, "closes_at": phase.closes_at}),
-    )?;
-    Ok(())
-}
-
-pub fn find_phase(
-    conn: &mut DbConnection,
-    scenario: &ScenarioId,
-    id: &PhaseId,
-) -> QueryResult<Option<Phase>> {
-    phases::table
-        .filter(phases::scenario_id.eq(scenario))
-        .filter(phases::id.eq(id))
-        .select(Phase::as_select())
-        .first(conn)
-        .optional()
-}
-
-pub fn update_phase(
-    conn: &mut DbConnection,
-    scenario: &Scenario,
-    phase: &Phase,
-    patch: PhasePatch,
-    actor: &UserId,
-) -> Result<Phase, AppError> {
-    ensure_editable(scenario)?;
-    if let Some(name) = &patch.name {
-        crate::validate::text("name", name, 100)?;
-    }
-    let updated = Phase {
-        name: patch
-            .name
-            .map(|n| n.trim().to_owned())
-            .unwrap_or_else(|| phase.name.clone()),
-        opens_at: patch
-            .opens_at
-            .map_or(phase.opens_at, |t| t.timestamp_millis()),
-        closes_at: patch
-            .closes_at
-            .map_or(phase.closes_at, |t| t.timestamp_millis()),
-        ..phase.clone()
-    };
-    check_phase_window(
-        conn,
-        &scenario.id,
-        Some(&phase.id),
-        updated.opens_at,
-        updated.closes_at,
-    )?;
-    diesel::update(phases::table.find(&phase.id))
-        .set((
-            phases::name.eq(&updated.name),
-            phases::opens_at.eq(updated.opens_at),
-            phases::closes_at.eq(updated.closes_at),
-        ))
-        .execute(conn)?;
-    audit::record(
-        conn,
-        Some(actor),
-        "phase.update",
-        "scenario",
-        scenario.id.as_str(),
-        serde_json::json!({"phase_id": phase.id, "opens_at": updated.opens_at, "closes_at": updated.closes_at}),
-    )?;
-    Ok(updated)
-}
-
-pub fn delete_phase(
-    conn: &mut DbConnection,
-    scenario: &Scenario,
-    phase: &Phase,
-    actor: &UserId,
-) -> Result<(), AppError> {
-    ensure_editable(scenario)?;
-    let enrolled: i64 = enrolments::table
-        .filter(enrolments::phase_id.eq(&phase.id))
-        .count()
-        .get_result(conn)?;
-    let submitted: i64 = submissions::table
-        .filter(submissions::phase_id.eq(&phase.id))
-        .count()
-        .get_result(conn)?;
-    if scenario.is_published() && phases_of(conn, &scenario.id)?.len() == 1 {
-        return Err(AppError::conflict(
-            "last_phase",
-            "a published scenario keeps at least one phase",
-        ));
-    }
-    if enrolled + submitted > 0 {
-        return Err(AppError::conflict(
-            "phase_in_use",
-            "teams have enrolled or submitted in this phase; change its times instead",
-        ));
-    }
-    diesel::delete(phases::table.find(&phase.id)).execute(conn)?;
-    audit::record(
-        conn,
-        Some(actor),
-        "phase.delete",
-        "scenario",
-        scenario.id.as_str(),
-        serde_json::json!({"phase_id": phase.id}),
-    )?;
-    Ok(())
-}
-
 /// Gives a scenario posted through the API the package a department uploaded: the spec
 /// workers evaluate by, and the evaluation settings the boards read (mode, metric,
 /// latency budget), which the package decides. Titles, phases and bounty stay the
@@ -718,18 +561,17 @@ pub fn delete_phase(
 pub fn set_package(
     conn: &mut DbConnection,
     scenario: &Scenario,
-    manifest: &jiebang_scenarios::package::Manifest,
-    spec: &str,
+    spec: &ScenarioSpec,
     actor: &UserId,
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
     ensure_editable(scenario)?;
     diesel::update(scenarios::table.find(&scenario.id))
         .set((
-            scenarios::mode.eq(mode_name(manifest.mode)),
-            scenarios::metric.eq(manifest.metric.name.as_str()),
-            scenarios::latency_budget_ms.eq(manifest.latency.budget_ms),
-            scenarios::spec.eq(spec),
+            scenarios::mode.eq(spec.manifest.mode),
+            scenarios::metric.eq(spec.manifest.metric.name),
+            scenarios::latency_budget_ms.eq(spec.manifest.latency.budget_ms),
+            scenarios::spec.eq(spec.to_column()),
             scenarios::updated_at.eq(now_millis()),
         ))
         .execute(conn)?;
@@ -741,70 +583,5 @@ pub fn set_package(
         scenario.id.as_str(),
         detail,
     )?;
-    Ok(())
-}
-
-/// Overwrites a catalog scenario with its package's current content.
-pub fn replace_from_catalog(conn: &mut DbConnection, scenario: &Scenario) -> Result<(), AppError> {
-    diesel::update(scenarios::table.find(&scenario.id))
-        .set((
-            scenarios::organization_id.eq(&scenario.organization_id),
-            scenarios::title_zh.eq(&scenario.title_zh),
-            scenarios::title_en.eq(&scenario.title_en),
-            scenarios::domain.eq(&scenario.domain),
-            scenarios::summary_zh.eq(&scenario.summary_zh),
-            scenarios::summary_en.eq(&scenario.summary_en),
-            scenarios::description.eq(&scenario.description),
-            scenarios::bounty_cny.eq(scenario.bounty_cny),
-            scenarios::mode.eq(&scenario.mode),
-            scenarios::metric.eq(&scenario.metric),
-            scenarios::latency_budget_ms.eq(scenario.latency_budget_ms),
-            scenarios::daily_quota.eq(scenario.daily_quota),
-            scenarios::spec.eq(&scenario.spec),
-            scenarios::updated_at.eq(scenario.updated_at),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Makes a catalog scenario's phases those of its package: ids are stable (`<id>-phase-N`),
-/// so enrolments and submissions keep pointing at the same phase across reloads.
-pub fn sync_catalog_phases(
-    conn: &mut DbConnection,
-    scenario: &ScenarioId,
-    wanted: &[Phase],
-) -> Result<(), AppError> {
-    let existing = phases_of(conn, scenario)?;
-    for phase in wanted {
-        if existing.iter().any(|p| p.id == phase.id) {
-            diesel::update(phases::table.find(&phase.id))
-                .set((
-                    phases::name.eq(&phase.name),
-                    phases::opens_at.eq(phase.opens_at),
-                    phases::closes_at.eq(phase.closes_at),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(phases::table)
-                .values(phase)
-                .execute(conn)?;
-        }
-    }
-    for old in existing
-        .iter()
-        .filter(|p| !wanted.iter().any(|w| w.id == p.id))
-    {
-        let used: i64 = enrolments::table
-            .filter(enrolments::phase_id.eq(&old.id))
-            .count()
-            .get_result::<i64>(conn)?
-            + submissions::table
-                .filter(submissions::phase_id.eq(&old.id))
-                .count()
-                .get_result::<i64>(conn)?;
-        if used == 0 {
-            diesel::delete(phases::table.find(&old.id)).execute(conn)?;
-        }
-    }
     Ok(())
 }

@@ -17,7 +17,7 @@ pub struct Submission {
     pub submitted_by: UserId,
     pub image_digest: String,
     pub image_size: i64,
-    pub status: String,
+    pub status: SubmissionStage,
     pub created_at: i64,
     pub updated_at: i64,
     /// False when the platform, not the team, caused the failure.
@@ -32,21 +32,38 @@ pub struct Submission {
 pub struct SubmissionEvent {
     pub id: i64,
     pub submission_id: SubmissionId,
-    pub stage: String,
+    pub stage: SubmissionStage,
     pub at: i64,
     pub detail: String,
 }
 
-/// The stages a submission passes through, in order.
-pub const STAGES: &[&str] = &[
-    "stored",
-    "queued",
-    "sample_run",
-    "hidden_run",
-    "scoring",
-    "done",
-    "failed",
-];
+jiebang_scenarios::text_enum! {
+    sql;
+    /// The stages a submission passes through, in order; the last two are final.
+    pub enum SubmissionStage: "submission stage" {
+        /// The image is stored whole and its digest verified.
+        Stored = "stored",
+        /// Waiting for a worker.
+        Queued = "queued",
+        /// Running on the public samples (logs for the team).
+        SampleRun = "sample_run",
+        /// Running on the hidden set.
+        HiddenRun = "hidden_run",
+        /// Answers being scored.
+        Scoring = "scoring",
+        /// Scored and on the boards.
+        Done = "done",
+        /// Ended by a failure.
+        Failed = "failed",
+    }
+}
+
+impl SubmissionStage {
+    /// Whether nothing more happens to a submission in this stage.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Done | Self::Failed)
+    }
+}
 
 const DAY_MILLIS: i64 = 24 * 3600 * 1000;
 /// Quotas reset at midnight China Standard Time (UTC+8), where the towns are.
@@ -117,7 +134,7 @@ pub fn events_of(conn: &mut DbConnection, id: &SubmissionId) -> QueryResult<Vec<
 pub fn set_stage(
     conn: &mut DbConnection,
     id: &SubmissionId,
-    stage: &str,
+    stage: SubmissionStage,
     detail: serde_json::Value,
 ) -> QueryResult<()> {
     let now = now_millis();
@@ -133,7 +150,7 @@ pub fn set_stage(
 fn record_event(
     conn: &mut DbConnection,
     id: &SubmissionId,
-    stage: &str,
+    stage: SubmissionStage,
     at: i64,
     detail: serde_json::Value,
 ) -> QueryResult<()> {
@@ -156,7 +173,7 @@ pub fn insert(conn: &mut DbConnection, submission: &Submission) -> QueryResult<(
     record_event(
         conn,
         &submission.id,
-        "stored",
+        SubmissionStage::Stored,
         submission.created_at,
         serde_json::json!({"image_digest": submission.image_digest, "image_size": submission.image_size}),
     )?;

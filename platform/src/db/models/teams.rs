@@ -15,26 +15,38 @@ use crate::error::AppError;
 pub struct Team {
     pub id: TeamId,
     pub name: String,
-    pub kind: String,
+    pub kind: TeamKind,
     pub institution: String,
     pub created_by: UserId,
     pub created_at: i64,
 }
 
-/// Universities and companies take part alike; the kind is shown on boards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TeamKind {
-    University,
-    Company,
+jiebang_scenarios::text_enum! {
+    sql;
+    /// Universities and companies take part alike; the kind is shown on boards.
+    pub enum TeamKind: "team kind" {
+        University = "university",
+        Company = "company",
+    }
 }
 
-impl TeamKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::University => "university",
-            Self::Company => "company",
-        }
+jiebang_scenarios::text_enum! {
+    sql;
+    /// A member's standing in a team.
+    pub enum MemberRole: "team role" {
+        /// Invites members; a team keeps at least one while it has members.
+        Owner = "owner",
+        Member = "member",
+    }
+}
+
+jiebang_scenarios::text_enum! {
+    sql;
+    /// Where an invitation to join a team stands.
+    pub enum InvitationStatus: "invitation status" {
+        Pending = "pending",
+        Accepted = "accepted",
+        Declined = "declined",
     }
 }
 
@@ -52,7 +64,7 @@ pub struct Member {
     pub user_id: UserId,
     pub login: String,
     pub display_name: String,
-    pub role: String,
+    pub role: MemberRole,
     pub joined_at: i64,
 }
 
@@ -63,7 +75,7 @@ pub struct Invitation {
     pub team_id: TeamId,
     pub invitee_id: UserId,
     pub invited_by: UserId,
-    pub status: String,
+    pub status: InvitationStatus,
     pub created_at: i64,
     pub responded_at: Option<i64>,
 }
@@ -74,7 +86,7 @@ pub fn create(conn: &mut DbConnection, form: TeamForm, creator: &UserId) -> Resu
     let team = Team {
         id: TeamId::generate(),
         name: form.name.trim().to_owned(),
-        kind: form.kind.as_str().to_owned(),
+        kind: form.kind,
         institution: form.institution.trim().to_owned(),
         created_by: creator.clone(),
         created_at: now_millis(),
@@ -88,7 +100,7 @@ pub fn create(conn: &mut DbConnection, form: TeamForm, creator: &UserId) -> Resu
                 format!("a team named `{}` exists", team.name),
             )
         }))?;
-    add_member(conn, &team.id, creator, "owner")?;
+    add_member(conn, &team.id, creator, MemberRole::Owner)?;
     audit::record(
         conn,
         Some(creator),
@@ -104,7 +116,7 @@ fn add_member(
     conn: &mut DbConnection,
     team: &TeamId,
     user: &UserId,
-    role: &str,
+    role: MemberRole,
 ) -> QueryResult<()> {
     diesel::insert_into(team_members::table)
         .values((
@@ -134,12 +146,12 @@ pub fn for_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Team>
         .load(conn)
 }
 
-/// The member's role in the team (`owner` or `member`), or `None` for outsiders.
+/// The member's role in the team, or `None` for outsiders.
 pub fn role_of(
     conn: &mut DbConnection,
     team: &TeamId,
     user: &UserId,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<Option<MemberRole>> {
     team_members::table
         .filter(team_members::team_id.eq(team))
         .filter(team_members::user_id.eq(user))
@@ -181,7 +193,7 @@ pub fn invite(
     let pending: i64 = team_invitations::table
         .filter(team_invitations::team_id.eq(team))
         .filter(team_invitations::invitee_id.eq(&invitee.id))
-        .filter(team_invitations::status.eq("pending"))
+        .filter(team_invitations::status.eq(InvitationStatus::Pending))
         .count()
         .get_result(conn)?;
     if pending > 0 {
@@ -195,7 +207,7 @@ pub fn invite(
         team_id: team.clone(),
         invitee_id: invitee.id,
         invited_by: inviter.clone(),
-        status: "pending".to_owned(),
+        status: InvitationStatus::Pending,
         created_at: now_millis(),
         responded_at: None,
     };
@@ -230,7 +242,7 @@ pub fn pending_invitations_for(
 ) -> QueryResult<Vec<Invitation>> {
     team_invitations::table
         .filter(team_invitations::invitee_id.eq(user))
-        .filter(team_invitations::status.eq("pending"))
+        .filter(team_invitations::status.eq(InvitationStatus::Pending))
         .order(team_invitations::created_at.asc())
         .select(Invitation::as_select())
         .load(conn)
@@ -257,13 +269,17 @@ pub fn respond(
             invitation.id
         )));
     }
-    if invitation.status != "pending" {
+    if invitation.status != InvitationStatus::Pending {
         return Err(AppError::conflict(
             "invitation_closed",
             format!("this invitation was already {}", invitation.status),
         ));
     }
-    let status = if accept { "accepted" } else { "declined" };
+    let status = if accept {
+        InvitationStatus::Accepted
+    } else {
+        InvitationStatus::Declined
+    };
     diesel::update(team_invitations::table.find(&invitation.id))
         .set((
             team_invitations::status.eq(status),
@@ -271,7 +287,7 @@ pub fn respond(
         ))
         .execute(conn)?;
     if accept && role_of(conn, &invitation.team_id, user)?.is_none() {
-        add_member(conn, &invitation.team_id, user, "member")?;
+        add_member(conn, &invitation.team_id, user, MemberRole::Member)?;
     }
     audit::record(
         conn,
@@ -291,9 +307,9 @@ pub fn leave(conn: &mut DbConnection, team: &TeamId, user: &UserId) -> Result<()
     let members = members(conn, team)?;
     let other_owners = members
         .iter()
-        .filter(|m| m.role == "owner" && &m.user_id != user)
+        .filter(|m| m.role == MemberRole::Owner && &m.user_id != user)
         .count();
-    if role == "owner" && other_owners == 0 && members.len() > 1 {
+    if role == MemberRole::Owner && other_owners == 0 && members.len() > 1 {
         return Err(AppError::conflict(
             "last_owner",
             "you are the team's only owner; the other members would be left without one",

@@ -15,22 +15,14 @@ use crate::error::AppError;
 /// The prefix every secret starts with, so a leaked one is easy to recognise and scan for.
 pub const SECRET_PREFIX: &str = "jb_";
 
-/// Who a token speaks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenKind {
-    /// A person, on the JSON API.
-    User,
-    /// An evaluation worker, on the internal worker API.
-    Worker,
-}
-
-impl TokenKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Worker => "worker",
-        }
+jiebang_scenarios::text_enum! {
+    sql;
+    /// Who a token speaks for.
+    pub enum TokenKind: "token kind" {
+        /// A person, on the JSON API.
+        User = "user",
+        /// An evaluation worker, on the internal worker API.
+        Worker = "worker",
     }
 }
 
@@ -40,7 +32,7 @@ pub struct ApiToken {
     pub id: TokenId,
     pub user_id: UserId,
     pub name: String,
-    pub kind: String,
+    pub kind: TokenKind,
     pub token_hash: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -77,7 +69,7 @@ pub fn issue(
         id: TokenId::generate(),
         user_id: user.clone(),
         name: name.to_owned(),
-        kind: kind.as_str().to_owned(),
+        kind,
         token_hash: hash_secret(&secret),
         created_at: now_millis(),
         last_used_at: None,
@@ -109,7 +101,7 @@ pub fn find_live(
 ) -> QueryResult<Option<ApiToken>> {
     api_tokens::table
         .filter(api_tokens::token_hash.eq(hash_secret(secret)))
-        .filter(api_tokens::kind.eq(kind.as_str()))
+        .filter(api_tokens::kind.eq(kind))
         .filter(api_tokens::revoked_at.is_null())
         .select(ApiToken::as_select())
         .first(conn)

@@ -1,7 +1,7 @@
 //! People, their global roles (admin, judge, operator) and their department memberships.
 
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::db::DbConnection;
 use crate::db::ids::{OrganizationId, UserId};
@@ -20,31 +20,13 @@ pub struct User {
     pub created_at: i64,
 }
 
-/// A role that is not tied to a team or an organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Judge,
-    Operator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Judge => "judge",
-            Self::Operator => "operator",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "admin" => Some(Self::Admin),
-            "judge" => Some(Self::Judge),
-            "operator" => Some(Self::Operator),
-            _ => None,
-        }
+jiebang_scenarios::text_enum! {
+    sql;
+    /// A role that is not tied to a team or an organisation.
+    pub enum Role: "role" {
+        Admin = "admin",
+        Judge = "judge",
+        Operator = "operator",
     }
 }
 
@@ -123,7 +105,7 @@ pub fn grant_role(
     diesel::insert_into(user_roles::table)
         .values((
             user_roles::user_id.eq(user),
-            user_roles::role.eq(role.as_str()),
+            user_roles::role.eq(role),
             user_roles::granted_at.eq(now_millis()),
         ))
         .execute(conn)?;
@@ -189,11 +171,10 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
 }
 
 pub fn roles_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Role>> {
-    let names: Vec<String> = user_roles::table
+    user_roles::table
         .filter(user_roles::user_id.eq(user))
         .select(user_roles::role)
-        .load(conn)?;
-    Ok(names.iter().filter_map(|name| Role::parse(name)).collect())
+        .load(conn)
 }
 
 pub fn departments_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<OrganizationId>> {
@@ -206,7 +187,7 @@ pub fn departments_of(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec
 
 pub fn anyone_has_role(conn: &mut DbConnection, role: Role) -> QueryResult<bool> {
     let count: i64 = user_roles::table
-        .filter(user_roles::role.eq(role.as_str()))
+        .filter(user_roles::role.eq(role))
         .count()
         .get_result(conn)?;
     Ok(count > 0)

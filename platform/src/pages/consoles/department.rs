@@ -9,7 +9,8 @@ use crate::api::scenarios::{self as scenario_api, ScenarioView, detail_view, edi
 use crate::auth::{CurrentUser, DepartmentOrAdmin};
 use crate::db::ids::{PhaseId, ScenarioId};
 use crate::db::models::organizations;
-use crate::db::models::scenarios::{PhaseForm, PhasePatch, ScenarioForm, ScenarioPatch};
+use crate::db::models::phases::{PhaseForm, PhasePatch};
+use crate::db::models::scenarios::{ScenarioForm, ScenarioPatch};
 use crate::error::AppError;
 use crate::pages::scenarios::pick;
 use crate::pages::session::CsrfForm;
@@ -72,8 +73,8 @@ impl ScenarioFields {
             summary_en: view.summary_en.clone(),
             description: view.description.clone().unwrap_or_default(),
             bounty_cny: view.bounty_cny.to_string(),
-            mode: view.mode.clone(),
-            metric: view.metric.clone(),
+            mode: view.mode.to_string(),
+            metric: view.metric.to_string(),
             latency_budget_ms: view
                 .latency_budget_ms
                 .map(|v| v.to_string())

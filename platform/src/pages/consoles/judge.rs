@@ -9,7 +9,7 @@ use crate::api::iso_time;
 use crate::api::reviews::put_review;
 use crate::auth::{CurrentUser, Judge, JudgeOrAdmin};
 use crate::db::ids::{ScenarioId, SubmissionId};
-use crate::db::models::reviews::{self, NewReview};
+use crate::db::models::reviews::{self, NewReview, Recommendation};
 use crate::db::models::{submissions, teams};
 use crate::error::AppError;
 use crate::pages::scenarios::when;
@@ -96,7 +96,7 @@ pub async fn compare(
         cells: columns.iter().map(cell).collect(),
     };
     let rows = vec![
-        row("console.status", &|c| c.status.clone()),
+        row("console.status", &|c| c.status.to_string()),
         row("console.submitted", &|c| when(&c.submitted_at)),
         row("console.score_all", &|c| score(&c.scores["all"])),
         row("console.score_public", &|c| score(&c.scores["public"])),
@@ -205,7 +205,7 @@ async fn review_view(
         (None, Some(review)) => (
             ReviewFields {
                 score: review.score.to_string(),
-                recommendation: review.recommendation,
+                recommendation: review.recommendation.as_str().to_owned(),
                 text: review.body,
             },
             None,
@@ -213,7 +213,7 @@ async fn review_view(
         (None, None) => (
             ReviewFields {
                 score: "3".into(),
-                recommendation: "none".into(),
+                recommendation: Recommendation::None.as_str().to_owned(),
                 text: String::new(),
             },
             None,
@@ -224,7 +224,7 @@ async fn review_view(
         submission_id: submission.id.0,
         scenario_id: submission.scenario_id.0,
         team,
-        status: submission.status,
+        status: submission.status.to_string(),
         fields,
         saved_at,
         saved,

@@ -44,11 +44,7 @@ fn refused(mut response: HttpResponse) -> HttpResponse {
 }
 
 fn status_name(page: &PageContext, view: &ScenarioView) -> String {
-    let code = serde_json::to_value(view.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    page.text(&format!("status.{code}"))
+    page.text(&format!("status.{}", view.status))
 }
 
 #[derive(Serialize)]
