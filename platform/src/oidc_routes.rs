@@ -5,10 +5,10 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::auth::session;
 use crate::db::ids::UserId;
 use crate::error::AppError;
 use crate::oidc::{OidcClient, OidcError, find_or_create_user};
-use crate::pages::session;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]

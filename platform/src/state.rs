@@ -33,7 +33,7 @@ impl AppState {
             blobs: BlobStore::new(&config.data_dir),
             queue_signal: Arc::new(tokio::sync::Notify::new()),
             site: Arc::new(Site::new(&config)?),
-            session_key: crate::pages::session::load_key(&config)?,
+            session_key: crate::auth::session::load_key(&config)?,
             oidc: config
                 .oidc
                 .clone()

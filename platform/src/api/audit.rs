@@ -1,14 +1,14 @@
 //! The audit-log route: admins read who changed what.
-
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::api::input::Query;
-use crate::api::{PageQuery, Paginated, iso_time, page_of};
 use crate::auth::Admin;
 use crate::db::models::audit::{self, AuditEntry};
 use crate::error::AppError;
+use crate::services::paging::{PageQuery, Paginated, page_of};
 use crate::state::AppState;
+use crate::time::iso_time;
 
 #[derive(Serialize)]
 struct AuditView {

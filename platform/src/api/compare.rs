@@ -1,11 +1,9 @@
 //! Side-by-side comparison of a scenario's submissions for judges: scores per split with
 //! their intervals, latency, the budget verdict and resources, read from the stored reports.
-
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::api::input::Query;
-use crate::api::iso_time;
 use crate::api::results::stored_report;
 use crate::auth::{CurrentUser, JudgeOrAdmin};
 use crate::db::DbConnection;
@@ -15,6 +13,7 @@ use crate::db::models::{results, submissions, teams};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::storage::BlobStore;
+use crate::time::iso_time;
 
 /// How many submissions one comparison takes: fewer is no comparison, more does not fit
 /// side by side.
@@ -66,7 +65,7 @@ pub fn columns_of(
     scenario: &ScenarioId,
     ids: &[SubmissionId],
 ) -> Result<Vec<Column>, AppError> {
-    let scenario = crate::api::scenarios::visible(conn, scenario, &user.visibility())?;
+    let scenario = crate::services::scenarios::visible(conn, scenario, &user.visibility())?;
     let mut columns = Vec::with_capacity(ids.len());
     for id in ids {
         let submission = submissions::find(conn, id)?

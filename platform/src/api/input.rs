@@ -1,5 +1,4 @@
 //! Request-body and query extractors whose errors name the offending field.
-
 use std::future::Future;
 use std::pin::Pin;
 

@@ -1,44 +1,12 @@
 //! `PUT /api/v1/scenarios/{id}/package`: a department gives a scenario it posted through
 //! the API the package (manifest, public data, hidden set, baseline) it is evaluated with.
-
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::CurrentUser;
 use crate::db::ids::ScenarioId;
-use crate::db::models::scenarios::{self, Scenario};
 use crate::error::AppError;
-use crate::packages::{self, extract};
+use crate::services::packages::install_package;
 use crate::state::AppState;
-
-fn managed_by_catalog(scenario: &Scenario) -> AppError {
-    AppError::conflict(
-        "managed_by_catalog",
-        format!(
-            "scenario `{}` comes from a catalog package; change the package in the catalog",
-            scenario.id
-        ),
-    )
-}
-
-/// The scenario, if the caller may upload its package: its department (or an admin), and
-/// only for scenarios posted through the API.
-async fn uploadable(
-    state: &AppState,
-    id: ScenarioId,
-    user: CurrentUser,
-) -> Result<Scenario, AppError> {
-    state
-        .db
-        .read(move |conn| {
-            let scenario = crate::api::scenarios::visible(conn, &id, &user.visibility())?;
-            user.require_department_of(&scenario.organization_id)?;
-            if scenario.from_catalog() {
-                return Err(managed_by_catalog(&scenario));
-            }
-            Ok(scenario)
-        })
-        .await
-}
 
 /// `PUT /api/v1/scenarios/{id}/package` — a tar (or tar.gz) of the package folder.
 pub async fn upload(
@@ -55,61 +23,4 @@ pub async fn upload(
         .and_then(|v| v.parse::<u64>().ok());
     let installed = install_package(&state, path.into_inner(), user, body, declared).await?;
     Ok(HttpResponse::Ok().json(installed))
-}
-
-/// Receives, checks and installs a package for a scenario posted through the API: what the
-/// API route and the department console's upload form both do. Refused with every problem
-/// listed, and then nothing changed.
-pub async fn install_package<S, E>(
-    state: &AppState,
-    id: ScenarioId,
-    user: CurrentUser,
-    body: S,
-    declared: Option<u64>,
-) -> Result<serde_json::Value, AppError>
-where
-    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let scenario = uploadable(state, id.clone(), user.clone()).await?;
-    let max_bytes = state.config.max_package_bytes;
-    if declared.is_some_and(|length| length > max_bytes) {
-        return Err(AppError::PayloadTooLarge(format!(
-            "the package is larger than the limit of {max_bytes} bytes"
-        )));
-    }
-    let received = packages::receive(&state.config.data_dir, body, max_bytes).await?;
-    let limits = extract::Limits {
-        max_entries: state.config.max_package_entries,
-        max_bytes,
-    };
-    let (data_dir, blobs) = (state.config.data_dir.clone(), state.blobs.clone());
-    let installed = tokio::task::spawn_blocking(move || {
-        packages::install(&data_dir, &blobs, &received, &scenario, limits)
-    })
-    .await??;
-    let package = &installed.package;
-    let body = serde_json::json!({
-        "scenario_id": id,
-        "archive_digest": installed.archive_digest,
-        "bundle_digest": installed.prepared.bundle_digest,
-        "hidden_items": package.hidden_items,
-        "public_board_items": package.public_board_items,
-        "private_board_items": package.private_board_items,
-        "sample_items": package.sample_items,
-    });
-    let (spec, detail) = (installed.prepared.spec.clone(), body.clone());
-    state
-        .db
-        .write(move |conn| {
-            // Checked again inside the transaction: the scenario may have changed meanwhile.
-            let scenario = scenarios::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
-            if scenario.from_catalog() {
-                return Err(managed_by_catalog(&scenario));
-            }
-            scenarios::set_package(conn, &scenario, &spec, &user.id, detail)
-        })
-        .await?;
-    Ok(body)
 }

@@ -1,12 +1,10 @@
 //! Result routes: leaderboards (public during the phase, private after it), reports and logs.
-
 use actix_web::{HttpResponse, web};
 use jiebang_scenarios::package::{MetricName, OverBudget};
 use jiebang_scenarios::ranking::{self, Entry};
 use serde::{Deserialize, Serialize};
 
 use crate::api::input::Query;
-use crate::api::iso_time;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
@@ -18,6 +16,7 @@ use crate::db::models::{submissions, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::time::iso_time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,133 +1,20 @@
 //! Team routes: create, invite, accept, leave, and a team's own enrolments and submissions.
-
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::api::input::{Json, Query};
-use crate::api::scenarios::EnrolmentView;
-use crate::api::{PageQuery, Paginated, iso_time, page_of};
 use crate::auth::CurrentUser;
-use crate::db::DbConnection;
-use crate::db::ids::{InvitationId, ScenarioId, SubmissionId, TeamId, UserId};
+use crate::db::ids::{InvitationId, TeamId};
 use crate::db::models::enrolments;
-use crate::db::models::submissions::{self, Submission, SubmissionStage};
-use crate::db::models::teams::{
-    self, Invitation, InvitationStatus, Member, MemberRole, Team, TeamForm, TeamKind,
-};
+use crate::db::models::submissions::{self};
+use crate::db::models::teams::{self, TeamForm};
 use crate::error::AppError;
+use crate::services::paging::{PageQuery, Paginated, page_of};
+use crate::services::scenarios::EnrolmentView;
+use crate::services::teams::{
+    InvitationView, SubmissionView, TeamView, invite_member, team_for_member,
+};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize)]
-pub struct TeamView {
-    pub id: TeamId,
-    pub name: String,
-    pub kind: TeamKind,
-    pub institution: String,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<MemberView>>,
-}
-
-impl TeamView {
-    fn new(team: Team, members: Option<Vec<Member>>) -> Self {
-        Self {
-            id: team.id,
-            name: team.name,
-            kind: team.kind,
-            institution: team.institution,
-            created_at: iso_time(team.created_at),
-            members: members.map(|all| all.into_iter().map(MemberView::from).collect()),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct MemberView {
-    pub user_id: UserId,
-    pub login: String,
-    pub display_name: String,
-    pub role: MemberRole,
-    pub joined_at: String,
-}
-
-impl From<Member> for MemberView {
-    fn from(member: Member) -> Self {
-        Self {
-            user_id: member.user_id,
-            login: member.login,
-            display_name: member.display_name,
-            role: member.role,
-            joined_at: iso_time(member.joined_at),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct InvitationView {
-    pub id: InvitationId,
-    pub team_id: TeamId,
-    pub invitee_id: UserId,
-    pub invited_by: UserId,
-    pub status: InvitationStatus,
-    pub created_at: String,
-}
-
-impl From<Invitation> for InvitationView {
-    fn from(invitation: Invitation) -> Self {
-        Self {
-            id: invitation.id,
-            team_id: invitation.team_id,
-            invitee_id: invitation.invitee_id,
-            invited_by: invitation.invited_by,
-            status: invitation.status,
-            created_at: iso_time(invitation.created_at),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct SubmissionView {
-    pub id: SubmissionId,
-    pub scenario_id: ScenarioId,
-    pub team_id: TeamId,
-    pub image_digest: String,
-    pub image_size: i64,
-    pub status: SubmissionStage,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl From<Submission> for SubmissionView {
-    fn from(submission: Submission) -> Self {
-        Self {
-            id: submission.id,
-            scenario_id: submission.scenario_id,
-            team_id: submission.team_id,
-            image_digest: submission.image_digest,
-            image_size: submission.image_size,
-            status: submission.status,
-            created_at: iso_time(submission.created_at),
-            updated_at: iso_time(submission.updated_at),
-        }
-    }
-}
-
-/// The team, if the caller is a member (or sees all work as judge or admin).
-pub(crate) fn team_for_member(
-    conn: &mut DbConnection,
-    id: &TeamId,
-    user: &CurrentUser,
-) -> Result<Team, AppError> {
-    let team =
-        teams::find(conn, id)?.ok_or_else(|| AppError::not_found(format_args!("team `{id}`")))?;
-    if user.sees_all_work() || teams::role_of(conn, id, &user.id)?.is_some() {
-        Ok(team)
-    } else {
-        Err(AppError::forbidden(format!(
-            "only members of team `{id}` may see this"
-        )))
-    }
-}
 
 /// `POST /api/v1/teams` — any signed-in user; they become its owner.
 pub async fn create(
@@ -194,13 +81,7 @@ pub async fn invite(
     let id = path.into_inner();
     let invitation = state
         .db
-        .write(move |conn| {
-            team_for_member(conn, &id, &user)?;
-            if teams::role_of(conn, &id, &user.id)? != Some(MemberRole::Owner) {
-                return Err(AppError::forbidden("only the team's owners may invite"));
-            }
-            teams::invite(conn, &id, &form.login, &user.id)
-        })
+        .write(move |conn| invite_member(conn, &id, &form.login, &user))
         .await?;
     Ok(HttpResponse::Created().json(InvitationView::from(invitation)))
 }

@@ -1,10 +1,8 @@
 //! User and token routes: who am I, admins creating users, everyone managing their tokens.
-
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::api::input::Json;
-use crate::api::iso_time;
 use crate::auth::{Admin, CurrentUser};
 use crate::db::ids::{OrganizationId, TokenId, UserId};
 use crate::db::models::teams;
@@ -12,6 +10,7 @@ use crate::db::models::tokens::{self, ApiToken, TokenKind};
 use crate::db::models::users::{self, Role, User, UserForm};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::time::iso_time;
 
 #[derive(Debug, Serialize)]
 pub struct UserView {

@@ -8,7 +8,6 @@ pub mod consoles;
 pub mod errors;
 pub mod markdown;
 pub mod scenarios;
-pub mod session;
 pub mod signin;
 pub mod site;
 pub mod submissions;
@@ -22,9 +21,9 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
+use crate::auth::session::ExpectedCsrf;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::AppError;
-use crate::pages::session::ExpectedCsrf;
 use crate::pages::site::Lang;
 use crate::state::AppState;
 

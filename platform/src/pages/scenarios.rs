@@ -4,21 +4,21 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use serde::{Deserialize, Serialize};
 
-use crate::api::downloads::{FileView, file_views};
 use crate::api::results::{Board, BoardQuery, BoardView, board_of};
-use crate::api::scenarios::{ScenarioView, enrol_team, list_views, visible};
-use crate::api::{MAX_PER_PAGE, page_of};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{OrganizationId, ScenarioId, TeamId};
 use crate::db::models::organizations;
+use crate::services::downloads::{FileView, file_views};
+use crate::services::paging::{MAX_PER_PAGE, page_of};
+use crate::services::scenarios::{ScenarioView, enrol_team, list_views, visible};
 use jiebang_scenarios::package::Load;
 
+use crate::auth::session::CsrfForm;
 use crate::db::models::scenarios::{ScenarioFilter, ScenarioSpec, ScenarioState};
 use crate::db::models::teams;
 use crate::error::AppError;
 use crate::pages::chart::{self, Point};
 use crate::pages::markdown;
-use crate::pages::session::CsrfForm;
 use crate::pages::site::Lang;
 use crate::pages::{PageContext, see_other};
 
@@ -294,7 +294,7 @@ async fn scenario_page(
             .read(move |conn| {
                 let scenario = visible(conn, &id, &visibility)?;
                 let spec = scenario.spec()?;
-                let view = crate::api::scenarios::detail_view(conn, scenario)?;
+                let view = crate::services::scenarios::detail_view(conn, scenario)?;
                 let teams = match &user {
                     Some(user) => teams::for_user(conn, &user.id)?,
                     None => Vec::new(),

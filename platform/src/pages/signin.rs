@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::session::{self, CsrfForm};
 use crate::auth::user_by_token;
 use crate::error::AppError;
-use crate::pages::session::{self, CsrfForm};
 use crate::pages::site::Lang;
 use crate::pages::{PageContext, lang_cookie, see_other};
 

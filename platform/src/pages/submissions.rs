@@ -6,7 +6,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::api::results::report_of;
-use crate::api::submissions::detail;
 use crate::auth::CurrentUser;
 use crate::db::ids::SubmissionId;
 use crate::db::models::submissions::SubmissionStage;
@@ -14,6 +13,7 @@ use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::chart;
 use crate::pages::scenarios::when;
+use crate::services::submissions::detail;
 
 #[derive(Serialize)]
 struct Stage {

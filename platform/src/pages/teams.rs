@@ -4,16 +4,17 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::api::teams::team_for_member;
-use crate::api::{iso_time, page_of};
 use crate::auth::CurrentUser;
+use crate::auth::session::CsrfForm;
 use crate::db::ids::{InvitationId, TeamId};
 use crate::db::models::teams::{InvitationStatus, MemberRole};
 use crate::db::models::{enrolments, submissions, teams, users};
 use crate::error::AppError;
 use crate::pages::scenarios::when;
-use crate::pages::session::CsrfForm;
 use crate::pages::{PageContext, see_other};
+use crate::services::paging::page_of;
+use crate::services::teams::{invite_member, team_for_member};
+use crate::time::iso_time;
 
 #[derive(Serialize)]
 struct Row {
@@ -128,13 +129,7 @@ pub async fn invite(
     let team = id.clone();
     page.state
         .db
-        .write(move |conn| {
-            team_for_member(conn, &team, &user)?;
-            if teams::role_of(conn, &team, &user.id)? != Some(MemberRole::Owner) {
-                return Err(AppError::forbidden("only the team's owners may invite"));
-            }
-            teams::invite(conn, &team, form.login.trim(), &user.id)
-        })
+        .write(move |conn| invite_member(conn, &team, &form.login, &user))
         .await?;
     Ok(see_other(&format!("/teams/{id}?invited=1")))
 }

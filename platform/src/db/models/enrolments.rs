@@ -42,7 +42,7 @@ pub fn enrol(
             Some(next) => format!(
                 "no phase of `{}` is open now; the next opens at {}",
                 scenario.id,
-                crate::api::iso_time(next.opens_at)
+                crate::time::iso_time(next.opens_at)
             ),
             None => format!("every phase of `{}` has closed", scenario.id),
         };

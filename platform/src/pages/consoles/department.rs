@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::api::scenarios::{self as scenario_api, ScenarioView, detail_view, editable};
+use crate::auth::session::CsrfForm;
 use crate::auth::{CurrentUser, DepartmentOrAdmin};
 use crate::db::ids::{PhaseId, ScenarioId};
 use crate::db::models::organizations;
@@ -13,13 +13,13 @@ use crate::db::models::phases::{PhaseForm, PhasePatch};
 use crate::db::models::scenarios::{ScenarioForm, ScenarioPatch};
 use crate::error::AppError;
 use crate::pages::scenarios::pick;
-use crate::pages::session::CsrfForm;
 use crate::pages::{PageContext, see_other};
+use crate::services::scenarios::{self as scenario_api, ScenarioView, detail_view, editable};
 
 use futures_util::StreamExt;
 
-use crate::api::packages::install_package;
-use crate::pages::session::same_token;
+use crate::auth::session::same_token;
+use crate::services::packages::install_package;
 
 use super::{
     Choice, EditQuery, ScenarioList, all_scenarios, fixable, invalid, refused, rows, status_name,

@@ -5,16 +5,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::api::compare::{columns_of, parse_ids};
-use crate::api::iso_time;
-use crate::api::reviews::put_review;
+use crate::auth::session::CsrfForm;
 use crate::auth::{CurrentUser, Judge, JudgeOrAdmin};
 use crate::db::ids::{ScenarioId, SubmissionId};
 use crate::db::models::reviews::{self, NewReview, Recommendation};
 use crate::db::models::{submissions, teams};
 use crate::error::AppError;
 use crate::pages::scenarios::when;
-use crate::pages::session::CsrfForm;
 use crate::pages::{PageContext, see_other};
+use crate::services::reviews::put_review;
+use crate::time::iso_time;
 
 use super::{Choice, EditQuery, ScenarioList, all_scenarios, fixable, invalid, refused, rows};
 

@@ -18,12 +18,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 
-use crate::api::page_of;
-use crate::api::scenarios::{ScenarioView, list_views};
 use crate::db::models::scenarios::{ScenarioFilter, Visibility};
 use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::scenarios::pick;
+use crate::services::paging::page_of;
+use crate::services::scenarios::{ScenarioView, list_views};
 
 /// The message to show next to a refused form, for refusals the sender can fix; anything
 /// else (not allowed, not found, a fault) stays an error page.

@@ -3,11 +3,11 @@
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use crate::api::overview::{alive_millis, overview_of};
 use crate::auth::OperatorOrAdmin;
 use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::scenarios::when;
+use crate::services::overview::{alive_millis, overview_of};
 
 #[derive(Serialize)]
 struct WorkerRow {

@@ -1,6 +1,8 @@
 //! Who is calling: bearer-token or session-cookie authentication and the role checks
 //! built on it, one set of rules for the JSON API and the pages.
 
+pub mod session;
+
 use std::future::{Ready, ready};
 
 use actix_web::body::MessageBody;
@@ -13,7 +15,6 @@ use crate::db::models::scenarios::Visibility;
 use crate::db::models::tokens::{self, TokenKind};
 use crate::db::models::users::{self, Role};
 use crate::error::AppError;
-use crate::pages::session;
 use crate::state::AppState;
 
 /// A signed-in person with their roles, resolved once per request.

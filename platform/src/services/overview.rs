@@ -1,0 +1,212 @@
+//! The operator's overview: workers, the queue, and how busy each accelerator was.
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::db::DbConnection;
+use crate::db::models::jobs::{self, Job, JobStatus};
+use crate::db::models::results::{self, EvaluationResult};
+use crate::db::models::workers::{self, Accelerator, Worker};
+use crate::db::now_millis;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::time::iso_time;
+
+/// The window utilisation is measured over.
+pub const UTILISATION_WINDOW_MILLIS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, Serialize)]
+pub struct CurrentJob {
+    pub job_id: String,
+    pub submission_id: String,
+    pub attempt: i32,
+    pub lease_expires_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AcceleratorUse {
+    pub id: String,
+    pub model: String,
+    /// Device-seconds of evaluations that finished in the window.
+    pub device_seconds: f64,
+    /// The window's length, shortened to the time since the worker registered.
+    pub wall_seconds: f64,
+    /// `device_seconds / wall_seconds`, at most 1.
+    pub utilisation: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkerView {
+    pub id: String,
+    pub name: String,
+    pub cpus: i32,
+    pub memory_mb: i64,
+    pub accelerators: Vec<AcceleratorUse>,
+    pub registered_at: String,
+    pub last_seen_at: String,
+    pub alive: bool,
+    pub current_job: Option<CurrentJob>,
+    /// Device-seconds of runs in the window whose devices are not known (older workers).
+    pub unattributed_device_seconds: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct QueueView {
+    /// Waiting for their first attempt.
+    pub queued: usize,
+    /// Held by a worker under a lease.
+    pub running: usize,
+    /// Waiting again after an infrastructure failure or an expired lease.
+    pub retrying: usize,
+    pub oldest_queued_at: Option<String>,
+    pub oldest_queued_age_seconds: Option<f64>,
+}
+
+pub fn queue_of(unfinished: &[Job], now: i64) -> QueueView {
+    let mut queue = QueueView::default();
+    let mut oldest: Option<i64> = None;
+    for job in unfinished {
+        match (job.status, job.attempts) {
+            (JobStatus::Running, _) => queue.running += 1,
+            (_, 0) => queue.queued += 1,
+            _ => queue.retrying += 1,
+        }
+        if job.status == JobStatus::Queued {
+            oldest = Some(oldest.map_or(job.created_at, |o| o.min(job.created_at)));
+        }
+    }
+    queue.oldest_queued_at = oldest.map(iso_time);
+    queue.oldest_queued_age_seconds = oldest.map(|at| (now - at).max(0) as f64 / 1000.0);
+    queue
+}
+
+/// Device-seconds in the window: per (worker id, device id), and per worker for runs whose
+/// devices are not known.
+#[derive(Debug, Default)]
+pub struct Usage {
+    per_device: HashMap<(String, String), f64>,
+    unattributed: HashMap<String, f64>,
+}
+
+/// A run's seconds are shared equally among the devices it held.
+pub fn usage_of(finished: &[EvaluationResult]) -> Usage {
+    let Usage {
+        mut per_device,
+        mut unattributed,
+    } = Usage::default();
+    for result in finished {
+        let (Some(worker), Some(seconds)) = (&result.worker_id, result.device_seconds) else {
+            continue;
+        };
+        if seconds <= 0.0 {
+            continue;
+        }
+        let devices: Vec<String> = result
+            .devices
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default();
+        if devices.is_empty() {
+            *unattributed.entry(worker.clone()).or_insert(0.0) += seconds;
+            continue;
+        }
+        let share = seconds / devices.len() as f64;
+        for device in devices {
+            *per_device.entry((worker.clone(), device)).or_insert(0.0) += share;
+        }
+    }
+    Usage {
+        per_device,
+        unattributed,
+    }
+}
+
+pub fn worker_view(
+    worker: Worker,
+    unfinished: &[Job],
+    usage: &Usage,
+    now: i64,
+    alive_millis: i64,
+) -> WorkerView {
+    let wall_seconds =
+        (now - worker.registered_at.max(now - UTILISATION_WINDOW_MILLIS)).max(1) as f64 / 1000.0;
+    let accelerators: Vec<Accelerator> =
+        serde_json::from_str(&worker.accelerators).unwrap_or_default();
+    let accelerators = accelerators
+        .into_iter()
+        .map(|a| {
+            let used = usage
+                .per_device
+                .get(&(worker.id.0.clone(), a.id.clone()))
+                .copied()
+                .unwrap_or(0.0);
+            AcceleratorUse {
+                utilisation: (used / wall_seconds).min(1.0),
+                device_seconds: used,
+                wall_seconds,
+                id: a.id,
+                model: a.model,
+            }
+        })
+        .collect();
+    let current_job = unfinished
+        .iter()
+        .find(|j| {
+            j.status == JobStatus::Running && j.lease_owner.as_deref() == Some(worker.id.as_str())
+        })
+        .map(|j| CurrentJob {
+            job_id: j.id.0.clone(),
+            submission_id: j.submission_id.0.clone(),
+            attempt: j.attempts,
+            lease_expires_at: j.lease_expires_at.map(iso_time),
+        });
+    WorkerView {
+        unattributed_device_seconds: usage
+            .unattributed
+            .get(worker.id.as_str())
+            .copied()
+            .unwrap_or(0.0),
+        alive: now - worker.last_seen_at <= alive_millis,
+        registered_at: iso_time(worker.registered_at),
+        last_seen_at: iso_time(worker.last_seen_at),
+        id: worker.id.0,
+        name: worker.name,
+        cpus: worker.cpus,
+        memory_mb: worker.memory_mb,
+        accelerators,
+        current_job,
+    }
+}
+
+/// What the operator's console shows (the API's and the page's).
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub at: String,
+    pub window_seconds: i64,
+    pub workers: Vec<WorkerView>,
+    pub queue: QueueView,
+}
+
+/// Workers, queue and utilisation now; a worker silent for `alive_millis` counts as gone.
+pub fn overview_of(conn: &mut DbConnection, alive_millis: i64) -> Result<Overview, AppError> {
+    let now = now_millis();
+    let unfinished = jobs::unfinished(conn)?;
+    let finished = results::finished_since(conn, now - UTILISATION_WINDOW_MILLIS)?;
+    let usage = usage_of(&finished);
+    let workers: Vec<WorkerView> = workers::list(conn)?
+        .into_iter()
+        .map(|w| worker_view(w, &unfinished, &usage, now, alive_millis))
+        .collect();
+    Ok(Overview {
+        at: iso_time(now),
+        window_seconds: UTILISATION_WINDOW_MILLIS / 1000,
+        workers,
+        queue: queue_of(&unfinished, now),
+    })
+}
+
+/// How long a worker may be silent and still count as alive: two leases (a live worker
+/// calls at least once per lease, or per long poll of at most 30 s).
+pub fn alive_millis(state: &AppState) -> i64 {
+    i64::try_from(state.config.worker_lease_seconds.saturating_mul(2000)).unwrap_or(i64::MAX)
+}
