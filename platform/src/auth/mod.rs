@@ -186,12 +186,15 @@ pub fn user_by_token(
 /// A session cookie opens pages and reads of the JSON API (so a page's script can poll),
 /// never the API's writes or the worker API: those need a bearer token, which a forged
 /// cross-site request cannot carry.
+/// The path is judged as the router matches it — percent-decoded, leading slashes
+/// collapsed, any case — so `/%61pi/…` or `//api/…` is the API here too.
 fn session_applies(request: &ServiceRequest) -> bool {
-    let path = request.path();
-    if path.starts_with("/internal/") {
+    let decoded = percent_encoding::percent_decode_str(request.path()).decode_utf8_lossy();
+    let path = format!("/{}", decoded.trim_start_matches('/')).to_ascii_lowercase();
+    if path.starts_with("/internal") {
         return false;
     }
-    if path.starts_with("/api/") {
+    if path.starts_with("/api") {
         return matches!(
             *request.method(),
             actix_web::http::Method::GET | actix_web::http::Method::HEAD

