@@ -2,7 +2,7 @@
 //! the provider's verified identity becomes a user and a session.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::auth::session;
@@ -30,7 +30,19 @@ pub async fn start(
         .await?
         .begin(&state.db, &return_to)
         .await?;
-    Ok(see_other(&url))
+    // The state travels in the provider URL just built; the browser keeps a signed copy.
+    let oidc_state = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+        })
+        .ok_or_else(|| OidcError::Provider("the authorization URL has no state".into()))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, url))
+        .cookie(session::oidc_binding_cookie(&state, &oidc_state))
+        .finish())
 }
 
 /// What the provider's redirect carries: a code, or an error (RFC 6749, 4.1.2 and 4.1.2.1).
@@ -82,9 +94,15 @@ pub async fn complete_sign_in(
 /// identity starts a session and goes back where the person was.
 pub async fn callback(
     state: web::Data<AppState>,
+    request: HttpRequest,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
     let provider = state.oidc.as_ref().ok_or(OidcError::NotConfigured)?;
+    // Checked before the pending sign-in is spent, so a link planted by someone else
+    // neither signs this browser in nor spoils the sign-in of the one who began it.
+    if !session::began_oidc_sign_in(&state, &request, &query.state) {
+        return Err(OidcError::OtherBrowser.into());
+    }
     let client = provider.client().await?;
     let outcome = complete_sign_in(&state, client, query.into_inner()).await?;
     tracing::info!(user = %outcome.user_id, created = outcome.created, "signed in through OpenID Connect");
@@ -95,11 +113,6 @@ pub async fn callback(
             session::return_to(Some(&outcome.return_to)),
         ))
         .cookie(cookie)
+        .cookie(session::end_oidc_binding(&state))
         .finish())
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
 }

@@ -34,6 +34,8 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "jb_session";
 /// The cookie holding a CSRF token for visitors not signed in yet (the sign-in form).
 pub const PRE_SESSION_COOKIE: &str = "jb_csrf";
+/// The pending OpenID Connect sign-in this browser began (its `state`).
+pub const OIDC_BINDING_COOKIE: &str = "jb_oidc";
 /// The file in the data directory that keeps a generated signing key.
 const KEY_FILE: &str = "session.key";
 
@@ -185,6 +187,31 @@ pub fn pre_session_cookie(state: &AppState, token: &str) -> Cookie<'static> {
         token.to_owned(),
         Duration::hours(2),
     )
+}
+
+/// The `Set-Cookie` that binds a pending OpenID Connect sign-in to the browser that began
+/// it: the callback must come with the same `state`.
+pub fn oidc_binding_cookie(state: &AppState, oidc_state: &str) -> Cookie<'static> {
+    signed_cookie(
+        state,
+        OIDC_BINDING_COOKIE,
+        oidc_state.to_owned(),
+        Duration::minutes(10),
+    )
+}
+
+/// The `Set-Cookie` that removes the binding once the callback has used it.
+pub fn end_oidc_binding(state: &AppState) -> Cookie<'static> {
+    let mut cookie = signed_cookie(state, OIDC_BINDING_COOKIE, String::new(), Duration::ZERO);
+    cookie.make_removal();
+    cookie
+}
+
+/// Whether the request's browser began the sign-in of `oidc_state`.
+pub fn began_oidc_sign_in(state: &AppState, req: &HttpRequest, oidc_state: &str) -> bool {
+    req.cookie(OIDC_BINDING_COOKIE)
+        .and_then(|cookie| verified(state, cookie))
+        .is_some_and(|bound| same_token(&bound, oidc_state))
 }
 
 /// The session a request carries, when its cookie is genuine and not expired.

@@ -13,6 +13,12 @@ pub enum OidcError {
     /// sign-in was already finished once (a replayed callback).
     #[error("this sign-in link is unknown or was already used; please sign in again")]
     UnknownState,
+    /// The callback came to a browser other than the one that began the sign-in: without
+    /// this check an attacker's own callback link would sign a victim in as the attacker.
+    #[error(
+        "this sign-in was begun in another browser or its cookie was lost; please sign in again"
+    )]
+    OtherBrowser,
     /// The sign-in was begun too long ago.
     #[error("this sign-in took longer than {minutes} minutes; please sign in again")]
     Expired { minutes: i64 },
@@ -40,6 +46,7 @@ impl OidcError {
             Self::NotConfigured => "oidc_not_configured",
             Self::Provider(_) => "oidc_provider_unavailable",
             Self::UnknownState => "oidc_unknown_state",
+            Self::OtherBrowser => "oidc_other_browser",
             Self::Expired { .. } => "oidc_login_expired",
             Self::CodeRefused { .. } => "oidc_code_refused",
             Self::Denied { .. } => "oidc_denied",

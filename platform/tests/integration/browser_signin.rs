@@ -110,6 +110,23 @@ async fn sign_in_in_a_real_browser(backend: Backend) {
         urlencode(&back.code),
         urlencode(&back.state)
     );
+    // Login CSRF: the same callback link opened in another browser (a victim the
+    // attacker sent it to) signs nobody in and does not spend the sign-in.
+    let victim = browser_client();
+    let planted = victim.get(&url).send().await.unwrap();
+    assert_eq!(planted.status(), 400);
+    assert!(
+        planted
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("jb_session")),
+        "no session for the victim"
+    );
+    assert!(
+        planted.text().await.unwrap().contains("another browser"),
+        "the refusal says why"
+    );
     let first = client.get(&url).send().await.unwrap();
     let status = first.status();
     assert_eq!(
