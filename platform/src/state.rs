@@ -22,6 +22,8 @@ pub struct AppState {
     pub site: Arc<Site>,
     /// Signs session cookies; never logged.
     pub session_key: Key,
+    /// Image uploads under way, each holding one of its team's remaining submissions.
+    pub uploads: crate::services::submissions::UploadReservations,
     /// The OpenID Connect provider people sign in with, when one is configured.
     pub oidc: Option<Arc<crate::oidc::Provider>>,
 }
@@ -32,6 +34,7 @@ impl AppState {
         Ok(Self {
             blobs: BlobStore::new(&config.data_dir),
             queue_signal: Arc::new(tokio::sync::Notify::new()),
+            uploads: Default::default(),
             site: Arc::new(Site::new(&config)?),
             session_key: crate::auth::session::load_key(&config)?,
             oidc: config

@@ -22,6 +22,9 @@ pub struct StoredBlob {
     /// `sha256:` and 64 hex digits.
     pub digest: String,
     pub size: u64,
+    /// Whether this call put the file there; when false the same content was stored
+    /// before (perhaps as someone else's log or report) and is not this caller's to remove.
+    pub created: bool,
 }
 
 /// Chunks waiting for the writer thread; bounds the memory an upload can hold.
@@ -71,7 +74,8 @@ impl BlobStore {
         let target = self
             .path_of(&digest)
             .ok_or_else(|| AppError::Internal(format!("computed a malformed digest {digest}")))?;
-        if !target.is_file() {
+        let created = !target.is_file();
+        if created {
             let incoming = self.temporary_dir();
             std::fs::create_dir_all(&incoming).map_err(|e| storage_error(&incoming, e))?;
             let mut file = tempfile::NamedTempFile::new_in(&incoming)
@@ -87,6 +91,7 @@ impl BlobStore {
         Ok(StoredBlob {
             digest,
             size: content.len() as u64,
+            created,
         })
     }
 
@@ -111,16 +116,25 @@ impl BlobStore {
         let target = self
             .path_of(&digest)
             .ok_or_else(|| AppError::Internal(format!("computed a malformed digest {digest}")))?;
-        let persisted = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let persisted = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            file.persist(&target).map_err(|e| e.error)?;
-            Ok(())
+            // Never replaces a file: one already there holds the same bytes, and whether
+            // it was there decides who may remove it.
+            match file.persist_noclobber(&target) {
+                Ok(_) => Ok(true),
+                Err(error) if error.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(error) => Err(error.error),
+            }
         })
         .await?;
-        persisted.map_err(|e| storage_error(&self.root, e))?;
-        Ok(StoredBlob { digest, size })
+        let created = persisted.map_err(|e| storage_error(&self.root, e))?;
+        Ok(StoredBlob {
+            digest,
+            size,
+            created,
+        })
     }
 }
 
@@ -291,6 +305,15 @@ mod tests {
         assert_eq!(blob.size, 11);
         let path = store.path_of(&blob.digest).unwrap();
         assert_eq!(std::fs::read(path).unwrap(), b"hello world");
+        assert_eq!(files_under(dir.path()), 1);
+        assert!(blob.created);
+        let again = store
+            .receive(chunks(vec![Ok(b"hello world")]), 100)
+            .await
+            .unwrap();
+        assert_eq!(again.digest, blob.digest);
+        assert!(!again.created, "the second copy found the first in place");
+        assert!(!store.put(b"hello world").unwrap().created);
         assert_eq!(files_under(dir.path()), 1);
     }
 

@@ -42,25 +42,31 @@ pub async fn upload(
             "the upload is larger than the limit of {max_bytes} bytes"
         )));
     }
-    {
+    let remaining = {
         let (scenario_id, team, user) = (scenario_id.clone(), team.clone(), user.clone());
         state
             .db
-            .read(move |conn| admission(conn, &scenario_id, &team, &user).map(|_| ()))
-            .await?;
-    }
+            .read(move |conn| admission(conn, &scenario_id, &team, &user))
+            .await?
+            .2
+            .remaining
+    };
+    let _held = state.uploads.reserve(&scenario_id, &team, remaining)?;
 
     let blob = state.blobs.receive(body, max_bytes).await?;
     if blob.size == 0 {
-        // No submission can refer to the empty file, since every empty upload is refused.
-        state.blobs.remove(&blob.digest);
+        // Only an empty file this upload created is removed: an empty log or report may
+        // share its digest.
+        if blob.created {
+            state.blobs.remove(&blob.digest);
+        }
         return Err(AppError::invalid(
             "(body)",
             "the upload is empty; send the `docker save` archive",
         ));
     }
 
-    let digest = blob.digest.clone();
+    let (digest, created) = (blob.digest.clone(), blob.created);
     let recorded = state
         .db
         .write(move |conn| {
@@ -115,7 +121,8 @@ pub async fn upload(
                         .map(|free| (free, digest))
                 })
                 .await;
-            if let Ok((true, digest)) = unreferenced {
+            // A file that was in the store before this upload belongs to someone else.
+            if created && let Ok((true, digest)) = unreferenced {
                 blobs.remove(&digest);
             }
             Err(error)

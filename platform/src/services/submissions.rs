@@ -1,4 +1,8 @@
 //! Submissions: whether a team may submit now, its quota, and a submission's stages.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use serde::Serialize;
 
 use crate::auth::CurrentUser;
@@ -119,4 +123,88 @@ pub fn detail(conn: &mut DbConnection, id: &SubmissionId) -> Result<SubmissionDe
         submission: SubmissionView::from(submission),
         stages,
     })
+}
+
+/// Uploads under way, per scenario and team. An upload holds one of the team's remaining
+/// submissions from its first byte, so parallel uploads cannot write more archives to
+/// disk than the quota has room for.
+#[derive(Debug, Clone, Default)]
+pub struct UploadReservations {
+    in_flight: Arc<Mutex<HashMap<(ScenarioId, TeamId), i64>>>,
+}
+
+/// One upload's hold on the quota; released when dropped, whatever the upload's fate.
+#[derive(Debug)]
+pub struct Reservation {
+    key: (ScenarioId, TeamId),
+    in_flight: Arc<Mutex<HashMap<(ScenarioId, TeamId), i64>>>,
+}
+
+impl UploadReservations {
+    /// Holds one of `remaining` submissions for the team, or refuses when the uploads
+    /// already under way hold them all.
+    pub fn reserve(
+        &self,
+        scenario: &ScenarioId,
+        team: &TeamId,
+        remaining: i64,
+    ) -> Result<Reservation, AppError> {
+        let key = (scenario.clone(), team.clone());
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .map_err(|_| AppError::Internal("the upload reservations were poisoned".into()))?;
+        let held = in_flight.entry(key.clone()).or_insert(0);
+        if *held >= remaining {
+            return Err(AppError::conflict(
+                "quota_spent",
+                format!(
+                    "team `{team}` already has {held} upload(s) under way that use the rest of \
+                     today's quota; wait for them to finish"
+                ),
+            ));
+        }
+        *held += 1;
+        Ok(Reservation {
+            key,
+            in_flight: Arc::clone(&self.in_flight),
+        })
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Ok(mut in_flight) = self.in_flight.lock()
+            && let Some(held) = in_flight.get_mut(&self.key)
+        {
+            *held -= 1;
+            if *held <= 0 {
+                in_flight.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn uploads_under_way_hold_the_quota_until_they_end() {
+        let reservations = UploadReservations::default();
+        let (scenario, team) = (ScenarioId::from("kg"), TeamId::from("team_a"));
+        let first = reservations.reserve(&scenario, &team, 2).unwrap();
+        let second = reservations.reserve(&scenario, &team, 2).unwrap();
+        let refused = reservations.reserve(&scenario, &team, 2).unwrap_err();
+        assert!(refused.to_string().contains("under way"), "{refused}");
+        // Another team is not held back.
+        reservations
+            .reserve(&scenario, &TeamId::from("team_b"), 1)
+            .unwrap();
+        drop(first);
+        let third = reservations.reserve(&scenario, &team, 2).unwrap();
+        drop((second, third));
+        assert!(reservations.in_flight.lock().unwrap().is_empty());
+    }
 }

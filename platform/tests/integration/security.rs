@@ -8,6 +8,7 @@ use actix_web::test::TestRequest;
 use crate::common::{Backend, TestApp};
 use crate::on_both_backends;
 use crate::pages::{get, sign_in};
+use crate::uploads::{enrol_team_a, upload};
 
 async fn a_session_never_writes_to_the_api_whatever_the_spelling(backend: Backend) {
     let app = TestApp::new(backend).await;
@@ -75,7 +76,21 @@ async fn every_answer_carries_security_headers(backend: Backend) {
     }
 }
 
+async fn a_refused_upload_never_removes_a_file_it_did_not_store(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    // An empty log stored earlier has the digest an empty upload would have.
+    let log = app.state.blobs.put(b"").unwrap();
+    enrol_team_a(&app).await;
+    let empty = upload(&app, app.world.alice.token(), "kg-open", b"").await;
+    assert_eq!(empty.status, 422);
+    assert!(
+        app.state.blobs.contains(&log.digest),
+        "the earlier empty log is still there"
+    );
+}
+
 on_both_backends!(
     a_session_never_writes_to_the_api_whatever_the_spelling,
     every_answer_carries_security_headers,
+    a_refused_upload_never_removes_a_file_it_did_not_store,
 );

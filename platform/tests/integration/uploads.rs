@@ -17,7 +17,7 @@ fn upload_path(app: &TestApp, scenario: &str) -> String {
     )
 }
 
-async fn enrol_team_a(app: &TestApp) {
+pub(crate) async fn enrol_team_a(app: &TestApp) {
     let w = &app.world;
     let enrolled = app
         .post(
@@ -29,7 +29,7 @@ async fn enrol_team_a(app: &TestApp) {
     assert_eq!(enrolled.status, 201);
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: Option<&str>,
     scenario: &str,
