@@ -33,6 +33,4 @@ pub use manifest::{
     Mode, OverBudget, Phase, Quota, Resources, Split, Task, TensorSpec, Text,
 };
 pub use manifest_checks::{DATATYPES, MIN_BUDGET_MS, early_stopping_minimum, is_slug};
-pub use validate::{
-    Problem, ScenarioPackage, ValidationReport, validate, validate_bundle,
-};
+pub use validate::{Problem, ScenarioPackage, ValidationReport, validate, validate_bundle};
