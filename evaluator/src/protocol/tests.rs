@@ -40,7 +40,7 @@ fn score(value: f64) -> Option<Score> {
     Some(Score {
         value,
         low: value - 0.125,
-        high: value + 0.0625,
+        high: value + 0.05,
         items: 12,
     })
 }
