@@ -1,27 +1,78 @@
-//! The evaluator's error type.
+//! The evaluator's error type: one enum at the crate's boundary, each failure with its
+//! typed source.
 
-/// What can go wrong while evaluating a submission.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use jiebang_sandboxes::SandboxError;
+use jiebang_scenarios::ScenarioError;
+
+/// What can go wrong while a worker talks to the platform or evaluates a submission.
+/// Every one of these is an infrastructure failure; a submission's own failure is written
+/// into its report instead.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluatorError {
     /// The server under test could not be reached at all.
     #[error("cannot connect to {address}: {source}")]
     Connect {
-        address: std::net::SocketAddr,
+        address: SocketAddr,
         source: std::io::Error,
     },
     /// The load specification cannot be run (no inputs, a zero rate, …).
     #[error("invalid load specification: {0}")]
     InvalidSpec(String),
-    /// A request could not be encoded.
-    #[error("cannot encode a request: {0}")]
-    Encode(String),
-    /// The platform refused a request or could not be reached.
+    /// A CPU list is not one such as `0-1,4`.
+    #[error("`{0}` is not a CPU list such as 0-1,4")]
+    CpuList(String),
+    /// The harness's threads cannot be pinned to these CPUs.
+    #[error("cannot pin the harness to CPUs {cpus:?}: {source}")]
+    Pinning {
+        cpus: Vec<usize>,
+        source: nix::errno::Errno,
+    },
+    /// A message could not be encoded as JSON, or an answer of the platform decoded.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The platform could not be reached, or the exchange broke off.
     #[error("platform: {0}")]
-    Platform(String),
+    Http(#[from] reqwest::Error),
+    /// The platform answered with an error status; the message is the platform's own.
+    #[error("platform answered {status}: {message}")]
+    Platform {
+        status: reqwest::StatusCode,
+        message: String,
+    },
+    /// A digest named by the platform is not `sha256:` and 64 lowercase hex digits.
+    #[error("malformed digest `{0}`")]
+    MalformedDigest(String),
     /// A downloaded file's content does not match the digest it was asked for.
     #[error("downloaded {expected} but the content hashes to {actual}")]
     DigestMismatch { expected: String, actual: String },
-    /// An I/O failure of the harness itself, not of the server under test.
-    #[error("harness I/O: {0}")]
+    /// The sandbox refused or failed (Docker, the image archive, accelerators).
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] SandboxError),
+    /// A data file of the scenario's bundle cannot be read (inputs or labels).
+    #[error("scenario data: {0}")]
+    Scenario(#[from] ScenarioError),
+    /// A local file or folder (the download cache, an unpacked bundle) failed.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Other local I/O of the worker itself (sockets, temporary folders, the runtime),
+    /// not of the server under test.
+    #[error("worker I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// A background task (a download's verification) panicked or was cancelled.
+    #[error("background task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl EvaluatorError {
+    /// An I/O failure on `path`, for `map_err`.
+    pub fn file(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::File { path, source }
+    }
 }

@@ -48,6 +48,10 @@ pub enum AppError {
     /// Signing in through the OpenID Connect provider failed.
     #[error(transparent)]
     SignIn(#[from] crate::oidc::OidcError),
+    /// A stored record or file (a report) no longer parses: the answer names the record,
+    /// the details (field, digest, parser message) go to the log.
+    #[error("{record} cannot be read: {detail}")]
+    StoredData { record: String, detail: String },
     /// A bug or an environment failure; details go to the log, not to the caller.
     #[error("internal error: {0}")]
     Internal(String),
@@ -97,6 +101,7 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Config(_) => "configuration",
+            Self::StoredData { .. } => "stored_data_unreadable",
             Self::Unavailable(_) => "unavailable",
             Self::Database(diesel::result::Error::NotFound) => "not_found",
             Self::Database(_) | Self::Internal(_) => "internal",
@@ -109,6 +114,9 @@ impl AppError {
             Self::Database(diesel::result::Error::NotFound) => "not found".to_owned(),
             Self::Database(_) | Self::Internal(_) | Self::Config(_) => {
                 "internal error; the operators have the details in the log".to_owned()
+            }
+            Self::StoredData { record, .. } => {
+                format!("{record} cannot be read; the operators have the details in the log")
             }
             other => other.to_string(),
         }
@@ -153,7 +161,7 @@ impl ResponseError for AppError {
                 // The person can fix these by starting again; none needs a bearer token.
                 _ => StatusCode::BAD_REQUEST,
             },
-            Self::Config(_) | Self::Database(_) | Self::Internal(_) => {
+            Self::Config(_) | Self::Database(_) | Self::Internal(_) | Self::StoredData { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -217,6 +225,21 @@ mod tests {
         let (status, body) = body_of(AppError::Internal("secret path /x".into())).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body["error"]["message"].as_str().unwrap().contains("/x"));
+    }
+
+    #[actix_web::test]
+    async fn unreadable_stored_data_names_the_record_not_the_details() {
+        let (status, body) = body_of(AppError::StoredData {
+            record: "the report of submission `sub_1`".into(),
+            detail: "field `hidden.scores.private.value`: invalid type".into(),
+        })
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "stored_data_unreadable", "message":
+                "the report of submission `sub_1` cannot be read; the operators have the details in the log"}})
+        );
     }
 
     #[actix_web::test]

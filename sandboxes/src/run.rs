@@ -9,7 +9,7 @@ use bollard::Docker;
 use bollard::models::{HostConfigLogConfig, NetworkCreateRequest};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, KillContainerOptionsBuilder};
 use futures_util::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::SandboxError;
 use crate::cleanup::{Guard, firewall};
@@ -18,7 +18,7 @@ use crate::monitor::{Logs, Usage, follow_logs, watch_usage};
 use crate::policy::{Mode, RunSpec, container_body, labels};
 
 /// What ended a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Termination {
     /// The process exited by itself with this code.
@@ -42,15 +42,18 @@ impl std::fmt::Display for Termination {
     }
 }
 
-/// Everything measured about one run.
-#[derive(Debug, Clone, Serialize)]
+/// Everything measured about one run; part of the evaluation report, so it reads back too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunOutcome {
     pub termination: Termination,
     pub wall_seconds: f64,
     pub cpu_seconds: f64,
     pub peak_memory_bytes: u64,
     /// CFS periods in which the CPU quota throttled the container, and the time lost.
+    /// Reports written before they were measured have none.
+    #[serde(default)]
     pub throttled_periods: u64,
+    #[serde(default)]
     pub throttled_seconds: f64,
     /// The kept part of stdout and stderr, with a marker where it was cut.
     #[serde(skip)]

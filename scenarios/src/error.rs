@@ -1,5 +1,7 @@
 //! The scenarios crate's error type.
 
+use std::path::PathBuf;
+
 /// What can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -15,4 +17,8 @@ pub enum ScenarioError {
         metric: &'static str,
         reason: String,
     },
+    /// A data file of a package (inputs or labels, one JSON object a line) cannot be read;
+    /// the message names the first bad line.
+    #[error("{}: {message}", path.display())]
+    DataFile { path: PathBuf, message: String },
 }

@@ -6,8 +6,8 @@
 //!   [`package::ScenarioPackage`] (its [`package::Manifest`] and set sizes) or a
 //!   [`package::ValidationReport`] listing every [`package::Problem`] found (file, field,
 //!   message; `Display` prints them all). [`package::validate_bundle`] is the same check
-//!   without the files only people read, for workers; [`package::read_records`] reads an
-//!   inputs file.
+//!   without the files only people read, for workers; [`package::read_records`] and
+//!   [`package::read_labels`] read an inputs and a labels file.
 //! - Serve a package's downloads: [`package::public_files`], the plain files under
 //!   `public/` and nothing else.
 //! - Score: [`metrics::compute`] (accuracy, macro-F1, ROC AUC, RMSE, MAE, MAPE, matching

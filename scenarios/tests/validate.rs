@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jiebang_scenarios::package::{MetricName, public_files, read_records, validate};
+use jiebang_scenarios::package::{MetricName, public_files, read_labels, read_records, validate};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid-package")
@@ -468,6 +468,37 @@ fn records_are_read_for_the_harness() {
     edit(dir.path(), "hidden/inputs.jsonl", |t| {
         format!("{t}{{\"id\": 1}}\n")
     });
-    let error = read_records(&dir.path().join("hidden/inputs.jsonl")).unwrap_err();
-    assert!(error.starts_with("line 13: "), "{error}");
+    let error = read_records(&dir.path().join("hidden/inputs.jsonl"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("hidden/inputs.jsonl: line 13: "), "{error}");
+}
+
+#[test]
+fn labels_are_read_by_id_and_a_bad_line_is_named() {
+    let labels = read_labels(&fixture().join("hidden/labels.jsonl")).unwrap();
+    assert_eq!(labels.len(), 12);
+    assert!(labels.contains_key("h-100"));
+
+    let dir = copy();
+    edit(dir.path(), "hidden/labels.jsonl", |t| {
+        format!("{t}{{\"id\": \"h-100\", \"class\": 1}}\n")
+    });
+    let error = read_labels(&dir.path().join("hidden/labels.jsonl"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("hidden/labels.jsonl: line 13: unknown field `class`"),
+        "{error}"
+    );
+
+    edit(dir.path(), "hidden/labels.jsonl", |t| {
+        let first = t.lines().next().unwrap_or_default().to_owned();
+        let kept: Vec<&str> = t.lines().filter(|l| !l.contains("class")).collect();
+        format!("{}\n{first}\n", kept.join("\n"))
+    });
+    let error = read_labels(&dir.path().join("hidden/labels.jsonl"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("has two labels"), "{error}");
 }

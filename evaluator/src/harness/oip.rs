@@ -1,9 +1,16 @@
-//! The Open Inference Protocol (KServe / Triton v2) JSON messages the harness sends and reads.
+//! The Open Inference Protocol (KServe / Triton v2) as the harness speaks it: the JSON
+//! messages it sends and reads, and the readiness and model-metadata checks before a run.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use jiebang_scenarios::package::{Task, TensorSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::EvaluatorError;
+use crate::harness::connection::{Connection, encode_get};
 
 /// One named tensor: its shape, datatype and flattened data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +37,7 @@ pub struct InferResponse {
 pub fn encode_request(id: &str, inputs: &[Tensor]) -> Result<Bytes, EvaluatorError> {
     serde_json::to_vec(&InferRequest { id, inputs })
         .map(Bytes::from)
-        .map_err(|e| EvaluatorError::Encode(e.to_string()))
+        .map_err(EvaluatorError::Json)
 }
 
 /// The outputs of a response body, or why it is not one.
@@ -43,4 +50,144 @@ pub fn decode_response(body: &[u8]) -> Result<Vec<Tensor>, String> {
 /// The path of a model's inference endpoint.
 pub fn infer_path(model: &str) -> String {
     format!("/v2/models/{model}/infer")
+}
+
+/// Polls `GET /v2/health/ready` until it answers 200 (`true`), or `running` says the server
+/// has stopped, or `limit` passes (`false`). A loading server answers 503 meanwhile.
+pub async fn wait_ready<F, R>(address: SocketAddr, limit: Duration, running: F) -> bool
+where
+    F: Fn() -> R,
+    R: Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    let request = encode_get(&address.to_string(), "/v2/health/ready");
+    while Instant::now() < deadline {
+        if let Ok(mut connection) = Connection::open(address).await
+            && let Ok(Ok((200, _))) =
+                tokio::time::timeout(Duration::from_secs(2), connection.send(&request)).await
+        {
+            return true;
+        }
+        if !running().await {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// A model's metadata, `GET /v2/models/{model}`: the tensors it takes and gives.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ModelMetadata {
+    pub inputs: Vec<TensorMetadata>,
+    pub outputs: Vec<TensorMetadata>,
+}
+
+/// One tensor as a model describes it; -1 in `shape` is a variable dimension.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TensorMetadata {
+    pub name: String,
+    pub datatype: String,
+    pub shape: Vec<i64>,
+}
+
+/// Compares the model's metadata with the scenario's tensors, so a mismatch is reported as
+/// one rather than as a run of wrong answers; the error says what differs.
+pub async fn check_metadata(address: SocketAddr, task: &Task) -> Result<(), String> {
+    let path = format!("/v2/models/{}", task.model);
+    let request = encode_get(&address.to_string(), &path);
+    let answer = match Connection::open(address).await {
+        Ok(mut connection) => {
+            tokio::time::timeout(Duration::from_secs(5), connection.send(&request)).await
+        }
+        Err(error) => return Err(format!("GET {path}: {error}")),
+    };
+    let body = match answer {
+        Ok(Ok((200, body))) => body,
+        Ok(Ok((status, _))) => {
+            return Err(format!(
+                "GET {path} answered {status}; the server must describe its model"
+            ));
+        }
+        Ok(Err(error)) => return Err(format!("GET {path}: {error}")),
+        Err(_) => return Err(format!("GET {path} did not answer within 5 s")),
+    };
+    let metadata: ModelMetadata = serde_json::from_slice(&body)
+        .map_err(|e| format!("GET {path} is not model metadata: {e}"))?;
+    for (side, declared, expected) in [
+        ("inputs", &metadata.inputs, &task.inputs),
+        ("outputs", &metadata.outputs, &task.outputs),
+    ] {
+        for tensor in expected {
+            let found = declared
+                .iter()
+                .find(|d| d.name == tensor.name)
+                .ok_or_else(|| format!("the model has no {side} tensor `{}`", tensor.name))?;
+            if let Some(mismatch) = tensor_mismatch(side, found, tensor) {
+                return Err(mismatch);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How a described tensor differs from the scenario's, if it does.
+fn tensor_mismatch(side: &str, found: &TensorMetadata, expected: &TensorSpec) -> Option<String> {
+    if found.datatype != expected.datatype {
+        return Some(format!(
+            "{side} tensor `{}` is {}; the scenario uses {}",
+            expected.name, found.datatype, expected.datatype
+        ));
+    }
+    let compatible = found.shape.len() == expected.shape.len()
+        && found
+            .shape
+            .iter()
+            .zip(&expected.shape)
+            .all(|(a, b)| a == b || *a == -1 || *b == -1);
+    (!compatible).then(|| {
+        format!(
+            "{side} tensor `{}` has shape {:?}; the scenario uses {:?}",
+            expected.name, found.shape, expected.shape
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn spec(shape: Vec<i64>) -> TensorSpec {
+        TensorSpec {
+            name: "features".into(),
+            datatype: "FP32".into(),
+            shape,
+        }
+    }
+
+    fn described(datatype: &str, shape: Vec<i64>) -> TensorMetadata {
+        TensorMetadata {
+            name: "features".into(),
+            datatype: datatype.into(),
+            shape,
+        }
+    }
+
+    #[test]
+    fn variable_dimensions_match_any_size_and_datatypes_must_agree() {
+        assert_eq!(
+            tensor_mismatch("inputs", &described("FP32", vec![-1, 4]), &spec(vec![1, 4])),
+            None
+        );
+        let wrong_type =
+            tensor_mismatch("inputs", &described("FP64", vec![1, 4]), &spec(vec![1, 4])).unwrap();
+        assert!(
+            wrong_type.contains("is FP64; the scenario uses FP32"),
+            "{wrong_type}"
+        );
+        let wrong_rank =
+            tensor_mismatch("inputs", &described("FP32", vec![4]), &spec(vec![1, 4])).unwrap();
+        assert!(wrong_rank.contains("has shape [4]"), "{wrong_rank}");
+    }
 }

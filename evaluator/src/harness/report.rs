@@ -1,12 +1,12 @@
 //! Latency percentiles and rates from a run's records (HDR histogram, 3 significant digits).
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::harness::loadgen::{QueryOutcome, RunResult};
 
 /// The figures a report shows for one run; latencies in milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     pub queries: u64,
     pub errors: u64,
@@ -27,7 +27,7 @@ pub struct LatencySummary {
 }
 
 /// Queries whose latency was above the previous bucket's bound and at most `le_ms`.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
     pub le_ms: f64,
     pub count: u64,

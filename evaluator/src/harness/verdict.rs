@@ -1,14 +1,15 @@
 //! The latency-budget verdict: the percentile within budget, confirmed by MLPerf's
 //! early-stopping binomial test, with errors and time-outs counted as over budget.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::harness::loadgen::{QueryOutcome, RunResult};
 
 /// Confidence with which a passing run's tail is known to be within budget.
 pub const CONFIDENCE: f64 = 0.99;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Whether a run stayed within its latency budget, and the figures that decide it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetVerdict {
     pub budget_ms: f64,
     /// The percentile the budget applies to (90 for single-stream, 99 for server).

@@ -4,31 +4,32 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use jiebang_sandboxes::{Mode, Sandbox, Termination};
+use jiebang_sandboxes::{Mode, RunOutcome, Sandbox, Termination};
+use jiebang_scenarios::package::Record;
 
 use crate::EvaluatorError;
 use crate::pipeline::scoring::{Answer, split_scores};
 use crate::pipeline::{
-    Evaluation, Job, Report, RunReport, empty_scores, labels, records, spec, split_scores_all,
+    Evaluation, Job, data_set, empty_scores, new_report, spec, split_scores_all,
 };
-use crate::worker::Stage;
+use crate::protocol::Stage;
+use crate::protocol::report::RunReport;
 
-/// One batch run over `inputs` (a JSON-lines file); the answers by id, or why there are none.
+/// One batch run over `inputs` (a JSON-lines file holding `records`); the answers by id,
+/// or why there are none.
 async fn batch_run(
     sandbox: &Sandbox,
     job: &Job<'_>,
     suffix: &str,
-    inputs: &Path,
+    (inputs, records): (&Path, Vec<Record>),
     seconds: u64,
-) -> Result<(Vec<Answer>, jiebang_sandboxes::RunOutcome, Option<String>), EvaluatorError> {
+) -> Result<(Vec<Answer>, RunOutcome, Option<String>), EvaluatorError> {
     let input_dir = tempfile::tempdir()?;
-    std::fs::copy(inputs, input_dir.path().join("inputs.jsonl"))?;
+    let mounted = input_dir.path().join("inputs.jsonl");
+    std::fs::copy(inputs, &mounted).map_err(EvaluatorError::file(inputs))?;
     let output_dir = tempfile::tempdir()?;
     let run_spec = spec(job, suffix, Mode::Batch, seconds, Some(input_dir.path()));
-    let outcome = sandbox
-        .run_batch(&run_spec, output_dir.path())
-        .await
-        .map_err(|e| EvaluatorError::Platform(format!("sandbox: {e}")))?;
+    let outcome = sandbox.run_batch(&run_spec, output_dir.path()).await?;
     if outcome.termination != (Termination::Exited { code: 0 }) {
         let failure = format!("the program {}", outcome.termination);
         return Ok((Vec::new(), outcome, Some(failure)));
@@ -46,7 +47,7 @@ async fn batch_run(
     let failure = by_id
         .is_empty()
         .then(|| "no predictions in /output/predictions.jsonl".to_owned());
-    let answers = records(inputs)?
+    let answers = records
         .into_iter()
         .map(|record| Answer {
             prediction: by_id.get(&record.id).cloned(),
@@ -56,21 +57,22 @@ async fn batch_run(
     Ok((answers, outcome, failure))
 }
 
-pub async fn evaluate_batch(
+pub(super) async fn evaluate_batch(
     sandbox: &Sandbox,
     job: &Job<'_>,
-    root: &Path,
     on_stage: &(dyn Fn(Stage) + Sync),
 ) -> Result<Evaluation, EvaluatorError> {
     let manifest = &job.package.manifest;
-    let mut report = Report::new(manifest, job.image);
+    let root = &job.package.root;
+    let (sample_records, sample_labels) = data_set(root, "public/samples")?;
+    let (hidden_records, hidden_labels) = data_set(root, "hidden")?;
+    let mut report = new_report(manifest, job.image);
     on_stage(Stage::SampleRun);
-    let sample_labels = labels(&root.join("public/samples/labels.jsonl"))?;
     let (answers, outcome, failure) = batch_run(
         sandbox,
         job,
         "sample",
-        &root.join("public/samples/inputs.jsonl"),
+        (&root.join("public/samples/inputs.jsonl"), sample_records),
         manifest.limits.sample_run_s,
     )
     .await?;
@@ -91,7 +93,6 @@ pub async fn evaluate_batch(
         });
     }
     on_stage(Stage::HiddenRun);
-    let hidden_labels = labels(&root.join("hidden/labels.jsonl"))?;
     let seconds = manifest
         .limits
         .hidden_run_s
@@ -100,7 +101,7 @@ pub async fn evaluate_batch(
         sandbox,
         job,
         "hidden",
-        &root.join("hidden/inputs.jsonl"),
+        (&root.join("hidden/inputs.jsonl"), hidden_records),
         seconds,
     )
     .await?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use jiebang_scenarios::metrics::{self, Pairs};
 use jiebang_scenarios::package::{Manifest, MetricName};
 use jiebang_scenarios::split;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One scored query: the item it carried and what came back (`None`: no usable answer).
 #[derive(Debug, Clone)]
@@ -16,18 +16,22 @@ pub struct Answer {
 }
 
 /// A metric with its bootstrap interval over one part of the hidden set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Score {
     pub value: f64,
     pub low: f64,
     pub high: f64,
-    /// Hidden items scored, each once however often the run cycled through it.
+    /// Hidden items scored, each once however often the run cycled through it. Reports
+    /// written before items were scored once each called them queries.
+    #[serde(alias = "queries")]
     pub items: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The scores of one run: on the public board's part of the hidden set, the private
+/// board's part, and the whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SplitScores {
-    pub metric: &'static str,
+    pub metric: MetricName,
     pub public: Option<Score>,
     pub private: Option<Score>,
     pub all: Option<Score>,
@@ -176,7 +180,7 @@ pub fn split_scores(
     });
     let all: Vec<&Answer> = answers.iter().collect();
     SplitScores {
-        metric: metric.as_str(),
+        metric,
         public: score(metric, &public, labels, seed),
         private: score(metric, &private, labels, seed),
         all: score(metric, &all, labels, seed),

@@ -29,7 +29,7 @@ impl BlobCache {
                         .bytes()
                         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             })
-            .ok_or_else(|| EvaluatorError::Platform(format!("malformed digest `{digest}`")))?;
+            .ok_or_else(|| EvaluatorError::MalformedDigest(digest.to_owned()))?;
         Ok(self.root.join("sha256").join(hex))
     }
 
@@ -42,9 +42,10 @@ impl BlobCache {
     pub fn incoming(&self, digest: &str) -> Result<Incoming, EvaluatorError> {
         let target = self.path_of(digest)?;
         let staging = self.root.join("incoming");
-        std::fs::create_dir_all(&staging)?;
+        std::fs::create_dir_all(&staging).map_err(EvaluatorError::file(&staging))?;
         Ok(Incoming {
-            file: tempfile::NamedTempFile::new_in(staging)?,
+            file: tempfile::NamedTempFile::new_in(&staging)
+                .map_err(EvaluatorError::file(&staging))?,
             hasher: Sha256::new(),
             expected: digest.to_owned(),
             target,
@@ -63,8 +64,9 @@ pub struct Incoming {
 impl Incoming {
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), EvaluatorError> {
         self.hasher.update(chunk);
-        self.file.write_all(chunk)?;
-        Ok(())
+        self.file
+            .write_all(chunk)
+            .map_err(EvaluatorError::file(self.file.path()))
     }
 
     /// Moves the file into the cache if its content matches the digest; otherwise deletes it.
@@ -76,11 +78,16 @@ impl Incoming {
                 actual,
             });
         }
-        self.file.as_file().sync_all()?;
+        self.file
+            .as_file()
+            .sync_all()
+            .map_err(EvaluatorError::file(self.file.path()))?;
         if let Some(parent) = self.target.parent() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(EvaluatorError::file(parent))?;
         }
-        self.file.persist(&self.target).map_err(|e| e.error)?;
+        self.file
+            .persist(&self.target)
+            .map_err(|e| EvaluatorError::file(&self.target)(e.error))?;
         Ok(self.target)
     }
 }

@@ -1,80 +1,35 @@
 //! HTTP calls to the platform's worker API (`/internal/v1`) with a worker token.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::EvaluatorError;
+use crate::pipeline::Evaluation;
+use crate::protocol::{
+    ClaimRequest, ClaimedJob, Heartbeat, Outcome, Registered, Registration, ResultBody, Stage,
+    StageReport,
+};
 use crate::worker::cache::BlobCache;
 
-/// What a node offers, reported when it registers.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeInfo {
-    pub name: String,
-    pub cpus: u32,
-    pub memory_mb: u64,
-    pub accelerators: Vec<Accelerator>,
+/// The error body every platform error answer carries.
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Accelerator {
-    pub id: String,
-    pub model: String,
-}
-
-/// A job this worker holds under a lease.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClaimedJob {
-    pub job_id: String,
-    pub attempt: i32,
-    pub lease_seconds: u64,
-    pub submission_id: String,
-    pub scenario_id: String,
-    pub image_digest: String,
-    pub image_size: i64,
-    #[serde(default)]
-    pub bundle_digest: Option<String>,
-}
-
-/// The stages a worker reports while it runs a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    SampleRun,
-    HiddenRun,
-    Scoring,
-}
-
-impl Stage {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::SampleRun => "sample_run",
-            Self::HiddenRun => "hidden_run",
-            Self::Scoring => "scoring",
-        }
-    }
-}
-
-/// How a job ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Finished,
-    /// The submission's own fault: which limit or error ended it.
-    SubmissionFailed(String),
-    /// The node's or the platform's fault; the platform retries the job.
-    InfrastructureFailed(String),
+#[derive(serde::Deserialize)]
+struct ErrorDetail {
+    message: String,
 }
 
 pub struct PlatformClient {
     base: String,
     token: String,
     http: reqwest::Client,
-}
-
-#[derive(Deserialize)]
-struct Registered {
-    worker_id: String,
 }
 
 impl PlatformClient {
@@ -92,44 +47,43 @@ impl PlatformClient {
     async fn post(
         &self,
         path: &str,
-        body: serde_json::Value,
+        body: &impl Serialize,
         timeout: Duration,
     ) -> Result<reqwest::Response, EvaluatorError> {
-        self.http
+        Ok(self
+            .http
             .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .timeout(timeout)
-            .json(&body)
+            .json(body)
             .send()
-            .await
-            .map_err(|e| EvaluatorError::Platform(format!("POST {path}: {e}")))
+            .await?)
     }
 
     async fn expect_success(
         response: reqwest::Response,
     ) -> Result<reqwest::Response, EvaluatorError> {
-        if response.status().is_success() {
+        let status = response.status();
+        if status.is_success() {
             return Ok(response);
         }
-        let status = response.status();
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        Err(EvaluatorError::Platform(format!(
-            "{status}: {}",
-            body["error"]["message"].as_str().unwrap_or("no details")
-        )))
+        let message = response
+            .json::<ErrorBody>()
+            .await
+            .map_or_else(|_| "no details".to_owned(), |body| body.error.message);
+        Err(EvaluatorError::Platform { status, message })
     }
 
-    pub async fn register(&self, node: &NodeInfo) -> Result<String, EvaluatorError> {
-        let body = serde_json::to_value(node).map_err(|e| EvaluatorError::Encode(e.to_string()))?;
-        let response = Self::expect_success(
-            self.post("/internal/v1/workers", body, Duration::from_secs(30))
-                .await?,
-        )
-        .await?;
-        let registered: Registered = response
-            .json()
-            .await
-            .map_err(|e| EvaluatorError::Platform(format!("registration answer: {e}")))?;
+    async fn answer<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, EvaluatorError> {
+        let bytes = Self::expect_success(response).await?.bytes().await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    pub async fn register(&self, node: &Registration) -> Result<String, EvaluatorError> {
+        let response = self
+            .post("/internal/v1/workers", node, Duration::from_secs(30))
+            .await?;
+        let registered: Registered = Self::answer(response).await?;
         Ok(registered.worker_id)
     }
 
@@ -139,31 +93,32 @@ impl PlatformClient {
         worker: &str,
         wait: Duration,
     ) -> Result<Option<ClaimedJob>, EvaluatorError> {
-        let body = serde_json::json!({"worker_id": worker, "wait_seconds": wait.as_secs()});
+        let body = ClaimRequest {
+            worker_id: worker.to_owned(),
+            wait_seconds: wait.as_secs(),
+        };
         let response = self
             .post(
                 "/internal/v1/jobs/claim",
-                body,
+                &body,
                 wait + Duration::from_secs(30),
             )
             .await?;
         if response.status() == reqwest::StatusCode::NO_CONTENT {
             return Ok(None);
         }
-        let response = Self::expect_success(response).await?;
-        response
-            .json()
-            .await
-            .map(Some)
-            .map_err(|e| EvaluatorError::Platform(format!("claim answer: {e}")))
+        Self::answer(response).await.map(Some)
     }
 
     /// Extends the lease; `false` when the platform says the job is no longer ours.
     pub async fn heartbeat(&self, worker: &str, job: &str) -> Result<bool, EvaluatorError> {
+        let body = Heartbeat {
+            worker_id: worker.to_owned(),
+        };
         let response = self
             .post(
                 &format!("/internal/v1/jobs/{job}/heartbeat"),
-                serde_json::json!({"worker_id": worker}),
+                &body,
                 Duration::from_secs(30),
             )
             .await?;
@@ -174,62 +129,52 @@ impl PlatformClient {
     }
 
     pub async fn stage(&self, worker: &str, job: &str, stage: Stage) -> Result<(), EvaluatorError> {
-        let body = serde_json::json!({"worker_id": worker, "stage": stage.as_str()});
-        Self::expect_success(
-            self.post(
+        let body = StageReport {
+            worker_id: worker.to_owned(),
+            stage,
+        };
+        let response = self
+            .post(
                 &format!("/internal/v1/jobs/{job}/stage"),
-                body,
+                &body,
                 Duration::from_secs(30),
             )
-            .await?,
-        )
-        .await
-        .map(|_| ())
+            .await?;
+        Self::expect_success(response).await.map(|_| ())
     }
 
+    /// How the job ended, with the report and the logs of both runs when it got that far.
     pub async fn result(
         &self,
         worker: &str,
         job: &str,
-        outcome: &Outcome,
+        outcome: Outcome,
+        evaluation: Option<Evaluation>,
     ) -> Result<(), EvaluatorError> {
-        self.result_with_report(worker, job, outcome, None).await
-    }
-
-    /// The outcome with the report and the logs of both runs.
-    pub async fn result_with_report(
-        &self,
-        worker: &str,
-        job: &str,
-        outcome: &Outcome,
-        evaluation: Option<&crate::pipeline::Evaluation>,
-    ) -> Result<(), EvaluatorError> {
-        let (kind, reason) = match outcome {
-            Outcome::Finished => ("finished", None),
-            Outcome::SubmissionFailed(reason) => ("submission_failed", Some(reason)),
-            Outcome::InfrastructureFailed(reason) => ("infrastructure_failed", Some(reason)),
+        let logs = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        let (report, sample_logs, hidden_logs) = match evaluation {
+            Some(evaluation) => (
+                Some(evaluation.report),
+                Some(logs(evaluation.sample_logs)),
+                Some(logs(evaluation.hidden_logs)),
+            ),
+            None => (None, None, None),
         };
-        let mut body = serde_json::json!({"worker_id": worker, "outcome": kind, "reason": reason});
-        if let Some(evaluation) = evaluation {
-            body["report"] = serde_json::to_value(&evaluation.report)
-                .map_err(|e| EvaluatorError::Encode(e.to_string()))?;
-            body["sample_logs"] = String::from_utf8_lossy(&evaluation.sample_logs)
-                .into_owned()
-                .into();
-            body["hidden_logs"] = String::from_utf8_lossy(&evaluation.hidden_logs)
-                .into_owned()
-                .into();
-        }
-        Self::expect_success(
-            self.post(
+        let body = ResultBody {
+            worker_id: worker.to_owned(),
+            outcome,
+            report,
+            sample_logs,
+            hidden_logs,
+        };
+        let response = self
+            .post(
                 &format!("/internal/v1/jobs/{job}/result"),
-                body,
+                &body,
                 Duration::from_secs(60),
             )
-            .await?,
-        )
-        .await
-        .map(|_| ())
+            .await?;
+        Self::expect_success(response).await.map(|_| ())
     }
 
     /// The image archive with `digest`, from the cache or streamed from the platform and
@@ -244,16 +189,9 @@ impl PlatformClient {
         let folder = archive.with_extension("bundle");
         if !folder.join("scenario.toml").is_file() {
             let staging = archive.with_extension("unpacking");
-            let _ = std::fs::remove_dir_all(&staging);
-            std::fs::create_dir_all(&staging)?;
-            let file = std::fs::File::open(&archive)?;
-            // unpack_in refuses entries that would land outside the folder.
-            let mut entries = tar::Archive::new(file);
-            for entry in entries.entries()? {
-                entry?.unpack_in(&staging)?;
-            }
+            unpack(&archive, &staging)?;
             let _ = std::fs::remove_dir_all(&folder);
-            std::fs::rename(&staging, &folder)?;
+            std::fs::rename(&staging, &folder).map_err(EvaluatorError::file(&folder))?;
         }
         Ok(folder)
     }
@@ -268,16 +206,26 @@ impl PlatformClient {
             .get(format!("{}/internal/v1/blobs/{digest}", self.base))
             .bearer_auth(&self.token)
             .send()
-            .await
-            .map_err(|e| EvaluatorError::Platform(format!("downloading {digest}: {e}")))?;
+            .await?;
         let mut body = Self::expect_success(response).await?.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|e| EvaluatorError::Platform(format!("downloading {digest}: {e}")))?;
-            incoming.write(&chunk)?;
+            incoming.write(&chunk?)?;
         }
-        tokio::task::spawn_blocking(move || incoming.finish())
-            .await
-            .map_err(|e| EvaluatorError::Platform(format!("download task: {e}")))?
+        tokio::task::spawn_blocking(move || incoming.finish()).await?
     }
+}
+
+/// Unpacks a bundle archive into `staging`, afresh.
+fn unpack(archive: &Path, staging: &Path) -> Result<(), EvaluatorError> {
+    let _ = std::fs::remove_dir_all(staging);
+    std::fs::create_dir_all(staging).map_err(EvaluatorError::file(staging))?;
+    let file = std::fs::File::open(archive).map_err(EvaluatorError::file(archive))?;
+    // unpack_in refuses entries that would land outside the folder.
+    let mut entries = tar::Archive::new(file);
+    for entry in entries.entries().map_err(EvaluatorError::file(archive))? {
+        entry
+            .and_then(|mut entry| entry.unpack_in(staging))
+            .map_err(EvaluatorError::file(archive))?;
+    }
+    Ok(())
 }

@@ -6,5 +6,5 @@ pub mod pinning;
 pub mod run;
 
 pub use cache::BlobCache;
-pub use client::{ClaimedJob, NodeInfo, Outcome, PlatformClient, Stage};
+pub use client::PlatformClient;
 pub use run::{WorkerConfig, run_worker};

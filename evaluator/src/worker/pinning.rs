@@ -5,8 +5,7 @@ use crate::EvaluatorError;
 
 /// Parses a cpuset list such as `0`, `0,2` or `0-1,4`.
 pub fn parse_cpus(list: &str) -> Result<Vec<usize>, EvaluatorError> {
-    let invalid =
-        || EvaluatorError::InvalidSpec(format!("`{list}` is not a CPU list such as 0-1,4"));
+    let invalid = || EvaluatorError::CpuList(list.to_owned());
     let mut cpus = Vec::new();
     for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.split_once('-') {
@@ -33,14 +32,15 @@ pub fn parse_cpus(list: &str) -> Result<Vec<usize>, EvaluatorError> {
 
 /// Pins the calling thread to `cpus`.
 pub fn pin_current_thread(cpus: &[usize]) -> Result<(), EvaluatorError> {
+    let failed = |source| EvaluatorError::Pinning {
+        cpus: cpus.to_vec(),
+        source,
+    };
     let mut set = nix::sched::CpuSet::new();
     for cpu in cpus {
-        set.set(*cpu)
-            .map_err(|e| EvaluatorError::InvalidSpec(format!("CPU {cpu}: {e}")))?;
+        set.set(*cpu).map_err(failed)?;
     }
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(|e| {
-        EvaluatorError::InvalidSpec(format!("cannot pin the harness to CPUs {cpus:?}: {e}"))
-    })
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(failed)
 }
 
 /// A runtime for a worker whose every thread (and the caller's, which drives the harness)

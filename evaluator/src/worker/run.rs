@@ -10,8 +10,9 @@ use jiebang_sandboxes::{Sandbox, SandboxConfig, SandboxError};
 use jiebang_scenarios::package::validate_bundle;
 
 use crate::EvaluatorError;
-use crate::pipeline::{Job, evaluate};
-use crate::worker::{BlobCache, ClaimedJob, NodeInfo, Outcome, PlatformClient, Stage};
+use crate::pipeline::{Evaluation, Job, evaluate};
+use crate::protocol::{ClaimedJob, Outcome, Registration, Stage};
+use crate::worker::{BlobCache, PlatformClient};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -34,9 +35,7 @@ pub async fn run_worker(
     config: WorkerConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), EvaluatorError> {
-    let sandbox = Sandbox::connect(config.sandbox.clone())
-        .await
-        .map_err(|e| EvaluatorError::Platform(format!("sandbox: {e}")))?;
+    let sandbox = Sandbox::connect(config.sandbox.clone()).await?;
     if config.sweep_on_start {
         let swept = sandbox.sweep().await;
         if swept > 0 {
@@ -44,20 +43,12 @@ pub async fn run_worker(
         }
     }
     let client = Arc::new(PlatformClient::new(&config.platform, &config.token));
-    let node = NodeInfo {
+    let node = Registration {
         name: config.name.clone(),
         cpus: u32::try_from(std::thread::available_parallelism().map_or(1, usize::from))
             .unwrap_or(1),
         memory_mb: memory_mb(),
-        accelerators: config
-            .sandbox
-            .accelerators
-            .iter()
-            .map(|d| crate::worker::client::Accelerator {
-                id: d.id.clone(),
-                model: d.model.clone(),
-            })
-            .collect(),
+        accelerators: config.sandbox.accelerators.clone(),
     };
     let worker_id = register_with_retry(&client, &node).await?;
     tracing::info!(%worker_id, platform = %config.platform, "worker registered");
@@ -87,7 +78,7 @@ pub async fn run_worker(
 
 async fn register_with_retry(
     client: &PlatformClient,
-    node: &NodeInfo,
+    node: &Registration,
 ) -> Result<String, EvaluatorError> {
     let mut delay = Duration::from_millis(200);
     for _ in 0..10 {
@@ -160,13 +151,13 @@ async fn process(
     drop(stages);
     let _ = stage_reporter.await;
     heartbeat.abort();
+    tracing::info!(job = %job.job_id, ?outcome, "job done");
     if let Err(error) = client
-        .result_with_report(worker, &job.job_id, &outcome, evaluation.as_ref())
+        .result(worker, &job.job_id, outcome, evaluation)
         .await
     {
         tracing::warn!(job = %job.job_id, %error, "could not report the result");
     }
-    tracing::info!(job = %job.job_id, ?outcome, "job done");
 }
 
 async fn evaluate_job(
@@ -177,7 +168,7 @@ async fn evaluate_job(
     config: &WorkerConfig,
     job: &ClaimedJob,
     stages: &tokio::sync::mpsc::UnboundedSender<Stage>,
-) -> (Outcome, Option<crate::pipeline::Evaluation>) {
+) -> (Outcome, Option<Evaluation>) {
     let infrastructure = |what: &str, error: &dyn std::fmt::Display| {
         (
             Outcome::InfrastructureFailed(format!("{what}: {error}")),

@@ -1,6 +1,7 @@
 //! Side-by-side comparison of a scenario's submissions for judges: scores per split with
 //! their intervals, latency, the budget verdict and resources, read from the stored reports.
 use actix_web::{HttpResponse, web};
+use jiebang_evaluator::protocol::report::{BudgetVerdict, LatencySummary, RunOutcome, SplitScores};
 use serde::{Deserialize, Serialize};
 
 use crate::api::input::Query;
@@ -37,15 +38,15 @@ pub struct Column {
     pub failure: Option<String>,
     pub report_digest: Option<String>,
     /// The hidden run's scores: `public`, `private` and `all`, each `{value, low, high}`.
-    pub scores: serde_json::Value,
+    pub scores: Option<SplitScores>,
     /// The public sample run's scores.
-    pub sample_scores: serde_json::Value,
+    pub sample_scores: Option<SplitScores>,
     /// p50 … max and mean of the hidden run, with the achieved rate and errors.
-    pub latency: serde_json::Value,
+    pub latency: Option<LatencySummary>,
     /// Whether the run stayed within the latency budget, and at which percentile.
-    pub verdict: serde_json::Value,
+    pub verdict: Option<BudgetVerdict>,
     /// CPU, memory, throttling and the like of the hidden run.
-    pub resources: serde_json::Value,
+    pub resources: Option<RunOutcome>,
     pub device_seconds: Option<f64>,
 }
 
@@ -83,9 +84,17 @@ pub fn columns_of(
         let report = result
             .as_ref()
             .map(|r| stored_report(blobs, r))
-            .transpose()?
-            .unwrap_or_default();
-        let hidden = &report["hidden"];
+            .transpose()?;
+        let (sample, hidden) = report.map_or((None, None), |r| (r.sample, r.hidden));
+        let (scores, latency, verdict, resources) = match hidden {
+            Some(run) => (
+                Some(run.scores),
+                run.latency,
+                run.verdict,
+                Some(run.resources),
+            ),
+            None => (None, None, None, None),
+        };
         columns.push(Column {
             submission_id: submission.id,
             team_id: submission.team_id,
@@ -94,11 +103,11 @@ pub fn columns_of(
             submitted_at: iso_time(submission.created_at),
             failure: submission.failure,
             report_digest: result.as_ref().map(|r| r.report_digest.clone()),
-            scores: hidden["scores"].clone(),
-            sample_scores: report["sample"]["scores"].clone(),
-            latency: hidden["latency"].clone(),
-            verdict: hidden["verdict"].clone(),
-            resources: hidden["resources"].clone(),
+            scores,
+            sample_scores: sample.map(|run| run.scores),
+            latency,
+            verdict,
+            resources,
             device_seconds: result.and_then(|r| r.device_seconds),
         });
     }

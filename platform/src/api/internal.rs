@@ -3,16 +3,19 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use jiebang_evaluator::protocol::{
+    ClaimRequest, ClaimedJob, Device, Heartbeat, Outcome, Registered, Registration, Report,
+    ResultBody, StageReport,
+};
 
 use crate::api::input::Json;
 use crate::auth::WorkerCaller;
 use crate::db::DbConnection;
 use crate::db::ids::{JobId, SubmissionId, WorkerId};
-use crate::db::models::jobs::{self, Job, JobStatus, Outcome};
+use crate::db::models::jobs::{self, Job, JobStatus};
 use crate::db::models::results::{self, EvaluationResult};
-use crate::db::models::submissions::{self, SubmissionStage};
-use crate::db::models::workers::{self, Registration, Worker};
+use crate::db::models::submissions;
+use crate::db::models::workers::{self, Worker};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -45,29 +48,9 @@ pub async fn register(
         .db
         .write(move |conn| workers::register(conn, &caller.user_id, form))
         .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({"worker_id": worker.id})))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimForm {
-    pub worker_id: WorkerId,
-    /// Seconds to wait for a job (long poll), at most 30.
-    #[serde(default)]
-    pub wait_seconds: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ClaimedJob {
-    pub job_id: JobId,
-    pub attempt: i32,
-    pub lease_seconds: u64,
-    pub submission_id: SubmissionId,
-    pub scenario_id: String,
-    pub image_digest: String,
-    pub image_size: i64,
-    /// The scenario's bundle (manifest, samples, hidden set); `None` when it has none yet.
-    pub bundle_digest: Option<String>,
+    Ok(HttpResponse::Created().json(Registered {
+        worker_id: worker.id.0,
+    }))
 }
 
 /// Whether the worker's node has what the job's scenario asks for: CPUs, memory and
@@ -85,8 +68,8 @@ fn fits(conn: &mut DbConnection, worker: &Worker, job: &Job) -> Result<bool, App
         return Ok(true);
     };
     let resources = &spec.manifest.resources;
-    let accelerators: Vec<workers::Accelerator> = serde_json::from_str(&worker.accelerators)
-        .map_err(|error| {
+    let accelerators: Vec<Device> =
+        serde_json::from_str(&worker.accelerators).map_err(|error| {
             AppError::Internal(format!(
                 "the stored accelerators of worker `{}` do not parse: {error}",
                 worker.id
@@ -112,10 +95,10 @@ fn claimed(conn: &mut DbConnection, job: Job, lease_seconds: u64) -> Result<Clai
         None => None,
     };
     Ok(ClaimedJob {
-        job_id: job.id,
+        job_id: job.id.0,
         attempt: job.attempts,
         lease_seconds,
-        submission_id: submission.id,
+        submission_id: submission.id.0,
         scenario_id: submission.scenario_id.0,
         image_digest: submission.image_digest,
         image_size: submission.image_size,
@@ -127,7 +110,7 @@ fn claimed(conn: &mut DbConnection, job: Job, lease_seconds: u64) -> Result<Clai
 pub async fn claim(
     state: web::Data<AppState>,
     caller: WorkerCaller,
-    Json(form): Json<ClaimForm>,
+    Json(form): Json<ClaimRequest>,
 ) -> Result<HttpResponse, AppError> {
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(form.wait_seconds).min(MAX_WAIT);
@@ -135,7 +118,7 @@ pub async fn claim(
     loop {
         // Registered before the attempt, so a job queued in between still wakes us.
         let woken = state.queue_signal.notified();
-        let (worker_id, caller) = (form.worker_id.clone(), caller.clone());
+        let (worker_id, caller) = (WorkerId(form.worker_id.clone()), caller.clone());
         let job = state
             .db
             .write(move |conn| {
@@ -162,12 +145,6 @@ pub async fn claim(
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkerForm {
-    pub worker_id: WorkerId,
-}
-
 fn lease_lost(job: &JobId) -> AppError {
     AppError::conflict(
         "lease_lost",
@@ -180,14 +157,14 @@ pub async fn heartbeat(
     state: web::Data<AppState>,
     caller: WorkerCaller,
     path: web::Path<JobId>,
-    Json(form): Json<WorkerForm>,
+    Json(form): Json<Heartbeat>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
     let lease = lease_millis(&state);
     state
         .db
         .write(move |conn| {
-            let worker = own_worker(conn, &form.worker_id, &caller)?;
+            let worker = own_worker(conn, &WorkerId(form.worker_id), &caller)?;
             if jobs::heartbeat(conn, &job, worker.id.as_str(), lease)? {
                 Ok(())
             } else {
@@ -196,32 +173,6 @@ pub async fn heartbeat(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StageForm {
-    pub worker_id: WorkerId,
-    pub stage: RunStage,
-}
-
-/// The stages a worker reports while it holds a job.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStage {
-    SampleRun,
-    HiddenRun,
-    Scoring,
-}
-
-impl From<RunStage> for SubmissionStage {
-    fn from(stage: RunStage) -> Self {
-        match stage {
-            RunStage::SampleRun => Self::SampleRun,
-            RunStage::HiddenRun => Self::HiddenRun,
-            RunStage::Scoring => Self::Scoring,
-        }
-    }
 }
 
 fn held_job(conn: &mut DbConnection, job: &JobId, worker: &Worker) -> Result<Job, AppError> {
@@ -237,13 +188,13 @@ pub async fn stage(
     state: web::Data<AppState>,
     caller: WorkerCaller,
     path: web::Path<JobId>,
-    Json(form): Json<StageForm>,
+    Json(form): Json<StageReport>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
     state
         .db
         .write(move |conn| {
-            let worker = own_worker(conn, &form.worker_id, &caller)?;
+            let worker = own_worker(conn, &WorkerId(form.worker_id), &caller)?;
             let held = held_job(conn, &job, &worker)?;
             submissions::set_stage(
                 conn,
@@ -257,80 +208,47 @@ pub async fn stage(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResultForm {
-    pub worker_id: WorkerId,
-    pub outcome: OutcomeKind,
-    /// Which limit or error ended a failed run.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// The evaluation report (metrics per split, latency, resources, environment).
-    #[serde(default)]
-    pub report: Option<serde_json::Value>,
-    /// Logs of the public sample run: the team sees them.
-    #[serde(default)]
-    pub sample_logs: Option<String>,
-    /// Logs of the hidden run: judges and operators only.
-    #[serde(default)]
-    pub hidden_logs: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeKind {
-    Finished,
-    SubmissionFailed,
-    InfrastructureFailed,
-}
-
 /// Reports with logs are larger than ordinary bodies; logs are capped by the sandbox.
 pub const MAX_RESULT_BODY: usize = 8 << 20;
 
 /// The figures the boards sort by, read from a report.
 fn result_row(
     submission: SubmissionId,
-    report: &serde_json::Value,
+    report: &Report,
     report_digest: String,
     sample_logs_digest: Option<String>,
     hidden_logs_digest: Option<String>,
     worker: &WorkerId,
 ) -> EvaluationResult {
-    let hidden = &report["hidden"];
-    let part = |name: &str, key: &str| hidden["scores"][name][key].as_f64();
-    let percentile = hidden["verdict"]["percentile"].as_f64().unwrap_or(90.0);
-    let latency_key = if percentile >= 99.0 {
-        "p99_ms"
-    } else {
-        "p90_ms"
-    };
+    let hidden = report.hidden_scores();
+    let sample = report.sample.as_ref().map(|run| &run.scores);
     EvaluationResult {
         submission_id: submission,
-        metric: hidden["scores"]["metric"]
-            .as_str()
-            .or_else(|| report["sample"]["scores"]["metric"].as_str())
-            .unwrap_or("")
+        metric: hidden
+            .or(sample)
+            .map_or("", |scores| scores.metric.as_str())
             .to_owned(),
-        public_score: part("public", "value"),
-        public_low: part("public", "low"),
-        public_high: part("public", "high"),
-        private_score: part("private", "value"),
-        private_low: part("private", "low"),
-        private_high: part("private", "high"),
-        sample_score: report["sample"]["scores"]["all"]["value"].as_f64(),
-        within_budget: hidden["verdict"]["within_budget"].as_bool(),
-        latency_ms: hidden["latency"][latency_key].as_f64(),
-        failure: report["failure"].as_str().map(str::to_owned),
+        public_score: hidden.and_then(|s| s.public.as_ref()).map(|s| s.value),
+        public_low: hidden.and_then(|s| s.public.as_ref()).map(|s| s.low),
+        public_high: hidden.and_then(|s| s.public.as_ref()).map(|s| s.high),
+        private_score: hidden.and_then(|s| s.private.as_ref()).map(|s| s.value),
+        private_low: hidden.and_then(|s| s.private.as_ref()).map(|s| s.low),
+        private_high: hidden.and_then(|s| s.private.as_ref()).map(|s| s.high),
+        sample_score: sample.and_then(|s| s.all.as_ref()).map(|s| s.value),
+        within_budget: report
+            .hidden
+            .as_ref()
+            .and_then(|run| run.verdict.as_ref())
+            .map(|verdict| verdict.within_budget),
+        latency_ms: report.budget_latency_ms(),
+        failure: report.failure.clone(),
         report_digest,
         sample_logs_digest,
         hidden_logs_digest,
         worker_id: Some(worker.0.clone()),
         finished_at: crate::db::now_millis(),
-        device_seconds: report["device_seconds"].as_f64(),
-        devices: report
-            .get("devices")
-            .filter(|devices| devices.is_array())
-            .map(serde_json::Value::to_string),
+        device_seconds: Some(report.device_seconds),
+        devices: serde_json::to_string(&report.devices).ok(),
     }
 }
 
@@ -339,36 +257,32 @@ pub async fn result(
     state: web::Data<AppState>,
     caller: WorkerCaller,
     path: web::Path<JobId>,
-    Json(form): Json<ResultForm, MAX_RESULT_BODY>,
+    Json(form): Json<ResultBody, MAX_RESULT_BODY>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
-    let reason = form
-        .reason
-        .clone()
-        .unwrap_or_else(|| "no reason given".to_owned());
-    let outcome = match form.outcome {
-        OutcomeKind::Finished => Outcome::Finished,
-        OutcomeKind::SubmissionFailed => Outcome::SubmissionFailed(reason),
-        OutcomeKind::InfrastructureFailed => Outcome::InfrastructureFailed(reason),
-    };
+    let ResultBody {
+        worker_id,
+        outcome,
+        report,
+        sample_logs,
+        hidden_logs,
+    } = form;
     let requeued = matches!(outcome, Outcome::InfrastructureFailed(_));
     // Files first (content-addressed, so a retry stores nothing twice), then the records.
-    let stored = match (&form.report, requeued) {
-        (Some(report), false) => {
+    let stored = match report {
+        Some(report) if !requeued => {
             let blobs = &state.blobs;
-            let report_digest = blobs.put(report.to_string().as_bytes())?.digest;
-            let sample = form
-                .sample_logs
-                .as_ref()
+            let encoded = serde_json::to_vec(&report)
+                .map_err(|e| AppError::Internal(format!("encoding a report: {e}")))?;
+            let report_digest = blobs.put(&encoded)?.digest;
+            let sample = sample_logs
                 .map(|logs| blobs.put(logs.as_bytes()))
                 .transpose()?;
-            let hidden = form
-                .hidden_logs
-                .as_ref()
+            let hidden = hidden_logs
                 .map(|logs| blobs.put(logs.as_bytes()))
                 .transpose()?;
             Some((
-                report.clone(),
+                report,
                 report_digest,
                 sample.map(|b| b.digest),
                 hidden.map(|b| b.digest),
@@ -376,7 +290,7 @@ pub async fn result(
         }
         _ => None,
     };
-    let worker_id = form.worker_id.clone();
+    let worker_id = WorkerId(worker_id);
     state
         .db
         .write(move |conn| {

@@ -1,5 +1,6 @@
 //! Result routes: leaderboards (public during the phase, private after it), reports and logs.
 use actix_web::{HttpResponse, web};
+use jiebang_evaluator::protocol::Report;
 use jiebang_scenarios::package::{MetricName, OverBudget};
 use jiebang_scenarios::ranking::{self, Entry};
 use serde::{Deserialize, Serialize};
@@ -203,13 +204,23 @@ pub(crate) fn visible_result(
     Ok((submission, result, on_team))
 }
 
-/// The full report of an evaluation, read back from the content-addressed store.
+/// The full report of an evaluation, read back from the content-addressed store; one that
+/// no longer parses is an error naming the submission and the field, never a default.
 pub(crate) fn stored_report(
     blobs: &crate::storage::BlobStore,
     result: &EvaluationResult,
-) -> Result<serde_json::Value, AppError> {
-    serde_json::from_slice(&blobs.read(&result.report_digest)?)
-        .map_err(|e| AppError::Internal(format!("report {}: {e}", result.report_digest)))
+) -> Result<Report, AppError> {
+    let bytes = blobs.read(&result.report_digest)?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| AppError::StoredData {
+        record: format!("the report of submission `{}`", result.submission_id),
+        detail: format!(
+            "digest {}, field `{}`: {}",
+            result.report_digest,
+            e.path(),
+            e.inner()
+        ),
+    })
 }
 
 /// `GET /api/v1/submissions/{id}/report` — the team (private scores hidden while the phase
@@ -237,7 +248,7 @@ pub async fn report(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// The submission and, once evaluated, its report (digest and JSON) as the caller may
+/// The submission and, once evaluated, its report (digest and report) as the caller may
 /// see it: the team does not see private scores while the phase is open. The one rule
 /// for the API and the submission page.
 pub fn report_of(
@@ -245,7 +256,7 @@ pub fn report_of(
     blobs: &crate::storage::BlobStore,
     id: &SubmissionId,
     user: &CurrentUser,
-) -> Result<(submissions::Submission, Option<(String, serde_json::Value)>), AppError> {
+) -> Result<(submissions::Submission, Option<(String, Report)>), AppError> {
     let (submission, result, on_team) = visible_result(conn, id, user)?;
     let Some(result) = result else {
         return Ok((submission, None));
@@ -254,8 +265,7 @@ pub fn report_of(
     let phase = phases::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
     let open = phase.is_some_and(|p| now_millis() < p.closes_at);
     if on_team && open && !user.sees_all_work() {
-        report["hidden"]["scores"]["private"] = serde_json::Value::Null;
-        report["hidden"]["scores"]["all"] = serde_json::Value::Null;
+        report.hide_private_scores();
     }
     Ok((submission, Some((result.report_digest, report))))
 }

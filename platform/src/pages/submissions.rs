@@ -2,8 +2,8 @@
 //! with the latency histogram.
 
 use actix_web::{HttpResponse, web};
+use jiebang_evaluator::protocol::report::{LatencySummary, Report, RunReport, Score};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::api::results::report_of;
 use crate::auth::CurrentUser;
@@ -53,77 +53,100 @@ struct SubmissionPage {
     has_report: bool,
 }
 
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|f| f.fract() != 0.0)
-            .map_or_else(|| n.to_string(), |f| format!("{f:.4}")),
-        Value::Null => "—".to_owned(),
-        other => other.to_string(),
+/// A measured figure: four decimals when it has a fraction, as a whole number otherwise.
+fn decimal(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value}")
+    } else {
+        format!("{value:.4}")
     }
 }
 
-fn latency_figures(summary: &Value) -> Vec<Figure> {
-    [
-        "p50_ms",
-        "p90_ms",
-        "p95_ms",
-        "p99_ms",
-        "p999_ms",
-        "max_ms",
-        "mean_ms",
-        "queries",
-        "errors",
-        "timeouts",
-        "achieved_qps",
-    ]
-    .iter()
-    .filter(|k| !summary[**k].is_null())
-    .map(|k| Figure {
-        name: (*k).to_owned(),
-        value: text_of(&summary[*k]),
-    })
-    .collect()
+fn figure(name: &str, value: String) -> Figure {
+    Figure {
+        name: name.to_owned(),
+        value,
+    }
 }
 
-fn run_of(name: &str, run: &Value, budget_ms: Option<f64>, axis: &str) -> Run {
-    let mut scores = Vec::new();
-    if let Some(splits) = run["scores"].as_object() {
-        for (split, score) in splits {
-            if score.is_null() {
-                continue;
-            }
-            let value = match (score.get("score"), score.get("low"), score.get("high")) {
-                (Some(s), Some(l), Some(h)) => {
-                    format!("{} ({} – {})", text_of(s), text_of(l), text_of(h))
-                }
-                _ => text_of(score),
-            };
-            scores.push(Figure {
-                name: split.clone(),
-                value,
-            });
+fn latency_figures(summary: Option<&LatencySummary>) -> Vec<Figure> {
+    let Some(s) = summary else {
+        return Vec::new();
+    };
+    let mut figures: Vec<Figure> = [
+        ("p50_ms", s.p50_ms),
+        ("p90_ms", s.p90_ms),
+        ("p95_ms", s.p95_ms),
+        ("p99_ms", s.p99_ms),
+        ("p999_ms", s.p999_ms),
+        ("max_ms", s.max_ms),
+        ("mean_ms", s.mean_ms),
+    ]
+    .into_iter()
+    .map(|(name, value)| figure(name, decimal(value)))
+    .collect();
+    for (name, count) in [
+        ("queries", s.queries),
+        ("errors", s.errors),
+        ("timeouts", s.timeouts),
+    ] {
+        figures.push(figure(name, count.to_string()));
+    }
+    figures.push(figure("achieved_qps", decimal(s.achieved_qps)));
+    figures
+}
+
+fn run_of(name: &str, run: &RunReport, budget_ms: Option<f64>, axis: &str) -> Run {
+    let mut scores = vec![figure("metric", run.scores.metric.as_str().to_owned())];
+    for (split, score) in [
+        ("public", &run.scores.public),
+        ("private", &run.scores.private),
+        ("all", &run.scores.all),
+    ] {
+        if let Some(Score {
+            value, low, high, ..
+        }) = score
+        {
+            let text = format!(
+                "{} ({} – {})",
+                decimal(*value),
+                decimal(*low),
+                decimal(*high)
+            );
+            scores.push(figure(split, text));
         }
     }
-    let buckets: Vec<(f64, u64)> = run["latency"]["buckets"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter_map(|b| Some((b["le_ms"].as_f64()?, b["count"].as_u64()?)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let buckets: Vec<(f64, u64)> = run
+        .latency
+        .iter()
+        .flat_map(|latency| latency.buckets.iter().map(|b| (b.le_ms, b.count)))
+        .collect();
     Run {
         name: name.to_owned(),
         scores,
-        latency: latency_figures(&run["latency"]),
-        floor: latency_figures(&run["floor"]),
-        verdict: (!run["verdict"].is_null()).then(|| run["verdict"].to_string()),
-        resources: (!run["resources"].is_null()).then(|| run["resources"].to_string()),
+        latency: latency_figures(run.latency.as_ref()),
+        floor: latency_figures(run.floor.as_ref()),
+        verdict: run
+            .verdict
+            .as_ref()
+            .and_then(|verdict| serde_json::to_string(verdict).ok()),
+        resources: serde_json::to_string(&run.resources).ok(),
         histogram_svg: chart::histogram(&buckets, budget_ms, axis),
     }
+}
+
+/// Where the run happened, as the report's environment lists it, and the image.
+fn environment_of(report: &Report) -> Vec<Figure> {
+    let env = &report.environment;
+    vec![
+        figure("cpu_model", env.cpu_model.clone()),
+        figure("cores", env.cores.to_string()),
+        figure("kernel", env.kernel.clone()),
+        figure("harness_version", env.harness_version.clone()),
+        figure("split_seed", env.split_seed.to_string()),
+        figure("load_seed", env.load_seed.to_string()),
+        figure("image", report.image.clone()),
+    ]
 }
 
 /// `GET /submissions/{id}` — the team, judges, operators and admins (the report's rules).
@@ -148,24 +171,12 @@ pub async fn show(
     let mut runs = Vec::new();
     let mut environment = Vec::new();
     if let Some((_, report)) = &report {
-        for name in ["sample", "hidden"] {
-            if !report[name].is_null() {
-                runs.push(run_of(name, &report[name], budget, &axis));
+        for (name, run) in [("sample", &report.sample), ("hidden", &report.hidden)] {
+            if let Some(run) = run {
+                runs.push(run_of(name, run, budget, &axis));
             }
         }
-        if let Some(env) = report["environment"].as_object() {
-            environment = env
-                .iter()
-                .map(|(k, v)| Figure {
-                    name: k.clone(),
-                    value: text_of(v),
-                })
-                .collect();
-        }
-        environment.push(Figure {
-            name: "image".into(),
-            value: text_of(&report["image"]),
-        });
+        environment = environment_of(report);
     }
     let status = detail.submission.status;
     let view = SubmissionPage {

@@ -1,12 +1,13 @@
 //! The operator's overview: workers, the queue, and how busy each accelerator was.
 use std::collections::HashMap;
 
+use jiebang_evaluator::protocol::Device;
 use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::db::models::jobs::{self, Job, JobStatus};
 use crate::db::models::results::{self, EvaluationResult};
-use crate::db::models::workers::{self, Accelerator, Worker};
+use crate::db::models::workers::{self, Worker};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -130,8 +131,7 @@ pub fn worker_view(
 ) -> WorkerView {
     let wall_seconds =
         (now - worker.registered_at.max(now - UTILISATION_WINDOW_MILLIS)).max(1) as f64 / 1000.0;
-    let accelerators: Vec<Accelerator> =
-        serde_json::from_str(&worker.accelerators).unwrap_or_default();
+    let accelerators: Vec<Device> = serde_json::from_str(&worker.accelerators).unwrap_or_default();
     let accelerators = accelerators
         .into_iter()
         .map(|a| {

@@ -58,20 +58,97 @@ pub(crate) async fn register_worker(app: &TestApp, token: &str) -> String {
     registered.body["worker_id"].as_str().unwrap().to_owned()
 }
 
+/// A report as a worker writes one (typed, so it is what the platform must read): the
+/// hidden run scores `score` on the public part and 0.01 less on the private one, p90 5 ms
+/// within budget, on accelerator `0` for `device_seconds`.
 pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
-    let split = |v: f64| json!({"value": v, "low": v - 0.05, "high": v + 0.05, "queries": 500});
-    json!({
-        "scenario_id": "kg-open",
-        "sample": {"scores": {"metric": "accuracy", "all": split(score)}},
-        "hidden": {
-            "scores": {"metric": "accuracy", "public": split(score), "private": split(score - 0.01), "all": split(score)},
-            "latency": {"p50_ms": 3.0, "p90_ms": 5.0, "p99_ms": 9.0, "max_ms": 12.0},
-            "verdict": {"within_budget": true, "percentile": 90.0},
-            "resources": {"cpu_seconds": 4.5, "peak_memory_bytes": 1000000}
+    use jiebang_evaluator::protocol::report::{
+        BudgetVerdict, Environment, LatencySummary, Report, RunOutcome, RunReport, Score,
+        SplitScores, Termination,
+    };
+    use jiebang_scenarios::package::MetricName;
+
+    let split = |v: f64| {
+        Some(Score {
+            value: v,
+            low: v - 0.05,
+            high: v + 0.05,
+            items: 500,
+        })
+    };
+    let run = |scores: SplitScores, verdict: Option<BudgetVerdict>| RunReport {
+        scores,
+        latency: Some(LatencySummary {
+            queries: 500,
+            errors: 0,
+            timeouts: 0,
+            p50_ms: 3.0,
+            p90_ms: 5.0,
+            p95_ms: 6.0,
+            p99_ms: 9.0,
+            p999_ms: 11.0,
+            max_ms: 12.0,
+            mean_ms: 3.5,
+            achieved_qps: 100.0,
+            duration_s: 5.0,
+            buckets: Vec::new(),
+        }),
+        verdict,
+        floor: None,
+        resources: RunOutcome {
+            termination: Termination::Stopped,
+            wall_seconds: 6.0,
+            cpu_seconds: 4.5,
+            peak_memory_bytes: 1_000_000,
+            throttled_periods: 0,
+            throttled_seconds: 0.0,
+            logs: Vec::new(),
+            log_bytes: 0,
+            logs_truncated: false,
+            output_bytes: 0,
         },
-        "device_seconds": device_seconds,
-        "devices": ["0"]
-    })
+    };
+    let report = Report {
+        scenario_id: "kg-open".into(),
+        image: "sha256:image".into(),
+        sample: Some(run(
+            SplitScores {
+                metric: MetricName::Accuracy,
+                public: None,
+                private: None,
+                all: split(score),
+            },
+            None,
+        )),
+        hidden: Some(run(
+            SplitScores {
+                metric: MetricName::Accuracy,
+                public: split(score),
+                private: split(score - 0.01),
+                all: split(score),
+            },
+            Some(BudgetVerdict {
+                budget_ms: 20.0,
+                percentile: 90.0,
+                queries: 500,
+                over_budget: 0,
+                allowed_over_budget: Some(37),
+                within_budget: true,
+            }),
+        )),
+        failure: None,
+        environment: Environment {
+            cpu_model: "test CPU".into(),
+            cores: 2,
+            kernel: "6.8.0".into(),
+            harness_version: "0.1.0".into(),
+            split_seed: 1,
+            load_seed: 2,
+        },
+        device_seconds,
+        devices: vec!["0".into()],
+    };
+    serde_json::to_value(report).unwrap()
 }
 
 /// Claims the next job with the worker and reports it finished with `report`.

@@ -248,7 +248,8 @@ async fn workers_cannot_act_for_each_other(backend: Backend) {
 
 /// The evaluator's own client against the real platform over HTTP: the path a GPU node takes.
 async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
-    use jiebang_evaluator::worker::{BlobCache, NodeInfo, Outcome, PlatformClient, Stage};
+    use jiebang_evaluator::protocol::{Outcome, Registration, Stage};
+    use jiebang_evaluator::worker::{BlobCache, PlatformClient};
 
     let app = TestApp::new(backend).await;
     let token = app.worker_token();
@@ -256,7 +257,7 @@ async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
     let base = app.serve_http();
     let client = PlatformClient::new(&base, &token);
     let worker = client
-        .register(&NodeInfo {
+        .register(&Registration {
             name: "node-7".into(),
             cpus: 2,
             memory_mb: 4096,
@@ -297,7 +298,8 @@ async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
         .result(
             &worker,
             &job.job_id,
-            &Outcome::SubmissionFailed("exit code 137: out of memory".into()),
+            Outcome::SubmissionFailed("exit code 137: out of memory".into()),
+            None,
         )
         .await
         .unwrap();

@@ -22,6 +22,7 @@ mod packages;
 mod pages;
 mod provider;
 mod queue;
+mod reports;
 mod restart;
 mod scenarios;
 mod security;

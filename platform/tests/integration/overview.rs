@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::common::{Backend, TestApp};
-use crate::consoles::submit_to;
+use crate::consoles::{report, submit_to};
 use crate::on_both_backends;
 
 /// Enrols team A (once) and uploads an "image" with these bytes.
@@ -52,10 +52,7 @@ async fn operators_see_workers_queue_and_utilisation(backend: Backend) {
     upload(&app, "third image").await;
 
     // One job finished on device 0 (60 device-seconds), one running, one waiting.
-    for report in [
-        Some(json!({"device_seconds": 60.0, "devices": ["0"]})),
-        None,
-    ] {
+    for report in [Some(report(0.9, 60.0)), None] {
         let claimed = app
             .post(
                 "/internal/v1/jobs/claim",

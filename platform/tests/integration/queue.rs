@@ -1,7 +1,8 @@
 //! The job queue: leases, no job held twice, expiry, retries and the quota.
 
+use jiebang_evaluator::protocol::Outcome;
 use jiebang_platform::db::ids::{JobId, SubmissionId};
-use jiebang_platform::db::models::jobs::{self, Job, Outcome};
+use jiebang_platform::db::models::jobs::{self, Job};
 use jiebang_platform::db::models::submissions::{self, Submission, SubmissionStage};
 use jiebang_platform::db::now_millis;
 

@@ -1,9 +1,8 @@
 //! A package's data sets as a feature matrix and targets.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use jiebang_scenarios::package::read_records;
+use jiebang_scenarios::package::{read_labels, read_records};
 use serde_json::Value;
 
 use crate::error::BaselineError;
@@ -38,10 +37,7 @@ pub fn flatten_into(value: &Value, out: &mut Vec<f64>) -> bool {
 pub fn read_set(dir: &Path, tensor: &str) -> Result<DataSet, BaselineError> {
     let inputs_path = dir.join("inputs.jsonl");
     let file = inputs_path.display().to_string();
-    let records = read_records(&inputs_path).map_err(|message| BaselineError::Data {
-        file: file.clone(),
-        message,
-    })?;
+    let records = read_records(&inputs_path)?;
     let mut ids = Vec::with_capacity(records.len());
     let mut rows = Vec::with_capacity(records.len());
     for record in records {
@@ -94,27 +90,6 @@ pub fn read_set(dir: &Path, tensor: &str) -> Result<DataSet, BaselineError> {
         None
     };
     Ok(DataSet { ids, rows, labels })
-}
-
-fn read_labels(path: &Path) -> Result<HashMap<String, Value>, BaselineError> {
-    let text = std::fs::read_to_string(path).map_err(|e| BaselineError::io(path, e))?;
-    let mut labels = HashMap::new();
-    for (number, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let bad = |message: String| BaselineError::Data {
-            file: path.display().to_string(),
-            message: format!("line {}: {message}", number + 1),
-        };
-        let value: Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-        let id = value["id"]
-            .as_str()
-            .ok_or_else(|| bad("no string `id`".into()))?;
-        labels.insert(id.to_owned(), value["label"].clone());
-    }
-    Ok(labels)
 }
 
 #[cfg(test)]

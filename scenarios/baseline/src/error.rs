@@ -14,6 +14,9 @@ pub enum BaselineError {
     /// The scenario package is not valid; every problem is listed.
     #[error("{0}")]
     Package(String),
+    /// A data file cannot be read (a line that is not an input or a label record).
+    #[error(transparent)]
+    DataFile(#[from] jiebang_scenarios::ScenarioError),
     /// A data line does not fit the task (wrong tensor, wrong width, a label that is not a number).
     #[error("{file}: {message}")]
     Data { file: String, message: String },

@@ -23,9 +23,9 @@ pub struct Record {
 /// One line of a labels file: `{"id": "…", "label": …}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LabelLine {
-    id: String,
-    label: Value,
+pub struct Label {
+    pub id: String,
+    pub label: Value,
 }
 
 /// What the cross-file checks need from one set: its ids in file order and its labels.
@@ -46,7 +46,7 @@ pub(super) fn check_set(
     let inputs_name = format!("{prefix}/inputs.jsonl");
     let labels_name = format!("{prefix}/labels.jsonl");
     let records = read_lines::<Record>(&root.join(&inputs_name), &inputs_name, c);
-    let labels = read_lines::<LabelLine>(&root.join(&labels_name), &labels_name, c);
+    let labels = read_lines::<Label>(&root.join(&labels_name), &labels_name, c);
     let records = records?;
     if records.is_empty() {
         c.add(&inputs_name, None, "has no records");

@@ -1,11 +1,15 @@
-//! Walking a package's files: what teams may download, and JSON-lines reading.
+//! Walking a package's files: what teams may download, and JSON-lines reading (the one
+//! reader of inputs and labels files, for the checks, the evaluator and the baseline).
 
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use super::data_checks::{Label, Record};
 use super::validate::Collector;
+use crate::ScenarioError;
 
 /// What is under `public/`: plain files, and symbolic links (never served: one could
 /// point into `hidden/`).
@@ -80,4 +84,38 @@ pub(super) fn read_lines<T: DeserializeOwned>(
         }
     }
     Some(items)
+}
+
+/// Reads a JSON-lines file strictly: every line must parse; the first bad line is the error.
+fn read_all<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ScenarioError> {
+    let mut collector = Collector::default();
+    let items = read_lines::<T>(path, "data", &mut collector);
+    match collector.first() {
+        Some(problem) => Err(ScenarioError::DataFile {
+            path: path.to_path_buf(),
+            message: problem.message.clone(),
+        }),
+        None => Ok(items.unwrap_or_default()),
+    }
+}
+
+/// Reads an inputs file (`{"id", "inputs"}` per line), in file order.
+pub fn read_records(path: &Path) -> Result<Vec<Record>, ScenarioError> {
+    read_all(path)
+}
+
+/// Reads a labels file (`{"id", "label"}` per line) into labels by id; an id labelled
+/// twice is an error, as in the package checks.
+pub fn read_labels(path: &Path) -> Result<HashMap<String, serde_json::Value>, ScenarioError> {
+    let mut labels = HashMap::new();
+    for Label { id, label } in read_all::<Label>(path)? {
+        if labels.contains_key(&id) {
+            return Err(ScenarioError::DataFile {
+                path: path.to_path_buf(),
+                message: format!("the id `{id}` has two labels"),
+            });
+        }
+        labels.insert(id, label);
+    }
+    Ok(labels)
 }

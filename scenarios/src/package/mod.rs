@@ -26,13 +26,11 @@ mod manifest;
 mod manifest_checks;
 mod validate;
 
-pub use data_checks::Record;
-pub use files::public_files;
+pub use data_checks::{Label, Record};
+pub use files::{public_files, read_labels, read_records};
 pub use manifest::{
     Bounty, DataProvenance, Direction, Latency, Limits, Load, Manifest, MetricName, MetricSpec,
     Mode, OverBudget, Phase, Quota, Resources, Split, Task, TensorSpec, Text,
 };
 pub use manifest_checks::{DATATYPES, MIN_BUDGET_MS, early_stopping_minimum, is_slug};
-pub use validate::{
-    Problem, ScenarioPackage, ValidationReport, read_records, validate, validate_bundle,
-};
+pub use validate::{Problem, ScenarioPackage, ValidationReport, validate, validate_bundle};

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::data_checks::{self, DataSet, Record};
-use super::files::{read_lines, walk_public};
+use super::data_checks::{self, DataSet};
+use super::files::walk_public;
 use super::manifest::Manifest;
 use super::manifest_checks::check_manifest;
 use crate::split;
@@ -84,6 +84,11 @@ impl Collector {
         }
     }
 
+    /// The first problem gathered, if any.
+    pub(super) fn first(&self) -> Option<&Problem> {
+        self.problems.first()
+    }
+
     fn is_empty(&self) -> bool {
         self.problems.is_empty()
     }
@@ -102,17 +107,6 @@ impl Collector {
             }
         }
         self.problems
-    }
-}
-
-/// Reads an inputs file (`{"id", "inputs"}` per line); the first bad line is the error
-/// (`line 3: …`, without the path, which the caller knows).
-pub fn read_records(path: &Path) -> Result<Vec<Record>, String> {
-    let mut collector = Collector::default();
-    let records = read_lines::<Record>(path, "records", &mut collector);
-    match collector.problems.first() {
-        Some(problem) => Err(problem.message.clone()),
-        None => Ok(records.unwrap_or_default()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The evaluation queue: jobs claimed under leases, heartbeats, retries of infrastructure failures.
 
 use diesel::prelude::*;
+use jiebang_evaluator::protocol::Outcome;
 
 use crate::db::ids::{JobId, SubmissionId};
 use crate::db::models::submissions::{self, SubmissionStage};
@@ -39,17 +40,6 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-/// How a run ended, as the worker reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Scored (or failed because of the submission itself, which counts as done).
-    Finished,
-    /// The submission failed by its own doing: a limit, a crash, a bad image.
-    SubmissionFailed(String),
-    /// The platform or the node failed; the job is tried again while attempts remain.
-    InfrastructureFailed(String),
 }
 
 /// Queues a job for a submission and moves the submission to `queued`.

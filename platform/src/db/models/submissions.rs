@@ -58,6 +58,17 @@ jiebang_scenarios::text_enum! {
     }
 }
 
+impl From<jiebang_evaluator::protocol::Stage> for SubmissionStage {
+    fn from(stage: jiebang_evaluator::protocol::Stage) -> Self {
+        use jiebang_evaluator::protocol::Stage;
+        match stage {
+            Stage::SampleRun => Self::SampleRun,
+            Stage::HiddenRun => Self::HiddenRun,
+            Stage::Scoring => Self::Scoring,
+        }
+    }
+}
+
 impl SubmissionStage {
     /// Whether nothing more happens to a submission in this stage.
     pub fn is_final(self) -> bool {

@@ -1,7 +1,7 @@
 //! Evaluation workers: registered nodes with their capabilities.
 
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use jiebang_evaluator::protocol::Registration;
 
 use crate::db::ids::{UserId, WorkerId};
 use crate::db::models::audit;
@@ -17,29 +17,10 @@ pub struct Worker {
     pub user_id: UserId,
     pub cpus: i32,
     pub memory_mb: i64,
-    /// JSON list of `{"id", "model"}`.
+    /// JSON list of [`jiebang_evaluator::protocol::Device`]: `{"id", "model"}`.
     pub accelerators: String,
     pub registered_at: i64,
     pub last_seen_at: i64,
-}
-
-/// One accelerator of a node, by device id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Accelerator {
-    pub id: String,
-    pub model: String,
-}
-
-/// What a worker says about itself when it registers.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Registration {
-    pub name: String,
-    pub cpus: u32,
-    pub memory_mb: u64,
-    #[serde(default)]
-    pub accelerators: Vec<Accelerator>,
 }
 
 pub fn register(

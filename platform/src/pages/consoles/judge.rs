@@ -1,8 +1,9 @@
 //! The judge console: every board, side-by-side comparison, reviews.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use jiebang_evaluator::protocol::report::{Score, SplitScores};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::api::compare::{columns_of, parse_ids};
 use crate::auth::session::CsrfForm;
@@ -51,23 +52,16 @@ struct ComparePage {
     rows: Vec<CompareRow>,
 }
 
-fn number(value: &Value) -> String {
-    match value.as_f64() {
-        Some(n) => format!("{n:.4}"),
-        None => "—".to_owned(),
-    }
+fn number(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_owned(), |n| format!("{n:.4}"))
 }
 
-fn score(value: &Value) -> String {
-    match (
-        value["value"].as_f64(),
-        value["low"].as_f64(),
-        value["high"].as_f64(),
-    ) {
-        (Some(v), Some(l), Some(h)) => format!("{v:.4} ({l:.4} – {h:.4})"),
-        (Some(v), _, _) => format!("{v:.4}"),
-        _ => "—".to_owned(),
-    }
+/// One split's score with its interval, from a run's scores if it has that split.
+fn score(scores: Option<&SplitScores>, split: fn(&SplitScores) -> Option<&Score>) -> String {
+    scores.and_then(split).map_or_else(
+        || "—".to_owned(),
+        |s| format!("{:.4} ({:.4} – {:.4})", s.value, s.low, s.high),
+    )
 }
 
 /// `GET /console/scenarios/{id}/compare?submissions=a,b` (or one `submissions` per
@@ -98,15 +92,27 @@ pub async fn compare(
     let rows = vec![
         row("console.status", &|c| c.status.to_string()),
         row("console.submitted", &|c| when(&c.submitted_at)),
-        row("console.score_all", &|c| score(&c.scores["all"])),
-        row("console.score_public", &|c| score(&c.scores["public"])),
-        row("console.score_private", &|c| score(&c.scores["private"])),
-        row("console.score_sample", &|c| score(&c.sample_scores["all"])),
-        row("console.p50", &|c| number(&c.latency["p50_ms"])),
-        row("console.p99", &|c| number(&c.latency["p99_ms"])),
+        row("console.score_all", &|c| {
+            score(c.scores.as_ref(), |s| s.all.as_ref())
+        }),
+        row("console.score_public", &|c| {
+            score(c.scores.as_ref(), |s| s.public.as_ref())
+        }),
+        row("console.score_private", &|c| {
+            score(c.scores.as_ref(), |s| s.private.as_ref())
+        }),
+        row("console.score_sample", &|c| {
+            score(c.sample_scores.as_ref(), |s| s.all.as_ref())
+        }),
+        row("console.p50", &|c| {
+            number(c.latency.as_ref().map(|l| l.p50_ms))
+        }),
+        row("console.p99", &|c| {
+            number(c.latency.as_ref().map(|l| l.p99_ms))
+        }),
         row(
             "console.within_budget",
-            &|c| match c.verdict["within_budget"].as_bool() {
+            &|c| match c.verdict.as_ref().map(|v| v.within_budget) {
                 Some(true) => page.text("board.within"),
                 Some(false) => page.text("board.over"),
                 None => "—".to_owned(),

@@ -1,0 +1,85 @@
+//! The evaluation report: written by the worker, stored by the platform, and read back by
+//! it (boards, comparisons, pages) through these types only.
+//!
+//! A field added after reports were first stored carries `#[serde(default)]`, so every
+//! stored report still reads. Unknown fields are ignored rather than refused: a report is
+//! a record, and one written by a newer worker must still be shown.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::harness::report::{Bucket, LatencySummary};
+pub use crate::harness::verdict::BudgetVerdict;
+pub use crate::pipeline::scoring::{Score, SplitScores};
+pub use jiebang_sandboxes::{RunOutcome, Termination};
+
+/// Everything measured about one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub scenario_id: String,
+    /// The loaded image's id.
+    pub image: String,
+    /// The public sample run (its logs go to the team).
+    pub sample: Option<RunReport>,
+    /// The hidden run, scored on the public and private boards' parts.
+    pub hidden: Option<RunReport>,
+    /// Set when the submission failed: which limit or error ended it.
+    pub failure: Option<String>,
+    pub environment: Environment,
+    /// Accelerators held times seconds held: what a compute voucher is charged.
+    #[serde(default)]
+    pub device_seconds: f64,
+    /// The ids of the accelerators the job held, so utilisation can be shown per device.
+    #[serde(default)]
+    pub devices: Vec<String>,
+}
+
+/// One run (sample or hidden) as the report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub scores: SplitScores,
+    pub latency: Option<LatencySummary>,
+    pub verdict: Option<BudgetVerdict>,
+    /// The harness against its own null server just before the run: the floor.
+    pub floor: Option<LatencySummary>,
+    pub resources: RunOutcome,
+}
+
+/// Where and how the run happened, so it can be reproduced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub cpu_model: String,
+    pub cores: usize,
+    pub kernel: String,
+    pub harness_version: String,
+    pub split_seed: u64,
+    pub load_seed: u64,
+}
+
+impl Report {
+    /// The hidden run's scores, if it ran.
+    pub fn hidden_scores(&self) -> Option<&SplitScores> {
+        self.hidden.as_ref().map(|run| &run.scores)
+    }
+
+    /// The hidden run's latency at the percentile its budget applies to (p99 for the
+    /// server pattern, p90 otherwise), if it was measured.
+    pub fn budget_latency_ms(&self) -> Option<f64> {
+        let hidden = self.hidden.as_ref()?;
+        let latency = hidden.latency.as_ref()?;
+        let percentile = hidden.verdict.as_ref().map_or(90.0, |v| v.percentile);
+        Some(if percentile >= 99.0 {
+            latency.p99_ms
+        } else {
+            latency.p90_ms
+        })
+    }
+
+    /// Hides what a team may not see while its phase is open: the private board's score
+    /// and the whole hidden set's, from which the private one could be worked out.
+    pub fn hide_private_scores(&mut self) {
+        if let Some(hidden) = &mut self.hidden {
+            hidden.scores.private = None;
+            hidden.scores.all = None;
+        }
+    }
+}

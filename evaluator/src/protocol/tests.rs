@@ -1,0 +1,259 @@
+#![allow(clippy::unwrap_used)]
+
+use jiebang_scenarios::package::MetricName;
+use serde_json::json;
+
+use super::report::{
+    Bucket, BudgetVerdict, Environment, LatencySummary, Report, RunOutcome, RunReport, Score,
+    SplitScores, Termination,
+};
+use super::*;
+
+fn latency(p50: f64) -> LatencySummary {
+    LatencySummary {
+        queries: 480,
+        errors: 1,
+        timeouts: 0,
+        p50_ms: p50,
+        p90_ms: p50 * 2.0,
+        p95_ms: p50 * 2.5,
+        p99_ms: p50 * 4.0,
+        p999_ms: p50 * 6.0,
+        max_ms: p50 * 8.0,
+        mean_ms: p50 * 1.25,
+        achieved_qps: 96.5,
+        duration_s: 5.0,
+        buckets: vec![
+            Bucket {
+                le_ms: 0.5,
+                count: 400,
+            },
+            Bucket {
+                le_ms: 2.0,
+                count: 80,
+            },
+        ],
+    }
+}
+
+fn score(value: f64) -> Option<Score> {
+    Some(Score {
+        value,
+        low: value - 0.125,
+        high: value + 0.05,
+        items: 12,
+    })
+}
+
+fn resources(termination: Termination) -> RunOutcome {
+    RunOutcome {
+        termination,
+        wall_seconds: 6.5,
+        cpu_seconds: 1.25,
+        peak_memory_bytes: 64 << 20,
+        throttled_periods: 3,
+        throttled_seconds: 0.25,
+        logs: Vec::new(),
+        log_bytes: 120,
+        logs_truncated: false,
+        output_bytes: 0,
+    }
+}
+
+/// A report as the evaluator writes one, every part filled in.
+fn full_report() -> Report {
+    Report {
+        scenario_id: "kg-parcel-eta".into(),
+        image: "sha256:0123".into(),
+        sample: Some(RunReport {
+            scores: SplitScores {
+                metric: MetricName::Accuracy,
+                public: None,
+                private: None,
+                all: score(1.0),
+            },
+            latency: Some(latency(0.25)),
+            verdict: None,
+            floor: None,
+            resources: resources(Termination::Stopped),
+        }),
+        hidden: Some(RunReport {
+            scores: SplitScores {
+                metric: MetricName::Accuracy,
+                public: score(0.875),
+                private: score(0.75),
+                all: score(0.8125),
+            },
+            latency: Some(latency(0.5)),
+            verdict: Some(BudgetVerdict {
+                budget_ms: 20.0,
+                percentile: 99.0,
+                queries: 480,
+                over_budget: 1,
+                allowed_over_budget: Some(1),
+                within_budget: true,
+            }),
+            floor: Some(latency(0.0625)),
+            resources: resources(Termination::Exited { code: 0 }),
+        }),
+        failure: None,
+        environment: Environment {
+            cpu_model: "AMD EPYC".into(),
+            cores: 2,
+            kernel: "6.8.0".into(),
+            harness_version: "0.1.0".into(),
+            split_seed: 7,
+            load_seed: 11,
+        },
+        device_seconds: 12.5,
+        devices: vec!["0".into()],
+    }
+}
+
+#[test]
+fn a_report_reads_back_equal_to_what_the_evaluator_wrote() {
+    let report = full_report();
+    let written = serde_json::to_string(&report).unwrap();
+    let read: Report = serde_json::from_str(&written).unwrap();
+    assert_eq!(read, report);
+    assert_eq!(read.budget_latency_ms(), Some(2.0), "p99 for a p99 budget");
+}
+
+/// A hidden run as reports stored before device metering, throttling counters, latency
+/// buckets and per-item scoring have it: the figures added since are missing and the
+/// scores count `queries`.
+const OLDER_REPORT: &str = r#"{
+  "scenario_id": "kg-parcel-eta",
+  "image": "sha256:0123",
+  "sample": null,
+  "hidden": {
+    "scores": {"metric": "macro_f1",
+               "public": {"value": 0.9, "low": 0.8, "high": 0.95, "queries": 300},
+               "private": null, "all": null},
+    "latency": {"queries": 300, "errors": 0, "timeouts": 0, "p50_ms": 1.5, "p90_ms": 2.5,
+                "p95_ms": 3.0, "p99_ms": 4.0, "p999_ms": 5.0, "max_ms": 6.0,
+                "mean_ms": 1.75, "achieved_qps": 60.0, "duration_s": 5.0},
+    "verdict": null,
+    "floor": null,
+    "resources": {"termination": {"kind": "stopped"}, "wall_seconds": 7.0,
+                  "cpu_seconds": 2.0, "peak_memory_bytes": 1000, "log_bytes": 10,
+                  "logs_truncated": false, "output_bytes": 0}
+  },
+  "failure": null,
+  "environment": {"cpu_model": "", "cores": 2, "kernel": "6.8.0",
+                  "harness_version": "0.1.0", "split_seed": 1, "load_seed": 2}
+}"#;
+
+#[test]
+fn a_report_stored_before_later_fields_still_reads() {
+    let report: Report = serde_json::from_str(OLDER_REPORT).unwrap();
+    let hidden = report.hidden.as_ref().unwrap();
+    assert_eq!(hidden.scores.metric, MetricName::MacroF1);
+    assert_eq!(hidden.scores.public.as_ref().unwrap().items, 300);
+    assert!(hidden.latency.as_ref().unwrap().buckets.is_empty());
+    assert_eq!(hidden.resources.throttled_periods, 0);
+    assert_eq!((report.device_seconds, report.devices.len()), (0.0, 0));
+    assert_eq!(
+        report.budget_latency_ms(),
+        Some(2.5),
+        "p90 without a verdict"
+    );
+}
+
+#[test]
+fn a_report_missing_a_field_it_always_had_is_refused_by_name() {
+    let mut older: serde_json::Value = serde_json::from_str(OLDER_REPORT).unwrap();
+    older["environment"]
+        .as_object_mut()
+        .unwrap()
+        .remove("cores");
+    let error = serde_json::from_value::<Report>(older).unwrap_err();
+    assert!(
+        error.to_string().contains("missing field `cores`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn private_scores_can_be_hidden_from_a_team() {
+    let mut report = full_report();
+    report.hide_private_scores();
+    let scores = report.hidden_scores().unwrap();
+    assert!(scores.public.is_some() && scores.private.is_none() && scores.all.is_none());
+}
+
+#[test]
+fn the_result_body_speaks_outcome_and_reason() {
+    let failed = ResultBody {
+        worker_id: "wrk_1".into(),
+        outcome: Outcome::SubmissionFailed("exit code 137".into()),
+        report: None,
+        sample_logs: None,
+        hidden_logs: None,
+    };
+    assert_eq!(
+        serde_json::to_value(&failed).unwrap(),
+        json!({"worker_id": "wrk_1", "outcome": "submission_failed", "reason": "exit code 137"})
+    );
+    let finished: ResultBody = serde_json::from_value(
+        json!({"worker_id": "wrk_1", "outcome": "finished", "report": full_report()}),
+    )
+    .unwrap();
+    assert_eq!(finished.outcome, Outcome::Finished);
+    assert_eq!(finished.report, Some(full_report()));
+    // Workers before this version sent `"reason": null` with every outcome.
+    let null_reason: ResultBody =
+        serde_json::from_value(json!({"worker_id": "w", "outcome": "finished", "reason": null}))
+            .unwrap();
+    assert_eq!(null_reason.outcome, Outcome::Finished);
+    let retried: ResultBody = serde_json::from_value(
+        json!({"worker_id": "w", "outcome": "infrastructure_failed", "reason": "disk full"}),
+    )
+    .unwrap();
+    assert_eq!(retried.outcome.reason(), Some("disk full"));
+}
+
+#[test]
+fn the_result_body_refuses_what_it_does_not_know() {
+    for (body, expected) in [
+        (
+            json!({"worker_id": "w", "outcome": "finished", "score": 1}),
+            "score",
+        ),
+        (json!({"worker_id": "w", "outcome": "done"}), "done"),
+        (
+            json!({"worker_id": "w", "outcome": "submission_failed"}),
+            "reason",
+        ),
+        (json!({"outcome": "finished"}), "worker_id"),
+    ] {
+        let error = serde_json::from_value::<ResultBody>(body.clone())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(expected), "{body}: {error}");
+    }
+}
+
+#[test]
+fn stages_are_spelt_alike_on_the_wire_and_in_the_history() {
+    for stage in [Stage::SampleRun, Stage::HiddenRun, Stage::Scoring] {
+        assert_eq!(serde_json::to_value(stage).unwrap(), json!(stage.as_str()));
+    }
+    let refused = serde_json::from_value::<StageReport>(json!({"worker_id": "w", "stage": "done"}));
+    assert!(refused.is_err(), "workers cannot declare a submission done");
+}
+
+#[test]
+fn registration_refuses_unknown_fields_and_takes_accelerators() {
+    let node: Registration = serde_json::from_value(json!({
+        "name": "gpu-1", "cpus": 8, "memory_mb": 65536,
+        "accelerators": [{"id": "0", "model": "A100"}]
+    }))
+    .unwrap();
+    assert_eq!(node.accelerators[0].model, "A100");
+    let typo = serde_json::from_value::<Registration>(
+        json!({"name": "gpu-1", "cpus": 8, "memory_mb": 1, "gpus": 2}),
+    );
+    assert!(typo.is_err());
+}
