@@ -10,6 +10,9 @@ use crate::{bootstrap, catalog, routes};
 
 /// Runs the platform until it is stopped (SIGINT or SIGTERM).
 pub async fn serve(config: Config) -> Result<(), AppError> {
+    if config.worker.embedded {
+        crate::worker::check(&config)?;
+    }
     let url = DatabaseUrl::parse(&config.database_url())?;
     tracing::info!(database = %url.redacted(), "opening database");
     let db = Db::open(&url, config.pool_size)?;

@@ -127,6 +127,12 @@ pub fn node(
     })
 }
 
+/// Refuses worker settings a node could not run with; `serve` calls it before it writes
+/// anything, so a typo in `[worker]` or `[sandbox]` stops it at once.
+pub fn check(config: &Config) -> Result<(), AppError> {
+    node(config, String::new(), String::new(), String::new()).map(drop)
+}
+
 /// `jiebang worker`: a worker for the platform and with the token the configuration names.
 pub fn standalone(config: &Config) -> Result<Node, AppError> {
     let missing = |what: &str, flag: &str, key: &str| {
