@@ -10,6 +10,9 @@ use crate::{bootstrap, catalog, routes};
 
 /// Runs the platform until it is stopped (SIGINT or SIGTERM).
 pub async fn serve(config: Config) -> Result<(), AppError> {
+    if config.worker.embedded {
+        crate::worker::check(&config)?;
+    }
     let url = DatabaseUrl::parse(&config.database_url())?;
     tracing::info!(database = %url.redacted(), "opening database");
     let db = Db::open(&url, config.pool_size)?;
@@ -46,32 +49,10 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             token.token
         );
     }
-    if config.embedded_worker
+    if config.worker.embedded
         && let Some(address) = server.addrs().first()
     {
-        // The worker reaches the platform on the address it listens on (an unspecified
-        // one, 0.0.0.0, is reached through loopback).
-        let mut address = *address;
-        if address.ip().is_unspecified() {
-            address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        let harness_cpus = config
-            .harness_cpuset
-            .as_deref()
-            .map(jiebang_evaluator::worker::pinning::parse_cpus)
-            .transpose()
-            .map_err(|e| AppError::Config(format!("harness_cpuset: {e}")))?;
-        let token = crate::worker::embedded_token(&db_for_worker)?;
-        crate::worker::spawn(
-            crate::worker::config(
-                format!("http://{address}"),
-                token,
-                crate::worker::embedded_name(&config.data_dir),
-                config.data_dir.join("worker-cache"),
-                config.worker_cpuset.clone(),
-            ),
-            harness_cpus,
-        );
+        crate::worker::embedded(&config, &db_for_worker, *address)?.spawn();
     }
     server
         .run()

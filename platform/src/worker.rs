@@ -1,10 +1,12 @@
 //! The evaluation worker: `jiebang worker` on a GPU node, or one embedded in `jiebang serve`.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
 
+use jiebang_evaluator::worker::pinning::{parse_cpus, worker_runtime};
 use jiebang_evaluator::worker::{WorkerConfig, run_worker};
-use jiebang_sandboxes::SandboxConfig;
+use jiebang_sandboxes::{ImportLimits, SandboxConfig};
 
+use crate::config::Config;
 use crate::db::Db;
 use crate::db::models::tokens::{self, TokenKind};
 use crate::db::models::users::{self, Role, UserForm};
@@ -44,45 +46,155 @@ pub fn embedded_token(db: &Db) -> Result<String, AppError> {
     })
 }
 
-/// Starts a worker on a thread and runtime of its own, so evaluations never compete with
-/// the HTTP server's threads for scheduling; `harness_cpus` pins them.
-pub fn spawn(config: WorkerConfig, harness_cpus: Option<Vec<usize>>) {
-    std::thread::Builder::new()
-        .name("jiebang-worker".to_owned())
-        .spawn(move || {
-            let runtime = match jiebang_evaluator::worker::pinning::worker_runtime(harness_cpus) {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    tracing::error!(%error, "cannot start the worker's runtime");
-                    return;
-                }
-            };
-            if let Err(error) = runtime.block_on(run_worker(config, std::future::pending())) {
-                tracing::warn!(%error, "the embedded worker stopped; submissions wait for another worker");
-            }
-        })
-        .map(|_| ())
-        .unwrap_or_else(|error| tracing::error!(%error, "cannot start the worker thread"));
+/// A worker ready to run: what the evaluator's loop needs, and the CPUs its harness is
+/// pinned to.
+#[derive(Debug)]
+pub struct Node {
+    pub config: WorkerConfig,
+    pub harness_cpus: Option<Vec<usize>>,
 }
 
-pub fn config(
+/// Builds a worker from the `[worker]` and `[sandbox]` sections: the one place both
+/// `jiebang worker` and the worker inside `serve` get theirs. `name` is the worker's name
+/// when the configuration gives none.
+pub fn node(
+    config: &Config,
     platform: String,
     token: String,
     name: String,
-    cache_dir: PathBuf,
-    cpuset: Option<String>,
-) -> WorkerConfig {
-    WorkerConfig {
-        platform,
-        token,
-        sandbox: SandboxConfig {
-            worker_label: Some(name.clone()),
-            ..SandboxConfig::default()
+) -> Result<Node, AppError> {
+    let (worker, sandbox) = (&config.worker, &config.sandbox);
+    let invalid = |key: &str, problem: String| AppError::Config(format!("{key}: {problem}"));
+    let cpus = |key: &str, list: &Option<String>| {
+        list.as_deref()
+            .map(parse_cpus)
+            .transpose()
+            .map_err(|e| invalid(key, e.to_string()))
+    };
+    let containers = cpus("worker.cpuset", &worker.cpuset)?;
+    let harness_cpus = cpus("worker.harness_cpuset", &worker.harness_cpuset)?;
+    if let (Some(containers), Some(harness)) = (&containers, &harness_cpus)
+        && let Some(shared) = containers.iter().find(|cpu| harness.contains(cpu))
+    {
+        return Err(invalid(
+            "worker.harness_cpuset",
+            format!("CPU {shared} is also in worker.cpuset; the two must be disjoint"),
+        ));
+    }
+    let uid = sandbox.user.split(':').next().unwrap_or_default();
+    if uid == "0" || uid == "root" {
+        return Err(invalid(
+            "sandbox.user",
+            "submissions never run as root".to_owned(),
+        ));
+    }
+    for (index, device) in sandbox.accelerators.iter().enumerate() {
+        if sandbox.accelerators[..index]
+            .iter()
+            .any(|d| d.id == device.id)
+        {
+            return Err(invalid(
+                "sandbox.accelerators",
+                format!("device `{}` is listed twice", device.id),
+            ));
+        }
+    }
+    let name = worker.name.clone().unwrap_or(name);
+    Ok(Node {
+        config: WorkerConfig {
+            platform,
+            token,
+            sandbox: SandboxConfig {
+                runtime: sandbox.runtime.clone(),
+                user: sandbox.user.clone(),
+                import: ImportLimits {
+                    max_total_bytes: sandbox.max_image_bytes,
+                    max_layer_bytes: sandbox.max_layer_bytes,
+                    max_entries: sandbox.max_image_entries,
+                },
+                accelerators: sandbox.accelerators.clone(),
+                worker_label: Some(name.clone()),
+            },
+            name,
+            cache_dir: worker
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("worker-cache")),
+            cpuset: worker.cpuset.clone(),
+            sweep_on_start: true,
         },
-        name,
-        cache_dir,
-        cpuset,
-        sweep_on_start: true,
+        harness_cpus,
+    })
+}
+
+/// Refuses worker settings a node could not run with; `serve` calls it before it writes
+/// anything, so a typo in `[worker]` or `[sandbox]` stops it at once.
+pub fn check(config: &Config) -> Result<(), AppError> {
+    node(config, String::new(), String::new(), String::new()).map(drop)
+}
+
+/// `jiebang worker`: a worker for the platform and with the token the configuration names.
+pub fn standalone(config: &Config) -> Result<Node, AppError> {
+    let missing = |what: &str, flag: &str, key: &str| {
+        let variable = Config::keys()
+            .into_iter()
+            .find(|k| k.path == key)
+            .map(|k| k.variable)
+            .unwrap_or_default();
+        AppError::Config(format!(
+            "no {what}: pass {flag}, set {variable}, or set `{key}` in the configuration file"
+        ))
+    };
+    let platform = config
+        .worker
+        .platform
+        .clone()
+        .ok_or_else(|| missing("platform URL", "--platform", "worker.platform"))?;
+    let token = config
+        .worker
+        .token
+        .as_ref()
+        .map(|t| t.expose().to_owned())
+        .ok_or_else(|| missing("worker token", "--token", "worker.token"))?;
+    node(config, platform, token, "worker".to_owned())
+}
+
+/// The worker inside `serve`: it reaches the platform on `address` (an unspecified one,
+/// 0.0.0.0, through loopback) with a token issued for it alone.
+pub fn embedded(config: &Config, db: &Db, mut address: SocketAddr) -> Result<Node, AppError> {
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let token = embedded_token(db)?;
+    node(
+        config,
+        format!("http://{address}"),
+        token,
+        embedded_name(&config.data_dir),
+    )
+}
+
+impl Node {
+    /// Runs the worker on the calling thread until `shutdown` resolves.
+    pub fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
+        worker_runtime(self.harness_cpus)
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .block_on(run_worker(self.config, shutdown))
+            .map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+
+    /// Runs the worker on a thread and runtime of its own, so evaluations never compete
+    /// with the HTTP server's threads for scheduling.
+    pub fn spawn(self) {
+        std::thread::Builder::new()
+            .name("jiebang-worker".to_owned())
+            .spawn(move || {
+                if let Err(error) = self.run(std::future::pending()) {
+                    tracing::warn!(%error, "the embedded worker stopped; submissions wait for another worker");
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|error| tracing::error!(%error, "cannot start the worker thread"));
     }
 }
 
@@ -97,5 +209,80 @@ mod tests {
         assert_eq!(embedded_name(first.path()), embedded_name(first.path()));
         assert_ne!(embedded_name(first.path()), embedded_name(second.path()));
         assert!(embedded_name(first.path()).starts_with("embedded-"));
+    }
+
+    fn config(file: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jiebang.toml");
+        std::fs::write(&path, file).unwrap();
+        Config::load(Some(&path), |_| None).unwrap()
+    }
+
+    #[test]
+    fn the_node_gets_every_worker_and_sandbox_setting() {
+        let config = config(
+            "data_dir = \"/srv/jiebang\"\n[worker]\ncpuset = \"2-7\"\nharness_cpuset = \"0-1\"\n\
+             [sandbox]\nruntime = \"runsc\"\nuser = \"1000:1000\"\nmax_layer_bytes = 5\n\
+             accelerators = [{ id = \"0\", model = \"H100\" }, { id = \"1\", model = \"H100\" }]\n",
+        );
+        let node = node(&config, "http://p".into(), "t".into(), "gpu-1".into()).unwrap();
+        assert_eq!(node.harness_cpus, Some(vec![0, 1]));
+        let worker = &node.config;
+        assert_eq!(
+            (worker.platform.as_str(), worker.name.as_str()),
+            ("http://p", "gpu-1")
+        );
+        assert_eq!(worker.cpuset.as_deref(), Some("2-7"));
+        assert_eq!(
+            worker.cache_dir,
+            std::path::Path::new("/srv/jiebang/worker-cache")
+        );
+        let sandbox = &worker.sandbox;
+        assert_eq!(sandbox.runtime.as_deref(), Some("runsc"));
+        assert_eq!(sandbox.user, "1000:1000");
+        assert_eq!(sandbox.import.max_layer_bytes, 5);
+        assert_eq!(sandbox.worker_label.as_deref(), Some("gpu-1"));
+        let devices: Vec<_> = sandbox.accelerators.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(devices, ["0", "1"]);
+    }
+
+    #[test]
+    fn a_node_that_could_not_run_safely_is_refused_by_key() {
+        for (file, key) in [
+            (
+                "[worker]\ncpuset = \"0-3\"\nharness_cpuset = \"3\"\n",
+                "worker.harness_cpuset",
+            ),
+            ("[worker]\ncpuset = \"two\"\n", "worker.cpuset"),
+            ("[sandbox]\nuser = \"0:0\"\n", "sandbox.user"),
+            (
+                "[sandbox]\naccelerators = [{ id = \"0\", model = \"A\" }, { id = \"0\", model = \"B\" }]\n",
+                "sandbox.accelerators",
+            ),
+        ] {
+            let error = node(&config(file), String::new(), String::new(), "w".into()).unwrap_err();
+            assert!(error.to_string().contains(key), "{file}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_standalone_worker_needs_a_platform_and_a_token() {
+        let error = standalone(&config("")).unwrap_err().to_string();
+        assert!(
+            error.contains("--platform") && error.contains("JIEBANG_PLATFORM"),
+            "{error}"
+        );
+        let error = standalone(&config("[worker]\nplatform = \"http://p\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("JIEBANG_WORKER_TOKEN"), "{error}");
+        let node = standalone(&config(
+            "[worker]\nplatform = \"http://p\"\ntoken = \"jb_x\"\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            (node.config.token.as_str(), node.config.name.as_str()),
+            ("jb_x", "worker")
+        );
     }
 }

@@ -1,12 +1,10 @@
 //! Node-level sandbox settings: runtime, user, caps on what an image and a run may use.
 
-use serde::Deserialize;
-
 use crate::accelerators::Device;
 
-/// Settings that hold for every job on a node.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Settings that hold for every job on a node. Operators set them in the platform's
+/// `[sandbox]` section (its keys are declared there, once); these defaults are theirs.
+#[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// The OCI runtime, for example `runsc` (gVisor) where installed; Docker's default when unset.
     pub runtime: Option<String>,
@@ -34,8 +32,7 @@ impl Default for SandboxConfig {
 }
 
 /// How large an image archive may be.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone)]
 pub struct ImportLimits {
     /// The whole archive, in bytes.
     pub max_total_bytes: u64,

@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 fn lease_millis(state: &AppState) -> i64 {
-    i64::try_from(state.config.worker_lease_seconds.saturating_mul(1000)).unwrap_or(60_000)
+    i64::try_from(state.config.worker.lease_seconds.saturating_mul(1000)).unwrap_or(60_000)
 }
 
 fn own_worker(
@@ -114,7 +114,7 @@ pub async fn claim(
 ) -> Result<HttpResponse, AppError> {
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(form.wait_seconds).min(MAX_WAIT);
-    let (lease, lease_seconds) = (lease_millis(&state), state.config.worker_lease_seconds);
+    let (lease, lease_seconds) = (lease_millis(&state), state.config.worker.lease_seconds);
     loop {
         // Registered before the attempt, so a job queued in between still wakes us.
         let woken = state.queue_signal.notified();

@@ -2,12 +2,13 @@
 
 mod admin;
 mod client;
+mod worker;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, Flag, LogFormat};
 use crate::db::{DatabaseUrl, run_migrations};
 use crate::error::AppError;
 
@@ -15,7 +16,7 @@ use crate::error::AppError;
 #[derive(Debug, Parser)]
 #[command(name = "jiebang", version, about)]
 pub struct Cli {
-    /// A TOML configuration file (see docs/operator.md).
+    /// A TOML configuration file (see docs/guide-operator.md).
     #[arg(long, global = true, env = "JIEBANG_CONFIG")]
     pub config: Option<PathBuf>,
     /// The data directory (SQLite database, uploads, reports); overrides JIEBANG_DATA.
@@ -32,6 +33,9 @@ pub enum Command {
         /// Address to listen on (default 127.0.0.1:8080, or JIEBANG_BIND).
         #[arg(long)]
         bind: Option<String>,
+        /// The embedded worker's settings.
+        #[command(flatten)]
+        node: worker::NodeArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -62,27 +66,10 @@ pub enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
-    /// Run an evaluation worker against a platform (on a GPU node, for example).
-    Worker {
-        /// The platform's URL.
-        #[arg(long, env = "JIEBANG_PLATFORM")]
-        platform: String,
-        /// The worker token (`jiebang admin create-token --worker`).
-        #[arg(long, env = "JIEBANG_WORKER_TOKEN", hide_env_values = true)]
-        token: String,
-        /// The name the operator page shows.
-        #[arg(long, default_value = "worker")]
-        name: String,
-        /// Where downloaded images and scenario bundles are cached.
-        #[arg(long, default_value = "worker-cache")]
-        cache: PathBuf,
-        /// CPUs for submissions' containers, disjoint from the harness's (for example `1`).
-        #[arg(long)]
-        cpuset: Option<String>,
-        /// CPUs the harness is pinned to (for example `0`).
-        #[arg(long)]
-        harness_cpus: Option<String>,
-    },
+    /// Run an evaluation worker against a platform (on a GPU node, for example). Its
+    /// settings come from the `[worker]` and `[sandbox]` sections of the configuration
+    /// file, the environment and these flags, in that order (docs/guide-operator.md).
+    Worker(worker::WorkerArgs),
     /// Work with scenario packages.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -109,14 +96,37 @@ pub enum ScenarioCommand {
 impl Cli {
     /// The configuration: defaults, the file, the environment, then these flags.
     pub fn resolve_config(&self) -> Result<Config, AppError> {
-        let mut config = Config::load(self.config.as_deref(), |name| std::env::var(name).ok())?;
+        self.resolve_config_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`Cli::resolve_config`] with the environment read through `lookup`.
+    pub fn resolve_config_with(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, AppError> {
+        let mut flags = match &self.command {
+            Command::Serve { bind, node } => {
+                let mut flags = node.flags();
+                if let Some(bind) = bind {
+                    flags.push(Flag {
+                        key: "bind",
+                        flag: "--bind",
+                        value: bind.clone(),
+                    });
+                }
+                flags
+            }
+            Command::Worker(args) => args.flags(),
+            _ => Vec::new(),
+        };
         if let Some(data) = &self.data {
-            config.data_dir.clone_from(data);
+            flags.push(Flag {
+                key: "data_dir",
+                flag: "--data",
+                value: data.to_string_lossy().into_owned(),
+            });
         }
-        if let Command::Serve { bind: Some(bind) } = &self.command {
-            config.bind.clone_from(bind);
-        }
-        Ok(config)
+        Config::load_with_flags(self.config.as_deref(), lookup, &flags)
     }
 }
 
@@ -155,30 +165,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         } => client_runtime()?.block_on(async {
             client::leaderboard(&connection.resolve()?, &scenario, private).await
         }),
-        Command::Worker {
-            platform,
-            token,
-            name,
-            cache,
-            cpuset,
-            harness_cpus,
-        } => {
-            let harness_cpus = harness_cpus
-                .as_deref()
-                .map(jiebang_evaluator::worker::pinning::parse_cpus)
-                .transpose()
-                .map_err(|e| AppError::Config(format!("--harness-cpus: {e}")))?;
-            jiebang_evaluator::worker::pinning::worker_runtime(harness_cpus)
-                .map_err(|e| AppError::Internal(e.to_string()))?
-                .block_on(async {
-                    let config = crate::worker::config(platform, token, name, cache, cpuset);
-                    jiebang_evaluator::worker::run_worker(config, async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await
-                    .map_err(|e| AppError::Unavailable(e.to_string()))
-                })
-        }
+        Command::Worker(_) => crate::worker::standalone(&config)?.run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        }),
         Command::Scenario(ScenarioCommand::Validate { dir }) => {
             match jiebang_scenarios::package::validate(&dir) {
                 Ok(package) => {

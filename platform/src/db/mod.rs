@@ -82,11 +82,14 @@ impl DatabaseUrl {
             Self::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgres),
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
-                // WAL lets readers proceed while one writer commits; the busy timeout makes a
-                // second process (`jiebang admin` beside `serve`) wait instead of failing.
+                // The busy timeout comes first: until it is set, any statement that meets a
+                // lock fails at once with "database is locked" instead of waiting, and the
+                // pool opens its connections in parallel. It also makes a second process
+                // (`jiebang admin` beside `serve`) wait instead of failing. WAL is a
+                // property of the file, set once by `enable_wal` before the pool opens.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -222,16 +225,26 @@ pub fn run_migrations(url: &DatabaseUrl) -> Result<usize, AppError> {
         AppError::Internal(format!("migration failed: {e}"))
     };
     let applied = match url.establish().map_err(connect_error)? {
-        DbConnection::Sqlite(mut conn) => conn
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(migration_error)?
-            .len(),
+        DbConnection::Sqlite(mut conn) => {
+            enable_wal(&mut conn)?;
+            conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_error)?
+                .len()
+        }
         DbConnection::Postgres(mut conn) => conn
             .run_pending_migrations(POSTGRES_MIGRATIONS)
             .map_err(migration_error)?
             .len(),
     };
     Ok(applied)
+}
+
+/// Puts the SQLite file in WAL mode, so readers proceed while one writer commits. The
+/// mode is stored in the file, so one connection sets it for every later one; setting it
+/// on each pooled connection instead made them contend for the file's lock at start-up.
+fn enable_wal(conn: &mut SqliteConnection) -> Result<(), AppError> {
+    conn.batch_execute("PRAGMA journal_mode = WAL;")
+        .map_err(|e| AppError::Unavailable(format!("cannot put the database in WAL mode: {e}")))
 }
 
 /// Reverts every migration, newest first; used by the up → down → up test.
@@ -259,4 +272,35 @@ fn connect_error(e: diesel::ConnectionError) -> AppError {
 /// Milliseconds since the Unix epoch: the one time representation both backends store alike.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The pool opens its connections at once; none may fail on the file's lock (which
+    /// r2d2 logged as `ERROR r2d2: database is locked` on every first start).
+    #[test]
+    fn connections_opened_together_wait_for_each_other() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let url = DatabaseUrl::Sqlite(dir.path().join("jiebang.db"));
+            run_migrations(&url).unwrap();
+            let barrier = std::sync::Barrier::new(8);
+            std::thread::scope(|scope| {
+                let opened: Vec<_> = (0..8)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            url.establish().map(|_| ())
+                        })
+                    })
+                    .collect();
+                for connection in opened {
+                    connection.join().unwrap().unwrap();
+                }
+            });
+        }
+    }
 }

@@ -208,5 +208,5 @@ pub fn overview_of(conn: &mut DbConnection, alive_millis: i64) -> Result<Overvie
 /// How long a worker may be silent and still count as alive: two leases (a live worker
 /// calls at least once per lease, or per long poll of at most 30 s).
 pub fn alive_millis(state: &AppState) -> i64 {
-    i64::try_from(state.config.worker_lease_seconds.saturating_mul(2000)).unwrap_or(i64::MAX)
+    i64::try_from(state.config.worker.lease_seconds.saturating_mul(2000)).unwrap_or(i64::MAX)
 }

@@ -325,7 +325,7 @@ async fn a_killed_worker_is_replaced(backend: Backend) {
     if !docker_available() {
         return;
     }
-    let app = TestApp::with_config(backend, |config| config.worker_lease_seconds = 2).await;
+    let app = TestApp::with_config(backend, |config| config.worker.lease_seconds = 2).await;
     let _catalog = load_test_package(&app);
     let base = app.serve_http();
     let token = app.worker_token();

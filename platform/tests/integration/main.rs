@@ -16,6 +16,7 @@ mod internal;
 mod matrix;
 mod migrations;
 mod newcomer;
+mod node_config;
 mod oidc;
 mod overview;
 mod packages;

@@ -1,0 +1,342 @@
+//! Start-up configuration: defaults, then an optional TOML file, then environment, then flags.
+
+mod declare;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use jiebang_sandboxes::accelerators::Device;
+use jiebang_sandboxes::{ImportLimits, SandboxConfig};
+use serde::Deserialize;
+
+use crate::error::AppError;
+pub use declare::Key;
+use declare::{FromText, Section, settings};
+
+settings! {
+    /// Everything `jiebang serve` and `jiebang worker` need to know; every key has a
+    /// working default.
+    pub struct Config {
+        /// Where the SQLite file, uploads and reports live (and a worker's cache).
+        #[env = "JIEBANG_DATA"]
+        pub data_dir: PathBuf = PathBuf::from("data"),
+        /// The address the HTTP server listens on.
+        pub bind: String = "127.0.0.1:8080".to_owned(),
+        /// `sqlite://PATH` or `postgres://…`; defaults to `sqlite://<data_dir>/jiebang.db`.
+        #[env = "DATABASE_URL"]
+        pub database_url: Option<String> = None,
+        /// The URL people use to reach the platform; defaults to `http://<bind>`.
+        pub public_url: Option<String> = None,
+        /// Scenario packages loaded at start-up when the folder exists.
+        #[env = "JIEBANG_CATALOG"]
+        pub catalog_dir: PathBuf = PathBuf::from("scenarios/catalog"),
+        /// Database connections kept in the pool.
+        pub pool_size: u32 = 8,
+        /// `text` or `json` log lines.
+        pub log_format: LogFormat = LogFormat::Text,
+        /// The largest image archive a team may upload, in bytes.
+        pub max_upload_bytes: u64 = 16 << 30,
+        /// The largest scenario package a department may upload, in bytes; it also caps the
+        /// package's unpacked size, so a compressed archive cannot expand without bound.
+        pub max_package_bytes: u64 = 4 << 30,
+        /// The most files and folders an uploaded package may hold.
+        pub max_package_entries: u64 = 100_000,
+        /// Read page templates from this folder on every render instead of the copies built
+        /// into the binary, so template edits show without a rebuild (for development).
+        pub templates_dir: Option<PathBuf> = None,
+        /// The secret that signs session cookies; when unset, one is generated on first start
+        /// and kept in `<data_dir>/session.key` (mode 0600), so sessions survive restarts.
+        pub session_secret: Option<Secret> = None,
+        /// How long a browser session lasts, in hours.
+        pub session_hours: u64 = 12,
+    }
+    sections {
+        /// The evaluation workers: the one inside `serve` and `jiebang worker` (`[worker]`).
+        pub worker: WorkerSettings,
+        /// How a worker's node runs submissions (`[sandbox]`).
+        pub sandbox: SandboxSettings,
+        /// Sign-in through an OpenID Connect provider; off when absent (`[oidc]`).
+        pub oidc: Option<OidcConfig>,
+    }
+}
+
+settings! {
+    /// The `[worker]` section: what the worker inside `serve` and `jiebang worker` use
+    /// (`platform` and `token` are for `jiebang worker` only).
+    pub struct WorkerSettings {
+        /// Run an evaluation worker inside `serve` (needs the Docker engine).
+        #[env = "JIEBANG_EMBEDDED_WORKER"]
+        pub embedded: bool = true,
+        /// How many seconds the platform holds a claimed job without a heartbeat before it
+        /// goes back to the queue (read by `serve`).
+        pub lease_seconds: u64 = 60,
+        /// The platform's URL, for `jiebang worker` (the embedded worker reaches `serve`
+        /// on the address it listens on).
+        #[env = "JIEBANG_PLATFORM"]
+        pub platform: Option<String> = None,
+        /// The worker token (`jiebang admin create-token --worker`), for `jiebang worker`
+        /// (the embedded worker issues its own).
+        pub token: Option<Secret> = None,
+        /// The name the operator page shows, which also labels the worker's containers;
+        /// `worker` for `jiebang worker`, derived from the data directory when embedded.
+        pub name: Option<String> = None,
+        /// Where downloaded images and scenario bundles are cached; defaults to
+        /// `<data_dir>/worker-cache`.
+        pub cache_dir: Option<PathBuf> = None,
+        /// CPUs for submissions' containers (a cpuset such as `2-7`), disjoint from
+        /// `harness_cpuset`.
+        pub cpuset: Option<String> = None,
+        /// CPUs the harness is pinned to (for example `0-1`), disjoint from `cpuset`.
+        #[env = "JIEBANG_HARNESS_CPUSET"]
+        pub harness_cpuset: Option<String> = None,
+    }
+}
+
+settings! {
+    /// The `[sandbox]` section: how a worker's node runs submissions.
+    pub struct SandboxSettings {
+        /// The OCI runtime submissions run under, for example `runsc` (gVisor) where
+        /// installed; Docker's default when unset.
+        pub runtime: Option<String> = None,
+        /// The user (`UID:GID`) every submission runs as; never root.
+        pub user: String = SandboxConfig::default().user,
+        /// The node's accelerators, `ID=MODEL` each (`0=H100`; in the file a list of
+        /// `{ id, model }`), `id` as the driver knows the device (`0`, `1` or a GPU UUID).
+        /// Empty on CPU nodes.
+        pub accelerators: Vec<Device> = Vec::new(),
+        /// The largest image archive a worker imports, in bytes.
+        pub max_image_bytes: u64 = ImportLimits::default().max_total_bytes,
+        /// The largest layer of an image, in bytes.
+        pub max_layer_bytes: u64 = ImportLimits::default().max_layer_bytes,
+        /// The most entries an image archive may hold (a tar bomb of tiny files is refused).
+        pub max_image_entries: u64 = ImportLimits::default().max_entries,
+    }
+}
+
+settings! {
+    /// The OpenID Connect provider people sign in with (`[oidc]` in the file).
+    pub struct OidcConfig {
+        /// The provider's issuer URL, exactly as its discovery document spells it.
+        pub issuer: String,
+        /// The client id the provider issued to this platform.
+        pub client_id: String,
+        /// The client secret, sent with HTTP Basic authentication when redeeming a code.
+        pub client_secret: Secret,
+        /// The provider's name on the sign-in button ("Sign in with …").
+        pub display_name: String = "OpenID Connect".to_owned(),
+    }
+}
+
+/// Top-level keys of earlier versions that now live in a section: (old key, section, key).
+const MOVED: &[(&str, &str, &str)] = &[
+    ("embedded_worker", "worker", "embedded"),
+    ("worker_cpuset", "worker", "cpuset"),
+    ("harness_cpuset", "worker", "harness_cpuset"),
+    ("worker_lease_seconds", "worker", "lease_seconds"),
+];
+
+/// A value given on the command line for a key, beating the file and the environment.
+#[derive(Debug, Clone)]
+pub struct Flag {
+    /// The key it sets (`sandbox.runtime`).
+    pub key: &'static str,
+    /// The flag as typed, for error messages (`--runtime`).
+    pub flag: &'static str,
+    /// Its text, read as the key's environment variable would be.
+    pub value: String,
+}
+
+/// A value that must never reach a log: `Debug` prints `***`, only `expose` reveals it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromText for Secret {
+    fn from_text(text: &str) -> Result<toml::Value, String> {
+        String::from_text(text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl FromText for LogFormat {
+    fn from_text(text: &str) -> Result<toml::Value, String> {
+        String::from_text(text)
+    }
+}
+
+/// An accelerator inventory as text: `ID=MODEL`, several separated by commas.
+impl FromText for Vec<Device> {
+    fn from_text(text: &str) -> Result<toml::Value, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| match item.split_once('=') {
+                Some((id, model)) if !id.trim().is_empty() && !model.trim().is_empty() => {
+                    let mut device = toml::Table::new();
+                    device.insert("id".to_owned(), id.trim().into());
+                    device.insert("model".to_owned(), model.trim().into());
+                    Ok(toml::Value::Table(device))
+                }
+                _ => Err(format!("`{item}` is not ID=MODEL (for example 0=H100)")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(toml::Value::Array)
+    }
+}
+
+impl Config {
+    /// Reads the file (if given) and then the environment, through `lookup` so tests
+    /// need not touch the process environment.
+    pub fn load(
+        file: Option<&Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, AppError> {
+        Self::load_with_flags(file, lookup, &[])
+    }
+
+    /// [`Config::load`], then the command line's `flags` over both.
+    pub fn load_with_flags(
+        file: Option<&Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+        flags: &[Flag],
+    ) -> Result<Self, AppError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    AppError::Config(format!("cannot read {}: {e}", path.display()))
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        if let Some((old, section, key)) = MOVED.iter().find(|(old, ..)| table.contains_key(*old)) {
+            let source = file.map_or_else(String::new, |p| format!("{}: ", p.display()));
+            return Err(AppError::Config(format!(
+                "{source}`{old}` has moved: write `{key}` in the `[{section}]` section"
+            )));
+        }
+        let keys = Self::keys();
+        for key in &keys {
+            if let Some(text) = lookup(&key.variable).filter(|v| !v.is_empty()) {
+                let value = (key.parse)(&text)
+                    .map_err(|e| AppError::Config(format!("{}: {e}", key.variable)))?;
+                insert_at(&mut table, &key.variable, &key.path, value)?;
+            }
+        }
+        for flag in flags {
+            let key = keys.iter().find(|k| k.path == flag.key).ok_or_else(|| {
+                AppError::Internal(format!("{} sets an unknown key `{}`", flag.flag, flag.key))
+            })?;
+            let value = (key.parse)(&flag.value)
+                .map_err(|e| AppError::Config(format!("{}: {e}", flag.flag)))?;
+            insert_at(&mut table, flag.flag, &key.path, value)?;
+        }
+        Self::deserialize(table).map_err(|e| {
+            let problem = e.to_string().trim().replace('\n', " ");
+            AppError::Config(match file {
+                Some(path) => format!("{}: {problem}", path.display()),
+                None => problem,
+            })
+        })
+    }
+
+    /// Every key: its place in the file, its environment variable and its doc.
+    pub fn keys() -> Vec<Key> {
+        let mut keys = Vec::new();
+        <Self as Section>::keys("", &mut keys);
+        keys
+    }
+
+    /// Where the provider sends people back after signing in.
+    pub fn oidc_redirect_url(&self) -> String {
+        format!(
+            "{}/auth/oidc/callback",
+            self.public_url().trim_end_matches('/')
+        )
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("jiebang.db").display()))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+}
+
+/// A flag's help: the key's doc and where else it can be set.
+pub fn help(path: &str) -> String {
+    help_noted(path, "")
+}
+
+/// [`help`] with a note on the flag itself after the key's doc.
+pub fn help_noted(path: &str, note: &str) -> String {
+    Config::keys()
+        .into_iter()
+        .find(|key| key.path == path)
+        .map_or_else(String::new, |key| {
+            let summary = [key.summary(), note.to_owned()].join(" ");
+            format!(
+                "{} [config: {}, env: {}]",
+                summary.trim_end(),
+                key.path,
+                key.variable
+            )
+        })
+}
+
+/// Sets the value at `path` (`worker.cpuset`) in `table`, making the tables on the way, so
+/// one variable or flag can fill in a section the file left partly or wholly out.
+fn insert_at(
+    table: &mut toml::Table,
+    source: &str,
+    path: &str,
+    value: toml::Value,
+) -> Result<(), AppError> {
+    let mut table = table;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            table.insert(part.to_owned(), value);
+            return Ok(());
+        }
+        let entry = table
+            .entry(part.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(inner) = entry else {
+            return Err(AppError::Config(format!(
+                "{source} sets `{path}` but `{part}` in the file is not a table"
+            )));
+        };
+        table = inner;
+    }
+    Ok(())
+}
