@@ -1,80 +1,13 @@
 //! Result routes: leaderboards (public during the phase, private after it), reports and logs.
 use actix_web::{HttpResponse, web};
-use jiebang_evaluator::protocol::Report;
-use jiebang_scenarios::package::{MetricName, OverBudget};
-use jiebang_scenarios::ranking::{self, Entry};
-use serde::{Deserialize, Serialize};
 
 use crate::api::input::Query;
 use crate::auth::{CurrentUser, MaybeUser};
-use crate::db::DbConnection;
-use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
-use crate::db::models::phases::{self, Phase};
-use crate::db::models::results::{self, EvaluationResult};
-use crate::db::models::scenarios::{self, Scenario};
+use crate::db::ids::{ScenarioId, SubmissionId};
 use crate::db::models::users::Role;
-use crate::db::models::{submissions, teams};
-use crate::db::now_millis;
 use crate::error::AppError;
+use crate::services::boards::{BoardQuery, board_of, report_of, visible_result};
 use crate::state::AppState;
-use crate::time::iso_time;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Board {
-    Public,
-    Private,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BoardQuery {
-    pub phase: Option<PhaseId>,
-    pub board: Option<Board>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct BoardRowView {
-    pub rank: usize,
-    pub team_id: String,
-    pub team_name: String,
-    pub submission_id: String,
-    pub score: f64,
-    pub low: Option<f64>,
-    pub high: Option<f64>,
-    pub within_budget: bool,
-    pub latency_ms: f64,
-    pub submitted_at: String,
-}
-
-/// What the package says of over-budget runs; a scenario without a package yet ranks
-/// them below, as the package format's default does.
-fn over_budget_of(scenario: &Scenario) -> Result<OverBudget, AppError> {
-    Ok(scenario.spec()?.map_or(OverBudget::RankBelow, |spec| {
-        spec.manifest.latency.over_budget
-    }))
-}
-
-/// The phase asked for, or the open one, or the latest.
-fn phase_of(
-    conn: &mut DbConnection,
-    scenario: &Scenario,
-    asked: Option<&PhaseId>,
-) -> Result<Phase, AppError> {
-    let phases = phases::phases_of(conn, &scenario.id)?;
-    let now = now_millis();
-    let chosen = match asked {
-        Some(id) => phases.iter().find(|p| &p.id == id),
-        None => phases
-            .iter()
-            .find(|p| p.is_open_at(now))
-            .or_else(|| phases.iter().rev().find(|p| p.opens_at <= now))
-            .or(phases.first()),
-    };
-    chosen
-        .cloned()
-        .ok_or_else(|| AppError::not_found(format_args!("phase of scenario `{}`", scenario.id)))
-}
 
 /// `GET /api/v1/scenarios/{id}/leaderboard?phase=…&board=public|private`
 pub async fn leaderboard(
@@ -89,138 +22,6 @@ pub async fn leaderboard(
         .read(move |conn| board_of(conn, &id, viewer.0.as_ref(), &query))
         .await?;
     Ok(HttpResponse::Ok().json(body))
-}
-
-/// A leaderboard as the viewer may see it.
-#[derive(Debug, Serialize)]
-pub struct BoardView {
-    pub scenario_id: ScenarioId,
-    pub phase_id: PhaseId,
-    pub phase_closes_at: String,
-    pub board: Board,
-    pub metric: &'static str,
-    pub direction: jiebang_scenarios::package::Direction,
-    pub over_budget: OverBudget,
-    pub rows: Vec<BoardRowView>,
-}
-
-/// The board: public to anyone who sees the scenario; private to judges and admins, and
-/// to everyone once the phase has closed. The one rule for the API and the pages.
-pub fn board_of(
-    conn: &mut DbConnection,
-    id: &ScenarioId,
-    viewer: Option<&CurrentUser>,
-    query: &BoardQuery,
-) -> Result<BoardView, AppError> {
-    let sees_all = viewer.is_some_and(CurrentUser::sees_all_work);
-    let visibility = viewer.map_or(
-        crate::db::models::scenarios::Visibility::PublishedAndDraftsOf(Vec::new()),
-        CurrentUser::visibility,
-    );
-    let board = query.board.unwrap_or(Board::Public);
-    let scenario = scenarios::find(conn, id)?
-        .filter(|s| visibility.can_see(s))
-        .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
-    let phase = phase_of(conn, &scenario, query.phase.as_ref())?;
-    let closed = now_millis() >= phase.closes_at;
-    if board == Board::Private && !closed && !sees_all {
-        return Err(AppError::forbidden(format!(
-            "the private board is revealed when the phase closes at {}",
-            iso_time(phase.closes_at)
-        )));
-    }
-    let metric = scenario.metric;
-    let rows = results::board_rows(conn, &scenario.id, &phase.id)?;
-    let pick = |result: &EvaluationResult| match board {
-        Board::Public => (result.public_score, result.public_low, result.public_high),
-        Board::Private => (
-            result.private_score,
-            result.private_low,
-            result.private_high,
-        ),
-    };
-    let entries: Vec<Entry> = rows
-        .iter()
-        .filter_map(|row| {
-            let (score, _, _) = pick(&row.result);
-            Some(Entry {
-                team: row.team_id.clone(),
-                submission: row.submission_id.0.clone(),
-                score: score?,
-                within_budget: row.result.within_budget.unwrap_or(true),
-                latency_ms: row.result.latency_ms.unwrap_or(0.0),
-                submitted_at: row.created_at,
-            })
-        })
-        .collect();
-    let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario)?);
-    let views: Vec<BoardRowView> = ranked
-        .into_iter()
-        .filter_map(|ranked| {
-            let row = rows
-                .iter()
-                .find(|r| r.submission_id.0 == ranked.entry.submission)?;
-            let (_, low, high) = pick(&row.result);
-            Some(BoardRowView {
-                rank: ranked.rank,
-                team_id: row.team_id.clone(),
-                team_name: row.team_name.clone(),
-                submission_id: ranked.entry.submission.clone(),
-                score: ranked.entry.score,
-                low,
-                high,
-                within_budget: ranked.entry.within_budget,
-                latency_ms: ranked.entry.latency_ms,
-                submitted_at: iso_time(row.created_at),
-            })
-        })
-        .collect();
-    Ok(BoardView {
-        over_budget: over_budget_of(&scenario)?,
-        scenario_id: scenario.id,
-        phase_id: phase.id,
-        phase_closes_at: iso_time(phase.closes_at),
-        board,
-        metric: metric.as_str(),
-        direction: metric.direction(),
-        rows: views,
-    })
-}
-
-/// The submission with its result, if the caller may see it; the flag says whether the
-/// caller is on the team (rather than a judge, operator or admin).
-pub(crate) fn visible_result(
-    conn: &mut DbConnection,
-    id: &SubmissionId,
-    user: &CurrentUser,
-) -> Result<(submissions::Submission, Option<EvaluationResult>, bool), AppError> {
-    let submission = submissions::find(conn, id)?
-        .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
-    let on_team = teams::role_of(conn, &submission.team_id, &user.id)?.is_some();
-    if !on_team && !user.sees_all_work() && !user.has_role(Role::Operator) {
-        return Err(AppError::not_found(format_args!("submission `{id}`")));
-    }
-    let result = results::find(conn, id)?;
-    Ok((submission, result, on_team))
-}
-
-/// The full report of an evaluation, read back from the content-addressed store; one that
-/// no longer parses is an error naming the submission and the field, never a default.
-pub(crate) fn stored_report(
-    blobs: &crate::storage::BlobStore,
-    result: &EvaluationResult,
-) -> Result<Report, AppError> {
-    let bytes = blobs.read(&result.report_digest)?;
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| AppError::StoredData {
-        record: format!("the report of submission `{}`", result.submission_id),
-        detail: format!(
-            "digest {}, field `{}`: {}",
-            result.report_digest,
-            e.path(),
-            e.inner()
-        ),
-    })
 }
 
 /// `GET /api/v1/submissions/{id}/report` — the team (private scores hidden while the phase
@@ -246,33 +47,6 @@ pub async fn report(
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
-}
-
-/// The submission and, once evaluated, its report (digest and report) as the caller may
-/// see it: the team does not see private scores while the phase is open. The one rule
-/// for the API and the submission page.
-pub fn report_of(
-    conn: &mut DbConnection,
-    blobs: &crate::storage::BlobStore,
-    id: &SubmissionId,
-    user: &CurrentUser,
-) -> Result<(submissions::Submission, Option<(String, Report)>), AppError> {
-    let (submission, result, on_team) = visible_result(conn, id, user)?;
-    let Some(result) = result else {
-        return Ok((submission, None));
-    };
-    let mut report = stored_report(blobs, &result)?;
-    let phase = phases::find_phase(conn, &submission.scenario_id, &submission.phase_id)?;
-    let open = phase.is_some_and(|p| now_millis() < p.closes_at);
-    if on_team && open && !user.sees_all_work() {
-        report.hide_private_scores();
-    }
-    Ok((submission, Some((result.report_digest, report))))
-}
-
-/// `higher` or `lower`: which way the metric is better.
-pub fn direction_of(metric: MetricName) -> &'static str {
-    metric.direction().as_str()
 }
 
 /// `GET /api/v1/submissions/{id}/logs/{run}` — `sample` for the team, judges, operators and

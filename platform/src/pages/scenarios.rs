@@ -4,10 +4,10 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use serde::{Deserialize, Serialize};
 
-use crate::api::results::{Board, BoardQuery, BoardView, board_of};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{OrganizationId, ScenarioId, TeamId};
 use crate::db::models::organizations;
+use crate::services::boards::{Board, BoardQuery, BoardView, board_of};
 use crate::services::downloads::{FileView, file_views};
 use crate::services::paging::{MAX_PER_PAGE, page_of};
 use crate::services::scenarios::{ScenarioView, enrol_team, list_views, visible};
@@ -249,7 +249,7 @@ fn rules_of(view: &ScenarioView, spec: Option<&ScenarioSpec>) -> Rules {
     Rules {
         mode: view.mode.to_string(),
         metric: view.metric.to_string(),
-        direction: crate::api::results::direction_of(view.metric).to_owned(),
+        direction: crate::services::boards::direction_of(view.metric).to_owned(),
         budget_ms: view.latency_budget_ms,
         percentile: manifest.map(|m| m.latency.percentile()),
         load: manifest.map(|m| match m.latency.load {

@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, web};
 use jiebang_evaluator::protocol::report::{LatencySummary, Report, RunReport, Score};
 use serde::Serialize;
 
-use crate::api::results::report_of;
 use crate::auth::CurrentUser;
 use crate::db::ids::SubmissionId;
 use crate::db::models::submissions::SubmissionStage;
@@ -13,6 +12,7 @@ use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::chart;
 use crate::pages::scenarios::when;
+use crate::services::boards::report_of;
 use crate::services::submissions::detail;
 
 #[derive(Serialize)]

@@ -1,4 +1,5 @@
 //! A scenario's public files: only the plain files its package has under `public/`.
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;

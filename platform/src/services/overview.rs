@@ -1,4 +1,5 @@
 //! The operator's overview: workers, the queue, and how busy each accelerator was.
+
 use std::collections::HashMap;
 
 use jiebang_evaluator::protocol::Device;

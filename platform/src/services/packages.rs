@@ -1,4 +1,5 @@
 //! A department's scenario package: who may upload one, and installing it for workers.
+
 use crate::auth::CurrentUser;
 use crate::db::ids::ScenarioId;
 use crate::db::models::scenarios::{self, Scenario};

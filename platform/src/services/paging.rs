@@ -1,4 +1,5 @@
 //! Lists that can grow come a page at a time: the query, its bounds, the answer's shape.
+
 use serde::{Deserialize, Serialize};
 
 use crate::db::models::Page;

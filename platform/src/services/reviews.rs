@@ -1,4 +1,5 @@
 //! Judges' reviews: who may write and read them.
+
 use serde::Serialize;
 
 use crate::auth::CurrentUser;

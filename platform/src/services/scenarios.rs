@@ -1,5 +1,6 @@
 //! Scenarios as people see them: the opportunity list, a scenario's detail, what its
 //! department may change, and enrolment.
+
 use jiebang_scenarios::package::{MetricName, Mode};
 use serde::Serialize;
 

@@ -1,4 +1,5 @@
 //! Teams as their members see them, and who may act for a team.
+
 use serde::Serialize;
 
 use crate::auth::CurrentUser;

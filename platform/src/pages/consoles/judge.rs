@@ -5,7 +5,6 @@ use jiebang_evaluator::protocol::report::{Score, SplitScores};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::compare::{columns_of, parse_ids};
 use crate::auth::session::CsrfForm;
 use crate::auth::{CurrentUser, Judge, JudgeOrAdmin};
 use crate::db::ids::{ScenarioId, SubmissionId};
@@ -14,6 +13,7 @@ use crate::db::models::{submissions, teams};
 use crate::error::AppError;
 use crate::pages::scenarios::when;
 use crate::pages::{PageContext, see_other};
+use crate::services::compare::{columns_of, parse_ids};
 use crate::services::reviews::put_review;
 use crate::time::iso_time;
 
@@ -85,10 +85,11 @@ pub async fn compare(
         .db
         .read(move |conn| columns_of(conn, &blobs, &user, &scenario, &ids))
         .await?;
-    let row = |label: &str, cell: &dyn Fn(&crate::api::compare::Column) -> String| CompareRow {
-        label: page.text(label),
-        cells: columns.iter().map(cell).collect(),
-    };
+    let row =
+        |label: &str, cell: &dyn Fn(&crate::services::compare::Column) -> String| CompareRow {
+            label: page.text(label),
+            cells: columns.iter().map(cell).collect(),
+        };
     let rows = vec![
         row("console.status", &|c| c.status.to_string()),
         row("console.submitted", &|c| when(&c.submitted_at)),
