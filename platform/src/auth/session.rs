@@ -18,7 +18,8 @@ use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite, time::Duration};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::StreamExt;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -261,13 +262,30 @@ struct TokenOnly {
 /// Forms are small; anything bigger is not one of ours.
 const FORM_LIMIT: usize = 64 * 1024;
 
+/// The whole body of a form, at most [`FORM_LIMIT`] bytes whether or not it declared its
+/// length (a chunked body has none): more is 413, a cut connection 400.
+async fn read_form(mut payload: Payload) -> Result<Vec<u8>, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| AppError::BadRequest {
+            code: "upload_interrupted",
+            message: format!("the form was cut off: {error}"),
+        })?;
+        if bytes.len() + chunk.len() > FORM_LIMIT {
+            return Err(AppError::PayloadTooLarge("the form is too large".into()));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let expected = req.extensions().get::<ExpectedCsrf>().cloned();
-        let body = web::Bytes::from_request(req, payload);
+        let body = read_form(payload.take());
         let too_big = req
             .headers()
             .get(actix_web::http::header::CONTENT_LENGTH)
@@ -278,9 +296,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             if too_big {
                 return Err(AppError::PayloadTooLarge("the form is too large".into()));
             }
-            let bytes = body
-                .await
-                .map_err(|e| AppError::Internal(format!("reading a form: {e}")))?;
+            let bytes = body.await?;
             let refused = || {
                 AppError::forbidden(
                     "the form's security token is missing or out of date; reload the page and try again",
@@ -325,6 +341,29 @@ mod tests {
             assert_eq!(return_to(Some(bad)), "/", "{bad}");
         }
         assert_eq!(return_to(None), "/");
+    }
+
+    #[actix_web::test]
+    async fn a_form_past_the_limit_is_too_large_even_without_a_length() {
+        fn chunked(chunks: Vec<Vec<u8>>) -> Payload {
+            let stream = futures_util::stream::iter(
+                chunks
+                    .into_iter()
+                    .map(|c| Ok::<_, actix_web::error::PayloadError>(c.into())),
+            );
+            Payload::Stream {
+                payload: Box::pin(stream),
+            }
+        }
+        let refused = read_form(chunked(vec![vec![b'a'; 40_000]; 8]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, AppError::PayloadTooLarge(_)),
+            "{refused:?}"
+        );
+        let small = chunked(vec![b"csrf_token=".to_vec(), b"x".to_vec()]);
+        assert_eq!(read_form(small).await.unwrap(), b"csrf_token=x");
     }
 
     #[test]
