@@ -106,7 +106,7 @@ pub async fn callback(
     let client = provider.client().await?;
     let outcome = complete_sign_in(&state, client, query.into_inner()).await?;
     tracing::info!(user = %outcome.user_id, created = outcome.created, "signed in through OpenID Connect");
-    let cookie = session::start_session(&state, &outcome.user_id);
+    let cookie = session::start_session(&state, &outcome.user_id, None).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,

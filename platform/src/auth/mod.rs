@@ -10,10 +10,12 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
-use crate::db::ids::{OrganizationId, UserId};
+use crate::db::ids::{OrganizationId, TokenId, UserId};
 use crate::db::models::scenarios::Visibility;
+use crate::db::models::sessions;
 use crate::db::models::tokens::{self, TokenKind};
 use crate::db::models::users::{self, Role};
+use crate::db::now_millis;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -176,11 +178,23 @@ pub fn user_by_id(
 pub fn user_by_token(
     conn: &mut crate::db::DbConnection,
     secret: &str,
-) -> Result<Option<CurrentUser>, AppError> {
-    match lookup(conn, secret)? {
-        Caller::User(user) => Ok(Some(user)),
-        Caller::Worker(_) | Caller::Refused(_) => Ok(None),
-    }
+) -> Result<Option<(CurrentUser, TokenId)>, AppError> {
+    let Some(token) = tokens::find_live(conn, secret, TokenKind::User)? else {
+        return Ok(None);
+    };
+    tokens::touch(conn, &token)?;
+    Ok(user_by_id(conn, &token.user_id)?.map(|user| (user, token.id)))
+}
+
+/// The user of a live session, with the CSRF token its forms must carry.
+fn session_user(
+    conn: &mut crate::db::DbConnection,
+    secret: &str,
+) -> Result<Option<(CurrentUser, String)>, AppError> {
+    let Some(session) = sessions::find_live(conn, secret, now_millis())? else {
+        return Ok(None);
+    };
+    Ok(user_by_id(conn, &session.user_id)?.map(|user| (user, session.csrf_token)))
 }
 
 /// A session cookie opens pages and reads of the JSON API (so a page's script can poll),
@@ -217,16 +231,18 @@ pub async fn authenticate(
         Err(message) => Some(Caller::Refused(message)),
         Ok(Some(secret)) => Some(state.db.read(move |conn| lookup(conn, &secret)).await?),
         Ok(None) if session_applies(&request) => {
-            match session::read_session(&state, request.request()) {
-                Some(found) => {
-                    let id = found.user_id.clone();
-                    let user = state.db.read(move |conn| user_by_id(conn, &id)).await?;
-                    if user.is_some() {
+            match session::session_secret(&state, request.request()) {
+                Some(secret) => {
+                    let found = state
+                        .db
+                        .read(move |conn| session_user(conn, &secret))
+                        .await?;
+                    found.map(|(user, csrf_token)| {
                         request
                             .extensions_mut()
-                            .insert(session::ExpectedCsrf(found.csrf_token.clone()));
-                    }
-                    user.map(Caller::User)
+                            .insert(session::ExpectedCsrf(csrf_token));
+                        Caller::User(user)
+                    })
                 }
                 None => None,
             }

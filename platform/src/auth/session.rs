@@ -7,10 +7,10 @@
 //! - [`end_session`] gives the cookie that removes it;
 //! - [`return_to`] turns an untrusted `return_to` value into a same-site relative path.
 //!
-//! The cookie holds the user id, a CSRF token and an expiry, signed with HMAC-SHA256 (the
-//! `cookie` crate's signed jar), so it can be read but not forged. Nothing is stored on the
-//! server: a session ends when it expires or its cookie is removed, and one whose user no
-//! longer exists is ignored by the authentication middleware.
+//! The cookie holds a random secret, signed with HMAC-SHA256 (the `cookie` crate's signed
+//! jar) so a tampered one is refused before the database is asked. The session itself lives
+//! on the server (`db::models::sessions`, keyed by the secret's hash): signing out, revoking
+//! the token it was started with, or its expiry ends it at once, whatever the browser keeps.
 
 use std::future::Future;
 use std::path::Path;
@@ -21,12 +21,13 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use rand::RngCore;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 
 use crate::config::Config;
-use crate::db::ids::UserId;
+use crate::db::ids::{TokenId, UserId};
+use crate::db::models::sessions::{self, StoredSession};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -39,18 +40,6 @@ pub const PRE_SESSION_COOKIE: &str = "jb_csrf";
 pub const OIDC_BINDING_COOKIE: &str = "jb_oidc";
 /// The file in the data directory that keeps a generated signing key.
 const KEY_FILE: &str = "session.key";
-
-/// What a valid session cookie says.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Session {
-    #[serde(rename = "u")]
-    pub user_id: UserId,
-    #[serde(rename = "c")]
-    pub csrf_token: String,
-    /// Milliseconds since the epoch.
-    #[serde(rename = "e")]
-    pub expires_at: i64,
-}
 
 /// The CSRF token a form on this request must carry: the session's, or the pre-session
 /// cookie's for a visitor who is not signed in. Kept in the request's extensions.
@@ -155,29 +144,50 @@ fn verified(state: &AppState, cookie: Cookie<'static>) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-/// The `Set-Cookie` for a new session of `user`, whose identity the caller has verified.
-/// A new CSRF token comes with it, so a token seen before sign-in is worthless after.
-pub fn start_session(state: &AppState, user: &UserId) -> Cookie<'static> {
-    let hours = state.config.session_hours.max(1);
-    let session = Session {
+/// Starts a session of `user`, whose identity the caller has verified (`via_token` when
+/// they signed in with an API token, so revoking it ends the session); returns its
+/// `Set-Cookie`. A new CSRF token comes with it, so a token seen before sign-in is
+/// worthless after.
+pub async fn start_session(
+    state: &AppState,
+    user: &UserId,
+    via_token: Option<TokenId>,
+) -> Result<Cookie<'static>, AppError> {
+    let hours = i64::try_from(state.config.session_hours.max(1)).unwrap_or(12);
+    let secret = random_token();
+    let now = now_millis();
+    let stored = StoredSession {
+        id_hash: sessions::hash_secret(&secret),
         user_id: user.clone(),
         csrf_token: random_token(),
-        expires_at: now_millis() + i64::try_from(hours).unwrap_or(12) * 3_600_000,
+        token_id: via_token,
+        created_at: now,
+        expires_at: now + hours * 3_600_000,
     };
-    let value = serde_json::to_string(&session).unwrap_or_default();
-    signed_cookie(
+    state
+        .db
+        .write(move |conn| Ok(sessions::insert(conn, &stored)?))
+        .await?;
+    Ok(signed_cookie(
         state,
         SESSION_COOKIE,
-        value,
-        Duration::hours(i64::try_from(hours).unwrap_or(12)),
-    )
+        secret,
+        Duration::hours(hours),
+    ))
 }
 
-/// The `Set-Cookie` that removes the session cookie.
-pub fn end_session(state: &AppState) -> Cookie<'static> {
+/// Ends the request's session on the server and gives the `Set-Cookie` that removes its
+/// cookie.
+pub async fn end_session(state: &AppState, req: &HttpRequest) -> Result<Cookie<'static>, AppError> {
+    if let Some(secret) = session_secret(state, req) {
+        state
+            .db
+            .write(move |conn| Ok(sessions::end(conn, &secret)?))
+            .await?;
+    }
     let mut cookie = signed_cookie(state, SESSION_COOKIE, String::new(), Duration::ZERO);
     cookie.make_removal();
-    cookie
+    Ok(cookie)
 }
 
 /// The `Set-Cookie` for a visitor's pre-session CSRF token (the sign-in form's).
@@ -215,11 +225,10 @@ pub fn began_oidc_sign_in(state: &AppState, req: &HttpRequest, oidc_state: &str)
         .is_some_and(|bound| same_token(&bound, oidc_state))
 }
 
-/// The session a request carries, when its cookie is genuine and not expired.
-pub fn read_session(state: &AppState, req: &HttpRequest) -> Option<Session> {
-    let value = verified(state, req.cookie(SESSION_COOKIE)?)?;
-    let session: Session = serde_json::from_str(&value).ok()?;
-    (session.expires_at > now_millis()).then_some(session)
+/// The secret of the request's session cookie, when the cookie is genuine; whether the
+/// session still lives is the database's to say ([`sessions::find_live`]).
+pub fn session_secret(state: &AppState, req: &HttpRequest) -> Option<String> {
+    verified(state, req.cookie(SESSION_COOKIE)?).filter(|secret| secret.len() == 64)
 }
 
 /// The pre-session CSRF token a request carries, when genuine.

@@ -251,6 +251,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        token_id -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(department_members -> organizations (organization_id));
 diesel::joinable!(department_members -> users (user_id));
@@ -268,6 +279,7 @@ diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -290,4 +302,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     results,
     reviews,
     audit_log,
+    sessions,
 );

@@ -1,6 +1,6 @@
 //! Local sign-in with a personal access token, sign-out, and the language switch.
 
-use actix_web::{HttpResponse, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::session::{self, CsrfForm};
@@ -94,8 +94,8 @@ pub async fn login(
             .await?
     };
     match user {
-        Some(user) => {
-            let cookie = session::start_session(&page.state, &user.id);
+        Some((user, token)) => {
+            let cookie = session::start_session(&page.state, &user.id, Some(token)).await?;
             tracing::info!(user = %user.id, "signed in with a token");
             Ok(HttpResponse::SeeOther()
                 .insert_header((actix_web::http::header::LOCATION, return_to))
@@ -115,11 +115,13 @@ pub struct Empty {}
 /// `POST /auth/logout` — ends the session.
 pub async fn logout(
     page: PageContext,
+    request: HttpRequest,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
+    let cookie = session::end_session(&page.state, &request).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, "/"))
-        .cookie(session::end_session(&page.state))
+        .cookie(cookie)
         .finish())
 }
 

@@ -7,7 +7,7 @@ use actix_web::test::TestRequest;
 
 use crate::common::{Backend, TestApp};
 use crate::on_both_backends;
-use crate::pages::{get, sign_in};
+use crate::pages::{get, post_form, sign_in};
 use crate::uploads::{enrol_team_a, upload};
 
 async fn a_session_never_writes_to_the_api_whatever_the_spelling(backend: Backend) {
@@ -89,7 +89,52 @@ async fn a_refused_upload_never_removes_a_file_it_did_not_store(backend: Backend
     );
 }
 
+async fn signing_out_or_revoking_the_token_ends_the_session_on_the_server(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    // Signing out: a copy of the cookie kept by the browser (or a thief) opens nothing.
+    let (session, csrf) = sign_in(&app, &app.world.bob.token.clone()).await;
+    let out = app
+        .page(post_form("/auth/logout", &[("csrf_token", &csrf)]).cookie(session.clone()))
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let replayed = app.page(get("/api/v1/me").cookie(session)).await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        replayed.text
+    );
+
+    // Revoking the token a browser signed in with signs that browser out.
+    let token = app
+        .post(
+            "/api/v1/tokens",
+            app.world.alice.token(),
+            serde_json::json!({"name": "laptop"}),
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::CREATED, "{:?}", token.body);
+    let secret = token.body["token"].as_str().unwrap().to_owned();
+    let id = token.body["id"].as_str().unwrap().to_owned();
+    let (session, _) = sign_in(&app, &secret).await;
+    let me = app.page(get("/api/v1/me").cookie(session.clone())).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    let revoked = app
+        .delete(&format!("/api/v1/tokens/{id}"), app.world.alice.token())
+        .await;
+    assert!(revoked.status.is_success(), "{:?}", revoked.body);
+    let after = app.page(get("/api/v1/me").cookie(session)).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{}", after.text);
+    // Sessions started with her other token are untouched.
+    let (other, _) = sign_in(&app, &app.world.alice.token.clone()).await;
+    assert_eq!(
+        app.page(get("/api/v1/me").cookie(other)).await.status,
+        StatusCode::OK
+    );
+}
+
 on_both_backends!(
+    signing_out_or_revoking_the_token_ends_the_session_on_the_server,
     a_session_never_writes_to_the_api_whatever_the_spelling,
     every_answer_carries_security_headers,
     a_refused_upload_never_removes_a_file_it_did_not_store,

@@ -11,6 +11,7 @@ pub mod phases;
 pub mod results;
 pub mod reviews;
 pub mod scenarios;
+pub mod sessions;
 pub mod submissions;
 pub mod teams;
 pub mod tokens;

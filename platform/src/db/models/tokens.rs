@@ -146,6 +146,8 @@ pub fn revoke(
     diesel::update(api_tokens::table.find(&token.id))
         .set(api_tokens::revoked_at.eq(now_millis()))
         .execute(conn)?;
+    // A browser signed in with this token is signed out with it.
+    crate::db::models::sessions::end_for_token(conn, &token.id)?;
     audit::record(
         conn,
         actor,
