@@ -191,8 +191,14 @@ impl OidcClient {
             return_to: return_to.to_owned(),
             created_at: now_millis(),
         };
-        db.write(move |conn| Ok(oidc_logins::insert(conn, &login)?))
+        let stored = db
+            .write(move |conn| Ok(oidc_logins::insert(conn, &login)?))
             .await?;
+        if !stored {
+            return Err(AppError::Unavailable(
+                "too many sign-ins are under way; please try again in a few minutes".into(),
+            ));
+        }
         Ok(url.to_string())
     }
 

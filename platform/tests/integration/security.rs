@@ -133,7 +133,38 @@ async fn signing_out_or_revoking_the_token_ends_the_session_on_the_server(backen
     );
 }
 
+async fn pending_sign_ins_are_bounded(backend: Backend) {
+    use jiebang_platform::db::models::oidc_logins::{self, MAX_PENDING, PendingLogin};
+    let app = TestApp::new(backend).await;
+    let login = |n: i64, created_at: i64| PendingLogin {
+        state_hash: format!("{n:064x}"),
+        nonce: "n".into(),
+        pkce_verifier: "v".into(),
+        return_to: "/".into(),
+        created_at,
+    };
+    let now = jiebang_platform::db::now_millis();
+    let (filled, extra, after_expiry) = app
+        .state
+        .db
+        .write_blocking(move |conn| {
+            for n in 0..MAX_PENDING {
+                assert!(oidc_logins::insert(conn, &login(n, now))?);
+            }
+            let extra = oidc_logins::insert(conn, &login(MAX_PENDING, now))?;
+            // Ten minutes later the old ones have expired and make room.
+            let later = now + oidc_logins::LIFETIME_MILLIS + 1;
+            let after = oidc_logins::insert(conn, &login(MAX_PENDING + 1, later))?;
+            Ok((MAX_PENDING, extra, after))
+        })
+        .unwrap();
+    assert_eq!(filled, MAX_PENDING);
+    assert!(!extra, "no row past the bound");
+    assert!(after_expiry, "expired sign-ins make room");
+}
+
 on_both_backends!(
+    pending_sign_ins_are_bounded,
     signing_out_or_revoking_the_token_ends_the_session_on_the_server,
     a_session_never_writes_to_the_api_whatever_the_spelling,
     every_answer_carries_security_headers,

@@ -34,15 +34,25 @@ pub fn hash_state(state: &str) -> String {
     hex::encode(Sha256::digest(state.as_bytes()))
 }
 
+/// The most sign-ins that may be pending at once. Beginning one costs an anonymous
+/// visitor nothing, so without a bound a script could fill the table; a real crowd signing
+/// in within ten minutes stays far below it.
+pub const MAX_PENDING: i64 = 10_000;
+
 /// Stores a new pending sign-in, and drops those that expired (nobody can use them).
-pub fn insert(conn: &mut DbConnection, login: &PendingLogin) -> QueryResult<()> {
+/// `false` (nothing stored) when [`MAX_PENDING`] sign-ins are already under way.
+pub fn insert(conn: &mut DbConnection, login: &PendingLogin) -> QueryResult<bool> {
     diesel::delete(oidc_logins::table)
         .filter(oidc_logins::created_at.lt(login.created_at - LIFETIME_MILLIS))
         .execute(conn)?;
+    let pending: i64 = oidc_logins::table.count().get_result(conn)?;
+    if pending >= MAX_PENDING {
+        return Ok(false);
+    }
     diesel::insert_into(oidc_logins::table)
         .values(login)
         .execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Consumes the pending sign-in of `state`: it is deleted whatever its age, and only the
