@@ -3,10 +3,10 @@
 //! the scenario page's button and finds the team's evaluated submission on the leaderboard;
 //! a judge writes a review; an anonymous visitor is refused the private board.
 
-use crate::browser::{self, Browser, Size};
+use crate::browser::{Browser, Size, require_chromium};
 use crate::common::{Actor, Backend, TestApp};
 use crate::consoles::{evaluate_next, register_worker, report};
-use crate::on_both_backends;
+use crate::on_one_backend;
 use crate::packages::package_tar;
 
 /// Signs `who` in through the token form and lands on `then`.
@@ -46,7 +46,7 @@ async fn files_of(app: &TestApp, scenario: &str) -> usize {
 }
 
 async fn the_platform_in_a_browser(backend: Backend) {
-    if !browser::available("the_platform_in_a_browser") {
+    if !require_chromium() {
         return;
     }
     let app = TestApp::new(backend).await;
@@ -289,4 +289,4 @@ async fn the_platform_in_a_browser(backend: Backend) {
     assert_eq!(private.status, 403);
 }
 
-on_both_backends!(the_platform_in_a_browser);
+on_one_backend!(the_platform_in_a_browser);

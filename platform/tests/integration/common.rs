@@ -21,6 +21,9 @@ use jiebang_platform::error::AppError;
 use jiebang_platform::routes;
 use jiebang_platform::state::AppState;
 
+mod database;
+pub use database::{TestDatabase, empty_database, fresh_database};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -50,39 +53,21 @@ macro_rules! on_both_backends {
     };
 }
 
-/// A database of its own for one test; SQLite files vanish with the temporary directory,
-/// PostgreSQL databases with the private cluster that `scripts/test` starts.
-pub struct TestDatabase {
-    pub url: String,
-    pub dir: tempfile::TempDir,
-}
-
-pub fn postgres_admin_url() -> String {
-    std::env::var("JIEBANG_TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!(
-            "JIEBANG_TEST_DATABASE_URL is not set: run `scripts/test`, which starts a private \
-             PostgreSQL cluster and sets it"
-        )
-    })
-}
-
-pub fn fresh_database(backend: Backend) -> TestDatabase {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("jiebang.db").display()),
-        Backend::Postgres => {
-            let admin = postgres_admin_url();
-            let name = jiebang_platform::db::ids::random_id("jb_test");
-            let mut conn = PgConnection::establish(&admin).expect("connect to the test cluster");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create a test database");
-            let mut url = url::Url::parse(&admin).expect("JIEBANG_TEST_DATABASE_URL is a URL");
-            url.set_path(&name);
-            url.to_string()
+/// Generates one test on SQLite only, for end-to-end tests whose subject is not the data
+/// layer (Docker evaluations, the browser, the binary's processes): a second backend would
+/// double their minutes and catch nothing the data tests do not.
+#[macro_export]
+macro_rules! on_one_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
         }
     };
-    TestDatabase { url, dir }
 }
 
 /// A signed-in person of the test world.

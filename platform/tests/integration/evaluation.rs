@@ -8,11 +8,11 @@ use actix_web::http::Method;
 use jiebang_evaluator::worker::{WorkerConfig, run_worker};
 use jiebang_platform::catalog;
 use jiebang_sandboxes::SandboxConfig;
+use jiebang_sandboxes::testing::require_docker;
 use serde_json::json;
 
-use crate::binary::docker_available;
 use crate::common::{Actor, Backend, TestApp};
-use crate::on_both_backends;
+use crate::on_one_backend;
 
 #[path = "../../../sandboxes/tests/support/fixture.rs"]
 #[allow(dead_code, reason = "only the tagged images are used here")]
@@ -103,7 +103,7 @@ fn load_test_package(app: &TestApp) -> tempfile::TempDir {
 }
 
 async fn upload_to_leaderboard(backend: Backend) {
-    if !docker_available() {
+    if require_docker().await.is_none() {
         return;
     }
     let app = TestApp::new(backend).await;
@@ -322,7 +322,7 @@ fn leftovers_of(worker: &str) -> String {
 /// A worker killed with SIGKILL mid-job: its lease runs out, a new worker (same name, so it
 /// sweeps the dead one's containers) takes the job over, and the result is recorded once.
 async fn a_killed_worker_is_replaced(backend: Backend) {
-    if !docker_available() {
+    if require_docker().await.is_none() {
         return;
     }
     let app = TestApp::with_config(backend, |config| config.worker_lease_seconds = 2).await;
@@ -403,4 +403,4 @@ async fn a_killed_worker_is_replaced(backend: Backend) {
     }
 }
 
-on_both_backends!(upload_to_leaderboard, a_killed_worker_is_replaced);
+on_one_backend!(upload_to_leaderboard, a_killed_worker_is_replaced);

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::binary::{admin_cli, admin_token, client_cli, docker_available, start_server};
+use jiebang_sandboxes::testing::require_docker;
+
+use crate::binary::{admin_cli, admin_token, client_cli, start_server};
 use crate::common::{Backend, fresh_database};
-use crate::on_both_backends;
+use crate::on_one_backend;
 
 const SCENARIO: &str = "konggang-flight-delay";
 
@@ -49,10 +51,6 @@ fn images(prefix: &str) -> [String; 3] {
         build(&["--delay-ms", "15"], format!("{prefix}:slow")),
     ]
 }
-
-/// One walk-through at a time: each runs three evaluations, and latency is part of what
-/// it checks, on a machine of two cores.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Hidden items kept in the test's copy: enough for the minimum query count, few enough
 /// that the slow image's run stays short.
@@ -188,10 +186,9 @@ async fn watch(base: &str, who: &Newcomer, id: &str) -> String {
 }
 
 async fn a_newcomer_submits_the_baseline(backend: Backend) {
-    if !docker_available() {
+    if require_docker().await.is_none() {
         return;
     }
-    let _turn = ONE_AT_A_TIME.lock().await;
     let [full_image, weak_image, slow_image] = tokio::task::spawn_blocking(move || {
         images(&format!("jiebang-test/newcomer-{backend:?}").to_lowercase())
     })
@@ -374,4 +371,4 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
     );
 }
 
-on_both_backends!(a_newcomer_submits_the_baseline);
+on_one_backend!(a_newcomer_submits_the_baseline);
