@@ -203,14 +203,7 @@ async fn the_platform_in_a_browser(backend: Backend) {
     }
     // ... submits from the command line (as `jiebang submit` does) to the seeded scenario with
     // a package, a worker reports the evaluation, and the board shows the team.
-    let submission = crate::consoles::submit_to(
-        &app,
-        "kg-open",
-        &w.alice,
-        w.team_a.as_str(),
-        "an image archive".into(),
-    )
-    .await;
+    let submission = app.team_a_submits("an image archive").await;
     let token = app.worker_token();
     let worker = register_worker(&app, &token).await;
     evaluate_next(&app, &token, &worker, report(0.87, 10.0)).await;

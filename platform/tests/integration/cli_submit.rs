@@ -4,7 +4,6 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use jiebang_sandboxes::testing::require_docker;
-use serde_json::json;
 
 use crate::common::{Backend, TestApp};
 use crate::on_one_backend;
@@ -58,13 +57,7 @@ async fn submit_and_status(backend: Backend) {
     let image = test_image();
     let app = TestApp::new(backend).await;
     let w = &app.world;
-    let enrolled = app
-        .post(
-            "/api/v1/scenarios/kg-open/enrolments",
-            w.alice.token(),
-            json!({"team_id": w.team_a}),
-        )
-        .await;
+    let enrolled = app.enrol("kg-open", &w.alice, w.team_a.as_str()).await;
     assert_eq!(enrolled.status, 201);
     let base = app.serve_http();
     let connection = |mut args: Vec<String>| {

@@ -22,7 +22,9 @@ use jiebang_platform::routes;
 use jiebang_platform::state::AppState;
 
 mod database;
+mod steps;
 pub use database::{TestDatabase, empty_database, fresh_database};
+pub use steps::{copy_test_package, edit, test_package_source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -30,43 +32,38 @@ pub enum Backend {
     Postgres,
 }
 
-/// Generates one test per backend from an `async fn name(backend: Backend)`.
+/// Generates, in module `$module`, one test on `Backend::$backend` for each of the
+/// `async fn name(backend: Backend)` named.
 #[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
+macro_rules! on_backend {
+    ($module:ident, $backend:ident, $($name:ident),* $(,)?) => {
+        mod $module {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Postgres).await
+                    super::$name($crate::common::Backend::$backend).await
                 }
             )*
         }
     };
 }
 
+/// Generates one test per backend from an `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_backend!(sqlite, Sqlite, $($name),*);
+        $crate::on_backend!(postgres, Postgres, $($name),*);
+    };
+}
+
 /// Generates one test on SQLite only, for end-to-end tests whose subject is not the data
-/// layer (Docker evaluations, the browser, the binary's processes): a second backend would
-/// double their minutes and catch nothing the data tests do not.
+/// layer (Docker evaluations, the browser): a second backend would double their minutes
+/// and catch nothing the data tests do not.
 #[macro_export]
 macro_rules! on_one_backend {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await
-                }
-            )*
-        }
+        $crate::on_backend!(sqlite, Sqlite, $($name),*);
     };
 }
 
