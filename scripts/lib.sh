@@ -6,6 +6,19 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+steps_line=""
+step_started=0
+# Records the wall time since the previous step ended (or the shell started) as step NAME.
+step_done() {
+    steps_line+="$1 $((SECONDS - step_started)) s, "
+    step_started=$SECONDS
+}
+
+# Prints the recorded steps and the whole run's wall time.
+step_times() {
+    printf 'wall time: %stotal %d s\n' "$steps_line" "$SECONDS"
+}
+
 apt_updated=""
 # Installs Debian packages that are missing; a no-op when all are present.
 ensure_packages() {

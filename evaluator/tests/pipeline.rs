@@ -9,7 +9,7 @@ mod fixture;
 use std::path::Path;
 
 use jiebang_evaluator::pipeline::{Evaluation, Job, evaluate};
-use jiebang_sandboxes::{Sandbox, SandboxConfig};
+use jiebang_sandboxes::testing::require_docker;
 use jiebang_scenarios::package::validate;
 use tokio::sync::Semaphore;
 
@@ -45,17 +45,7 @@ async fn evaluated(
     edit: impl FnOnce(String) -> String,
 ) -> Option<Evaluation> {
     static SLOTS: Semaphore = Semaphore::const_new(2);
-    let sandbox = match Sandbox::connect(SandboxConfig::default()).await {
-        Ok(sandbox) => sandbox,
-        Err(error) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "Docker is required under CI: {error}"
-            );
-            eprintln!("skipping: {error}");
-            return None;
-        }
-    };
+    let sandbox = require_docker().await?;
     let _slot = SLOTS.acquire().await.unwrap();
     let tag = fixture::fixture_image_with(&format!("jiebang-fixture/{name}:test"), entrypoint);
     // The real path: the archive `docker save` writes, checked and loaded by the sandbox.

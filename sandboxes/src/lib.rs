@@ -14,6 +14,7 @@ pub mod import;
 pub mod monitor;
 pub mod policy;
 pub mod run;
+pub mod testing;
 
 pub use config::{ImportLimits, SandboxConfig};
 pub use error::SandboxError;

@@ -139,16 +139,3 @@ pub fn client_cli(base: &str, token: &str, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
-
-/// Whether the Docker engine answers; under CI its absence fails the test instead.
-pub fn docker_available() -> bool {
-    let up = Command::new("docker")
-        .args(["version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        up || std::env::var_os("CI").is_none(),
-        "Docker is required under CI"
-    );
-    up
-}

@@ -3,10 +3,10 @@
 //! the scenario page's button and finds the team's evaluated submission on the leaderboard;
 //! a judge writes a review; an anonymous visitor is refused the private board.
 
-use crate::browser::{self, Browser, Size};
+use crate::browser::{Browser, Size, require_chromium};
 use crate::common::{Actor, Backend, TestApp};
 use crate::consoles::{evaluate_next, register_worker, report};
-use crate::on_both_backends;
+use crate::on_one_backend;
 use crate::packages::package_tar;
 
 /// Signs `who` in through the token form and lands on `then`.
@@ -46,7 +46,7 @@ async fn files_of(app: &TestApp, scenario: &str) -> usize {
 }
 
 async fn the_platform_in_a_browser(backend: Backend) {
-    if !browser::available("the_platform_in_a_browser") {
+    if !require_chromium() {
         return;
     }
     let app = TestApp::new(backend).await;
@@ -203,14 +203,7 @@ async fn the_platform_in_a_browser(backend: Backend) {
     }
     // ... submits from the command line (as `jiebang submit` does) to the seeded scenario with
     // a package, a worker reports the evaluation, and the board shows the team.
-    let submission = crate::consoles::submit_to(
-        &app,
-        "kg-open",
-        &w.alice,
-        w.team_a.as_str(),
-        "an image archive".into(),
-    )
-    .await;
+    let submission = app.team_a_submits("an image archive").await;
     let token = app.worker_token();
     let worker = register_worker(&app, &token).await;
     evaluate_next(&app, &token, &worker, report(0.87, 10.0)).await;
@@ -289,4 +282,4 @@ async fn the_platform_in_a_browser(backend: Backend) {
     assert_eq!(private.status, 403);
 }
 
-on_both_backends!(the_platform_in_a_browser);
+on_one_backend!(the_platform_in_a_browser);

@@ -3,13 +3,13 @@
 //! platform with a session; and the callback refusing a forged state and a replayed code.
 
 use crate::binary::{free_port, start_server_with};
-use crate::browser::{self, Browser, Size};
+use crate::browser::{Browser, Size, require_chromium};
 use crate::common::{Backend, fresh_database};
-use crate::on_both_backends;
+use crate::on_one_backend;
 use crate::provider::{authorize, browser_client, provider};
 
 async fn sign_in_in_a_real_browser(backend: Backend) {
-    if !browser::available("sign_in_in_a_real_browser") {
+    if !require_chromium() {
         return;
     }
     let database = fresh_database(backend);
@@ -153,4 +153,4 @@ fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-on_both_backends!(sign_in_in_a_real_browser);
+on_one_backend!(sign_in_in_a_real_browser);

@@ -1,47 +1,24 @@
 //! The catalog: valid packages become published scenarios; a broken one is refused with
 //! every problem and does not stop the others.
 
-use std::path::{Path, PathBuf};
-
 use jiebang_platform::catalog;
 use serde_json::json;
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, copy_test_package, edit, test_package_source};
 use crate::on_both_backends;
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/fixtures/valid-package")
-}
-
-fn copy_into(catalog: &Path, name: &str) -> PathBuf {
-    let target = catalog.join(name);
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(fixture())
-        .arg(&target)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    target
-}
-
-fn edit(path: &Path, change: impl FnOnce(String) -> String) {
-    let text = std::fs::read_to_string(path).unwrap();
-    std::fs::write(path, change(text)).unwrap();
-}
 
 async fn valid_packages_load_and_broken_ones_are_refused(backend: Backend) {
     let app = TestApp::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    copy_into(dir.path(), "a-good");
-    let broken = copy_into(dir.path(), "b-broken");
+    copy_test_package(dir.path(), "a-good");
+    let broken = copy_test_package(dir.path(), "b-broken");
     edit(&broken.join("scenario.toml"), |t| {
         t.replace("id = \"test-parcel-delay\"", "id = \"test-broken\"")
             .replace("budget_ms = 20", "budget_ms = 0.01")
             .replace("town = \"konggang\"", "town = \"atlantis\"")
     });
     std::fs::remove_file(broken.join("hidden/labels.jsonl")).unwrap();
-    let foreign = copy_into(dir.path(), "c-foreign-town");
+    let foreign = copy_test_package(dir.path(), "c-foreign-town");
     edit(&foreign.join("scenario.toml"), |t| {
         t.replace("id = \"test-parcel-delay\"", "id = \"test-elsewhere\"")
             .replace("town = \"konggang\"", "town = \"atlantis\"")
@@ -96,11 +73,7 @@ async fn valid_packages_load_and_broken_ones_are_refused(backend: Backend) {
     // A team enrols; a reload with a changed package keeps the enrolment's phase.
     let w = &app.world;
     let enrolled = app
-        .post(
-            "/api/v1/scenarios/test-parcel-delay/enrolments",
-            w.alice.token(),
-            json!({"team_id": w.team_a}),
-        )
+        .enrol("test-parcel-delay", &w.alice, w.team_a.as_str())
         .await;
     assert_eq!(enrolled.status, 201);
     let phase = enrolled.body["phase_id"].as_str().unwrap().to_owned();
@@ -140,7 +113,7 @@ async fn valid_packages_load_and_broken_ones_are_refused(backend: Backend) {
 async fn a_catalog_id_cannot_take_over_an_api_scenario(backend: Backend) {
     let app = TestApp::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let package = copy_into(dir.path(), "clash");
+    let package = copy_test_package(dir.path(), "clash");
     edit(&package.join("scenario.toml"), |t| {
         t.replace("id = \"test-parcel-delay\"", "id = \"kg-open\"")
     });
@@ -166,14 +139,14 @@ on_both_backends!(
 fn scenario_validate_prints_every_problem() {
     let good = std::process::Command::new(env!("CARGO_BIN_EXE_jiebang"))
         .args(["scenario", "validate"])
-        .arg(fixture())
+        .arg(test_package_source())
         .output()
         .unwrap();
     assert!(good.status.success());
     assert!(String::from_utf8_lossy(&good.stdout).contains("valid"));
 
     let dir = tempfile::tempdir().unwrap();
-    let broken = copy_into(dir.path(), "broken");
+    let broken = copy_test_package(dir.path(), "broken");
     edit(&broken.join("scenario.toml"), |t| {
         t.replace("budget_ms = 20", "budget_ms = -5")
             .replace("domain = \"logistics\"", "domain = \"Logistics!\"")

@@ -23,68 +23,50 @@ use jiebang_platform::routes;
 use jiebang_platform::state::AppState;
 use jiebang_scenarios::package::{MetricName, Mode};
 
+mod database;
+mod steps;
+pub use database::{TestDatabase, empty_database, fresh_database};
+pub use steps::{copy_test_package, edit, test_package_source};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
 }
 
+/// Generates, in module `$module`, one test on `Backend::$backend` for each of the
+/// `async fn name(backend: Backend)` named.
+#[macro_export]
+macro_rules! on_backend {
+    ($module:ident, $backend:ident, $($name:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::$backend).await
+                }
+            )*
+        }
+    };
+}
+
 /// Generates one test per backend from an `async fn name(backend: Backend)`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Postgres).await
-                }
-            )*
-        }
+        $crate::on_backend!(sqlite, Sqlite, $($name),*);
+        $crate::on_backend!(postgres, Postgres, $($name),*);
     };
 }
 
-/// A database of its own for one test; SQLite files vanish with the temporary directory,
-/// PostgreSQL databases with the private cluster that `scripts/test` starts.
-pub struct TestDatabase {
-    pub url: String,
-    pub dir: tempfile::TempDir,
-}
-
-pub fn postgres_admin_url() -> String {
-    std::env::var("JIEBANG_TEST_DATABASE_URL").unwrap_or_else(|_| {
-        panic!(
-            "JIEBANG_TEST_DATABASE_URL is not set: run `scripts/test`, which starts a private \
-             PostgreSQL cluster and sets it"
-        )
-    })
-}
-
-pub fn fresh_database(backend: Backend) -> TestDatabase {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("jiebang.db").display()),
-        Backend::Postgres => {
-            let admin = postgres_admin_url();
-            let name = jiebang_platform::db::ids::random_id("jb_test");
-            let mut conn = PgConnection::establish(&admin).expect("connect to the test cluster");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create a test database");
-            let mut url = url::Url::parse(&admin).expect("JIEBANG_TEST_DATABASE_URL is a URL");
-            url.set_path(&name);
-            url.to_string()
-        }
+/// Generates one test on SQLite only, for end-to-end tests whose subject is not the data
+/// layer (Docker evaluations, the browser): a second backend would double their minutes
+/// and catch nothing the data tests do not.
+#[macro_export]
+macro_rules! on_one_backend {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_backend!(sqlite, Sqlite, $($name),*);
     };
-    TestDatabase { url, dir }
 }
 
 /// A signed-in person of the test world.

@@ -1,7 +1,6 @@
 //! The consoles' API: judges' reviews and comparisons, departments' package uploads and the
 //! operator's overview — who may call each route, what bad input gets, and the happy paths.
 
-use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use diesel::prelude::*;
 
@@ -9,41 +8,8 @@ use jiebang_platform::db::models::scenarios::{self, ScenarioStatus};
 use jiebang_platform::db::schema::phases;
 use serde_json::{Value, json};
 
-use crate::common::{Actor, Backend, TestApp, phase_row, scenario_row};
+use crate::common::{Backend, TestApp, phase_row, scenario_row};
 use crate::on_both_backends;
-
-/// Enrols the team (once) and uploads an "image" with these bytes; the submission id.
-async fn submit(app: &TestApp, member: &Actor, team: &str, image: String) -> String {
-    submit_to(app, "kg-open", member, team, image).await
-}
-
-pub(crate) async fn submit_to(
-    app: &TestApp,
-    scenario: &str,
-    member: &Actor,
-    team: &str,
-    image: String,
-) -> String {
-    let enrolled = app
-        .post(
-            &format!("/api/v1/scenarios/{scenario}/enrolments"),
-            member.token(),
-            json!({"team_id": team}),
-        )
-        .await;
-    assert!(enrolled.status == 201 || enrolled.code() == "already_enrolled");
-    let reply = app
-        .raw(
-            Method::POST,
-            &format!("/api/v1/scenarios/{scenario}/submissions?team_id={team}"),
-            member.token(),
-            Some("application/x-tar"),
-            image.into_bytes(),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    reply.body["submission"]["id"].as_str().unwrap().to_owned()
-}
 
 pub(crate) async fn register_worker(app: &TestApp, token: &str) -> String {
     let registered = app
@@ -181,8 +147,10 @@ pub(crate) async fn evaluate_next(
 /// Two evaluated submissions of `kg-open`, one per team.
 pub(crate) async fn two_evaluated(app: &TestApp) -> (String, String) {
     let w = &app.world;
-    let a = submit(app, &w.alice, w.team_a.as_str(), "image of team A".into()).await;
-    let b = submit(app, &w.bob, w.team_b.as_str(), "image of team B".into()).await;
+    let a = app.team_a_submits("image of team A").await;
+    let b = app
+        .submit("kg-open", &w.bob, w.team_b.as_str(), "image of team B")
+        .await;
     let token = app.worker_token();
     let worker = register_worker(app, &token).await;
     evaluate_next(app, &token, &worker, report(0.9, 120.0)).await;
@@ -409,14 +377,9 @@ async fn compare_side_by_side(backend: Backend) {
             )
         })
         .unwrap();
-    let other = submit_to(
-        &app,
-        "kg-second",
-        &w.alice,
-        w.team_a.as_str(),
-        "another".into(),
-    )
-    .await;
+    let other = app
+        .submit("kg-second", &w.alice, w.team_a.as_str(), "another")
+        .await;
     for list in [
         a.clone(),
         format!("{a},{b},x,y,z"),

@@ -1,37 +1,12 @@
 //! The worker API: worker tokens only, claim under a lease, image download, stages, result.
 
-use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use jiebang_platform::db::models::tokens::{self, TokenKind};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, copy_test_package, edit};
 use crate::on_both_backends;
-
-async fn upload_one(app: &TestApp, body: &'static [u8]) -> String {
-    let w = &app.world;
-    let enrolled = app
-        .post(
-            "/api/v1/scenarios/kg-open/enrolments",
-            w.alice.token(),
-            json!({"team_id": w.team_a}),
-        )
-        .await;
-    assert!(enrolled.status == 201 || enrolled.code() == "already_enrolled");
-    let path = format!("/api/v1/scenarios/kg-open/submissions?team_id={}", w.team_a);
-    let reply = app
-        .raw(
-            Method::POST,
-            &path,
-            w.alice.token(),
-            Some("application/x-tar"),
-            body,
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    reply.body["submission"]["id"].as_str().unwrap().to_owned()
-}
 
 async fn a_worker_runs_a_job_through(backend: Backend) {
     let app = TestApp::new(backend).await;
@@ -84,7 +59,7 @@ async fn a_worker_runs_a_job_through(backend: Backend) {
     assert_eq!(idle.status, 204);
 
     let archive: &'static [u8] = b"an image archive of a team";
-    let submission = upload_one(&app, archive).await;
+    let submission = app.team_a_submits(archive).await;
     let claimed = app
         .post(
             "/internal/v1/jobs/claim",
@@ -207,7 +182,7 @@ async fn workers_cannot_act_for_each_other(backend: Backend) {
         .await;
     assert_eq!(hijack.status, 404);
 
-    upload_one(&app, b"image for the failure test").await;
+    app.team_a_submits(b"image for the failure test").await;
     let claimed = app
         .post(
             "/internal/v1/jobs/claim",
@@ -253,7 +228,9 @@ async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
 
     let app = TestApp::new(backend).await;
     let token = app.worker_token();
-    let submission = upload_one(&app, b"archive for the evaluator client").await;
+    let submission = app
+        .team_a_submits(b"archive for the evaluator client")
+        .await;
     let base = app.serve_http();
     let client = PlatformClient::new(&base, &token);
     let worker = client
@@ -329,50 +306,23 @@ async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
 async fn claims_fit_the_node(backend: Backend) {
     let app = TestApp::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let package = dir.path().join("gpu");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/tests/fixtures/valid-package");
-    assert!(
-        std::process::Command::new("cp")
-            .arg("-r")
-            .arg(&source)
-            .arg(&package)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let manifest = package.join("scenario.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "[split]",
-        "[resources]\ncpus = 1\nmemory_mb = 2048\ngpus = 1\ngpu_model = \"A100\"\n\n[split]",
-    );
-    std::fs::write(&manifest, text).unwrap();
-    let loaded =
-        jiebang_platform::catalog::load(&app.state.db, &app.state.blobs, dir.path()).unwrap();
-    assert_eq!(loaded.loaded.len(), 1, "{:?}", loaded.refused);
+    let package = copy_test_package(dir.path(), "gpu");
+    edit(&package.join("scenario.toml"), |t| {
+        t.replace(
+            "[split]",
+            "[resources]\ncpus = 1\nmemory_mb = 2048\ngpus = 1\ngpu_model = \"A100\"\n\n[split]",
+        )
+    });
+    app.load_catalog(dir.path());
     let w = &app.world;
-    let enrolled = app
-        .post(
-            "/api/v1/scenarios/test-parcel-delay/enrolments",
-            w.alice.token(),
-            json!({"team_id": w.team_a}),
+    let submission = app
+        .submit(
+            "test-parcel-delay",
+            &w.alice,
+            w.team_a.as_str(),
+            b"gpu image",
         )
         .await;
-    assert_eq!(enrolled.status, 201);
-    let path = format!(
-        "/api/v1/scenarios/test-parcel-delay/submissions?team_id={}",
-        w.team_a
-    );
-    let uploaded = app
-        .raw(
-            Method::POST,
-            &path,
-            w.alice.token(),
-            Some("application/x-tar"),
-            &b"gpu image"[..],
-        )
-        .await;
-    assert_eq!(uploaded.status, 201);
 
     let token = app.worker_token();
     let register = |body: serde_json::Value| {
@@ -408,10 +358,7 @@ async fn claims_fit_the_node(backend: Backend) {
         )
         .await;
     assert_eq!(claim.status, 200);
-    assert_eq!(
-        claim.body["submission_id"],
-        uploaded.body["submission"]["id"]
-    );
+    assert_eq!(claim.body["submission_id"], submission.as_str());
     assert!(
         claim.body["bundle_digest"]
             .as_str()

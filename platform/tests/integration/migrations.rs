@@ -6,7 +6,7 @@ use std::path::Path;
 use diesel::prelude::*;
 use jiebang_platform::db::{DatabaseUrl, Db, revert_all_migrations, run_migrations};
 
-use crate::common::{Backend, fresh_database};
+use crate::common::{Backend, empty_database, fresh_database};
 use crate::on_both_backends;
 
 fn migration_names(backend: &str) -> BTreeSet<String> {
@@ -37,7 +37,7 @@ fn both_backends_have_the_same_migrations() {
 }
 
 async fn up_down_up(backend: Backend) {
-    let database = fresh_database(backend);
+    let database = empty_database(backend);
     let url = DatabaseUrl::parse(&database.url).unwrap();
     let applied = run_migrations(&url).unwrap();
     assert_eq!(applied, migration_names("sqlite").len());
@@ -48,6 +48,14 @@ async fn up_down_up(backend: Backend) {
     );
     assert_eq!(revert_all_migrations(&url).unwrap(), applied);
     assert_eq!(run_migrations(&url).unwrap(), applied);
+}
+
+/// Test databases are cloned from a migrated template: the app starts on them without
+/// migrating again, as it does on its own database after the first start.
+async fn a_test_database_starts_migrated(backend: Backend) {
+    let database = fresh_database(backend);
+    let url = DatabaseUrl::parse(&database.url).unwrap();
+    assert_eq!(run_migrations(&url).unwrap(), 0, "nothing left to apply");
 }
 
 async fn audit_log_is_append_only(backend: Backend) {
@@ -81,4 +89,8 @@ async fn audit_log_is_append_only(backend: Backend) {
     assert_eq!(actions, ["test"]);
 }
 
-on_both_backends!(up_down_up, audit_log_is_append_only);
+on_both_backends!(
+    up_down_up,
+    a_test_database_starts_migrated,
+    audit_log_is_append_only
+);

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::binary::{admin_cli, admin_token, docker_available, start_server};
+use jiebang_sandboxes::testing::require_docker;
+
+use crate::binary::{admin_cli, admin_token, start_server};
 
 /// A child process killed when dropped, so a failing test leaves nothing running.
 struct Running(Child);
@@ -34,7 +36,7 @@ fn jiebang(data_dir: &Path) -> Command {
 
 #[actix_web::test]
 async fn a_worker_from_a_config_file_registers_its_accelerators() {
-    if !docker_available() {
+    if require_docker().await.is_none() {
         return;
     }
     let data = tempfile::tempdir().unwrap();

@@ -3,21 +3,8 @@
 use serde_json::json;
 
 use crate::common::{Backend, TestApp};
-use crate::consoles::{report, submit_to};
+use crate::consoles::report;
 use crate::on_both_backends;
-
-/// Enrols team A (once) and uploads an "image" with these bytes.
-async fn upload(app: &TestApp, image: &str) {
-    let w = &app.world;
-    submit_to(
-        app,
-        "kg-open",
-        &w.alice,
-        w.team_a.as_str(),
-        image.to_owned(),
-    )
-    .await;
-}
 
 async fn operators_see_workers_queue_and_utilisation(backend: Backend) {
     let app = TestApp::new(backend).await;
@@ -47,9 +34,9 @@ async fn operators_see_workers_queue_and_utilisation(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    upload(&app, "first image").await;
-    upload(&app, "second image").await;
-    upload(&app, "third image").await;
+    app.team_a_submits("first image").await;
+    app.team_a_submits("second image").await;
+    app.team_a_submits("third image").await;
 
     // One job finished on device 0 (60 device-seconds), one running, one waiting.
     for report in [Some(report(0.9, 60.0)), None] {

@@ -8,26 +8,15 @@ use jiebang_platform::db::ids::ScenarioId;
 use jiebang_platform::db::models::scenarios::{self, ScenarioSource, ScenarioStatus};
 use serde_json::Value;
 
-use crate::common::{Backend, Reply, TestApp, scenario_row};
+use crate::common::{Backend, Reply, TestApp, copy_test_package, scenario_row};
 use crate::on_both_backends;
 
 pub(crate) const SCENARIO: &str = "test-parcel-delay";
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/fixtures/valid-package")
-}
-
 /// The fixture package as a tar of one top-level folder, after `change` edits a copy.
 pub(crate) fn package_tar(change: impl FnOnce(&Path)) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("pkg");
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(fixture())
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let copy = copy_test_package(dir.path(), "pkg");
     change(&copy);
     let mut builder = tar::Builder::new(Vec::new());
     builder.append_dir_all("pkg", &copy).unwrap();

@@ -5,20 +5,15 @@
 use serde_json::json;
 
 use crate::common::{Backend, TestApp};
-use crate::consoles::{register_worker, report, submit_to};
+use crate::consoles::{register_worker, report};
 use crate::on_both_backends;
 
 async fn reports_are_read_through_the_protocol_types(backend: Backend) {
     let app = TestApp::new(backend).await;
     let w = &app.world;
-    let submission = submit_to(
-        &app,
-        "kg-open",
-        &w.alice,
-        w.team_a.as_str(),
-        "an image".into(),
-    )
-    .await;
+    let submission = app
+        .submit("kg-open", &w.alice, w.team_a.as_str(), "an image")
+        .await;
     let token = app.worker_token();
     let worker = register_worker(&app, &token).await;
     let claimed = app

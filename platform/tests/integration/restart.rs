@@ -1,9 +1,7 @@
 //! Restart: what `jiebang serve` stored before a restart is there after it.
 
-use std::process::Command;
-
 use crate::binary::{admin_cli, admin_token, start_server as start};
-use crate::common::{Backend, fresh_database};
+use crate::common::{Backend, copy_test_package, fresh_database};
 use crate::on_both_backends;
 
 async fn data_survives_a_restart(backend: Backend) {
@@ -60,19 +58,8 @@ async fn data_survives_a_restart(backend: Backend) {
 async fn queued_and_running_jobs_survive_a_restart(backend: Backend) {
     let database = fresh_database(backend);
     let data = database.dir.path();
-    let package = data.join("catalog/parcel");
     std::fs::create_dir_all(data.join("catalog")).unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/tests/fixtures/valid-package");
-    assert!(
-        Command::new("cp")
-            .arg("-r")
-            .arg(&source)
-            .arg(&package)
-            .status()
-            .unwrap()
-            .success()
-    );
+    copy_test_package(&data.join("catalog"), "parcel");
     let client = reqwest::Client::new();
 
     let first = start(data, &database.url, &data.join("catalog"), false);

@@ -19,13 +19,7 @@ fn upload_path(app: &TestApp, scenario: &str) -> String {
 
 pub(crate) async fn enrol_team_a(app: &TestApp) {
     let w = &app.world;
-    let enrolled = app
-        .post(
-            "/api/v1/scenarios/kg-open/enrolments",
-            w.alice.token(),
-            json!({"team_id": w.team_a}),
-        )
-        .await;
+    let enrolled = app.enrol("kg-open", &w.alice, w.team_a.as_str()).await;
     assert_eq!(enrolled.status, 201);
 }
 

@@ -4,7 +4,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use jiebang_sandboxes::{Limits, Mode, RunSpec, Sandbox, SandboxConfig};
+use jiebang_sandboxes::testing::require_docker;
+use jiebang_sandboxes::{Limits, Mode, RunSpec, Sandbox};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 #[path = "../support/fixture.rs"]
@@ -17,22 +18,12 @@ pub async fn slot() -> SemaphorePermit<'static> {
     SLOTS.acquire().await.unwrap()
 }
 
-/// The engine, or a loud failure under CI; elsewhere a skip with a message.
+/// The engine with the fixture image loaded, or a loud failure under CI; elsewhere a skip
+/// with a message.
 pub async fn sandbox() -> Option<Sandbox> {
-    match Sandbox::connect(SandboxConfig::default()).await {
-        Ok(sandbox) => {
-            fixture_image();
-            Some(sandbox)
-        }
-        Err(error) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "Docker is required under CI: {error}"
-            );
-            eprintln!("skipping: {error}");
-            None
-        }
-    }
+    let sandbox = require_docker().await?;
+    fixture_image();
+    Some(sandbox)
 }
 
 pub fn job_id(name: &str) -> String {
