@@ -82,4 +82,32 @@ impl Report {
             hidden.scores.all = None;
         }
     }
+
+    /// Keeps only coarse resource figures of the hidden run: exact ones (exit code, bytes
+    /// logged or written, peak memory, CPU time) are a covert channel through which an
+    /// image could carry dozens of bits of the hidden set out per submission. While a
+    /// phase is open the team sees success or failure, times to the minute, memory to
+    /// 256 MiB; the sample run's figures stay exact, for debugging.
+    pub fn coarsen_hidden_resources(&mut self) {
+        const MINUTE: f64 = 60.0;
+        const MEMORY_STEP: u64 = 256 << 20;
+        const OUTPUT_STEP: u64 = 64 << 20;
+        let Some(hidden) = &mut self.hidden else {
+            return;
+        };
+        let resources = &mut hidden.resources;
+        if let Termination::Exited { code } = &mut resources.termination {
+            *code = i64::from(*code != 0);
+        }
+        let up_to = |value: f64, step: f64| (value / step).ceil().max(0.0) * step;
+        resources.wall_seconds = up_to(resources.wall_seconds, MINUTE);
+        resources.cpu_seconds = up_to(resources.cpu_seconds, MINUTE);
+        resources.throttled_seconds = up_to(resources.throttled_seconds, MINUTE);
+        resources.throttled_periods = 0;
+        resources.peak_memory_bytes =
+            resources.peak_memory_bytes.div_ceil(MEMORY_STEP) * MEMORY_STEP;
+        resources.output_bytes = resources.output_bytes.div_ceil(OUTPUT_STEP) * OUTPUT_STEP;
+        resources.log_bytes = 0;
+        resources.logs_truncated = false;
+    }
 }

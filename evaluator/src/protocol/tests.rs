@@ -183,6 +183,31 @@ fn private_scores_can_be_hidden_from_a_team() {
 }
 
 #[test]
+fn hidden_resources_can_be_made_coarse_for_a_team() {
+    let mut report = full_report();
+    let hidden = report.hidden.as_mut().unwrap();
+    hidden.resources.termination = crate::protocol::report::Termination::Exited { code: 42 };
+    hidden.resources.wall_seconds = 61.5;
+    hidden.resources.cpu_seconds = 3.25;
+    hidden.resources.peak_memory_bytes = (300 << 20) + 12_345;
+    hidden.resources.log_bytes = 4_242;
+    hidden.resources.output_bytes = 7;
+    let sample_before = report.sample.clone();
+    report.coarsen_hidden_resources();
+    let coarse = &report.hidden.as_ref().unwrap().resources;
+    assert_eq!(
+        coarse.termination,
+        crate::protocol::report::Termination::Exited { code: 1 }
+    );
+    assert_eq!(coarse.wall_seconds, 120.0);
+    assert_eq!(coarse.cpu_seconds, 60.0);
+    assert_eq!(coarse.peak_memory_bytes, 512 << 20);
+    assert_eq!(coarse.log_bytes, 0);
+    assert_eq!(coarse.output_bytes, 64 << 20);
+    assert_eq!(report.sample, sample_before, "the sample run stays exact");
+}
+
+#[test]
 fn the_result_body_speaks_outcome_and_reason() {
     let failed = ResultBody {
         worker_id: "wrk_1".into(),

@@ -208,8 +208,9 @@ pub fn stored_report(
 }
 
 /// The submission and, once evaluated, its report (digest and report) as the caller may
-/// see it: the team does not see private scores while the phase is open. The one rule
-/// for the API and the submission page.
+/// see it: while the phase is open the team sees neither private scores nor the hidden
+/// run's exact resource figures (a covert channel for the hidden set). The one rule for
+/// the API and the submission page.
 pub fn report_of(
     conn: &mut DbConnection,
     blobs: &crate::storage::BlobStore,
@@ -225,6 +226,7 @@ pub fn report_of(
     let open = phase.is_some_and(|p| now_millis() < p.closes_at);
     if on_team && open && !user.sees_all_work() {
         report.hide_private_scores();
+        report.coarsen_hidden_resources();
     }
     Ok((submission, Some((result.report_digest, report))))
 }
