@@ -8,6 +8,36 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::{bootstrap, catalog, routes};
 
+/// Prunes unreferenced stored files every six hours, on a blocking thread.
+fn spawn_pruning(config: &Config, db: Db) {
+    let blobs = crate::storage::BlobStore::new(&config.data_dir);
+    let grace = std::time::Duration::from_secs(config.prune_after_hours.saturating_mul(3600));
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
+        loop {
+            every.tick().await;
+            let (db, blobs) = (db.clone(), blobs.clone());
+            let pruned = tokio::task::spawn_blocking(move || {
+                crate::services::retention::prune(&db, &blobs, grace, false)
+            })
+            .await;
+            match pruned {
+                Ok(Ok(report)) if report.removed + report.temporaries_removed > 0 => {
+                    tracing::info!(
+                        removed = report.removed,
+                        bytes = report.removed_bytes,
+                        temporaries = report.temporaries_removed,
+                        "pruned unreferenced stored files"
+                    );
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "pruning stored files failed"),
+                Err(error) => tracing::warn!(%error, "pruning stored files stopped"),
+            }
+        }
+    });
+}
+
 /// Runs the platform until it is stopped (SIGINT or SIGTERM).
 pub async fn serve(config: Config) -> Result<(), AppError> {
     if config.worker.embedded {
@@ -48,6 +78,9 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             "First start: created user `admin`. Admin token (shown once, keep it safe):\n  {}",
             token.token
         );
+    }
+    if config.prune_after_hours > 0 {
+        spawn_pruning(&config, db_for_worker.clone());
     }
     if config.worker.embedded
         && let Some(address) = server.addrs().first()

@@ -27,6 +27,14 @@ pub struct StoredBlob {
     pub created: bool,
 }
 
+/// A file in the store as [`BlobStore::list`] finds it.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub digest: String,
+    pub size: u64,
+    pub modified: std::time::SystemTime,
+}
+
 /// Chunks waiting for the writer thread; bounds the memory an upload can hold.
 const PIPELINE_CHUNKS: usize = 32;
 const WRITE_BUFFER: usize = 1 << 20;
@@ -56,6 +64,58 @@ impl BlobStore {
 
     pub fn contains(&self, digest: &str) -> bool {
         self.path_of(digest).is_some_and(|path| path.is_file())
+    }
+
+    /// Every stored file: its digest, size and when it was last written. Reads the disk:
+    /// call off the async threads.
+    pub fn list(&self) -> Vec<StoredFile> {
+        let mut files = Vec::new();
+        let Ok(prefixes) = std::fs::read_dir(self.root.join("sha256")) else {
+            return files;
+        };
+        for prefix in prefixes.flatten() {
+            let Ok(entries) = std::fs::read_dir(prefix.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let digest = format!("sha256:{name}");
+                // Only files this store could have written; anything else is left alone.
+                if self.path_of(&digest).as_deref() != Some(entry.path().as_path()) {
+                    continue;
+                }
+                if let Ok(meta) = entry.metadata()
+                    && meta.is_file()
+                {
+                    files.push(StoredFile {
+                        digest,
+                        size: meta.len(),
+                        modified: meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH),
+                    });
+                }
+            }
+        }
+        files
+    }
+
+    /// Removes temporaries of uploads that never finished (a crash mid-upload) older than
+    /// `age`; returns how many. Uploads under way write to theirs continuously, so they are
+    /// never that old.
+    pub fn remove_stale_temporaries(&self, age: std::time::Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.temporary_dir()) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        entries
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|at| now.duration_since(at).unwrap_or_default() > age)
+            })
+            .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+            .count()
     }
 
     /// Removes a file; a missing one is not an error.

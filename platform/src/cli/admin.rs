@@ -32,6 +32,16 @@ pub enum AdminCommand {
     },
     /// List users with their roles and departments.
     ListUsers,
+    /// Remove stored files no record refers to (refused uploads, results recorded twice)
+    /// that are older than the grace period, and temporaries of uploads that never finished.
+    PruneFiles {
+        /// Only count what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Hours an unreferenced file is kept; `prune_after_hours` when left out.
+        #[arg(long)]
+        grace_hours: Option<u64>,
+    },
     /// Issue an API token for a user and print it once.
     CreateToken {
         #[arg(long)]
@@ -151,6 +161,27 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), AppError> {
             };
             let organization = db.write_blocking(|conn| organizations::create(conn, form, None))?;
             println!("created organisation {}", organization.id);
+        }
+        AdminCommand::PruneFiles {
+            dry_run,
+            grace_hours,
+        } => {
+            let grace = std::time::Duration::from_secs(
+                grace_hours
+                    .unwrap_or(config.prune_after_hours)
+                    .saturating_mul(3600),
+            );
+            let blobs = crate::storage::BlobStore::new(&config.data_dir);
+            let report = crate::services::retention::prune(&db, &blobs, grace, dry_run)?;
+            println!(
+                "{} {} unreferenced file(s), {} bytes; kept {} referenced, {} too young; {} stale upload temporaries removed",
+                if dry_run { "would remove" } else { "removed" },
+                report.removed,
+                report.removed_bytes,
+                report.kept,
+                report.too_young,
+                report.temporaries_removed
+            );
         }
         AdminCommand::AddDepartmentMember { org, login } => {
             let organization = OrganizationId(org);

@@ -50,6 +50,10 @@ settings! {
         pub session_secret: Option<Secret> = None,
         /// How long a browser session lasts, in hours.
         pub session_hours: u64 = 12,
+        /// Stored files no record refers to (refused uploads, results recorded twice) are
+        /// removed once this many hours old; `serve` prunes every six hours. 0 turns the
+        /// automatic pruning off (`jiebang admin prune-files` still works).
+        pub prune_after_hours: u64 = 24,
     }
     sections {
         /// The evaluation workers: the one inside `serve` and `jiebang worker` (`[worker]`).

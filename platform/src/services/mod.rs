@@ -7,6 +7,7 @@ pub mod downloads;
 pub mod overview;
 pub mod packages;
 pub mod paging;
+pub mod retention;
 pub mod reviews;
 pub mod scenarios;
 pub mod submissions;

@@ -163,7 +163,41 @@ async fn pending_sign_ins_are_bounded(backend: Backend) {
     assert!(after_expiry, "expired sign-ins make room");
 }
 
+async fn unreferenced_files_are_pruned_and_referenced_ones_kept(backend: Backend) {
+    use jiebang_platform::services::retention;
+    let app = TestApp::new(backend).await;
+    let submission_image = b"an image a submission refers to";
+    app.submit(
+        "kg-open",
+        &app.world.alice,
+        app.world.team_a.as_str(),
+        &submission_image[..],
+    )
+    .await;
+    let orphan = app.state.blobs.put(b"a report nobody recorded").unwrap();
+    let kept = app.state.blobs.put(submission_image).unwrap();
+    let (db, blobs) = (app.state.db.clone(), app.state.blobs.clone());
+    // Young orphans stay: an upload may be between its file and its record.
+    let young = retention::prune(&db, &blobs, std::time::Duration::from_secs(3600), false).unwrap();
+    assert_eq!((young.removed, young.too_young), (0, 1), "{young:?}");
+    assert!(app.state.blobs.contains(&orphan.digest));
+    let dry = retention::prune(&db, &blobs, std::time::Duration::ZERO, true).unwrap();
+    assert_eq!(dry.removed, 1);
+    assert!(
+        app.state.blobs.contains(&orphan.digest),
+        "a dry run removes nothing"
+    );
+    let pruned = retention::prune(&db, &blobs, std::time::Duration::ZERO, false).unwrap();
+    assert_eq!(pruned.removed, 1, "{pruned:?}");
+    assert!(!app.state.blobs.contains(&orphan.digest));
+    assert!(
+        app.state.blobs.contains(&kept.digest),
+        "the submission's image stays"
+    );
+}
+
 on_both_backends!(
+    unreferenced_files_are_pruned_and_referenced_ones_kept,
     pending_sign_ins_are_bounded,
     signing_out_or_revoking_the_token_ends_the_session_on_the_server,
     a_session_never_writes_to_the_api_whatever_the_spelling,
