@@ -14,7 +14,8 @@ use crate::state::AppState;
 /// The JSON API, the worker API, the health probe and the web pages.
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.configure(crate::pages::config);
-    cfg.route("/healthz", web::get().to(health))
+    cfg.route("/healthz", web::get().to(alive))
+        .route("/readyz", web::get().to(ready))
         .service(
             web::scope("/api/v1")
                 .route("/organizations", web::get().to(organizations::list))
@@ -162,7 +163,15 @@ fn security_headers() -> actix_web::middleware::DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
 }
 
-async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// `GET /healthz`: the process answers. From memory, so it stays fast whatever the
+/// database or the request threads are doing; `/readyz` asks the database.
+async fn alive() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers (503 otherwise), so a load balancer sends work
+/// here.
+async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state
         .db
         .read(|conn| {
@@ -170,8 +179,12 @@ async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
             conn.batch_execute("SELECT 1")?;
             Ok(())
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "readiness check: the database does not answer");
+            AppError::Unavailable("the database does not answer".into())
+        })?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 
 async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, AppError> {

@@ -60,7 +60,11 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
 
     let db_for_worker = db.clone();
     let state = AppState::new(db, config.clone())?;
+    // A stop waits at most two seconds for requests in flight (a worker's long-poll claim
+    // would otherwise hold it for thirty); a job a worker was running goes back to the
+    // queue when its lease runs out.
     let server = HttpServer::new(move || routes::build(state.clone()))
+        .shutdown_timeout(2)
         .bind(&config.bind)
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
     let addresses: Vec<String> = server

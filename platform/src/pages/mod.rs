@@ -268,5 +268,8 @@ pub fn see_other(location: &str) -> HttpResponse {
 
 /// Whether a path belongs to the pages (HTML errors) rather than the JSON or worker API.
 pub fn is_page_path(path: &str) -> bool {
-    !(path.starts_with("/api/") || path.starts_with("/internal/") || path == "/healthz")
+    !(path.starts_with("/api/")
+        || path.starts_with("/internal/")
+        || path == "/healthz"
+        || path == "/readyz")
 }

@@ -12,6 +12,7 @@ mod common;
 mod consoles;
 mod consoles_pages;
 mod evaluation;
+mod health;
 mod internal;
 mod matrix;
 mod migrations;
