@@ -263,6 +263,51 @@ async fn phases_are_checked(backend: Backend) {
     assert_eq!(gone.status, 404);
 }
 
+async fn a_published_scenario_keeps_its_rules(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let clerk = &app.world.konggang;
+    for (field, value) in [
+        ("metric", json!("mae")),
+        ("mode", json!("batch")),
+        ("latency_budget_ms", json!(99)),
+        ("daily_quota", json!(50)),
+    ] {
+        let refused = app
+            .patch(
+                "/api/v1/scenarios/kg-open",
+                clerk.token(),
+                json!({ field: value }),
+            )
+            .await;
+        assert_eq!(
+            (refused.status.as_u16(), refused.code()),
+            (409, "rules_fixed"),
+            "{field}: {:?}",
+            refused.body
+        );
+        assert!(refused.message().contains(field), "{}", refused.message());
+        assert!(refused.message().contains("package version"));
+    }
+    // The same values again, and the texts, may still be saved.
+    let same = app
+        .patch(
+            "/api/v1/scenarios/kg-open",
+            clerk.token(),
+            json!({"metric": "accuracy", "daily_quota": 5, "latency_budget_ms": 50, "title_en": "Renamed"}),
+        )
+        .await;
+    assert_eq!(same.status, 200, "{:?}", same.body);
+    // A draft's rules are still the department's to change.
+    let draft = app
+        .patch(
+            "/api/v1/scenarios/kg-draft",
+            clerk.token(),
+            json!({"metric": "mae", "mode": "batch"}),
+        )
+        .await;
+    assert_eq!(draft.status, 200, "{:?}", draft.body);
+}
+
 async fn organizations_are_listed_and_administered(backend: Backend) {
     let app = TestApp::new(backend).await;
     let list = app.get("/api/v1/organizations", None).await;
@@ -321,5 +366,6 @@ on_both_backends!(
     scenario_detail_hides_drafts_from_outsiders,
     department_posts_edits_and_publishes,
     phases_are_checked,
+    a_published_scenario_keeps_its_rules,
     organizations_are_listed_and_administered,
 );

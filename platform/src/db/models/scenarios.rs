@@ -440,6 +440,42 @@ pub(crate) fn ensure_editable(scenario: &Scenario) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Once published, the rules teams compete under (mode, metric, latency budget, quota) are
+/// fixed: a change would make results on one board incomparable. Sending the value a
+/// field already has is no change (a console form sends every field).
+fn ensure_rules_unchanged(scenario: &Scenario, patch: &ScenarioPatch) -> Result<(), AppError> {
+    if !scenario.is_published() {
+        return Ok(());
+    }
+    let changed = [
+        ("mode", patch.mode.is_some_and(|m| m != scenario.mode)),
+        ("metric", patch.metric.is_some_and(|m| m != scenario.metric)),
+        (
+            "latency_budget_ms",
+            patch
+                .latency_budget_ms
+                .is_some_and(|b| Some(b) != scenario.latency_budget_ms),
+        ),
+        (
+            "daily_quota",
+            patch
+                .daily_quota
+                .is_some_and(|q| i64::from(q) != i64::from(scenario.daily_quota)),
+        ),
+    ];
+    match changed.into_iter().find(|(_, changed)| *changed) {
+        Some((field, _)) => Err(AppError::conflict(
+            "rules_fixed",
+            format!(
+                "`{field}` of published scenario `{}` is fixed: teams are competing under it; \
+                 upload a new package version to change the rules",
+                scenario.id
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn update(
     conn: &mut DbConnection,
     scenario: &Scenario,
@@ -447,6 +483,7 @@ pub fn update(
     actor: &UserId,
 ) -> Result<(), AppError> {
     ensure_editable(scenario)?;
+    ensure_rules_unchanged(scenario, &patch)?;
     validate_common(
         patch.title_zh.as_deref(),
         patch.title_en.as_deref(),
