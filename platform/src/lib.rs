@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod catalog;
 pub mod cli;
+pub mod conditional;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -140,6 +140,9 @@ pub fn build(
         .wrap(actix_web::middleware::from_fn(
             crate::pages::errors::html_errors,
         ))
+        .wrap(actix_web::middleware::from_fn(
+            crate::conditional::conditional_get,
+        ))
         .wrap(security_headers())
         // The path without its query: OpenID Connect codes and states travel in queries.
         .wrap(

@@ -242,7 +242,10 @@ impl PageContext {
         let mut response = HttpResponse::Ok();
         response
             .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"));
+            // Revalidated on every visit (its ETag makes that cheap), never kept by a
+            // shared cache: a page depends on who is signed in and their language.
+            .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+            .insert_header((header::VARY, "Cookie"));
         if self.lang_from_query {
             response.cookie(lang_cookie(self.lang));
         }
