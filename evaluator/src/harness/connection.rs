@@ -2,18 +2,29 @@
 //! a pre-encoded request goes out in one write, the answer is parsed with `httparse`.
 //! A general client (hyper) costs an extra task hop per request, which shows in the
 //! latency floor; this keeps the harness's own cost to a write and a read.
+//!
+//! Everything read is bounded: the header section, each answer's body (the caller's cap),
+//! and every size a server announces is checked before it is trusted.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::EvaluatorError;
 
-/// Answers larger than this are refused: a submission cannot make the harness hoard memory.
-pub const MAX_ANSWER_BYTES: usize = 64 << 20;
+/// The answer cap when the scenario says nothing larger: an inference answer is a few
+/// tensors, and a server that sends more is refusing the contract, not answering.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 1 << 20;
+/// The header section of an answer may not be longer than this.
+pub const MAX_HEAD_BYTES: usize = 64 << 10;
 const MAX_HEADERS: usize = 64;
+/// A connection keeps a read buffer no larger than this between answers, so an idle
+/// connection does not hold the memory of the largest answer it ever read.
+const KEPT_BUFFER: usize = 64 << 10;
+const READ_STEP: usize = 8 << 10;
 
 /// A whole request, headers and body, encoded once before any timing starts.
 pub fn encode_post(host: &str, path: &str, body: &[u8]) -> Bytes {
@@ -33,10 +44,19 @@ pub fn encode_get(host: &str, path: &str) -> Bytes {
     Bytes::from(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"))
 }
 
+/// One answer as read: its status, its body, and whether the server closes afterwards.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+    pub close: bool,
+}
+
 pub struct Connection {
     stream: TcpStream,
     buffer: BytesMut,
     reusable: bool,
+    max_answer_bytes: usize,
 }
 
 enum Framing {
@@ -46,15 +66,33 @@ enum Framing {
 }
 
 impl Connection {
-    pub async fn open(address: SocketAddr) -> Result<Self, EvaluatorError> {
-        let stream = TcpStream::connect(address)
-            .await
-            .map_err(|source| EvaluatorError::Connect { address, source })?;
+    /// Connects within `limit`: a server that listens but never accepts cannot hold the
+    /// harness longer than that.
+    pub async fn open(
+        address: SocketAddr,
+        limit: Duration,
+        max_answer_bytes: usize,
+    ) -> Result<Self, EvaluatorError> {
+        let stream = match tokio::time::timeout(limit, TcpStream::connect(address)).await {
+            Ok(connected) => {
+                connected.map_err(|source| EvaluatorError::Connect { address, source })?
+            }
+            Err(_) => {
+                return Err(EvaluatorError::Connect {
+                    address,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("not accepted within {} ms", limit.as_millis()),
+                    ),
+                });
+            }
+        };
         stream.set_nodelay(true)?;
         Ok(Self {
             stream,
-            buffer: BytesMut::with_capacity(16 * 1024),
+            buffer: BytesMut::with_capacity(READ_STEP),
             reusable: true,
+            max_answer_bytes,
         })
     }
 
@@ -68,129 +106,209 @@ impl Connection {
             self.reusable = false;
             return Err(format!("sending failed: {error}"));
         }
-        let answer = self.read_answer().await;
-        if answer.is_err() {
-            self.reusable = false;
+        let answer = read_answer(&mut self.stream, &mut self.buffer, self.max_answer_bytes).await;
+        if self.buffer.capacity() > KEPT_BUFFER {
+            // The body handed out shares the old allocation; a fresh buffer lets it go
+            // as soon as the caller drops the body.
+            let rest = BytesMut::from(&self.buffer[..]);
+            self.buffer = rest;
         }
-        answer
-    }
-
-    async fn fill(&mut self) -> Result<usize, String> {
-        if self.buffer.len() > MAX_ANSWER_BYTES {
-            return Err(format!(
-                "the answer is larger than {MAX_ANSWER_BYTES} bytes"
-            ));
-        }
-        self.buffer.reserve(16 * 1024);
-        self.stream
-            .read_buf(&mut self.buffer)
-            .await
-            .map_err(|e| format!("reading the answer failed: {e}"))
-    }
-
-    async fn read_answer(&mut self) -> Result<(u16, Bytes), String> {
-        let (status, header_length, framing, close) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut headers);
-            match response.parse(&self.buffer) {
-                Ok(httparse::Status::Complete(length)) => {
-                    let status = response.code.unwrap_or(0);
-                    let (framing, close) = framing_of(response.headers)?;
-                    break (status, length, framing, close);
+        match answer {
+            Ok(answer) => {
+                if answer.close {
+                    self.reusable = false;
                 }
-                Ok(httparse::Status::Partial) => {
-                    if self.fill().await? == 0 {
-                        return Err("the server closed the connection before answering".into());
-                    }
-                }
-                Err(error) => return Err(format!("malformed answer: {error}")),
+                Ok((answer.status, answer.body))
             }
-        };
-        self.buffer.advance(header_length);
-        let body = match framing {
-            Framing::Length(length) => {
-                if length > MAX_ANSWER_BYTES {
-                    return Err(format!(
-                        "the answer is larger than {MAX_ANSWER_BYTES} bytes"
-                    ));
-                }
-                while self.buffer.len() < length {
-                    if self.fill().await? == 0 {
-                        return Err("the server closed the connection mid-answer".into());
-                    }
-                }
-                self.buffer.split_to(length).freeze()
-            }
-            Framing::Chunked => self.read_chunked().await?,
-            Framing::UntilClose => {
-                while self.fill().await? > 0 {}
+            Err(error) => {
                 self.reusable = false;
-                self.buffer.split().freeze()
-            }
-        };
-        if close {
-            self.reusable = false;
-        }
-        Ok((status, body))
-    }
-
-    async fn read_chunked(&mut self) -> Result<Bytes, String> {
-        let mut body = BytesMut::new();
-        loop {
-            let line_end = loop {
-                if let Some(end) = self.buffer.windows(2).position(|w| w == b"\r\n") {
-                    break end;
-                }
-                if self.fill().await? == 0 {
-                    return Err("the server closed the connection mid-chunk".into());
-                }
-            };
-            let size_text = std::str::from_utf8(&self.buffer[..line_end])
-                .map_err(|_| "malformed chunk size")?;
-            let size_text = size_text.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| format!("malformed chunk size `{size_text}`"))?;
-            if body.len() + size > MAX_ANSWER_BYTES {
-                return Err(format!(
-                    "the answer is larger than {MAX_ANSWER_BYTES} bytes"
-                ));
-            }
-            self.buffer.advance(line_end + 2);
-            // The chunk and its closing CRLF (for the last chunk: the empty trailer line).
-            while self.buffer.len() < size + 2 {
-                if self.fill().await? == 0 {
-                    return Err("the server closed the connection mid-chunk".into());
-                }
-            }
-            body.extend_from_slice(&self.buffer[..size]);
-            self.buffer.advance(size + 2);
-            if size == 0 {
-                return Ok(body.freeze());
+                Err(error)
             }
         }
     }
 }
 
+fn too_large(max: usize) -> String {
+    format!("answer too large: more than {max} bytes")
+}
+
+/// Reads more into `buffer`; the number of bytes read, 0 at the end of the stream.
+async fn fill<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut BytesMut,
+) -> Result<usize, String> {
+    buffer.reserve(READ_STEP);
+    reader
+        .read_buf(buffer)
+        .await
+        .map_err(|e| format!("reading the answer failed: {e}"))
+}
+
+/// Reads one answer from `reader` (bytes already read sit in `buffer`; what follows the
+/// answer stays there). A body over `max_body` bytes, a header section over
+/// [`MAX_HEAD_BYTES`] or anything malformed is an error, never a panic; the buffer never
+/// grows much past `max_body + MAX_HEAD_BYTES`.
+pub async fn read_answer<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut BytesMut,
+    max_body: usize,
+) -> Result<Answer, String> {
+    let (status, head_length, framing, close) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(buffer) {
+            Ok(httparse::Status::Complete(length)) => {
+                let status = response.code.unwrap_or(0);
+                let (framing, close) = framing_of(response.headers)?;
+                break (status, length, framing, close);
+            }
+            Ok(httparse::Status::Partial) => {
+                if buffer.len() > MAX_HEAD_BYTES {
+                    return Err(format!(
+                        "malformed answer: the headers are longer than {MAX_HEAD_BYTES} bytes"
+                    ));
+                }
+                if fill(reader, buffer).await? == 0 {
+                    return Err("the server closed the connection before answering".into());
+                }
+            }
+            Err(error) => return Err(format!("malformed answer: {error}")),
+        }
+    };
+    buffer.advance(head_length);
+    let body = match framing {
+        Framing::Length(length) => {
+            if length > max_body {
+                return Err(too_large(max_body));
+            }
+            while buffer.len() < length {
+                if fill(reader, buffer).await? == 0 {
+                    return Err("the server closed the connection mid-answer".into());
+                }
+            }
+            buffer.split_to(length).freeze()
+        }
+        Framing::Chunked => read_chunked(reader, buffer, max_body).await?,
+        Framing::UntilClose => {
+            while fill(reader, buffer).await? > 0 {
+                if buffer.len() > max_body {
+                    return Err(too_large(max_body));
+                }
+            }
+            return Ok(Answer {
+                status,
+                body: buffer.split().freeze(),
+                close: true,
+            });
+        }
+    };
+    Ok(Answer {
+        status,
+        body,
+        close,
+    })
+}
+
+/// The next CRLF-terminated line's length (without the CRLF), reading as needed; a line
+/// longer than `max` is an error.
+async fn line<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut BytesMut,
+    max: usize,
+) -> Result<usize, String> {
+    let mut searched = 0;
+    loop {
+        if let Some(end) = buffer[searched..].windows(2).position(|w| w == b"\r\n") {
+            return Ok(searched + end);
+        }
+        searched = buffer.len().saturating_sub(1);
+        if buffer.len() > max {
+            return Err("malformed answer: a chunk line is too long".into());
+        }
+        if fill(reader, buffer).await? == 0 {
+            return Err("the server closed the connection mid-chunk".into());
+        }
+    }
+}
+
+async fn read_chunked<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut BytesMut,
+    max_body: usize,
+) -> Result<Bytes, String> {
+    const MAX_LINE: usize = 4096;
+    let mut body = BytesMut::new();
+    loop {
+        let line_end = line(reader, buffer, MAX_LINE).await?;
+        let size_text = std::str::from_utf8(&buffer[..line_end])
+            .map_err(|_| "malformed answer: the chunk size is not text")?;
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("malformed answer: chunk size `{size_text:.32}`"))?;
+        // Checked: a size near usize::MAX must not wrap around the cap.
+        if body
+            .len()
+            .checked_add(size)
+            .is_none_or(|total| total > max_body)
+        {
+            return Err(too_large(max_body));
+        }
+        buffer.advance(line_end + 2);
+        if size == 0 {
+            // Trailer fields, if any, up to the empty line.
+            let mut trailers = 0usize;
+            loop {
+                let end = line(reader, buffer, MAX_LINE).await?;
+                buffer.advance(end + 2);
+                if end == 0 {
+                    return Ok(body.freeze());
+                }
+                trailers += end;
+                if trailers > MAX_HEAD_BYTES {
+                    return Err("malformed answer: the trailers are too long".into());
+                }
+            }
+        }
+        // The chunk and its closing CRLF; size <= max_body, so this cannot overflow.
+        let needed = size + 2;
+        while buffer.len() < needed {
+            if fill(reader, buffer).await? == 0 {
+                return Err("the server closed the connection mid-chunk".into());
+            }
+        }
+        if &buffer[size..needed] != b"\r\n" {
+            return Err("malformed answer: a chunk is longer than its size".into());
+        }
+        body.extend_from_slice(&buffer[..size]);
+        buffer.advance(needed);
+    }
+}
+
 fn framing_of(headers: &[httparse::Header<'_>]) -> Result<(Framing, bool), String> {
-    let mut framing = Framing::UntilClose;
-    let mut close = false;
+    let (mut length, mut chunked, mut close) = (None, false, false);
     for header in headers {
         let value = std::str::from_utf8(header.value).unwrap_or("").trim();
         if header.name.eq_ignore_ascii_case("content-length") {
-            framing = Framing::Length(
+            length = Some(
                 value
-                    .parse()
-                    .map_err(|_| format!("malformed Content-Length `{value}`"))?,
+                    .parse::<usize>()
+                    .map_err(|_| format!("malformed Content-Length `{value:.32}`"))?,
             );
         } else if header.name.eq_ignore_ascii_case("transfer-encoding")
             && value.eq_ignore_ascii_case("chunked")
         {
-            framing = Framing::Chunked;
+            chunked = true;
         } else if header.name.eq_ignore_ascii_case("connection")
             && value.eq_ignore_ascii_case("close")
         {
             close = true;
         }
     }
+    // RFC 9112 §6.3: chunked framing wins over a Content-Length.
+    let framing = match (chunked, length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(length)) => Framing::Length(length),
+        (false, None) => Framing::UntilClose,
+    };
     Ok((framing, close))
 }

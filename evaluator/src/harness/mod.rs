@@ -1,5 +1,6 @@
 //! The harness: load patterns after MLPerf LoadGen, latency from the scheduled send time.
 
+pub mod answer;
 pub mod connection;
 pub mod loadgen;
 pub mod null_server;
@@ -8,5 +9,7 @@ pub mod report;
 pub mod schedule;
 pub mod verdict;
 
-pub use loadgen::{LoadSpec, Pattern, QueryOutcome, QueryRecord, RunResult, run};
+pub use loadgen::{
+    Keep, LoadSpec, Pattern, QueryOutcome, QueryRecord, RunResult, keep_nothing, run,
+};
 pub use report::LatencySummary;

@@ -37,17 +37,6 @@ pub struct SplitScores {
     pub all: Option<Score>,
 }
 
-/// The first element of the first output tensor: the prediction, by the contract.
-pub fn prediction_of(body: &[u8]) -> Option<serde_json::Value> {
-    let response: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let data = response["outputs"].get(0)?.get("data")?;
-    let mut value = data;
-    while let Some(first) = value.as_array().and_then(|items| items.first()) {
-        value = first;
-    }
-    (!value.is_array()).then(|| value.clone())
-}
-
 /// Labels compare as text: 1, 1.0, "1" and true all mean class "1".
 fn label_text(value: &serde_json::Value) -> String {
     match value {
@@ -190,14 +179,6 @@ pub fn split_scores(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn predictions_come_from_the_first_output() {
-        let body = br#"{"outputs":[{"name":"y","shape":[1,1],"datatype":"INT64","data":[[1]]}]}"#;
-        assert_eq!(prediction_of(body), Some(serde_json::json!(1)));
-        assert_eq!(prediction_of(b"{\"outputs\":[]}"), None);
-        assert_eq!(prediction_of(b"not json"), None);
-    }
 
     #[test]
     fn each_item_counts_once_and_a_failed_repeat_is_not_dropped() {
