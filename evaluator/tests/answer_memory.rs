@@ -1,6 +1,7 @@
 //! The worker's peak memory while the harness evaluates a server that answers 32 MiB to
 //! every query, in every framing. Alone in its test binary, so the process's high-water
-//! mark (VmHWM) is this test's own. Figures are recorded in docs/benchmarks.md.
+//! mark (VmHWM) is this test's own; a batch program's 40 MiB prediction line likewise.
+//! Figures are recorded in docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -11,6 +12,8 @@ use jiebang_evaluator::harness::answer::first_output;
 use jiebang_evaluator::harness::connection::DEFAULT_MAX_ANSWER_BYTES;
 use jiebang_evaluator::harness::oip::{encode_request, infer_path};
 use jiebang_evaluator::harness::{LoadSpec, Pattern, QueryOutcome, run};
+use jiebang_evaluator::pipeline::batch::read_predictions;
+use jiebang_scenarios::package::Record;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -125,5 +128,31 @@ async fn answers_of_32_mib_keep_the_worker_under_600_mib() {
         peak / 1024,
         before / 1024
     );
+    assert!(peak < 600 * 1024, "peak memory {} MiB", peak / 1024);
+}
+
+#[test]
+fn a_40_mib_prediction_line_is_skipped_not_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("predictions.jsonl");
+    let mut text = String::from("{\"id\":\"a\",\"prediction\":1}\n{\"id\":\"b\",\"prediction\":[");
+    text.push_str(&"0,".repeat(20 << 20));
+    text.push_str("0]}\n{\"id\":\"c\",\"prediction\":3}\n");
+    std::fs::write(&path, text).unwrap();
+    let records: Vec<Record> = ["a", "b", "c"]
+        .iter()
+        .map(|id| Record {
+            id: (*id).to_owned(),
+            inputs: serde_json::Map::new(),
+        })
+        .collect();
+    let by_id = read_predictions(&path, &records).unwrap();
+    assert_eq!(
+        by_id.len(),
+        2,
+        "the overlong line is skipped, the others read"
+    );
+    let peak = high_water_mark_kib();
+    println!("a 40 MiB prediction line: peak memory {} MiB", peak / 1024);
     assert!(peak < 600 * 1024, "peak memory {} MiB", peak / 1024);
 }

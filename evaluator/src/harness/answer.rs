@@ -22,6 +22,20 @@ pub fn first_output(body: &[u8]) -> Option<serde_json::Value> {
         .0
 }
 
+/// One line of a batch program's `predictions.jsonl`: its id and its prediction, read
+/// like a served answer's (the first scalar; text over [`MAX_TEXT_PREDICTION`] is none).
+pub fn prediction_line(line: &[u8]) -> Option<(String, Option<serde_json::Value>)> {
+    let line = serde_json::from_slice::<Line>(line).ok()?;
+    Some((line.id, line.prediction.0))
+}
+
+#[derive(Deserialize)]
+struct Line {
+    id: String,
+    #[serde(default)]
+    prediction: Scalar,
+}
+
 #[derive(Deserialize)]
 struct Response {
     #[serde(default)]
