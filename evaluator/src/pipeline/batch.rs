@@ -10,7 +10,7 @@ use jiebang_scenarios::package::Record;
 
 use crate::EvaluatorError;
 use crate::harness::answer::prediction_line;
-use crate::pipeline::scoring::{Answer, split_scores};
+use crate::pipeline::scoring::{Answer, notes, split_scores};
 use crate::pipeline::{
     Evaluation, Job, data_set, empty_scores, new_report, spec, split_scores_all,
 };
@@ -124,7 +124,13 @@ pub(super) async fn evaluate_batch(
     .await?;
     let sample_logs = outcome.logs.clone();
     report.sample = Some(RunReport {
-        scores: split_scores_all(manifest, &answers, &sample_labels),
+        scores: {
+            let scores = split_scores_all(manifest, &answers, &sample_labels);
+            report
+                .notes
+                .extend(notes("sample run", manifest, &answers, &scores));
+            scores
+        },
         latency: None,
         verdict: None,
         floor: None,
@@ -158,7 +164,11 @@ pub(super) async fn evaluate_batch(
         scores: if answers.is_empty() {
             empty_scores(manifest)
         } else {
-            split_scores(manifest, &answers, &hidden_labels)
+            let scores = split_scores(manifest, &answers, &hidden_labels);
+            report
+                .notes
+                .extend(notes("hidden run", manifest, &answers, &scores));
+            scores
         },
         latency: None,
         verdict: None,

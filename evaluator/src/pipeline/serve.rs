@@ -18,7 +18,7 @@ use crate::harness::verdict::judge;
 use crate::harness::{
     LatencySummary, LoadSpec, Pattern, QueryOutcome, RunResult, keep_nothing, null_server, run,
 };
-use crate::pipeline::scoring::{Answer, split_scores};
+use crate::pipeline::scoring::{Answer, notes, split_scores};
 use crate::pipeline::{
     Evaluation, Job, data_set, empty_scores, load_seed, new_report, spec, split_scores_all,
 };
@@ -306,10 +306,14 @@ pub(super) async fn evaluate_serve(
     )
     .await?;
     let sample_logs = sample.outcome.logs.clone();
-    let sample_scores = sample
-        .result
-        .as_ref()
-        .map(|r| split_scores_all(manifest, &answers(r, &sample_records), &sample_labels));
+    let sample_scores = sample.result.as_ref().map(|r| {
+        let answers = answers(r, &sample_records);
+        let scores = split_scores_all(manifest, &answers, &sample_labels);
+        report
+            .notes
+            .extend(notes("sample run", manifest, &answers, &scores));
+        scores
+    });
     report.sample = Some(RunReport {
         scores: sample_scores.unwrap_or_else(|| empty_scores(manifest)),
         latency: sample.result.as_ref().map(LatencySummary::of),
@@ -363,7 +367,14 @@ pub(super) async fn evaluate_serve(
     let scores = hidden
         .result
         .as_ref()
-        .map(|r| split_scores(manifest, &answers(r, &hidden_records), &hidden_labels))
+        .map(|r| {
+            let answers = answers(r, &hidden_records);
+            let scores = split_scores(manifest, &answers, &hidden_labels);
+            report
+                .notes
+                .extend(notes("hidden run", manifest, &answers, &scores));
+            scores
+        })
         .unwrap_or_else(|| empty_scores(manifest));
     let verdict = match (&hidden.result, manifest.latency.budget_ms) {
         (Some(result), Some(budget)) => Some(judge(result, budget, manifest.latency.percentile())),
