@@ -110,6 +110,8 @@ async fn answers_of_32_mib_keep_the_worker_under_600_mib() {
                 timeout: Duration::from_secs(10),
                 seed: 1,
                 max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+                max_run_answer_bytes:
+                    jiebang_evaluator::harness::connection::DEFAULT_RUN_ANSWER_BYTES,
                 keep: first_output,
                 deadline: None,
             };

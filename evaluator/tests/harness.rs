@@ -33,6 +33,7 @@ fn spec(pattern: Pattern, min_queries: u64, min_duration: Duration) -> LoadSpec 
         timeout: Duration::from_secs(1),
         seed: 7,
         max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        max_run_answer_bytes: jiebang_evaluator::harness::connection::DEFAULT_RUN_ANSWER_BYTES,
         keep: first_output,
         deadline: None,
     }

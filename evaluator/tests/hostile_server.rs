@@ -71,6 +71,7 @@ fn spec(pattern: Pattern, min_queries: u64, deadline: Option<Instant>) -> LoadSp
         timeout: Duration::from_secs(1),
         seed: 3,
         max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        max_run_answer_bytes: jiebang_evaluator::harness::connection::DEFAULT_RUN_ANSWER_BYTES,
         keep: first_output,
         deadline,
     }
@@ -185,4 +186,54 @@ async fn readiness_ends_at_the_start_up_limit_whatever_the_server_does() {
         .unwrap_err();
     assert!(error.contains("did not answer"), "{error}");
     assert!(started.elapsed() < Duration::from_millis(1500));
+}
+
+/// Sends the head and 512 KiB of a 1 MiB answer, then holds the connection open.
+async fn stalling_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 64 << 10];
+                if stream.read(&mut request).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+                if stream.write_all(head).await.is_ok()
+                    && stream.write_all(&vec![b' '; 512 << 10]).await.is_ok()
+                {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_in_flight_are_capped_for_the_whole_run() {
+    // At 200 queries/s with a 1 s time-out about 200 queries are out at once; each holds
+    // half a MiB of its answer. The run may hold 8 MiB: the rest fail, none is kept.
+    let address = stalling_server().await;
+    let started = Instant::now();
+    let mut load = spec(
+        Pattern::Server { rate_qps: 200.0 },
+        100,
+        Some(started + Duration::from_secs(3)),
+    );
+    load.max_run_answer_bytes = 8 << 20;
+    let result = run(address, &infer_path("m"), &bodies(), &load)
+        .await
+        .unwrap();
+    let refused = result
+        .records
+        .iter()
+        .filter(|r| matches!(&r.outcome, QueryOutcome::Failed(e) if e.contains("in flight")))
+        .count();
+    assert!(
+        refused > result.records.len() / 2,
+        "{refused} of {} refused for the run's cap",
+        result.records.len()
+    );
 }

@@ -7,6 +7,8 @@
 //! and every size a server announces is checked before it is trusted.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -18,6 +20,8 @@ use crate::EvaluatorError;
 /// The answer cap when the scenario says nothing larger: an inference answer is a few
 /// tensors, and a server that sends more is refusing the contract, not answering.
 pub const DEFAULT_MAX_ANSWER_BYTES: usize = 1 << 20;
+/// The default for the bytes of answers a whole run may be reading at once.
+pub const DEFAULT_RUN_ANSWER_BYTES: usize = 256 << 20;
 /// The header section of an answer may not be longer than this.
 pub const MAX_HEAD_BYTES: usize = 64 << 10;
 const MAX_HEADERS: usize = 64;
@@ -57,6 +61,60 @@ pub struct Connection {
     buffer: BytesMut,
     reusable: bool,
     max_answer_bytes: usize,
+    pool: Option<Arc<AnswerBytes>>,
+}
+
+/// The bytes of answers being read across a whole run, against one cap: however many
+/// queries are out at once, the run holds no more than this of their answers.
+#[derive(Debug)]
+pub struct AnswerBytes {
+    held: AtomicUsize,
+    cap: usize,
+}
+
+impl AnswerBytes {
+    pub fn new(cap: usize) -> Arc<Self> {
+        Arc::new(Self {
+            held: AtomicUsize::new(0),
+            cap,
+        })
+    }
+
+    /// Bytes being read now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+}
+
+/// What one answer has drawn from the run's pool; given back when the answer is read.
+struct Charge<'a> {
+    pool: Option<&'a AnswerBytes>,
+    drawn: usize,
+}
+
+impl Charge<'_> {
+    fn draw(&mut self, bytes: usize) -> Result<(), String> {
+        let Some(pool) = self.pool else {
+            return Ok(());
+        };
+        let held = pool.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.drawn += bytes;
+        if held > pool.cap {
+            return Err(format!(
+                "answer too large: the run's answers in flight hold more than {} bytes",
+                pool.cap
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Charge<'_> {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool {
+            pool.held.fetch_sub(self.drawn, Ordering::Relaxed);
+        }
+    }
 }
 
 enum Framing {
@@ -93,7 +151,14 @@ impl Connection {
             buffer: BytesMut::with_capacity(READ_STEP),
             reusable: true,
             max_answer_bytes,
+            pool: None,
         })
+    }
+
+    /// Counts this connection's answers against a run's pool.
+    pub fn sharing(mut self, pool: Arc<AnswerBytes>) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     pub fn is_open(&self) -> bool {
@@ -106,7 +171,18 @@ impl Connection {
             self.reusable = false;
             return Err(format!("sending failed: {error}"));
         }
-        let answer = read_answer(&mut self.stream, &mut self.buffer, self.max_answer_bytes).await;
+        let mut charge = Charge {
+            pool: self.pool.as_deref(),
+            drawn: 0,
+        };
+        let answer = read_charged(
+            &mut self.stream,
+            &mut self.buffer,
+            self.max_answer_bytes,
+            &mut charge,
+        )
+        .await;
+        drop(charge);
         if self.buffer.capacity() > KEPT_BUFFER {
             // The body handed out shares the old allocation; a fresh buffer lets it go
             // as soon as the caller drops the body.
@@ -136,12 +212,15 @@ fn too_large(max: usize) -> String {
 async fn fill<R: AsyncRead + Unpin>(
     reader: &mut R,
     buffer: &mut BytesMut,
+    charge: &mut Charge<'_>,
 ) -> Result<usize, String> {
     buffer.reserve(READ_STEP);
-    reader
+    let read = reader
         .read_buf(buffer)
         .await
-        .map_err(|e| format!("reading the answer failed: {e}"))
+        .map_err(|e| format!("reading the answer failed: {e}"))?;
+    charge.draw(read)?;
+    Ok(read)
 }
 
 /// Reads one answer from `reader` (bytes already read sit in `buffer`; what follows the
@@ -152,6 +231,19 @@ pub async fn read_answer<R: AsyncRead + Unpin>(
     reader: &mut R,
     buffer: &mut BytesMut,
     max_body: usize,
+) -> Result<Answer, String> {
+    let mut charge = Charge {
+        pool: None,
+        drawn: 0,
+    };
+    read_charged(reader, buffer, max_body, &mut charge).await
+}
+
+async fn read_charged<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut BytesMut,
+    max_body: usize,
+    charge: &mut Charge<'_>,
 ) -> Result<Answer, String> {
     let (status, head_length, framing, close) = loop {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -168,7 +260,7 @@ pub async fn read_answer<R: AsyncRead + Unpin>(
                         "malformed answer: the headers are longer than {MAX_HEAD_BYTES} bytes"
                     ));
                 }
-                if fill(reader, buffer).await? == 0 {
+                if fill(reader, buffer, charge).await? == 0 {
                     return Err("the server closed the connection before answering".into());
                 }
             }
@@ -182,15 +274,15 @@ pub async fn read_answer<R: AsyncRead + Unpin>(
                 return Err(too_large(max_body));
             }
             while buffer.len() < length {
-                if fill(reader, buffer).await? == 0 {
+                if fill(reader, buffer, charge).await? == 0 {
                     return Err("the server closed the connection mid-answer".into());
                 }
             }
             buffer.split_to(length).freeze()
         }
-        Framing::Chunked => read_chunked(reader, buffer, max_body).await?,
+        Framing::Chunked => read_chunked(reader, buffer, max_body, charge).await?,
         Framing::UntilClose => {
-            while fill(reader, buffer).await? > 0 {
+            while fill(reader, buffer, charge).await? > 0 {
                 if buffer.len() > max_body {
                     return Err(too_large(max_body));
                 }
@@ -215,6 +307,7 @@ async fn line<R: AsyncRead + Unpin>(
     reader: &mut R,
     buffer: &mut BytesMut,
     max: usize,
+    charge: &mut Charge<'_>,
 ) -> Result<usize, String> {
     let mut searched = 0;
     loop {
@@ -225,7 +318,7 @@ async fn line<R: AsyncRead + Unpin>(
         if buffer.len() > max {
             return Err("malformed answer: a chunk line is too long".into());
         }
-        if fill(reader, buffer).await? == 0 {
+        if fill(reader, buffer, charge).await? == 0 {
             return Err("the server closed the connection mid-chunk".into());
         }
     }
@@ -235,11 +328,12 @@ async fn read_chunked<R: AsyncRead + Unpin>(
     reader: &mut R,
     buffer: &mut BytesMut,
     max_body: usize,
+    charge: &mut Charge<'_>,
 ) -> Result<Bytes, String> {
     const MAX_LINE: usize = 4096;
     let mut body = BytesMut::new();
     loop {
-        let line_end = line(reader, buffer, MAX_LINE).await?;
+        let line_end = line(reader, buffer, MAX_LINE, charge).await?;
         let size_text = std::str::from_utf8(&buffer[..line_end])
             .map_err(|_| "malformed answer: the chunk size is not text")?;
         let size_text = size_text.split(';').next().unwrap_or("").trim();
@@ -258,7 +352,7 @@ async fn read_chunked<R: AsyncRead + Unpin>(
             // Trailer fields, if any, up to the empty line.
             let mut trailers = 0usize;
             loop {
-                let end = line(reader, buffer, MAX_LINE).await?;
+                let end = line(reader, buffer, MAX_LINE, charge).await?;
                 buffer.advance(end + 2);
                 if end == 0 {
                     return Ok(body.freeze());
@@ -272,7 +366,7 @@ async fn read_chunked<R: AsyncRead + Unpin>(
         // The chunk and its closing CRLF; size <= max_body, so this cannot overflow.
         let needed = size + 2;
         while buffer.len() < needed {
-            if fill(reader, buffer).await? == 0 {
+            if fill(reader, buffer, charge).await? == 0 {
                 return Err("the server closed the connection mid-chunk".into());
             }
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::EvaluatorError;
-use crate::harness::connection::{Connection, encode_post};
+use crate::harness::connection::{AnswerBytes, Connection, encode_post};
 use crate::harness::schedule::{PoissonArrivals, SampleOrder, wait_until};
 
 /// How queries are issued (MLPerf LoadGen's scenarios).
@@ -35,6 +35,9 @@ pub struct LoadSpec {
     pub seed: u64,
     /// An answer body over this many bytes is the query's error ("answer too large").
     pub max_answer_bytes: usize,
+    /// The most bytes of answers the run reads at once, over all queries out; a query
+    /// whose answer would pass it fails the same way.
+    pub max_run_answer_bytes: usize,
     /// What is kept of an answer body, read as it arrives; the body itself is dropped.
     pub keep: Keep,
     /// When the run ends whatever its minimums: no query leaves after it, and queries
@@ -85,6 +88,7 @@ pub struct RunResult {
 struct Target<'a> {
     address: SocketAddr,
     spec: &'a LoadSpec,
+    pool: Arc<AnswerBytes>,
 }
 
 /// Sends `bodies` (pre-encoded requests, one per input) to `path` on `address`.
@@ -97,7 +101,11 @@ pub async fn run(
     if bodies.is_empty() {
         return Err(EvaluatorError::InvalidSpec("no inputs to send".into()));
     }
-    let target = Target { address, spec };
+    let target = Target {
+        address,
+        spec,
+        pool: AnswerBytes::new(spec.max_run_answer_bytes),
+    };
     let host = address.to_string();
     let requests: Vec<Bytes> = bodies
         .iter()
@@ -139,12 +147,13 @@ fn within(limit: Duration, deadline: Option<Instant>) -> Duration {
 impl Target<'_> {
     /// A fresh connection, within the query time-out and the deadline.
     async fn connect(&self) -> Result<Connection, EvaluatorError> {
-        Connection::open(
+        let connection = Connection::open(
             self.address,
             within(self.spec.timeout, self.spec.deadline),
             self.spec.max_answer_bytes,
         )
-        .await
+        .await?;
+        Ok(connection.sharing(Arc::clone(&self.pool)))
     }
 
     /// Sends one query on `connection` (opening one if needed), timing from `scheduled`;
@@ -285,11 +294,12 @@ async fn server(
         let sample = order.next_sample();
         let (shared, spec) = (Arc::clone(&shared), Arc::clone(&spec_owned));
         let body = bodies[sample].clone();
-        let address = target.address;
+        let (address, pool) = (target.address, Arc::clone(&target.pool));
         tasks.spawn(async move {
             let target = Target {
                 address,
                 spec: &spec,
+                pool,
             };
             let connection = shared.idle.lock().ok().and_then(|mut idle| idle.pop());
             let mut fresh = 0;
@@ -349,11 +359,12 @@ async fn offline(
         let (samples, next, bodies) =
             (Arc::clone(&samples), Arc::clone(&next), Arc::clone(&bodies));
         let (shared, spec) = (Arc::clone(&shared), Arc::clone(&spec_owned));
-        let address = target.address;
+        let (address, pool) = (target.address, Arc::clone(&target.pool));
         tasks.spawn(async move {
             let target = Target {
                 address,
                 spec: &spec,
+                pool,
             };
             let mut connection = Some(connection);
             let mut opened = 0;

@@ -12,7 +12,7 @@ use jiebang_scenarios::package::{Load, Manifest, Record};
 
 use crate::EvaluatorError;
 use crate::harness::answer::first_output;
-use crate::harness::connection::DEFAULT_MAX_ANSWER_BYTES;
+use crate::harness::connection::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_RUN_ANSWER_BYTES};
 use crate::harness::oip::{Tensor, check_metadata, encode_request, infer_path, wait_ready};
 use crate::harness::verdict::judge;
 use crate::harness::{
@@ -240,6 +240,7 @@ async fn floor(load_timeout: Duration) -> Option<LatencySummary> {
         timeout: load_timeout,
         seed: 0,
         max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
         keep: keep_nothing,
         deadline: None,
     };
@@ -289,6 +290,7 @@ pub(super) async fn evaluate_serve(
         timeout,
         seed: load_seed(manifest),
         max_answer_bytes: answer_cap(manifest),
+        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
         keep: first_output,
         deadline: None,
     };
@@ -346,6 +348,7 @@ pub(super) async fn evaluate_serve(
         timeout,
         seed: load_seed(manifest),
         max_answer_bytes: answer_cap(manifest),
+        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
         keep: first_output,
         deadline: None,
     };
