@@ -2,6 +2,7 @@
 
 pub mod answer;
 pub mod connection;
+pub mod http_answer;
 pub mod loadgen;
 pub mod null_server;
 pub mod oip;
