@@ -369,14 +369,14 @@ async fn offline(
             let mut connection = Some(connection);
             let mut opened = 0;
             loop {
-                if past(spec.deadline) {
-                    shared.cut.store(true, Ordering::Relaxed);
-                    break;
-                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&sample) = samples.get(index) else {
                     break;
                 };
+                if past(spec.deadline) {
+                    shared.cut.store(true, Ordering::Relaxed);
+                    break;
+                }
                 let scheduled = Instant::now();
                 let (outcome, latency, kept, cut) = target
                     .issue(connection.take(), &bodies[sample], scheduled, &mut opened)
