@@ -106,6 +106,10 @@ fn harness(
         },
         timeout: Duration::from_secs(1),
         seed: 1,
+        max_answer_bytes: jiebang_evaluator::harness::connection::DEFAULT_MAX_ANSWER_BYTES,
+        max_run_answer_bytes: jiebang_evaluator::harness::connection::DEFAULT_RUN_ANSWER_BYTES,
+        keep: jiebang_evaluator::harness::keep_nothing,
+        deadline: None,
     };
     let result = runtime
         .block_on(run(

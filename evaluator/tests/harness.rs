@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use jiebang_evaluator::harness::answer::first_output;
+use jiebang_evaluator::harness::connection::DEFAULT_MAX_ANSWER_BYTES;
 use jiebang_evaluator::harness::null_server::{self, Reply};
 use jiebang_evaluator::harness::oip::{Tensor, encode_request, infer_path};
 use jiebang_evaluator::harness::{LatencySummary, LoadSpec, Pattern, QueryOutcome, run};
@@ -30,6 +32,10 @@ fn spec(pattern: Pattern, min_queries: u64, min_duration: Duration) -> LoadSpec 
         min_queries,
         timeout: Duration::from_secs(1),
         seed: 7,
+        max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        max_run_answer_bytes: jiebang_evaluator::harness::connection::DEFAULT_RUN_ANSWER_BYTES,
+        keep: first_output,
+        deadline: None,
     }
 }
 
@@ -66,7 +72,7 @@ async fn single_stream_sends_every_query_and_reads_every_answer() {
     .unwrap();
     assert_eq!(result.records.len(), 200);
     assert!(result.records.iter().all(|r| matches!(&r.outcome,
-        QueryOutcome::Answered { status: 200, body } if body.as_ref() == null_server::NULL_ANSWER.as_bytes())));
+        QueryOutcome::Answered { status: 200, value: Some(value) } if *value == serde_json::json!(0.0))));
     assert_eq!(
         result.connections_opened, 1,
         "one keep-alive connection carries the stream"

@@ -189,6 +189,38 @@ async fn a_server_that_never_becomes_ready_fails_at_the_start_up_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_answers_cannot_stretch_the_hidden_run_past_its_limit() {
+    // Every answer 1.05 s late against a 1 s query time-out: the 50 queries would take
+    // over 50 s; the hidden run's limit of 3 s ends it.
+    let Some(evaluation) = evaluated("model-late", &["model", "late"], |t| {
+        t.replace("hidden_run_s = 30", "hidden_run_s = 3")
+    })
+    .await
+    else {
+        return;
+    };
+    let report = &evaluation.report;
+    let failure = report.failure.clone().unwrap_or_default();
+    assert!(
+        failure.contains("hidden run: the hidden run's time limit of 3 s"),
+        "{failure}"
+    );
+    let hidden = report.hidden.as_ref().unwrap();
+    assert_eq!(
+        hidden.resources.termination,
+        jiebang_evaluator::protocol::report::Termination::Stopped,
+        "the harness stopped the server; the container was not killed at a wall clock"
+    );
+    // Start-up (at most 5 s) and the run's 3 s, plus the time to stop the container.
+    assert!(
+        hidden.resources.wall_seconds < 5.0 + 3.0 + 3.0,
+        "{:?}",
+        hidden.resources
+    );
+    assert!(hidden.verdict.as_ref().is_none_or(|v| !v.within_budget));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_program_is_scored_from_its_output() {
     let Some(evaluation) = evaluated("batch-model", &["batch-model"], |t| {
         t.replace("mode = \"serve\"", "mode = \"batch\"")

@@ -2,18 +2,29 @@
 //! a pre-encoded request goes out in one write, the answer is parsed with `httparse`.
 //! A general client (hyper) costs an extra task hop per request, which shows in the
 //! latency floor; this keeps the harness's own cost to a write and a read.
+//!
+//! Reading the answer itself, with its caps, is `http_answer`'s.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::EvaluatorError;
+pub use crate::harness::http_answer::{
+    Answer, AnswerBytes, DEFAULT_RUN_ANSWER_BYTES, MAX_HEAD_BYTES, read_answer,
+};
+use crate::harness::http_answer::{Charge, READ_STEP, read_charged};
 
-/// Answers larger than this are refused: a submission cannot make the harness hoard memory.
-pub const MAX_ANSWER_BYTES: usize = 64 << 20;
-const MAX_HEADERS: usize = 64;
+/// The answer cap when the scenario says nothing larger: an inference answer is a few
+/// tensors, and a server that sends more is refusing the contract, not answering.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 1 << 20;
+/// A connection keeps a read buffer no larger than this between answers, so an idle
+/// connection does not hold the memory of the largest answer it ever read.
+const KEPT_BUFFER: usize = 64 << 10;
 
 /// A whole request, headers and body, encoded once before any timing starts.
 pub fn encode_post(host: &str, path: &str, body: &[u8]) -> Bytes {
@@ -37,25 +48,46 @@ pub struct Connection {
     stream: TcpStream,
     buffer: BytesMut,
     reusable: bool,
-}
-
-enum Framing {
-    Length(usize),
-    Chunked,
-    UntilClose,
+    max_answer_bytes: usize,
+    pool: Option<Arc<AnswerBytes>>,
 }
 
 impl Connection {
-    pub async fn open(address: SocketAddr) -> Result<Self, EvaluatorError> {
-        let stream = TcpStream::connect(address)
-            .await
-            .map_err(|source| EvaluatorError::Connect { address, source })?;
+    /// Connects within `limit`: a server that listens but never accepts cannot hold the
+    /// harness longer than that.
+    pub async fn open(
+        address: SocketAddr,
+        limit: Duration,
+        max_answer_bytes: usize,
+    ) -> Result<Self, EvaluatorError> {
+        let stream = match tokio::time::timeout(limit, TcpStream::connect(address)).await {
+            Ok(connected) => {
+                connected.map_err(|source| EvaluatorError::Connect { address, source })?
+            }
+            Err(_) => {
+                return Err(EvaluatorError::Connect {
+                    address,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("not accepted within {} ms", limit.as_millis()),
+                    ),
+                });
+            }
+        };
         stream.set_nodelay(true)?;
         Ok(Self {
             stream,
-            buffer: BytesMut::with_capacity(16 * 1024),
+            buffer: BytesMut::with_capacity(READ_STEP),
             reusable: true,
+            max_answer_bytes,
+            pool: None,
         })
+    }
+
+    /// Counts this connection's answers against a run's pool.
+    pub fn sharing(mut self, pool: Arc<AnswerBytes>) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     pub fn is_open(&self) -> bool {
@@ -68,129 +100,32 @@ impl Connection {
             self.reusable = false;
             return Err(format!("sending failed: {error}"));
         }
-        let answer = self.read_answer().await;
-        if answer.is_err() {
-            self.reusable = false;
+        let mut charge = Charge::new(self.pool.as_deref());
+        let answer = read_charged(
+            &mut self.stream,
+            &mut self.buffer,
+            self.max_answer_bytes,
+            &mut charge,
+        )
+        .await;
+        drop(charge);
+        if self.buffer.capacity() > KEPT_BUFFER {
+            // The body handed out shares the old allocation; a fresh buffer lets it go
+            // as soon as the caller drops the body.
+            let rest = BytesMut::from(&self.buffer[..]);
+            self.buffer = rest;
         }
-        answer
-    }
-
-    async fn fill(&mut self) -> Result<usize, String> {
-        if self.buffer.len() > MAX_ANSWER_BYTES {
-            return Err(format!(
-                "the answer is larger than {MAX_ANSWER_BYTES} bytes"
-            ));
-        }
-        self.buffer.reserve(16 * 1024);
-        self.stream
-            .read_buf(&mut self.buffer)
-            .await
-            .map_err(|e| format!("reading the answer failed: {e}"))
-    }
-
-    async fn read_answer(&mut self) -> Result<(u16, Bytes), String> {
-        let (status, header_length, framing, close) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut headers);
-            match response.parse(&self.buffer) {
-                Ok(httparse::Status::Complete(length)) => {
-                    let status = response.code.unwrap_or(0);
-                    let (framing, close) = framing_of(response.headers)?;
-                    break (status, length, framing, close);
+        match answer {
+            Ok(answer) => {
+                if answer.close {
+                    self.reusable = false;
                 }
-                Ok(httparse::Status::Partial) => {
-                    if self.fill().await? == 0 {
-                        return Err("the server closed the connection before answering".into());
-                    }
-                }
-                Err(error) => return Err(format!("malformed answer: {error}")),
+                Ok((answer.status, answer.body))
             }
-        };
-        self.buffer.advance(header_length);
-        let body = match framing {
-            Framing::Length(length) => {
-                if length > MAX_ANSWER_BYTES {
-                    return Err(format!(
-                        "the answer is larger than {MAX_ANSWER_BYTES} bytes"
-                    ));
-                }
-                while self.buffer.len() < length {
-                    if self.fill().await? == 0 {
-                        return Err("the server closed the connection mid-answer".into());
-                    }
-                }
-                self.buffer.split_to(length).freeze()
-            }
-            Framing::Chunked => self.read_chunked().await?,
-            Framing::UntilClose => {
-                while self.fill().await? > 0 {}
+            Err(error) => {
                 self.reusable = false;
-                self.buffer.split().freeze()
-            }
-        };
-        if close {
-            self.reusable = false;
-        }
-        Ok((status, body))
-    }
-
-    async fn read_chunked(&mut self) -> Result<Bytes, String> {
-        let mut body = BytesMut::new();
-        loop {
-            let line_end = loop {
-                if let Some(end) = self.buffer.windows(2).position(|w| w == b"\r\n") {
-                    break end;
-                }
-                if self.fill().await? == 0 {
-                    return Err("the server closed the connection mid-chunk".into());
-                }
-            };
-            let size_text = std::str::from_utf8(&self.buffer[..line_end])
-                .map_err(|_| "malformed chunk size")?;
-            let size_text = size_text.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| format!("malformed chunk size `{size_text}`"))?;
-            if body.len() + size > MAX_ANSWER_BYTES {
-                return Err(format!(
-                    "the answer is larger than {MAX_ANSWER_BYTES} bytes"
-                ));
-            }
-            self.buffer.advance(line_end + 2);
-            // The chunk and its closing CRLF (for the last chunk: the empty trailer line).
-            while self.buffer.len() < size + 2 {
-                if self.fill().await? == 0 {
-                    return Err("the server closed the connection mid-chunk".into());
-                }
-            }
-            body.extend_from_slice(&self.buffer[..size]);
-            self.buffer.advance(size + 2);
-            if size == 0 {
-                return Ok(body.freeze());
+                Err(error)
             }
         }
     }
-}
-
-fn framing_of(headers: &[httparse::Header<'_>]) -> Result<(Framing, bool), String> {
-    let mut framing = Framing::UntilClose;
-    let mut close = false;
-    for header in headers {
-        let value = std::str::from_utf8(header.value).unwrap_or("").trim();
-        if header.name.eq_ignore_ascii_case("content-length") {
-            framing = Framing::Length(
-                value
-                    .parse()
-                    .map_err(|_| format!("malformed Content-Length `{value}`"))?,
-            );
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding")
-            && value.eq_ignore_ascii_case("chunked")
-        {
-            framing = Framing::Chunked;
-        } else if header.name.eq_ignore_ascii_case("connection")
-            && value.eq_ignore_ascii_case("close")
-        {
-            close = true;
-        }
-    }
-    Ok((framing, close))
 }

@@ -1,13 +1,16 @@
 //! The load generator: single-stream, server (Poisson) and offline runs against one server.
+//! A run holds no answer bodies: each is reduced to what the caller keeps as it arrives,
+//! and a deadline the server cannot stall ends the run whatever its minimums.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use crate::EvaluatorError;
-use crate::harness::connection::{Connection, encode_post};
+use crate::harness::connection::{AnswerBytes, Connection, encode_post};
 use crate::harness::schedule::{PoissonArrivals, SampleOrder, wait_until};
 
 /// How queries are issued (MLPerf LoadGen's scenarios).
@@ -30,12 +33,34 @@ pub struct LoadSpec {
     /// Per query; a query that takes longer counts as timed out.
     pub timeout: Duration,
     pub seed: u64,
+    /// An answer body over this many bytes is the query's error ("answer too large").
+    pub max_answer_bytes: usize,
+    /// The most bytes of answers the run reads at once, over all queries out; a query
+    /// whose answer would pass it fails the same way.
+    pub max_run_answer_bytes: usize,
+    /// What is kept of an answer body, read as it arrives; the body itself is dropped.
+    pub keep: Keep,
+    /// When the run ends whatever its minimums: no query leaves after it, and queries
+    /// still out are cancelled and count as timed out.
+    pub deadline: Option<Instant>,
+}
+
+/// Reduces an answer body to the value kept for scoring (`None`: nothing usable).
+pub type Keep = fn(&[u8]) -> Option<serde_json::Value>;
+
+/// Keeps nothing of the answers: for runs that only measure.
+pub fn keep_nothing(_body: &[u8]) -> Option<serde_json::Value> {
+    None
 }
 
 /// How one query ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryOutcome {
-    Answered { status: u16, body: Bytes },
+    /// The server answered; `value` is what [`LoadSpec::keep`] kept of the body.
+    Answered {
+        status: u16,
+        value: Option<serde_json::Value>,
+    },
     Failed(String),
     TimedOut,
 }
@@ -56,12 +81,14 @@ pub struct RunResult {
     pub records: Vec<QueryRecord>,
     pub duration: Duration,
     pub connections_opened: usize,
+    /// The deadline ended the run before its minimums were met, or cancelled queries.
+    pub cut_by_deadline: bool,
 }
 
 struct Target<'a> {
     address: SocketAddr,
-    host: String,
-    path: &'a str,
+    spec: &'a LoadSpec,
+    pool: Arc<AnswerBytes>,
 }
 
 /// Sends `bodies` (pre-encoded requests, one per input) to `path` on `address`.
@@ -76,24 +103,25 @@ pub async fn run(
     }
     let target = Target {
         address,
-        host: address.to_string(),
-        path,
+        spec,
+        pool: AnswerBytes::new(spec.max_run_answer_bytes),
     };
+    let host = address.to_string();
     let requests: Vec<Bytes> = bodies
         .iter()
-        .map(|body| encode_post(&target.host, path, body))
+        .map(|body| encode_post(&host, path, body))
         .collect();
     let bodies = requests.as_slice();
     match spec.pattern {
-        Pattern::SingleStream => single_stream(&target, bodies, spec).await,
+        Pattern::SingleStream => single_stream(&target, bodies).await,
         Pattern::Server { rate_qps } if rate_qps.is_finite() && rate_qps > 0.0 => {
-            server(&target, bodies, spec, rate_qps).await
+            server(&target, bodies, rate_qps).await
         }
         Pattern::Server { rate_qps } => Err(EvaluatorError::InvalidSpec(format!(
             "server rate {rate_qps} is not positive"
         ))),
         Pattern::Offline { concurrency } if concurrency > 0 => {
-            offline(&target, bodies, spec, concurrency).await
+            offline(&target, bodies, concurrency).await
         }
         Pattern::Offline { .. } => Err(EvaluatorError::InvalidSpec(
             "offline concurrency is zero".into(),
@@ -105,63 +133,96 @@ fn enough(spec: &LoadSpec, started: Instant, issued: u64) -> bool {
     issued >= spec.min_queries && started.elapsed() >= spec.min_duration
 }
 
-/// Sends one query on `connection` (opening one if needed), timing from `scheduled`.
-/// Returns the connection when it can carry another query.
-async fn issue(
-    target: &Target<'_>,
-    connection: Option<Connection>,
-    body: &Bytes,
-    scheduled: Instant,
-    timeout: Duration,
-    opened: &mut usize,
-) -> (QueryOutcome, Duration, Option<Connection>) {
-    let attempt = async {
-        let mut connection = match connection {
-            Some(connection) if connection.is_open() => connection,
-            _ => {
-                *opened += 1;
-                Connection::open(target.address)
-                    .await
-                    .map_err(|e| e.to_string())?
-            }
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// How long something started now may take: `limit`, or less where the deadline is nearer.
+fn within(limit: Duration, deadline: Option<Instant>) -> Duration {
+    deadline.map_or(limit, |d| {
+        limit.min(d.saturating_duration_since(Instant::now()))
+    })
+}
+
+impl Target<'_> {
+    /// A fresh connection, within the query time-out and the deadline.
+    async fn connect(&self) -> Result<Connection, EvaluatorError> {
+        let connection = Connection::open(
+            self.address,
+            within(self.spec.timeout, self.spec.deadline),
+            self.spec.max_answer_bytes,
+        )
+        .await?;
+        Ok(connection.sharing(Arc::clone(&self.pool)))
+    }
+
+    /// Sends one query on `connection` (opening one if needed), timing from `scheduled`;
+    /// the query is cut at its time-out or at the deadline, whichever comes first. Returns
+    /// the connection when it can carry another query, and whether the deadline cut it.
+    async fn issue(
+        &self,
+        connection: Option<Connection>,
+        body: &Bytes,
+        scheduled: Instant,
+        opened: &mut usize,
+    ) -> (QueryOutcome, Duration, Option<Connection>, bool) {
+        let attempt = async {
+            let mut connection = match connection {
+                Some(connection) if connection.is_open() => connection,
+                _ => {
+                    *opened += 1;
+                    self.connect().await.map_err(|e| e.to_string())?
+                }
+            };
+            let (status, answer) = connection.send(body).await?;
+            // The body goes as soon as what scoring needs is read from it.
+            let value = (self.spec.keep)(&answer);
+            Ok::<_, String>((status, value, connection))
         };
-        let answer = connection.send(body).await?;
-        Ok::<_, String>((answer, connection))
-    };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(((status, body), connection))) => (
-            QueryOutcome::Answered { status, body },
-            scheduled.elapsed(),
-            Some(connection),
-        ),
-        Ok(Err(error)) => (QueryOutcome::Failed(error), scheduled.elapsed(), None),
-        // A timed-out connection may still deliver the late answer; it is not reused.
-        Err(_) => (QueryOutcome::TimedOut, scheduled.elapsed(), None),
+        let limit = (scheduled + self.spec.timeout).saturating_duration_since(Instant::now());
+        let cut = self
+            .spec
+            .deadline
+            .is_some_and(|d| d < Instant::now() + limit);
+        let limit = within(limit, self.spec.deadline);
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(Ok((status, value, connection))) => (
+                QueryOutcome::Answered { status, value },
+                scheduled.elapsed(),
+                Some(connection),
+                false,
+            ),
+            Ok(Err(error)) => (
+                QueryOutcome::Failed(error),
+                scheduled.elapsed(),
+                None,
+                false,
+            ),
+            // A timed-out connection may still deliver the late answer; it is not reused.
+            Err(_) => (QueryOutcome::TimedOut, scheduled.elapsed(), None, cut),
+        }
     }
 }
 
-async fn single_stream(
-    target: &Target<'_>,
-    bodies: &[Bytes],
-    spec: &LoadSpec,
-) -> Result<RunResult, EvaluatorError> {
-    let mut connection = Some(Connection::open(target.address).await?);
+async fn single_stream(target: &Target<'_>, bodies: &[Bytes]) -> Result<RunResult, EvaluatorError> {
+    let spec = target.spec;
+    let mut connection = Some(target.connect().await?);
     let mut opened = 1;
     let mut order = SampleOrder::new(bodies.len(), spec.seed);
     let mut records = Vec::new();
+    let mut cut_by_deadline = false;
     let started = Instant::now();
     while !enough(spec, started, records.len() as u64) {
+        if past(spec.deadline) {
+            cut_by_deadline = true;
+            break;
+        }
         let sample = order.next_sample();
         let scheduled = Instant::now();
-        let (outcome, latency, kept) = issue(
-            target,
-            connection.take(),
-            &bodies[sample],
-            scheduled,
-            spec.timeout,
-            &mut opened,
-        )
-        .await;
+        let (outcome, latency, kept, cut) = target
+            .issue(connection.take(), &bodies[sample], scheduled, &mut opened)
+            .await;
+        cut_by_deadline |= cut;
         connection = kept;
         records.push(QueryRecord {
             sample,
@@ -174,19 +235,46 @@ async fn single_stream(
         records,
         duration: started.elapsed(),
         connections_opened: opened,
+        cut_by_deadline,
     })
+}
+
+/// What the tasks of a run share: idle connections, the records, the count of opened
+/// connections, and whether the deadline cut any query.
+#[derive(Default)]
+struct Shared {
+    idle: Mutex<Vec<Connection>>,
+    records: Mutex<Vec<QueryRecord>>,
+    opened: AtomicUsize,
+    cut: AtomicBool,
+}
+
+impl Shared {
+    fn take_records(&self) -> Vec<QueryRecord> {
+        let mut records = self
+            .records
+            .lock()
+            .map(|mut records| std::mem::take(&mut *records))
+            .unwrap_or_default();
+        records.sort_by_key(|r| r.scheduled_at);
+        records
+    }
 }
 
 async fn server(
     target: &Target<'_>,
     bodies: &[Bytes],
-    spec: &LoadSpec,
     rate_qps: f64,
 ) -> Result<RunResult, EvaluatorError> {
+    let spec = target.spec;
     // One connection up front proves the server is there before the clock starts.
-    let idle = Arc::new(Mutex::new(vec![Connection::open(target.address).await?]));
-    let records = Arc::new(Mutex::new(Vec::new()));
-    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let shared = Arc::new(Shared::default());
+    shared.opened.store(1, Ordering::Relaxed);
+    let first = target.connect().await?;
+    if let Ok(mut idle) = shared.idle.lock() {
+        idle.push(first);
+    }
+    let spec_owned = Arc::new(spec.clone());
     let mut order = SampleOrder::new(bodies.len(), spec.seed);
     let mut arrivals = PoissonArrivals::new(rate_qps, spec.seed);
     let mut tasks = tokio::task::JoinSet::new();
@@ -198,32 +286,33 @@ async fn server(
             break;
         }
         let scheduled = started + offset;
+        if spec.deadline.is_some_and(|d| scheduled >= d) {
+            shared.cut.store(true, Ordering::Relaxed);
+            break;
+        }
         wait_until(scheduled).await;
         let sample = order.next_sample();
-        let (idle, records, opened) =
-            (Arc::clone(&idle), Arc::clone(&records), Arc::clone(&opened));
+        let (shared, spec) = (Arc::clone(&shared), Arc::clone(&spec_owned));
         let body = bodies[sample].clone();
-        let (address, host, path, timeout) = (
-            target.address,
-            target.host.clone(),
-            target.path.to_owned(),
-            spec.timeout,
-        );
+        let (address, pool) = (target.address, Arc::clone(&target.pool));
         tasks.spawn(async move {
             let target = Target {
                 address,
-                host,
-                path: &path,
+                spec: &spec,
+                pool,
             };
-            let connection = idle.lock().ok().and_then(|mut idle| idle.pop());
+            let connection = shared.idle.lock().ok().and_then(|mut idle| idle.pop());
             let mut fresh = 0;
-            let (outcome, latency, kept) =
-                issue(&target, connection, &body, scheduled, timeout, &mut fresh).await;
-            opened.fetch_add(fresh, std::sync::atomic::Ordering::Relaxed);
-            if let (Some(connection), Ok(mut idle)) = (kept, idle.lock()) {
+            let (outcome, latency, kept, cut) =
+                target.issue(connection, &body, scheduled, &mut fresh).await;
+            shared.opened.fetch_add(fresh, Ordering::Relaxed);
+            if cut {
+                shared.cut.store(true, Ordering::Relaxed);
+            }
+            if let (Some(connection), Ok(mut idle)) = (kept, shared.idle.lock()) {
                 idle.push(connection);
             }
-            if let Ok(mut records) = records.lock() {
+            if let Ok(mut records) = shared.records.lock() {
                 records.push(QueryRecord {
                     sample,
                     scheduled_at: offset,
@@ -236,92 +325,83 @@ async fn server(
         // Reap finished tasks as we go so the set stays small on long runs.
         while tasks.try_join_next().is_some() {}
     }
+    // Every task ends by its time-out or the deadline, whichever is first.
     while tasks.join_next().await.is_some() {}
-    let duration = started.elapsed();
-    let mut records = std::mem::take(
-        &mut *records
-            .lock()
-            .map_err(|_| EvaluatorError::InvalidSpec("poisoned".into()))?,
-    );
-    records.sort_by_key(|r| r.scheduled_at);
     Ok(RunResult {
-        records,
-        duration,
-        connections_opened: opened.load(std::sync::atomic::Ordering::Relaxed),
+        records: shared.take_records(),
+        duration: started.elapsed(),
+        connections_opened: shared.opened.load(Ordering::Relaxed),
+        cut_by_deadline: shared.cut.load(Ordering::Relaxed),
     })
 }
 
 async fn offline(
     target: &Target<'_>,
     bodies: &[Bytes],
-    spec: &LoadSpec,
     concurrency: usize,
 ) -> Result<RunResult, EvaluatorError> {
+    let spec = target.spec;
     let total = spec.min_queries.max(bodies.len() as u64);
     let mut order = SampleOrder::new(bodies.len(), spec.seed);
     let samples: Arc<Vec<usize>> = Arc::new((0..total).map(|_| order.next_sample()).collect());
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
     let mut connections = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
-        connections.push(Connection::open(target.address).await?);
+        connections.push(target.connect().await?);
     }
+    let shared = Arc::new(Shared::default());
+    shared.opened.store(concurrency, Ordering::Relaxed);
+    let spec_owned = Arc::new(spec.clone());
+    let bodies: Arc<Vec<Bytes>> = Arc::new(bodies.to_vec());
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for connection in connections {
-        let (samples, next, bodies) = (Arc::clone(&samples), Arc::clone(&next), bodies.to_vec());
-        let (address, host, path, timeout) = (
-            target.address,
-            target.host.clone(),
-            target.path.to_owned(),
-            spec.timeout,
-        );
+        let (samples, next, bodies) =
+            (Arc::clone(&samples), Arc::clone(&next), Arc::clone(&bodies));
+        let (shared, spec) = (Arc::clone(&shared), Arc::clone(&spec_owned));
+        let (address, pool) = (target.address, Arc::clone(&target.pool));
         tasks.spawn(async move {
             let target = Target {
                 address,
-                host,
-                path: &path,
+                spec: &spec,
+                pool,
             };
             let mut connection = Some(connection);
-            let mut records = Vec::new();
             let mut opened = 0;
             loop {
-                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&sample) = samples.get(index) else {
                     break;
                 };
+                if past(spec.deadline) {
+                    shared.cut.store(true, Ordering::Relaxed);
+                    break;
+                }
                 let scheduled = Instant::now();
-                let (outcome, latency, kept) = issue(
-                    &target,
-                    connection.take(),
-                    &bodies[sample],
-                    scheduled,
-                    timeout,
-                    &mut opened,
-                )
-                .await;
+                let (outcome, latency, kept, cut) = target
+                    .issue(connection.take(), &bodies[sample], scheduled, &mut opened)
+                    .await;
+                if cut {
+                    shared.cut.store(true, Ordering::Relaxed);
+                }
                 connection = kept;
-                records.push(QueryRecord {
-                    sample,
-                    scheduled_at: scheduled - started,
-                    latency,
-                    outcome,
-                });
+                if let Ok(mut records) = shared.records.lock() {
+                    records.push(QueryRecord {
+                        sample,
+                        scheduled_at: scheduled - started,
+                        latency,
+                        outcome,
+                    });
+                }
             }
-            (records, opened)
+            shared.opened.fetch_add(opened, Ordering::Relaxed);
         });
     }
-    let mut records = Vec::new();
-    let mut opened = concurrency;
-    while let Some(finished) = tasks.join_next().await {
-        if let Ok((mut part, fresh)) = finished {
-            records.append(&mut part);
-            opened += fresh;
-        }
-    }
-    records.sort_by_key(|r| r.scheduled_at);
+    while tasks.join_next().await.is_some() {}
     Ok(RunResult {
-        records,
+        records: shared.take_records(),
         duration: started.elapsed(),
-        connections_opened: opened,
+        connections_opened: shared.opened.load(Ordering::Relaxed),
+        cut_by_deadline: shared.cut.load(Ordering::Relaxed),
     })
 }

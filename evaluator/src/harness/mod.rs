@@ -1,6 +1,8 @@
 //! The harness: load patterns after MLPerf LoadGen, latency from the scheduled send time.
 
+pub mod answer;
 pub mod connection;
+pub mod http_answer;
 pub mod loadgen;
 pub mod null_server;
 pub mod oip;
@@ -8,5 +10,7 @@ pub mod report;
 pub mod schedule;
 pub mod verdict;
 
-pub use loadgen::{LoadSpec, Pattern, QueryOutcome, QueryRecord, RunResult, run};
+pub use loadgen::{
+    Keep, LoadSpec, Pattern, QueryOutcome, QueryRecord, RunResult, keep_nothing, run,
+};
 pub use report::LatencySummary;

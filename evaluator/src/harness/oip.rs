@@ -10,7 +10,7 @@ use jiebang_scenarios::package::{Task, TensorSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::EvaluatorError;
-use crate::harness::connection::{Connection, encode_get};
+use crate::harness::connection::{Connection, DEFAULT_MAX_ANSWER_BYTES, encode_get};
 
 /// One named tensor: its shape, datatype and flattened data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,25 +53,36 @@ pub fn infer_path(model: &str) -> String {
 }
 
 /// Polls `GET /v2/health/ready` until it answers 200 (`true`), or `running` says the server
-/// has stopped, or `limit` passes (`false`). A loading server answers 503 meanwhile.
+/// has stopped, or `limit` passes (`false`). A loading server answers 503 meanwhile. Every
+/// attempt, connecting included, ends by the limit: a server that listens but never
+/// accepts or never answers cannot hold readiness past it.
 pub async fn wait_ready<F, R>(address: SocketAddr, limit: Duration, running: F) -> bool
 where
     F: Fn() -> R,
     R: Future<Output = bool>,
 {
+    const ATTEMPT: Duration = Duration::from_secs(2);
     let deadline = Instant::now() + limit;
     let request = encode_get(&address.to_string(), "/v2/health/ready");
     while Instant::now() < deadline {
-        if let Ok(mut connection) = Connection::open(address).await
-            && let Ok(Ok((200, _))) =
-                tokio::time::timeout(Duration::from_secs(2), connection.send(&request)).await
-        {
+        let attempt = async {
+            let mut connection = Connection::open(address, ATTEMPT, DEFAULT_MAX_ANSWER_BYTES)
+                .await
+                .ok()?;
+            connection.send(&request).await.ok()
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if let Ok(Some((200, _))) = tokio::time::timeout(ATTEMPT.min(remaining), attempt).await {
             return true;
         }
-        if !running().await {
-            return false;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, running()).await {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(_) => break,
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep(Duration::from_millis(100).min(remaining)).await;
     }
     false
 }
@@ -92,16 +103,23 @@ pub struct TensorMetadata {
 }
 
 /// Compares the model's metadata with the scenario's tensors, so a mismatch is reported as
-/// one rather than as a run of wrong answers; the error says what differs.
-pub async fn check_metadata(address: SocketAddr, task: &Task) -> Result<(), String> {
+/// one rather than as a run of wrong answers; the error says what differs. The exchange
+/// takes at most `limit` (at most 5 s).
+pub async fn check_metadata(
+    address: SocketAddr,
+    task: &Task,
+    limit: Duration,
+) -> Result<(), String> {
     let path = format!("/v2/models/{}", task.model);
     let request = encode_get(&address.to_string(), &path);
-    let answer = match Connection::open(address).await {
-        Ok(mut connection) => {
-            tokio::time::timeout(Duration::from_secs(5), connection.send(&request)).await
-        }
-        Err(error) => return Err(format!("GET {path}: {error}")),
+    let limit = limit.min(Duration::from_secs(5));
+    let exchange = async {
+        let mut connection = Connection::open(address, limit, DEFAULT_MAX_ANSWER_BYTES)
+            .await
+            .map_err(|error| error.to_string())?;
+        connection.send(&request).await
     };
+    let answer = tokio::time::timeout(limit, exchange).await;
     let body = match answer {
         Ok(Ok((200, body))) => body,
         Ok(Ok((status, _))) => {
@@ -110,7 +128,12 @@ pub async fn check_metadata(address: SocketAddr, task: &Task) -> Result<(), Stri
             ));
         }
         Ok(Err(error)) => return Err(format!("GET {path}: {error}")),
-        Err(_) => return Err(format!("GET {path} did not answer within 5 s")),
+        Err(_) => {
+            return Err(format!(
+                "GET {path} did not answer within {} ms",
+                limit.as_millis()
+            ));
+        }
     };
     let metadata: ModelMetadata = serde_json::from_slice(&body)
         .map_err(|e| format!("GET {path} is not model metadata: {e}"))?;

@@ -1,6 +1,7 @@
 //! Batch mode: inputs mounted read-only at /input, predictions read from /output.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use jiebang_sandboxes::{Mode, RunOutcome, Sandbox, Termination};
 use jiebang_scenarios::package::Record;
 
 use crate::EvaluatorError;
-use crate::pipeline::scoring::{Answer, split_scores};
+use crate::harness::answer::prediction_line;
+use crate::pipeline::scoring::{Answer, notes, split_scores};
 use crate::pipeline::{
     Evaluation, Job, data_set, empty_scores, new_report, spec, split_scores_all,
 };
@@ -34,16 +36,8 @@ async fn batch_run(
         let failure = format!("the program {}", outcome.termination);
         return Ok((Vec::new(), outcome, Some(failure)));
     }
-    let predictions =
-        std::fs::read_to_string(output_dir.path().join("predictions.jsonl")).unwrap_or_default();
-    let mut by_id: HashMap<String, serde_json::Value> = HashMap::new();
-    for line in predictions.lines().filter(|l| !l.trim().is_empty()) {
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(line)
-            && let Some(id) = value["id"].as_str()
-        {
-            by_id.insert(id.to_owned(), value["prediction"].clone());
-        }
-    }
+    let by_id = read_predictions(&output_dir.path().join("predictions.jsonl"), &records)
+        .unwrap_or_default();
     let failure = by_id
         .is_empty()
         .then(|| "no predictions in /output/predictions.jsonl".to_owned());
@@ -55,6 +49,58 @@ async fn batch_run(
         })
         .collect();
     Ok((answers, outcome, failure))
+}
+
+/// A prediction line longer than this is skipped: a line carries one id and one value.
+pub const MAX_PREDICTION_LINE: usize = 1 << 20;
+
+/// The predictions of `records` in a `predictions.jsonl`, read a line at a time: lines over
+/// [`MAX_PREDICTION_LINE`], lines that are not a prediction and ids not asked for are
+/// skipped, so what is held is one line and one prediction per record.
+pub fn read_predictions(
+    path: &Path,
+    records: &[Record],
+) -> std::io::Result<HashMap<String, serde_json::Value>> {
+    let wanted: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let mut reader = BufReader::new(std::fs::File::open(path)?);
+    let mut by_id = HashMap::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let limit = MAX_PREDICTION_LINE as u64 + 1;
+        if (&mut reader).take(limit).read_until(b'\n', &mut line)? == 0 {
+            return Ok(by_id);
+        }
+        if line.len() > MAX_PREDICTION_LINE {
+            skip_line(&mut reader)?;
+            continue;
+        }
+        if let Some((id, Some(prediction))) = prediction_line(&line)
+            && wanted.contains(id.as_str())
+        {
+            by_id.insert(id, prediction);
+        }
+    }
+}
+
+/// Reads past the rest of the current line without keeping it.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|b| *b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let all = buffer.len();
+                reader.consume(all);
+            }
+        }
+    }
 }
 
 pub(super) async fn evaluate_batch(
@@ -78,7 +124,13 @@ pub(super) async fn evaluate_batch(
     .await?;
     let sample_logs = outcome.logs.clone();
     report.sample = Some(RunReport {
-        scores: split_scores_all(manifest, &answers, &sample_labels),
+        scores: {
+            let scores = split_scores_all(manifest, &answers, &sample_labels);
+            report
+                .notes
+                .extend(notes("sample run", manifest, &answers, &scores));
+            scores
+        },
         latency: None,
         verdict: None,
         floor: None,
@@ -112,7 +164,11 @@ pub(super) async fn evaluate_batch(
         scores: if answers.is_empty() {
             empty_scores(manifest)
         } else {
-            split_scores(manifest, &answers, &hidden_labels)
+            let scores = split_scores(manifest, &answers, &hidden_labels);
+            report
+                .notes
+                .extend(notes("hidden run", manifest, &answers, &scores));
+            scores
         },
         latency: None,
         verdict: None,
@@ -124,4 +180,36 @@ pub(super) async fn evaluate_batch(
         sample_logs,
         hidden_logs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn record(id: &str) -> Record {
+        Record {
+            id: id.to_owned(),
+            inputs: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn overlong_lines_and_foreign_ids_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("predictions.jsonl");
+        let huge = format!(
+            "{{\"id\":\"b\",\"prediction\":[{}0]}}\n",
+            "0,".repeat(MAX_PREDICTION_LINE)
+        );
+        let text = format!(
+            "{{\"id\":\"a\",\"prediction\":1}}\n{huge}not json\n{{\"id\":\"z\",\"prediction\":2}}\n{{\"id\":\"c\",\"prediction\":\"cat\"}}"
+        );
+        std::fs::write(&path, text).unwrap();
+        let records = [record("a"), record("b"), record("c")];
+        let by_id = read_predictions(&path, &records).unwrap();
+        assert_eq!(by_id.len(), 2, "{by_id:?}");
+        assert_eq!(by_id["a"], serde_json::json!(1));
+        assert_eq!(by_id["c"], serde_json::json!("cat"));
+    }
 }

@@ -50,6 +50,7 @@ fn new_report(manifest: &Manifest, image: &str) -> Report {
         sample: None,
         hidden: None,
         failure: None,
+        notes: Vec::new(),
         environment: environment(manifest),
         device_seconds: 0.0,
         devices: Vec::new(),

@@ -37,15 +37,16 @@ pub struct SplitScores {
     pub all: Option<Score>,
 }
 
-/// The first element of the first output tensor: the prediction, by the contract.
-pub fn prediction_of(body: &[u8]) -> Option<serde_json::Value> {
-    let response: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let data = response["outputs"].get(0)?.get("data")?;
-    let mut value = data;
-    while let Some(first) = value.as_array().and_then(|items| items.first()) {
-        value = first;
-    }
-    (!value.is_array()).then(|| value.clone())
+/// The largest magnitude a numeric prediction may have. A prediction past it, or one
+/// that is not a number, counts as no answer: the squared or absolute errors of larger
+/// values overflow, and a metric of infinity would leave the run without a score.
+pub const MAX_PREDICTION_MAGNITUDE: f64 = 1e100;
+
+/// A prediction as a number the metrics can use, if it is one.
+fn usable_number(value: &serde_json::Value) -> Option<f64> {
+    value
+        .as_f64()
+        .filter(|x| x.is_finite() && x.abs() <= MAX_PREDICTION_MAGNITUDE)
 }
 
 /// Labels compare as text: 1, 1.0, "1" and true all mean class "1".
@@ -107,13 +108,10 @@ fn pairs(
             answers
                 .iter()
                 .map(|a| {
-                    // A missing answer counts as a prediction of zero.
+                    // A missing or unusable answer counts as a prediction of zero.
                     (
                         truth(a).as_f64().unwrap_or(0.0),
-                        a.prediction
-                            .as_ref()
-                            .and_then(serde_json::Value::as_f64)
-                            .unwrap_or(0.0),
+                        a.prediction.as_ref().and_then(usable_number).unwrap_or(0.0),
                     )
                 })
                 .collect(),
@@ -131,7 +129,10 @@ fn score(
         return None;
     }
     let pairs = pairs(metric, answers, labels);
-    let value = metrics::compute(metric, &pairs).ok()?;
+    // A metric that is not a finite number is no score; [`notes`] says why.
+    let value = metrics::compute(metric, &pairs)
+        .ok()
+        .filter(|v| v.is_finite())?;
     let (low, high) =
         metrics::bootstrap_interval(metric, &pairs, 1000, seed).unwrap_or((value, value));
     Some(Score {
@@ -187,17 +188,48 @@ pub fn split_scores(
     }
 }
 
+/// What the team is told about how its answers were scored, for the report: predictions
+/// that were not usable numbers (for the numeric metrics), and a metric that could not be
+/// computed although there were answers.
+pub fn notes(
+    run: &str,
+    manifest: &Manifest,
+    answers: &[Answer],
+    scores: &SplitScores,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let items = per_item(answers);
+    if matches!(
+        manifest.metric.name,
+        MetricName::Rmse | MetricName::Mae | MetricName::Mape
+    ) {
+        let unusable: Vec<&serde_json::Value> = items
+            .iter()
+            .filter_map(|a| a.prediction.as_ref())
+            .filter(|p| usable_number(p).is_none())
+            .collect();
+        if let Some(example) = unusable.first() {
+            notes.push(format!(
+                "{run}: {} of {} predictions were not numbers within ±{MAX_PREDICTION_MAGNITUDE:e} \
+                 (for example {:.40}); each counts as no answer, scored as a prediction of 0",
+                unusable.len(),
+                items.len(),
+                example.to_string()
+            ));
+        }
+    }
+    if !items.is_empty() && scores.all.is_none() {
+        notes.push(format!(
+            "{run}: the {} of these answers is not a finite number, so the run has no score",
+            manifest.metric.name.as_str()
+        ));
+    }
+    notes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn predictions_come_from_the_first_output() {
-        let body = br#"{"outputs":[{"name":"y","shape":[1,1],"datatype":"INT64","data":[[1]]}]}"#;
-        assert_eq!(prediction_of(body), Some(serde_json::json!(1)));
-        assert_eq!(prediction_of(b"{\"outputs\":[]}"), None);
-        assert_eq!(prediction_of(b"not json"), None);
-    }
 
     #[test]
     fn each_item_counts_once_and_a_failed_repeat_is_not_dropped() {

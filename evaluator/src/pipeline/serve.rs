@@ -1,19 +1,24 @@
 //! Serve mode: the submission is an Open Inference Protocol server; the harness checks its
-//! readiness and metadata, warms it up and sends the inputs following the load pattern.
+//! readiness and metadata, warms it up and sends the inputs following the load pattern,
+//! each step on the harness's own clock: readiness within the start-up limit, the rest
+//! within the run's limit.
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use jiebang_sandboxes::{Mode, RunOutcome, RunSpec, Sandbox, Termination};
 use jiebang_scenarios::package::{Load, Manifest, Record};
 
 use crate::EvaluatorError;
+use crate::harness::answer::first_output;
+use crate::harness::connection::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_RUN_ANSWER_BYTES};
 use crate::harness::oip::{Tensor, check_metadata, encode_request, infer_path, wait_ready};
 use crate::harness::verdict::judge;
 use crate::harness::{
-    LatencySummary, LoadSpec, Pattern, QueryOutcome, RunResult, null_server, run,
+    LatencySummary, LoadSpec, Pattern, QueryOutcome, RunResult, keep_nothing, null_server, run,
 };
-use crate::pipeline::scoring::{Answer, prediction_of, split_scores};
+use crate::pipeline::scoring::{Answer, notes, split_scores};
 use crate::pipeline::{
     Evaluation, Job, data_set, empty_scores, load_seed, new_report, spec, split_scores_all,
 };
@@ -55,23 +60,70 @@ fn count(value: &serde_json::Value) -> usize {
         .map_or(1, |items| items.iter().map(count).sum())
 }
 
+/// The answers of a run, one per query. When the deadline cut the run, every item never
+/// asked counts as unanswered: a server too slow to be asked everything is not scored on
+/// the easy part alone.
 fn answers(result: &RunResult, records: &[Record]) -> Vec<Answer> {
-    result
+    let mut answers: Vec<Answer> = result
         .records
         .iter()
         .map(|query| Answer {
             id: records[query.sample].id.clone(),
             prediction: match &query.outcome {
-                QueryOutcome::Answered { status: 200, body } => prediction_of(body),
+                QueryOutcome::Answered { status: 200, value } => value.clone(),
                 _ => None,
             },
         })
-        .collect()
+        .collect();
+    if result.cut_by_deadline {
+        let asked: HashSet<usize> = result.records.iter().map(|q| q.sample).collect();
+        answers.extend(
+            records
+                .iter()
+                .enumerate()
+                .filter(|(sample, _)| !asked.contains(sample))
+                .map(|(_, record)| Answer {
+                    id: record.id.clone(),
+                    prediction: None,
+                }),
+        );
+    }
+    answers
 }
 
-fn died_early(outcome: &RunOutcome) -> Option<String> {
+/// The largest answer accepted: generous for the declared output tensors (64 bytes of
+/// JSON an element), never less than the default, never more than 64 MiB.
+fn answer_cap(manifest: &Manifest) -> usize {
+    let elements = manifest
+        .task
+        .outputs
+        .iter()
+        .try_fold(0usize, |sum, tensor| {
+            let count = tensor.shape.iter().try_fold(1usize, |product, dim| {
+                usize::try_from(*dim)
+                    .ok()
+                    .and_then(|d| product.checked_mul(d))
+            })?;
+            sum.checked_add(count)
+        });
+    elements
+        .and_then(|n| n.checked_mul(64))
+        .map_or(DEFAULT_MAX_ANSWER_BYTES, |bytes| {
+            bytes
+                .saturating_add(64 << 10)
+                .clamp(DEFAULT_MAX_ANSWER_BYTES, 64 << 20)
+        })
+}
+
+/// Why the server's run ended early, if it did. In serve mode only the harness stops the
+/// container, so a run past the container's own deadline was still stopped by the harness.
+fn died_early(outcome: &mut RunOutcome) -> Option<String> {
     match outcome.termination {
         Termination::Stopped => None,
+        Termination::WallClock => {
+            outcome.termination = Termination::Stopped;
+            None
+        }
         ref other => Some(format!("the server {other} during the run")),
     }
 }
@@ -82,27 +134,34 @@ struct ServeRun {
     failure: Option<String>,
 }
 
-/// Starts the service, waits for readiness, checks its metadata, warms it up, runs the
-/// load, stops it.
+/// The time limit of one run, and the words the report uses for it.
+pub(super) struct RunLimit {
+    pub seconds: u64,
+    pub name: &'static str,
+}
+
+/// Starts the service, waits for readiness (within the start-up limit), then checks its
+/// metadata, warms it up and runs the load, all within `limit` from readiness; queries
+/// still out when it runs out are cancelled. Stops the service.
 async fn serve_run(
     sandbox: &Sandbox,
     run_spec: &RunSpec,
     job: &Job<'_>,
-    warm_up: &[Bytes],
-    bodies: &[Bytes],
+    (warm_up, bodies): (&[Bytes], &[Bytes]),
     load: &LoadSpec,
+    limit: &RunLimit,
 ) -> Result<ServeRun, EvaluatorError> {
     let manifest = &job.package.manifest;
     let service = sandbox.start_service(run_spec).await?;
     let startup = Duration::from_secs(manifest.limits.startup_s);
     if !wait_ready(service.address, startup, || service.is_running()).await {
-        let outcome = service.finish().await?;
-        let failure = match outcome.termination {
-            Termination::Stopped => format!(
+        let mut outcome = service.finish().await?;
+        let failure = match died_early(&mut outcome) {
+            None => format!(
                 "the server was not ready within the start-up limit of {} s",
                 startup.as_secs()
             ),
-            ref other => format!("the server {other} before it was ready"),
+            Some(_) => format!("the server {} before it was ready", outcome.termination),
         };
         return Ok(ServeRun {
             result: None,
@@ -110,28 +169,59 @@ async fn serve_run(
             failure: Some(failure),
         });
     }
-    if let Err(mismatch) = check_metadata(service.address, &manifest.task).await {
-        let outcome = service.finish().await?;
+    let deadline = Instant::now() + Duration::from_secs(limit.seconds);
+    let out_of_time = || {
+        format!(
+            "the {} time limit of {} s (warm-up, accuracy and timed queries) ran out; \
+             queries still out were cancelled and the server stopped",
+            limit.name, limit.seconds
+        )
+    };
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    if let Err(mismatch) = check_metadata(service.address, &manifest.task, remaining).await {
+        let mut outcome = service.finish().await?;
+        let failure = died_early(&mut outcome).unwrap_or(mismatch);
         return Ok(ServeRun {
             result: None,
             outcome,
-            failure: Some(mismatch),
+            failure: Some(failure),
         });
     }
     let path = infer_path(&manifest.task.model);
+    let load = LoadSpec {
+        deadline: Some(deadline),
+        ..load.clone()
+    };
+    let mut cut = false;
     if !warm_up.is_empty() {
         let warm = LoadSpec {
             pattern: Pattern::SingleStream,
             min_duration: Duration::ZERO,
             min_queries: warm_up.len() as u64,
-            timeout: load.timeout,
-            seed: load.seed,
+            keep: keep_nothing,
+            ..load.clone()
         };
-        let _ = run(service.address, &path, warm_up, &warm).await;
+        cut = run(service.address, &path, warm_up, &warm)
+            .await
+            .is_ok_and(|r| r.cut_by_deadline);
     }
-    let result = run(service.address, &path, bodies, load).await;
-    let outcome = service.finish().await?;
-    let failure = died_early(&outcome);
+    let result = if cut {
+        Err(None)
+    } else {
+        run(service.address, &path, bodies, &load)
+            .await
+            .map_err(Some)
+    };
+    let mut outcome = service.finish().await?;
+    let failure = died_early(&mut outcome).or_else(|| match &result {
+        Ok(result) if result.cut_by_deadline => Some(out_of_time()),
+        Ok(_) => None,
+        Err(None) => Some(out_of_time()),
+        Err(Some(error)) if Instant::now() >= deadline => {
+            Some(format!("{}: {error}", out_of_time()))
+        }
+        Err(Some(error)) => Some(format!("the load could not start: {error}")),
+    });
     Ok(ServeRun {
         result: result.ok(),
         outcome,
@@ -149,6 +239,10 @@ async fn floor(load_timeout: Duration) -> Option<LatencySummary> {
         min_queries: 200,
         timeout: load_timeout,
         seed: 0,
+        max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
+        keep: keep_nothing,
+        deadline: None,
     };
     run(server.address, &infer_path("null"), &[body], &spec)
         .await
@@ -195,21 +289,33 @@ pub(super) async fn evaluate_serve(
         min_queries: sample_bodies.len() as u64,
         timeout,
         seed: load_seed(manifest),
+        max_answer_bytes: answer_cap(manifest),
+        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
+        keep: first_output,
+        deadline: None,
+    };
+    let sample_limit = RunLimit {
+        seconds: manifest.limits.sample_run_s,
+        name: "sample run's",
     };
     let sample = serve_run(
         sandbox,
         &sample_spec,
         job,
-        &[],
-        &sample_bodies,
+        (&[], &sample_bodies),
         &sample_load,
+        &sample_limit,
     )
     .await?;
     let sample_logs = sample.outcome.logs.clone();
-    let sample_scores = sample
-        .result
-        .as_ref()
-        .map(|r| split_scores_all(manifest, &answers(r, &sample_records), &sample_labels));
+    let sample_scores = sample.result.as_ref().map(|r| {
+        let answers = answers(r, &sample_records);
+        let scores = split_scores_all(manifest, &answers, &sample_labels);
+        report
+            .notes
+            .extend(notes("sample run", manifest, &answers, &scores));
+        scores
+    });
     report.sample = Some(RunReport {
         scores: sample_scores.unwrap_or_else(|| empty_scores(manifest)),
         latency: sample.result.as_ref().map(LatencySummary::of),
@@ -241,14 +347,22 @@ pub(super) async fn evaluate_serve(
         min_queries: manifest.latency.min_queries,
         timeout,
         seed: load_seed(manifest),
+        max_answer_bytes: answer_cap(manifest),
+        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
+        keep: first_output,
+        deadline: None,
+    };
+    let hidden_limit = RunLimit {
+        seconds: manifest.limits.hidden_run_s,
+        name: "hidden run's",
     };
     let hidden = serve_run(
         sandbox,
         &hidden_spec,
         job,
-        &sample_bodies,
-        &hidden_bodies,
+        (&sample_bodies, &hidden_bodies),
         &hidden_load,
+        &hidden_limit,
     )
     .await?;
     on_stage(Stage::Scoring);
@@ -256,7 +370,14 @@ pub(super) async fn evaluate_serve(
     let scores = hidden
         .result
         .as_ref()
-        .map(|r| split_scores(manifest, &answers(r, &hidden_records), &hidden_labels))
+        .map(|r| {
+            let answers = answers(r, &hidden_records);
+            let scores = split_scores(manifest, &answers, &hidden_labels);
+            report
+                .notes
+                .extend(notes("hidden run", manifest, &answers, &scores));
+            scores
+        })
         .unwrap_or_else(|| empty_scores(manifest));
     let verdict = match (&hidden.result, manifest.latency.budget_ms) {
         (Some(result), Some(budget)) => Some(judge(result, budget, manifest.latency.percentile())),

@@ -24,6 +24,11 @@ pub struct Report {
     pub hidden: Option<RunReport>,
     /// Set when the submission failed: which limit or error ended it.
     pub failure: Option<String>,
+    /// What the team should know about how a scored run was scored: predictions that were
+    /// not usable numbers, a metric that was not finite. Reports written before notes
+    /// existed have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub environment: Environment,
     /// Accelerators held times seconds held: what a compute voucher is charged.
     #[serde(default)]

@@ -103,6 +103,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
             }),
         )),
         failure: None,
+        notes: Vec::new(),
         environment: Environment {
             cpu_model: "test CPU".into(),
             cores: 2,
