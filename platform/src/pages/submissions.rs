@@ -45,6 +45,8 @@ struct SubmissionPage {
     team_id: String,
     status: SubmissionStage,
     failure: Option<String>,
+    /// What the evaluator noted about how the answers were scored.
+    notes: Vec<String>,
     image_digest: String,
     stages: Vec<Stage>,
     running: bool,
@@ -186,6 +188,10 @@ pub async fn show(
         running: !status.is_final() && detail.failure.is_none(),
         status,
         failure: detail.failure.clone(),
+        notes: report
+            .as_ref()
+            .map(|(_, report)| report.notes.clone())
+            .unwrap_or_default(),
         image_digest: detail.submission.image_digest.clone(),
         stages: detail
             .stages
