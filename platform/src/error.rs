@@ -25,6 +25,9 @@ pub enum AppError {
     /// The body is larger than this route accepts.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The caller is over its request budget; the answer says when to come back.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The body is well-formed but a value is not acceptable; the message names the field.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
@@ -100,6 +103,7 @@ impl AppError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::TooManyRequests(_) => "too_many_requests",
             Self::Config(_) => "configuration",
             Self::StoredData { .. } => "stored_data_unreadable",
             Self::Unavailable(_) => "unavailable",
@@ -153,6 +157,7 @@ impl ResponseError for AppError {
             }
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Invalid { .. } | Self::Problems { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::SignIn(error) => match error {

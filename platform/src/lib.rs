@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod oidc_routes;
 pub mod packages;
 pub mod pages;
+pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod services;

@@ -136,6 +136,7 @@ pub fn build(
         .app_data(web::Data::new(state))
         .configure(config)
         .default_service(web::to(unknown_route))
+        .wrap(actix_web::middleware::from_fn(crate::ratelimit::limit))
         .wrap(actix_web::middleware::from_fn(crate::auth::authenticate))
         .wrap(actix_web::middleware::from_fn(
             crate::pages::errors::html_errors,

@@ -60,6 +60,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
 
     let db_for_worker = db.clone();
     let state = AppState::new(db, config.clone())?;
+    let rate_limits = state.rate_limits.clone();
     // A stop waits at most two seconds for requests in flight (a worker's long-poll claim
     // would otherwise hold it for thirty); a job a worker was running goes back to the
     // queue when its lease runs out.
@@ -82,6 +83,17 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             "First start: created user `admin`. Admin token (shown once, keep it safe):\n  {}",
             token.token
         );
+    }
+    {
+        // Visitors whose budgets are full again are forgotten now and then.
+        let limits = rate_limits;
+        actix_web::rt::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                limits.shrink();
+            }
+        });
     }
     if config.prune_after_hours > 0 {
         spawn_pruning(&config, db_for_worker.clone());

@@ -262,6 +262,14 @@ pub async fn authenticate(
     next.call(request).await
 }
 
+/// The signed-in person of a request the authentication middleware has seen, if any.
+pub fn signed_in(req: &HttpRequest) -> Option<UserId> {
+    match caller_of(req)? {
+        Caller::User(user) => Some(user.id),
+        Caller::Worker(_) | Caller::Refused(_) => None,
+    }
+}
+
 fn caller_of(req: &HttpRequest) -> Option<Caller> {
     req.extensions().get::<Caller>().cloned()
 }

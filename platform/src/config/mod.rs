@@ -54,6 +54,14 @@ settings! {
         /// removed once this many hours old; `serve` prunes every six hours. 0 turns the
         /// automatic pruning off (`jiebang admin prune-files` still works).
         pub prune_after_hours: u64 = 24,
+        /// Requests a visitor who is not signed in may make per minute, per IP address
+        /// (pages, the API, downloads); past it 429 with `Retry-After`. 0: no limit.
+        pub anonymous_requests_per_minute: u32 = 600,
+        /// Requests a signed-in person may make per minute (by token or session). 0: no
+        /// limit. Workers, `/healthz`, `/readyz` and static assets are never limited.
+        pub user_requests_per_minute: u32 = 3000,
+        /// Image and package uploads a signed-in person may start per hour. 0: no limit.
+        pub uploads_per_hour: u32 = 120,
     }
     sections {
         /// The evaluation workers: the one inside `serve` and `jiebang worker` (`[worker]`).

@@ -14,6 +14,7 @@ mod consoles_pages;
 mod evaluation;
 mod health;
 mod internal;
+mod limits;
 mod matrix;
 mod migrations;
 mod newcomer;
