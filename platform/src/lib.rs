@@ -9,6 +9,7 @@ pub mod conditional;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod metrics;
 pub mod oidc;
 pub mod oidc_routes;
 pub mod packages;

@@ -84,6 +84,7 @@ fn exempt(path: &str) -> bool {
         || path.starts_with("/static/")
         || path == "/healthz"
         || path == "/readyz"
+        || path == "/metrics"
 }
 
 /// An upload: a submission's image or a scenario package.

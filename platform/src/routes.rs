@@ -16,6 +16,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.configure(crate::pages::config);
     cfg.route("/healthz", web::get().to(alive))
         .route("/readyz", web::get().to(ready))
+        .route("/metrics", web::get().to(crate::metrics::scrape))
         .service(
             web::scope("/api/v1")
                 .route("/organizations", web::get().to(organizations::list))
@@ -145,6 +146,7 @@ pub fn build(
             crate::conditional::conditional_get,
         ))
         .wrap(security_headers())
+        .wrap(actix_web::middleware::from_fn(crate::metrics::observe))
         // The path without its query: OpenID Connect codes and states travel in queries.
         .wrap(
             actix_web::middleware::Logger::new("%{method}xi %U %s %b %Dms")

@@ -22,6 +22,8 @@ pub struct AppState {
     pub site: Arc<Site>,
     /// Signs session cookies; never logged.
     pub session_key: Key,
+    /// What `/metrics` reports (shared by every request thread).
+    pub metrics: crate::metrics::Metrics,
     /// Each visitor's request budgets (shared by every request thread).
     pub rate_limits: crate::ratelimit::RateLimits,
     /// Image uploads under way, each holding one of its team's remaining submissions.
@@ -37,6 +39,7 @@ impl AppState {
             blobs: BlobStore::new(&config.data_dir),
             queue_signal: Arc::new(tokio::sync::Notify::new()),
             uploads: Default::default(),
+            metrics: Default::default(),
             rate_limits: crate::ratelimit::RateLimits::new(&config),
             site: Arc::new(Site::new(&config)?),
             session_key: crate::auth::session::load_key(&config)?,

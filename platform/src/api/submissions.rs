@@ -54,6 +54,7 @@ pub async fn upload(
     let _held = state.uploads.reserve(&scenario_id, &team, remaining)?;
 
     let blob = state.blobs.receive(body, max_bytes).await?;
+    state.metrics.uploaded(blob.size);
     if blob.size == 0 {
         // Only an empty file this upload created is removed: an empty log or report may
         // share its digest.

@@ -155,6 +155,12 @@ impl Db {
         self.backend
     }
 
+    /// Connections the pool holds and how many of them are idle.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// Runs read-only work on a pooled connection on the blocking thread pool.
     pub async fn read<T, F>(&self, work: F) -> Result<T, AppError>
     where

@@ -274,5 +274,6 @@ pub fn is_page_path(path: &str) -> bool {
     !(path.starts_with("/api/")
         || path.starts_with("/internal/")
         || path == "/healthz"
-        || path == "/readyz")
+        || path == "/readyz"
+        || path == "/metrics")
 }
