@@ -98,15 +98,21 @@ async fn remove(docker: &Docker, objects: &JobObjects) {
 }
 
 /// Mounts a tmpfs of `bytes` at `dir`, owned by the sandbox user: a writable folder whose
-/// size the kernel caps, which survives the container's exit.
+/// size the kernel caps, which survives the container's exit. Its inodes are capped one
+/// past `entries` (the root takes one), so the kernel stops a flood of empty files and the
+/// read-back still sees that the cap was passed.
 pub async fn mount_output(
     dir: &std::path::Path,
     bytes: u64,
+    entries: u64,
     uid_gid: &str,
 ) -> Result<(), crate::SandboxError> {
     std::fs::create_dir_all(dir)?;
     let (uid, gid) = uid_gid.split_once(':').unwrap_or((uid_gid, uid_gid));
-    let options = format!("size={bytes},uid={uid},gid={gid},mode=0700,noexec,nosuid,nodev");
+    let inodes = entries.saturating_add(2);
+    let options = format!(
+        "size={bytes},nr_inodes={inodes},uid={uid},gid={gid},mode=0700,noexec,nosuid,nodev"
+    );
     let output = tokio::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
         .arg(dir)

@@ -2,7 +2,7 @@
 //! harness; limits enforced and what ended the run reported plainly.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::SandboxError;
 use crate::cleanup::{Guard, firewall};
 use crate::config::SandboxConfig;
+use crate::engine::{EngineFacts, NO_DNS};
 use crate::monitor::{Logs, Usage, follow_logs, watch_usage};
+use crate::output::{OutputCaps, copy_output};
 use crate::policy::{Mode, RunSpec, container_body, labels};
 
 /// What ended a run.
@@ -69,6 +71,8 @@ pub struct RunOutcome {
 pub struct Sandbox {
     pub(crate) docker: Docker,
     pub(crate) config: SandboxConfig,
+    /// What the engine lacks, asked once at connection.
+    pub(crate) engine: EngineFacts,
 }
 
 /// A service container the harness talks to; it is removed when finished or dropped.
@@ -133,8 +137,13 @@ impl Sandbox {
         let output_mount = match spec.mode {
             Mode::Batch => {
                 let dir = std::env::temp_dir().join(format!("jiebang-output-{}", spec.job_id));
-                crate::cleanup::mount_output(&dir, spec.limits.output_bytes, &self.config.user)
-                    .await?;
+                crate::cleanup::mount_output(
+                    &dir,
+                    spec.limits.output_bytes,
+                    spec.limits.output_entries,
+                    &self.config.user,
+                )
+                .await?;
                 guard.objects_mut().output_mount = Some(dir.clone());
                 Some(dir)
             }
@@ -147,6 +156,9 @@ impl Sandbox {
             output_mount.as_deref(),
         )?;
         if let Some(host) = body.host_config.as_mut() {
+            if network.is_some() && !self.engine.internal_dns_fixed {
+                host.dns = Some(vec![NO_DNS.to_owned()]);
+            }
             // The engine's own copy of the logs is capped too, so a flood fills no disk.
             host.log_config = Some(HostConfigLogConfig {
                 typ: Some("json-file".to_owned()),
@@ -161,9 +173,16 @@ impl Sandbox {
         }
         let name = format!("jiebang-{}", spec.job_id);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let created = self.docker.create_container(Some(options), body).await?;
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(SandboxError::charge_start)?;
         guard.objects_mut().containers.push(created.id.clone());
-        self.docker.start_container(&created.id, None).await?;
+        self.docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(SandboxError::charge_start)?;
         let started = Instant::now();
         // Following from after the start still gets every line: the engine keeps them
         // from the beginning (up to its capped log file).
@@ -200,17 +219,25 @@ impl Sandbox {
         let container = self.create(spec).await?;
         let timed_out = !container.wait_until_deadline().await;
         let mount = container.guard.objects().output_mount.clone();
-        let output_bytes = match mount {
+        let copied = match mount {
             Some(mount) => {
                 let target = output_dir.to_path_buf();
-                let cap = spec.limits.output_bytes;
-                tokio::task::spawn_blocking(move || copy_output(&mount, &target, cap))
+                let caps = OutputCaps {
+                    bytes: spec.limits.output_bytes,
+                    entries: spec.limits.output_entries,
+                };
+                tokio::task::spawn_blocking(move || copy_output(&mount, &target, caps))
                     .await
-                    .map_err(|e| SandboxError::Io(std::io::Error::other(e)))??
+                    .map_err(|e| SandboxError::Io(std::io::Error::other(e)))?
             }
-            None => 0,
+            None => Ok(0),
         };
-        container.finish(timed_out, output_bytes).await
+        // Finished (and cleaned up) whatever the copy found, before its verdict is passed on.
+        let outcome = container.finish(timed_out).await?;
+        Ok(RunOutcome {
+            output_bytes: copied?,
+            ..outcome
+        })
     }
 
     /// Starts a service and returns its address once the container runs; the harness
@@ -270,7 +297,7 @@ impl RunningService {
         if still_running {
             container.kill().await;
         }
-        let mut outcome = container.finish(over_time, 0).await?;
+        let mut outcome = container.finish(over_time).await?;
         if still_running && !over_time && outcome.termination != Termination::OutOfMemory {
             outcome.termination = Termination::Stopped;
         }
@@ -307,7 +334,7 @@ impl Container {
         let _ = tokio::time::timeout(Duration::from_secs(10), waiting.next()).await;
     }
 
-    async fn finish(self, timed_out: bool, output_bytes: u64) -> Result<RunOutcome, SandboxError> {
+    async fn finish(self, timed_out: bool) -> Result<RunOutcome, SandboxError> {
         let docker = &self.sandbox.docker;
         let state = docker
             .inspect_container(&self.id, None)
@@ -341,36 +368,7 @@ impl Container {
             logs: logs.text,
             log_bytes: logs.total_bytes,
             logs_truncated: logs.truncated,
-            output_bytes,
+            output_bytes: 0,
         })
     }
-}
-
-/// Copies the regular files of the output folder to `target`: symbolic links and special
-/// files a submission left there are not followed or recreated on the host.
-fn copy_output(source: &Path, target: &Path, cap: u64) -> Result<u64, SandboxError> {
-    std::fs::create_dir_all(target)?;
-    let mut total = 0u64;
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        for entry in std::fs::read_dir(source.join(&relative))? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            let name = relative.join(entry.file_name());
-            if kind.is_dir() {
-                std::fs::create_dir_all(target.join(&name))?;
-                pending.push(name);
-            } else if kind.is_file() {
-                let size = entry.metadata()?.len();
-                total += size;
-                if total > cap {
-                    return Err(SandboxError::Spec(format!(
-                        "the output is larger than its cap of {cap} bytes"
-                    )));
-                }
-                std::fs::copy(entry.path(), target.join(&name))?;
-            }
-        }
-    }
-    Ok(total)
 }
