@@ -15,7 +15,7 @@ use crate::SandboxError;
 use crate::cleanup::{Guard, firewall};
 use crate::config::SandboxConfig;
 use crate::engine::{EngineFacts, NO_DNS};
-use crate::monitor::{Logs, Usage, follow_logs, watch_usage};
+use crate::monitor::{Logs, Usage, attach_logs, watch_usage};
 use crate::output::{OutputCaps, copy_output};
 use crate::policy::{Mode, RunSpec, container_body, labels};
 
@@ -88,7 +88,8 @@ struct Container {
     guard: Guard,
     started: Instant,
     deadline: Instant,
-    logs: tokio::task::JoinHandle<Logs>,
+    logs: std::sync::Arc<std::sync::Mutex<Logs>>,
+    logs_task: tokio::task::JoinHandle<()>,
     usage: std::sync::Arc<std::sync::Mutex<Usage>>,
     usage_task: tokio::task::JoinHandle<()>,
 }
@@ -179,18 +180,14 @@ impl Sandbox {
             .await
             .map_err(SandboxError::charge_start)?;
         guard.objects_mut().containers.push(created.id.clone());
+        // Attached before the start, so not a byte is missed.
+        let (logs, logs_task) =
+            attach_logs(&self.docker, &created.id, spec.limits.log_bytes).await?;
         self.docker
             .start_container(&created.id, None)
             .await
             .map_err(SandboxError::charge_start)?;
         let started = Instant::now();
-        // Following from after the start still gets every line: the engine keeps them
-        // from the beginning (up to its capped log file).
-        let logs = follow_logs(
-            self.docker.clone(),
-            created.id.clone(),
-            spec.limits.log_bytes,
-        );
         let (usage, usage_task) = watch_usage(self.docker.clone(), created.id.clone());
         Ok(Container {
             sandbox: self.clone(),
@@ -199,6 +196,7 @@ impl Sandbox {
             started,
             deadline: started + spec.limits.wall_clock,
             logs,
+            logs_task,
             usage,
             usage_task,
         })
@@ -344,9 +342,23 @@ impl Container {
         let wall_seconds = self.started.elapsed().as_secs_f64();
         self.usage_task.abort();
         let usage = self.usage.lock().map(|u| *u).unwrap_or_default();
-        let logs = match tokio::time::timeout(Duration::from_secs(5), self.logs).await {
-            Ok(Ok(logs)) => logs,
-            _ => Logs::default(),
+        // The stream ends with the container; one still open after this wait is cut, and
+        // its logs say so.
+        let mut reader = self.logs_task;
+        let ended = tokio::time::timeout(Duration::from_secs(5), &mut reader)
+            .await
+            .is_ok_and(|joined| joined.is_ok());
+        reader.abort();
+        let logs = {
+            let mut logs = self
+                .logs
+                .lock()
+                .map(|mut l| std::mem::take(&mut *l))
+                .unwrap_or_default();
+            if !ended {
+                logs.mark_incomplete();
+            }
+            logs
         };
         let termination = if state.oom_killed == Some(true) {
             Termination::OutOfMemory

@@ -6,4 +6,5 @@ mod archives;
 mod caps;
 mod common;
 mod containment;
+mod logs;
 mod services;
