@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod firewall;
 pub mod import;
 pub mod monitor;
 pub mod output;

@@ -12,9 +12,10 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::SandboxError;
-use crate::cleanup::{Guard, firewall};
+use crate::cleanup::Guard;
 use crate::config::SandboxConfig;
 use crate::engine::{EngineFacts, NO_DNS};
+use crate::firewall::fence;
 use crate::monitor::{Logs, Usage, attach_logs, watch_usage};
 use crate::output::{OutputCaps, copy_output};
 use crate::policy::{Mode, RunSpec, container_body, labels};
@@ -126,9 +127,9 @@ impl Sandbox {
                     })
                     .await?;
                 guard.objects_mut().network = Some(name.clone());
-                if !firewall(true, &bridge).await {
+                if !fence(true, &bridge).await {
                     return Err(SandboxError::Spec(
-                        "cannot fence the job network off the host (iptables failed); refusing to run a service".into(),
+                        "cannot fence the job network off the host (iptables or ip6tables failed); refusing to run a service".into(),
                     ));
                 }
                 guard.objects_mut().bridge = Some(bridge);

@@ -36,7 +36,10 @@ async fn logs_the_engine_rotates_are_kept_whole() {
     // JSON in the engine's log file of 128 KiB, which rotates it away several times over.
     let lines = 10_000;
     let expected: String = (0..lines).map(|i| format!("{i}\n")).collect();
-    assert!(expected.len() < 64 << 10, "the output itself is within the cap");
+    assert!(
+        expected.len() < 64 << 10,
+        "the output itself is within the cap"
+    );
     let output = tempfile::tempdir().unwrap();
     let job = spec("short-lines", &["short-lines", &lines.to_string()]);
     let outcome = sandbox.run_batch(&job, output.path()).await.unwrap();

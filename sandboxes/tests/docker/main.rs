@@ -7,4 +7,5 @@ mod caps;
 mod common;
 mod containment;
 mod logs;
+mod network;
 mod services;
