@@ -249,6 +249,19 @@ impl Sandbox {
         };
         let container = self.create(spec).await?;
         let inspected = self.docker.inspect_container(&container.id, None).await?;
+        let running = inspected.state.as_ref().and_then(|s| s.running) == Some(true);
+        if !running {
+            // A server gone before it got an address failed by itself: the engine had done
+            // its part. Its last words are all the team has to go on (nothing hidden has
+            // been sent to it yet).
+            let outcome = container.finish(false).await?;
+            let tail = &outcome.logs[outcome.logs.len().saturating_sub(1024)..];
+            return Err(SandboxError::Submission(format!(
+                "the server {} as soon as it started; its last output: {}",
+                outcome.termination,
+                String::from_utf8_lossy(tail).trim()
+            )));
+        }
         let ip = inspected
             .network_settings
             .and_then(|settings| settings.networks)
