@@ -8,8 +8,8 @@ use jiebang_sandboxes::SandboxError;
 use jiebang_scenarios::ScenarioError;
 
 /// What can go wrong while a worker talks to the platform or evaluates a submission.
-/// Every one of these is an infrastructure failure; a submission's own failure is written
-/// into its report instead.
+/// Every one of these is an infrastructure failure but [`EvaluatorError::submission_fault`];
+/// a submission's other failures are written into its report.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluatorError {
     /// The server under test could not be reached at all.
@@ -70,6 +70,27 @@ pub enum EvaluatorError {
 }
 
 impl EvaluatorError {
+    /// The submission's own fault, when the sandbox found one (an image that cannot start,
+    /// an /output past its caps): charged to the submission, never retried.
+    pub fn submission_fault(&self) -> Option<&str> {
+        match self {
+            Self::Sandbox(SandboxError::Submission(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Names the run (`sample`, `hidden`) in a submission's fault, for `map_err`; any other
+    /// error passes unchanged.
+    pub fn in_run(run: &str) -> impl FnOnce(SandboxError) -> Self {
+        let run = run.to_owned();
+        move |error| match error {
+            SandboxError::Submission(reason) => {
+                Self::Sandbox(SandboxError::Submission(format!("{run} run: {reason}")))
+            }
+            other => Self::Sandbox(other),
+        }
+    }
+
     /// An I/O failure on `path`, for `map_err`.
     pub fn file(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();

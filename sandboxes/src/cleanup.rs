@@ -11,9 +11,6 @@ use bollard::query_parameters::{
 
 use crate::policy::{JOB_LABEL, WORKER_LABEL};
 
-/// The comment that marks this crate's firewall rules.
-const RULE_COMMENT: &str = "jiebang";
-
 /// The Docker objects and firewall rule of one job.
 #[derive(Debug, Default, Clone)]
 pub struct JobObjects {
@@ -85,7 +82,7 @@ async fn remove(docker: &Docker, objects: &JobObjects) {
         }
     }
     if let Some(bridge) = &objects.bridge {
-        firewall(false, bridge).await;
+        crate::firewall::fence(false, bridge).await;
     }
     if let Some(network) = &objects.network
         && let Err(error) = docker.remove_network(network).await
@@ -98,15 +95,21 @@ async fn remove(docker: &Docker, objects: &JobObjects) {
 }
 
 /// Mounts a tmpfs of `bytes` at `dir`, owned by the sandbox user: a writable folder whose
-/// size the kernel caps, which survives the container's exit.
+/// size the kernel caps, which survives the container's exit. Its inodes are capped one
+/// past `entries` (the root takes one), so the kernel stops a flood of empty files and the
+/// read-back still sees that the cap was passed.
 pub async fn mount_output(
     dir: &std::path::Path,
     bytes: u64,
+    entries: u64,
     uid_gid: &str,
 ) -> Result<(), crate::SandboxError> {
     std::fs::create_dir_all(dir)?;
     let (uid, gid) = uid_gid.split_once(':').unwrap_or((uid_gid, uid_gid));
-    let options = format!("size={bytes},uid={uid},gid={gid},mode=0700,noexec,nosuid,nodev");
+    let inodes = entries.saturating_add(2);
+    let options = format!(
+        "size={bytes},nr_inodes={inodes},uid={uid},gid={gid},mode=0700,noexec,nosuid,nodev"
+    );
     let output = tokio::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
         .arg(dir)
@@ -133,49 +136,6 @@ async fn unmount_output(dir: &std::path::Path) {
             let _ = std::fs::remove_dir(dir);
         }
         _ => tracing::warn!(dir = %dir.display(), "could not unmount an output folder"),
-    }
-}
-
-fn rule(bridge: &str) -> Vec<String> {
-    [
-        "INPUT",
-        "-i",
-        bridge,
-        "-m",
-        "conntrack",
-        "--ctstate",
-        "NEW",
-        "-m",
-        "comment",
-        "--comment",
-        RULE_COMMENT,
-        "-j",
-        "DROP",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect()
-}
-
-/// Adds (or deletes) the rule that stops a job's network from opening connections to the
-/// host; answers to connections the host opened still pass.
-pub async fn firewall(add: bool, bridge: &str) -> bool {
-    let mut args = vec![if add { "-I" } else { "-D" }.to_owned()];
-    args.extend(rule(bridge));
-    match tokio::process::Command::new("iptables")
-        .args(&args)
-        .output()
-        .await
-    {
-        Ok(output) if output.status.success() => true,
-        Ok(output) => {
-            tracing::warn!(%bridge, stderr = %String::from_utf8_lossy(&output.stderr), "iptables refused");
-            false
-        }
-        Err(error) => {
-            tracing::warn!(%bridge, %error, "iptables is not available");
-            false
-        }
     }
 }
 
@@ -237,30 +197,5 @@ pub async fn sweep(docker: &Docker, worker: Option<&str>) -> usize {
             }
         }
     }
-    removed + sweep_firewall().await
-}
-
-async fn sweep_firewall() -> usize {
-    let Ok(listing) = tokio::process::Command::new("iptables")
-        .args(["-S", "INPUT"])
-        .output()
-        .await
-    else {
-        return 0;
-    };
-    let mut removed = 0;
-    for line in String::from_utf8_lossy(&listing.stdout).lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let ours = words.windows(2).any(|w| w == ["--comment", RULE_COMMENT]);
-        if let (true, Some(position)) = (ours, words.iter().position(|w| *w == "-i"))
-            && let Some(bridge) = words.get(position + 1)
-            // A live job's bridge exists; only rules whose bridge is gone are leftovers, so
-            // this never disturbs another worker's running job.
-            && !std::path::Path::new("/sys/class/net").join(bridge).exists()
-            && firewall(false, bridge).await
-        {
-            removed += 1;
-        }
-    }
-    removed
+    removed + crate::firewall::sweep().await
 }

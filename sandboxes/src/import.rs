@@ -27,7 +27,12 @@ impl Sandbox {
             .ping()
             .await
             .map_err(|e| SandboxError::Unreachable(e.to_string()))?;
-        Ok(Self { docker, config })
+        let engine = crate::engine::inspect(&docker).await;
+        Ok(Self {
+            docker,
+            config,
+            engine,
+        })
     }
 
     pub fn config(&self) -> &SandboxConfig {

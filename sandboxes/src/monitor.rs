@@ -3,45 +3,82 @@
 use std::sync::{Arc, Mutex};
 
 use bollard::Docker;
-use bollard::query_parameters::{LogsOptionsBuilder, StatsOptionsBuilder};
+use bollard::query_parameters::{AttachContainerOptionsBuilder, StatsOptionsBuilder};
 use futures_util::StreamExt;
 
 /// The marker put where logs were cut.
 pub const CUT_MARKER: &str = "\n[jiebang: log cut here; the limit was reached]\n";
 
+/// The marker put where reading the logs stopped before their end.
+pub const BROKEN_MARKER: &str = "\n[jiebang: log incomplete; reading it stopped here]\n";
+
 #[derive(Debug, Default, Clone)]
 pub struct Logs {
     pub text: Vec<u8>,
-    /// Bytes the container wrote, kept or not (up to where reading stopped).
+    /// Bytes the container wrote, kept or not.
     pub total_bytes: u64,
+    /// Some of them are not in `text`: cut at the cap, or the stream broke off.
     pub truncated: bool,
 }
 
-/// Follows the container's output, keeping at most `cap` bytes. Reading stops at the cap:
-/// the engine's own log file is size-capped too, so a flood fills no disk.
-pub fn follow_logs(docker: Docker, container: String, cap: usize) -> tokio::task::JoinHandle<Logs> {
-    tokio::spawn(async move {
-        let options = LogsOptionsBuilder::default()
-            .follow(true)
-            .stdout(true)
-            .stderr(true)
-            .build();
-        let mut stream = docker.logs(&container, Some(options));
-        let mut logs = Logs::default();
-        while let Some(Ok(output)) = stream.next().await {
+/// Attaches to the container's output before it starts and keeps at most `cap` bytes,
+/// reading (and counting) the rest to the end so the container is never held up by a full
+/// pipe. Its stdout and stderr come straight from the container, not from the engine's log
+/// file: nothing is lost to that file's rotation, and a last line without a newline arrives
+/// with the end of the stream (a follow of the file drops it on Docker 20.10).
+pub async fn attach_logs(
+    docker: &Docker,
+    container: &str,
+    cap: usize,
+) -> Result<(Arc<Mutex<Logs>>, tokio::task::JoinHandle<()>), bollard::errors::Error> {
+    let options = AttachContainerOptionsBuilder::default()
+        .stream(true)
+        .stdout(true)
+        .stderr(true)
+        .logs(false)
+        .build();
+    let attached = docker.attach_container(container, Some(options)).await?;
+    let mut stream = attached.output;
+    let logs = Arc::new(Mutex::new(Logs::default()));
+    let shared = Arc::clone(&logs);
+    let task = tokio::spawn(async move {
+        // Held so the engine keeps the attachment whole; nothing is ever written to it.
+        let _input = attached.input;
+        while let Some(item) = stream.next().await {
+            let Ok(mut logs) = shared.lock() else {
+                return;
+            };
+            let Ok(output) = item else {
+                // The stream broke off: what came after is unknown.
+                logs.mark_incomplete();
+                return;
+            };
             let bytes = output.into_bytes();
             logs.total_bytes += bytes.len() as u64;
+            if logs.truncated {
+                continue;
+            }
             let room = cap.saturating_sub(logs.text.len());
             if bytes.len() > room {
                 logs.text.extend_from_slice(&bytes[..room]);
                 logs.text.extend_from_slice(CUT_MARKER.as_bytes());
                 logs.truncated = true;
-                break;
+            } else {
+                logs.text.extend_from_slice(&bytes);
             }
-            logs.text.extend_from_slice(&bytes);
         }
-        logs
-    })
+    });
+    Ok((logs, task))
+}
+
+impl Logs {
+    /// Marks logs whose reading stopped before their end (once; a cut is marked already).
+    pub fn mark_incomplete(&mut self) {
+        if !self.truncated {
+            self.text.extend_from_slice(BROKEN_MARKER.as_bytes());
+            self.truncated = true;
+        }
+    }
 }
 
 /// Peak memory and CPU time, sampled from the engine's stats while the container runs.

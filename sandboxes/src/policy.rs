@@ -39,6 +39,11 @@ pub struct Limits {
     pub tmp_bytes: u64,
     /// The size of /output (batch mode).
     pub output_bytes: u64,
+    /// Files, folders and other entries read back from /output: the tmpfs caps bytes, not
+    /// names, and 200,000 empty files would all be copied to the host.
+    pub output_entries: u64,
+    /// The size of /dev/shm, a tmpfs of its own: the engine's default is not ours to rely on.
+    pub shm_bytes: u64,
     /// Log bytes kept; the rest is cut with a marker.
     pub log_bytes: usize,
 }
@@ -54,6 +59,8 @@ impl Default for Limits {
             open_files: 1024,
             tmp_bytes: 256 << 20,
             output_bytes: 256 << 20,
+            output_entries: 10_000,
+            shm_bytes: 64 << 20,
             log_bytes: 1 << 20,
         }
     }
@@ -134,10 +141,17 @@ pub fn container_body(
 ) -> Result<ContainerCreateBody, SandboxError> {
     check(spec)?;
     let limits = &spec.limits;
-    let tmpfs = HashMap::from([(
-        "/tmp".to_owned(),
-        format!("rw,noexec,nosuid,nodev,size={}", limits.tmp_bytes),
-    )]);
+    let tmpfs = HashMap::from([
+        (
+            "/tmp".to_owned(),
+            format!("rw,noexec,nosuid,nodev,size={}", limits.tmp_bytes),
+        ),
+        // Mounted explicitly so its cap is ours, whatever the engine's shm default is.
+        (
+            "/dev/shm".to_owned(),
+            format!("rw,noexec,nosuid,nodev,size={}", limits.shm_bytes),
+        ),
+    ]);
     let bind = |source: &Path, target: &str, read_only: bool| Mount {
         target: Some(target.to_owned()),
         source: Some(source.to_string_lossy().into_owned()),
@@ -228,7 +242,9 @@ mod tests {
         assert_eq!(host.privileged, Some(false));
         assert_eq!(host.memory, host.memory_swap, "no swap beyond memory");
         assert_eq!(host.pids_limit, Some(256));
-        assert!(host.tmpfs.unwrap()["/tmp"].contains("size="));
+        let tmpfs = host.tmpfs.unwrap();
+        assert!(tmpfs["/tmp"].contains("size="));
+        assert!(tmpfs["/dev/shm"].contains("size=67108864"), "{tmpfs:?}");
         let mounts = host.mounts.unwrap();
         let with_output = container_body(
             &spec(),

@@ -2,7 +2,7 @@
 //! harness; limits enforced and what ended the run reported plainly.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -12,9 +12,12 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::SandboxError;
-use crate::cleanup::{Guard, firewall};
+use crate::cleanup::Guard;
 use crate::config::SandboxConfig;
-use crate::monitor::{Logs, Usage, follow_logs, watch_usage};
+use crate::engine::{EngineFacts, NO_DNS};
+use crate::firewall::fence;
+use crate::monitor::{Logs, Usage, attach_logs, watch_usage};
+use crate::output::{OutputCaps, copy_output};
 use crate::policy::{Mode, RunSpec, container_body, labels};
 
 /// What ended a run.
@@ -69,6 +72,8 @@ pub struct RunOutcome {
 pub struct Sandbox {
     pub(crate) docker: Docker,
     pub(crate) config: SandboxConfig,
+    /// What the engine lacks, asked once at connection.
+    pub(crate) engine: EngineFacts,
 }
 
 /// A service container the harness talks to; it is removed when finished or dropped.
@@ -84,7 +89,8 @@ struct Container {
     guard: Guard,
     started: Instant,
     deadline: Instant,
-    logs: tokio::task::JoinHandle<Logs>,
+    logs: std::sync::Arc<std::sync::Mutex<Logs>>,
+    logs_task: tokio::task::JoinHandle<()>,
     usage: std::sync::Arc<std::sync::Mutex<Usage>>,
     usage_task: tokio::task::JoinHandle<()>,
 }
@@ -121,9 +127,9 @@ impl Sandbox {
                     })
                     .await?;
                 guard.objects_mut().network = Some(name.clone());
-                if !firewall(true, &bridge).await {
+                if !fence(true, &bridge).await {
                     return Err(SandboxError::Spec(
-                        "cannot fence the job network off the host (iptables failed); refusing to run a service".into(),
+                        "cannot fence the job network off the host (iptables or ip6tables failed); refusing to run a service".into(),
                     ));
                 }
                 guard.objects_mut().bridge = Some(bridge);
@@ -133,8 +139,13 @@ impl Sandbox {
         let output_mount = match spec.mode {
             Mode::Batch => {
                 let dir = std::env::temp_dir().join(format!("jiebang-output-{}", spec.job_id));
-                crate::cleanup::mount_output(&dir, spec.limits.output_bytes, &self.config.user)
-                    .await?;
+                crate::cleanup::mount_output(
+                    &dir,
+                    spec.limits.output_bytes,
+                    spec.limits.output_entries,
+                    &self.config.user,
+                )
+                .await?;
                 guard.objects_mut().output_mount = Some(dir.clone());
                 Some(dir)
             }
@@ -147,6 +158,9 @@ impl Sandbox {
             output_mount.as_deref(),
         )?;
         if let Some(host) = body.host_config.as_mut() {
+            if network.is_some() && !self.engine.internal_dns_fixed {
+                host.dns = Some(vec![NO_DNS.to_owned()]);
+            }
             // The engine's own copy of the logs is capped too, so a flood fills no disk.
             host.log_config = Some(HostConfigLogConfig {
                 typ: Some("json-file".to_owned()),
@@ -161,17 +175,20 @@ impl Sandbox {
         }
         let name = format!("jiebang-{}", spec.job_id);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let created = self.docker.create_container(Some(options), body).await?;
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(SandboxError::charge_start)?;
         guard.objects_mut().containers.push(created.id.clone());
-        self.docker.start_container(&created.id, None).await?;
+        // Attached before the start, so not a byte is missed.
+        let (logs, logs_task) =
+            attach_logs(&self.docker, &created.id, spec.limits.log_bytes).await?;
+        self.docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(SandboxError::charge_start)?;
         let started = Instant::now();
-        // Following from after the start still gets every line: the engine keeps them
-        // from the beginning (up to its capped log file).
-        let logs = follow_logs(
-            self.docker.clone(),
-            created.id.clone(),
-            spec.limits.log_bytes,
-        );
         let (usage, usage_task) = watch_usage(self.docker.clone(), created.id.clone());
         Ok(Container {
             sandbox: self.clone(),
@@ -180,6 +197,7 @@ impl Sandbox {
             started,
             deadline: started + spec.limits.wall_clock,
             logs,
+            logs_task,
             usage,
             usage_task,
         })
@@ -200,17 +218,25 @@ impl Sandbox {
         let container = self.create(spec).await?;
         let timed_out = !container.wait_until_deadline().await;
         let mount = container.guard.objects().output_mount.clone();
-        let output_bytes = match mount {
+        let copied = match mount {
             Some(mount) => {
                 let target = output_dir.to_path_buf();
-                let cap = spec.limits.output_bytes;
-                tokio::task::spawn_blocking(move || copy_output(&mount, &target, cap))
+                let caps = OutputCaps {
+                    bytes: spec.limits.output_bytes,
+                    entries: spec.limits.output_entries,
+                };
+                tokio::task::spawn_blocking(move || copy_output(&mount, &target, caps))
                     .await
-                    .map_err(|e| SandboxError::Io(std::io::Error::other(e)))??
+                    .map_err(|e| SandboxError::Io(std::io::Error::other(e)))?
             }
-            None => 0,
+            None => Ok(0),
         };
-        container.finish(timed_out, output_bytes).await
+        // Finished (and cleaned up) whatever the copy found, before its verdict is passed on.
+        let outcome = container.finish(timed_out).await?;
+        Ok(RunOutcome {
+            output_bytes: copied?,
+            ..outcome
+        })
     }
 
     /// Starts a service and returns its address once the container runs; the harness
@@ -223,6 +249,19 @@ impl Sandbox {
         };
         let container = self.create(spec).await?;
         let inspected = self.docker.inspect_container(&container.id, None).await?;
+        let running = inspected.state.as_ref().and_then(|s| s.running) == Some(true);
+        if !running {
+            // A server gone before it got an address failed by itself: the engine had done
+            // its part. Its last words are all the team has to go on (nothing hidden has
+            // been sent to it yet).
+            let outcome = container.finish(false).await?;
+            let tail = &outcome.logs[outcome.logs.len().saturating_sub(1024)..];
+            return Err(SandboxError::Submission(format!(
+                "the server {} as soon as it started; its last output: {}",
+                outcome.termination,
+                String::from_utf8_lossy(tail).trim()
+            )));
+        }
         let ip = inspected
             .network_settings
             .and_then(|settings| settings.networks)
@@ -270,7 +309,7 @@ impl RunningService {
         if still_running {
             container.kill().await;
         }
-        let mut outcome = container.finish(over_time, 0).await?;
+        let mut outcome = container.finish(over_time).await?;
         if still_running && !over_time && outcome.termination != Termination::OutOfMemory {
             outcome.termination = Termination::Stopped;
         }
@@ -307,7 +346,7 @@ impl Container {
         let _ = tokio::time::timeout(Duration::from_secs(10), waiting.next()).await;
     }
 
-    async fn finish(self, timed_out: bool, output_bytes: u64) -> Result<RunOutcome, SandboxError> {
+    async fn finish(self, timed_out: bool) -> Result<RunOutcome, SandboxError> {
         let docker = &self.sandbox.docker;
         let state = docker
             .inspect_container(&self.id, None)
@@ -317,9 +356,23 @@ impl Container {
         let wall_seconds = self.started.elapsed().as_secs_f64();
         self.usage_task.abort();
         let usage = self.usage.lock().map(|u| *u).unwrap_or_default();
-        let logs = match tokio::time::timeout(Duration::from_secs(5), self.logs).await {
-            Ok(Ok(logs)) => logs,
-            _ => Logs::default(),
+        // The stream ends with the container; one still open after this wait is cut, and
+        // its logs say so.
+        let mut reader = self.logs_task;
+        let ended = tokio::time::timeout(Duration::from_secs(5), &mut reader)
+            .await
+            .is_ok_and(|joined| joined.is_ok());
+        reader.abort();
+        let logs = {
+            let mut logs = self
+                .logs
+                .lock()
+                .map(|mut l| std::mem::take(&mut *l))
+                .unwrap_or_default();
+            if !ended {
+                logs.mark_incomplete();
+            }
+            logs
         };
         let termination = if state.oom_killed == Some(true) {
             Termination::OutOfMemory
@@ -341,36 +394,7 @@ impl Container {
             logs: logs.text,
             log_bytes: logs.total_bytes,
             logs_truncated: logs.truncated,
-            output_bytes,
+            output_bytes: 0,
         })
     }
-}
-
-/// Copies the regular files of the output folder to `target`: symbolic links and special
-/// files a submission left there are not followed or recreated on the host.
-fn copy_output(source: &Path, target: &Path, cap: u64) -> Result<u64, SandboxError> {
-    std::fs::create_dir_all(target)?;
-    let mut total = 0u64;
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        for entry in std::fs::read_dir(source.join(&relative))? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            let name = relative.join(entry.file_name());
-            if kind.is_dir() {
-                std::fs::create_dir_all(target.join(&name))?;
-                pending.push(name);
-            } else if kind.is_file() {
-                let size = entry.metadata()?.len();
-                total += size;
-                if total > cap {
-                    return Err(SandboxError::Spec(format!(
-                        "the output is larger than its cap of {cap} bytes"
-                    )));
-                }
-                std::fs::copy(entry.path(), target.join(&name))?;
-            }
-        }
-    }
-    Ok(total)
 }

@@ -31,7 +31,10 @@ async fn batch_run(
     std::fs::copy(inputs, &mounted).map_err(EvaluatorError::file(inputs))?;
     let output_dir = tempfile::tempdir()?;
     let run_spec = spec(job, suffix, Mode::Batch, seconds, Some(input_dir.path()));
-    let outcome = sandbox.run_batch(&run_spec, output_dir.path()).await?;
+    let outcome = sandbox
+        .run_batch(&run_spec, output_dir.path())
+        .await
+        .map_err(EvaluatorError::in_run(suffix))?;
     if outcome.termination != (Termination::Exited { code: 0 }) {
         let failure = format!("the program {}", outcome.termination);
         return Ok((Vec::new(), outcome, Some(failure)));

@@ -145,14 +145,17 @@ pub(super) struct RunLimit {
 /// still out when it runs out are cancelled. Stops the service.
 async fn serve_run(
     sandbox: &Sandbox,
-    run_spec: &RunSpec,
+    (which, run_spec): (&str, &RunSpec),
     job: &Job<'_>,
     (warm_up, bodies): (&[Bytes], &[Bytes]),
     load: &LoadSpec,
     limit: &RunLimit,
 ) -> Result<ServeRun, EvaluatorError> {
     let manifest = &job.package.manifest;
-    let service = sandbox.start_service(run_spec).await?;
+    let service = sandbox
+        .start_service(run_spec)
+        .await
+        .map_err(EvaluatorError::in_run(which))?;
     let startup = Duration::from_secs(manifest.limits.startup_s);
     if !wait_ready(service.address, startup, || service.is_running()).await {
         let mut outcome = service.finish().await?;
@@ -300,7 +303,7 @@ pub(super) async fn evaluate_serve(
     };
     let sample = serve_run(
         sandbox,
-        &sample_spec,
+        ("sample", &sample_spec),
         job,
         (&[], &sample_bodies),
         &sample_load,
@@ -358,7 +361,7 @@ pub(super) async fn evaluate_serve(
     };
     let hidden = serve_run(
         sandbox,
-        &hidden_spec,
+        ("hidden", &hidden_spec),
         job,
         (&sample_bodies, &hidden_bodies),
         &hidden_load,

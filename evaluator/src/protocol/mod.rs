@@ -116,6 +116,10 @@ impl Outcome {
     }
 }
 
+/// The most bytes a result body may take: the platform refuses larger ones, and the worker
+/// fits logs and reasons into it (see `worker::result`).
+pub const MAX_RESULT_BODY: usize = 8 << 20;
+
 /// `POST /internal/v1/jobs/{id}/result`: how the job ended, with the report and both logs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,8 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::EvaluatorError;
 use crate::pipeline::Evaluation;
 use crate::protocol::{
-    ClaimRequest, ClaimedJob, Heartbeat, Outcome, Registered, Registration, ResultBody, Stage,
-    StageReport,
+    ClaimRequest, ClaimedJob, Heartbeat, Outcome, Registered, Registration, Stage, StageReport,
 };
 use crate::worker::cache::BlobCache;
 
@@ -151,22 +150,8 @@ impl PlatformClient {
         outcome: Outcome,
         evaluation: Option<Evaluation>,
     ) -> Result<(), EvaluatorError> {
-        let logs = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
-        let (report, sample_logs, hidden_logs) = match evaluation {
-            Some(evaluation) => (
-                Some(evaluation.report),
-                Some(logs(evaluation.sample_logs)),
-                Some(logs(evaluation.hidden_logs)),
-            ),
-            None => (None, None, None),
-        };
-        let body = ResultBody {
-            worker_id: worker.to_owned(),
-            outcome,
-            report,
-            sample_logs,
-            hidden_logs,
-        };
+        // Logs and reasons are fitted so the body always stays within the platform's limit.
+        let body = super::result::result_body(worker, outcome, evaluation);
         let response = self
             .post(
                 &format!("/internal/v1/jobs/{job}/result"),

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod client;
 pub mod pinning;
+pub mod result;
 pub mod run;
 
 pub use cache::BlobCache;

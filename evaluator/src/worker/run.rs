@@ -226,16 +226,53 @@ async fn evaluate_job(
     let device_seconds = lease.device_seconds();
     let devices: Vec<String> = lease.devices().iter().map(|d| d.id.clone()).collect();
     drop(lease);
+    outcome_of(result.map(|mut evaluation| {
+        evaluation.report.device_seconds = device_seconds;
+        evaluation.report.devices = devices;
+        evaluation
+    }))
+}
+
+/// Who is charged for an evaluation: a failure of the submission (in its report, or found
+/// by the sandbox) counts against its quota; only a failure of the platform is retried.
+fn outcome_of(result: Result<Evaluation, EvaluatorError>) -> (Outcome, Option<Evaluation>) {
     match result {
-        Ok(mut evaluation) => {
-            evaluation.report.device_seconds = device_seconds;
-            evaluation.report.devices = devices;
+        Ok(evaluation) => {
             let outcome = match &evaluation.report.failure {
                 Some(failure) => Outcome::SubmissionFailed(failure.clone()),
                 None => Outcome::Finished,
             };
             (outcome, Some(evaluation))
         }
-        Err(error) => infrastructure("evaluation", &error),
+        Err(error) => match error.submission_fault() {
+            Some(fault) => (Outcome::SubmissionFailed(fault.to_owned()), None),
+            None => (
+                Outcome::InfrastructureFailed(format!("evaluation: {error}")),
+                None,
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_submissions_faults_are_charged_to_it_and_only_the_platforms_retried() {
+        let fault = EvaluatorError::in_run("sample")(SandboxError::Submission(
+            "the image has no entry point and no command to run".into(),
+        ));
+        assert_eq!(
+            outcome_of(Err(fault)).0,
+            Outcome::SubmissionFailed(
+                "sample run: the image has no entry point and no command to run".into()
+            )
+        );
+        let engine = EvaluatorError::in_run("hidden")(SandboxError::Unreachable("gone".into()));
+        assert!(matches!(
+            outcome_of(Err(engine)).0,
+            Outcome::InfrastructureFailed(reason) if reason.contains("gone")
+        ));
     }
 }

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use jiebang_evaluator::protocol::{
-    ClaimRequest, ClaimedJob, Device, Heartbeat, Outcome, Registered, Registration, Report,
-    ResultBody, StageReport,
+    ClaimRequest, ClaimedJob, Device, Heartbeat, MAX_RESULT_BODY, Outcome, Registered,
+    Registration, Report, ResultBody, StageReport,
 };
 
 use crate::api::input::Json;
@@ -207,9 +207,6 @@ pub async fn stage(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
-
-/// Reports with logs are larger than ordinary bodies; logs are capped by the sandbox.
-pub const MAX_RESULT_BODY: usize = 8 << 20;
 
 /// The figures the boards sort by, read from a report.
 fn result_row(

@@ -46,6 +46,8 @@ pub fn spec(job: &str, args: &[&str]) -> RunSpec {
             open_files: 64,
             tmp_bytes: 8 << 20,
             output_bytes: 8 << 20,
+            output_entries: 1_000,
+            shm_bytes: 1 << 20,
             log_bytes: 64 << 10,
         },
         input_dir: None,

@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod archives;
+mod caps;
 mod common;
 mod containment;
+mod logs;
+mod network;
 mod services;
