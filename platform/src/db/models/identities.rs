@@ -94,9 +94,21 @@ pub fn user_of(
         .optional()
 }
 
+/// The login of a person first signing in through the provider: their username (else the
+/// e-mail's local part, else "user"), then a tag of six hex digits derived from the issuer
+/// and the subject — `zhang.wei-3fa2c1`. Logins are what invitations and roles are granted
+/// to; a provider's username is chosen (and often changeable) by whoever registers first,
+/// so without the tag an account named after someone else would receive what was meant for
+/// them. The tag is the same at every sign-in and cannot be chosen.
+fn login_base(identity: &VerifiedIdentity) -> String {
+    use sha2::{Digest, Sha256};
+    let subject = Sha256::digest(format!("{}\n{}", identity.issuer, identity.subject));
+    format!("{}-{}", username_part(identity), &hex::encode(subject)[..6])
+}
+
 /// A well-formed login from the provider's username, else the e-mail's local part, else
 /// "user": lowercased, other characters as `-`, at most 30 characters.
-fn login_base(identity: &VerifiedIdentity) -> String {
+fn username_part(identity: &VerifiedIdentity) -> String {
     let source = identity
         .preferred_username
         .as_deref()
@@ -152,4 +164,35 @@ fn display_name(identity: &VerifiedIdentity) -> String {
     .find(|n| !n.trim().is_empty())
     .unwrap_or_else(|| format!("user {}", identity.subject));
     name.trim().chars().take(100).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(subject: &str, username: &str) -> VerifiedIdentity {
+        VerifiedIdentity {
+            issuer: "https://id.example".into(),
+            subject: subject.into(),
+            email: None,
+            name: None,
+            preferred_username: Some(username.into()),
+        }
+    }
+
+    #[test]
+    fn a_login_carries_a_tag_only_the_identity_decides() {
+        let real = login_base(&identity("sub-1", "Zhang.Wei"));
+        let squatter = login_base(&identity("sub-2", "zhang.wei"));
+        assert!(real.starts_with("zhang.wei-"), "{real}");
+        assert_eq!(real.len(), "zhang.wei-".len() + 6);
+        assert_ne!(
+            real, squatter,
+            "another account with the same name gets another login"
+        );
+        assert_eq!(real, login_base(&identity("sub-1", "Zhang.Wei")), "stable");
+        assert!(crate::validate::login("login", &real).is_ok());
+        let long = login_base(&identity("sub-3", &"x".repeat(80)));
+        assert!(crate::validate::login("login", &long).is_ok(), "{long}");
+    }
 }
