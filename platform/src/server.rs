@@ -103,8 +103,10 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     {
         crate::worker::embedded(&config, &db_for_worker, *address)?.spawn();
     }
-    server
+    let stopped = server
         .run()
         .await
-        .map_err(|e| AppError::Internal(format!("server stopped: {e}")))
+        .map_err(|e| AppError::Internal(format!("server stopped: {e}")));
+    tracing::info!("the server has stopped");
+    stopped
 }
