@@ -120,6 +120,7 @@ pub fn node(
                 .cache_dir
                 .clone()
                 .unwrap_or_else(|| config.data_dir.join("worker-cache")),
+            cache_max_bytes: worker.cache_max_bytes,
             cpuset: worker.cpuset.clone(),
             sweep_on_start: true,
         },

@@ -33,8 +33,65 @@ impl BlobCache {
         Ok(self.root.join("sha256").join(hex))
     }
 
+    /// The cached file, marked as used now so pruning keeps it longest.
     pub fn get(&self, digest: &str) -> Option<PathBuf> {
-        self.path_of(digest).ok().filter(|path| path.is_file())
+        let path = self.path_of(digest).ok().filter(|path| path.is_file())?;
+        if let Ok(file) = std::fs::File::options().append(true).open(&path) {
+            // Advice for pruning only; a failure changes nothing else.
+            let _ = file.set_modified(std::time::SystemTime::now());
+        }
+        Some(path)
+    }
+
+    /// Keeps the cache within `max_bytes`: removes the files used longest ago (never those
+    /// of `keep`, the job about to run) until the rest fit, and download temporaries left
+    /// by a crash. Returns the bytes removed. Images and bundles are fetched again when a
+    /// later job needs them, so nothing is lost but time.
+    pub fn prune(&self, max_bytes: u64, keep: &[&str]) -> u64 {
+        let stale_after = std::time::Duration::from_secs(24 * 3600);
+        let now = std::time::SystemTime::now();
+        if let Ok(entries) = std::fs::read_dir(self.root.join("incoming")) {
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|at| now.duration_since(at).unwrap_or_default() > stale_after);
+                if old {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        let kept: Vec<PathBuf> = keep.iter().filter_map(|d| self.path_of(d).ok()).collect();
+        let Ok(entries) = std::fs::read_dir(self.root.join("sha256")) else {
+            return 0;
+        };
+        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let meta = entry.metadata().ok().filter(std::fs::Metadata::is_file)?;
+                Some((
+                    meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH),
+                    meta.len(),
+                    entry.path(),
+                ))
+            })
+            .collect();
+        let mut total: u64 = files.iter().map(|(_, size, _)| size).sum();
+        files.sort();
+        let mut removed = 0;
+        for (_, size, path) in files {
+            if total <= max_bytes {
+                break;
+            }
+            if kept.contains(&path) {
+                continue;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= size;
+                removed += size;
+            }
+        }
+        removed
     }
 
     /// A writer for a file expected to have `digest`; nothing is visible in the cache

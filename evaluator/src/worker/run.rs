@@ -22,6 +22,8 @@ pub struct WorkerConfig {
     pub name: String,
     /// Downloads by digest: images and scenario bundles.
     pub cache_dir: PathBuf,
+    /// The most the cache may hold; files used longest ago go first.
+    pub cache_max_bytes: u64,
     /// CPUs for submissions, disjoint from the harness's (for example `1`).
     pub cpuset: Option<String>,
     pub sandbox: SandboxConfig,
@@ -178,6 +180,10 @@ async fn evaluate_job(
     let Some(bundle_digest) = &job.bundle_digest else {
         return infrastructure("the scenario", &"has no hidden set on the platform yet");
     };
+    let pruned = cache.prune(config.cache_max_bytes, &[bundle_digest, &job.image_digest]);
+    if pruned > 0 {
+        tracing::info!(bytes = pruned, "pruned the download cache");
+    }
     let bundle = match client.bundle(bundle_digest, cache).await {
         Ok(bundle) => bundle,
         Err(error) => return infrastructure("fetching the scenario bundle", &error),

@@ -96,6 +96,9 @@ settings! {
         /// Where downloaded images and scenario bundles are cached; defaults to
         /// `<data_dir>/worker-cache`.
         pub cache_dir: Option<PathBuf> = None,
+        /// The most the download cache may hold, in bytes; the files used longest ago are
+        /// removed before a job when it is over (the job's own are kept).
+        pub cache_max_bytes: u64 = 64 << 30,
         /// CPUs for submissions' containers (a cpuset such as `2-7`), disjoint from
         /// `harness_cpuset`.
         pub cpuset: Option<String> = None,

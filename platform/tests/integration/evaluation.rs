@@ -74,6 +74,7 @@ async fn upload_to_leaderboard(backend: Backend) {
         token,
         name: "test-worker".into(),
         cache_dir: cache.path().to_path_buf(),
+        cache_max_bytes: 1 << 30,
         cpuset: None,
         sandbox: SandboxConfig::default(),
         sweep_on_start: false,
