@@ -9,12 +9,15 @@ use futures_util::StreamExt;
 use crate::SandboxError;
 use crate::archive;
 use crate::config::SandboxConfig;
+use crate::repack::{self, ChannelWriter};
 use crate::run::Sandbox;
 
-/// A loaded image, known by the id the engine gave it.
+/// A loaded image: its id (checked to be the digest of the checked configuration) and the
+/// reference the worker loaded it under, the only name the worker ever removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedImage {
     pub id: String,
+    pub reference: String,
     pub size_bytes: u64,
 }
 
@@ -40,9 +43,16 @@ impl Sandbox {
         crate::cleanup::sweep(&self.docker, self.config.worker_label.as_deref()).await
     }
 
-    /// Checks the archive (streamed from disk, never read whole into memory), then loads it.
-    /// A refusal names its reason; a load that fails half-way leaves no image behind.
-    pub async fn import_archive(&self, path: &Path) -> Result<ImportedImage, SandboxError> {
+    /// Checks the archive (streamed from disk, never read whole into memory), then loads it
+    /// under the worker's own reference for `load_id` (see [`reference_for`]): the archive's
+    /// tags are never applied. The loaded image must be exactly the checked one (its id the
+    /// digest of the checked configuration). A refusal names its reason; a load that fails
+    /// half-way leaves nothing of the worker's behind.
+    pub async fn import_archive(
+        &self,
+        path: &Path,
+        load_id: &str,
+    ) -> Result<ImportedImage, SandboxError> {
         let limits = self.config.import.clone();
         let file = std::fs::File::open(path)?;
         let summary = tokio::task::spawn_blocking(move || {
@@ -50,51 +60,96 @@ impl Sandbox {
         })
         .await
         .map_err(|e| SandboxError::Io(std::io::Error::other(e)))??;
-        let file = tokio::fs::File::open(path).await?;
-        let body = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
+        let reference = reference_for(load_id);
+        let manifest = repack::manifest(&summary, &reference);
+        let file = std::fs::File::open(path)?;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+        let writer = tokio::task::spawn_blocking(move || {
+            let writer = std::io::BufWriter::with_capacity(1 << 20, ChannelWriter(sender));
+            repack::repack(std::io::BufReader::new(file), writer, &manifest)
+        });
+        let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
         let options = ImportImageOptionsBuilder::default().quiet(true).build();
         let mut progress = self.docker.import_image_stream(options, body, None);
         let mut failure = None;
         while let Some(message) = progress.next().await {
             if let Err(error) = message {
-                failure = Some(error);
+                failure = Some(error.to_string());
                 break;
             }
         }
-        let loaded = self.docker.inspect_image(&summary.image_id).await;
-        match (failure, loaded) {
-            (None, Ok(image)) => Ok(ImportedImage {
-                id: summary.image_id,
-                size_bytes: image
-                    .size
-                    .and_then(|s| u64::try_from(s).ok())
-                    .unwrap_or(summary.total_bytes),
-            }),
-            (failure, _) => {
-                let options = RemoveImageOptionsBuilder::default()
-                    .force(true)
-                    .noprune(false)
-                    .build();
-                let _ = self
-                    .docker
-                    .remove_image(&summary.image_id, Some(options), None)
-                    .await;
-                Err(match failure {
-                    Some(error) => SandboxError::Archive(format!(
-                        "the engine could not load the image: {error}"
-                    )),
-                    None => SandboxError::Archive(
-                        "the engine did not keep the image it was given".into(),
-                    ),
-                })
-            }
+        drop(progress);
+        match writer.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => failure = failure.or(Some(error.to_string())),
+            Err(error) => failure = failure.or(Some(error.to_string())),
         }
+        let loaded = self.docker.inspect_image(&reference).await;
+        let failure = match (failure, loaded) {
+            (None, Ok(image)) if image.id.as_deref() == Some(summary.image_id.as_str()) => {
+                return Ok(ImportedImage {
+                    id: summary.image_id,
+                    reference,
+                    size_bytes: image
+                        .size
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(summary.unpacked_bytes),
+                });
+            }
+            (Some(error), _) => format!("the engine could not load the image: {error}"),
+            (None, Ok(image)) => format!(
+                "the engine loaded {} where the checked image is {}",
+                image.id.unwrap_or_default(),
+                summary.image_id
+            ),
+            (None, Err(_)) => "the engine did not keep the image it was given".to_owned(),
+        };
+        self.untag(&reference).await;
+        Err(SandboxError::Archive(failure))
     }
 
-    /// Removes an imported image when its jobs are done.
-    pub async fn remove_image(&self, id: &str) -> Result<(), SandboxError> {
-        let options = RemoveImageOptionsBuilder::default().force(true).build();
-        self.docker.remove_image(id, Some(options), None).await?;
+    /// Lets go of an imported image: its reference is removed, and the image with it only
+    /// when no other tag names it (a team's own tag of the same image on a shared engine
+    /// stays, and so does the image).
+    pub async fn remove_image(&self, image: &ImportedImage) -> Result<(), SandboxError> {
+        let options = RemoveImageOptionsBuilder::default()
+            .force(false)
+            .noprune(false)
+            .build();
+        self.docker
+            .remove_image(&image.reference, Some(options), None)
+            .await?;
         Ok(())
     }
+
+    async fn untag(&self, reference: &str) {
+        let options = RemoveImageOptionsBuilder::default().force(false).build();
+        if let Err(error) = self
+            .docker
+            .remove_image(reference, Some(options), None)
+            .await
+        {
+            tracing::debug!(%reference, %error, "nothing loaded under the reference");
+        }
+    }
 }
+
+/// The worker's own name for the image it loads for `load_id` (a job attempt): a repository
+/// of its own and a tag unique to the load, so removing it touches nothing else.
+pub fn reference_for(load_id: &str) -> String {
+    let tag: String = load_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    format!("{REFERENCE_REPOSITORY}:load-{tag}")
+}
+
+/// The repository of every image the worker loads.
+pub const REFERENCE_REPOSITORY: &str = "jiebang/job";

@@ -13,8 +13,10 @@ pub mod error;
 pub mod import;
 pub mod monitor;
 pub mod policy;
+pub mod repack;
 pub mod run;
 pub mod testing;
+pub mod uncompressed;
 
 pub use config::{ImportLimits, SandboxConfig};
 pub use error::SandboxError;

@@ -5,4 +5,5 @@
 mod archives;
 mod common;
 mod containment;
+mod images;
 mod services;
