@@ -123,3 +123,78 @@ fn paths_must_be_relative_and_not_climb() {
     assert!(check_path(Path::new("/etc/passwd")).is_err());
     assert!(check_path(Path::new("a/../../b")).is_err());
 }
+
+/// A small deterministic generator, so a failing input can be found again by its seed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn thousands_of_mangled_archives_never_panic_and_what_passes_repacks_to_the_same_image() {
+    let layer = gzip_of_zeros(4096);
+    let valid = tar_of(&[
+        ("config.json", CONFIG),
+        ("layer.tar", &layer),
+        ("manifest.json", MANIFEST),
+    ]);
+    let limits = ImportLimits {
+        max_total_bytes: 1 << 20,
+        max_layer_bytes: 1 << 20,
+        max_entries: 64,
+    };
+    let expected = check(valid.as_slice(), &limits).unwrap().image_id;
+    let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut accepted = 0;
+    for _ in 0..4000 {
+        let mut input = valid.clone();
+        match random.below(4) {
+            0 => {
+                for _ in 0..=random.below(8) {
+                    let at = random.below(input.len());
+                    input[at] ^= 1 << random.below(8);
+                }
+            }
+            1 => input.truncate(random.below(input.len())),
+            2 => {
+                let at = random.below(input.len());
+                let end = (at + random.below(64)).min(input.len());
+                for byte in &mut input[at..end] {
+                    *byte = random.next() as u8;
+                }
+            }
+            _ => {
+                input = (0..random.below(4096))
+                    .map(|_| random.next() as u8)
+                    .collect()
+            }
+        }
+        let Ok(summary) = check(input.as_slice(), &limits) else {
+            continue;
+        };
+        accepted += 1;
+        let mut repacked = Vec::new();
+        let manifest = crate::repack::manifest(&summary, "jiebang/job:load-fuzz");
+        crate::repack::repack(input.as_slice(), &mut repacked, &manifest).unwrap();
+        let again = check(repacked.as_slice(), &limits).unwrap();
+        assert_eq!(again.image_id, summary.image_id);
+        assert_eq!(again.layer_paths, summary.layer_paths);
+        if input == valid {
+            assert_eq!(summary.image_id, expected);
+        }
+    }
+    assert!(
+        accepted > 0,
+        "some mangled archives still pass (flips in padding)"
+    );
+}
