@@ -60,7 +60,7 @@ impl Sandbox {
         })
         .await
         .map_err(|e| SandboxError::Io(std::io::Error::other(e)))??;
-        let reference = reference_for(load_id);
+        let reference = reference_for(self.config.worker_label.as_deref(), load_id);
         let manifest = repack::manifest(&summary, &reference);
         let file = std::fs::File::open(path)?;
         let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
@@ -135,8 +135,9 @@ impl Sandbox {
 }
 
 /// The worker's own name for the image it loads for `load_id` (a job attempt): a repository
-/// of its own and a tag unique to the load, so removing it touches nothing else.
-pub fn reference_for(load_id: &str) -> String {
+/// of its own, and a tag that names the worker (see [`reference_prefix`]) and is unique to
+/// the load, so removing it touches nothing else.
+pub fn reference_for(worker: Option<&str>, load_id: &str) -> String {
     let tag: String = load_id
         .chars()
         .map(|c| {
@@ -146,9 +147,22 @@ pub fn reference_for(load_id: &str) -> String {
                 '_'
             }
         })
-        .take(120)
+        .take(100)
         .collect();
-    format!("{REFERENCE_REPOSITORY}:load-{tag}")
+    format!("{REFERENCE_REPOSITORY}:{}{tag}", reference_prefix(worker))
+}
+
+/// How every tag a worker gives begins: `w` and a hash of its name, so a start-up sweep
+/// finds its own leftovers among other workers' on a shared engine; `load-` when unnamed.
+pub fn reference_prefix(worker: Option<&str>) -> String {
+    match worker {
+        Some(worker) => {
+            use sha2::Digest;
+            let digest = hex::encode(sha2::Sha256::digest(worker.as_bytes()));
+            format!("w{}-", &digest[..12])
+        }
+        None => "load-".to_owned(),
+    }
 }
 
 /// The repository of every image the worker loads.

@@ -205,3 +205,48 @@ async fn the_images_health_check_never_runs() {
     assert_eq!(outcome.termination, Termination::WallClock);
     docker(&["rmi", &tag]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_up_sweep_removes_only_its_workers_references() {
+    let Some(_) = sandbox().await else {
+        return;
+    };
+    let _slot = slot().await;
+    let pid = std::process::id();
+    let worker = |name: &str| {
+        Sandbox::connect(jiebang_sandboxes::SandboxConfig {
+            worker_label: Some(format!("{name}-{pid}")),
+            ..jiebang_sandboxes::SandboxConfig::default()
+        })
+    };
+    let (crashed, other) = (
+        worker("crashed").await.unwrap(),
+        worker("other").await.unwrap(),
+    );
+    let mine = fixture_image_with(&format!("jiebang-test/swept-{pid}:1"), &["ok"]);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = save(&mine, dir.path());
+    // A worker that crashed after loading, and another worker's live job on the same engine.
+    let left = crashed
+        .import_archive(&archive, &job_id("left"))
+        .await
+        .unwrap();
+    let live = other
+        .import_archive(&archive, &job_id("live"))
+        .await
+        .unwrap();
+    assert!(crashed.sweep().await >= 1);
+    assert_eq!(
+        image_id(&left.reference),
+        None,
+        "the crashed worker's is gone"
+    );
+    assert_eq!(image_id(&live.reference), Some(live.id.clone()));
+    assert_eq!(
+        image_id(&mine),
+        Some(live.id.clone()),
+        "the team's tag stays"
+    );
+    other.remove_image(&live).await.unwrap();
+    docker(&["rmi", &mine]);
+}
