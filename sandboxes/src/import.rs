@@ -71,41 +71,45 @@ impl Sandbox {
         let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
         let options = ImportImageOptionsBuilder::default().quiet(true).build();
         let mut progress = self.docker.import_image_stream(options, body, None);
-        let mut failure = None;
+        let mut engine_error = None;
         while let Some(message) = progress.next().await {
             if let Err(error) = message {
-                failure = Some(error.to_string());
+                engine_error = Some(error);
                 break;
             }
         }
         drop(progress);
-        match writer.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => failure = failure.or(Some(error.to_string())),
-            Err(error) => failure = failure.or(Some(error.to_string())),
-        }
-        let loaded = self.docker.inspect_image(&reference).await;
-        let failure = match (failure, loaded) {
-            (None, Ok(image)) if image.id.as_deref() == Some(summary.image_id.as_str()) => {
-                return Ok(ImportedImage {
-                    id: summary.image_id,
-                    reference,
-                    size_bytes: image
-                        .size
-                        .and_then(|s| u64::try_from(s).ok())
-                        .unwrap_or(summary.unpacked_bytes),
-                });
-            }
-            (Some(error), _) => format!("the engine could not load the image: {error}"),
-            (None, Ok(image)) => format!(
-                "the engine loaded {} where the checked image is {}",
-                image.id.unwrap_or_default(),
-                summary.image_id
-            ),
-            (None, Err(_)) => "the engine did not keep the image it was given".to_owned(),
+        let repacked = writer
+            .await
+            .map_err(|e| SandboxError::Io(std::io::Error::other(e)))
+            .and_then(|done| done);
+        let failure = match (engine_error, repacked) {
+            (Some(error), _) => load_failure(error),
+            // Reading the worker's own copy failed after the check passed: not the team's doing.
+            (None, Err(error)) => error,
+            (None, Ok(())) => match self.docker.inspect_image(&reference).await {
+                Ok(image) if image.id.as_deref() == Some(summary.image_id.as_str()) => {
+                    return Ok(ImportedImage {
+                        id: summary.image_id,
+                        reference,
+                        size_bytes: image
+                            .size
+                            .and_then(|s| u64::try_from(s).ok())
+                            .unwrap_or(summary.unpacked_bytes),
+                    });
+                }
+                Ok(image) => SandboxError::Archive(format!(
+                    "the engine loaded {} where the checked image is {}",
+                    image.id.unwrap_or_default(),
+                    summary.image_id
+                )),
+                Err(_) => {
+                    SandboxError::Archive("the engine did not keep the image it was given".into())
+                }
+            },
         };
         self.untag(&reference).await;
-        Err(SandboxError::Archive(failure))
+        Err(failure)
     }
 
     /// Lets go of an imported image: its reference is removed, and the image with it only
@@ -131,6 +135,24 @@ impl Sandbox {
         {
             tracing::debug!(%reference, %error, "nothing loaded under the reference");
         }
+    }
+}
+
+/// Whose fault a failed load is: the engine refusing the archive's content is the
+/// submission's (named, not retried); an engine that cannot be reached, times out or runs
+/// out of disk is the platform's.
+fn load_failure(error: bollard::errors::Error) -> SandboxError {
+    use bollard::errors::Error;
+    let refusal = match &error {
+        Error::DockerResponseServerError { message, .. } => Some(message.clone()),
+        Error::DockerStreamError { error } => Some(error.clone()),
+        _ => None,
+    };
+    match refusal {
+        Some(message) if !message.contains("no space left on device") => {
+            SandboxError::Archive(format!("the engine could not load the image: {message}"))
+        }
+        _ => SandboxError::Docker(error),
     }
 }
 
@@ -167,3 +189,23 @@ pub fn reference_prefix(worker: Option<&str>) -> String {
 
 /// The repository of every image the worker loads.
 pub const REFERENCE_REPOSITORY: &str = "jiebang/job";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_load_is_the_submissions_fault_and_a_broken_engine_the_platforms() {
+        let refused = load_failure(bollard::errors::Error::DockerStreamError {
+            error: "invalid diffID for layer 0".into(),
+        });
+        assert!(matches!(refused, SandboxError::Archive(ref m) if m.contains("diffID")));
+        let full = load_failure(bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "write /var/lib/docker/tmp/x: no space left on device".into(),
+        });
+        assert!(matches!(full, SandboxError::Docker(_)));
+        let gone = load_failure(bollard::errors::Error::RequestTimeoutError);
+        assert!(matches!(gone, SandboxError::Docker(_)));
+    }
+}
