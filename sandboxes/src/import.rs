@@ -103,9 +103,12 @@ impl Sandbox {
                     image.id.unwrap_or_default(),
                     summary.image_id
                 )),
-                Err(_) => {
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {
                     SandboxError::Archive("the engine did not keep the image it was given".into())
                 }
+                Err(error) => SandboxError::Docker(error),
             },
         };
         self.untag(&reference).await;
