@@ -53,18 +53,19 @@ async fn evaluated(
         .status()
         .unwrap();
     assert!(saved.success());
-    let image = sandbox.import_archive(&archive).await.unwrap();
+    let job_id = format!("charge-{name}-{}", std::process::id());
+    let image = sandbox.import_archive(&archive, &job_id).await.unwrap();
     let package_dir = tempfile::tempdir().unwrap();
     let package = package(package_dir.path(), batch);
     let job = Job {
-        job_id: &format!("charge-{name}-{}", std::process::id()),
+        job_id: &job_id,
         image: &image.id,
         package: &package,
         cpuset: None,
         devices: vec![],
     };
     let result = evaluate(&sandbox, &job, &|_| {}).await;
-    let _ = sandbox.remove_image(&image.id).await;
+    let _ = sandbox.remove_image(&image).await;
     Some(result)
 }
 

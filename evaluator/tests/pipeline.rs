@@ -60,12 +60,13 @@ async fn evaluated(
             .unwrap()
             .success()
     );
-    let image = sandbox.import_archive(&archive).await.unwrap();
+    let job_id = format!("eval-{name}-{}", std::process::id());
+    let image = sandbox.import_archive(&archive, &job_id).await.unwrap();
     let package_dir = tempfile::tempdir().unwrap();
     let package = package(package_dir.path(), edit);
     let stages = std::sync::Mutex::new(Vec::new());
     let job = Job {
-        job_id: &format!("eval-{name}-{}", std::process::id()),
+        job_id: &job_id,
         image: &image.id,
         package: &package,
         cpuset: None,
@@ -74,6 +75,7 @@ async fn evaluated(
     let evaluation = evaluate(&sandbox, &job, &|stage| stages.lock().unwrap().push(stage))
         .await
         .unwrap();
+    sandbox.remove_image(&image).await.unwrap();
     Some(evaluation)
 }
 

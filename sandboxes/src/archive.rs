@@ -2,9 +2,10 @@
 //! image, with no path that could escape, no device files, within the size caps.
 //!
 //! The archive is read once, as a stream; only small JSON files (the manifest and the image
-//! configuration) are kept in memory, up to [`MAX_JSON_BYTES`] each.
+//! configuration) are kept in memory, up to [`MAX_JSON_BYTES`] each. Gzip layers are
+//! decompressed on the way and counted against the caps by what they unpack to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Component, Path};
 
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::SandboxError;
 use crate::config::ImportLimits;
+use crate::uncompressed::{MAGIC_BYTES, measure, read_head, sniff};
 
 /// The largest JSON file kept for inspection; a manifest or image configuration is far smaller.
 pub const MAX_JSON_BYTES: u64 = 1 << 20;
@@ -23,17 +25,21 @@ const MAX_JSON_FILES: usize = 256;
 pub struct ArchiveSummary {
     /// The image id the engine will give it: the digest of its configuration.
     pub image_id: String,
-    pub repo_tags: Vec<String>,
+    /// Where the configuration and the layers lie in the archive (normalized names); the
+    /// worker loads exactly these, under a manifest of its own.
+    pub config_path: String,
+    pub layer_paths: Vec<String>,
+    /// Bytes as stored in the archive.
     pub total_bytes: u64,
-    pub layers: usize,
+    /// Bytes once every compressed entry is decompressed.
+    pub unpacked_bytes: u64,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ManifestEntry {
     config: String,
-    #[serde(default)]
-    repo_tags: Option<Vec<String>>,
+    // The archive's `RepoTags` are ignored: the worker loads under a reference of its own.
     #[serde(default)]
     layers: Vec<String>,
 }
@@ -44,6 +50,15 @@ struct ImageConfig {
     os: String,
     #[serde(default)]
     architecture: String,
+    #[serde(default)]
+    config: Option<RunConfig>,
+}
+
+/// The part of an image configuration that shapes a container.
+#[derive(Deserialize)]
+struct RunConfig {
+    #[serde(default, rename = "Volumes")]
+    volumes: Option<HashMap<String, serde_json::Value>>,
 }
 
 fn refuse(reason: impl Into<String>) -> SandboxError {
@@ -97,101 +112,209 @@ fn check_link(entry: &Path, target: &Path) -> Result<(), SandboxError> {
     Ok(())
 }
 
+/// The entry's name as the engine sees it on disk: `/`-joined normal parts (no `.`, no
+/// empty parts), so two spellings of one file are recognised as duplicates. Empty for the root.
+pub(crate) fn normalize(path: &Path) -> Result<String, SandboxError> {
+    check_path(path)?;
+    let mut parts = Vec::new();
+    for component in path.components() {
+        if let Component::Normal(part) = component {
+            parts.push(part.to_str().ok_or_else(|| {
+                refuse(format!(
+                    "entry `{}` has a name that is not UTF-8",
+                    path.display()
+                ))
+            })?);
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// What the streaming pass keeps about the entries it has seen.
+#[derive(Default)]
+struct Seen {
+    json_files: HashMap<String, Vec<u8>>,
+    /// JSON-like files too large to keep, with their size, so a missing manifest or
+    /// configuration is reported for what it is.
+    too_large: HashMap<String, u64>,
+    names: HashSet<String>,
+    links: HashSet<String>,
+    /// Bytes as stored, and as they are once the engine decompresses each layer.
+    stored: u64,
+    unpacked: u64,
+}
+
 /// Reads the whole archive once and returns its summary, or the first reason to refuse it.
 pub fn check(reader: impl Read, limits: &ImportLimits) -> Result<ArchiveSummary, SandboxError> {
     let mut archive = tar::Archive::new(reader);
-    let mut json_files: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut sizes: HashMap<String, u64> = HashMap::new();
-    let mut total: u64 = 0;
+    let mut seen = Seen::default();
     let mut entries: u64 = 0;
     let iter = archive
         .entries()
         .map_err(|e| refuse(format!("not a tar archive: {e}")))?;
     for entry in iter {
-        let mut entry = entry.map_err(|e| refuse(format!("not a readable tar archive: {e}")))?;
+        let entry = entry.map_err(|e| refuse(format!("not a readable tar archive: {e}")))?;
         entries += 1;
         if entries > limits.max_entries {
             return Err(refuse(format!("more than {} entries", limits.max_entries)));
         }
-        let path = entry
-            .path()
-            .map_err(|e| refuse(format!("an entry has an unreadable name: {e}")))?
-            .into_owned();
-        check_path(&path)?;
-        let name = path.to_string_lossy().trim_start_matches("./").to_owned();
-        let kind = entry.header().entry_type();
-        use tar::EntryType;
-        match kind {
-            EntryType::Regular | EntryType::Continuous | EntryType::Directory => {}
-            EntryType::Symlink | EntryType::Link => {
-                let target = entry
-                    .link_name()
-                    .map_err(|e| refuse(format!("link `{name}` has an unreadable target: {e}")))?
-                    .ok_or_else(|| refuse(format!("link `{name}` has no target")))?
-                    .into_owned();
-                if kind == EntryType::Link {
-                    check_path(&target)?;
-                } else {
-                    check_link(&path, &target)?;
-                }
-            }
-            EntryType::XGlobalHeader
-            | EntryType::XHeader
-            | EntryType::GNULongName
-            | EntryType::GNULongLink => {}
-            EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                return Err(refuse(format!("entry `{name}` is a device or fifo")));
-            }
-            other => {
-                return Err(refuse(format!(
-                    "entry `{name}` has unsupported type {other:?}"
-                )));
-            }
-        }
-        let size = entry
-            .header()
-            .size()
-            .map_err(|e| refuse(format!("entry `{name}` has a bad size: {e}")))?;
-        if size > limits.max_layer_bytes {
-            return Err(refuse(format!(
-                "entry `{name}` is {size} bytes, over the per-layer cap of {}",
-                limits.max_layer_bytes
-            )));
-        }
-        total = total.saturating_add(size);
-        if total > limits.max_total_bytes {
-            return Err(refuse(format!(
-                "the archive is over the cap of {} bytes",
-                limits.max_total_bytes
-            )));
-        }
-        sizes.insert(name.clone(), size);
-        let small_json = size <= MAX_JSON_BYTES
-            && (name.ends_with(".json") || name.starts_with("blobs/sha256/"));
-        if kind == EntryType::Regular && small_json && json_files.len() < MAX_JSON_FILES {
-            let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            entry.read_to_end(&mut content)?;
-            json_files.insert(name, content);
-        } else {
-            // Reading to the end is what checks that the archive is not truncated.
-            std::io::copy(&mut entry, &mut std::io::sink())
-                .map_err(|e| refuse(format!("entry `{name}` is cut short: {e}")))?;
-        }
+        check_entry(entry, limits, &mut seen)?;
     }
     if entries == 0 {
         return Err(refuse("not a tar archive (no entries)"));
     }
-    summarize(&json_files, &sizes, total)
+    summarize(&seen)
 }
 
-fn summarize(
-    json_files: &HashMap<String, Vec<u8>>,
-    sizes: &HashMap<String, u64>,
-    total: u64,
-) -> Result<ArchiveSummary, SandboxError> {
-    let manifest = json_files
-        .get("manifest.json")
-        .ok_or_else(|| refuse("no manifest.json: not an archive written by `docker save`"))?;
+fn check_entry<R: Read>(
+    mut entry: tar::Entry<'_, R>,
+    limits: &ImportLimits,
+    seen: &mut Seen,
+) -> Result<(), SandboxError> {
+    use tar::EntryType;
+    let path = entry
+        .path()
+        .map_err(|e| refuse(format!("an entry has an unreadable name: {e}")))?
+        .into_owned();
+    let name = normalize(&path)?;
+    let kind = entry.header().entry_type();
+    if name.is_empty() && kind != EntryType::Directory {
+        return Err(refuse("an entry has an empty name"));
+    }
+    // The engine unpacks the archive into a folder: the last of two entries of one name
+    // wins there, and a path through a link lands wherever the link points, so either
+    // could swap a checked file for an unchecked one.
+    if !name.is_empty() && !seen.names.insert(name.clone()) {
+        return Err(refuse(format!("entry `{name}` appears twice")));
+    }
+    let mut ancestor = name.as_str();
+    while let Some((parent, _)) = ancestor.rsplit_once('/') {
+        if seen.links.contains(parent) {
+            return Err(refuse(format!(
+                "entry `{name}` lies under the link `{parent}`"
+            )));
+        }
+        ancestor = parent;
+    }
+    match kind {
+        EntryType::Regular | EntryType::Continuous | EntryType::Directory => {}
+        EntryType::Symlink | EntryType::Link => {
+            let target = entry
+                .link_name()
+                .map_err(|e| refuse(format!("link `{name}` has an unreadable target: {e}")))?
+                .ok_or_else(|| refuse(format!("link `{name}` has no target")))?
+                .into_owned();
+            if kind == EntryType::Link {
+                check_path(&target)?;
+            } else {
+                check_link(&path, &target)?;
+            }
+            seen.links.insert(name.clone());
+        }
+        EntryType::XGlobalHeader => {}
+        EntryType::Char | EntryType::Block | EntryType::Fifo => {
+            return Err(refuse(format!("entry `{name}` is a device or fifo")));
+        }
+        other => {
+            return Err(refuse(format!(
+                "entry `{name}` has unsupported type {other:?}"
+            )));
+        }
+    }
+    let size = entry
+        .header()
+        .size()
+        .map_err(|e| refuse(format!("entry `{name}` has a bad size: {e}")))?;
+    if size > limits.max_layer_bytes {
+        return Err(refuse(format!(
+            "entry `{name}` is {size} bytes, over the per-layer cap of {}",
+            limits.max_layer_bytes
+        )));
+    }
+    seen.stored = seen.stored.saturating_add(size);
+    if seen.stored > limits.max_total_bytes {
+        return Err(refuse(format!(
+            "the archive is over the cap of {} bytes",
+            limits.max_total_bytes
+        )));
+    }
+    if !matches!(kind, EntryType::Regular | EntryType::Continuous) {
+        return Ok(());
+    }
+    let mut head = [0u8; MAGIC_BYTES];
+    let filled = read_head(&mut entry, &mut head)
+        .map_err(|e| refuse(format!("entry `{name}` is cut short: {e}")))?;
+    let compression = sniff(&head[..filled]);
+    let room = limits
+        .max_layer_bytes
+        .min(limits.max_total_bytes.saturating_sub(seen.unpacked));
+    let json_like = name.ends_with(".json") || name.starts_with("blobs/sha256/");
+    let unpacked = if json_like && size <= MAX_JSON_BYTES {
+        if seen.json_files.len() >= MAX_JSON_FILES {
+            return Err(refuse(format!(
+                "more than {MAX_JSON_FILES} small JSON files or blobs; `docker save` writes a few per layer"
+            )));
+        }
+        let mut content = head[..filled].to_vec();
+        // Reading to the end is what checks that the archive is not truncated.
+        entry
+            .read_to_end(&mut content)
+            .map_err(|e| refuse(format!("entry `{name}` is cut short: {e}")))?;
+        let unpacked = measure(&name, compression, content.as_slice(), room)?;
+        seen.json_files.insert(name.clone(), content);
+        unpacked
+    } else {
+        if json_like {
+            seen.too_large.insert(name.clone(), size);
+        }
+        let unpacked = measure(
+            &name,
+            compression,
+            (&head[..filled]).chain(&mut entry),
+            room,
+        )?;
+        // Whatever the decompression left unread is still read, to find a truncation.
+        std::io::copy(&mut entry, &mut std::io::sink())
+            .map_err(|e| refuse(format!("entry `{name}` is cut short: {e}")))?;
+        unpacked
+    };
+    if unpacked > limits.max_layer_bytes {
+        return Err(refuse(format!(
+            "entry `{name}` holds more than {} bytes once decompressed, over the per-layer cap",
+            limits.max_layer_bytes
+        )));
+    }
+    seen.unpacked = seen.unpacked.saturating_add(unpacked);
+    if seen.unpacked > limits.max_total_bytes {
+        return Err(refuse(format!(
+            "the image holds more than {} bytes once its layers are decompressed, over the cap",
+            limits.max_total_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// A small JSON file the manifest names, or the true reason it is not there.
+fn small_json<'a>(seen: &'a Seen, name: &str, what: &str) -> Result<&'a [u8], SandboxError> {
+    if let Some(content) = seen.json_files.get(name) {
+        return Ok(content);
+    }
+    Err(refuse(match seen.too_large.get(name) {
+        Some(size) => {
+            format!("{what} `{name}` is {size} bytes, over the limit of {MAX_JSON_BYTES} bytes")
+        }
+        None if seen.names.contains(name) => {
+            format!("{what} `{name}` is not a regular file")
+        }
+        None if name == "manifest.json" => {
+            "no manifest.json: not an archive written by `docker save`".to_owned()
+        }
+        None => format!("{what} `{name}` is missing"),
+    }))
+}
+
+fn summarize(seen: &Seen) -> Result<ArchiveSummary, SandboxError> {
+    let manifest = small_json(seen, "manifest.json", "the manifest")?;
     let manifest: Vec<ManifestEntry> = serde_json::from_slice(manifest)
         .map_err(|e| refuse(format!("manifest.json is malformed: {e}")))?;
     let [image] = manifest.as_slice() else {
@@ -200,12 +323,8 @@ fn summarize(
             manifest.len()
         )));
     };
-    let config_name = image.config.trim_start_matches("./");
-    let config = json_files.get(config_name).ok_or_else(|| {
-        refuse(format!(
-            "the image configuration `{config_name}` is missing"
-        ))
-    })?;
+    let config_path = normalize(Path::new(&image.config))?;
+    let config = small_json(seen, &config_path, "the image configuration")?;
     let parsed: ImageConfig = serde_json::from_slice(config)
         .map_err(|e| refuse(format!("the image configuration is malformed: {e}")))?;
     if parsed.os != "linux" || parsed.architecture != "amd64" {
@@ -214,38 +333,34 @@ fn summarize(
             parsed.os, parsed.architecture
         )));
     }
+    if let Some(volumes) = parsed.config.and_then(|c| c.volumes)
+        && !volumes.is_empty()
+    {
+        let paths: Vec<&str> = volumes.keys().map(String::as_str).collect();
+        return Err(refuse(format!(
+            "the image declares VOLUME {}; a volume would be writable storage outside the \
+             run's caps, so images with volumes are refused (remove the VOLUME instruction)",
+            paths.join(", ")
+        )));
+    }
+    let mut layer_paths = Vec::with_capacity(image.layers.len());
     for layer in &image.layers {
-        let layer = layer.trim_start_matches("./");
-        if !sizes.contains_key(layer) {
+        let layer = normalize(Path::new(layer))?;
+        if !seen.names.contains(&layer) {
             return Err(refuse(format!(
                 "layer `{layer}` listed in the manifest is missing"
             )));
         }
+        layer_paths.push(layer);
     }
     Ok(ArchiveSummary {
         image_id: format!("sha256:{}", hex::encode(Sha256::digest(config))),
-        repo_tags: image.repo_tags.clone().unwrap_or_default(),
-        total_bytes: total,
-        layers: image.layers.len(),
+        config_path,
+        layer_paths,
+        total_bytes: seen.stored,
+        unpacked_bytes: seen.unpacked,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn links_must_stay_inside() {
-        assert!(check_link(Path::new("a/b/link"), Path::new("../c")).is_ok());
-        assert!(check_link(Path::new("a/link"), Path::new("../../etc/passwd")).is_err());
-        assert!(check_link(Path::new("link"), Path::new("/etc/passwd")).is_err());
-    }
-
-    #[test]
-    fn paths_must_be_relative_and_not_climb() {
-        assert!(check_path(Path::new("blobs/sha256/abc")).is_ok());
-        assert!(check_path(Path::new("/etc/passwd")).is_err());
-        assert!(check_path(Path::new("a/../../b")).is_err());
-    }
-}
+mod tests;

@@ -1,12 +1,14 @@
 //! Removing what a job created, on every path: explicit clean-up, a guard for errors,
-//! cancellation and panics, and a sweep at start-up for what a crashed worker left.
+//! cancellation and panics, and a sweep at start-up for what a crashed worker left
+//! (containers, networks, volumes, firewall rules, the references images were loaded under).
 
 use std::collections::HashMap;
 
 use bollard::Docker;
 use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    RemoveVolumeOptionsBuilder,
 };
 
 use crate::policy::{JOB_LABEL, WORKER_LABEL};
@@ -197,5 +199,47 @@ pub async fn sweep(docker: &Docker, worker: Option<&str>) -> usize {
             }
         }
     }
-    removed + crate::firewall::sweep().await
+    removed + sweep_references(docker, worker).await + crate::firewall::sweep().await
+}
+
+/// Removes the image references a crashed worker loaded under (only `worker`'s when given),
+/// without force: an image goes only when no other tag names it.
+async fn sweep_references(docker: &Docker, worker: Option<&str>) -> usize {
+    let prefix = format!(
+        "{}:{}",
+        crate::import::REFERENCE_REPOSITORY,
+        worker
+            .map(|w| crate::import::reference_prefix(Some(w)))
+            .unwrap_or_default()
+    );
+    let filters = HashMap::from([(
+        "reference".to_owned(),
+        vec![crate::import::REFERENCE_REPOSITORY.to_owned()],
+    )]);
+    let Ok(images) = docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+    else {
+        return 0;
+    };
+    let mut removed = 0;
+    for reference in images
+        .into_iter()
+        .flat_map(|image| image.repo_tags)
+        .filter(|tag| tag.starts_with(&prefix))
+    {
+        let options = RemoveImageOptionsBuilder::default().force(false).build();
+        if docker
+            .remove_image(&reference, Some(options), None)
+            .await
+            .is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
 }

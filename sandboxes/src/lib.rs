@@ -16,8 +16,10 @@ pub mod import;
 pub mod monitor;
 pub mod output;
 pub mod policy;
+pub mod repack;
 pub mod run;
 pub mod testing;
+pub mod uncompressed;
 
 pub use config::{ImportLimits, SandboxConfig};
 pub use error::SandboxError;

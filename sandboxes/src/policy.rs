@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, ResourcesUlimits};
+use bollard::models::{
+    ContainerCreateBody, HealthConfig, HostConfig, Mount, MountType, ResourcesUlimits,
+};
 
 use crate::SandboxError;
 use crate::accelerators::{Device, device_request};
@@ -201,6 +203,12 @@ pub fn container_body(
         user: Some(config.user.clone()),
         labels: Some(labels(&spec.job_id, config)),
         network_disabled: Some(network.is_none()),
+        // The image's HEALTHCHECK would run in the engine's own processes, outside the
+        // run's CPU quota (`--interval=1ms` burnt a core); the harness checks readiness.
+        healthcheck: Some(HealthConfig {
+            test: Some(vec!["NONE".to_owned()]),
+            ..Default::default()
+        }),
         host_config: Some(host_config),
         exposed_ports: match spec.mode {
             Mode::Serve { port } => Some(vec![format!("{port}/tcp")]),
@@ -269,6 +277,11 @@ mod tests {
         assert_eq!(body.user.as_deref(), Some("65534:65534"));
         assert_eq!(body.labels.unwrap()[JOB_LABEL], "job-1");
         assert!(host.device_requests.is_none());
+        assert_eq!(
+            body.healthcheck.and_then(|h| h.test),
+            Some(vec!["NONE".to_owned()]),
+            "the image's own health check is off"
+        );
     }
 
     #[test]

@@ -196,7 +196,12 @@ async fn evaluate_job(
         Ok(archive) => archive,
         Err(error) => return infrastructure("fetching the image", &error),
     };
-    let image = match sandbox.import_archive(&archive).await {
+    // Each attempt names its containers afresh, so leftovers of an earlier attempt (a worker
+    // that died) can never collide with this one.
+    let attempt_id = format!("{}-{}", job.job_id, job.attempt);
+    // Loaded under the worker's own reference for this attempt; removing it never touches
+    // another tag of the same image (a team's own, on a shared engine).
+    let image = match sandbox.import_archive(&archive, &attempt_id).await {
         Ok(image) => image,
         Err(SandboxError::Archive(reason)) => {
             return (
@@ -206,9 +211,6 @@ async fn evaluate_job(
         }
         Err(error) => return infrastructure("loading the image", &error),
     };
-    // Each attempt names its containers afresh, so leftovers of an earlier attempt (a worker
-    // that died) can never collide with this one.
-    let attempt_id = format!("{}-{}", job.job_id, job.attempt);
     let resources = &package.manifest.resources;
     // Held for the whole evaluation and returned on drop, whatever happens.
     let lease = match allocator.acquire(resources.gpus as usize, resources.gpu_model.as_deref()) {
@@ -226,7 +228,7 @@ async fn evaluate_job(
         let _ = stages.send(stage);
     })
     .await;
-    if let Err(error) = sandbox.remove_image(&image.id).await {
+    if let Err(error) = sandbox.remove_image(&image).await {
         tracing::debug!(%error, "image already removed");
     }
     let device_seconds = lease.device_seconds();

@@ -22,8 +22,7 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The three images, built with the documented command. Each run builds its own: the
-/// worker removes an image once it has evaluated it, and with it every tag it carries.
+/// The three images, built with the documented command, under names of this run's own.
 fn images(prefix: &str) -> [String; 3] {
     let build = |extra: &[&str], tag: String| {
         let output = Command::new(workspace().join("scripts/build-baseline"))
@@ -375,6 +374,43 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
             .starts_with("sha256:"),
         "{report}"
     );
+
+    // The embedded worker shares the team's engine: it removed only the reference it
+    // loaded each image under; the team's own images and tags are still there.
+    let id_of = |image: &str| {
+        let inspected = Command::new("docker")
+            .args(["image", "inspect", "-f", "{{.Id}}", image])
+            .output()
+            .unwrap();
+        inspected
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&inspected.stdout).trim().to_owned())
+    };
+    assert_eq!(
+        id_of(&full_image).as_deref(),
+        report["report"]["image"].as_str(),
+        "the team's image is kept"
+    );
+    assert!(id_of(&weak_image).is_some() && id_of(&slow_image).is_some());
+    let loaded = Command::new("docker")
+        .args(["images", "-q", "jiebang/job"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&loaded.stdout).contains(
+            report["report"]["image"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("sha256:")
+                .get(..12)
+                .unwrap()
+        ),
+        "the worker's own references are gone"
+    );
+    for image in [&full_image, &weak_image, &slow_image] {
+        let _ = Command::new("docker").args(["rmi", image]).output();
+    }
 }
 
 on_one_backend!(a_newcomer_submits_the_baseline);

@@ -45,7 +45,7 @@ fn manifest(images: usize) -> Vec<u8> {
 }
 
 async fn refused(sandbox: &Sandbox, path: &Path) -> String {
-    match sandbox.import_archive(path).await {
+    match sandbox.import_archive(path, "refused").await {
         Err(SandboxError::Archive(reason)) => reason,
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -59,9 +59,10 @@ async fn a_docker_save_archive_loads() {
     let _slot = slot().await;
     let dir = tempfile::tempdir().unwrap();
     let archive = saved_archive(dir.path());
-    let image = sandbox.import_archive(&archive).await.unwrap();
+    let image = sandbox.import_archive(&archive, "loads").await.unwrap();
     assert!(image.id.starts_with("sha256:"));
     assert!(image.size_bytes > 0);
+    sandbox.remove_image(&image).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,4 +186,43 @@ async fn bad_archives_are_refused_with_their_reason() {
     .unwrap();
     let whole = dir.path().join("image.tar");
     assert!(refused(&capped, &whole).await.contains("cap"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_manifest_or_configuration_is_refused() {
+    let Some(sandbox) = sandbox().await else {
+        return;
+    };
+    let _slot = slot().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The checker read the first manifest, the engine the last: an unchecked image for any
+    // platform, under any tag, that nobody removed.
+    let arm = br#"{"os":"linux","architecture":"arm64","config":{}}"#;
+    let smuggler = r#"[{"Config":"arm.json","RepoTags":["alpine:latest"],"Layers":["layer.tar"]}]"#;
+    let second = dir.path().join("second-manifest.tar");
+    tar_of(
+        &second,
+        &[
+            ("config.json", CONFIG),
+            ("arm.json", arm),
+            ("layer.tar", b""),
+            ("manifest.json", &manifest(1)),
+            ("./manifest.json", smuggler.as_bytes()),
+        ],
+    );
+    let reason = refused(&sandbox, &second).await;
+    assert!(reason.contains("`manifest.json` appears twice"), "{reason}");
+
+    let swapped = dir.path().join("second-config.tar");
+    tar_of(
+        &swapped,
+        &[
+            ("config.json", CONFIG),
+            ("layer.tar", b""),
+            ("manifest.json", &manifest(1)),
+            ("config.json", arm),
+        ],
+    );
+    let reason = refused(&sandbox, &swapped).await;
+    assert!(reason.contains("`config.json` appears twice"), "{reason}");
 }

@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 #[path = "../support/fixture.rs"]
 mod fixture;
-pub use fixture::{IMAGE, fixture_image};
+pub use fixture::{IMAGE, fixture_image, fixture_image_changed, fixture_image_with};
 
 /// At most two containers at a time on this 2-core machine.
 pub async fn slot() -> SemaphorePermit<'static> {

@@ -39,7 +39,7 @@ fn binary() -> &'static PathBuf {
 /// The plain fixture image (its first argument picks the behaviour), imported once.
 pub fn fixture_image() -> &'static str {
     static IMPORTED: OnceLock<()> = OnceLock::new();
-    IMPORTED.get_or_init(|| import(IMAGE, &[]));
+    IMPORTED.get_or_init(|| import(IMAGE, &[], &[]));
     IMAGE
 }
 
@@ -49,11 +49,22 @@ pub fn fixture_image() -> &'static str {
     reason = "used by the evaluator's tests, not by every includer"
 )]
 pub fn fixture_image_with(tag: &str, args: &[&str]) -> String {
-    import(tag, args);
+    import(tag, args, &[]);
     tag.to_owned()
 }
 
-fn import(tag: &str, args: &[&str]) {
+/// The same with Dockerfile instructions added to its configuration (`VOLUME /data`,
+/// `HEALTHCHECK …`), as `docker import --change` applies them.
+#[allow(
+    dead_code,
+    reason = "used by the sandbox's tests, not by every includer"
+)]
+pub fn fixture_image_changed(tag: &str, args: &[&str], changes: &[&str]) -> String {
+    import(tag, args, changes);
+    tag.to_owned()
+}
+
+fn import(tag: &str, args: &[&str], changes: &[&str]) {
     let staging = tempfile::tempdir().unwrap();
     std::fs::copy(binary(), staging.path().join("fixture")).unwrap();
     let mut tar = Command::new("tar")
@@ -70,15 +81,22 @@ fn import(tag: &str, args: &[&str]) {
     let mut words = vec!["\"/fixture\"".to_owned()];
     words.extend(args.iter().map(|a| format!("\"{a}\"")));
     let entrypoint = format!("ENTRYPOINT [{}]", words.join(", "));
+    let mut words = vec!["import".to_owned(), "--change".to_owned(), entrypoint];
+    for change in changes {
+        words.extend(["--change".to_owned(), (*change).to_owned()]);
+    }
+    // A temporary command: it holds the pipe's read end until dropped, and tar would wait
+    // on a full pipe for ever should docker fail without reading.
     let imported = Command::new("docker")
-        .args(["import", "--change", &entrypoint, "-", tag])
+        .args(&words)
+        .args(["-", tag])
         .stdin(tar.stdout.take().unwrap())
         .output()
         .expect("docker runs");
-    assert!(tar.wait().unwrap().success());
     assert!(
         imported.status.success(),
         "docker import: {}",
         String::from_utf8_lossy(&imported.stderr)
     );
+    assert!(tar.wait().unwrap().success());
 }
