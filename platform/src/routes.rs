@@ -147,11 +147,24 @@ pub fn build(
         ))
         .wrap(security_headers())
         .wrap(actix_web::middleware::from_fn(crate::metrics::observe))
+        .wrap(actix_web::middleware::from_fn(head_as_get))
         // The path without its query: OpenID Connect codes and states travel in queries.
         .wrap(
             actix_web::middleware::Logger::new("%{method}xi %U %s %b %Dms")
                 .custom_request_replace("method", |req| req.method().to_string()),
         )
+}
+
+/// Middleware: a HEAD request is routed as the GET it stands for; the HTTP layer then
+/// sends the GET's headers (length included) without the body.
+async fn head_as_get(
+    mut request: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if request.method() == actix_web::http::Method::HEAD {
+        request.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(request).await
 }
 
 /// What browsers are told on every answer: load nothing from elsewhere and run no inline

@@ -31,6 +31,7 @@ use crate::state::AppState;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(scenarios::home))
         .route("/static/{name}", web::get().to(assets::serve))
+        .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/lang/{code}", web::get().to(signin::switch_language))
         .route("/auth/login", web::get().to(signin::login_page))
         .route("/auth/login", web::post().to(signin::login))
@@ -116,8 +117,11 @@ pub struct PageContext {
     pub lang_from_query: bool,
     pub user: Option<CurrentUser>,
     pub csrf_token: Option<String>,
-    /// Path and query of this request.
+    /// Path and query of this request; on a sign-in page, the page the person is going
+    /// to (its `return_to`), so links built from it never nest one sign-in page in another.
     pub here: String,
+    /// The sign-in page itself, when this is one: its language link stays on it.
+    sign_in_page: Option<String>,
 }
 
 fn query_lang(req: &HttpRequest) -> Option<Lang> {
@@ -159,9 +163,20 @@ impl FromRequest for PageContext {
 impl PageContext {
     fn with(req: &HttpRequest, state: web::Data<AppState>, user: Option<CurrentUser>) -> Self {
         let (lang, lang_from_query) = lang_of(req);
-        let here = match req.query_string() {
-            "" => req.path().to_owned(),
-            query => format!("{}?{query}", req.path()),
+        let sign_in_page = req
+            .path()
+            .starts_with("/auth/")
+            .then(|| req.path().to_owned());
+        let here = if sign_in_page.is_some() {
+            let target = form_urlencoded::parse(req.query_string().as_bytes())
+                .find(|(k, _)| k == "return_to")
+                .map(|(_, v)| v.into_owned());
+            crate::auth::session::return_to(target.as_deref())
+        } else {
+            match req.query_string() {
+                "" => req.path().to_owned(),
+                query => format!("{}?{query}", req.path()),
+            }
         };
         Self {
             csrf_token: req.extensions().get::<ExpectedCsrf>().map(|t| t.0.clone()),
@@ -170,6 +185,7 @@ impl PageContext {
             lang_from_query,
             user,
             here,
+            sign_in_page,
         }
     }
 
@@ -226,11 +242,21 @@ impl PageContext {
             "csrf_token": self.csrf_token.clone().unwrap_or_default(),
             "here": self.here,
             "switch_lang": self.lang.other().code(),
-            "switch_url": format!(
-                "/lang/{}?{}",
-                self.lang.other().code(),
-                serde_urlencoded::to_string([("return_to", &self.here)]).unwrap_or_default()
-            ),
+            "switch_url": match &self.sign_in_page {
+                Some(path) => format!(
+                    "{path}?{}",
+                    serde_urlencoded::to_string([
+                        ("return_to", self.here.as_str()),
+                        ("lang", self.lang.other().code()),
+                    ])
+                    .unwrap_or_default()
+                ),
+                None => format!(
+                    "/lang/{}?{}",
+                    self.lang.other().code(),
+                    serde_urlencoded::to_string([("return_to", &self.here)]).unwrap_or_default()
+                ),
+            },
             "login_url": format!(
                 "/auth/login?{}",
                 serde_urlencoded::to_string([("return_to", &self.here)]).unwrap_or_default()

@@ -7,6 +7,7 @@ mod browser;
 mod browser_flow;
 mod browser_signin;
 mod catalog;
+mod chrome;
 mod cli_submit;
 mod common;
 mod consoles;
