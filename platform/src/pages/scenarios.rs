@@ -66,11 +66,9 @@ pub fn money(cny: i64) -> String {
     if cny < 0 { format!("-{out}") } else { out }
 }
 
-/// RFC 3339 → `2026-05-01 12:00 UTC`, readable and unambiguous.
+/// A time on a page: Beijing time with its offset.
 pub fn when(iso: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(iso)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|_| iso.to_owned())
+    crate::time::beijing_time(iso)
 }
 
 pub fn pick(lang: Lang, zh: &str, en: &str) -> String {

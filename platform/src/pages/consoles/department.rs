@@ -292,8 +292,8 @@ async fn edit_page(
             .map(|p| PhaseRow {
                 id: p.id.0.clone(),
                 name: p.name.clone(),
-                opens_at: p.opens_at.clone(),
-                closes_at: p.closes_at.clone(),
+                opens_at: crate::time::beijing_input(&p.opens_at),
+                closes_at: crate::time::beijing_input(&p.closes_at),
                 open: p.open,
             })
             .collect(),
@@ -373,7 +373,8 @@ pub struct PhaseFields {
     pub closes_at: String,
 }
 
-/// A time as RFC 3339, or as a browser's `datetime-local` value (taken as UTC).
+/// A time as RFC 3339, or as a browser's `datetime-local` value (taken as Beijing time,
+/// as the form says and the pages show).
 fn time_field(field: &str, value: &str) -> Result<DateTime<Utc>, AppError> {
     let value = value.trim();
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
@@ -382,11 +383,12 @@ fn time_field(field: &str, value: &str) -> Result<DateTime<Utc>, AppError> {
     ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
-        .map(|naive| naive.and_utc())
+        .and_then(|naive| naive.and_local_timezone(crate::time::beijing()).single())
+        .map(|time| time.with_timezone(&Utc))
         .ok_or_else(|| {
             invalid(
                 field,
-                "must be a date and time such as 2025-06-01T08:00 (UTC)",
+                "must be a date and time such as 2025-06-01T08:00 (Beijing time)",
             )
         })
 }
