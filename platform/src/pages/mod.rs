@@ -213,6 +213,13 @@ impl PageContext {
         self.state.site.catalogs.text(self.lang, key)
     }
 
+    /// The name of a code (`kind` `metric`, value `roc_auc`) in the page's language, from
+    /// the catalogs' `[code]` section; an open-ended code the catalogs do not name (a
+    /// department's own domain) is shown as it is.
+    pub fn code(&self, kind: &str, value: &str) -> String {
+        self.state.site.catalogs.code(self.lang, kind, value)
+    }
+
     /// The page, rendered from `template` with `view` as `page`, inside the layout.
     pub fn render(
         &self,

@@ -92,9 +92,9 @@ fn card(page: &PageContext, view: &ScenarioView) -> Card {
             .as_ref()
             .map(|t| pick(page.lang, &t.name_zh, &t.name_en))
             .unwrap_or_else(|| view.organization_id.0.clone()),
-        domain: view.domain.clone(),
+        domain: page.code("domain", &view.domain),
         bounty: money(view.bounty_cny),
-        metric: view.metric.to_string(),
+        metric: page.code("metric", view.metric.as_str()),
         budget: view.latency_budget_ms.map(|b| format!("{b} ms")),
         deadline: view
             .phases
@@ -242,18 +242,25 @@ struct ScenarioPage {
     board: BoardTable,
 }
 
-fn rules_of(view: &ScenarioView, spec: Option<&ScenarioSpec>) -> Rules {
+fn rules_of(page: &PageContext, view: &ScenarioView, spec: Option<&ScenarioSpec>) -> Rules {
     let manifest = spec.map(|spec| &spec.manifest);
     Rules {
-        mode: view.mode.to_string(),
-        metric: view.metric.to_string(),
-        direction: crate::services::boards::direction_of(view.metric).to_owned(),
+        mode: page.code("mode", view.mode.as_str()),
+        metric: page.code("metric", view.metric.as_str()),
+        direction: page.code(
+            "direction",
+            crate::services::boards::direction_of(view.metric),
+        ),
         budget_ms: view.latency_budget_ms,
         percentile: manifest.map(|m| m.latency.percentile()),
         load: manifest.map(|m| match m.latency.load {
-            Load::SingleStream => "single-stream".to_owned(),
-            Load::Server { rate_qps } => format!("server ({rate_qps} q/s)"),
-            Load::Offline { concurrency } => format!("offline ({concurrency} at once)"),
+            Load::SingleStream => page.code("load", "single-stream"),
+            Load::Server { rate_qps } => {
+                format!("{}, {rate_qps} q/s", page.code("load", "server"))
+            }
+            Load::Offline { concurrency } => {
+                format!("{}, {concurrency}", page.code("load", "offline"))
+            }
         }),
         resources: manifest.map(|m| {
             let resources = &m.resources;
@@ -312,7 +319,7 @@ async fn scenario_page(
     let data = ScenarioPage {
         card: card(page, &view),
         description_html: markdown::to_html(&description),
-        rules: rules_of(&view, spec.as_ref()),
+        rules: rules_of(page, &view, spec.as_ref()),
         phases: view
             .phases
             .iter()
@@ -334,7 +341,7 @@ async fn scenario_page(
         signed_in: page.user.is_some(),
         notice,
         error,
-        board: table(board.as_ref()),
+        board: table(page, board.as_ref()),
     };
     page.render("pages/scenario", &data.card.title.clone(), data)
 }
@@ -419,7 +426,7 @@ struct BoardTable {
     scenario_id: String,
 }
 
-fn table(board: Option<&BoardView>) -> BoardTable {
+fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
     let Some(board) = board else {
         return BoardTable::default();
     };
@@ -437,7 +444,7 @@ fn table(board: Option<&BoardView>) -> BoardTable {
                 within_budget: r.within_budget,
             })
             .collect(),
-        metric: board.metric.to_owned(),
+        metric: page.code("metric", board.metric),
         private: board.board == Board::Private,
         closes_at: when(&board.phase_closes_at),
         pick: false,
@@ -521,7 +528,7 @@ pub async fn leaderboard(
             pick: board == Board::Private
                 && page.user.as_ref().is_some_and(CurrentUser::sees_all_work),
             scenario_id: id.0.clone(),
-            ..table(Some(&view))
+            ..table(&page, Some(&view))
         },
         public_url: format!("/scenarios/{id}/leaderboard"),
         private_url: format!("/scenarios/{id}/leaderboard?board=private"),

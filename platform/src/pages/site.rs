@@ -122,6 +122,15 @@ impl Catalogs {
             .cloned()
             .unwrap_or_else(|| key.to_owned())
     }
+
+    /// The name of a code (`kind` `metric`, value `roc_auc`) from the `[code]` section; an
+    /// open-ended code the catalogs do not name (a department's own domain) as it is.
+    pub fn code(&self, lang: Lang, kind: &str, value: &str) -> String {
+        self.of(lang)
+            .get(&format!("code.{kind}.{value}"))
+            .cloned()
+            .unwrap_or_else(|| value.to_owned())
+    }
 }
 
 /// Templates, catalogs and the assets' version, built once at start-up.

@@ -17,7 +17,7 @@ use crate::services::submissions::detail;
 
 #[derive(Serialize)]
 struct Stage {
-    stage: SubmissionStage,
+    stage: String,
     at: String,
 }
 
@@ -44,6 +44,8 @@ struct SubmissionPage {
     scenario_id: String,
     team_id: String,
     status: SubmissionStage,
+    /// The status in the page's language.
+    status_name: String,
     failure: Option<String>,
     /// What the evaluator noted about how the answers were scored.
     notes: Vec<String>,
@@ -186,6 +188,7 @@ pub async fn show(
         scenario_id: detail.submission.scenario_id.0.clone(),
         team_id: detail.submission.team_id.0.clone(),
         running: !status.is_final() && detail.failure.is_none(),
+        status_name: page.code("stage", status.as_str()),
         status,
         failure: detail.failure.clone(),
         notes: report
@@ -197,7 +200,7 @@ pub async fn show(
             .stages
             .iter()
             .map(|s| Stage {
-                stage: s.stage,
+                stage: page.code("stage", s.stage.as_str()),
                 at: when(&s.at),
             })
             .collect(),

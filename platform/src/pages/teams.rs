@@ -48,6 +48,7 @@ pub async fn show(
     query: web::Query<TeamQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
+    let (names, lang) = (std::sync::Arc::clone(&page.state.site.catalogs), page.lang);
     let view = page
         .state
         .db
@@ -76,7 +77,11 @@ pub async fn show(
                 members: members
                     .into_iter()
                     .map(|m| Row {
-                        cells: vec![m.display_name, m.login, m.role.to_string()],
+                        cells: vec![
+                            m.display_name,
+                            m.login,
+                            names.code(lang, "role", m.role.as_str()),
+                        ],
                         link: None,
                     })
                     .collect(),
@@ -95,7 +100,7 @@ pub async fn show(
                         cells: vec![
                             s.id.0,
                             s.scenario_id.0,
-                            s.status.to_string(),
+                            names.code(lang, "stage", s.status.as_str()),
                             when(&iso_time(s.created_at)),
                         ],
                     })

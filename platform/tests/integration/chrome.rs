@@ -56,4 +56,27 @@ async fn head_favicon_and_unnested_sign_in_links(backend: Backend) {
     assert!(path.contains("return_to=%2Fscenarios%2Fkg-open"), "{path}");
 }
 
-on_both_backends!(head_favicon_and_unnested_sign_in_links);
+async fn codes_are_named_in_the_pages_language(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let zh = app.page(TestRequest::get().uri("/scenarios/kg-open")).await;
+    for name in ["准确率", "越高越好", "在线服务", "物流"] {
+        assert!(zh.text.contains(name), "{name} missing");
+    }
+    let en = app
+        .page(TestRequest::get().uri("/scenarios/kg-open?lang=en"))
+        .await;
+    for name in ["higher is better", "online service", "logistics"] {
+        assert!(en.text.contains(name), "{name} missing");
+    }
+    for code in [">serve<", ">accuracy (", "higher)"] {
+        assert!(
+            !zh.text.contains(code),
+            "raw code {code} on the Chinese page"
+        );
+    }
+}
+
+on_both_backends!(
+    head_favicon_and_unnested_sign_in_links,
+    codes_are_named_in_the_pages_language
+);

@@ -91,7 +91,7 @@ pub async fn compare(
             cells: columns.iter().map(cell).collect(),
         };
     let rows = vec![
-        row("console.status", &|c| c.status.to_string()),
+        row("console.status", &|c| page.code("stage", c.status.as_str())),
         row("console.submitted", &|c| when(&c.submitted_at)),
         row("console.score_all", &|c| {
             score(c.scores.as_ref(), |s| s.all.as_ref())
