@@ -307,6 +307,8 @@ async fn scenario_page(
                 let query = BoardQuery {
                     phase: None,
                     board: Some(Board::Public),
+                    page: None,
+                    per_page: None,
                 };
                 // A scenario without phases has no board yet; that is not an error here.
                 let board = board_of(conn, &id, user.as_ref(), &query).ok();
@@ -455,6 +457,7 @@ fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
 #[derive(Debug, Deserialize)]
 pub struct LeaderboardQuery {
     pub board: Option<String>,
+    pub page: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -462,6 +465,10 @@ struct LeaderboardPage {
     id: String,
     title: String,
     board: BoardTable,
+    /// "Showing 1–50 of 2,000" and the links to the neighbouring pages.
+    showing: Option<String>,
+    previous_url: Option<String>,
+    next_url: Option<String>,
     chart_svg: Option<String>,
     public_url: String,
     private_url: String,
@@ -485,6 +492,7 @@ pub async fn leaderboard(
             });
         }
     };
+    let page_number = query.page;
     let user = page.user.clone();
     let visibility = MaybeUser(page.user.clone()).visibility();
     let (view, title, budget) = {
@@ -496,6 +504,8 @@ pub async fn leaderboard(
                 let query = BoardQuery {
                     phase: None,
                     board: Some(board),
+                    page: page_number,
+                    per_page: None,
                 };
                 let view = board_of(conn, &id, user.as_ref(), &query)?;
                 Ok((
@@ -515,7 +525,27 @@ pub async fn leaderboard(
             score: r.score,
         })
         .collect();
+    let first = (view.page as usize - 1) * view.per_page as usize;
+    let showing = (view.total > 0).then(|| {
+        page.text("board.showing")
+            .replace("{from}", &(first + 1).to_string())
+            .replace("{to}", &(first + view.rows.len()).to_string())
+            .replace("{total}", &view.total.to_string())
+    });
+    let board_url = |number: u32| {
+        let name = if board == Board::Private {
+            "private"
+        } else {
+            "public"
+        };
+        format!("/scenarios/{id}/leaderboard?board={name}&page={number}")
+    };
+    let previous_url = (view.page > 1).then(|| board_url(view.page - 1));
+    let next_url = (first + view.rows.len() < view.total).then(|| board_url(view.page + 1));
     let data = LeaderboardPage {
+        showing,
+        previous_url,
+        next_url,
         id: id.0.clone(),
         title: pick(page.lang, &title.0, &title.1),
         chart_svg: chart::scatter(

@@ -16,6 +16,7 @@ use crate::db::models::users::Role;
 use crate::db::models::{submissions, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
+use crate::services::paging::page_of;
 use crate::time::iso_time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -30,7 +31,15 @@ pub enum Board {
 pub struct BoardQuery {
     pub phase: Option<PhaseId>,
     pub board: Option<Board>,
+    /// Boards come a page at a time: 1-based, 50 rows unless `per_page` says (at most 100).
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub per_page: Option<u32>,
 }
+
+/// Rows of a board page when the query does not say.
+pub const BOARD_PAGE_ROWS: u32 = 50;
 
 #[derive(Debug, Serialize)]
 pub struct BoardRowView {
@@ -86,6 +95,10 @@ pub struct BoardView {
     pub direction: jiebang_scenarios::package::Direction,
     pub over_budget: OverBudget,
     pub rows: Vec<BoardRowView>,
+    /// Which page of the board `rows` is, and how many teams the whole board has.
+    pub page: u32,
+    pub per_page: u32,
+    pub total: usize,
 }
 
 /// The board: public to anyone who sees the scenario; private to judges and admins, and
@@ -137,13 +150,19 @@ pub fn board_of(
             })
         })
         .collect();
+    let paging = page_of(query.page, Some(query.per_page.unwrap_or(BOARD_PAGE_ROWS)))?;
     let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario)?);
+    let total = ranked.len();
+    let by_submission: std::collections::HashMap<&str, &_> = rows
+        .iter()
+        .map(|row| (row.submission_id.0.as_str(), row))
+        .collect();
     let views: Vec<BoardRowView> = ranked
         .into_iter()
+        .skip(usize::try_from(paging.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(paging.limit()).unwrap_or(0))
         .filter_map(|ranked| {
-            let row = rows
-                .iter()
-                .find(|r| r.submission_id.0 == ranked.entry.submission)?;
+            let row = *by_submission.get(ranked.entry.submission.as_str())?;
             let (_, low, high) = pick(&row.result);
             Some(BoardRowView {
                 rank: ranked.rank,
@@ -168,6 +187,9 @@ pub fn board_of(
         metric: metric.as_str(),
         direction: metric.direction(),
         rows: views,
+        page: paging.number,
+        per_page: paging.size,
+        total,
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod binary;
+mod boards;
 mod browser;
 mod browser_flow;
 mod browser_signin;
