@@ -146,6 +146,9 @@ impl Site {
         let catalogs = Arc::new(Catalogs::embedded()?);
         let mut templates = Handlebars::new();
         templates.set_strict_mode(true);
+        // An indented partial would otherwise indent every line it renders — the lines of a
+        // textarea's value too, so each save of a form added spaces to a description.
+        templates.set_prevent_indent(true);
         let problem = |e: handlebars::TemplateError| AppError::Config(format!("templates: {e}"));
         match &config.templates_dir {
             Some(dir) => {

@@ -294,7 +294,104 @@ async fn package_upload_form(backend: Backend) {
     assert!(spec_of(&app).contains("bundle_digest"));
 }
 
+/// The value of a form field as a browser would send it back (entities decoded).
+fn unescape(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x60;", "`")
+        .replace("&#x3D;", "=")
+        .replace("&amp;", "&")
+}
+
+/// The edit form's fields as the page shows them: inputs, the selected options, the textarea.
+fn edit_form_fields(page: &str) -> Vec<(String, String)> {
+    let form = page
+        .split("action=\"/console/scenarios/kg-draft/edit\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</form>").next())
+        .expect("the edit form");
+    let mut fields = Vec::new();
+    for piece in form.split("<input ").skip(1) {
+        let attribute = |name: &str| {
+            piece
+                .split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .map(unescape)
+        };
+        if let (Some(name), Some(value)) = (attribute("name"), attribute("value")) {
+            fields.push((name, value));
+        }
+    }
+    for select in form.split("<select name=\"").skip(1) {
+        let name = select.split('"').next().unwrap().to_owned();
+        let chosen = select
+            .split("<option value=\"")
+            .skip(1)
+            .find(|option| option.split('>').next().unwrap().contains("selected"))
+            .and_then(|option| option.split('"').next())
+            .unwrap()
+            .to_owned();
+        fields.push((name, chosen));
+    }
+    let description = form
+        .split("<textarea name=\"description\" rows=\"6\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</textarea>").next())
+        .expect("the description");
+    fields.push(("description".into(), unescape(description)));
+    fields
+}
+
+async fn saving_the_form_five_times_keeps_the_description_byte_for_byte(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let description =
+        "# 场景\n\n- 第一条\n  - 缩进的一条\n\n```\n  code <b> & \"quoted\"\n```\n\nEnd.";
+    let set = app
+        .patch(
+            "/api/v1/scenarios/kg-draft",
+            app.world.konggang.token(),
+            serde_json::json!({"description": description, "latency_budget_ms": 20}),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let (clerk, _) = sign_in(&app, &app.world.konggang.token).await;
+    for round in 1..=5 {
+        let page = app
+            .page(get("/console/scenarios/kg-draft/edit").cookie(clerk.clone()))
+            .await;
+        let csrf = page.csrf_token().expect("a CSRF field");
+        let mut fields = edit_form_fields(&page.text);
+        fields.retain(|(name, _)| name != "csrf_token");
+        let mut sent: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        sent.push(("csrf_token", &csrf));
+        let saved = app
+            .page(post_form("/console/scenarios/kg-draft/edit", &sent).cookie(clerk.clone()))
+            .await;
+        assert!(
+            saved.status.is_redirection() || saved.status == StatusCode::OK,
+            "round {round}: {} {}",
+            saved.status,
+            saved.text
+        );
+        let stored = app
+            .get("/api/v1/scenarios/kg-draft", app.world.konggang.token())
+            .await;
+        assert_eq!(
+            stored.body["description"].as_str().unwrap(),
+            description,
+            "round {round} changed the description"
+        );
+    }
+}
+
 on_both_backends!(
+    saving_the_form_five_times_keeps_the_description_byte_for_byte,
     consoles_for_their_roles_only,
     create_edit_and_publish_a_scenario,
     review_form,
