@@ -9,6 +9,8 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use sha2::{Digest, Sha256};
 
+use crate::error::AppError;
+
 /// Bodies larger than this (downloads, streamed files) are passed through untouched.
 const MAX_TAGGED_BODY: u64 = 4 << 20;
 
@@ -47,7 +49,9 @@ pub async fn conditional_get(
     }
     let (request, response) = response.into_parts();
     let (head, body) = response.into_parts();
-    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| AppError::Internal(format!("reading an answer's body: {e}")))?;
     let etag = etag_of(&bytes);
     if if_none_match.is_some_and(|value| matches(&value, &etag)) {
         let mut not_modified = HttpResponse::NotModified();

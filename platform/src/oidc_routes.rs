@@ -25,23 +25,15 @@ pub async fn start(
 ) -> Result<HttpResponse, AppError> {
     let provider = state.oidc.as_ref().ok_or(OidcError::NotConfigured)?;
     let return_to = session::return_to(query.return_to.as_deref());
-    let url = provider
+    let begun = provider
         .client()
         .await?
         .begin(&state.db, &return_to)
         .await?;
-    // The state travels in the provider URL just built; the browser keeps a signed copy.
-    let oidc_state = url::Url::parse(&url)
-        .ok()
-        .and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == "state")
-                .map(|(_, v)| v.into_owned())
-        })
-        .ok_or_else(|| OidcError::Provider("the authorization URL has no state".into()))?;
+    // The browser keeps a signed copy of the state, so the callback can be bound to it.
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, url))
-        .cookie(session::oidc_binding_cookie(&state, &oidc_state))
+        .insert_header((header::LOCATION, begun.url))
+        .cookie(session::oidc_binding_cookie(&state, &begun.state))
         .finish())
 }
 

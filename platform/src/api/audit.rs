@@ -1,4 +1,5 @@
 //! The audit-log route: admins read who changed what.
+
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 

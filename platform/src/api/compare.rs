@@ -1,5 +1,6 @@
 //! Side-by-side comparison of a scenario's submissions for judges: scores per split with
 //! their intervals, latency, the budget verdict and resources, read from the stored reports.
+
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 

@@ -1,5 +1,6 @@
 //! A scenario's public data: the list of files under the package's `public/` and each file's
 //! download. Nothing outside `public/` is ever served, and no symbolic link.
+
 use std::path::Path;
 
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};

@@ -1,4 +1,5 @@
 //! Request-body and query extractors whose errors name the offending field.
+
 use std::future::Future;
 use std::pin::Pin;
 

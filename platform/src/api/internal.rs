@@ -1,5 +1,6 @@
 //! The worker API under `/internal/v1`: register, claim under a lease, heartbeat, fetch the
 //! image, report stages and the outcome. Only worker tokens get in.
+
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};

@@ -1,4 +1,5 @@
 //! Organisation routes: the list of towns and departments, and their administration.
+
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 

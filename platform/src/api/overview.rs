@@ -1,5 +1,6 @@
 //! The operator's console: workers and whether they are alive, the queue, and how much of
 //! each accelerator evaluations used over the last day.
+
 use actix_web::{HttpResponse, web};
 
 use crate::auth::OperatorOrAdmin;

@@ -1,5 +1,6 @@
 //! `PUT /api/v1/scenarios/{id}/package`: a department gives a scenario it posted through
 //! the API the package (manifest, public data, hidden set, baseline) it is evaluated with.
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::CurrentUser;

@@ -1,4 +1,5 @@
 //! Result routes: leaderboards (public during the phase, private after it), reports and logs.
+
 use actix_web::{HttpResponse, web};
 
 use crate::api::input::Query;

@@ -1,5 +1,6 @@
 //! Review routes: judges review submissions; judges and admins read every review; the
 //! scenario's department reads them once the phase has closed; teams never do.
+
 use actix_web::{HttpResponse, web};
 
 use crate::api::input::Json;

@@ -1,4 +1,5 @@
 //! Scenario routes: the public opportunity list, and departments posting and editing.
+
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 

@@ -1,11 +1,12 @@
 //! Submission routes: streaming upload of an image archive, its stages, the team's quota.
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::api::input::Query;
 use crate::auth::CurrentUser;
 use crate::db::ids::{ScenarioId, SubmissionId, TeamId};
-use crate::db::models::scenarios::{self};
+use crate::db::models::scenarios;
 use crate::db::models::submissions::{self, Submission, SubmissionStage};
 use crate::db::models::{jobs, teams};
 use crate::db::now_millis;

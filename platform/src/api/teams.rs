@@ -1,4 +1,5 @@
 //! Team routes: create, invite, accept, leave, and a team's own enrolments and submissions.
+
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -6,7 +7,7 @@ use crate::api::input::{Json, Query};
 use crate::auth::CurrentUser;
 use crate::db::ids::{InvitationId, TeamId};
 use crate::db::models::enrolments;
-use crate::db::models::submissions::{self};
+use crate::db::models::submissions;
 use crate::db::models::teams::{self, TeamForm};
 use crate::error::AppError;
 use crate::services::paging::{PageQuery, Paginated, page_of};

@@ -1,4 +1,5 @@
 //! User and token routes: who am I, admins creating users, everyone managing their tokens.
+
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 

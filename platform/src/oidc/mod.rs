@@ -71,6 +71,13 @@ pub struct VerifiedIdentity {
     pub preferred_username: Option<String>,
 }
 
+/// A sign-in begun: where to send the browser, and the `state` the callback must bring.
+#[derive(Debug, Clone)]
+pub struct Begun {
+    pub url: String,
+    pub state: String,
+}
+
 /// A finished sign-in: who, and the local path they asked to return to.
 #[derive(Debug, Clone)]
 pub struct Finished {
@@ -172,8 +179,9 @@ impl OidcClient {
     }
 
     /// Begins a sign-in: stores it as pending and returns the provider URL to send the
-    /// browser to. `return_to` must be a local path (`/…`); it is handed back by `finish`.
-    pub async fn begin(&self, db: &Db, return_to: &str) -> Result<String, AppError> {
+    /// browser to with the `state` it carries (the browser keeps a copy, so the callback can
+    /// be bound to it). `return_to` must be a local path (`/…`); `finish` hands it back.
+    pub async fn begin(&self, db: &Db, return_to: &str) -> Result<Begun, AppError> {
         check_local_path(return_to)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = CsrfToken::new_random_len(32);
@@ -199,7 +207,10 @@ impl OidcClient {
                 "too many sign-ins are under way; please try again in a few minutes".into(),
             ));
         }
-        Ok(url.to_string())
+        Ok(Begun {
+            url: url.to_string(),
+            state: state.secret().clone(),
+        })
     }
 
     /// Finishes a sign-in from the callback's `state` and `code`: consumes the pending

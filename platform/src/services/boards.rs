@@ -151,7 +151,8 @@ pub fn board_of(
         })
         .collect();
     let paging = page_of(query.page, Some(query.per_page.unwrap_or(BOARD_PAGE_ROWS)))?;
-    let ranked = ranking::rank(&entries, metric.direction(), over_budget_of(&scenario)?);
+    let over_budget = over_budget_of(&scenario)?;
+    let ranked = ranking::rank(&entries, metric.direction(), over_budget);
     let total = ranked.len();
     let by_submission: std::collections::HashMap<&str, &_> = rows
         .iter()
@@ -179,7 +180,7 @@ pub fn board_of(
         })
         .collect();
     Ok(BoardView {
-        over_budget: over_budget_of(&scenario)?,
+        over_budget,
         scenario_id: scenario.id,
         phase_id: phase.id,
         phase_closes_at: iso_time(phase.closes_at),

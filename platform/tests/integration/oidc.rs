@@ -32,7 +32,7 @@ async fn first_sign_in_creates_the_user_and_the_second_finds_them(backend: Backe
     let users_before = app.count("users");
     let http = browser_client();
 
-    let url = oidc.begin(db, "/scenarios/kg-open").await.unwrap();
+    let url = oidc.begin(db, "/scenarios/kg-open").await.unwrap().url;
     assert!(url.contains("code_challenge_method=S256") && url.contains("nonce="));
     assert_eq!(app.count("oidc_logins"), 1);
     let callback = authorize(&http, &url, CALLBACK, alice()).await;
@@ -88,7 +88,7 @@ async fn first_sign_in_creates_the_user_and_the_second_finds_them(backend: Backe
     assert_eq!(actions, ["user.create", "identity.link"]);
 
     // Signed in at the provider already: no form this time, the same person comes back.
-    let url = oidc.begin(db, "/").await.unwrap();
+    let url = oidc.begin(db, "/").await.unwrap().url;
     let callback = authorize(&http, &url, CALLBACK, None).await;
     let again = oidc
         .finish(db, &callback.state, &callback.code)
@@ -109,7 +109,7 @@ async fn a_forged_state_is_refused_and_creates_nothing(backend: Backend) {
     let app = TestApp::new(backend).await;
     let oidc = client().await;
     let users_before = app.count("users");
-    let url = oidc.begin(&app.state.db, "/").await.unwrap();
+    let url = oidc.begin(&app.state.db, "/").await.unwrap().url;
     let callback = authorize(&browser_client(), &url, CALLBACK, alice()).await;
 
     let error = oidc
@@ -133,7 +133,7 @@ async fn a_forged_state_is_refused_and_creates_nothing(backend: Backend) {
 async fn a_replayed_callback_is_refused(backend: Backend) {
     let app = TestApp::new(backend).await;
     let oidc = client().await;
-    let url = oidc.begin(&app.state.db, "/").await.unwrap();
+    let url = oidc.begin(&app.state.db, "/").await.unwrap().url;
     let callback = authorize(&browser_client(), &url, CALLBACK, alice()).await;
     oidc.finish(&app.state.db, &callback.state, &callback.code)
         .await
@@ -148,7 +148,7 @@ async fn a_replayed_callback_is_refused(backend: Backend) {
 async fn a_wrong_pkce_verifier_is_refused_by_the_provider(backend: Backend) {
     let app = TestApp::new(backend).await;
     let oidc = client().await;
-    let url = oidc.begin(&app.state.db, "/").await.unwrap();
+    let url = oidc.begin(&app.state.db, "/").await.unwrap().url;
     let callback = authorize(&browser_client(), &url, CALLBACK, alice()).await;
     // As if an attacker had swapped the code into their own sign-in: the verifier kept
     // with the state no longer matches the challenge the code was issued for.
@@ -177,7 +177,7 @@ async fn a_wrong_pkce_verifier_is_refused_by_the_provider(backend: Backend) {
 async fn an_expired_sign_in_is_refused_and_removed(backend: Backend) {
     let app = TestApp::new(backend).await;
     let oidc = client().await;
-    let url = oidc.begin(&app.state.db, "/").await.unwrap();
+    let url = oidc.begin(&app.state.db, "/").await.unwrap().url;
     app.read(|conn| {
         diesel::update(oidc_logins::table)
             .set(oidc_logins::created_at.eq(oidc_logins::created_at - 11 * 60 * 1000))
