@@ -158,7 +158,7 @@ fn upsert(
         daily_quota: i32::try_from(manifest.quota.submissions_per_day).unwrap_or(i32::MAX),
         status: ScenarioStatus::Published,
         source: ScenarioSource::Catalog,
-        spec: prepared.spec.to_column(),
+        spec: prepared.spec.to_column()?,
         created_by: None,
         created_at: now,
         updated_at: now,

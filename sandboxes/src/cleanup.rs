@@ -205,13 +205,7 @@ pub async fn sweep(docker: &Docker, worker: Option<&str>) -> usize {
 /// Removes the image references a crashed worker loaded under (only `worker`'s when given),
 /// without force: an image goes only when no other tag names it.
 async fn sweep_references(docker: &Docker, worker: Option<&str>) -> usize {
-    let prefix = format!(
-        "{}:{}",
-        crate::import::REFERENCE_REPOSITORY,
-        worker
-            .map(|w| crate::import::reference_prefix(Some(w)))
-            .unwrap_or_default()
-    );
+    let prefix = crate::import::references_of(worker);
     let filters = HashMap::from([(
         "reference".to_owned(),
         vec![crate::import::REFERENCE_REPOSITORY.to_owned()],

@@ -28,8 +28,9 @@ pub enum SandboxError {
     Io(#[from] std::io::Error),
 }
 
-/// The engine's words for an image that cannot start by its own fault, lower-cased.
-const IMAGE_FAULTS: [&str; 2] = ["no command specified", "chdir to cwd"];
+/// The engine's words for an image whose working directory it cannot enter, lower-cased
+/// (an image with no command at all is recognised before).
+const IMAGE_FAULTS: [&str; 1] = ["chdir to cwd"];
 
 /// What follows `exec:` when the entry point itself cannot run.
 const EXEC_FAULTS: [&str; 5] = [

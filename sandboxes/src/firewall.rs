@@ -60,7 +60,8 @@ async fn apply(tool: &str, add: bool, bridge: &str) -> Applied {
 }
 
 /// Whether the host runs IPv6 at all; without it there is nothing to fence.
-fn ipv6_enabled() -> bool {
+/// Whether the host runs IPv6 (so job networks need the IPv6 fence too).
+pub fn ipv6_enabled() -> bool {
     std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/disable_ipv6")
         .is_ok_and(|disabled| disabled.trim() == "0")
 }

@@ -198,6 +198,15 @@ pub fn reference_prefix(worker: Option<&str>) -> String {
 /// The repository of every image the worker loads.
 pub const REFERENCE_REPOSITORY: &str = "jiebang/job";
 
+/// How the reference of every image `worker` loads begins (any worker's when `None`): what
+/// a start-up sweep looks for.
+pub fn references_of(worker: Option<&str>) -> String {
+    let prefix = worker
+        .map(|w| reference_prefix(Some(w)))
+        .unwrap_or_default();
+    format!("{REFERENCE_REPOSITORY}:{prefix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

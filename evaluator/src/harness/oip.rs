@@ -27,24 +27,11 @@ pub struct InferRequest<'a> {
     pub inputs: &'a [Tensor],
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct InferResponse {
-    #[serde(default)]
-    pub outputs: Vec<Tensor>,
-}
-
 /// Encodes a request body once, before any timing starts.
 pub fn encode_request(id: &str, inputs: &[Tensor]) -> Result<Bytes, EvaluatorError> {
     serde_json::to_vec(&InferRequest { id, inputs })
         .map(Bytes::from)
         .map_err(EvaluatorError::Json)
-}
-
-/// The outputs of a response body, or why it is not one.
-pub fn decode_response(body: &[u8]) -> Result<Vec<Tensor>, String> {
-    serde_json::from_slice::<InferResponse>(body)
-        .map(|response| response.outputs)
-        .map_err(|e| format!("not an inference response: {e}"))
 }
 
 /// The path of a model's inference endpoint.

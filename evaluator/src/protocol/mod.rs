@@ -64,23 +64,12 @@ pub struct Heartbeat {
     pub worker_id: String,
 }
 
-/// The stages a worker reports while it holds a job (the platform sets the others).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    SampleRun,
-    HiddenRun,
-    Scoring,
-}
-
-impl Stage {
-    /// The stage as the wire and the submission's history spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SampleRun => "sample_run",
-            Self::HiddenRun => "hidden_run",
-            Self::Scoring => "scoring",
-        }
+jiebang_scenarios::text_enum! {
+    /// The stages a worker reports while it holds a job (the platform sets the others).
+    pub enum Stage: "stage" {
+        SampleRun = "sample_run",
+        HiddenRun = "hidden_run",
+        Scoring = "scoring",
     }
 }
 

@@ -157,7 +157,7 @@ pub async fn start_session(
     let secret = random_token();
     let now = now_millis();
     let stored = StoredSession {
-        id_hash: sessions::hash_secret(&secret),
+        id_hash: crate::db::models::tokens::hash_secret(&secret),
         user_id: user.clone(),
         csrf_token: random_token(),
         token_id: via_token,

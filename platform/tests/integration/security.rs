@@ -151,11 +151,17 @@ async fn pending_sign_ins_are_bounded(backend: Backend) {
             for n in 0..MAX_PENDING {
                 assert!(oidc_logins::insert(conn, &login(n, now))?);
             }
+            let filled: i64 = {
+                use diesel::prelude::*;
+                jiebang_platform::db::schema::oidc_logins::table
+                    .count()
+                    .get_result(conn)?
+            };
             let extra = oidc_logins::insert(conn, &login(MAX_PENDING, now))?;
             // Ten minutes later the old ones have expired and make room.
             let later = now + oidc_logins::LIFETIME_MILLIS + 1;
             let after = oidc_logins::insert(conn, &login(MAX_PENDING + 1, later))?;
-            Ok((MAX_PENDING, extra, after))
+            Ok((filled, extra, after))
         })
         .unwrap();
     assert_eq!(filled, MAX_PENDING);

@@ -81,8 +81,9 @@ pub const NO_SPEC: &str = "{}";
 
 impl ScenarioSpec {
     /// The text stored in the `spec` column.
-    pub fn to_column(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| NO_SPEC.to_owned())
+    pub fn to_column(&self) -> Result<String, AppError> {
+        serde_json::to_string(self)
+            .map_err(|e| AppError::Internal(format!("encoding a scenario's spec: {e}")))
     }
 }
 
@@ -608,7 +609,7 @@ pub fn set_package(
             scenarios::mode.eq(spec.manifest.mode),
             scenarios::metric.eq(spec.manifest.metric.name),
             scenarios::latency_budget_ms.eq(spec.manifest.latency.budget_ms),
-            scenarios::spec.eq(spec.to_column()),
+            scenarios::spec.eq(spec.to_column()?),
             scenarios::updated_at.eq(now_millis()),
         ))
         .execute(conn)?;

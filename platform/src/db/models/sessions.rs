@@ -2,10 +2,10 @@
 //! revoking the token a session was started with, or when they expire.
 
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::db::DbConnection;
 use crate::db::ids::{TokenId, UserId};
+use crate::db::models::tokens::hash_secret;
 use crate::db::schema::sessions;
 
 /// A live session: whose it is and the CSRF token its forms must carry.
@@ -20,10 +20,6 @@ pub struct StoredSession {
     pub token_id: Option<TokenId>,
     pub created_at: i64,
     pub expires_at: i64,
-}
-
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Records a new session, and drops those that expired (nobody can use them).
@@ -58,9 +54,4 @@ pub fn end(conn: &mut DbConnection, secret: &str) -> QueryResult<usize> {
 /// Ends every session started with the token (it was revoked).
 pub fn end_for_token(conn: &mut DbConnection, token: &TokenId) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::token_id.eq(token))).execute(conn)
-}
-
-/// Ends every session of the user.
-pub fn end_for_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user))).execute(conn)
 }
