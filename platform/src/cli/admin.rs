@@ -42,6 +42,21 @@ pub enum AdminCommand {
         #[arg(long)]
         grace_hours: Option<u64>,
     },
+    /// Copy the database (SQLite, while the platform runs), every stored file, the
+    /// scenario packages and the session key into a new folder.
+    Backup {
+        /// The folder to create (it must not exist, or be empty).
+        dest: std::path::PathBuf,
+        /// Only the files, for a PostgreSQL platform whose database pg_dump backs up.
+        #[arg(long)]
+        files_only: bool,
+    },
+    /// Put a backup in place for this configuration's data directory and database; refuses
+    /// to overwrite an existing database. Start the platform afterwards.
+    Restore {
+        /// A folder written by `jiebang admin backup`.
+        source: std::path::PathBuf,
+    },
     /// Issue an API token for a user and print it once.
     CreateToken {
         #[arg(long)]
@@ -77,8 +92,31 @@ fn parse_role(value: &str) -> Result<Role, String> {
 }
 
 pub fn run(config: &Config, command: AdminCommand) -> Result<(), AppError> {
-    let db = Db::open(&DatabaseUrl::parse(&config.database_url())?, 1)?;
+    let url = DatabaseUrl::parse(&config.database_url())?;
+    // Before the database is opened: opening would create an empty one in its place.
+    if let AdminCommand::Restore { source } = &command {
+        let restored = crate::backup::restore(source, &url, &config.data_dir)?;
+        println!(
+            "restored the backup of {} ({} stored files) into {}",
+            restored.manifest.created_at,
+            restored.files,
+            config.data_dir.display()
+        );
+        return Ok(());
+    }
+    let db = Db::open(&url, 1)?;
     match command {
+        AdminCommand::Restore { .. } => {}
+        AdminCommand::Backup { dest, files_only } => {
+            let manifest = crate::backup::backup(&db, &url, &config.data_dir, &dest, files_only)?;
+            println!(
+                "backed up {} database and {} stored files ({} bytes) into {}",
+                manifest.database,
+                manifest.files,
+                manifest.file_bytes,
+                dest.display()
+            );
+        }
         AdminCommand::CreateUser {
             login,
             name,

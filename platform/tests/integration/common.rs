@@ -85,6 +85,7 @@ impl Actor {
 /// The usual world: six towns (from the migration), a department member for Konggang and
 /// one for Fengdong, two teams with an owner each, a user without a team, a judge, an
 /// operator, an admin, and three Konggang scenarios: open, closed and draft.
+#[derive(Clone)]
 pub struct World {
     pub admin: Actor,
     pub konggang: Actor,
@@ -271,6 +272,23 @@ impl TestApp {
         let world = db
             .write_blocking(build_world)
             .expect("build the test world");
+        Self::on_database(database, db, world, adjust).await
+    }
+
+    /// An app on a database the test prepared itself (a restored backup, say), whose world
+    /// the test built before.
+    pub async fn reopened(database: TestDatabase, world: World) -> Self {
+        let url = DatabaseUrl::parse(&database.url).expect("test database URL");
+        let db = Db::open(&url, 4).expect("open the test database");
+        Self::on_database(database, db, world, |_| {}).await
+    }
+
+    async fn on_database(
+        database: TestDatabase,
+        db: Db,
+        world: World,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config {
             data_dir: database.dir.path().to_path_buf(),
             database_url: Some(database.url.clone()),
