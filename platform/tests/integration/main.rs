@@ -33,3 +33,4 @@ mod scenarios;
 mod security;
 mod teams;
 mod uploads;
+mod versions;
