@@ -41,10 +41,13 @@ pub fn package_dirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The files a worker needs to evaluate (manifest, public samples, hidden set) as one tar,
-/// stored by digest so workers fetch and verify it once per version.
+/// stored by digest so workers fetch and verify it once per version. Its headers carry no
+/// times or owners, so the same files make the same digest: a catalog copied or checked
+/// out anew is no new package version.
 fn bundle(package: &ScenarioPackage, blobs: &BlobStore) -> Result<String, AppError> {
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
+    builder.mode(tar::HeaderMode::Deterministic);
     let root = &package.root;
     let add = |builder: &mut tar::Builder<Vec<u8>>, relative: &str| -> std::io::Result<()> {
         let path = root.join(relative);
@@ -163,24 +166,30 @@ fn upsert(
         created_at: now,
         updated_at: now,
         published_at: Some(now),
+        package_version: crate::db::models::package_versions::NO_PACKAGE,
     };
-    match scenarios::find(conn, &id)? {
+    let row = match scenarios::find(conn, &id)? {
         Some(existing) if !existing.from_catalog() => {
             return Err(AppError::conflict(
                 "scenario_exists",
                 format!("id `{id}` belongs to a scenario posted through the API"),
             ));
         }
-        Some(existing) => catalog_sync::replace_from_catalog(
-            conn,
-            &Scenario {
+        Some(existing) => {
+            let row = Scenario {
                 created_at: existing.created_at,
                 published_at: existing.published_at,
+                package_version: existing.package_version,
                 ..row
-            },
-        )?,
-        None => scenarios::insert(conn, &row, None)?,
-    }
+            };
+            catalog_sync::replace_from_catalog(conn, &row)?;
+            row
+        }
+        None => {
+            scenarios::insert(conn, &row, None)?;
+            row
+        }
+    };
     let phases: Vec<Phase> = manifest
         .phases
         .iter()
@@ -195,13 +204,18 @@ fn upsert(
         })
         .collect();
     catalog_sync::sync_catalog_phases(conn, &id, &phases)?;
+    let adopted = scenarios::adopt_package(conn, &row, &prepared.spec, None, None)?;
     audit::record(
         conn,
         None,
         "scenario.catalog_load",
         "scenario",
         id.as_str(),
-        serde_json::json!({"package": package.root, "hidden_items": package.hidden_items}),
+        serde_json::json!({
+            "package": package.root,
+            "hidden_items": package.hidden_items,
+            "adopted": adopted,
+        }),
     )?;
     Ok(id)
 }

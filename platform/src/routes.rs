@@ -75,6 +75,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     web::get().to(reviews::for_submission),
                 )
                 .route("/scenarios/{id}/package", web::put().to(packages::upload))
+                .route(
+                    "/scenarios/{id}/package/versions",
+                    web::get().to(packages::versions),
+                )
                 .route("/scenarios/{id}/compare", web::get().to(compare::compare))
                 .route(
                     "/scenarios/{id}/reviews",

@@ -14,6 +14,7 @@ use crate::auth::WorkerCaller;
 use crate::db::DbConnection;
 use crate::db::ids::{JobId, SubmissionId, WorkerId};
 use crate::db::models::jobs::{self, Job, JobStatus};
+use crate::db::models::package_versions;
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::submissions;
 use crate::db::models::workers::{self, Worker};
@@ -54,18 +55,16 @@ pub async fn register(
     }))
 }
 
-/// Whether the worker's node has what the job's scenario asks for: CPUs, memory and
-/// accelerators (of the model named, if one is).
+/// Whether the worker's node has what the job's package version asks for: CPUs, memory
+/// and accelerators (of the model named, if one is).
 /// A scenario without a package asks for nothing (the worker then reports that it has no
 /// bundle); a stored spec or inventory that does not parse is an error naming its row.
 fn fits(conn: &mut DbConnection, worker: &Worker, job: &Job) -> Result<bool, AppError> {
     let Some(submission) = submissions::find(conn, &job.submission_id)? else {
         return Ok(false);
     };
-    let Some(scenario) = crate::db::models::scenarios::find(conn, &submission.scenario_id)? else {
-        return Ok(false);
-    };
-    let Some(spec) = scenario.spec()? else {
+    let Some(spec) = package_versions::spec_of(conn, &submission.scenario_id, job.package_version)?
+    else {
         return Ok(true);
     };
     let resources = &spec.manifest.resources;
@@ -91,10 +90,11 @@ fn fits(conn: &mut DbConnection, worker: &Worker, job: &Job) -> Result<bool, App
 fn claimed(conn: &mut DbConnection, job: Job, lease_seconds: u64) -> Result<ClaimedJob, AppError> {
     let submission = submissions::find(conn, &job.submission_id)?
         .ok_or_else(|| AppError::Internal(format!("job {} has no submission", job.id)))?;
-    let bundle_digest = match crate::db::models::scenarios::find(conn, &submission.scenario_id)? {
-        Some(scenario) => scenario.spec()?.map(|spec| spec.bundle_digest),
-        None => None,
-    };
+    // The job's own version, not the scenario's current one: a re-score runs on the version
+    // it was queued for, and a job queued before a newer upload on the one it names.
+    let bundle_digest =
+        package_versions::spec_of(conn, &submission.scenario_id, job.package_version)?
+            .map(|spec| spec.bundle_digest);
     Ok(ClaimedJob {
         job_id: job.id.0,
         attempt: job.attempts,
@@ -197,12 +197,15 @@ pub async fn stage(
         .write(move |conn| {
             let worker = own_worker(conn, &WorkerId(form.worker_id), &caller)?;
             let held = held_job(conn, &job, &worker)?;
-            submissions::set_stage(
-                conn,
-                &held.submission_id,
-                form.stage.into(),
-                serde_json::json!({"worker": worker.name, "attempt": held.attempts}),
-            )?;
+            // A re-score's progress is its job's; the submission keeps its own stage.
+            if !held.rescore {
+                submissions::set_stage(
+                    conn,
+                    &held.submission_id,
+                    form.stage.into(),
+                    serde_json::json!({"worker": worker.name, "attempt": held.attempts}),
+                )?;
+            }
             Ok(())
         })
         .await?;
@@ -212,6 +215,7 @@ pub async fn stage(
 /// The figures the boards sort by, read from a report.
 fn result_row(
     submission: SubmissionId,
+    package_version: i32,
     report: &Report,
     report_digest: String,
     sample_logs_digest: Option<String>,
@@ -222,6 +226,7 @@ fn result_row(
     let sample = report.sample.as_ref().map(|run| &run.scores);
     EvaluationResult {
         submission_id: submission,
+        package_version,
         metric: hidden
             .or(sample)
             .map_or("", |scores| scores.metric.as_str())
@@ -298,14 +303,22 @@ pub async fn result(
                 return Err(lease_lost(&job));
             }
             if let Some((report, report_digest, sample, hidden)) = stored {
-                let row = result_row(
+                let mut row = result_row(
                     held.submission_id,
+                    held.package_version,
                     &report,
                     report_digest,
                     sample,
                     hidden,
                     &worker.id,
                 );
+                // Boards rank results without a failure: a failed outcome is one, whatever
+                // its report says.
+                if let Outcome::SubmissionFailed(reason) = &outcome
+                    && row.failure.is_none()
+                {
+                    row.failure = Some(reason.clone());
+                }
                 results::insert(conn, &row)?;
             }
             Ok(())

@@ -1,12 +1,13 @@
 //! `PUT /api/v1/scenarios/{id}/package`: a department gives a scenario it posted through
-//! the API the package (manifest, public data, hidden set, baseline) it is evaluated with.
+//! the API the package (manifest, public data, hidden set, baseline) it is evaluated with;
+//! each accepted package is a version, listed by `GET …/package/versions`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::ScenarioId;
 use crate::error::AppError;
-use crate::services::packages::install_package;
+use crate::services::packages::{install_package, versions_of};
 use crate::state::AppState;
 
 /// `PUT /api/v1/scenarios/{id}/package` — a tar (or tar.gz) of the package folder.
@@ -24,4 +25,19 @@ pub async fn upload(
         .and_then(|v| v.parse::<u64>().ok());
     let installed = install_package(&state, path.into_inner(), user, body, declared).await?;
     Ok(HttpResponse::Ok().json(installed))
+}
+
+/// `GET /api/v1/scenarios/{id}/package/versions` — every package version, newest first, to
+/// whoever sees the scenario.
+pub async fn versions(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<ScenarioId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let body = state
+        .db
+        .read(move |conn| versions_of(conn, &id, &viewer.visibility()))
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
 }

@@ -100,7 +100,7 @@ pub async fn upload(
                 failure: None,
             };
             submissions::insert(conn, &submission)?;
-            jobs::enqueue(conn, &submission.id)?;
+            jobs::enqueue(conn, &submission.id, scenario.package_version)?;
             let quota = quota(conn, &scenario, &team, now)?;
             let view = detail(conn, &submission.id)?;
             Ok((view, quota))

@@ -121,6 +121,18 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         published_at -> Nullable<BigInt>,
+        package_version -> Integer,
+    }
+}
+
+diesel::table! {
+    package_versions (scenario_id, version) {
+        scenario_id -> Text,
+        version -> Integer,
+        spec -> Text,
+        archive_digest -> Nullable<Text>,
+        uploaded_by -> Nullable<Text>,
+        created_at -> BigInt,
     }
 }
 
@@ -199,12 +211,15 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        package_version -> Integer,
+        rescore -> Bool,
     }
 }
 
 diesel::table! {
-    results (submission_id) {
+    results (submission_id, package_version) {
         submission_id -> Text,
+        package_version -> Integer,
         metric -> Text,
         public_score -> Nullable<Double>,
         public_low -> Nullable<Double>,
@@ -268,6 +283,7 @@ diesel::joinable!(department_members -> users (user_id));
 diesel::joinable!(enrolments -> scenarios (scenario_id));
 diesel::joinable!(enrolments -> teams (team_id));
 diesel::joinable!(phases -> scenarios (scenario_id));
+diesel::joinable!(package_versions -> scenarios (scenario_id));
 diesel::joinable!(scenarios -> organizations (organization_id));
 diesel::joinable!(submissions -> teams (team_id));
 diesel::joinable!(submission_events -> submissions (submission_id));
@@ -293,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_members,
     team_invitations,
     scenarios,
+    package_versions,
     phases,
     enrolments,
     submissions,

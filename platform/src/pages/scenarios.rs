@@ -415,6 +415,7 @@ struct BoardRowCells {
     interval: Option<String>,
     latency: String,
     within_budget: bool,
+    package_version: i32,
 }
 
 #[derive(Serialize, Default)]
@@ -426,6 +427,10 @@ struct BoardTable {
     /// Judges on a private board pick submissions to compare.
     pick: bool,
     scenario_id: String,
+    /// The package version the board ranks (0: the scenario has no package, no note).
+    package_version: i32,
+    /// Submissions still being evaluated on it.
+    pending: i64,
 }
 
 fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
@@ -444,6 +449,7 @@ fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
                 interval: r.low.zip(r.high).map(|(l, h)| format!("{l:.4} – {h:.4}")),
                 latency: format!("{:.2} ms", r.latency_ms),
                 within_budget: r.within_budget,
+                package_version: r.package_version,
             })
             .collect(),
         metric: page.code("metric", board.metric),
@@ -451,6 +457,8 @@ fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
         closes_at: when(&board.phase_closes_at),
         pick: false,
         scenario_id: String::new(),
+        package_version: board.package_version,
+        pending: board.pending,
     }
 }
 

@@ -38,6 +38,22 @@ struct Run {
     histogram_svg: Option<String>,
 }
 
+/// The submission's evaluation on one package version, as the page's table shows it.
+#[derive(Serialize)]
+struct VersionRow {
+    version: i32,
+    status: String,
+    score: String,
+    /// The budget verdict, when the run reached one.
+    within: bool,
+    over: bool,
+    latency: String,
+    finished: String,
+    failure: Option<String>,
+    current: bool,
+    rescore: bool,
+}
+
 #[derive(Serialize)]
 struct SubmissionPage {
     id: String,
@@ -55,6 +71,10 @@ struct SubmissionPage {
     runs: Vec<Run>,
     environment: Vec<Figure>,
     has_report: bool,
+    /// One row per package version, shown once the scenario has a package.
+    versions: Vec<VersionRow>,
+    /// The version the report below is from.
+    report_version: Option<i32>,
 }
 
 /// A measured figure: four decimals when it has a fraction, as a whole number otherwise.
@@ -161,14 +181,16 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let blobs = page.state.blobs.clone();
-    let (detail, report, budget) = page
+    let (detail, report, budget, report_version) = page
         .state
         .db
         .read(move |conn| {
             let (submission, report) = report_of(conn, &blobs, &id, &user)?;
             let budget = crate::db::models::scenarios::find(conn, &submission.scenario_id)?
                 .and_then(|s| s.latency_budget_ms);
-            Ok((detail(conn, &id)?, report, budget))
+            let report_version =
+                crate::db::models::results::find(conn, &id)?.map(|r| r.package_version);
+            Ok((detail(conn, &id)?, report, budget, report_version))
         })
         .await?;
     let axis = page.text("submission.latency_axis");
@@ -207,6 +229,29 @@ pub async fn show(
         has_report: report.is_some(),
         runs,
         environment,
+        versions: detail
+            .evaluations
+            .iter()
+            .filter(|e| e.package_version > 0)
+            .map(|e| VersionRow {
+                version: e.package_version,
+                status: page.code("job", e.status.as_str()),
+                score: e.public_score.map_or_else(|| "—".to_owned(), decimal),
+                within: e.within_budget == Some(true),
+                over: e.within_budget == Some(false),
+                latency: e
+                    .latency_ms
+                    .map_or_else(|| "—".to_owned(), |ms| format!("{ms:.2} ms")),
+                finished: e
+                    .finished_at
+                    .as_deref()
+                    .map_or_else(|| "—".to_owned(), when),
+                failure: e.failure.clone(),
+                current: e.current,
+                rescore: e.rescore,
+            })
+            .collect(),
+        report_version: report_version.filter(|v| *v > 0),
     };
     let title = format!("{} {}", page.text("submission.title"), view.id);
     page.render("pages/submission", &title, view)

@@ -13,6 +13,7 @@ use crate::db::models::phases::{self, Phase};
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::scenarios::{self, Scenario};
 use crate::db::models::users::Role;
+use crate::db::models::{jobs, package_versions};
 use crate::db::models::{submissions, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
@@ -53,6 +54,8 @@ pub struct BoardRowView {
     pub within_budget: bool,
     pub latency_ms: f64,
     pub submitted_at: String,
+    /// The package version the result is from: always the board's.
+    pub package_version: i32,
 }
 
 /// What the package says of over-budget runs; a scenario without a package yet ranks
@@ -94,6 +97,13 @@ pub struct BoardView {
     pub metric: &'static str,
     pub direction: jiebang_scenarios::package::Direction,
     pub over_budget: OverBudget,
+    /// The package version whose results the board ranks (0 while the scenario has no
+    /// package): the current one while the phase is open, the one in force when it closed
+    /// after that.
+    pub package_version: i32,
+    /// Submissions of the phase still waiting for (or in) their evaluation on that
+    /// version; each joins the board when its result arrives.
+    pub pending: i64,
     pub rows: Vec<BoardRowView>,
     /// Which page of the board `rows` is, and how many teams the whole board has.
     pub page: u32,
@@ -126,8 +136,24 @@ pub fn board_of(
             iso_time(phase.closes_at)
         )));
     }
-    let metric = scenario.metric;
-    let rows = results::board_rows(conn, &scenario.id, &phase.id)?;
+    let package_version = package_versions::in_force_at(
+        conn,
+        &scenario.id,
+        phase.closes_at,
+        now_millis(),
+        scenario.package_version,
+    )?;
+    // A closed phase ranked on an earlier version ranks by that version's rules.
+    let (metric, over_budget) = if package_version == scenario.package_version {
+        (scenario.metric, over_budget_of(&scenario)?)
+    } else {
+        match package_versions::spec_of(conn, &scenario.id, package_version)? {
+            Some(spec) => (spec.manifest.metric.name, spec.manifest.latency.over_budget),
+            None => (scenario.metric, over_budget_of(&scenario)?),
+        }
+    };
+    let rows = results::board_rows(conn, &scenario.id, &phase.id, package_version)?;
+    let pending = jobs::pending_on(conn, &phase.id, package_version)?;
     let pick = |result: &EvaluationResult| match board {
         Board::Public => (result.public_score, result.public_low, result.public_high),
         Board::Private => (
@@ -151,7 +177,6 @@ pub fn board_of(
         })
         .collect();
     let paging = page_of(query.page, Some(query.per_page.unwrap_or(BOARD_PAGE_ROWS)))?;
-    let over_budget = over_budget_of(&scenario)?;
     let ranked = ranking::rank(&entries, metric.direction(), over_budget);
     let total = ranked.len();
     let by_submission: std::collections::HashMap<&str, &_> = rows
@@ -176,6 +201,7 @@ pub fn board_of(
                 within_budget: ranked.entry.within_budget,
                 latency_ms: ranked.entry.latency_ms,
                 submitted_at: iso_time(row.created_at),
+                package_version: row.result.package_version,
             })
         })
         .collect();
@@ -187,6 +213,8 @@ pub fn board_of(
         board,
         metric: metric.as_str(),
         direction: metric.direction(),
+        package_version,
+        pending,
         rows: views,
         page: paging.number,
         per_page: paging.size,

@@ -23,6 +23,9 @@ pub struct CurrentJob {
     pub submission_id: String,
     pub attempt: i32,
     pub lease_expires_at: Option<String>,
+    /// The package version it evaluates on, and whether it re-scores an earlier submission.
+    pub package_version: i32,
+    pub rescore: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +63,9 @@ pub struct QueueView {
     pub running: usize,
     /// Waiting again after an infrastructure failure or an expired lease.
     pub retrying: usize,
+    /// Of the waiting ones, re-scores on a new package version: claimed only when no
+    /// first evaluation waits.
+    pub rescores_waiting: usize,
     pub oldest_queued_at: Option<String>,
     pub oldest_queued_age_seconds: Option<f64>,
 }
@@ -72,6 +78,9 @@ pub fn queue_of(unfinished: &[Job], now: i64) -> QueueView {
             (JobStatus::Running, _) => queue.running += 1,
             (_, 0) => queue.queued += 1,
             _ => queue.retrying += 1,
+        }
+        if job.status == JobStatus::Queued && job.rescore {
+            queue.rescores_waiting += 1;
         }
         if job.status == JobStatus::Queued {
             oldest = Some(oldest.map_or(job.created_at, |o| o.min(job.created_at)));
@@ -160,6 +169,8 @@ pub fn worker_view(
             submission_id: j.submission_id.0.clone(),
             attempt: j.attempts,
             lease_expires_at: j.lease_expires_at.map(iso_time),
+            package_version: j.package_version,
+            rescore: j.rescore,
         });
     WorkerView {
         unattributed_device_seconds: usage

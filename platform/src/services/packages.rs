@@ -1,8 +1,10 @@
 //! A department's scenario package: who may upload one, and installing it for workers.
 
 use crate::auth::CurrentUser;
+use crate::db::DbConnection;
 use crate::db::ids::ScenarioId;
-use crate::db::models::scenarios::{self, Scenario};
+use crate::db::models::package_versions::{self, VersionView};
+use crate::db::models::scenarios::{self, Scenario, Visibility};
 use crate::error::AppError;
 use crate::packages::{self, extract};
 use crate::state::AppState;
@@ -69,7 +71,7 @@ where
     })
     .await??;
     let package = &installed.package;
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "scenario_id": id,
         "archive_digest": installed.archive_digest,
         "bundle_digest": installed.prepared.bundle_digest,
@@ -78,8 +80,8 @@ where
         "private_board_items": package.private_board_items,
         "sample_items": package.sample_items,
     });
-    let (spec, detail) = (installed.prepared.spec.clone(), body.clone());
-    state
+    let (spec, archive) = (installed.prepared.spec.clone(), installed.archive_digest);
+    let adopted = state
         .db
         .write(move |conn| {
             // Checked again inside the transaction: the scenario may have changed meanwhile.
@@ -88,8 +90,40 @@ where
             if scenario.from_catalog() {
                 return Err(managed_by_catalog(&scenario));
             }
-            scenarios::set_package(conn, &scenario, &spec, &user.id, detail)
+            scenarios::set_package(conn, &scenario, &spec, &archive, &user.id)
         })
         .await?;
+    if adopted.rescores_queued > 0 {
+        state.queue_signal.notify_waiters();
+    }
+    body["package_version"] = adopted.package_version.into();
+    body["new_version"] = adopted.new_version.into();
+    body["rescores_queued"] = adopted.rescores_queued.into();
     Ok(body)
+}
+
+/// A scenario's package versions as its viewers may list them: the one in force and every
+/// version, newest first.
+#[derive(Debug, serde::Serialize)]
+pub struct VersionsView {
+    pub scenario_id: ScenarioId,
+    pub current: i32,
+    pub versions: Vec<VersionView>,
+}
+
+pub fn versions_of(
+    conn: &mut DbConnection,
+    id: &ScenarioId,
+    visibility: &Visibility,
+) -> Result<VersionsView, AppError> {
+    let scenario = crate::services::scenarios::visible(conn, id, visibility)?;
+    let versions = package_versions::of_scenario(conn, &scenario.id)?
+        .iter()
+        .map(VersionView::new)
+        .collect::<Result<_, _>>()?;
+    Ok(VersionsView {
+        current: scenario.package_version,
+        scenario_id: scenario.id,
+        versions,
+    })
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::models::package_versions;
 use crate::db::models::scenarios::Scenario;
 use crate::db::schema::{results, scenarios as scenarios_table, submissions};
 use crate::db::{Db, DbConnection};
@@ -30,7 +31,7 @@ pub struct PruneReport {
 }
 
 /// Every digest a record refers to: submitted images, reports and both logs of results,
-/// and scenarios' bundles.
+/// and the bundles of every package version (a re-score may still fetch an earlier one).
 pub fn referenced_digests(conn: &mut DbConnection) -> Result<HashSet<String>, AppError> {
     let mut digests: HashSet<String> = submissions::table
         .select(submissions::image_digest)
@@ -57,6 +58,9 @@ pub fn referenced_digests(conn: &mut DbConnection) -> Result<HashSet<String>, Ap
         if let Some(spec) = scenario.spec()? {
             digests.insert(spec.bundle_digest);
         }
+    }
+    for version in package_versions::all(conn)? {
+        digests.insert(version.spec()?.bundle_digest);
     }
     Ok(digests)
 }

@@ -58,6 +58,9 @@ pub struct ScenarioView {
     pub metric: MetricName,
     pub latency_budget_ms: Option<f64>,
     pub daily_quota: i32,
+    /// The package version in force (0 while it has none): what new submissions are
+    /// evaluated on and what the open phase's board ranks.
+    pub package_version: i32,
     pub status: ScenarioState,
     pub source: ScenarioSource,
     pub phases: Vec<PhaseView>,
@@ -91,6 +94,7 @@ impl ScenarioView {
             metric: scenario.metric,
             latency_budget_ms: scenario.latency_budget_ms,
             daily_quota: scenario.daily_quota,
+            package_version: scenario.package_version,
             source: scenario.source,
             created_at: iso_time(scenario.created_at),
             updated_at: iso_time(scenario.updated_at),

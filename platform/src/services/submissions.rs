@@ -8,10 +8,11 @@ use serde::Serialize;
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId, TeamId};
+use crate::db::models::jobs::{self, JobStatus};
 use crate::db::models::phases;
 use crate::db::models::scenarios::{self, Scenario};
-use crate::db::models::submissions::{self, SubmissionStage};
-use crate::db::models::{enrolments, teams};
+use crate::db::models::submissions::{self, Submission, SubmissionStage};
+use crate::db::models::{enrolments, package_versions, results, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::services::teams::SubmissionView;
@@ -95,6 +96,69 @@ pub struct StageView {
     pub detail: serde_json::Value,
 }
 
+/// The submission's evaluation on one package version: its first evaluation, or a
+/// re-score after a new version. Public figures only (the private board's scores are the
+/// report's, shown by its rules).
+#[derive(Debug, Serialize)]
+pub struct VersionEvaluation {
+    pub package_version: i32,
+    /// Whether this version is the one the scenario's boards rank now.
+    pub current: bool,
+    /// A re-score, queued by a new version: never charged to quota.
+    pub rescore: bool,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: JobStatus,
+    pub public_score: Option<f64>,
+    pub within_budget: Option<bool>,
+    pub latency_ms: Option<f64>,
+    pub failure: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// One row per package version the submission was queued for or scored on, newest first.
+pub fn evaluations_of(
+    conn: &mut DbConnection,
+    submission: &Submission,
+) -> Result<Vec<VersionEvaluation>, AppError> {
+    let current = scenarios::find(conn, &submission.scenario_id)?
+        .map_or(package_versions::NO_PACKAGE, |s| s.package_version);
+    let results = results::of_submission(conn, &submission.id)?;
+    let latest_jobs = jobs::latest_per_version(conn, &submission.id)?;
+    let mut versions: Vec<i32> = results
+        .iter()
+        .map(|r| r.package_version)
+        .chain(latest_jobs.iter().map(|j| j.package_version))
+        .collect();
+    versions.sort_unstable_by(|a, b| b.cmp(a));
+    versions.dedup();
+    Ok(versions
+        .into_iter()
+        .map(|version| {
+            let result = results.iter().find(|r| r.package_version == version);
+            let job = latest_jobs.iter().find(|j| j.package_version == version);
+            let status = match (job, result) {
+                (Some(job), _) => job.status,
+                (None, Some(result)) if result.failure.is_some() => JobStatus::Failed,
+                (None, _) => JobStatus::Done,
+            };
+            VersionEvaluation {
+                package_version: version,
+                current: version == current,
+                rescore: job.is_some_and(|j| j.rescore),
+                status,
+                public_score: result.and_then(|r| r.public_score),
+                within_budget: result.and_then(|r| r.within_budget),
+                latency_ms: result.and_then(|r| r.latency_ms),
+                failure: result.and_then(|r| r.failure.clone()).or_else(|| {
+                    job.filter(|j| j.status == JobStatus::Failed)
+                        .and_then(|j| j.last_error.clone())
+                }),
+                finished_at: result.map(|r| iso_time(r.finished_at)),
+            }
+        })
+        .collect())
+}
+
 #[derive(Debug, Serialize)]
 pub struct SubmissionDetail {
     #[serde(flatten)]
@@ -103,11 +167,14 @@ pub struct SubmissionDetail {
     pub counts_toward_quota: bool,
     pub failure: Option<String>,
     pub stages: Vec<StageView>,
+    /// Its evaluation on each package version, newest first.
+    pub evaluations: Vec<VersionEvaluation>,
 }
 
 pub fn detail(conn: &mut DbConnection, id: &SubmissionId) -> Result<SubmissionDetail, AppError> {
     let submission = submissions::find(conn, id)?
         .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+    let evaluations = evaluations_of(conn, &submission)?;
     let stages = submissions::events_of(conn, id)?
         .into_iter()
         .map(|event| StageView {
@@ -122,6 +189,7 @@ pub fn detail(conn: &mut DbConnection, id: &SubmissionId) -> Result<SubmissionDe
         failure: submission.failure.clone(),
         submission: SubmissionView::from(submission),
         stages,
+        evaluations,
     })
 }
 

@@ -26,7 +26,7 @@ use jiebang_scenarios::package::{MetricName, Mode};
 mod database;
 mod steps;
 pub use database::{TestDatabase, empty_database, fresh_database};
-pub use steps::{copy_test_package, edit, test_package_source};
+pub use steps::{copy_test_package, edit, package_archive, test_package_source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -150,6 +150,7 @@ pub fn scenario_row(id: &str, organization: &str, status: ScenarioStatus) -> Sce
         created_at: now,
         updated_at: now,
         published_at: (status == ScenarioStatus::Published).then_some(now),
+        package_version: 0,
     }
 }
 

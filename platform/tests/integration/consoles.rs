@@ -125,6 +125,27 @@ pub(crate) async fn evaluate_next(
     worker: &str,
     report: Value,
 ) -> Value {
+    claim_and_report(
+        app,
+        token,
+        worker,
+        |submission| {
+            json!({"outcome": "finished", "report": report,
+                   "sample_logs": format!("sample run of {submission}\n"),
+                   "hidden_logs": format!("hidden run of {submission}\n")})
+        },
+    )
+    .await
+}
+
+/// Claims the next job with the worker and reports the outcome (`{"outcome", …}`, without
+/// `worker_id`) that `outcome_for` gives for its submission; returns the claimed job.
+pub(crate) async fn claim_and_report(
+    app: &TestApp,
+    token: &str,
+    worker: &str,
+    outcome_for: impl FnOnce(&str) -> Value,
+) -> Value {
     let claimed = app
         .post(
             "/internal/v1/jobs/claim",
@@ -134,13 +155,13 @@ pub(crate) async fn evaluate_next(
         .await;
     assert_eq!(claimed.status, 200, "{:?}", claimed.body);
     let job = claimed.body["job_id"].as_str().unwrap();
+    let mut body = outcome_for(claimed.body["submission_id"].as_str().unwrap());
+    body["worker_id"] = worker.into();
     let done = app
         .post(
             &format!("/internal/v1/jobs/{job}/result"),
             Some(token),
-            json!({"worker_id": worker, "outcome": "finished", "report": report,
-                   "sample_logs": format!("sample run of {job}\n"),
-                   "hidden_logs": format!("hidden run of {job}\n")}),
+            body,
         )
         .await;
     assert_eq!(done.status, 204, "{:?}", done.body);

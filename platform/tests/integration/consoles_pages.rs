@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, package_archive};
 use crate::consoles::two_evaluated;
 use crate::on_both_backends;
 use crate::packages::{SCENARIO, package_tar, spec_of, with_api_scenario};
@@ -133,6 +133,31 @@ async fn create_edit_and_publish_a_scenario(backend: Backend) {
     assert_eq!(app.count("phases"), phases_before, "nothing stored");
     let added = app.page(phase("2020-01-01T00:00")).await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+
+    // Without a package it is not published, and the page says what is missing.
+    let publish = || {
+        post_form(
+            "/console/scenarios/kg-new/publish",
+            &[("csrf_token", &csrf)],
+        )
+        .cookie(clerk.clone())
+    };
+    let refused = app.page(publish()).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("no package yet"), "{}", refused.text);
+    let package = app
+        .put_package(
+            "kg-new",
+            &app.world.konggang,
+            package_archive("kg-new", |_| {}),
+        )
+        .await;
+    assert_eq!(package.status, 200, "{:?}", package.body);
 
     let published = app
         .page(

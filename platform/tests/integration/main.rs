@@ -34,3 +34,4 @@ mod scenarios;
 mod security;
 mod teams;
 mod uploads;
+mod versions;

@@ -8,19 +8,14 @@ use jiebang_platform::db::ids::ScenarioId;
 use jiebang_platform::db::models::scenarios::{self, ScenarioSource, ScenarioStatus};
 use serde_json::Value;
 
-use crate::common::{Backend, Reply, TestApp, copy_test_package, scenario_row};
+use crate::common::{Backend, Reply, TestApp, package_archive, scenario_row};
 use crate::on_both_backends;
 
 pub(crate) const SCENARIO: &str = "test-parcel-delay";
 
 /// The fixture package as a tar of one top-level folder, after `change` edits a copy.
 pub(crate) fn package_tar(change: impl FnOnce(&Path)) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let copy = copy_test_package(dir.path(), "pkg");
-    change(&copy);
-    let mut builder = tar::Builder::new(Vec::new());
-    builder.append_dir_all("pkg", &copy).unwrap();
-    builder.into_inner().unwrap()
+    package_archive(SCENARIO, change)
 }
 
 /// A tar with one raw entry, its name written as given (so `..` and `/` survive).

@@ -35,7 +35,7 @@ fn queue_submissions(app: &TestApp, count: usize) -> Vec<SubmissionId> {
                 .db
                 .write_blocking(move |conn| {
                     submissions::insert(conn, &submission)?;
-                    jobs::enqueue(conn, &submission.id)?;
+                    jobs::enqueue(conn, &submission.id, 0)?;
                     Ok(())
                 })
                 .unwrap();

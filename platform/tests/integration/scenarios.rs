@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Actor, Backend, TestApp, package_archive};
 use crate::on_both_backends;
 
 fn ids(reply: &crate::common::Reply) -> Vec<String> {
@@ -145,15 +145,29 @@ async fn department_posts_edits_and_publishes(backend: Backend) {
     assert_eq!(edited.body["title_zh"], "航空货运包裹时效预测");
     assert_eq!(edited.body["bounty_cny"], 600000);
 
-    let unpublishable = app
-        .post(
+    let publish = || {
+        app.post(
             "/api/v1/scenarios/kg-parcel-eta/publish",
             clerk.token(),
             json!({}),
         )
-        .await;
+    };
+    let no_package = publish().await;
     assert_eq!(
-        (unpublishable.status.as_u16(), unpublishable.code()),
+        (no_package.status.as_u16(), no_package.code()),
+        (409, "no_package")
+    );
+    let package = app
+        .put_package(
+            "kg-parcel-eta",
+            &clerk,
+            package_archive("kg-parcel-eta", |_| {}),
+        )
+        .await;
+    assert_eq!(package.status, 200, "{:?}", package.body);
+    let no_phases = publish().await;
+    assert_eq!(
+        (no_phases.status.as_u16(), no_phases.code()),
         (409, "no_phases")
     );
 
@@ -205,6 +219,7 @@ async fn department_posts_edits_and_publishes(backend: Backend) {
         [
             "scenario.create",
             "scenario.update",
+            "scenario.package_upload",
             "phase.create",
             "scenario.publish"
         ]
@@ -263,6 +278,36 @@ async fn phases_are_checked(backend: Backend) {
     assert_eq!(gone.status, 404);
 }
 
+/// A PATCH of `field` of a published scenario is refused with 409 `rules_fixed`, naming the
+/// field and the way to change it: a new package version.
+pub(crate) async fn refuses_rule_change(
+    app: &TestApp,
+    scenario: &str,
+    clerk: &Actor,
+    field: &str,
+    value: serde_json::Value,
+) {
+    let refused = app
+        .patch(
+            &format!("/api/v1/scenarios/{scenario}"),
+            clerk.token(),
+            json!({ field: value }),
+        )
+        .await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.code()),
+        (409, "rules_fixed"),
+        "{field}: {:?}",
+        refused.body
+    );
+    assert!(refused.message().contains(field), "{}", refused.message());
+    assert!(
+        refused.message().contains("upload a new package version"),
+        "{}",
+        refused.message()
+    );
+}
+
 async fn a_published_scenario_keeps_its_rules(backend: Backend) {
     let app = TestApp::new(backend).await;
     let clerk = &app.world.konggang;
@@ -271,22 +316,9 @@ async fn a_published_scenario_keeps_its_rules(backend: Backend) {
         ("mode", json!("batch")),
         ("latency_budget_ms", json!(99)),
         ("daily_quota", json!(50)),
+        ("load", json!({"pattern": "offline", "concurrency": 4})),
     ] {
-        let refused = app
-            .patch(
-                "/api/v1/scenarios/kg-open",
-                clerk.token(),
-                json!({ field: value }),
-            )
-            .await;
-        assert_eq!(
-            (refused.status.as_u16(), refused.code()),
-            (409, "rules_fixed"),
-            "{field}: {:?}",
-            refused.body
-        );
-        assert!(refused.message().contains(field), "{}", refused.message());
-        assert!(refused.message().contains("package version"));
+        refuses_rule_change(&app, "kg-open", clerk, field, value).await;
     }
     // The same values again, and the texts, may still be saved.
     let same = app

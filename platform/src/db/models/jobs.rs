@@ -1,9 +1,11 @@
-//! The evaluation queue: jobs claimed under leases, heartbeats, retries of infrastructure failures.
+//! The evaluation queue: jobs claimed under leases, heartbeats, retries of infrastructure
+//! failures, and the low-priority re-scores a new package version queues.
 
 use diesel::prelude::*;
 use jiebang_evaluator::protocol::Outcome;
 
-use crate::db::ids::{JobId, SubmissionId};
+use crate::db::ids::{JobId, ScenarioId, SubmissionId};
+use crate::db::models::phases;
 use crate::db::models::submissions::{self, SubmissionStage};
 use crate::db::schema::{jobs, submissions as submissions_table};
 use crate::db::{DbConnection, now_millis};
@@ -40,24 +42,41 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The scenario's package version the job evaluates on (see `package_versions`).
+    pub package_version: i32,
+    /// A re-run on a newer package version of a submission already evaluated: claimed
+    /// after every first evaluation, never charged to quota, and never moves the
+    /// submission's own stage (its progress is the job's status).
+    pub rescore: bool,
 }
 
-/// Queues a job for a submission and moves the submission to `queued`.
-pub fn enqueue(conn: &mut DbConnection, submission: &SubmissionId) -> QueryResult<Job> {
-    let now = now_millis();
-    let job = Job {
-        id: JobId::generate(),
-        submission_id: submission.clone(),
-        status: JobStatus::Queued,
-        attempts: 0,
-        max_attempts: DEFAULT_MAX_ATTEMPTS,
-        lease_owner: None,
-        lease_expires_at: None,
-        heartbeat_at: None,
-        last_error: None,
-        created_at: now,
-        updated_at: now,
-    };
+impl Job {
+    fn queued(submission: &SubmissionId, package_version: i32, rescore: bool, now: i64) -> Self {
+        Self {
+            id: JobId::generate(),
+            submission_id: submission.clone(),
+            status: JobStatus::Queued,
+            attempts: 0,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            lease_owner: None,
+            lease_expires_at: None,
+            heartbeat_at: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            package_version,
+            rescore,
+        }
+    }
+}
+
+/// Queues a job on `package_version` for a submission and moves the submission to `queued`.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    submission: &SubmissionId,
+    package_version: i32,
+) -> QueryResult<Job> {
+    let job = Job::queued(submission, package_version, false, now_millis());
     diesel::insert_into(jobs::table)
         .values(&job)
         .execute(conn)?;
@@ -68,6 +87,98 @@ pub fn enqueue(conn: &mut DbConnection, submission: &SubmissionId) -> QueryResul
         serde_json::json!({"job_id": job.id}),
     )?;
     Ok(job)
+}
+
+/// After `scenario` got package `version`: every submission of its open phases is evaluated
+/// on it. Jobs still waiting for a worker take the new version (no run on rules already
+/// replaced); every other submission gets a re-score job. Returns how many were queued.
+pub fn queue_rescores(
+    conn: &mut DbConnection,
+    scenario: &ScenarioId,
+    version: i32,
+    now: i64,
+) -> QueryResult<usize> {
+    let open: Vec<_> = phases::phases_of(conn, scenario)?
+        .into_iter()
+        .filter(|phase| phase.is_open_at(now))
+        .map(|phase| phase.id)
+        .collect();
+    if open.is_empty() {
+        return Ok(0);
+    }
+    let of_open_phases = || {
+        submissions_table::table
+            .filter(submissions_table::scenario_id.eq(scenario.clone()))
+            .filter(submissions_table::phase_id.eq_any(open.clone()))
+            .select(submissions_table::id)
+    };
+    diesel::update(
+        jobs::table
+            .filter(jobs::status.eq(JobStatus::Queued))
+            .filter(jobs::submission_id.eq_any(of_open_phases())),
+    )
+    .set((jobs::package_version.eq(version), jobs::updated_at.eq(now)))
+    .execute(conn)?;
+    let covered: std::collections::HashSet<SubmissionId> = jobs::table
+        .filter(jobs::package_version.eq(version))
+        .filter(jobs::submission_id.eq_any(of_open_phases()))
+        .select(jobs::submission_id)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let submissions: Vec<SubmissionId> = of_open_phases()
+        .order((
+            submissions_table::created_at.asc(),
+            submissions_table::id.asc(),
+        ))
+        .load(conn)?;
+    let rescores: Vec<Job> = submissions
+        .iter()
+        .filter(|id| !covered.contains(*id))
+        .map(|id| Job::queued(id, version, true, now))
+        .collect();
+    for job in &rescores {
+        diesel::insert_into(jobs::table).values(job).execute(conn)?;
+    }
+    Ok(rescores.len())
+}
+
+/// The newest job of a submission on each package version it was queued for, newest
+/// version first: how far each evaluation has got.
+pub fn latest_per_version(
+    conn: &mut DbConnection,
+    submission: &SubmissionId,
+) -> QueryResult<Vec<Job>> {
+    let all: Vec<Job> = jobs::table
+        .filter(jobs::submission_id.eq(submission))
+        .order((jobs::package_version.desc(), jobs::created_at.desc()))
+        .select(Job::as_select())
+        .load(conn)?;
+    let mut latest: Vec<Job> = Vec::new();
+    for job in all {
+        if latest
+            .last()
+            .is_none_or(|l| l.package_version != job.package_version)
+        {
+            latest.push(job);
+        }
+    }
+    Ok(latest)
+}
+
+/// How many submissions of `phase` still wait for (or are in) an evaluation on `version`.
+pub fn pending_on(
+    conn: &mut DbConnection,
+    phase: &crate::db::ids::PhaseId,
+    version: i32,
+) -> QueryResult<i64> {
+    jobs::table
+        .inner_join(submissions_table::table)
+        .filter(submissions_table::phase_id.eq(phase))
+        .filter(jobs::package_version.eq(version))
+        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::Running]))
+        .select(diesel::dsl::count(jobs::submission_id).aggregate_distinct())
+        .first(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: &JobId) -> QueryResult<Option<Job>> {
@@ -109,6 +220,9 @@ fn release(conn: &mut DbConnection, job: &Job, reason: &str, now: i64) -> QueryR
                 jobs::updated_at.eq(now),
             ))
             .execute(conn)?;
+        if job.rescore {
+            return Ok(());
+        }
         submissions::set_stage(
             conn,
             &job.submission_id,
@@ -136,6 +250,11 @@ fn fail(
             jobs::updated_at.eq(now),
         ))
         .execute(conn)?;
+    if job.rescore {
+        // The submission was charged (or not) when it was first evaluated; its failure on
+        // a newer version is the job's and its result's, shown per version.
+        return Ok(());
+    }
     diesel::update(submissions_table::table.find(&job.submission_id))
         .set((
             submissions_table::counts_toward_quota.eq(counts),
@@ -150,7 +269,8 @@ fn fail(
     )
 }
 
-/// Gives the oldest queued job to `worker` under a lease of `lease_millis`, or `None`.
+/// Gives the oldest queued job to `worker` under a lease of `lease_millis`, or `None`;
+/// re-scores only when no first evaluation waits.
 /// Two workers never hold the same job: the claim is a conditional update that only one
 /// of them can win, and PostgreSQL skips rows another transaction is claiming.
 pub fn claim(conn: &mut DbConnection, worker: &str, lease_millis: i64) -> QueryResult<Option<Job>> {
@@ -172,7 +292,7 @@ pub fn claim_fitting<E: From<diesel::result::Error>>(
     let candidates: Vec<Job> = match conn {
         DbConnection::Postgres(pg) => jobs::table
             .filter(jobs::status.eq(JobStatus::Queued))
-            .order((jobs::created_at.asc(), jobs::id.asc()))
+            .order((jobs::rescore.asc(), jobs::created_at.asc(), jobs::id.asc()))
             .limit(64)
             .for_update()
             .skip_locked()
@@ -180,7 +300,7 @@ pub fn claim_fitting<E: From<diesel::result::Error>>(
             .load(pg)?,
         DbConnection::Sqlite(_) => jobs::table
             .filter(jobs::status.eq(JobStatus::Queued))
-            .order((jobs::created_at.asc(), jobs::id.asc()))
+            .order((jobs::rescore.asc(), jobs::created_at.asc(), jobs::id.asc()))
             .limit(64)
             .select(Job::as_select())
             .load(conn)?,
@@ -263,12 +383,14 @@ pub fn complete(
                     jobs::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            submissions::set_stage(
-                conn,
-                &held.submission_id,
-                SubmissionStage::Done,
-                serde_json::json!({}),
-            )?;
+            if !held.rescore {
+                submissions::set_stage(
+                    conn,
+                    &held.submission_id,
+                    SubmissionStage::Done,
+                    serde_json::json!({}),
+                )?;
+            }
         }
         Outcome::SubmissionFailed(reason) => fail(conn, &held, reason, true, now)?,
         Outcome::InfrastructureFailed(reason) => release(conn, &held, reason, now)?,

@@ -7,6 +7,7 @@ pub mod identities;
 pub mod jobs;
 pub mod oidc_logins;
 pub mod organizations;
+pub mod package_versions;
 pub mod phases;
 pub mod results;
 pub mod reviews;

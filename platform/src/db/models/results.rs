@@ -1,18 +1,20 @@
 //! Results: what an evaluation found, by board, with the budget verdict; the report itself
 //! and the logs are files in the content-addressed store.
 
+use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
-use crate::db::models::submissions::SubmissionStage;
 use crate::db::schema::{results, submissions, teams};
+use crate::db::{DbConnection, MultiBackend};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = results)]
 pub struct EvaluationResult {
     pub submission_id: SubmissionId,
+    /// The scenario's package version the evaluation ran on.
+    pub package_version: i32,
     pub metric: String,
     pub public_score: Option<f64>,
     pub public_low: Option<f64>,
@@ -35,10 +37,14 @@ pub struct EvaluationResult {
     pub devices: Option<String>,
 }
 
-/// Stores a result; a second result for the same submission replaces nothing (the first,
-/// recorded under the job's lease, stands).
+/// Stores a result; a second result for the same submission and package version replaces
+/// nothing (the first, recorded under the job's lease, stands).
 pub fn insert(conn: &mut DbConnection, result: &EvaluationResult) -> QueryResult<bool> {
-    if find(conn, &result.submission_id)?.is_some() {
+    let existing = results::table
+        .find((&result.submission_id, result.package_version))
+        .count()
+        .get_result::<i64>(conn)?;
+    if existing > 0 {
         return Ok(false);
     }
     diesel::insert_into(results::table)
@@ -47,15 +53,32 @@ pub fn insert(conn: &mut DbConnection, result: &EvaluationResult) -> QueryResult
     Ok(true)
 }
 
+/// The submission's result on the newest package version it has one for: the current
+/// version's once its re-score is in, the earlier one until then.
 pub fn find(
     conn: &mut DbConnection,
     submission: &SubmissionId,
 ) -> QueryResult<Option<EvaluationResult>> {
+    newest_first(submission).first(conn).optional()
+}
+
+/// Every result of a submission, one per package version, newest version first.
+pub fn of_submission(
+    conn: &mut DbConnection,
+    submission: &SubmissionId,
+) -> QueryResult<Vec<EvaluationResult>> {
+    newest_first(submission).load(conn)
+}
+
+fn newest_first(
+    submission: &SubmissionId,
+) -> results::BoxedQuery<'static, MultiBackend, SqlTypeOf<AsSelect<EvaluationResult, MultiBackend>>>
+{
     results::table
-        .find(submission)
+        .filter(results::submission_id.eq(submission.clone()))
+        .order(results::package_version.desc())
         .select(EvaluationResult::as_select())
-        .first(conn)
-        .optional()
+        .into_boxed()
 }
 
 /// A scored submission of a phase, with its team's name, for the boards.
@@ -68,16 +91,20 @@ pub struct BoardRow {
     pub result: EvaluationResult,
 }
 
+/// The phase's results on one package version that finished without a failure: a board
+/// never mixes versions.
 pub fn board_rows(
     conn: &mut DbConnection,
     scenario: &ScenarioId,
     phase: &PhaseId,
+    package_version: i32,
 ) -> QueryResult<Vec<BoardRow>> {
     results::table
         .inner_join(submissions::table.inner_join(teams::table))
         .filter(submissions::scenario_id.eq(scenario))
         .filter(submissions::phase_id.eq(phase))
-        .filter(submissions::status.eq(SubmissionStage::Done))
+        .filter(results::package_version.eq(package_version))
+        .filter(results::failure.is_null())
         .select((
             submissions::id,
             teams::id,

@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use std::path::PathBuf;
 
-use jiebang_scenarios::package::{Manifest, MetricName as Metric, Mode};
+use jiebang_scenarios::package::{Load, Manifest, MetricName as Metric, Mode};
 
 use crate::db::ids::{OrganizationId, ScenarioId, UserId};
 use crate::db::models::phases::{self, Phase};
-use crate::db::models::{Page, audit, conflict_if_duplicate, organizations};
+use crate::db::models::{
+    Page, audit, conflict_if_duplicate, jobs, organizations, package_versions,
+};
 use crate::db::schema::{phases as phases_table, scenarios};
 use crate::db::{DbConnection, MultiBackend, now_millis};
 use crate::error::AppError;
@@ -39,6 +41,10 @@ pub struct Scenario {
     pub created_at: i64,
     pub updated_at: i64,
     pub published_at: Option<i64>,
+    /// The package version in force (v1, v2, …; `package_versions::NO_PACKAGE` while it
+    /// has none): what new submissions are evaluated on and what the open phase's board
+    /// ranks.
+    pub package_version: i32,
 }
 
 jiebang_scenarios::text_enum! {
@@ -171,6 +177,9 @@ pub struct ScenarioPatch {
     pub metric: Option<Metric>,
     pub latency_budget_ms: Option<f64>,
     pub daily_quota: Option<u32>,
+    /// Never stored from here: the package's `latency.load` decides it. Accepted only to
+    /// refuse a change with a reason rather than as an unknown field.
+    pub load: Option<Load>,
 }
 
 #[derive(AsChangeset)]
@@ -396,6 +405,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         published_at: None,
+        package_version: package_versions::NO_PACKAGE,
     };
     insert(conn, &scenario, Some(actor))?;
     Ok(scenario)
@@ -441,14 +451,29 @@ pub(crate) fn ensure_editable(scenario: &Scenario) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Once published, the rules teams compete under (mode, metric, latency budget, quota) are
-/// fixed: a change would make results on one board incomparable. Sending the value a
-/// field already has is no change (a console form sends every field).
+/// Once published, the rules teams compete under (mode, metric, latency budget, load
+/// pattern, quota) are fixed: a change would make results on one board incomparable; a
+/// new package version changes them and re-scores the open phase. Sending the value a
+/// field already has is no change (a console form sends every field). The load pattern
+/// is never the API's to change: only a package sets it.
 fn ensure_rules_unchanged(scenario: &Scenario, patch: &ScenarioPatch) -> Result<(), AppError> {
+    let current_load = scenario.spec()?.map(|spec| spec.manifest.latency.load);
+    let load_changed = patch.load.is_some_and(|load| Some(load) != current_load);
     if !scenario.is_published() {
+        if load_changed {
+            return Err(AppError::conflict(
+                "set_by_package",
+                format!(
+                    "`load` of scenario `{}` is set by its package (`latency.load` in \
+                     scenario.toml): upload a package to change it",
+                    scenario.id
+                ),
+            ));
+        }
         return Ok(());
     }
     let changed = [
+        ("load", load_changed),
         ("mode", patch.mode.is_some_and(|m| m != scenario.mode)),
         ("metric", patch.metric.is_some_and(|m| m != scenario.metric)),
         (
@@ -567,6 +592,18 @@ pub fn publish(
             format!("scenario `{}` is already published", scenario.id),
         ));
     }
+    if scenario.spec()?.is_none() {
+        return Err(AppError::conflict(
+            "no_package",
+            format!(
+                "scenario `{}` has no package yet: upload one (scenario.toml with the task, \
+                 metric and latency budget, the hidden test set with labels, and public \
+                 samples) with PUT /api/v1/scenarios/{}/package or the console's package \
+                 form before publishing",
+                scenario.id, scenario.id
+            ),
+        ));
+    }
     if phases::phases_of(conn, &scenario.id)?.is_empty() {
         return Err(AppError::conflict(
             "no_phases",
@@ -592,34 +629,83 @@ pub fn publish(
     Ok(())
 }
 
+/// What taking a package did: the version in force, whether it is new, and how many
+/// submissions were queued to be re-scored on it.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Adopted {
+    pub package_version: i32,
+    pub new_version: bool,
+    pub rescores_queued: usize,
+}
+
+/// Makes `spec` the scenario's package: kept as its next version (unless its bundle is the
+/// current one's), put in force, and, when a published scenario gets a new version, every
+/// submission of its open phase queued to be re-scored on it. The one path of uploads and
+/// catalog loads.
+pub fn adopt_package(
+    conn: &mut DbConnection,
+    scenario: &Scenario,
+    spec: &ScenarioSpec,
+    archive_digest: Option<&str>,
+    actor: Option<&UserId>,
+) -> Result<Adopted, AppError> {
+    let now = now_millis();
+    let (version, new_version) =
+        package_versions::record(conn, &scenario.id, spec, archive_digest, actor, now)?;
+    diesel::update(scenarios::table.find(&scenario.id))
+        .set((
+            scenarios::spec.eq(spec.to_column()?),
+            scenarios::package_version.eq(version),
+        ))
+        .execute(conn)?;
+    let rescores_queued = if new_version && scenario.is_published() {
+        jobs::queue_rescores(conn, &scenario.id, version, now)?
+    } else {
+        0
+    };
+    Ok(Adopted {
+        package_version: version,
+        new_version,
+        rescores_queued,
+    })
+}
+
 /// Gives a scenario posted through the API the package a department uploaded: the spec
-/// workers evaluate by, and the evaluation settings the boards read (mode, metric,
-/// latency budget), which the package decides. Titles, phases and bounty stay the
-/// department's API edits.
+/// workers evaluate by, and the rules the boards and the queue read (mode, metric,
+/// latency budget, daily quota), which the package decides. Titles, phases and bounty
+/// stay the department's API edits.
 pub fn set_package(
     conn: &mut DbConnection,
     scenario: &Scenario,
     spec: &ScenarioSpec,
+    archive_digest: &str,
     actor: &UserId,
-    detail: serde_json::Value,
-) -> Result<(), AppError> {
+) -> Result<Adopted, AppError> {
     ensure_editable(scenario)?;
+    let manifest = &spec.manifest;
     diesel::update(scenarios::table.find(&scenario.id))
         .set((
-            scenarios::mode.eq(spec.manifest.mode),
-            scenarios::metric.eq(spec.manifest.metric.name),
-            scenarios::latency_budget_ms.eq(spec.manifest.latency.budget_ms),
-            scenarios::spec.eq(spec.to_column()?),
+            scenarios::mode.eq(manifest.mode),
+            scenarios::metric.eq(manifest.metric.name),
+            scenarios::latency_budget_ms.eq(manifest.latency.budget_ms),
+            scenarios::daily_quota
+                .eq(i32::try_from(manifest.quota.submissions_per_day).unwrap_or(i32::MAX)),
             scenarios::updated_at.eq(now_millis()),
         ))
         .execute(conn)?;
+    let adopted = adopt_package(conn, scenario, spec, Some(archive_digest), Some(actor))?;
     audit::record(
         conn,
         Some(actor),
         "scenario.package_upload",
         "scenario",
         scenario.id.as_str(),
-        detail,
+        serde_json::json!({
+            "archive_digest": archive_digest,
+            "bundle_digest": spec.bundle_digest,
+            "hidden_items": spec.hidden_items,
+            "adopted": adopted,
+        }),
     )?;
-    Ok(())
+    Ok(adopted)
 }

@@ -253,6 +253,8 @@ struct EditPage {
     modes: Vec<&'static str>,
     metrics: Vec<&'static str>,
     phases: Vec<PhaseRow>,
+    /// The package version in force; 0 while the scenario has none (and cannot be published).
+    package_version: i32,
     /// The refused form's section (`details`, `phases`, `publish`) and why.
     problem_in: String,
     problem: Option<String>,
@@ -284,6 +286,7 @@ async fn edit_page(
         from_catalog,
         public_url: format!("/scenarios/{}", view.id),
         fields: ScenarioFields::of(&view),
+        package_version: view.package_version,
         modes: MODES.to_vec(),
         metrics: METRICS.to_vec(),
         phases: view

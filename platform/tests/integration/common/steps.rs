@@ -33,6 +33,20 @@ pub fn edit(path: &Path, change: impl FnOnce(String) -> String) {
     std::fs::write(path, change(text)).unwrap();
 }
 
+/// The test package for scenario `id` (of Konggang) as a tar of one top-level folder, after
+/// `change` edits the copy: what a department uploads.
+pub fn package_archive(id: &str, change: impl FnOnce(&Path)) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = copy_test_package(dir.path(), "pkg");
+    edit(&copy.join("scenario.toml"), |text| {
+        text.replace("id = \"test-parcel-delay\"", &format!("id = \"{id}\""))
+    });
+    change(&copy);
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append_dir_all("pkg", &copy).unwrap();
+    builder.into_inner().unwrap()
+}
+
 impl TestApp {
     /// `who` enrols `team` in `scenario`; the reply, for tests that check it.
     pub async fn enrol(&self, scenario: &str, who: &Actor, team: &str) -> Reply {
@@ -76,6 +90,18 @@ impl TestApp {
         let w = &self.world;
         self.submit("kg-open", &w.alice, w.team_a.as_str(), image)
             .await
+    }
+
+    /// `PUT /api/v1/scenarios/{scenario}/package` with this archive, as `who`.
+    pub async fn put_package(&self, scenario: &str, who: &Actor, archive: Vec<u8>) -> Reply {
+        self.raw(
+            Method::PUT,
+            &format!("/api/v1/scenarios/{scenario}/package"),
+            who.token(),
+            Some("application/x-tar"),
+            archive,
+        )
+        .await
     }
 
     /// Loads the catalog in `dir`, whose one package must be taken.
