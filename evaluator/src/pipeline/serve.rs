@@ -507,3 +507,41 @@ pub(super) async fn evaluate_serve(
         hidden_logs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_that_runs_out_says_during_which_step_and_what_it_costs() {
+        let limit = RunLimit {
+            seconds: 30,
+            name: "hidden run's",
+            holds: "warm-up, accuracy pass and timed run together",
+        };
+        let cut_pass = Stop {
+            answered: Some((3, 12)),
+            ..Stop::out_of_time("the accuracy pass")
+        };
+        assert_eq!(
+            cut_pass.describe(&limit),
+            "the hidden run's time limit of 30 s (warm-up, accuracy pass and timed run \
+             together) ran out during the accuracy pass with 3 of 12 hidden items answered; \
+             every item not answered counts as wrong, and the timed run did not start"
+        );
+        assert!(
+            Stop::out_of_time("the timed run")
+                .describe(&limit)
+                .ends_with("ran out during the timed run; queries still out were cancelled and the server stopped")
+        );
+        let refused = Stop {
+            out_of_time: false,
+            error: Some("connection refused".into()),
+            ..Stop::out_of_time("the accuracy pass")
+        };
+        assert_eq!(
+            refused.describe(&limit),
+            "the accuracy pass could not start: connection refused"
+        );
+    }
+}
