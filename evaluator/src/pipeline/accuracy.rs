@@ -112,6 +112,27 @@ mod tests {
         validate(&root).unwrap()
     }
 
+    /// The accuracy pass over `records` against `server`, cut after `limit`.
+    async fn pass(
+        package: &ScenarioPackage,
+        records: &[Record],
+        server: &null_server::TestServer,
+        load: &LoadSpec,
+        limit: Duration,
+    ) -> RunResult {
+        let bodies = bodies(records, &package.manifest).unwrap();
+        let deadline = Instant::now() + limit;
+        accuracy_pass(
+            server.address,
+            &infer_path("delay"),
+            &bodies,
+            load,
+            deadline,
+        )
+        .await
+        .unwrap()
+    }
+
     /// A server that answers each item with its right label (the first feature, rounded,
     /// modulo 2), except as `misbehave` says for the item whose first feature it is given.
     fn server(misbehave: fn(i64) -> Option<Reply>) -> null_server::Handler {
@@ -156,16 +177,7 @@ mod tests {
             timeout: Duration::from_millis(300),
             ..accuracy_load(manifest, records.len())
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let result = accuracy_pass(
-            server.address,
-            &infer_path("delay"),
-            &bodies(&records, manifest).unwrap(),
-            &load,
-            deadline,
-        )
-        .await
-        .unwrap();
+        let result = pass(&package, &records, &server, &load, Duration::from_secs(20)).await;
 
         assert!(!result.cut_by_deadline);
         let mut asked: Vec<usize> = result.records.iter().map(|q| q.sample).collect();
@@ -219,16 +231,14 @@ mod tests {
             Pattern::Offline { concurrency: 1 },
             "a single-stream server is asked one item at a time"
         );
-        let deadline = Instant::now() + Duration::from_millis(450);
-        let result = accuracy_pass(
-            server.address,
-            &infer_path("delay"),
-            &bodies(&records, manifest).unwrap(),
+        let result = pass(
+            &package,
+            &records,
+            &server,
             &load,
-            deadline,
+            Duration::from_millis(450),
         )
-        .await
-        .unwrap();
+        .await;
 
         assert!(result.cut_by_deadline);
         let got = answered(&result);

@@ -275,10 +275,14 @@ fn rules_of(page: &PageContext, view: &ScenarioView, spec: Option<&ScenarioSpec>
             text
         }),
         limits: manifest.map(|m| {
-            format!(
+            let mut text = format!(
                 "start-up {} s · sample {} s · hidden {} s",
                 m.limits.startup_s, m.limits.sample_run_s, m.limits.hidden_run_s
-            )
+            );
+            if m.mode == jiebang_scenarios::package::Mode::Serve {
+                text.push_str(&format!(" · per item {} s", m.item_timeout().as_secs_f64()));
+            }
+            text
         }),
         daily_quota: view.daily_quota,
     }
@@ -415,6 +419,8 @@ struct BoardRowCells {
     interval: Option<String>,
     latency: String,
     within_budget: bool,
+    /// "300 of 300": items of the board's part scored, of the items it holds.
+    items: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -444,6 +450,11 @@ fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
                 interval: r.low.zip(r.high).map(|(l, h)| format!("{l:.4} – {h:.4}")),
                 latency: format!("{:.2} ms", r.latency_ms),
                 within_budget: r.within_budget,
+                items: r.items.zip(r.items_in_set).map(|(scored, in_set)| {
+                    page.text("board.items_of")
+                        .replace("{scored}", &scored.to_string())
+                        .replace("{in_set}", &in_set.to_string())
+                }),
             })
             .collect(),
         metric: page.code("metric", board.metric),

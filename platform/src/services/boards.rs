@@ -53,6 +53,10 @@ pub struct BoardRowView {
     pub within_budget: bool,
     pub latency_ms: f64,
     pub submitted_at: String,
+    /// Items of the board's part the score covers, and items that part holds: equal for
+    /// every finished run; `null` for results recorded before they were kept.
+    pub items: Option<i64>,
+    pub items_in_set: Option<i64>,
 }
 
 /// What the package says of over-budget runs; a scenario without a package yet ranks
@@ -136,6 +140,10 @@ pub fn board_of(
             result.private_high,
         ),
     };
+    let items_of = |result: &EvaluationResult| match board {
+        Board::Public => (result.public_items, result.public_items_in_set),
+        Board::Private => (result.private_items, result.private_items_in_set),
+    };
     let entries: Vec<Entry> = rows
         .iter()
         .filter_map(|row| {
@@ -165,6 +173,7 @@ pub fn board_of(
         .filter_map(|ranked| {
             let row = *by_submission.get(ranked.entry.submission.as_str())?;
             let (_, low, high) = pick(&row.result);
+            let (items, items_in_set) = items_of(&row.result);
             Some(BoardRowView {
                 rank: ranked.rank,
                 team_id: row.team_id.clone(),
@@ -176,6 +185,8 @@ pub fn board_of(
                 within_budget: ranked.entry.within_budget,
                 latency_ms: ranked.entry.latency_ms,
                 submitted_at: iso_time(row.created_at),
+                items,
+                items_in_set,
             })
         })
         .collect();

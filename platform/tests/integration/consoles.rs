@@ -40,6 +40,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
             low: v - 0.05,
             high: v + 0.05,
             items: 500,
+            items_in_set: 500,
         })
     };
     let run = |scores: SplitScores, verdict: Option<BudgetVerdict>| RunReport {
