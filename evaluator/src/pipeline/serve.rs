@@ -135,7 +135,7 @@ pub(super) struct RunLimit {
 struct Stop {
     step: &'static str,
     /// The run's limit ran out (rather than the step failing to start).
-    out_of_time: bool,
+    limit_ran_out: bool,
     error: Option<String>,
     /// Where the accuracy pass was cut: the items answered and the items in the set.
     answered: Option<(usize, usize)>,
@@ -145,7 +145,7 @@ impl Stop {
     fn out_of_time(step: &'static str) -> Self {
         Self {
             step,
-            out_of_time: true,
+            limit_ran_out: true,
             error: None,
             answered: None,
         }
@@ -155,7 +155,7 @@ impl Stop {
     fn failed(step: &'static str, error: &EvaluatorError, deadline: Instant) -> Self {
         Self {
             step,
-            out_of_time: Instant::now() >= deadline,
+            limit_ran_out: Instant::now() >= deadline,
             error: Some(error.to_string()),
             answered: None,
         }
@@ -163,7 +163,7 @@ impl Stop {
 
     fn describe(&self, limit: &RunLimit) -> String {
         let error = self.error.as_deref().unwrap_or("no answer");
-        if !self.out_of_time {
+        if !self.limit_ran_out {
             return format!("{} could not start: {error}", self.step);
         }
         let mut text = format!(
@@ -535,7 +535,7 @@ mod tests {
                 .ends_with("ran out during the timed run; queries still out were cancelled and the server stopped")
         );
         let refused = Stop {
-            out_of_time: false,
+            limit_ran_out: false,
             error: Some("connection refused".into()),
             ..Stop::out_of_time("the accuracy pass")
         };
