@@ -44,6 +44,18 @@ async fn evaluated(
     entrypoint: &[&str],
     edit: impl FnOnce(String) -> String,
 ) -> Option<Evaluation> {
+    evaluated_on(name, entrypoint, edit, None)
+        .await
+        .map(|(evaluation, _)| evaluation)
+}
+
+/// The same on a hidden set of `hidden_items` rows where given; with the package.
+async fn evaluated_on(
+    name: &str,
+    entrypoint: &[&str],
+    edit: impl FnOnce(String) -> String,
+    hidden_items: Option<usize>,
+) -> Option<(Evaluation, jiebang_scenarios::package::ScenarioPackage)> {
     static SLOTS: Semaphore = Semaphore::const_new(2);
     let sandbox = require_docker().await?;
     let _slot = SLOTS.acquire().await.unwrap();
@@ -63,7 +75,12 @@ async fn evaluated(
     let job_id = format!("eval-{name}-{}", std::process::id());
     let image = sandbox.import_archive(&archive, &job_id).await.unwrap();
     let package_dir = tempfile::tempdir().unwrap();
-    let package = package(package_dir.path(), edit);
+    let package = package(package_dir.path(), |text| {
+        if let Some(items) = hidden_items {
+            fixture::write_hidden_set(package_dir.path(), items);
+        }
+        edit(text)
+    });
     let stages = std::sync::Mutex::new(Vec::new());
     let job = Job {
         job_id: &job_id,
@@ -76,7 +93,7 @@ async fn evaluated(
         .await
         .unwrap();
     sandbox.remove_image(&image).await.unwrap();
-    Some(evaluation)
+    Some((evaluation, package))
 }
 
 fn hidden_accuracy(evaluation: &Evaluation) -> f64 {
@@ -116,10 +133,11 @@ async fn a_right_server_scores_full_marks_within_budget() {
     let verdict = hidden.verdict.as_ref().unwrap();
     assert!(verdict.within_budget, "{verdict:?}");
     assert!(verdict.queries >= 50);
+    let all = hidden.scores.all.as_ref().unwrap();
     assert_eq!(
-        hidden.scores.all.as_ref().unwrap().items,
-        12,
-        "the run cycled the twelve hidden items; each is scored once"
+        (all.items, all.items_in_set),
+        (12, 12),
+        "the accuracy pass asked each of the twelve hidden items once"
     );
     assert!(
         hidden.floor.is_some(),
@@ -162,15 +180,69 @@ async fn a_server_that_crashes_mid_run_fails_with_its_exit() {
     let Some(evaluation) = evaluated("model-crash", &["model", "crash"], |t| t).await else {
         return;
     };
+    // Warm-up (4) and the accuracy pass (12) come before the 21st answer: the crash
+    // comes in the timed run.
     let failure = evaluation.report.failure.clone().unwrap_or_default();
     assert!(
         failure.contains("hidden run") && failure.contains("139"),
         "{failure}"
     );
+    assert_eq!(hidden_accuracy(&evaluation), 1.0, "every item was answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_the_accuracy_pass_leaves_the_rest_wrong() {
+    // Four warm-up answers, four hidden items, then the exit.
+    let Some(evaluation) = evaluated("model-crash-early", &["model", "crash", "8"], |t| t).await
+    else {
+        return;
+    };
+    let failure = evaluation.report.failure.clone().unwrap_or_default();
     assert!(
-        hidden_accuracy(&evaluation) < 1.0,
-        "queries after the crash count as wrong"
+        failure.contains("hidden run") && failure.contains("139"),
+        "{failure}"
     );
+    let hidden = evaluation.report.hidden.as_ref().unwrap();
+    let all = hidden.scores.all.as_ref().unwrap();
+    assert_eq!(
+        (all.items, all.items_in_set),
+        (12, 12),
+        "every item is scored"
+    );
+    assert!(
+        all.value <= 4.0 / 12.0 + 1e-9,
+        "items after the crash count as wrong: {all:?}"
+    );
+    assert!(hidden.verdict.is_none(), "no timed run after the crash");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_server_is_scored_on_every_hidden_item() {
+    // 300 hidden items; 15 ms an answer, the timed run's 2 s reach fewer than 140 of them.
+    let Some((evaluation, package)) =
+        evaluated_on("model-slow-15", &["model", "slow", "15"], |t| t, Some(300)).await
+    else {
+        return;
+    };
+    let report = &evaluation.report;
+    assert_eq!(report.failure, None, "{report:#?}");
+    let hidden = report.hidden.as_ref().unwrap();
+    let timed = hidden.verdict.as_ref().unwrap().queries;
+    assert!(timed < 300, "the timed run sent {timed} queries");
+    let scores = &hidden.scores;
+    for (part, score, in_part) in [
+        ("public", &scores.public, package.public_board_items),
+        ("private", &scores.private, package.private_board_items),
+        ("all", &scores.all, 300),
+    ] {
+        let score = score.as_ref().unwrap();
+        assert_eq!(
+            (score.items, score.items_in_set),
+            (in_part, in_part),
+            "{part}: every item of the part is scored"
+        );
+        assert_eq!(score.value, 1.0, "{part}: {score:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

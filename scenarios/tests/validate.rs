@@ -502,3 +502,57 @@ fn labels_are_read_by_id_and_a_bad_line_is_named() {
         .to_string();
     assert!(error.contains("has two labels"), "{error}");
 }
+
+#[test]
+fn the_accuracy_pass_has_a_generous_time_out_and_a_place_in_the_hidden_run() {
+    let package = validate(&fixture()).unwrap();
+    let manifest = &package.manifest;
+    assert_eq!(manifest.query_timeout(), std::time::Duration::from_secs(1));
+    assert_eq!(
+        manifest.item_timeout(),
+        std::time::Duration::from_secs(10),
+        "by default ten times the timed run's per-query time-out"
+    );
+    assert_eq!(
+        manifest.accuracy_concurrency(),
+        1,
+        "single-stream: one item at a time"
+    );
+
+    let stated = |limits: &str| {
+        let dir = copy();
+        edit(dir.path(), "scenario.toml", |t| {
+            t.replace("[split]", &format!("[limits]\n{limits}\n\n[split]"))
+        });
+        dir
+    };
+    let fine = stated("item_timeout_s = 30");
+    let package = validate(fine.path()).unwrap_or_else(|report| panic!("{report}"));
+    assert_eq!(
+        package.manifest.item_timeout(),
+        std::time::Duration::from_secs(30)
+    );
+    assert_reported(
+        &messages(stated("item_timeout_s = 0").path()),
+        "[limits.item_timeout_s] 0 s is stricter than the timed run's per-query time-out of 1 s",
+    );
+    assert_reported(
+        &messages(stated("item_timeout_s = 700").path()),
+        "[limits.item_timeout_s] 700 s is longer than the whole hidden run (600 s)",
+    );
+    let batch = stated("item_timeout_s = 30");
+    edit(batch.path(), "scenario.toml", |t| {
+        t.replace("mode = \"serve\"", "mode = \"batch\"")
+    });
+    assert_reported(
+        &messages(batch.path()),
+        "[limits.item_timeout_s] only serve mode has an accuracy pass",
+    );
+
+    // The timed run alone fits in 5 s, but not with the accuracy pass before it.
+    assert_reported(
+        &messages(stated("hidden_run_s = 5").path()),
+        "[limits.hidden_run_s] the accuracy pass over 12 hidden items (1 at a time, 0.2 s at \
+         the budget of 20 ms) and the timed run (at least 5.0 s) do not fit in the hidden run's 5 s",
+    );
+}

@@ -44,14 +44,19 @@ async fn batch_run(
     let failure = by_id
         .is_empty()
         .then(|| "no predictions in /output/predictions.jsonl".to_owned());
-    let answers = records
+    Ok((answers_of(records, &by_id), outcome, failure))
+}
+
+/// One answer per item of the set, in its order: the program's prediction, or none where
+/// it wrote none — a missing prediction is a wrong answer, never a smaller set.
+fn answers_of(records: Vec<Record>, by_id: &HashMap<String, serde_json::Value>) -> Vec<Answer> {
+    records
         .into_iter()
         .map(|record| Answer {
             prediction: by_id.get(&record.id).cloned(),
             id: record.id,
         })
-        .collect();
-    Ok((answers, outcome, failure))
+        .collect()
 }
 
 /// A prediction line longer than this is skipped: a line carries one id and one value.
@@ -194,6 +199,35 @@ mod tests {
         Record {
             id: id.to_owned(),
             inputs: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn items_without_a_prediction_are_scored_as_wrong() {
+        let root =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/fixtures/valid-package");
+        let package = jiebang_scenarios::package::validate(&root).unwrap();
+        let (records, labels) = crate::pipeline::data_set(&root, "hidden").unwrap();
+        // Right predictions for the first half of the items only.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("predictions.jsonl");
+        let text: String = records
+            .iter()
+            .take(6)
+            .map(|r| format!("{{\"id\":\"{}\",\"prediction\":{}}}\n", r.id, labels[&r.id]))
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        let by_id = read_predictions(&path, &records).unwrap();
+        assert_eq!(by_id.len(), 6);
+
+        let answers = answers_of(records, &by_id);
+        assert_eq!(answers.len(), 12, "one answer per item, predicted or not");
+        let scores = split_scores(&package.manifest, &answers, &labels);
+        let all = scores.all.unwrap();
+        assert_eq!((all.items, all.items_in_set), (12, 12));
+        assert_eq!(all.value, 0.5, "the six missing predictions count as wrong");
+        for part in [scores.public.unwrap(), scores.private.unwrap()] {
+            assert_eq!(part.items, part.items_in_set, "{part:?}");
         }
     }
 

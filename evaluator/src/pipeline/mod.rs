@@ -2,6 +2,7 @@
 //! judges), each in a fresh sandbox, scored on the public and private boards. The serve
 //! and batch modes each have a module; what they share is here.
 
+mod accuracy;
 pub mod batch;
 pub mod scoring;
 pub mod serve;

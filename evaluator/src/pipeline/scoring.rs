@@ -21,10 +21,15 @@ pub struct Score {
     pub value: f64,
     pub low: f64,
     pub high: f64,
-    /// Hidden items scored, each once however often the run cycled through it. Reports
-    /// written before items were scored once each called them queries.
+    /// Items scored, each once. Reports written before items were scored once each called
+    /// them queries.
     #[serde(alias = "queries")]
     pub items: usize,
+    /// Items this part of the set holds. Every item is scored (one never answered counts
+    /// as wrong), so for a finished run this equals `items`; 0 in reports written before
+    /// it was recorded.
+    #[serde(default)]
+    pub items_in_set: usize,
 }
 
 /// The scores of one run: on the public board's part of the hidden set, the private
@@ -123,7 +128,7 @@ fn score(
     metric: MetricName,
     answers: &[&Answer],
     labels: &HashMap<String, serde_json::Value>,
-    seed: u64,
+    (seed, items_in_set): (u64, usize),
 ) -> Option<Score> {
     if answers.is_empty() {
         return None;
@@ -140,6 +145,7 @@ fn score(
         low,
         high,
         items: answers.len(),
+        items_in_set,
     })
 }
 
@@ -167,7 +173,8 @@ pub fn per_item(answers: &[Answer]) -> Vec<Answer> {
     items
 }
 
-/// Scores on the public board's part, the private board's part and the whole hidden set.
+/// Scores on the public board's part, the private board's part and the whole set whose
+/// `labels` these are; each says how many of its part's items it scored.
 pub fn split_scores(
     manifest: &Manifest,
     answers: &[Answer],
@@ -175,16 +182,20 @@ pub fn split_scores(
 ) -> SplitScores {
     let metric = manifest.metric.name;
     let seed = manifest.split.seed;
+    let is_public =
+        |id: &str| split::is_public(id, manifest.split.public_fraction, manifest.split.seed);
     let answers = per_item(answers);
-    let (public, private): (Vec<&Answer>, Vec<&Answer>) = answers.iter().partition(|a| {
-        split::is_public(&a.id, manifest.split.public_fraction, manifest.split.seed)
-    });
+    let (public, private): (Vec<&Answer>, Vec<&Answer>) =
+        answers.iter().partition(|a| is_public(&a.id));
     let all: Vec<&Answer> = answers.iter().collect();
+    // Every item of the set has a label (the package's checks see to it).
+    let public_in_set = labels.keys().filter(|id| is_public(id)).count();
+    let private_in_set = labels.len() - public_in_set;
     SplitScores {
         metric,
-        public: score(metric, &public, labels, seed),
-        private: score(metric, &private, labels, seed),
-        all: score(metric, &all, labels, seed),
+        public: score(metric, &public, labels, (seed, public_in_set)),
+        private: score(metric, &private, labels, (seed, private_in_set)),
+        all: score(metric, &all, labels, (seed, labels.len())),
     }
 }
 

@@ -1,13 +1,14 @@
-//! Serve mode: the submission is an Open Inference Protocol server; the harness checks its
-//! readiness and metadata, warms it up and sends the inputs following the load pattern,
-//! each step on the harness's own clock: readiness within the start-up limit, the rest
-//! within the run's limit.
+//! Serve mode: the submission is an Open Inference Protocol server. The harness checks its
+//! readiness and metadata and warms it up; in the hidden run the accuracy pass then asks
+//! every hidden item once (its answers are the score) and the timed run follows the load
+//! pattern (latency and the verdict only). Readiness has the start-up limit; the rest
+//! shares the run's limit, on the harness's own clock.
 
-use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use jiebang_sandboxes::{Mode, RunOutcome, RunSpec, Sandbox, Termination};
+use jiebang_sandboxes::{Mode, RunOutcome, RunSpec, RunningService, Sandbox, Termination};
 use jiebang_scenarios::package::{Load, Manifest, Record};
 
 use crate::EvaluatorError;
@@ -16,16 +17,20 @@ use crate::harness::connection::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_RUN_ANSWER_BY
 use crate::harness::oip::{Tensor, check_metadata, encode_request, infer_path, wait_ready};
 use crate::harness::verdict::judge;
 use crate::harness::{
-    LatencySummary, LoadSpec, Pattern, QueryOutcome, RunResult, keep_nothing, null_server, run,
+    LatencySummary, LoadSpec, Pattern, RunResult, keep_nothing, null_server, run,
 };
-use crate::pipeline::scoring::{Answer, notes, split_scores};
+use crate::pipeline::accuracy::{accuracy_load, accuracy_pass, answered, answers};
+use crate::pipeline::scoring::{notes, split_scores};
 use crate::pipeline::{
     Evaluation, Job, data_set, empty_scores, load_seed, new_report, spec, split_scores_all,
 };
 use crate::protocol::Stage;
 use crate::protocol::report::RunReport;
 
-fn bodies(records: &[Record], manifest: &Manifest) -> Result<Vec<Bytes>, EvaluatorError> {
+pub(super) fn bodies(
+    records: &[Record],
+    manifest: &Manifest,
+) -> Result<Vec<Bytes>, EvaluatorError> {
     records
         .iter()
         .map(|record| {
@@ -60,40 +65,9 @@ fn count(value: &serde_json::Value) -> usize {
         .map_or(1, |items| items.iter().map(count).sum())
 }
 
-/// The answers of a run, one per query. When the deadline cut the run, every item never
-/// asked counts as unanswered: a server too slow to be asked everything is not scored on
-/// the easy part alone.
-fn answers(result: &RunResult, records: &[Record]) -> Vec<Answer> {
-    let mut answers: Vec<Answer> = result
-        .records
-        .iter()
-        .map(|query| Answer {
-            id: records[query.sample].id.clone(),
-            prediction: match &query.outcome {
-                QueryOutcome::Answered { status: 200, value } => value.clone(),
-                _ => None,
-            },
-        })
-        .collect();
-    if result.cut_by_deadline {
-        let asked: HashSet<usize> = result.records.iter().map(|q| q.sample).collect();
-        answers.extend(
-            records
-                .iter()
-                .enumerate()
-                .filter(|(sample, _)| !asked.contains(sample))
-                .map(|(_, record)| Answer {
-                    id: record.id.clone(),
-                    prediction: None,
-                }),
-        );
-    }
-    answers
-}
-
 /// The largest answer accepted: generous for the declared output tensors (64 bytes of
 /// JSON an element), never less than the default, never more than 64 MiB.
-fn answer_cap(manifest: &Manifest) -> usize {
+pub(super) fn answer_cap(manifest: &Manifest) -> usize {
     let elements = manifest
         .task
         .outputs
@@ -128,8 +102,23 @@ fn died_early(outcome: &mut RunOutcome) -> Option<String> {
     }
 }
 
+/// What a served run sends once the server is ready and its metadata matches.
+struct Plan<'a> {
+    /// Untimed, answers dropped; never hidden inputs, so no answer can be cached.
+    warm_up: &'a [Bytes],
+    /// The hidden run's accuracy pass: every item once, its answers the score.
+    accuracy: Option<(&'a [Bytes], &'a LoadSpec)>,
+    /// The timed queries: latency and the verdict (the sample run also scores them).
+    timed: (&'a [Bytes], &'a LoadSpec),
+    /// What the report calls the timed queries.
+    timed_name: &'static str,
+}
+
 struct ServeRun {
-    result: Option<RunResult>,
+    /// The accuracy pass, if the plan had one and it got under way.
+    accuracy: Option<RunResult>,
+    /// The timed queries, if they got under way.
+    timed: Option<RunResult>,
     outcome: RunOutcome,
     failure: Option<String>,
 }
@@ -138,17 +127,155 @@ struct ServeRun {
 pub(super) struct RunLimit {
     pub seconds: u64,
     pub name: &'static str,
+    /// What the limit holds, for the report when it runs out.
+    pub holds: &'static str,
+}
+
+/// Where and why a served run's queries stopped short.
+struct Stop {
+    step: &'static str,
+    /// The run's limit ran out (rather than the step failing to start).
+    limit_ran_out: bool,
+    error: Option<String>,
+    /// Where the accuracy pass was cut: the items answered and the items in the set.
+    answered: Option<(usize, usize)>,
+}
+
+impl Stop {
+    fn out_of_time(step: &'static str) -> Self {
+        Self {
+            step,
+            limit_ran_out: true,
+            error: None,
+            answered: None,
+        }
+    }
+
+    /// A step whose load did not start: the limit's doing when it had run out.
+    fn failed(step: &'static str, error: &EvaluatorError, deadline: Instant) -> Self {
+        Self {
+            step,
+            limit_ran_out: Instant::now() >= deadline,
+            error: Some(error.to_string()),
+            answered: None,
+        }
+    }
+
+    fn describe(&self, limit: &RunLimit) -> String {
+        let error = self.error.as_deref().unwrap_or("no answer");
+        if !self.limit_ran_out {
+            return format!("{} could not start: {error}", self.step);
+        }
+        let mut text = format!(
+            "the {} time limit of {} s ({}) ran out during {}",
+            limit.name, limit.seconds, limit.holds, self.step
+        );
+        match self.answered {
+            Some((answered, items)) => text.push_str(&format!(
+                " with {answered} of {items} hidden items answered; every item not answered \
+                 counts as wrong, and the timed run did not start"
+            )),
+            None => text.push_str("; queries still out were cancelled and the server stopped"),
+        }
+        if let Some(error) = &self.error {
+            text.push_str(&format!(" ({error})"));
+        }
+        text
+    }
+}
+
+/// What the queries of a served run found, and where they stopped short if they did.
+#[derive(Default)]
+struct Steps {
+    accuracy: Option<RunResult>,
+    timed: Option<RunResult>,
+    stop: Option<Stop>,
+}
+
+/// The timed run (MLPerf's performance mode): the scenario's load pattern until its minimum
+/// duration and queries, cycling through `bodies`; its latency and verdict are reported,
+/// and its answers kept only as `load` says (nothing, in the hidden run).
+async fn timed_run(
+    address: SocketAddr,
+    path: &str,
+    bodies: &[Bytes],
+    load: &LoadSpec,
+    deadline: Instant,
+) -> Result<RunResult, EvaluatorError> {
+    let load = LoadSpec {
+        deadline: Some(deadline),
+        ..load.clone()
+    };
+    run(address, path, bodies, &load).await
+}
+
+/// Warm-up, the accuracy pass and the timed queries, in that order, until `deadline`; a
+/// step cut by the deadline or unable to start ends the run there.
+async fn run_steps(
+    service: &RunningService,
+    path: &str,
+    plan: &Plan<'_>,
+    deadline: Instant,
+) -> Steps {
+    let mut steps = Steps::default();
+    let (timed_bodies, timed_load) = plan.timed;
+    if !plan.warm_up.is_empty() {
+        let warm = LoadSpec {
+            pattern: Pattern::SingleStream,
+            min_duration: Duration::ZERO,
+            min_queries: plan.warm_up.len() as u64,
+            keep: keep_nothing,
+            deadline: Some(deadline),
+            ..timed_load.clone()
+        };
+        let cut = run(service.address, path, plan.warm_up, &warm)
+            .await
+            .is_ok_and(|r| r.cut_by_deadline);
+        if cut {
+            steps.stop = Some(Stop::out_of_time("the warm-up"));
+            return steps;
+        }
+    }
+    if let Some((bodies, load)) = plan.accuracy {
+        match accuracy_pass(service.address, path, bodies, load, deadline).await {
+            Ok(result) => {
+                if result.cut_by_deadline {
+                    steps.stop = Some(Stop {
+                        answered: Some((answered(&result), bodies.len())),
+                        ..Stop::out_of_time("the accuracy pass")
+                    });
+                }
+                steps.accuracy = Some(result);
+            }
+            Err(error) => {
+                steps.stop = Some(Stop::failed("the accuracy pass", &error, deadline));
+            }
+        }
+        // A server that died during the pass is asked nothing more: its exit is the failure.
+        if steps.stop.is_some() || !service.is_running().await {
+            return steps;
+        }
+    }
+    match timed_run(service.address, path, timed_bodies, timed_load, deadline).await {
+        Ok(result) => {
+            if result.cut_by_deadline {
+                steps.stop = Some(Stop::out_of_time(plan.timed_name));
+            }
+            steps.timed = Some(result);
+        }
+        Err(error) => steps.stop = Some(Stop::failed(plan.timed_name, &error, deadline)),
+    }
+    steps
 }
 
 /// Starts the service, waits for readiness (within the start-up limit), then checks its
-/// metadata, warms it up and runs the load, all within `limit` from readiness; queries
-/// still out when it runs out are cancelled. Stops the service.
+/// metadata and runs `plan`, all within `limit` from readiness; queries still out when it
+/// runs out are cancelled. Stops the service.
 async fn serve_run(
     sandbox: &Sandbox,
     (which, run_spec): (&str, &RunSpec),
     job: &Job<'_>,
-    (warm_up, bodies): (&[Bytes], &[Bytes]),
-    load: &LoadSpec,
+    plan: &Plan<'_>,
     limit: &RunLimit,
 ) -> Result<ServeRun, EvaluatorError> {
     let manifest = &job.package.manifest;
@@ -167,66 +294,32 @@ async fn serve_run(
             Some(_) => format!("the server {} before it was ready", outcome.termination),
         };
         return Ok(ServeRun {
-            result: None,
+            accuracy: None,
+            timed: None,
             outcome,
             failure: Some(failure),
         });
     }
     let deadline = Instant::now() + Duration::from_secs(limit.seconds);
-    let out_of_time = || {
-        format!(
-            "the {} time limit of {} s (warm-up, accuracy and timed queries) ran out; \
-             queries still out were cancelled and the server stopped",
-            limit.name, limit.seconds
-        )
-    };
     let remaining = deadline.saturating_duration_since(Instant::now());
     if let Err(mismatch) = check_metadata(service.address, &manifest.task, remaining).await {
         let mut outcome = service.finish().await?;
         let failure = died_early(&mut outcome).unwrap_or(mismatch);
         return Ok(ServeRun {
-            result: None,
+            accuracy: None,
+            timed: None,
             outcome,
             failure: Some(failure),
         });
     }
     let path = infer_path(&manifest.task.model);
-    let load = LoadSpec {
-        deadline: Some(deadline),
-        ..load.clone()
-    };
-    let mut cut = false;
-    if !warm_up.is_empty() {
-        let warm = LoadSpec {
-            pattern: Pattern::SingleStream,
-            min_duration: Duration::ZERO,
-            min_queries: warm_up.len() as u64,
-            keep: keep_nothing,
-            ..load.clone()
-        };
-        cut = run(service.address, &path, warm_up, &warm)
-            .await
-            .is_ok_and(|r| r.cut_by_deadline);
-    }
-    let result = if cut {
-        Err(None)
-    } else {
-        run(service.address, &path, bodies, &load)
-            .await
-            .map_err(Some)
-    };
+    let steps = run_steps(&service, &path, plan, deadline).await;
     let mut outcome = service.finish().await?;
-    let failure = died_early(&mut outcome).or_else(|| match &result {
-        Ok(result) if result.cut_by_deadline => Some(out_of_time()),
-        Ok(_) => None,
-        Err(None) => Some(out_of_time()),
-        Err(Some(error)) if Instant::now() >= deadline => {
-            Some(format!("{}: {error}", out_of_time()))
-        }
-        Err(Some(error)) => Some(format!("the load could not start: {error}")),
-    });
+    let failure =
+        died_early(&mut outcome).or_else(|| steps.stop.as_ref().map(|s| s.describe(limit)));
     Ok(ServeRun {
-        result: result.ok(),
+        accuracy: steps.accuracy,
+        timed: steps.timed,
         outcome,
         failure,
     })
@@ -274,8 +367,7 @@ pub(super) async fn evaluate_serve(
     let (hidden_records, hidden_labels) = data_set(root, "hidden")?;
     let sample_bodies = bodies(&sample_records, manifest)?;
     let hidden_bodies = bodies(&hidden_records, manifest)?;
-    let budget_ms = manifest.latency.budget_ms.unwrap_or(1000.0);
-    let timeout = Duration::from_secs_f64((budget_ms * 10.0 / 1000.0).max(1.0));
+    let timeout = manifest.query_timeout();
     let mut report = new_report(manifest, job.image);
 
     on_stage(Stage::SampleRun);
@@ -286,6 +378,7 @@ pub(super) async fn evaluate_serve(
         manifest.limits.startup_s + manifest.limits.sample_run_s,
         None,
     );
+    // Every sample once, one at a time: scored and timed, for the team to debug with.
     let sample_load = LoadSpec {
         pattern: Pattern::SingleStream,
         min_duration: Duration::ZERO,
@@ -300,18 +393,24 @@ pub(super) async fn evaluate_serve(
     let sample_limit = RunLimit {
         seconds: manifest.limits.sample_run_s,
         name: "sample run's",
+        holds: "every sample once",
+    };
+    let sample_plan = Plan {
+        warm_up: &[],
+        accuracy: None,
+        timed: (&sample_bodies, &sample_load),
+        timed_name: "the sample queries",
     };
     let sample = serve_run(
         sandbox,
         ("sample", &sample_spec),
         job,
-        (&[], &sample_bodies),
-        &sample_load,
+        &sample_plan,
         &sample_limit,
     )
     .await?;
     let sample_logs = sample.outcome.logs.clone();
-    let sample_scores = sample.result.as_ref().map(|r| {
+    let sample_scores = sample.timed.as_ref().map(|r| {
         let answers = answers(r, &sample_records);
         let scores = split_scores_all(manifest, &answers, &sample_labels);
         report
@@ -321,7 +420,7 @@ pub(super) async fn evaluate_serve(
     });
     report.sample = Some(RunReport {
         scores: sample_scores.unwrap_or_else(|| empty_scores(manifest)),
-        latency: sample.result.as_ref().map(LatencySummary::of),
+        latency: sample.timed.as_ref().map(LatencySummary::of),
         verdict: None,
         floor: None,
         resources: sample.outcome,
@@ -344,7 +443,9 @@ pub(super) async fn evaluate_serve(
         manifest.limits.startup_s + manifest.limits.hidden_run_s,
         None,
     );
-    let hidden_load = LoadSpec {
+    let accuracy = accuracy_load(manifest, hidden_bodies.len());
+    // The timed run's answers are not scored: the accuracy pass has every item's.
+    let timed = LoadSpec {
         pattern: pattern_of(manifest.latency.load),
         min_duration: Duration::from_secs(manifest.latency.min_duration_s),
         min_queries: manifest.latency.min_queries,
@@ -352,26 +453,32 @@ pub(super) async fn evaluate_serve(
         seed: load_seed(manifest),
         max_answer_bytes: answer_cap(manifest),
         max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
-        keep: first_output,
+        keep: keep_nothing,
         deadline: None,
     };
     let hidden_limit = RunLimit {
         seconds: manifest.limits.hidden_run_s,
         name: "hidden run's",
+        holds: "warm-up, accuracy pass and timed run together",
+    };
+    let hidden_plan = Plan {
+        warm_up: &sample_bodies,
+        accuracy: Some((&hidden_bodies, &accuracy)),
+        timed: (&hidden_bodies, &timed),
+        timed_name: "the timed run",
     };
     let hidden = serve_run(
         sandbox,
         ("hidden", &hidden_spec),
         job,
-        (&sample_bodies, &hidden_bodies),
-        &hidden_load,
+        &hidden_plan,
         &hidden_limit,
     )
     .await?;
     on_stage(Stage::Scoring);
     let hidden_logs = hidden.outcome.logs.clone();
     let scores = hidden
-        .result
+        .accuracy
         .as_ref()
         .map(|r| {
             let answers = answers(r, &hidden_records);
@@ -382,14 +489,14 @@ pub(super) async fn evaluate_serve(
             scores
         })
         .unwrap_or_else(|| empty_scores(manifest));
-    let verdict = match (&hidden.result, manifest.latency.budget_ms) {
+    let verdict = match (&hidden.timed, manifest.latency.budget_ms) {
         (Some(result), Some(budget)) => Some(judge(result, budget, manifest.latency.percentile())),
         _ => None,
     };
     report.failure = hidden.failure.map(|f| format!("hidden run: {f}"));
     report.hidden = Some(RunReport {
         scores,
-        latency: hidden.result.as_ref().map(LatencySummary::of),
+        latency: hidden.timed.as_ref().map(LatencySummary::of),
         verdict,
         floor,
         resources: hidden.outcome,
@@ -399,4 +506,42 @@ pub(super) async fn evaluate_serve(
         sample_logs,
         hidden_logs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_that_runs_out_says_during_which_step_and_what_it_costs() {
+        let limit = RunLimit {
+            seconds: 30,
+            name: "hidden run's",
+            holds: "warm-up, accuracy pass and timed run together",
+        };
+        let cut_pass = Stop {
+            answered: Some((3, 12)),
+            ..Stop::out_of_time("the accuracy pass")
+        };
+        assert_eq!(
+            cut_pass.describe(&limit),
+            "the hidden run's time limit of 30 s (warm-up, accuracy pass and timed run \
+             together) ran out during the accuracy pass with 3 of 12 hidden items answered; \
+             every item not answered counts as wrong, and the timed run did not start"
+        );
+        assert!(
+            Stop::out_of_time("the timed run")
+                .describe(&limit)
+                .ends_with("ran out during the timed run; queries still out were cancelled and the server stopped")
+        );
+        let refused = Stop {
+            limit_ran_out: false,
+            error: Some("connection refused".into()),
+            ..Stop::out_of_time("the accuracy pass")
+        };
+        assert_eq!(
+            refused.describe(&limit),
+            "the accuracy pass could not start: connection refused"
+        );
+    }
 }

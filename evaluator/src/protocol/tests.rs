@@ -42,6 +42,7 @@ fn score(value: f64) -> Option<Score> {
         low: value - 0.125,
         high: value + 0.05,
         items: 12,
+        items_in_set: 12,
     })
 }
 
@@ -150,7 +151,12 @@ fn a_report_stored_before_later_fields_still_reads() {
     let report: Report = serde_json::from_str(OLDER_REPORT).unwrap();
     let hidden = report.hidden.as_ref().unwrap();
     assert_eq!(hidden.scores.metric, MetricName::MacroF1);
-    assert_eq!(hidden.scores.public.as_ref().unwrap().items, 300);
+    let public = hidden.scores.public.as_ref().unwrap();
+    assert_eq!(
+        (public.items, public.items_in_set),
+        (300, 0),
+        "the set's size is unknown"
+    );
     assert!(hidden.latency.as_ref().unwrap().buckets.is_empty());
     assert_eq!(hidden.resources.throttled_periods, 0);
     assert_eq!((report.device_seconds, report.devices.len()), (0.0, 0));

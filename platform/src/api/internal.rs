@@ -223,6 +223,8 @@ fn result_row(
     worker: &WorkerId,
 ) -> EvaluationResult {
     let hidden = report.hidden_scores();
+    let public = hidden.and_then(|s| s.public.as_ref());
+    let private = hidden.and_then(|s| s.private.as_ref());
     let sample = report.sample.as_ref().map(|run| &run.scores);
     EvaluationResult {
         submission_id: submission,
@@ -231,12 +233,12 @@ fn result_row(
             .or(sample)
             .map_or("", |scores| scores.metric.as_str())
             .to_owned(),
-        public_score: hidden.and_then(|s| s.public.as_ref()).map(|s| s.value),
-        public_low: hidden.and_then(|s| s.public.as_ref()).map(|s| s.low),
-        public_high: hidden.and_then(|s| s.public.as_ref()).map(|s| s.high),
-        private_score: hidden.and_then(|s| s.private.as_ref()).map(|s| s.value),
-        private_low: hidden.and_then(|s| s.private.as_ref()).map(|s| s.low),
-        private_high: hidden.and_then(|s| s.private.as_ref()).map(|s| s.high),
+        public_score: public.map(|s| s.value),
+        public_low: public.map(|s| s.low),
+        public_high: public.map(|s| s.high),
+        private_score: private.map(|s| s.value),
+        private_low: private.map(|s| s.low),
+        private_high: private.map(|s| s.high),
         sample_score: sample.and_then(|s| s.all.as_ref()).map(|s| s.value),
         within_budget: report
             .hidden
@@ -252,7 +254,17 @@ fn result_row(
         finished_at: crate::db::now_millis(),
         device_seconds: Some(report.device_seconds),
         devices: serde_json::to_string(&report.devices).ok(),
+        public_items: count(public.map(|s| s.items)),
+        public_items_in_set: count(public.map(|s| s.items_in_set)),
+        private_items: count(private.map(|s| s.items)),
+        private_items_in_set: count(private.map(|s| s.items_in_set)),
     }
+}
+
+/// An item count as the database keeps it; 0 (a report from before it was recorded)
+/// is no count.
+fn count(items: Option<usize>) -> Option<i64> {
+    items.filter(|n| *n > 0).and_then(|n| i64::try_from(n).ok())
 }
 
 /// `POST /internal/v1/jobs/{id}/result` — recorded once; 409 `lease_lost` for a late worker.

@@ -274,20 +274,26 @@ pub async fn leaderboard(client: &Client, scenario: &str, private: bool) -> Resu
         body["phase_closes_at"].as_str().unwrap_or("?")
     );
     println!(
-        "{:>4}  {:<28} {:>10}  {:>19}  {:>12}  budget",
-        "rank", "team", "score", "95% interval", "latency ms"
+        "{:>4}  {:<28} {:>10}  {:>19}  {:>11}  {:>12}  budget",
+        "rank", "team", "score", "95% interval", "items", "latency ms"
     );
     for row in body["rows"].as_array().into_iter().flatten() {
         let interval = match (row["low"].as_f64(), row["high"].as_f64()) {
             (Some(low), Some(high)) => format!("[{low:.4}, {high:.4}]"),
             _ => String::new(),
         };
+        // Items scored of the items in the board's part: equal for every finished run.
+        let items = match (row["items"].as_i64(), row["items_in_set"].as_i64()) {
+            (Some(scored), Some(in_set)) => format!("{scored}/{in_set}"),
+            _ => "—".to_owned(),
+        };
         println!(
-            "{:>4}  {:<28} {:>10.4}  {:>19}  {:>12.2}  {}",
+            "{:>4}  {:<28} {:>10.4}  {:>19}  {:>11}  {:>12.2}  {}",
             row["rank"],
             row["team_name"].as_str().unwrap_or(""),
             row["score"].as_f64().unwrap_or(f64::NAN),
             interval,
+            items,
             row["latency_ms"].as_f64().unwrap_or(0.0),
             if row["within_budget"].as_bool().unwrap_or(false) {
                 "within"

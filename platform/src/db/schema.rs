@@ -238,6 +238,10 @@ diesel::table! {
         finished_at -> BigInt,
         device_seconds -> Nullable<Double>,
         devices -> Nullable<Text>,
+        public_items -> Nullable<BigInt>,
+        public_items_in_set -> Nullable<BigInt>,
+        private_items -> Nullable<BigInt>,
+        private_items_in_set -> Nullable<BigInt>,
     }
 }
 

@@ -275,10 +275,14 @@ fn rules_of(page: &PageContext, view: &ScenarioView, spec: Option<&ScenarioSpec>
             text
         }),
         limits: manifest.map(|m| {
-            format!(
+            let mut text = format!(
                 "start-up {} s · sample {} s · hidden {} s",
                 m.limits.startup_s, m.limits.sample_run_s, m.limits.hidden_run_s
-            )
+            );
+            if m.mode == jiebang_scenarios::package::Mode::Serve {
+                text.push_str(&format!(" · per item {} s", m.item_timeout().as_secs_f64()));
+            }
+            text
         }),
         daily_quota: view.daily_quota,
     }
@@ -416,6 +420,8 @@ struct BoardRowCells {
     latency: String,
     within_budget: bool,
     package_version: i32,
+    /// "300 of 300": items of the board's part scored, of the items it holds.
+    items: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -450,6 +456,11 @@ fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
                 latency: format!("{:.2} ms", r.latency_ms),
                 within_budget: r.within_budget,
                 package_version: r.package_version,
+                items: r.items.zip(r.items_in_set).map(|(scored, in_set)| {
+                    page.text("board.items_of")
+                        .replace("{scored}", &scored.to_string())
+                        .replace("{in_set}", &in_set.to_string())
+                }),
             })
             .collect(),
         metric: page.code("metric", board.metric),

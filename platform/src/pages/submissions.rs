@@ -120,26 +120,38 @@ fn latency_figures(summary: Option<&LatencySummary>) -> Vec<Figure> {
     figures
 }
 
-fn run_of(name: &str, run: &RunReport, budget_ms: Option<f64>, axis: &str) -> Run {
+/// A score with its interval and, where the report records it, how many of its part's
+/// items were scored: "0.9 (0.85 – 0.95) · scored 300 of 300 items".
+fn score_text(page: &PageContext, score: &Score) -> String {
+    let mut text = format!(
+        "{} ({} – {})",
+        decimal(score.value),
+        decimal(score.low),
+        decimal(score.high)
+    );
+    if score.items_in_set > 0 {
+        let scored = page
+            .text("submission.scored")
+            .replace("{scored}", &score.items.to_string())
+            .replace("{in_set}", &score.items_in_set.to_string());
+        text.push_str(" · ");
+        text.push_str(&scored);
+    }
+    text
+}
+
+fn run_of(page: &PageContext, name: &str, run: &RunReport, budget_ms: Option<f64>) -> Run {
     let mut scores = vec![figure("metric", run.scores.metric.as_str().to_owned())];
     for (split, score) in [
         ("public", &run.scores.public),
         ("private", &run.scores.private),
         ("all", &run.scores.all),
     ] {
-        if let Some(Score {
-            value, low, high, ..
-        }) = score
-        {
-            let text = format!(
-                "{} ({} – {})",
-                decimal(*value),
-                decimal(*low),
-                decimal(*high)
-            );
-            scores.push(figure(split, text));
+        if let Some(score) = score {
+            scores.push(figure(split, score_text(page, score)));
         }
     }
+    let axis = page.text("submission.latency_axis");
     let buckets: Vec<(f64, u64)> = run
         .latency
         .iter()
@@ -155,7 +167,7 @@ fn run_of(name: &str, run: &RunReport, budget_ms: Option<f64>, axis: &str) -> Ru
             .as_ref()
             .and_then(|verdict| serde_json::to_string(verdict).ok()),
         resources: serde_json::to_string(&run.resources).ok(),
-        histogram_svg: chart::histogram(&buckets, budget_ms, axis),
+        histogram_svg: chart::histogram(&buckets, budget_ms, &axis),
     }
 }
 
@@ -193,13 +205,12 @@ pub async fn show(
             Ok((detail(conn, &id)?, report, budget, report_version))
         })
         .await?;
-    let axis = page.text("submission.latency_axis");
     let mut runs = Vec::new();
     let mut environment = Vec::new();
     if let Some((_, report)) = &report {
         for (name, run) in [("sample", &report.sample), ("hidden", &report.hidden)] {
             if let Some(run) = run {
-                runs.push(run_of(name, run, budget, &axis));
+                runs.push(run_of(&page, name, run, budget));
             }
         }
         environment = environment_of(report);

@@ -56,6 +56,10 @@ pub struct BoardRowView {
     pub submitted_at: String,
     /// The package version the result is from: always the board's.
     pub package_version: i32,
+    /// Items of the board's part the score covers, and items that part holds: equal for
+    /// every finished run; `null` for results recorded before they were kept.
+    pub items: Option<i64>,
+    pub items_in_set: Option<i64>,
 }
 
 /// What the package says of over-budget runs; a scenario without a package yet ranks
@@ -162,6 +166,10 @@ pub fn board_of(
             result.private_high,
         ),
     };
+    let items_of = |result: &EvaluationResult| match board {
+        Board::Public => (result.public_items, result.public_items_in_set),
+        Board::Private => (result.private_items, result.private_items_in_set),
+    };
     let entries: Vec<Entry> = rows
         .iter()
         .filter_map(|row| {
@@ -190,6 +198,7 @@ pub fn board_of(
         .filter_map(|ranked| {
             let row = *by_submission.get(ranked.entry.submission.as_str())?;
             let (_, low, high) = pick(&row.result);
+            let (items, items_in_set) = items_of(&row.result);
             Some(BoardRowView {
                 rank: ranked.rank,
                 team_id: row.team_id.clone(),
@@ -202,6 +211,8 @@ pub fn board_of(
                 latency_ms: ranked.entry.latency_ms,
                 submitted_at: iso_time(row.created_at),
                 package_version: row.result.package_version,
+                items,
+                items_in_set,
             })
         })
         .collect();

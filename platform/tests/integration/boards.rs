@@ -1,4 +1,5 @@
-//! Boards come a page at a time, with the whole board's size, on the API and the page.
+//! Boards come a page at a time, with the whole board's size, on the API and the page; each
+//! row says how many of its part's items were scored.
 
 use actix_web::test::TestRequest;
 
@@ -15,6 +16,13 @@ async fn boards_are_paginated_with_a_total(backend: Backend) {
     assert_eq!(whole.body["total"], 2);
     assert_eq!(whole.body["per_page"], 50);
     assert_eq!(whole.body["rows"].as_array().unwrap().len(), 2);
+    for row in whole.body["rows"].as_array().unwrap() {
+        assert_eq!(
+            (&row["items"], &row["items_in_set"]),
+            (&500.into(), &500.into()),
+            "each row says how many of its part's items were scored: {row}"
+        );
+    }
     let first = app.get(&format!("{base}?per_page=1"), None).await;
     let second = app.get(&format!("{base}?per_page=1&page=2"), None).await;
     assert_eq!(first.body["rows"][0]["rank"], 1);
@@ -34,6 +42,11 @@ async fn boards_are_paginated_with_a_total(backend: Backend) {
         .await;
     assert!(
         page.text.contains("Showing 1–2 of 2 teams"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("Items scored") && page.text.contains("500 of 500"),
         "{}",
         page.text
     );

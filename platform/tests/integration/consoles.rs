@@ -40,6 +40,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
             low: v - 0.05,
             high: v + 0.05,
             items: 500,
+            items_in_set: 500,
         })
     };
     let run = |scores: SplitScores, verdict: Option<BudgetVerdict>| RunReport {
@@ -125,16 +126,11 @@ pub(crate) async fn evaluate_next(
     worker: &str,
     report: Value,
 ) -> Value {
-    claim_and_report(
-        app,
-        token,
-        worker,
-        |submission| {
-            json!({"outcome": "finished", "report": report,
+    claim_and_report(app, token, worker, |submission| {
+        json!({"outcome": "finished", "report": report,
                    "sample_logs": format!("sample run of {submission}\n"),
                    "hidden_logs": format!("hidden run of {submission}\n")})
-        },
-    )
+    })
     .await
 }
 

@@ -1,5 +1,6 @@
 //! From upload to leaderboard: the platform, a worker on the real Docker engine, and the
-//! test package from the catalog; a right, a wrong and a slow server ranked as they should.
+//! test package from the catalog; a right, a wrong and a slow server ranked as they should,
+//! and a slow server scored on every hidden item however few the timed run reaches.
 
 use std::path::Path;
 use std::time::Duration;
@@ -46,6 +47,12 @@ async fn finished(app: &TestApp, who: &Actor, id: &str) -> serde_json::Value {
 
 /// Loads the scenarios crate's test package, with short limits, into the app's catalog.
 fn load_test_package(app: &TestApp) -> tempfile::TempDir {
+    load_test_package_with(app, None)
+}
+
+/// The same with a hidden set of `hidden_items` rows where given, each labelled as the
+/// fixture's `right` server answers (the first feature modulo 2).
+fn load_test_package_with(app: &TestApp, hidden_items: Option<usize>) -> tempfile::TempDir {
     let catalog_dir = tempfile::tempdir().unwrap();
     let package = copy_test_package(catalog_dir.path(), "parcel");
     edit(&package.join("scenario.toml"), |text| {
@@ -55,8 +62,55 @@ fn load_test_package(app: &TestApp) -> tempfile::TempDir {
                 "[limits]\nstartup_s = 5\nsample_run_s = 20\nhidden_run_s = 30\n\n[split]",
             )
     });
+    if let Some(items) = hidden_items {
+        fixture::write_hidden_set(&package, items);
+    }
     app.load_catalog(catalog_dir.path());
     catalog_dir
+}
+
+/// A worker in this process, on its own runtime, until `stop` is sent.
+struct InProcessWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<Result<(), jiebang_evaluator::EvaluatorError>>,
+    _cache: tempfile::TempDir,
+}
+
+impl InProcessWorker {
+    fn start(app: &TestApp) -> Self {
+        let cache = tempfile::tempdir().unwrap();
+        let config = WorkerConfig {
+            platform: app.serve_http(),
+            token: app.worker_token(),
+            name: "test-worker".into(),
+            cache_dir: cache.path().to_path_buf(),
+            cache_max_bytes: 1 << 30,
+            cpuset: None,
+            sandbox: SandboxConfig::default(),
+            sweep_on_start: false,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(run_worker(config, async {
+                let _ = stopped.await;
+            }))
+        });
+        Self {
+            stop,
+            thread,
+            _cache: cache,
+        }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap().unwrap();
+    }
 }
 
 async fn upload_to_leaderboard(backend: Backend) {
@@ -65,31 +119,7 @@ async fn upload_to_leaderboard(backend: Backend) {
     }
     let app = TestApp::new(backend).await;
     let _catalog = load_test_package(&app);
-
-    let base = app.serve_http();
-    let token = app.worker_token();
-    let cache = tempfile::tempdir().unwrap();
-    let config = WorkerConfig {
-        platform: base.clone(),
-        token,
-        name: "test-worker".into(),
-        cache_dir: cache.path().to_path_buf(),
-        cache_max_bytes: 1 << 30,
-        cpuset: None,
-        sandbox: SandboxConfig::default(),
-        sweep_on_start: false,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(run_worker(config, async {
-            let _ = stopped.await;
-        }))
-    });
+    let worker = InProcessWorker::start(&app);
 
     let images = tempfile::tempdir().unwrap();
     let w = &app.world;
@@ -244,8 +274,72 @@ async fn upload_to_leaderboard(backend: Backend) {
         .await;
     assert_eq!(hidden_logs.status, 200);
 
-    let _ = stop.send(());
-    worker.join().unwrap().unwrap();
+    worker.stop();
+}
+
+/// The case: a server answering in 15 ms, on a hidden set of 300 items of which
+/// the timed run (single-stream, at least 50 queries and 1 s) reaches fewer than 100, is
+/// scored on all 300 — on both boards' parts, in the report, on the board and the page.
+async fn a_slow_server_is_scored_on_every_hidden_item(backend: Backend) {
+    if require_docker().await.is_none() {
+        return;
+    }
+    let app = TestApp::new(backend).await;
+    let catalog = load_test_package_with(&app, Some(300));
+    let package = jiebang_scenarios::package::validate(&catalog.path().join("parcel")).unwrap();
+    let parts = [
+        ("public", package.public_board_items),
+        ("private", package.private_board_items),
+    ];
+    let worker = InProcessWorker::start(&app);
+    let images = tempfile::tempdir().unwrap();
+    let w = &app.world;
+    let slow = app
+        .submit(
+            "test-parcel-delay",
+            &w.alice,
+            w.team_a.as_str(),
+            archive_of("model-slow-15", &["model", "slow", "15"], images.path()),
+        )
+        .await;
+    let done = finished(&app, &w.alice, &slow).await;
+    worker.stop();
+    assert_eq!(done["status"], "done", "{done}");
+
+    let report = app
+        .get(
+            &format!("/api/v1/submissions/{slow}/report"),
+            w.judge.token(),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{:?}", report.body);
+    let hidden = &report.body["report"]["hidden"];
+    let timed = hidden["verdict"]["queries"].as_u64().unwrap();
+    assert!(timed < 300, "the timed run sent {timed} queries");
+    for (part, in_part) in parts {
+        let score = &hidden["scores"][part];
+        assert_eq!(score["items"], in_part, "{part}: {score}");
+        assert_eq!(score["items_in_set"], in_part, "{part}: {score}");
+        assert_eq!(score["value"], 1.0, "{part}: {score}");
+    }
+    assert_eq!(hidden["scores"]["all"]["items"], 300);
+
+    let board = app
+        .get("/api/v1/scenarios/test-parcel-delay/leaderboard", None)
+        .await;
+    let row = &board.body["rows"][0];
+    assert_eq!(row["items"], parts[0].1, "{row}");
+    assert_eq!(row["items_in_set"], parts[0].1, "{row}");
+
+    let page = app
+        .page(
+            actix_web::test::TestRequest::get()
+                .uri(&format!("/submissions/{slow}?lang=en"))
+                .insert_header(("Authorization", format!("Bearer {}", w.alice.token))),
+        )
+        .await;
+    let scored = format!("scored {0} of {0} items", parts[0].1);
+    assert!(page.text.contains(&scored), "{scored}: {}", page.text);
 }
 
 fn start_worker(base: &str, token: &str, name: &str, cache: &Path) -> std::process::Child {
@@ -365,4 +459,8 @@ async fn a_killed_worker_is_replaced(backend: Backend) {
     }
 }
 
-on_one_backend!(upload_to_leaderboard, a_killed_worker_is_replaced);
+on_one_backend!(
+    upload_to_leaderboard,
+    a_killed_worker_is_replaced,
+    a_slow_server_is_scored_on_every_hidden_item
+);

@@ -77,6 +77,18 @@ async fn reports_are_read_through_the_protocol_types(backend: Backend) {
     let judge = app.get(&path, w.judge.token()).await;
     assert_eq!(judge.status, 200, "{:?}", judge.body);
     assert_eq!(judge.body["report"], sent, "served as the worker wrote it");
+    let page = app
+        .page(
+            actix_web::test::TestRequest::get()
+                .uri(&format!("/submissions/{submission}?lang=en"))
+                .insert_header(("Authorization", format!("Bearer {}", w.alice.token))),
+        )
+        .await;
+    assert!(
+        page.text.contains("scored 500 of 500 items"),
+        "the report card says how many of the part's items were scored: {}",
+        page.text
+    );
 
     // The store is content-addressed; break the stored file behind the digest.
     let digest = judge.body["report_digest"].as_str().unwrap();

@@ -100,3 +100,21 @@ fn import(tag: &str, args: &[&str], changes: &[&str]) {
     );
     assert!(tar.wait().unwrap().success());
 }
+
+/// Replaces a copy of the scenarios crate's test package's hidden set with `items` rows,
+/// each labelled as the fixture's `right` server answers (the first feature modulo 2).
+#[allow(
+    dead_code,
+    reason = "used by the evaluation tests, not by every includer"
+)]
+pub fn write_hidden_set(package: &std::path::Path, items: usize) {
+    let (mut inputs, mut labels) = (String::new(), String::new());
+    for n in 0..items {
+        inputs.push_str(&format!(
+            "{{\"id\": \"h-{n}\", \"inputs\": {{\"features\": [[{n}.0, 0.5, -1.0]]}}}}\n"
+        ));
+        labels.push_str(&format!("{{\"id\": \"h-{n}\", \"label\": {}}}\n", n % 2));
+    }
+    std::fs::write(package.join("hidden/inputs.jsonl"), inputs).unwrap();
+    std::fs::write(package.join("hidden/labels.jsonl"), labels).unwrap();
+}

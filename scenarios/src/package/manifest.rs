@@ -1,5 +1,7 @@
 //! `scenario.toml`: what a scenario is, how submissions run, and how they are judged.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -254,8 +256,12 @@ pub struct Limits {
     pub startup_s: u64,
     /// The public sample run, after start-up.
     pub sample_run_s: u64,
-    /// The hidden run, after start-up: warm-up and the timed run must fit in it.
+    /// The hidden run, after start-up: warm-up, the accuracy pass and the timed run must
+    /// all fit in it.
     pub hidden_run_s: u64,
+    /// Serve mode: how long the accuracy pass waits for one hidden item's answer. By
+    /// default [`Manifest::item_timeout`]'s: ten times the timed run's per-query time-out.
+    pub item_timeout_s: Option<u64>,
 }
 
 impl Default for Limits {
@@ -264,6 +270,40 @@ impl Default for Limits {
             startup_s: 60,
             sample_run_s: 120,
             hidden_run_s: 600,
+            item_timeout_s: None,
+        }
+    }
+}
+
+/// How many hidden items the accuracy pass asks at once where the load pattern does not
+/// say: a server built for the server pattern takes concurrent queries anyway.
+pub const ACCURACY_PASS_CONCURRENCY: u32 = 4;
+
+impl Manifest {
+    /// The timed run's time-out for one query: ten times the budget, at least a second.
+    pub fn query_timeout(&self) -> Duration {
+        let budget_ms = self.latency.budget_ms.unwrap_or(1000.0);
+        Duration::from_secs_f64((budget_ms * 10.0 / 1000.0).max(1.0))
+    }
+
+    /// The accuracy pass's time-out for one hidden item: `limits.item_timeout_s`, or ten
+    /// times [`Manifest::query_timeout`] — generous, because the pass measures what the
+    /// server answers, not how fast.
+    pub fn item_timeout(&self) -> Duration {
+        self.limits
+            .item_timeout_s
+            .map_or_else(|| self.query_timeout() * 10, Duration::from_secs)
+    }
+
+    /// How many hidden items the accuracy pass asks at once: the offline pattern's
+    /// connections; one for single-stream, whose contract is one query at a time (a server
+    /// built for it may serve one connection at a time); [`ACCURACY_PASS_CONCURRENCY`]
+    /// for the server pattern.
+    pub fn accuracy_concurrency(&self) -> u32 {
+        match self.latency.load {
+            Load::SingleStream => 1,
+            Load::Server { .. } => ACCURACY_PASS_CONCURRENCY,
+            Load::Offline { concurrency } => concurrency.max(1),
         }
     }
 }

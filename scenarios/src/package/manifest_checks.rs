@@ -251,6 +251,81 @@ fn check_budget(manifest: &Manifest, c: &mut Collector) {
             check_early_stopping(manifest, budget, percentile, c);
         }
     }
+    check_item_timeout(manifest, c);
+}
+
+/// The accuracy pass's per-item time-out, where the package states one: serve mode only,
+/// never stricter than the timed run's per-query time-out, never longer than the run.
+fn check_item_timeout(manifest: &Manifest, c: &mut Collector) {
+    let Some(item_s) = manifest.limits.item_timeout_s else {
+        return;
+    };
+    let field = Some("limits.item_timeout_s");
+    let query_s = manifest.query_timeout().as_secs_f64();
+    let run_s = manifest.limits.hidden_run_s;
+    if manifest.mode != Mode::Serve {
+        c.add(
+            FILE,
+            field,
+            "only serve mode has an accuracy pass; a batch program has the whole hidden run",
+        );
+    } else if (item_s as f64) < query_s {
+        c.add(
+            FILE,
+            field,
+            format!(
+                "{item_s} s is stricter than the timed run's per-query time-out of {query_s} s \
+                 (ten times the budget, at least 1 s); the accuracy pass waits at least as long"
+            ),
+        );
+    } else if item_s > run_s {
+        c.add(
+            FILE,
+            field,
+            format!("{item_s} s is longer than the whole hidden run ({run_s} s)"),
+        );
+    }
+}
+
+/// The hidden run's limit holds the accuracy pass too: a server answering every query at
+/// the budget must get through `hidden_items` items (asked
+/// [`Manifest::accuracy_concurrency`] at a time) and the minimum timed run within it.
+pub(super) fn check_accuracy_pass(manifest: &Manifest, hidden_items: usize, c: &mut Collector) {
+    let latency = &manifest.latency;
+    let Some(budget_ms) = latency.budget_ms.filter(|b| b.is_finite() && *b > 0.0) else {
+        return;
+    };
+    if manifest.mode != Mode::Serve {
+        return;
+    }
+    let run_s = manifest.limits.hidden_run_s as f64;
+    let timed_s = match latency.load {
+        Load::SingleStream => latency.min_queries as f64 * budget_ms / 1000.0,
+        Load::Server { rate_qps } if rate_qps.is_finite() && rate_qps > 0.0 => {
+            latency.min_queries as f64 / rate_qps
+        }
+        Load::Server { .. } | Load::Offline { .. } => 0.0,
+    }
+    .max(latency.min_duration_s as f64);
+    if timed_s > run_s {
+        // The timed run alone does not fit; check_serve_run has said so.
+        return;
+    }
+    let concurrency = manifest.accuracy_concurrency();
+    let rounds = hidden_items.div_ceil(concurrency as usize);
+    let accuracy_s = rounds as f64 * budget_ms / 1000.0;
+    if accuracy_s + timed_s > run_s {
+        c.add(
+            FILE,
+            Some("limits.hidden_run_s"),
+            format!(
+                "the accuracy pass over {hidden_items} hidden items ({concurrency} at a time, \
+                 {accuracy_s:.1} s at the budget of {budget_ms} ms) and the timed run (at \
+                 least {timed_s:.1} s) do not fit in the hidden run's {run_s} s, so a server \
+                 within budget could run out of time"
+            ),
+        );
+    }
 }
 
 /// The hidden run's limit starts once the server is ready, so start-up does not eat into it.

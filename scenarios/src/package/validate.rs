@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::data_checks::{self, DataSet};
 use super::files::walk_public;
 use super::manifest::Manifest;
-use super::manifest_checks::check_manifest;
+use super::manifest_checks::{check_accuracy_pass, check_manifest};
 use crate::split;
 
 /// One problem: the file it is in (relative to the package), the field or item id if any,
@@ -136,7 +136,10 @@ fn check_package(root: &Path, for_publication: bool) -> Result<ScenarioPackage, 
         check_overlap(samples, hidden, &mut c);
     }
     let board_sizes = match (&manifest, &hidden) {
-        (Some(manifest), Some(hidden)) => check_boards(manifest, hidden, &mut c),
+        (Some(manifest), Some(hidden)) => {
+            check_accuracy_pass(manifest, hidden.ids.len(), &mut c);
+            check_boards(manifest, hidden, &mut c)
+        }
         _ => (0, 0),
     };
     match manifest {

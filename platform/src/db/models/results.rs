@@ -35,6 +35,13 @@ pub struct EvaluationResult {
     pub device_seconds: Option<f64>,
     /// JSON list of the device ids the run held (`None` from workers that predate it).
     pub devices: Option<String>,
+    /// Items of the public board's part scored, and items that part holds: equal for a
+    /// finished run (`None` for results recorded before they were kept).
+    pub public_items: Option<i64>,
+    pub public_items_in_set: Option<i64>,
+    /// The same for the private board's part.
+    pub private_items: Option<i64>,
+    pub private_items_in_set: Option<i64>,
 }
 
 /// Stores a result; a second result for the same submission and package version replaces
