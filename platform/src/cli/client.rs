@@ -97,6 +97,24 @@ impl Client {
         Self::answer(response).await
     }
 
+    /// A text answer (logs), or the error the platform gave.
+    pub async fn get_text(&self, path: &str) -> Result<String, AppError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| AppError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
+        if response.status().is_success() {
+            return response
+                .text()
+                .await
+                .map_err(|e| AppError::Unavailable(format!("reading the answer: {e}")));
+        }
+        Self::answer(response).await.map(|_| String::new())
+    }
+
     /// The caller's only team, or the one named.
     async fn team(&self, named: Option<String>) -> Result<String, AppError> {
         if let Some(team) = named {
@@ -237,6 +255,7 @@ pub async fn status(
         }
         if let Some(failure) = detail["failure"].as_str() {
             println!("failed: {failure}");
+            println!("the sample run's output may say why: jiebang logs {id}");
         }
         return Ok(());
     }
@@ -254,6 +273,31 @@ pub async fn status(
         );
     }
     Ok(())
+}
+
+/// `jiebang logs`: what a submission's container printed during a run, as it was stored.
+pub async fn logs(client: &Client, submission: &str, run: LogRun) -> Result<(), AppError> {
+    let run = match run {
+        LogRun::Sample => "sample",
+        LogRun::Hidden => "hidden",
+    };
+    let text = client
+        .get_text(&format!("/api/v1/submissions/{submission}/logs/{run}"))
+        .await?;
+    if text.is_empty() {
+        eprintln!("the {run} run of {submission} printed nothing");
+    }
+    print!("{text}");
+    Ok(())
+}
+
+/// Which run's logs `jiebang logs` shows.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogRun {
+    /// The public sample run: the team's to read.
+    Sample,
+    /// The hidden run: judges and operators only.
+    Hidden,
 }
 
 /// `jiebang leaderboard`: a scenario's board as a table.

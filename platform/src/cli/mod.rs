@@ -73,6 +73,16 @@ pub enum Command {
     /// Work with scenario packages.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// Print what a submission's container wrote during its sample run (or, for judges and
+    /// operators, its hidden run).
+    Logs {
+        /// The submission's id (`jiebang status` lists them).
+        submission: String,
+        #[arg(long, value_enum, default_value = "sample")]
+        run: client::LogRun,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
     /// Show a submission's stages, or your team's recent submissions.
     Status {
         /// A submission id; without it, the team's submissions are listed.
@@ -206,6 +216,12 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             connection,
         } => client_runtime()?
             .block_on(async { client::status(&connection.resolve()?, submission, team).await }),
+        Command::Logs {
+            submission,
+            run,
+            connection,
+        } => client_runtime()?
+            .block_on(async { client::logs(&connection.resolve()?, &submission, run).await }),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `jiebang submit` and `jiebang status` against a running platform, with a real Docker image.
+//! `jiebang submit`, `status` and `logs` against a running platform (submit with a real Docker image).
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -140,4 +140,39 @@ async fn submit_and_status(backend: Backend) {
     );
 }
 
-on_one_backend!(submit_and_status);
+async fn logs_of_a_run(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (a, _) = crate::consoles::two_evaluated(&app).await;
+    let base = app.serve_http();
+    let as_user = |token: &str, extra: &[&str]| {
+        let mut args: Vec<String> = vec!["logs".into(), a.clone()];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args.extend([
+            "--platform".into(),
+            base.clone(),
+            "--token".into(),
+            token.into(),
+        ]);
+        args
+    };
+    let w = &app.world;
+    let sample = jiebang(as_user(&w.alice.token, &[])).await;
+    assert!(sample.status.success(), "{sample:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&sample.stdout),
+        format!("sample run of {a}\n")
+    );
+    let refused = jiebang(as_user(&w.alice.token, &["--run", "hidden"])).await;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("judges and operators"),
+        "{refused:?}"
+    );
+    let hidden = jiebang(as_user(&w.judge.token, &["--run", "hidden"])).await;
+    assert_eq!(
+        String::from_utf8_lossy(&hidden.stdout),
+        format!("hidden run of {a}\n")
+    );
+}
+
+on_one_backend!(logs_of_a_run, submit_and_status);
