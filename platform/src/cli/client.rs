@@ -86,26 +86,22 @@ impl Client {
         }
     }
 
-    pub async fn get(&self, path: &str) -> Result<serde_json::Value, AppError> {
-        let response = self
-            .http
+    async fn fetch(&self, path: &str) -> Result<reqwest::Response, AppError> {
+        self.http
             .get(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| AppError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
-        Self::answer(response).await
+            .map_err(|e| AppError::Unavailable(format!("cannot reach {}: {e}", self.base)))
+    }
+
+    pub async fn get(&self, path: &str) -> Result<serde_json::Value, AppError> {
+        Self::answer(self.fetch(path).await?).await
     }
 
     /// A text answer (logs), or the error the platform gave.
     pub async fn get_text(&self, path: &str) -> Result<String, AppError> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| AppError::Unavailable(format!("cannot reach {}: {e}", self.base)))?;
+        let response = self.fetch(path).await?;
         if response.status().is_success() {
             return response
                 .text()
