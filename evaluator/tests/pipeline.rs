@@ -71,6 +71,11 @@ async fn evaluated(
         package: &package,
         cpuset: None,
         devices: vec![],
+        // A disturbed run is kept as it is: these tests look at what it found.
+        measurement: jiebang_evaluator::harness::quality::MeasurementPolicy {
+            repeats: 0,
+            ..Default::default()
+        },
     };
     let evaluation = evaluate(&sandbox, &job, &|stage| stages.lock().unwrap().push(stage))
         .await

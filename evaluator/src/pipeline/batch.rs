@@ -137,6 +137,7 @@ pub(super) async fn evaluate_batch(
         latency: None,
         verdict: None,
         floor: None,
+        quality: None,
         resources: outcome,
     });
     if let Some(failure) = failure {
@@ -176,6 +177,7 @@ pub(super) async fn evaluate_batch(
         latency: None,
         verdict: None,
         floor: None,
+        quality: None,
         resources: outcome,
     });
     Ok(Evaluation {

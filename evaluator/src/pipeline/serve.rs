@@ -13,10 +13,12 @@ use jiebang_scenarios::package::{Load, Manifest, Record};
 use crate::EvaluatorError;
 use crate::harness::answer::first_output;
 use crate::harness::connection::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_RUN_ANSWER_BYTES};
+use crate::harness::measure::timed_run;
 use crate::harness::oip::{Tensor, check_metadata, encode_request, infer_path, wait_ready};
+use crate::harness::quality::{MeasurementPolicy, MeasurementQuality};
 use crate::harness::verdict::judge;
 use crate::harness::{
-    LatencySummary, LoadSpec, Pattern, QueryOutcome, RunResult, keep_nothing, null_server, run,
+    LatencySummary, LoadSpec, Pattern, QueryOutcome, RunResult, keep_nothing, run,
 };
 use crate::pipeline::scoring::{Answer, notes, split_scores};
 use crate::pipeline::{
@@ -132,6 +134,10 @@ struct ServeRun {
     result: Option<RunResult>,
     outcome: RunOutcome,
     failure: Option<String>,
+    /// The floor before the kept timed run, and how far that run can be trusted (measured
+    /// runs only).
+    floor: Option<LatencySummary>,
+    quality: Option<MeasurementQuality>,
 }
 
 /// The time limit of one run, and the words the report uses for it.
@@ -142,7 +148,9 @@ pub(super) struct RunLimit {
 
 /// Starts the service, waits for readiness (within the start-up limit), then checks its
 /// metadata, warms it up and runs the load, all within `limit` from readiness; queries
-/// still out when it runs out are cancelled. Stops the service.
+/// still out when it runs out are cancelled. A `measured` run is the timed run: measured
+/// for interference and repeated while disturbed (see `harness::measure`). Stops the
+/// service.
 async fn serve_run(
     sandbox: &Sandbox,
     (which, run_spec): (&str, &RunSpec),
@@ -150,6 +158,7 @@ async fn serve_run(
     (warm_up, bodies): (&[Bytes], &[Bytes]),
     load: &LoadSpec,
     limit: &RunLimit,
+    measured: Option<&MeasurementPolicy>,
 ) -> Result<ServeRun, EvaluatorError> {
     let manifest = &job.package.manifest;
     let service = sandbox
@@ -170,9 +179,11 @@ async fn serve_run(
             result: None,
             outcome,
             failure: Some(failure),
+            floor: None,
+            quality: None,
         });
     }
-    let deadline = Instant::now() + Duration::from_secs(limit.seconds);
+    let mut deadline = Instant::now() + Duration::from_secs(limit.seconds);
     let out_of_time = || {
         format!(
             "the {} time limit of {} s (warm-up, accuracy and timed queries) ran out; \
@@ -188,6 +199,8 @@ async fn serve_run(
             result: None,
             outcome,
             failure: Some(failure),
+            floor: None,
+            quality: None,
         });
     }
     let path = infer_path(&manifest.task.model);
@@ -208,8 +221,28 @@ async fn serve_run(
             .await
             .is_ok_and(|r| r.cut_by_deadline);
     }
+    let (mut floor, mut quality) = (None, None);
     let result = if cut {
         Err(None)
+    } else if let Some(policy) = measured {
+        let cgroup = service.cgroup().await;
+        let budget = manifest.latency.budget_ms;
+        let timed = timed_run(
+            policy,
+            (&cgroup, budget),
+            load.timeout,
+            deadline,
+            async |deadline| {
+                let load = LoadSpec {
+                    deadline: Some(deadline),
+                    ..load.clone()
+                };
+                run(service.address, &path, bodies, &load).await
+            },
+        )
+        .await;
+        (deadline, floor, quality) = (timed.deadline, timed.floor, timed.quality);
+        timed.result.map_err(Some)
     } else {
         run(service.address, &path, bodies, &load)
             .await
@@ -229,28 +262,9 @@ async fn serve_run(
         result: result.ok(),
         outcome,
         failure,
+        floor,
+        quality,
     })
-}
-
-/// The harness against its own null server: the floor reported beside the result.
-async fn floor(load_timeout: Duration) -> Option<LatencySummary> {
-    let server = null_server::null().await.ok()?;
-    let body = encode_request("floor", &[]).ok()?;
-    let spec = LoadSpec {
-        pattern: Pattern::SingleStream,
-        min_duration: Duration::ZERO,
-        min_queries: 200,
-        timeout: load_timeout,
-        seed: 0,
-        max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
-        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
-        keep: keep_nothing,
-        deadline: None,
-    };
-    run(server.address, &infer_path("null"), &[body], &spec)
-        .await
-        .ok()
-        .map(|r| LatencySummary::of(&r))
 }
 
 fn pattern_of(load: Load) -> Pattern {
@@ -308,6 +322,7 @@ pub(super) async fn evaluate_serve(
         (&[], &sample_bodies),
         &sample_load,
         &sample_limit,
+        None,
     )
     .await?;
     let sample_logs = sample.outcome.logs.clone();
@@ -324,6 +339,7 @@ pub(super) async fn evaluate_serve(
         latency: sample.result.as_ref().map(LatencySummary::of),
         verdict: None,
         floor: None,
+        quality: None,
         resources: sample.outcome,
     });
     if let Some(failure) = sample.failure {
@@ -336,7 +352,6 @@ pub(super) async fn evaluate_serve(
     }
 
     on_stage(Stage::HiddenRun);
-    let floor = floor(timeout).await;
     let hidden_spec = spec(
         job,
         "hidden",
@@ -366,6 +381,7 @@ pub(super) async fn evaluate_serve(
         (&sample_bodies, &hidden_bodies),
         &hidden_load,
         &hidden_limit,
+        Some(&job.measurement),
     )
     .await?;
     on_stage(Stage::Scoring);
@@ -391,7 +407,8 @@ pub(super) async fn evaluate_serve(
         scores,
         latency: hidden.result.as_ref().map(LatencySummary::of),
         verdict,
-        floor,
+        floor: hidden.floor,
+        quality: hidden.quality,
         resources: hidden.outcome,
     });
     Ok(Evaluation {

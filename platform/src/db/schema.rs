@@ -199,6 +199,9 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        quiet_waits -> Integer,
+        not_before -> Nullable<BigInt>,
+        disturbance -> Nullable<Text>,
     }
 }
 
