@@ -90,6 +90,7 @@ async fn a_disturbed_job_waits_for_a_quiet_node_and_is_never_charged(backend: Ba
     let first = claim(5).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     let job = first.body["job_id"].as_str().unwrap().to_owned();
+    // The worker gives the job back as disturbed; the submission as its team then sees it.
     let send_disturbed = || async {
         let sent = app
             .post(
@@ -99,21 +100,17 @@ async fn a_disturbed_job_waits_for_a_quiet_node_and_is_never_charged(backend: Ba
             )
             .await;
         assert_eq!(sent.status, 204, "{:?}", sent.body);
-    };
-    send_disturbed().await;
-
-    // Back in the queue with its stage and why; nothing recorded, nothing charged.
-    let shown = app
-        .get(
+        app.get(
             &format!("/api/v1/submissions/{submission}"),
             w.alice.token(),
         )
-        .await;
-    assert_eq!(
-        shown.body["status"], "waiting_for_quiet_node",
-        "{}",
-        shown.body
-    );
+        .await
+        .body
+    };
+    let shown = send_disturbed().await;
+
+    // Back in the queue with its stage and why; nothing recorded, nothing charged.
+    assert_eq!(shown["status"], "waiting_for_quiet_node", "{shown}");
     assert_eq!(
         app.count("results"),
         0,
@@ -184,22 +181,16 @@ async fn a_disturbed_job_waits_for_a_quiet_node_and_is_never_charged(backend: Ba
     assert_eq!(second.body["attempt"], 2);
 
     // Disturbed once more than it may be: failed, and the quota given back.
-    send_disturbed().await;
-    let shown = app
-        .get(
-            &format!("/api/v1/submissions/{submission}"),
-            w.alice.token(),
-        )
-        .await;
-    assert_eq!(shown.body["status"], "failed", "{}", shown.body);
-    assert_eq!(shown.body["counts_toward_quota"], false);
+    let shown = send_disturbed().await;
+    assert_eq!(shown["status"], "failed", "{shown}");
+    assert_eq!(shown["counts_toward_quota"], false);
     assert!(
-        shown.body["failure"]
+        shown["failure"]
             .as_str()
             .unwrap()
             .contains("no node was quiet enough"),
         "{}",
-        shown.body
+        shown
     );
     assert_eq!(remaining_quota(&app).await, before);
     assert_eq!(app.count("results"), 0);
