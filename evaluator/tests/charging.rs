@@ -63,6 +63,11 @@ async fn evaluated(
         package: &package,
         cpuset: None,
         devices: vec![],
+        // A disturbed run is kept as it is: these tests look at what it found.
+        measurement: jiebang_evaluator::harness::quality::MeasurementPolicy {
+            repeats: 0,
+            ..Default::default()
+        },
     };
     let result = evaluate(&sandbox, &job, &|_| {}).await;
     let _ = sandbox.remove_image(&image).await;

@@ -88,6 +88,11 @@ async fn evaluated_on(
         package: &package,
         cpuset: None,
         devices: vec![],
+        // A disturbed run is kept as it is: these tests look at what it found.
+        measurement: jiebang_evaluator::harness::quality::MeasurementPolicy {
+            repeats: 0,
+            ..Default::default()
+        },
     };
     let evaluation = evaluate(&sandbox, &job, &|stage| stages.lock().unwrap().push(stage))
         .await

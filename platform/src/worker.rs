@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-use jiebang_evaluator::worker::pinning::{parse_cpus, worker_runtime};
+use jiebang_evaluator::worker::pinning::{
+    cpuset_of, isolation, parse_cpus, pin_current_thread, process_cpus, worker_runtime,
+};
 use jiebang_evaluator::worker::{WorkerConfig, run_worker};
 use jiebang_sandboxes::{ImportLimits, SandboxConfig};
 
@@ -46,22 +48,25 @@ pub fn embedded_token(db: &Db) -> Result<String, AppError> {
     })
 }
 
-/// A worker ready to run: what the evaluator's loop needs, and the CPUs its harness is
-/// pinned to.
+/// A worker ready to run: what the evaluator's loop needs, the CPUs its harness is pinned
+/// to, and those the platform's own threads keep to when the worker runs inside `serve`.
 #[derive(Debug)]
 pub struct Node {
     pub config: WorkerConfig,
     pub harness_cpus: Option<Vec<usize>>,
+    pub platform_cpus: Option<Vec<usize>>,
 }
 
-/// Builds a worker from the `[worker]` and `[sandbox]` sections: the one place both
-/// `jiebang worker` and the worker inside `serve` get theirs. `name` is the worker's name
-/// when the configuration gives none.
+/// Builds a worker from the `[worker]`, `[sandbox]` and `[measurement]` sections: the one
+/// place both `jiebang worker` and the worker inside `serve` (`embedded`) get theirs.
+/// `name` is the worker's name when the configuration gives none. CPUs the operator left
+/// unset are divided by [`isolation`], so the harness never shares one with a submission.
 pub fn node(
     config: &Config,
     platform: String,
     token: String,
     name: String,
+    embedded: bool,
 ) -> Result<Node, AppError> {
     let (worker, sandbox) = (&config.worker, &config.sandbox);
     let invalid = |key: &str, problem: String| AppError::Config(format!("{key}: {problem}"));
@@ -100,6 +105,7 @@ pub fn node(
         }
     }
     let name = worker.name.clone().unwrap_or(name);
+    let cpus = isolation(process_cpus(), containers, harness_cpus, embedded);
     Ok(Node {
         config: WorkerConfig {
             platform,
@@ -121,17 +127,42 @@ pub fn node(
                 .clone()
                 .unwrap_or_else(|| config.data_dir.join("worker-cache")),
             cache_max_bytes: worker.cache_max_bytes,
-            cpuset: worker.cpuset.clone(),
+            cpuset: worker
+                .cpuset
+                .clone()
+                .or_else(|| cpus.containers.as_deref().map(cpuset_of)),
             sweep_on_start: true,
+            measurement: config.measurement.policy(),
         },
-        harness_cpus,
+        harness_cpus: cpus.harness,
+        platform_cpus: cpus.platform,
     })
 }
 
 /// Refuses worker settings a node could not run with; `serve` calls it before it writes
 /// anything, so a typo in `[worker]` or `[sandbox]` stops it at once.
 pub fn check(config: &Config) -> Result<(), AppError> {
-    node(config, String::new(), String::new(), String::new()).map(drop)
+    node(config, String::new(), String::new(), String::new(), true).map(drop)
+}
+
+/// Keeps the calling thread, and every thread it starts from now on, off the CPUs the
+/// embedded worker gives submissions: `serve` calls it first, before its runtime exists.
+/// Nothing happens without an embedded worker or where the node has a single CPU.
+pub fn keep_platform_off_containers(config: &Config) -> Result<(), AppError> {
+    if !config.worker.embedded {
+        return Ok(());
+    }
+    let node = node(config, String::new(), String::new(), String::new(), true)?;
+    if let Some(cpus) = &node.platform_cpus {
+        pin_current_thread(cpus).map_err(|e| AppError::Internal(e.to_string()))?;
+        tracing::info!(
+            platform = %cpuset_of(cpus),
+            harness = %node.harness_cpus.as_deref().map(cpuset_of).unwrap_or_default(),
+            containers = node.config.cpuset.as_deref().unwrap_or_default(),
+            "CPUs divided between the platform, the harness and submissions"
+        );
+    }
+    Ok(())
 }
 
 /// `jiebang worker`: a worker for the platform and with the token the configuration names.
@@ -157,7 +188,7 @@ pub fn standalone(config: &Config) -> Result<Node, AppError> {
         .as_ref()
         .map(|t| t.expose().to_owned())
         .ok_or_else(|| missing("worker token", "--token", "worker.token"))?;
-    node(config, platform, token, "worker".to_owned())
+    node(config, platform, token, "worker".to_owned(), false)
 }
 
 /// The worker inside `serve`: it reaches the platform on `address` (an unspecified one,
@@ -172,6 +203,7 @@ pub fn embedded(config: &Config, db: &Db, mut address: SocketAddr) -> Result<Nod
         format!("http://{address}"),
         token,
         embedded_name(&config.data_dir),
+        true,
     )
 }
 
@@ -226,8 +258,13 @@ mod tests {
              [sandbox]\nruntime = \"runsc\"\nuser = \"1000:1000\"\nmax_layer_bytes = 5\n\
              accelerators = [{ id = \"0\", model = \"H100\" }, { id = \"1\", model = \"H100\" }]\n",
         );
-        let node = node(&config, "http://p".into(), "t".into(), "gpu-1".into()).unwrap();
+        let node = node(&config, "http://p".into(), "t".into(), "gpu-1".into(), true).unwrap();
         assert_eq!(node.harness_cpus, Some(vec![0, 1]));
+        let platform = node.platform_cpus.clone().unwrap_or_default();
+        assert!(
+            platform.iter().all(|cpu| !(2..=7).contains(cpu)),
+            "off the containers' CPUs: {platform:?}"
+        );
         let worker = &node.config;
         assert_eq!(
             (worker.platform.as_str(), worker.name.as_str()),
@@ -248,6 +285,24 @@ mod tests {
     }
 
     #[test]
+    fn with_no_cpus_set_the_harness_and_the_containers_still_get_their_own() {
+        let node = node(&config(""), String::new(), String::new(), "w".into(), true).unwrap();
+        let available = process_cpus();
+        if available.len() < 2 {
+            assert_eq!(node.harness_cpus, None, "one CPU cannot be divided");
+            return;
+        }
+        let harness = node.harness_cpus.unwrap();
+        let containers = parse_cpus(node.config.cpuset.as_deref().unwrap()).unwrap();
+        assert!(harness.iter().all(|cpu| !containers.contains(cpu)));
+        let platform = node.platform_cpus.unwrap();
+        assert!(platform.iter().all(|cpu| !containers.contains(cpu)));
+        if available.len() == 2 {
+            assert_eq!((harness.len(), containers.len()), (1, 1));
+        }
+    }
+
+    #[test]
     fn a_node_that_could_not_run_safely_is_refused_by_key() {
         for (file, key) in [
             (
@@ -261,7 +316,14 @@ mod tests {
                 "sandbox.accelerators",
             ),
         ] {
-            let error = node(&config(file), String::new(), String::new(), "w".into()).unwrap_err();
+            let error = node(
+                &config(file),
+                String::new(),
+                String::new(),
+                "w".into(),
+                false,
+            )
+            .unwrap_err();
             assert!(error.to_string().contains(key), "{file}: {error}");
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod accelerators;
 pub mod archive;
+pub mod cgroup;
 pub mod cleanup;
 pub mod config;
 pub mod engine;
@@ -21,6 +22,7 @@ pub mod run;
 pub mod testing;
 pub mod uncompressed;
 
+pub use cgroup::ContainerCgroup;
 pub use config::{ImportLimits, SandboxConfig};
 pub use error::SandboxError;
 pub use import::ImportedImage;

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::SandboxError;
+use crate::cgroup::ContainerCgroup;
 use crate::cleanup::Guard;
 use crate::config::SandboxConfig;
 use crate::engine::{EngineFacts, NO_DNS};
@@ -280,8 +281,8 @@ impl Sandbox {
 }
 
 impl RunningService {
-    /// True while the container runs; false once it crashed or exited.
-    pub async fn is_running(&self) -> bool {
+    /// The container's state as the engine reports it now, if it can.
+    async fn state(&self) -> Option<bollard::models::ContainerState> {
         self.container
             .sandbox
             .docker
@@ -289,8 +290,24 @@ impl RunningService {
             .await
             .ok()
             .and_then(|i| i.state)
-            .and_then(|s| s.running)
-            .unwrap_or(false)
+    }
+
+    /// True while the container runs; false once it crashed or exited.
+    pub async fn is_running(&self) -> bool {
+        self.state().await.and_then(|s| s.running).unwrap_or(false)
+    }
+
+    /// The container's control groups, found from its main process, for reading its CPU
+    /// pressure and throttling directly; empty where the engine or the host hides them.
+    pub async fn cgroup(&self) -> ContainerCgroup {
+        let pid = self
+            .state()
+            .await
+            .and_then(|s| s.pid)
+            .filter(|pid| *pid > 0);
+        pid.map_or_else(ContainerCgroup::default, |pid| {
+            ContainerCgroup::of_process(pid, Path::new("/sys/fs/cgroup"))
+        })
     }
 
     /// Stops the service (at once; the evaluation is over) and reports the run.

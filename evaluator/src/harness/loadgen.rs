@@ -73,6 +73,11 @@ pub struct QueryRecord {
     pub scheduled_at: Duration,
     /// From the scheduled send time to the last byte of the answer (or the time-out).
     pub latency: Duration,
+    /// How late the harness began to send it: from the scheduled time (in single-stream
+    /// and offline, the previous answer's arrival on its connection) to the moment it
+    /// started, before any connection was opened, so a slow server never shows here.
+    /// `None` for a query the deadline stopped before it began.
+    pub lateness: Option<Duration>,
     pub outcome: QueryOutcome,
 }
 
@@ -212,6 +217,8 @@ async fn single_stream(target: &Target<'_>, bodies: &[Bytes]) -> Result<RunResul
     let mut records = Vec::new();
     let mut cut_by_deadline = false;
     let started = Instant::now();
+    // The next query is due when the previous answer arrives.
+    let mut due = started;
     while !enough(spec, started, records.len() as u64) {
         if past(spec.deadline) {
             cut_by_deadline = true;
@@ -228,8 +235,10 @@ async fn single_stream(target: &Target<'_>, bodies: &[Bytes]) -> Result<RunResul
             sample,
             scheduled_at: scheduled - started,
             latency,
+            lateness: Some(scheduled.saturating_duration_since(due)),
             outcome,
         });
+        due = scheduled + latency;
     }
     Ok(RunResult {
         records,
@@ -296,6 +305,7 @@ async fn server(
         let body = bodies[sample].clone();
         let (address, pool) = (target.address, Arc::clone(&target.pool));
         tasks.spawn(async move {
+            let lateness = scheduled.elapsed();
             let target = Target {
                 address,
                 spec: &spec,
@@ -317,6 +327,7 @@ async fn server(
                     sample,
                     scheduled_at: offset,
                     latency,
+                    lateness: Some(lateness),
                     outcome,
                 });
             }
@@ -368,6 +379,8 @@ async fn offline(
             };
             let mut connection = Some(connection);
             let mut opened = 0;
+            // Each connection's next query is due when its previous answer arrives.
+            let mut due = started;
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&sample) = samples.get(index) else {
@@ -390,9 +403,11 @@ async fn offline(
                         sample,
                         scheduled_at: scheduled - started,
                         latency,
+                        lateness: Some(scheduled.saturating_duration_since(due)),
                         outcome,
                     });
                 }
+                due = scheduled + latency;
             }
             shared.opened.fetch_add(opened, Ordering::Relaxed);
         });

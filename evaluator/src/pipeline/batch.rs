@@ -142,6 +142,7 @@ pub(super) async fn evaluate_batch(
         latency: None,
         verdict: None,
         floor: None,
+        quality: None,
         resources: outcome,
     });
     if let Some(failure) = failure {
@@ -181,6 +182,7 @@ pub(super) async fn evaluate_batch(
         latency: None,
         verdict: None,
         floor: None,
+        quality: None,
         resources: outcome,
     });
     Ok(Evaluation {

@@ -18,6 +18,7 @@ use jiebang_scenarios::package::{
 };
 
 use crate::EvaluatorError;
+use crate::harness::quality::MeasurementPolicy;
 use crate::protocol::Stage;
 use crate::protocol::report::{Environment, Report, SplitScores};
 use scoring::{Answer, split_scores};
@@ -32,6 +33,8 @@ pub struct Job<'a> {
     pub cpuset: Option<String>,
     /// Accelerators leased to this job (empty on CPU nodes and for CPU scenarios).
     pub devices: Vec<Device>,
+    /// When a timed run counts as disturbed, and how it is repeated.
+    pub measurement: MeasurementPolicy,
 }
 
 /// The report and the logs, which go to different people.

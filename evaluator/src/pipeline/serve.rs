@@ -14,11 +14,11 @@ use jiebang_scenarios::package::{Load, Manifest, Record};
 use crate::EvaluatorError;
 use crate::harness::answer::first_output;
 use crate::harness::connection::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_RUN_ANSWER_BYTES};
+use crate::harness::measure;
 use crate::harness::oip::{Tensor, check_metadata, encode_request, infer_path, wait_ready};
+use crate::harness::quality::{MeasurementPolicy, MeasurementQuality};
 use crate::harness::verdict::judge;
-use crate::harness::{
-    LatencySummary, LoadSpec, Pattern, RunResult, keep_nothing, null_server, run,
-};
+use crate::harness::{LatencySummary, LoadSpec, Pattern, RunResult, keep_nothing, run};
 use crate::pipeline::accuracy::{accuracy_load, accuracy_pass, answered, answers};
 use crate::pipeline::scoring::{notes, split_scores};
 use crate::pipeline::{
@@ -121,6 +121,10 @@ struct ServeRun {
     timed: Option<RunResult>,
     outcome: RunOutcome,
     failure: Option<String>,
+    /// The floor before the kept timed run, and how far that run can be trusted (measured
+    /// runs only).
+    floor: Option<LatencySummary>,
+    quality: Option<MeasurementQuality>,
 }
 
 /// The time limit of one run, and the words the report uses for it.
@@ -190,6 +194,16 @@ struct Steps {
     accuracy: Option<RunResult>,
     timed: Option<RunResult>,
     stop: Option<Stop>,
+    floor: Option<LatencySummary>,
+    quality: Option<MeasurementQuality>,
+}
+
+/// How a timed run is measured for interference: the policy, and the budget its floors are
+/// judged against. Only the hidden run's timed run is.
+#[derive(Clone, Copy)]
+struct Measured<'a> {
+    policy: &'a MeasurementPolicy,
+    budget_ms: Option<f64>,
 }
 
 /// The timed run (MLPerf's performance mode): the scenario's load pattern until its minimum
@@ -210,12 +224,15 @@ async fn timed_run(
 }
 
 /// Warm-up, the accuracy pass and the timed queries, in that order, until `deadline`; a
-/// step cut by the deadline or unable to start ends the run there.
+/// step cut by the deadline or unable to start ends the run there. A `measured` timed run
+/// is measured for interference and repeated while disturbed (see `harness::measure`),
+/// the deadline moved on by the time the repeats took.
 async fn run_steps(
     service: &RunningService,
     path: &str,
     plan: &Plan<'_>,
     deadline: Instant,
+    measured: Option<Measured<'_>>,
 ) -> Steps {
     let mut steps = Steps::default();
     let (timed_bodies, timed_load) = plan.timed;
@@ -256,7 +273,28 @@ async fn run_steps(
             return steps;
         }
     }
-    match timed_run(service.address, path, timed_bodies, timed_load, deadline).await {
+    let (result, deadline) = match measured {
+        Some(Measured { policy, budget_ms }) => {
+            let cgroup = service.cgroup().await;
+            let measured = measure::timed_run(
+                policy,
+                (&cgroup, budget_ms),
+                timed_load.timeout,
+                deadline,
+                async |deadline| {
+                    timed_run(service.address, path, timed_bodies, timed_load, deadline).await
+                },
+            )
+            .await;
+            (steps.floor, steps.quality) = (measured.floor, measured.quality);
+            (measured.result, measured.deadline)
+        }
+        None => (
+            timed_run(service.address, path, timed_bodies, timed_load, deadline).await,
+            deadline,
+        ),
+    };
+    match result {
         Ok(result) => {
             if result.cut_by_deadline {
                 steps.stop = Some(Stop::out_of_time(plan.timed_name));
@@ -277,6 +315,7 @@ async fn serve_run(
     job: &Job<'_>,
     plan: &Plan<'_>,
     limit: &RunLimit,
+    measured: Option<Measured<'_>>,
 ) -> Result<ServeRun, EvaluatorError> {
     let manifest = &job.package.manifest;
     let service = sandbox
@@ -298,6 +337,8 @@ async fn serve_run(
             timed: None,
             outcome,
             failure: Some(failure),
+            floor: None,
+            quality: None,
         });
     }
     let deadline = Instant::now() + Duration::from_secs(limit.seconds);
@@ -310,10 +351,12 @@ async fn serve_run(
             timed: None,
             outcome,
             failure: Some(failure),
+            floor: None,
+            quality: None,
         });
     }
     let path = infer_path(&manifest.task.model);
-    let steps = run_steps(&service, &path, plan, deadline).await;
+    let steps = run_steps(&service, &path, plan, deadline, measured).await;
     let mut outcome = service.finish().await?;
     let failure =
         died_early(&mut outcome).or_else(|| steps.stop.as_ref().map(|s| s.describe(limit)));
@@ -322,28 +365,9 @@ async fn serve_run(
         timed: steps.timed,
         outcome,
         failure,
+        floor: steps.floor,
+        quality: steps.quality,
     })
-}
-
-/// The harness against its own null server: the floor reported beside the result.
-async fn floor(load_timeout: Duration) -> Option<LatencySummary> {
-    let server = null_server::null().await.ok()?;
-    let body = encode_request("floor", &[]).ok()?;
-    let spec = LoadSpec {
-        pattern: Pattern::SingleStream,
-        min_duration: Duration::ZERO,
-        min_queries: 200,
-        timeout: load_timeout,
-        seed: 0,
-        max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
-        max_run_answer_bytes: DEFAULT_RUN_ANSWER_BYTES,
-        keep: keep_nothing,
-        deadline: None,
-    };
-    run(server.address, &infer_path("null"), &[body], &spec)
-        .await
-        .ok()
-        .map(|r| LatencySummary::of(&r))
 }
 
 fn pattern_of(load: Load) -> Pattern {
@@ -407,6 +431,7 @@ pub(super) async fn evaluate_serve(
         job,
         &sample_plan,
         &sample_limit,
+        None,
     )
     .await?;
     let sample_logs = sample.outcome.logs.clone();
@@ -423,6 +448,7 @@ pub(super) async fn evaluate_serve(
         latency: sample.timed.as_ref().map(LatencySummary::of),
         verdict: None,
         floor: None,
+        quality: None,
         resources: sample.outcome,
     });
     if let Some(failure) = sample.failure {
@@ -435,7 +461,6 @@ pub(super) async fn evaluate_serve(
     }
 
     on_stage(Stage::HiddenRun);
-    let floor = floor(timeout).await;
     let hidden_spec = spec(
         job,
         "hidden",
@@ -473,6 +498,10 @@ pub(super) async fn evaluate_serve(
         job,
         &hidden_plan,
         &hidden_limit,
+        Some(Measured {
+            policy: &job.measurement,
+            budget_ms: manifest.latency.budget_ms,
+        }),
     )
     .await?;
     on_stage(Stage::Scoring);
@@ -498,7 +527,8 @@ pub(super) async fn evaluate_serve(
         scores,
         latency: hidden.timed.as_ref().map(LatencySummary::of),
         verdict,
-        floor,
+        floor: hidden.floor,
+        quality: hidden.quality,
         resources: hidden.outcome,
     });
     Ok(Evaluation {

@@ -93,6 +93,10 @@ pub enum Outcome {
     SubmissionFailed(String),
     /// The node or the platform failed; the job is tried again while attempts remain.
     InfrastructureFailed(String),
+    /// Other work on the node disturbed the timed run through every repeat: the job goes
+    /// back to the queue to wait for a quiet node, costs no attempt and is never charged;
+    /// the reason names each figure past its threshold.
+    Disturbed(String),
 }
 
 impl Outcome {
@@ -100,7 +104,9 @@ impl Outcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Finished => None,
-            Self::SubmissionFailed(reason) | Self::InfrastructureFailed(reason) => Some(reason),
+            Self::SubmissionFailed(reason)
+            | Self::InfrastructureFailed(reason)
+            | Self::Disturbed(reason) => Some(reason),
         }
     }
 }

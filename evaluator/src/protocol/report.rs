@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::harness::quality::{
+    Disturbance, Figure, FloorFigures, MeasurementQuality, SendLateness,
+};
 pub use crate::harness::report::{Bucket, LatencySummary};
 pub use crate::harness::verdict::BudgetVerdict;
 pub use crate::pipeline::scoring::{Score, SplitScores};
@@ -46,6 +49,11 @@ pub struct RunReport {
     pub verdict: Option<BudgetVerdict>,
     /// The harness against its own null server just before the run: the floor.
     pub floor: Option<LatencySummary>,
+    /// What else happened on the node during the timed run (hidden runs in serve mode):
+    /// send lateness, CPU pressure, steal, throttling, the floor before and after, and
+    /// whether the run was disturbed. Reports written before it was measured have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<MeasurementQuality>,
     pub resources: RunOutcome,
 }
 
@@ -77,6 +85,15 @@ impl Report {
         } else {
             latency.p90_ms
         })
+    }
+
+    /// The hidden run's measurement, when it stayed disturbed through every repeat: the
+    /// result says more about the node than about the submission.
+    pub fn disturbed(&self) -> Option<&MeasurementQuality> {
+        self.hidden
+            .as_ref()
+            .and_then(|run| run.quality.as_ref())
+            .filter(|quality| quality.disturbed())
     }
 
     /// Hides what a team may not see while its phase is open: the private board's score
@@ -114,5 +131,8 @@ impl Report {
         resources.output_bytes = resources.output_bytes.div_ceil(OUTPUT_STEP) * OUTPUT_STEP;
         resources.log_bytes = 0;
         resources.logs_truncated = false;
+        if let Some(quality) = &mut hidden.quality {
+            quality.coarsen();
+        }
     }
 }

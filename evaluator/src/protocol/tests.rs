@@ -4,8 +4,9 @@ use jiebang_scenarios::package::MetricName;
 use serde_json::json;
 
 use super::report::{
-    Bucket, BudgetVerdict, Environment, LatencySummary, Report, RunOutcome, RunReport, Score,
-    SplitScores, Termination,
+    Bucket, BudgetVerdict, Disturbance, Environment, Figure, FloorFigures, LatencySummary,
+    MeasurementQuality, Report, RunOutcome, RunReport, Score, SendLateness, SplitScores,
+    Termination,
 };
 use super::*;
 
@@ -61,6 +62,37 @@ fn resources(termination: Termination) -> RunOutcome {
     }
 }
 
+/// A measurement-quality section with every figure, of a run repeated once.
+fn quality() -> MeasurementQuality {
+    MeasurementQuality {
+        send_lateness: Some(SendLateness {
+            p50_us: 6.5,
+            p99_us: 31.25,
+            max_us: 412.0,
+            queries: 480,
+        }),
+        host_pressure_some: Some(0.0625),
+        host_pressure_full: Some(0.0),
+        host_pressure_outside: Some(0.03125),
+        container_pressure_some: Some(0.03125),
+        container_pressure_full: Some(0.0),
+        container_wait: Some(0.04),
+        steal: Some(0.0),
+        throttled_periods: Some(3),
+        throttled_seconds: Some(0.25),
+        floor_before: Some(FloorFigures {
+            p50_ms: 0.0625,
+            p99_ms: 0.125,
+        }),
+        floor_after: Some(FloorFigures {
+            p50_ms: 0.0625,
+            p99_ms: 0.1875,
+        }),
+        attempts: 2,
+        disturbances: Vec::new(),
+    }
+}
+
 /// A report as the evaluator writes one, every part filled in.
 fn full_report() -> Report {
     Report {
@@ -76,6 +108,7 @@ fn full_report() -> Report {
             latency: Some(latency(0.25)),
             verdict: None,
             floor: None,
+            quality: None,
             resources: resources(Termination::Stopped),
         }),
         hidden: Some(RunReport {
@@ -95,6 +128,7 @@ fn full_report() -> Report {
                 within_budget: true,
             }),
             floor: Some(latency(0.0625)),
+            quality: Some(quality()),
             resources: resources(Termination::Exited { code: 0 }),
         }),
         failure: None,
@@ -160,6 +194,8 @@ fn a_report_stored_before_later_fields_still_reads() {
     assert!(hidden.latency.as_ref().unwrap().buckets.is_empty());
     assert_eq!(hidden.resources.throttled_periods, 0);
     assert_eq!((report.device_seconds, report.devices.len()), (0.0, 0));
+    assert_eq!(hidden.quality, None, "no measurement-quality section");
+    assert!(report.disturbed().is_none());
     assert_eq!(
         report.budget_latency_ms(),
         Some(2.5),
@@ -212,6 +248,40 @@ fn hidden_resources_can_be_made_coarse_for_a_team() {
     assert_eq!(coarse.log_bytes, 0);
     assert_eq!(coarse.output_bytes, 64 << 20);
     assert_eq!(report.sample, sample_before, "the sample run stays exact");
+    let quality = report.hidden.as_ref().unwrap().quality.as_ref().unwrap();
+    assert_eq!(
+        quality.throttled_periods, None,
+        "the container's figures go"
+    );
+    assert_eq!(quality.send_lateness.as_ref().unwrap().p99_us, 30.0);
+}
+
+#[test]
+fn a_disturbed_run_is_known_by_its_report_and_its_outcome() {
+    let mut report = full_report();
+    assert!(report.disturbed().is_none(), "a quiet run");
+    let quality = report.hidden.as_mut().unwrap().quality.as_mut().unwrap();
+    quality.disturbances.push(Disturbance {
+        figure: Figure::HostPressure,
+        value: 0.4,
+        threshold: 0.2,
+    });
+    assert_eq!(report.disturbed().unwrap().attempts, 2);
+    let body = ResultBody {
+        worker_id: "wrk_1".into(),
+        outcome: Outcome::Disturbed("host_pressure 0.400 over 0.200".into()),
+        report: Some(report),
+        sample_logs: None,
+        hidden_logs: None,
+    };
+    let json = serde_json::to_value(&body).unwrap();
+    assert_eq!(json["outcome"], "disturbed");
+    assert_eq!(
+        json["report"]["hidden"]["quality"]["disturbances"][0]["figure"],
+        "host_pressure"
+    );
+    let read: ResultBody = serde_json::from_value(json).unwrap();
+    assert_eq!(read, body);
 }
 
 #[test]

@@ -1,7 +1,92 @@
 //! Keeping the harness on CPUs of its own, disjoint from the submission's cpuset: a
-//! container's CFS quota or a busy neighbour must not show up as harness latency.
+//! container's CFS quota or a busy neighbour must not show up as harness latency. When the
+//! operator names no CPUs, [`isolation`] divides the node's by itself.
+
+use std::sync::OnceLock;
 
 use crate::EvaluatorError;
+
+/// Who runs where on a node: the submissions' containers, the harness, and (in `serve`)
+/// the platform's own threads. `None` leaves that part where the kernel puts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Isolation {
+    pub containers: Option<Vec<usize>>,
+    pub harness: Option<Vec<usize>>,
+    pub platform: Option<Vec<usize>>,
+}
+
+/// The CPUs this process may run on, as it started: read once, before any thread is
+/// pinned, so later readings on a pinned thread do not shrink it.
+pub fn process_cpus() -> &'static [usize] {
+    static CPUS: OnceLock<Vec<usize>> = OnceLock::new();
+    CPUS.get_or_init(|| {
+        nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
+            .map(|set| {
+                (0..nix::sched::CpuSet::count())
+                    .filter(|cpu| set.is_set(*cpu).unwrap_or(false))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+/// Divides `available` CPUs between the containers, the harness and the platform, keeping
+/// what the operator set (`containers`, `harness`). The harness never shares a CPU with a
+/// container: with neither set it gets the first CPU and the containers the last ones
+/// (on two cores one each); with one set the other gets the rest. The platform's threads
+/// (`with_platform`, for `serve`) stay off the containers' CPUs and, from three cores on,
+/// get a CPU of their own. A single CPU cannot be divided: nothing is pinned.
+pub fn isolation(
+    available: &[usize],
+    containers: Option<Vec<usize>>,
+    harness: Option<Vec<usize>>,
+    with_platform: bool,
+) -> Isolation {
+    let without = |taken: &[usize]| -> Option<Vec<usize>> {
+        let rest: Vec<usize> = available
+            .iter()
+            .copied()
+            .filter(|cpu| !taken.contains(cpu))
+            .collect();
+        (!rest.is_empty()).then_some(rest)
+    };
+    let (containers, harness, platform) = match (containers, harness) {
+        (Some(containers), Some(harness)) => {
+            let platform = without(&containers);
+            (Some(containers), Some(harness), platform)
+        }
+        (Some(containers), None) => {
+            let rest = without(&containers);
+            (Some(containers), rest.clone(), rest)
+        }
+        (None, Some(harness)) => {
+            let containers = without(&harness);
+            let platform = containers.as_deref().map_or(Some(harness.clone()), without);
+            (containers, Some(harness), platform)
+        }
+        (None, None) => match available {
+            [] | [_] => (None, None, None),
+            [first, second] => (Some(vec![*second]), Some(vec![*first]), Some(vec![*first])),
+            [first, second, rest @ ..] if with_platform => {
+                (Some(rest.to_vec()), Some(vec![*first]), Some(vec![*second]))
+            }
+            [first, rest @ ..] => (Some(rest.to_vec()), Some(vec![*first]), Some(vec![*first])),
+        },
+    };
+    Isolation {
+        containers,
+        harness,
+        platform: platform.filter(|_| with_platform),
+    }
+}
+
+/// A CPU list as a cpuset (`1,3-5` is written `1,3,4,5`).
+pub fn cpuset_of(cpus: &[usize]) -> String {
+    cpus.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// Parses a cpuset list such as `0`, `0,2` or `0-1,4`.
 pub fn parse_cpus(list: &str) -> Result<Vec<usize>, EvaluatorError> {
@@ -73,6 +158,57 @@ mod tests {
         assert!(parse_cpus("2-1").is_err());
         assert!(parse_cpus("x").is_err());
         assert!(parse_cpus("").is_err());
+    }
+
+    #[test]
+    fn with_nothing_set_two_cores_give_the_harness_and_the_containers_one_each() {
+        let plan = isolation(&[0, 1], None, None, true);
+        assert_eq!(plan.harness, Some(vec![0]));
+        assert_eq!(plan.containers, Some(vec![1]));
+        assert_eq!(plan.platform, Some(vec![0]), "off the containers' CPU");
+        let alone = isolation(&[0, 1], None, None, false);
+        assert_eq!(alone.platform, None, "a standalone worker has no platform");
+    }
+
+    #[test]
+    fn from_three_cores_the_platform_gets_a_cpu_of_its_own() {
+        let plan = isolation(&[0, 1, 2, 3], None, None, true);
+        assert_eq!(plan.harness, Some(vec![0]));
+        assert_eq!(plan.platform, Some(vec![1]));
+        assert_eq!(plan.containers, Some(vec![2, 3]));
+        let worker = isolation(&[0, 1, 2, 3], None, None, false);
+        assert_eq!(worker.containers, Some(vec![1, 2, 3]));
+    }
+
+    #[test]
+    fn what_the_operator_set_is_kept_and_the_rest_divided() {
+        let plan = isolation(&[0, 1, 2, 3], Some(vec![2, 3]), None, true);
+        assert_eq!(plan.harness, Some(vec![0, 1]));
+        assert_eq!(plan.platform, Some(vec![0, 1]));
+        let plan = isolation(&[0, 1, 2, 3], None, Some(vec![3]), true);
+        assert_eq!(plan.containers, Some(vec![0, 1, 2]));
+        assert_eq!(
+            plan.platform,
+            Some(vec![3]),
+            "the harness's CPU is what is left"
+        );
+        let plan = isolation(&[0, 1, 2, 3], Some(vec![1]), Some(vec![0]), true);
+        assert_eq!(plan.platform, Some(vec![0, 2, 3]));
+    }
+
+    #[test]
+    fn one_cpu_cannot_be_divided() {
+        let plan = isolation(&[0], None, None, true);
+        assert_eq!(
+            plan,
+            Isolation {
+                containers: None,
+                harness: None,
+                platform: None
+            }
+        );
+        assert_eq!(cpuset_of(&[1, 3, 4]), "1,3,4");
+        assert!(!process_cpus().is_empty());
     }
 
     #[test]

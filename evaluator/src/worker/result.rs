@@ -26,6 +26,9 @@ pub fn result_body(worker: &str, outcome: Outcome, evaluation: Option<Evaluation
         Outcome::InfrastructureFailed(reason) => {
             Outcome::InfrastructureFailed(fit_text(reason.as_bytes(), REASON_BUDGET))
         }
+        Outcome::Disturbed(reason) => {
+            Outcome::Disturbed(fit_text(reason.as_bytes(), REASON_BUDGET))
+        }
         Outcome::Finished => Outcome::Finished,
     };
     let Some(mut evaluation) = evaluation else {

@@ -10,8 +10,10 @@ use jiebang_sandboxes::{Sandbox, SandboxConfig, SandboxError};
 use jiebang_scenarios::package::validate_bundle;
 
 use crate::EvaluatorError;
+use crate::harness::quality::MeasurementPolicy;
 use crate::pipeline::{Evaluation, Job, evaluate};
 use crate::protocol::{ClaimedJob, Outcome, Registration, Stage};
+use crate::worker::pinning::{parse_cpus, process_cpus};
 use crate::worker::{BlobCache, PlatformClient};
 
 /// How a worker runs.
@@ -30,6 +32,9 @@ pub struct WorkerConfig {
     /// Remove what crashed workers left (anything labelled `jiebang.job`) at start-up. Only
     /// right when this is the one worker on its Docker engine.
     pub sweep_on_start: bool,
+    /// When a timed run counts as disturbed by other work on the node, and how often it is
+    /// repeated before the job goes back to the queue.
+    pub measurement: MeasurementPolicy,
 }
 
 /// Runs until `shutdown` resolves; a job in progress is finished first.
@@ -45,10 +50,15 @@ pub async fn run_worker(
         }
     }
     let client = Arc::new(PlatformClient::new(&config.platform, &config.token));
+    // A submission gets the containers' CPUs, not the node's: that is what a job must fit.
+    let cpus = config
+        .cpuset
+        .as_deref()
+        .and_then(|list| parse_cpus(list).ok())
+        .map_or_else(|| process_cpus().len().max(1), |cpus| cpus.len());
     let node = Registration {
         name: config.name.clone(),
-        cpus: u32::try_from(std::thread::available_parallelism().map_or(1, usize::from))
-            .unwrap_or(1),
+        cpus: u32::try_from(cpus).unwrap_or(1),
         memory_mb: memory_mb(),
         accelerators: config.sandbox.accelerators.clone(),
     };
@@ -223,6 +233,7 @@ async fn evaluate_job(
         package: &package,
         cpuset: config.cpuset.clone(),
         devices: lease.devices().to_vec(),
+        measurement: config.measurement.clone(),
     };
     let result = evaluate(sandbox, &pipeline_job, &|stage| {
         let _ = stages.send(stage);
@@ -242,13 +253,25 @@ async fn evaluate_job(
 }
 
 /// Who is charged for an evaluation: a failure of the submission (in its report, or found
-/// by the sandbox) counts against its quota; only a failure of the platform is retried.
+/// by the sandbox) counts against its quota; only a failure of the platform is retried. A
+/// timed run that stayed disturbed is nobody's result, whatever it found: the job waits for
+/// a quiet node.
 fn outcome_of(result: Result<Evaluation, EvaluatorError>) -> (Outcome, Option<Evaluation>) {
     match result {
         Ok(evaluation) => {
-            let outcome = match &evaluation.report.failure {
-                Some(failure) => Outcome::SubmissionFailed(failure.clone()),
-                None => Outcome::Finished,
+            let outcome = match (&evaluation.report.failure, evaluation.report.disturbed()) {
+                (_, Some(quality)) => {
+                    let reasons: Vec<String> =
+                        quality.disturbances.iter().map(|d| d.to_string()).collect();
+                    Outcome::Disturbed(format!(
+                        "the timed run was disturbed by other work on the node in each of \
+                         {} tries: {}",
+                        quality.attempts,
+                        reasons.join("; ")
+                    ))
+                }
+                (Some(failure), None) => Outcome::SubmissionFailed(failure.clone()),
+                (None, None) => Outcome::Finished,
             };
             (outcome, Some(evaluation))
         }

@@ -13,7 +13,7 @@ use crate::api::input::Json;
 use crate::auth::WorkerCaller;
 use crate::db::DbConnection;
 use crate::db::ids::{JobId, SubmissionId, WorkerId};
-use crate::db::models::jobs::{self, Job, JobStatus};
+use crate::db::models::jobs::{self, Job, JobStatus, QuietWait};
 use crate::db::models::package_versions;
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::submissions;
@@ -26,6 +26,16 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 fn lease_millis(state: &AppState) -> i64 {
     i64::try_from(state.config.worker.lease_seconds.saturating_mul(1000)).unwrap_or(60_000)
+}
+
+/// What becomes of a job given back as disturbed (`[measurement]`).
+fn quiet_wait(state: &AppState) -> QuietWait {
+    let measurement = &state.config.measurement;
+    QuietWait {
+        wait_millis: i64::try_from(measurement.quiet_wait_seconds.saturating_mul(1000))
+            .unwrap_or(i64::MAX),
+        max_waits: i32::try_from(measurement.max_quiet_waits).unwrap_or(i32::MAX),
+    }
 }
 
 fn own_worker(
@@ -282,7 +292,18 @@ pub async fn result(
         sample_logs,
         hidden_logs,
     } = form;
-    let requeued = matches!(outcome, Outcome::InfrastructureFailed(_));
+    // A disturbed run is nobody's result: nothing of it is stored or ranked; only the
+    // figures that passed their thresholds are kept, for the operator.
+    let requeued = matches!(
+        outcome,
+        Outcome::InfrastructureFailed(_) | Outcome::Disturbed(_)
+    );
+    let disturbances = report
+        .as_ref()
+        .and_then(|report| report.disturbed())
+        .map(|quality| quality.disturbances.clone())
+        .unwrap_or_default();
+    let quiet = quiet_wait(&state);
     // Files first (content-addressed, so a retry stores nothing twice), then the records.
     let stored = match report {
         Some(report) if !requeued => {
@@ -311,7 +332,8 @@ pub async fn result(
         .write(move |conn| {
             let worker = own_worker(conn, &worker_id, &caller)?;
             let held = held_job(conn, &job, &worker)?;
-            if !jobs::complete(conn, &job, worker.id.as_str(), &outcome)? {
+            let quiet = (&quiet, disturbances.as_slice());
+            if !jobs::complete(conn, &job, worker.id.as_str(), &outcome, quiet)? {
                 return Err(lease_lost(&job));
             }
             if let Some((report, report_digest, sample, hidden)) = stored {

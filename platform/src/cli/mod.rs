@@ -159,6 +159,8 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     init_logging(config.log_format);
     match cli.command {
         Command::Serve { .. } => {
+            // Before the runtime starts a thread, so every one of them inherits it.
+            crate::worker::keep_platform_off_containers(&config)?;
             actix_web::rt::System::new().block_on(crate::server::serve(config))
         }
         Command::Migrate => {

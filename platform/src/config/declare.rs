@@ -113,6 +113,17 @@ macro_rules! whole_numbers {
 
 whole_numbers!(u32, u64);
 
+impl FromText for f64 {
+    fn from_text(text: &str) -> Result<toml::Value, String> {
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(toml::Value::Float)
+            .ok_or_else(|| "must be a number".to_owned())
+    }
+}
+
 /// Declares a configuration section: a struct whose fields are its keys, each with a doc
 /// comment, a type, a default (a key without one must be given whenever the section is),
 /// and optionally `#[env = "NAME"]`; then optionally `sections { … }`, the tables inside

@@ -6,6 +6,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
+use jiebang_evaluator::harness::quality::{MeasurementPolicy, Thresholds};
 use jiebang_sandboxes::accelerators::Device;
 use jiebang_sandboxes::{ImportLimits, SandboxConfig};
 use serde::Deserialize;
@@ -68,6 +69,8 @@ settings! {
         pub worker: WorkerSettings,
         /// How a worker's node runs submissions (`[sandbox]`).
         pub sandbox: SandboxSettings,
+        /// When a timed run counts as disturbed by other work on its node (`[measurement]`).
+        pub measurement: MeasurementSettings,
         /// Sign-in through an OpenID Connect provider; off when absent (`[oidc]`).
         pub oidc: Option<OidcConfig>,
     }
@@ -126,6 +129,64 @@ settings! {
         pub max_layer_bytes: u64 = ImportLimits::default().max_layer_bytes,
         /// The most entries an image archive may hold (a tar bomb of tiny files is refused).
         pub max_image_entries: u64 = ImportLimits::default().max_entries,
+    }
+}
+
+settings! {
+    /// The `[measurement]` section: past which figures a timed run is disturbed by other
+    /// work on the node (read by each worker), and what happens to a job whose runs stay
+    /// disturbed (read by `serve`). docs/benchmarks.md shows the measurements behind the
+    /// defaults; a threshold of 0 turns its check off.
+    pub struct MeasurementSettings {
+        /// Judge timed runs against the thresholds below. Off, every figure is still
+        /// measured and reported but no run is ever disturbed: for a development machine
+        /// whose other work is known and accepted.
+        pub judge: bool = true,
+        /// The harness's send lateness at p99, in microseconds: how late it started queries
+        /// against their schedule.
+        pub max_send_lateness_p99_us: f64 = Thresholds::default().max_send_lateness_p99_us,
+        /// The share of the run in which something outside the submission's container
+        /// waited for a CPU (the host's CPU pressure less the container's own).
+        pub max_host_pressure: f64 = Thresholds::default().max_host_pressure,
+        /// The share of the host's CPU time the hypervisor stole for other guests.
+        pub max_steal: f64 = Thresholds::default().max_steal,
+        /// The harness floor's p99 after the run against before it, the larger over the
+        /// smaller.
+        pub max_floor_drift: f64 = Thresholds::default().max_floor_drift,
+        /// The larger floor p99 as a share of the scenario's latency budget (0.05: the
+        /// budget must be at least 20 times what the harness alone takes).
+        pub max_floor_share: f64 = Thresholds::default().max_floor_share,
+        /// How many times a worker repeats a disturbed timed run before it gives the job back.
+        pub repeats: u32 = MeasurementPolicy::default().repeats,
+        /// Seconds a worker waits before repeating a disturbed run, doubled before each
+        /// further repeat.
+        pub backoff_seconds: u64 = MeasurementPolicy::default().backoff.as_secs(),
+        /// Seconds a job given back as disturbed waits in the queue (stage
+        /// `waiting_for_quiet_node`) before a worker may claim it again.
+        pub quiet_wait_seconds: u64 = 300,
+        /// How many times a job may be given back as disturbed; after that it fails without
+        /// counting toward the team's quota, and the team may submit again.
+        pub max_quiet_waits: u32 = 6,
+    }
+}
+
+impl MeasurementSettings {
+    /// What a worker judges and repeats by.
+    pub fn policy(&self) -> MeasurementPolicy {
+        if !self.judge {
+            return MeasurementPolicy::record_only();
+        }
+        MeasurementPolicy {
+            thresholds: Thresholds {
+                max_send_lateness_p99_us: self.max_send_lateness_p99_us,
+                max_host_pressure: self.max_host_pressure,
+                max_steal: self.max_steal,
+                max_floor_drift: self.max_floor_drift,
+                max_floor_share: self.max_floor_share,
+            },
+            repeats: self.repeats,
+            backoff: std::time::Duration::from_secs(self.backoff_seconds),
+        }
     }
 }
 

@@ -213,6 +213,9 @@ diesel::table! {
         updated_at -> BigInt,
         package_version -> Integer,
         rescore -> Bool,
+        quiet_waits -> Integer,
+        not_before -> Nullable<BigInt>,
+        disturbance -> Nullable<Text>,
     }
 }
 

@@ -2,7 +2,9 @@
 //! with the latency histogram.
 
 use actix_web::{HttpResponse, web};
-use jiebang_evaluator::protocol::report::{LatencySummary, Report, RunReport, Score};
+use jiebang_evaluator::protocol::report::{
+    LatencySummary, MeasurementQuality, Report, RunReport, Score,
+};
 use serde::Serialize;
 
 use crate::auth::CurrentUser;
@@ -36,6 +38,10 @@ struct Run {
     verdict: Option<String>,
     resources: Option<String>,
     histogram_svg: Option<String>,
+    /// The measurement-quality section (hidden serve runs), names in the page's language.
+    quality: Vec<Figure>,
+    /// The figures that passed their thresholds, when the kept run was still disturbed.
+    disturbed: Vec<String>,
 }
 
 /// The submission's evaluation on one package version, as the page's table shows it.
@@ -68,6 +74,8 @@ struct SubmissionPage {
     image_digest: String,
     stages: Vec<Stage>,
     running: bool,
+    /// Other work on the node disturbed the timed run; the job waits for a quiet one.
+    waiting_for_quiet_node: bool,
     runs: Vec<Run>,
     environment: Vec<Figure>,
     has_report: bool,
@@ -140,6 +148,80 @@ fn score_text(page: &PageContext, score: &Score) -> String {
     text
 }
 
+/// A share as a percentage with one decimal.
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
+
+/// Figures shown side by side (`a / b`), a dash for each the host did not show.
+fn joined(values: &[Option<String>]) -> Option<String> {
+    values.iter().any(Option::is_some).then(|| {
+        values
+            .iter()
+            .map(|v| v.clone().unwrap_or_else(|| "—".to_owned()))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    })
+}
+
+/// The measurement-quality section as rows named in the page's language.
+fn quality_figures(page: &PageContext, quality: &MeasurementQuality) -> Vec<Figure> {
+    let lateness = quality.send_lateness.as_ref().map(|l| {
+        format!(
+            "{} / {} / {}",
+            decimal(l.p50_us),
+            decimal(l.p99_us),
+            decimal(l.max_us)
+        )
+    });
+    let floors = |which: &Option<jiebang_evaluator::protocol::report::FloorFigures>| {
+        which
+            .as_ref()
+            .map(|f| format!("{} / {}", decimal(f.p50_ms), decimal(f.p99_ms)))
+    };
+    let floor = match (floors(&quality.floor_before), floors(&quality.floor_after)) {
+        (None, None) => None,
+        (before, after) => Some(format!(
+            "{} → {}",
+            before.unwrap_or_else(|| "—".to_owned()),
+            after.unwrap_or_else(|| "—".to_owned())
+        )),
+    };
+    let throttling = quality
+        .throttled_periods
+        .map(|periods| match quality.throttled_seconds {
+            Some(seconds) => format!("{periods} ({} s)", decimal(seconds)),
+            None => periods.to_string(),
+        });
+    [
+        ("submission.q_send_lateness", lateness),
+        ("submission.q_floor", floor),
+        (
+            "submission.q_host_pressure",
+            joined(&[
+                quality.host_pressure_some.map(percent),
+                quality.host_pressure_outside.map(percent),
+            ]),
+        ),
+        (
+            "submission.q_container_pressure",
+            joined(&[
+                quality.container_pressure_some.map(percent),
+                quality.container_wait.map(percent),
+            ]),
+        ),
+        ("submission.q_steal", quality.steal.map(percent)),
+        ("submission.q_throttling", throttling),
+        (
+            "submission.q_attempts",
+            Some(quality.attempts.max(1).to_string()),
+        ),
+    ]
+    .into_iter()
+    .map(|(key, value)| figure(&page.text(key), value.unwrap_or_else(|| "—".to_owned())))
+    .collect()
+}
+
 fn run_of(page: &PageContext, name: &str, run: &RunReport, budget_ms: Option<f64>) -> Run {
     let mut scores = vec![figure("metric", run.scores.metric.as_str().to_owned())];
     for (split, score) in [
@@ -168,6 +250,24 @@ fn run_of(page: &PageContext, name: &str, run: &RunReport, budget_ms: Option<f64
             .and_then(|verdict| serde_json::to_string(verdict).ok()),
         resources: serde_json::to_string(&run.resources).ok(),
         histogram_svg: chart::histogram(&buckets, budget_ms, &axis),
+        quality: run
+            .quality
+            .as_ref()
+            .map(|quality| quality_figures(page, quality))
+            .unwrap_or_default(),
+        disturbed: run
+            .quality
+            .iter()
+            .flat_map(|quality| &quality.disturbances)
+            .map(|d| {
+                format!(
+                    "{}: {} > {}",
+                    page.code("figure", d.figure.as_str()),
+                    decimal(d.value),
+                    decimal(d.threshold)
+                )
+            })
+            .collect(),
     }
 }
 
@@ -221,6 +321,7 @@ pub async fn show(
         scenario_id: detail.submission.scenario_id.0.clone(),
         team_id: detail.submission.team_id.0.clone(),
         running: !status.is_final() && detail.failure.is_none(),
+        waiting_for_quiet_node: status == SubmissionStage::WaitingForQuietNode,
         status_name: page.code("stage", status.as_str()),
         status,
         failure: detail.failure.clone(),

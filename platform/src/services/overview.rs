@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use jiebang_evaluator::protocol::Device;
+use jiebang_evaluator::protocol::report::Disturbance;
 use serde::Serialize;
 
 use crate::db::DbConnection;
@@ -55,6 +56,21 @@ pub struct WorkerView {
     pub unattributed_device_seconds: f64,
 }
 
+/// A job given back because other work on its node disturbed the timed run, and why.
+#[derive(Debug, Serialize)]
+pub struct QuietWaitView {
+    pub job_id: String,
+    pub submission_id: String,
+    /// Times it came back disturbed.
+    pub waits: i32,
+    /// When a worker may claim it again.
+    pub not_before: Option<String>,
+    /// The worker's words for the last time.
+    pub reason: Option<String>,
+    /// Each figure that passed its threshold the last time.
+    pub disturbances: Vec<Disturbance>,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct QueueView {
     /// Waiting for their first attempt.
@@ -66,8 +82,12 @@ pub struct QueueView {
     /// Of the waiting ones, re-scores on a new package version: claimed only when no
     /// first evaluation waits.
     pub rescores_waiting: usize,
+    /// Waiting for a quiet node after disturbed timed runs (stage `waiting_for_quiet_node`).
+    pub waiting_for_quiet_node: usize,
     pub oldest_queued_at: Option<String>,
     pub oldest_queued_age_seconds: Option<f64>,
+    /// The jobs waiting for a quiet node, with the figures that sent them back.
+    pub quiet_waits: Vec<QuietWaitView>,
 }
 
 pub fn queue_of(unfinished: &[Job], now: i64) -> QueueView {
@@ -76,6 +96,17 @@ pub fn queue_of(unfinished: &[Job], now: i64) -> QueueView {
     for job in unfinished {
         match (job.status, job.attempts) {
             (JobStatus::Running, _) => queue.running += 1,
+            _ if job.not_before.is_some() => {
+                queue.waiting_for_quiet_node += 1;
+                queue.quiet_waits.push(QuietWaitView {
+                    job_id: job.id.0.clone(),
+                    submission_id: job.submission_id.0.clone(),
+                    waits: job.quiet_waits,
+                    not_before: job.not_before.map(iso_time),
+                    reason: job.last_error.clone(),
+                    disturbances: job.disturbances(),
+                });
+            }
             (_, 0) => queue.queued += 1,
             _ => queue.retrying += 1,
         }

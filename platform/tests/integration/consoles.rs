@@ -62,6 +62,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
         }),
         verdict,
         floor: None,
+        quality: None,
         resources: RunOutcome {
             termination: Termination::Stopped,
             wall_seconds: 6.0,

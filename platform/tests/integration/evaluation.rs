@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use jiebang_evaluator::harness::quality::MeasurementPolicy;
 use jiebang_evaluator::worker::{WorkerConfig, run_worker};
 use jiebang_sandboxes::SandboxConfig;
 use jiebang_sandboxes::testing::require_docker;
@@ -14,10 +15,11 @@ use crate::common::{Actor, Backend, TestApp, copy_test_package, edit};
 use crate::on_one_backend;
 
 #[path = "../../../sandboxes/tests/support/fixture.rs"]
-#[allow(dead_code, reason = "only the tagged images are used here")]
-mod fixture;
+#[allow(dead_code, reason = "only the tagged images and the burner are used")]
+pub(crate) mod fixture;
 
-fn archive_of(name: &str, args: &[&str], dir: &Path) -> Vec<u8> {
+/// The fixture binary as the archive `docker save` writes of an image tagged for `name`.
+pub(crate) fn archive_of(name: &str, args: &[&str], dir: &Path) -> Vec<u8> {
     let tag = fixture::fixture_image_with(&format!("jiebang-fixture/{name}:test"), args);
     let path = dir.join(format!("{name}.tar"));
     assert!(
@@ -88,6 +90,8 @@ impl InProcessWorker {
             cpuset: None,
             sandbox: SandboxConfig::default(),
             sweep_on_start: false,
+            // Other tests share the machine: runs are measured, not judged.
+            measurement: MeasurementPolicy::record_only(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -230,6 +234,36 @@ async fn upload_to_leaderboard(backend: Backend) {
         "private scores stay hidden from teams"
     );
     assert!(report.body["report"]["hidden"]["latency"]["p99_ms"].is_number());
+    // Every timed run says how far it can be trusted: send lateness, the floor before and
+    // after, in the API and on the report card in both languages.
+    let quality = &report.body["report"]["hidden"]["quality"];
+    assert!(quality["send_lateness"]["p99_us"].is_number(), "{quality}");
+    assert!(quality["floor_before"]["p99_ms"].is_number(), "{quality}");
+    assert!(quality["floor_after"]["p99_ms"].is_number(), "{quality}");
+    let alice = crate::pages::sign_in(&app, &w.alice.token).await.0;
+    for (lang, words) in [
+        ("zh", ["测量质量", "评测工具发送延迟", "运行前 → 运行后"]),
+        (
+            "en",
+            [
+                "Measurement quality",
+                "Harness send lateness",
+                "before → after",
+            ],
+        ),
+    ] {
+        let card = app
+            .page(
+                actix_web::test::TestRequest::get()
+                    .uri(&format!("/submissions/{right}"))
+                    .cookie(alice.clone())
+                    .cookie(actix_web::cookie::Cookie::new("lang", lang)),
+            )
+            .await;
+        for word in words {
+            assert!(card.text.contains(word), "{lang}: {word} in {}", card.text);
+        }
+    }
     assert!(report.body["report"]["environment"]["cores"].is_number());
     let judge_report = app
         .get(
@@ -355,6 +389,8 @@ fn start_worker(base: &str, token: &str, name: &str, cache: &Path) -> std::proce
             "--cache",
         ])
         .arg(cache)
+        // Other tests share the machine: runs are measured, not judged.
+        .env("JIEBANG_MEASUREMENT_JUDGE", "false")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -56,7 +56,10 @@ fn complete(app: &TestApp, job: &JobId, worker: &str, outcome: Outcome) -> bool 
     let (job, worker) = (job.clone(), worker.to_owned());
     app.state
         .db
-        .write_blocking(move |conn| Ok(jobs::complete(conn, &job, &worker, &outcome)?))
+        .write_blocking(move |conn| {
+            let quiet = (&jobs::QuietWait::default(), &[][..]);
+            Ok(jobs::complete(conn, &job, &worker, &outcome, quiet)?)
+        })
         .unwrap()
 }
 

@@ -118,3 +118,49 @@ pub fn write_hidden_set(package: &std::path::Path, items: usize) {
     std::fs::write(package.join("hidden/inputs.jsonl"), inputs).unwrap();
     std::fs::write(package.join("hidden/labels.jsonl"), labels).unwrap();
 }
+
+/// A noisy neighbour: a container of `threads` busy threads on `cpuset`, removed when
+/// dropped.
+#[allow(
+    dead_code,
+    reason = "used by the interference tests, not by every includer"
+)]
+pub struct Burner(String);
+
+#[allow(
+    dead_code,
+    reason = "used by the interference tests, not by every includer"
+)]
+impl Burner {
+    pub fn start(name: &str, cpuset: &str, threads: usize) -> Self {
+        let threads = threads.to_string();
+        let tag = fixture_image_with("jiebang-fixture/burn:test", &["burn", &threads]);
+        let container = format!("jiebang-test-burner-{name}-{}", std::process::id());
+        let started = Command::new("docker")
+            .args([
+                "run",
+                "-d",
+                "--rm",
+                "--network",
+                "none",
+                "--name",
+                &container,
+            ])
+            .arg(format!("--cpuset-cpus={cpuset}"))
+            .arg(&tag)
+            .output()
+            .expect("docker runs");
+        assert!(
+            started.status.success(),
+            "docker run: {}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+        Self(container)
+    }
+}
+
+impl Drop for Burner {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+    }
+}

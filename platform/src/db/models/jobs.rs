@@ -1,8 +1,10 @@
 //! The evaluation queue: jobs claimed under leases, heartbeats, retries of infrastructure
-//! failures, and the low-priority re-scores a new package version queues.
+//! failures, the low-priority re-scores a new package version queues, and jobs waiting
+//! for a quiet node after disturbed runs.
 
 use diesel::prelude::*;
 use jiebang_evaluator::protocol::Outcome;
+use jiebang_evaluator::protocol::report::Disturbance;
 
 use crate::db::ids::{JobId, ScenarioId, SubmissionId};
 use crate::db::models::phases;
@@ -48,6 +50,12 @@ pub struct Job {
     /// after every first evaluation, never charged to quota, and never moves the
     /// submission's own stage (its progress is the job's status).
     pub rescore: bool,
+    /// Times the job came back because other work on the node disturbed its timed run.
+    pub quiet_waits: i32,
+    /// No worker claims the job before this time (ms since the epoch).
+    pub not_before: Option<i64>,
+    /// The figures that passed their thresholds the last time, as JSON.
+    pub disturbance: Option<String>,
 }
 
 impl Job {
@@ -66,6 +74,36 @@ impl Job {
             updated_at: now,
             package_version,
             rescore,
+            quiet_waits: 0,
+            not_before: None,
+            disturbance: None,
+        }
+    }
+
+    /// The figures past their thresholds when the job last came back disturbed.
+    pub fn disturbances(&self) -> Vec<Disturbance> {
+        self.disturbance
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// What becomes of a job whose timed run stayed disturbed (the `[measurement]` settings
+/// `serve` reads).
+#[derive(Debug, Clone)]
+pub struct QuietWait {
+    /// How long it waits before a worker may claim it again.
+    pub wait_millis: i64,
+    /// How many times it may come back; the next time it fails, not charged.
+    pub max_waits: i32,
+}
+
+impl Default for QuietWait {
+    fn default() -> Self {
+        Self {
+            wait_millis: 300_000,
+            max_waits: 6,
         }
     }
 }
@@ -217,6 +255,7 @@ fn release(conn: &mut DbConnection, job: &Job, reason: &str, now: i64) -> QueryR
                 jobs::lease_owner.eq(None::<String>),
                 jobs::lease_expires_at.eq(None::<i64>),
                 jobs::last_error.eq(reason),
+                jobs::not_before.eq(None::<i64>),
                 jobs::updated_at.eq(now),
             ))
             .execute(conn)?;
@@ -289,9 +328,12 @@ pub fn claim_fitting<E: From<diesel::result::Error>>(
 ) -> Result<Option<Job>, E> {
     let now = now_millis();
     recover_expired(conn, now)?;
+    let claimable = jobs::status
+        .eq(JobStatus::Queued)
+        .and(jobs::not_before.is_null().or(jobs::not_before.le(now)));
     let candidates: Vec<Job> = match conn {
         DbConnection::Postgres(pg) => jobs::table
-            .filter(jobs::status.eq(JobStatus::Queued))
+            .filter(claimable)
             .order((jobs::rescore.asc(), jobs::created_at.asc(), jobs::id.asc()))
             .limit(64)
             .for_update()
@@ -299,7 +341,7 @@ pub fn claim_fitting<E: From<diesel::result::Error>>(
             .select(Job::as_select())
             .load(pg)?,
         DbConnection::Sqlite(_) => jobs::table
-            .filter(jobs::status.eq(JobStatus::Queued))
+            .filter(claimable)
             .order((jobs::rescore.asc(), jobs::created_at.asc(), jobs::id.asc()))
             .limit(64)
             .select(Job::as_select())
@@ -355,12 +397,14 @@ pub fn heartbeat(
 }
 
 /// Records how a held job ended; false when the worker no longer holds it, in which case
-/// nothing changes (so a result is recorded exactly once).
+/// nothing changes (so a result is recorded exactly once). A disturbed job goes back to
+/// wait for a quiet node as `quiet` says, with the figures that passed (`disturbances`).
 pub fn complete(
     conn: &mut DbConnection,
     job: &JobId,
     worker: &str,
     outcome: &Outcome,
+    (quiet, disturbances): (&QuietWait, &[Disturbance]),
 ) -> QueryResult<bool> {
     let now = now_millis();
     let Some(held) = jobs::table
@@ -394,8 +438,59 @@ pub fn complete(
         }
         Outcome::SubmissionFailed(reason) => fail(conn, &held, reason, true, now)?,
         Outcome::InfrastructureFailed(reason) => release(conn, &held, reason, now)?,
+        Outcome::Disturbed(reason) => {
+            wait_for_quiet_node(conn, &held, reason, quiet, disturbances, now)?;
+        }
     }
     Ok(true)
+}
+
+/// Puts a disturbed job back in the queue, claimable after `quiet.wait_millis`; the attempt
+/// it used is added back to its allowance (the node failed to measure, nothing failed to
+/// run), and the next keeps a number of its own so its containers' names are new. Past
+/// `quiet.max_waits` it fails instead, never charged to the team's quota.
+fn wait_for_quiet_node(
+    conn: &mut DbConnection,
+    job: &Job,
+    reason: &str,
+    quiet: &QuietWait,
+    disturbances: &[Disturbance],
+    now: i64,
+) -> QueryResult<()> {
+    let waits = job.quiet_waits + 1;
+    if waits > quiet.max_waits {
+        let reason = format!(
+            "no node was quiet enough to measure it after {waits} tries ({reason}); \
+             not charged to the quota"
+        );
+        return fail(conn, job, &reason, false, now);
+    }
+    let not_before = now + quiet.wait_millis;
+    let figures = serde_json::to_string(disturbances).unwrap_or_else(|_| "[]".to_owned());
+    diesel::update(jobs::table.find(&job.id))
+        .set((
+            jobs::status.eq(JobStatus::Queued),
+            jobs::max_attempts.eq(job.max_attempts + 1),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::last_error.eq(reason),
+            jobs::quiet_waits.eq(waits),
+            jobs::not_before.eq(not_before),
+            jobs::disturbance.eq(&figures),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    submissions::set_stage(
+        conn,
+        &job.submission_id,
+        SubmissionStage::WaitingForQuietNode,
+        serde_json::json!({
+            "reason": reason,
+            "disturbances": disturbances,
+            "waits": waits,
+            "not_before": crate::time::iso_time(not_before),
+        }),
+    )
 }
 
 /// Every job still waiting or running, oldest first: the operator's view of the queue.

@@ -45,6 +45,9 @@ jiebang_scenarios::text_enum! {
         Stored = "stored",
         /// Waiting for a worker.
         Queued = "queued",
+        /// Back in the queue: other work on the node disturbed the timed run, so it waits
+        /// for a quiet node (never charged for the disturbed runs).
+        WaitingForQuietNode = "waiting_for_quiet_node",
         /// Running on the public samples (logs for the team).
         SampleRun = "sample_run",
         /// Running on the hidden set.

@@ -27,6 +27,15 @@ struct AcceleratorRow {
     width: u32,
 }
 
+/// A job waiting for a quiet node, and the figures that sent it back.
+#[derive(Serialize)]
+struct QuietRow {
+    submission_id: String,
+    waits: i32,
+    next: String,
+    why: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct OperatorPage {
     at: String,
@@ -36,6 +45,8 @@ struct OperatorPage {
     queued: usize,
     running: usize,
     retrying: usize,
+    quiet: usize,
+    quiet_rows: Vec<QuietRow>,
     oldest: String,
 }
 
@@ -94,6 +105,29 @@ pub async fn operator(
         queued: overview.queue.queued,
         running: overview.queue.running,
         retrying: overview.queue.retrying,
+        quiet: overview.queue.waiting_for_quiet_node,
+        quiet_rows: overview
+            .queue
+            .quiet_waits
+            .iter()
+            .map(|wait| QuietRow {
+                submission_id: wait.submission_id.clone(),
+                waits: wait.waits,
+                next: wait.not_before.as_deref().map(when).unwrap_or_default(),
+                why: wait
+                    .disturbances
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{}: {:.3} > {:.3}",
+                            page.code("figure", d.figure.as_str()),
+                            d.value,
+                            d.threshold
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
         oldest: overview
             .queue
             .oldest_queued_at
