@@ -44,17 +44,8 @@ async fn evaluated(
     batch: bool,
 ) -> Option<Result<Evaluation, EvaluatorError>> {
     let sandbox = require_docker().await?;
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    let saved = Command::new("docker")
-        .args(["save", "-o"])
-        .arg(&archive)
-        .arg(tag)
-        .status()
-        .unwrap();
-    assert!(saved.success());
     let job_id = format!("charge-{name}-{}", std::process::id());
-    let image = sandbox.import_archive(&archive, &job_id).await.unwrap();
+    let image = fixture::saved_and_imported(&sandbox, tag, &job_id).await;
     let package_dir = tempfile::tempdir().unwrap();
     let package = package(package_dir.path(), batch);
     let job = Job {

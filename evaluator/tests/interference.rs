@@ -51,17 +51,8 @@ fn evaluated(name: &str, load: &str) -> Option<Evaluation> {
         let sandbox = require_docker().await?;
         let tag =
             fixture::fixture_image_with("jiebang-fixture/model-right:test", &["model", "right"]);
-        let dir = tempfile::tempdir().unwrap();
-        let archive = dir.path().join("image.tar");
-        let saved = Command::new("docker")
-            .args(["save", "-o"])
-            .arg(&archive)
-            .arg(&tag)
-            .status()
-            .unwrap();
-        assert!(saved.success());
         let job_id = format!("interference-{name}-{}", std::process::id());
-        let image = sandbox.import_archive(&archive, &job_id).await.unwrap();
+        let image = fixture::saved_and_imported(&sandbox, &tag, &job_id).await;
         let package_dir = tempfile::tempdir().unwrap();
         let package = package(package_dir.path(), load);
         let job = Job {

@@ -61,19 +61,8 @@ async fn evaluated_on(
     let _slot = SLOTS.acquire().await.unwrap();
     let tag = fixture::fixture_image_with(&format!("jiebang-fixture/{name}:test"), entrypoint);
     // The real path: the archive `docker save` writes, checked and loaded by the sandbox.
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("image.tar");
-    assert!(
-        std::process::Command::new("docker")
-            .args(["save", "-o"])
-            .arg(&archive)
-            .arg(&tag)
-            .status()
-            .unwrap()
-            .success()
-    );
     let job_id = format!("eval-{name}-{}", std::process::id());
-    let image = sandbox.import_archive(&archive, &job_id).await.unwrap();
+    let image = fixture::saved_and_imported(&sandbox, &tag, &job_id).await;
     let package_dir = tempfile::tempdir().unwrap();
     let package = package(package_dir.path(), |text| {
         if let Some(items) = hidden_items {

@@ -101,6 +101,29 @@ fn import(tag: &str, args: &[&str], changes: &[&str]) {
     assert!(tar.wait().unwrap().success());
 }
 
+/// `tag` as the archive `docker save` writes, checked and loaded by `sandbox` under
+/// `load_id`: the path an uploaded submission takes.
+#[allow(
+    dead_code,
+    reason = "used by the evaluation tests, not by every includer"
+)]
+pub async fn saved_and_imported(
+    sandbox: &jiebang_sandboxes::Sandbox,
+    tag: &str,
+    load_id: &str,
+) -> jiebang_sandboxes::ImportedImage {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("image.tar");
+    let saved = Command::new("docker")
+        .args(["save", "-o"])
+        .arg(&archive)
+        .arg(tag)
+        .status()
+        .expect("docker runs");
+    assert!(saved.success(), "docker save {tag}");
+    sandbox.import_archive(&archive, load_id).await.unwrap()
+}
+
 /// Replaces a copy of the scenarios crate's test package's hidden set with `items` rows,
 /// each labelled as the fixture's `right` server answers (the first feature modulo 2).
 #[allow(
