@@ -117,6 +117,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/workers", web::post().to(internal::register))
                 .route("/jobs/claim", web::post().to(internal::claim))
                 .route("/jobs/{id}/heartbeat", web::post().to(internal::heartbeat))
+                .route("/jobs/{id}/hand-back", web::post().to(internal::hand_back))
                 .route("/jobs/{id}/stage", web::post().to(internal::stage))
                 .route("/jobs/{id}/result", web::post().to(internal::result))
                 .route("/images/{digest}", web::get().to(internal::blob))

@@ -12,7 +12,7 @@ use jiebang_scenarios::package::validate_bundle;
 use crate::EvaluatorError;
 use crate::pipeline::{Evaluation, Job, evaluate};
 use crate::protocol::{ClaimedJob, Outcome, Registration, Stage};
-use crate::worker::{BlobCache, PlatformClient};
+use crate::worker::{BlobCache, PlatformClient, stop};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct WorkerConfig {
     pub sweep_on_start: bool,
 }
 
-/// Runs until `shutdown` resolves; a job in progress is finished first.
+/// Runs until `shutdown` resolves; a job in progress then is stopped and handed back.
 pub async fn run_worker(
     config: WorkerConfig,
     shutdown: impl std::future::Future<Output = ()>,
@@ -64,10 +64,16 @@ pub async fn run_worker(
         };
         match claim {
             Ok(Some(job)) => {
-                process(
+                let id = job.job_id.clone();
+                let work = process(
                     &client, &worker_id, &sandbox, &allocator, &cache, &config, job,
-                )
-                .await
+                );
+                let clean_up = stop::clean_up(&sandbox);
+                let ended =
+                    stop::until_stopped(&client, &worker_id, &id, work, clean_up, &mut shutdown);
+                if ended.await == stop::Ended::HandedBack {
+                    return Ok(());
+                }
             }
             Ok(None) => {}
             Err(error) => {

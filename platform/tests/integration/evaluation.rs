@@ -17,7 +17,7 @@ use crate::on_one_backend;
 #[allow(dead_code, reason = "only the tagged images are used here")]
 mod fixture;
 
-fn archive_of(name: &str, args: &[&str], dir: &Path) -> Vec<u8> {
+pub(crate) fn archive_of(name: &str, args: &[&str], dir: &Path) -> Vec<u8> {
     let tag = fixture::fixture_image_with(&format!("jiebang-fixture/{name}:test"), args);
     let path = dir.join(format!("{name}.tar"));
     assert!(

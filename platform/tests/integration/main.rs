@@ -32,6 +32,7 @@ mod reports;
 mod restart;
 mod scenarios;
 mod security;
+mod shutdown;
 mod teams;
 mod uploads;
 mod versions;

@@ -354,6 +354,17 @@ pub fn heartbeat(
     Ok(extended == 1)
 }
 
+/// The job, if `worker` holds it now (running under its lease).
+fn held_by(conn: &mut DbConnection, job: &JobId, worker: &str) -> QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::id.eq(job))
+        .filter(jobs::status.eq(JobStatus::Running))
+        .filter(jobs::lease_owner.eq(worker))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Records how a held job ended; false when the worker no longer holds it, in which case
 /// nothing changes (so a result is recorded exactly once).
 pub fn complete(
@@ -363,14 +374,7 @@ pub fn complete(
     outcome: &Outcome,
 ) -> QueryResult<bool> {
     let now = now_millis();
-    let Some(held) = jobs::table
-        .filter(jobs::id.eq(job))
-        .filter(jobs::status.eq(JobStatus::Running))
-        .filter(jobs::lease_owner.eq(worker))
-        .select(Job::as_select())
-        .first(conn)
-        .optional()?
-    else {
+    let Some(held) = held_by(conn, job, worker)? else {
         return Ok(false);
     };
     match outcome {
@@ -394,6 +398,34 @@ pub fn complete(
         }
         Outcome::SubmissionFailed(reason) => fail(conn, &held, reason, true, now)?,
         Outcome::InfrastructureFailed(reason) => release(conn, &held, reason, now)?,
+    }
+    Ok(true)
+}
+
+/// A stopping worker gives back a job it holds: queued again at once, in its old place in
+/// the queue, and the attempt not counted (nothing failed). False when the worker no longer
+/// holds the job.
+pub fn hand_back(conn: &mut DbConnection, job: &JobId, worker: &str) -> QueryResult<bool> {
+    let now = now_millis();
+    let Some(held) = held_by(conn, job, worker)? else {
+        return Ok(false);
+    };
+    diesel::update(jobs::table.find(&held.id))
+        .set((
+            jobs::status.eq(JobStatus::Queued),
+            jobs::attempts.eq((held.attempts - 1).max(0)),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if !held.rescore {
+        submissions::set_stage(
+            conn,
+            &held.submission_id,
+            SubmissionStage::Queued,
+            serde_json::json!({"reason": format!("worker {worker} stopped and handed the job back")}),
+        )?;
     }
     Ok(true)
 }
