@@ -42,7 +42,7 @@ impl AppState {
             queue_signal: Arc::new(tokio::sync::Notify::new()),
             uploads: Default::default(),
             stopping: Default::default(),
-            metrics: Default::default(),
+            metrics: crate::metrics::Metrics::new(&db),
             rate_limits: crate::ratelimit::RateLimits::new(&config),
             site: Arc::new(Site::new(&config)?),
             session_key: crate::auth::session::load_key(&config)?,

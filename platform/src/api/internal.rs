@@ -137,6 +137,7 @@ pub async fn claim(
             })
             .await?;
         if let Some(job) = job {
+            state.metrics.job_stage(&job.job_id, "preparing");
             return Ok(HttpResponse::Ok().json(job));
         }
         // Expired leases are noticed on the next claim, so poll now and then as well.
@@ -208,14 +209,9 @@ pub async fn hand_back(
     path: web::Path<JobId>,
     Json(form): Json<HandBack>,
 ) -> Result<HttpResponse, AppError> {
-    as_holder(
-        &state,
-        caller,
-        form.worker_id,
-        path.into_inner(),
-        jobs::hand_back,
-    )
-    .await?;
+    let job = path.into_inner();
+    as_holder(&state, caller, form.worker_id, job.clone(), jobs::hand_back).await?;
+    state.metrics.job_ended(job.as_str(), false);
     state.queue_signal.notify_waiters();
     Ok(HttpResponse::NoContent().finish())
 }
@@ -236,6 +232,7 @@ pub async fn stage(
     Json(form): Json<StageReport>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
+    let (timed, stage) = (job.clone(), form.stage);
     state
         .db
         .write(move |conn| {
@@ -253,6 +250,7 @@ pub async fn stage(
             Ok(())
         })
         .await?;
+    state.metrics.job_stage(timed.as_str(), stage.as_str());
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -349,7 +347,7 @@ pub async fn result(
         }
         _ => None,
     };
-    let worker_id = WorkerId(worker_id);
+    let (worker_id, timed) = (WorkerId(worker_id), job.clone());
     state
         .db
         .write(move |conn| {
@@ -380,6 +378,7 @@ pub async fn result(
             Ok(())
         })
         .await?;
+    state.metrics.job_ended(timed.as_str(), true);
     if requeued {
         state.queue_signal.notify_waiters();
     }

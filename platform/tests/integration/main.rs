@@ -19,6 +19,7 @@ mod health;
 mod internal;
 mod limits;
 mod matrix;
+mod metrics;
 mod migrations;
 mod newcomer;
 mod node_config;

@@ -430,6 +430,23 @@ pub fn hand_back(conn: &mut DbConnection, job: &JobId, worker: &str) -> QueryRes
     Ok(true)
 }
 
+/// How many jobs are in each state; states without a job are left out.
+pub fn count_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(JobStatus, i64)>> {
+    jobs::table
+        .group_by(jobs::status)
+        .select((jobs::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// How many queued jobs wait, as (re-score?, count): first evaluations and re-scores.
+pub fn queued_by_kind(conn: &mut DbConnection) -> QueryResult<Vec<(bool, i64)>> {
+    jobs::table
+        .filter(jobs::status.eq(JobStatus::Queued))
+        .group_by(jobs::rescore)
+        .select((jobs::rescore, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 /// Every job still waiting or running, oldest first: the operator's view of the queue.
 pub fn unfinished(conn: &mut DbConnection) -> QueryResult<Vec<Job>> {
     jobs::table

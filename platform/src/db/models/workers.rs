@@ -75,6 +75,14 @@ pub fn seen(conn: &mut DbConnection, id: &WorkerId) -> QueryResult<()> {
     Ok(())
 }
 
+/// Workers heard from at or after `since` (milliseconds).
+pub fn count_seen_since(conn: &mut DbConnection, since: i64) -> QueryResult<i64> {
+    workers::table
+        .filter(workers::last_seen_at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Worker>> {
     workers::table
         .order(workers::registered_at.asc())
