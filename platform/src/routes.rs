@@ -110,7 +110,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/tokens", web::post().to(users::issue_own))
                 .route("/tokens/{id}", web::delete().to(users::revoke))
                 .route("/audit", web::get().to(audit::list))
-                .route("/admin/overview", web::get().to(overview::overview)),
+                .route("/admin/overview", web::get().to(overview::overview))
+                .route("/admin/jobs", web::get().to(overview::jobs)),
         )
         .service(
             web::scope("/internal/v1")

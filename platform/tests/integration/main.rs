@@ -27,6 +27,7 @@ mod oidc;
 mod overview;
 mod packages;
 mod pages;
+mod paging;
 mod provider;
 mod queue;
 mod reports;

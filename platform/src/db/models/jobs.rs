@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use jiebang_evaluator::protocol::Outcome;
 
 use crate::db::ids::{JobId, ScenarioId, SubmissionId};
-use crate::db::models::phases;
 use crate::db::models::submissions::{self, SubmissionStage};
+use crate::db::models::{Page, paged, phases};
 use crate::db::schema::{jobs, submissions as submissions_table};
 use crate::db::{DbConnection, now_millis};
 
@@ -447,11 +447,69 @@ pub fn queued_by_kind(conn: &mut DbConnection) -> QueryResult<Vec<(bool, i64)>> 
         .load(conn)
 }
 
-/// Every job still waiting or running, oldest first: the operator's view of the queue.
-pub fn unfinished(conn: &mut DbConnection) -> QueryResult<Vec<Job>> {
+/// The queue at a glance.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueCounts {
+    /// Waiting for their first attempt.
+    pub queued: i64,
+    /// Waiting again after an infrastructure failure or an expired lease.
+    pub retrying: i64,
+    /// Of the waiting ones, re-scores on a new package version.
+    pub rescores_waiting: i64,
+    /// Held by a worker under a lease.
+    pub running: i64,
+    /// When the longest-waiting job was queued (milliseconds).
+    pub oldest_queued_at: Option<i64>,
+}
+
+/// Counted by the database, however long the queue.
+pub fn queue_counts(conn: &mut DbConnection) -> QueryResult<QueueCounts> {
+    let waiting = || jobs::table.filter(jobs::status.eq(JobStatus::Queued));
+    Ok(QueueCounts {
+        queued: waiting()
+            .filter(jobs::attempts.eq(0))
+            .count()
+            .get_result(conn)?,
+        retrying: waiting()
+            .filter(jobs::attempts.gt(0))
+            .count()
+            .get_result(conn)?,
+        rescores_waiting: waiting()
+            .filter(jobs::rescore.eq(true))
+            .count()
+            .get_result(conn)?,
+        running: jobs::table
+            .filter(jobs::status.eq(JobStatus::Running))
+            .count()
+            .get_result(conn)?,
+        oldest_queued_at: waiting()
+            .select(diesel::dsl::min(jobs::created_at))
+            .first(conn)?,
+    })
+}
+
+/// The jobs the given workers hold now.
+pub fn running_on(conn: &mut DbConnection, workers: &[String]) -> QueryResult<Vec<Job>> {
     jobs::table
-        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::Running]))
-        .order(jobs::created_at.asc())
+        .filter(jobs::status.eq(JobStatus::Running))
+        .filter(jobs::lease_owner.eq_any(workers))
         .select(Job::as_select())
         .load(conn)
+}
+
+/// A page of the jobs in `status` (waiting and running ones when `None`), in the order
+/// workers claim them: first evaluations before re-scores, oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<JobStatus>,
+    page: Page,
+) -> QueryResult<(Vec<Job>, i64)> {
+    let states = status.map_or_else(|| vec![JobStatus::Queued, JobStatus::Running], |s| vec![s]);
+    paged!(
+        conn,
+        page,
+        jobs::table.filter(jobs::status.eq_any(states.clone())),
+        order: (jobs::rescore.asc(), jobs::created_at.asc(), jobs::id.asc()),
+        select: Job::as_select(),
+    )
 }

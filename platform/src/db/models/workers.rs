@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use jiebang_evaluator::protocol::Registration;
 
 use crate::db::ids::{UserId, WorkerId};
-use crate::db::models::audit;
+use crate::db::models::{Page, audit, paged};
 use crate::db::schema::workers;
 use crate::db::{DbConnection, now_millis};
 use crate::error::AppError;
@@ -83,9 +83,13 @@ pub fn count_seen_since(conn: &mut DbConnection, since: i64) -> QueryResult<i64>
         .get_result(conn)
 }
 
-pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Worker>> {
-    workers::table
-        .order(workers::registered_at.asc())
-        .select(Worker::as_select())
-        .load(conn)
+/// A page of the workers, in the order they registered.
+pub fn list(conn: &mut DbConnection, page: Page) -> QueryResult<(Vec<Worker>, i64)> {
+    paged!(
+        conn,
+        page,
+        workers::table,
+        order: (workers::registered_at.asc(), workers::id.asc()),
+        select: Worker::as_select(),
+    )
 }
