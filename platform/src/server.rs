@@ -109,18 +109,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     let handle = running.handle();
     actix_web::rt::spawn(async move {
         crate::shutdown::stop_signal().await;
-        tracing::info!("stopping");
-        stopping.begin();
-        if let Some(worker) = worker
-            && !worker
-                .stopped_within(crate::shutdown::HAND_BACK_WITHIN)
-                .await
-        {
-            tracing::warn!(
-                "the embedded worker did not stop in time; its job's lease will run out"
-            );
-        }
-        handle.stop(true).await;
+        crate::shutdown::stop_in_order(&stopping, worker, handle).await;
     });
     let stopped = running
         .await

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::worker::WorkerThread;
+
 /// The longest the embedded worker gets to hand its job back (stop the job's containers,
 /// release the lease) before the HTTP server stops regardless; the lease then runs out.
 pub const HAND_BACK_WITHIN: Duration = Duration::from_millis(1500);
@@ -31,6 +33,24 @@ impl Stopping {
     pub fn waiter(&self) -> impl Future<Output = ()> + Send + 'static {
         self.0.clone().cancelled_owned()
     }
+}
+
+/// Stops the platform in order: long-poll claims answer at once and the embedded worker
+/// (if any) stops, handing back the job it holds, within [`HAND_BACK_WITHIN`]; then the
+/// HTTP server stops, waiting at most its shutdown time-out for requests in flight.
+pub async fn stop_in_order(
+    stopping: &Stopping,
+    worker: Option<WorkerThread>,
+    server: actix_web::dev::ServerHandle,
+) {
+    tracing::info!("stopping");
+    stopping.begin();
+    if let Some(worker) = worker
+        && !worker.stopped_within(HAND_BACK_WITHIN).await
+    {
+        tracing::warn!("the embedded worker did not stop in time; its job's lease will run out");
+    }
+    server.stop(true).await;
 }
 
 /// Resolves at the first SIGTERM (what service managers and container engines send) or
