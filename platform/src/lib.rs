@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod server;
 pub mod services;
+pub mod shutdown;
 pub mod state;
 pub mod storage;
 pub mod time;

@@ -110,13 +110,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/tokens", web::post().to(users::issue_own))
                 .route("/tokens/{id}", web::delete().to(users::revoke))
                 .route("/audit", web::get().to(audit::list))
-                .route("/admin/overview", web::get().to(overview::overview)),
+                .route("/admin/overview", web::get().to(overview::overview))
+                .route("/admin/jobs", web::get().to(overview::jobs)),
         )
         .service(
             web::scope("/internal/v1")
                 .route("/workers", web::post().to(internal::register))
                 .route("/jobs/claim", web::post().to(internal::claim))
                 .route("/jobs/{id}/heartbeat", web::post().to(internal::heartbeat))
+                .route("/jobs/{id}/hand-back", web::post().to(internal::hand_back))
                 .route("/jobs/{id}/stage", web::post().to(internal::stage))
                 .route("/jobs/{id}/result", web::post().to(internal::result))
                 .route("/images/{digest}", web::get().to(internal::blob))

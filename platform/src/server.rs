@@ -60,12 +60,13 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
 
     let db_for_worker = db.clone();
     let state = AppState::new(db, config.clone())?;
-    let rate_limits = state.rate_limits.clone();
-    // A stop waits at most two seconds for requests in flight (a worker's long-poll claim
-    // would otherwise hold it for thirty); a job a worker was running goes back to the
-    // queue when its lease runs out.
+    let (rate_limits, stopping) = (state.rate_limits.clone(), state.stopping.clone());
+    // Signals are ours, not actix's: a stop first ends long-poll claims and lets the
+    // embedded worker hand its job back, and only then stops the server, which waits at
+    // most two seconds for requests still in flight.
     let server = HttpServer::new(move || routes::build(state.clone()))
         .shutdown_timeout(2)
+        .disable_signals()
         .bind(&config.bind)
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
     let addresses: Vec<String> = server
@@ -98,13 +99,19 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     if config.prune_after_hours > 0 {
         spawn_pruning(&config, db_for_worker.clone());
     }
-    if config.worker.embedded
-        && let Some(address) = server.addrs().first()
-    {
-        crate::worker::embedded(&config, &db_for_worker, *address)?.spawn();
-    }
-    let stopped = server
-        .run()
+    let worker = match server.addrs().first() {
+        Some(address) if config.worker.embedded => {
+            Some(crate::worker::embedded(&config, &db_for_worker, *address)?.spawn(&stopping))
+        }
+        _ => None,
+    };
+    let running = server.run();
+    let handle = running.handle();
+    actix_web::rt::spawn(async move {
+        crate::shutdown::stop_signal().await;
+        crate::shutdown::stop_in_order(&stopping, worker, handle).await;
+    });
+    let stopped = running
         .await
         .map_err(|e| AppError::Internal(format!("server stopped: {e}")));
     tracing::info!("the server has stopped");

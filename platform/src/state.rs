@@ -28,6 +28,8 @@ pub struct AppState {
     pub rate_limits: crate::ratelimit::RateLimits,
     /// Image uploads under way, each holding one of its team's remaining submissions.
     pub uploads: crate::services::submissions::UploadReservations,
+    /// Set when the platform starts stopping: long-poll claims answer at once.
+    pub stopping: crate::shutdown::Stopping,
     /// The OpenID Connect provider people sign in with, when one is configured.
     pub oidc: Option<Arc<crate::oidc::Provider>>,
 }
@@ -39,7 +41,8 @@ impl AppState {
             blobs: BlobStore::new(&config.data_dir),
             queue_signal: Arc::new(tokio::sync::Notify::new()),
             uploads: Default::default(),
-            metrics: Default::default(),
+            stopping: Default::default(),
+            metrics: crate::metrics::Metrics::new(&db),
             rate_limits: crate::ratelimit::RateLimits::new(&config),
             site: Arc::new(Site::new(&config)?),
             session_key: crate::auth::session::load_key(&config)?,

@@ -13,6 +13,7 @@ use crate::db::Db;
 use crate::db::models::tokens::{self, TokenKind};
 use crate::db::models::users::{self, Role, UserForm};
 use crate::error::AppError;
+use crate::shutdown::Stopping;
 
 /// The user embedded workers act as; its tokens live only in the running process.
 const EMBEDDED_LOGIN: &str = "embedded-worker";
@@ -217,17 +218,35 @@ impl Node {
     }
 
     /// Runs the worker on a thread and runtime of its own, so evaluations never compete
-    /// with the HTTP server's threads for scheduling.
-    pub fn spawn(self) {
-        std::thread::Builder::new()
+    /// with the HTTP server's threads for scheduling, until `stopping` is set; a job it
+    /// holds then goes back to the queue.
+    pub fn spawn(self, stopping: &Stopping) -> WorkerThread {
+        let (finished, stopped) = tokio::sync::oneshot::channel();
+        let until = stopping.waiter();
+        let spawned = std::thread::Builder::new()
             .name("jiebang-worker".to_owned())
             .spawn(move || {
-                if let Err(error) = self.run(std::future::pending()) {
+                if let Err(error) = self.run(until) {
                     tracing::warn!(%error, "the embedded worker stopped; submissions wait for another worker");
                 }
-            })
-            .map(|_| ())
-            .unwrap_or_else(|error| tracing::error!(%error, "cannot start the worker thread"));
+                let _ = finished.send(());
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start the worker thread");
+        }
+        WorkerThread { stopped }
+    }
+}
+
+/// The embedded worker's thread, as `serve` waits for it when stopping.
+pub struct WorkerThread {
+    stopped: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl WorkerThread {
+    /// Waits at most `limit` for the worker to finish; false when it had not.
+    pub async fn stopped_within(self, limit: std::time::Duration) -> bool {
+        tokio::time::timeout(limit, self.stopped).await.is_ok()
     }
 }
 

@@ -64,6 +64,14 @@ pub struct Heartbeat {
     pub worker_id: String,
 }
 
+/// `POST /internal/v1/jobs/{id}/hand-back`: a stopping worker gives back the job it holds,
+/// unfinished, so another worker takes it at once instead of when the lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandBack {
+    pub worker_id: String,
+}
+
 jiebang_scenarios::text_enum! {
     /// The stages a worker reports while it holds a job (the platform sets the others).
     pub enum Stage: "stage" {

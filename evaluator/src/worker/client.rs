@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use crate::EvaluatorError;
 use crate::pipeline::Evaluation;
 use crate::protocol::{
-    ClaimRequest, ClaimedJob, Heartbeat, Outcome, Registered, Registration, Stage, StageReport,
+    ClaimRequest, ClaimedJob, HandBack, Heartbeat, Outcome, Registered, Registration, Stage,
+    StageReport,
 };
 use crate::worker::cache::BlobCache;
 
@@ -114,12 +115,30 @@ impl PlatformClient {
         let body = Heartbeat {
             worker_id: worker.to_owned(),
         };
+        self.post_as_holder(&format!("/internal/v1/jobs/{job}/heartbeat"), &body, 30)
+            .await
+    }
+
+    /// Gives back a job this worker holds but will not finish (it is stopping); `false`
+    /// when the platform says the job was no longer ours.
+    pub async fn hand_back(&self, worker: &str, job: &str) -> Result<bool, EvaluatorError> {
+        let body = HandBack {
+            worker_id: worker.to_owned(),
+        };
+        self.post_as_holder(&format!("/internal/v1/jobs/{job}/hand-back"), &body, 5)
+            .await
+    }
+
+    /// A call about a job the worker holds: `false` for 409, the platform saying it no
+    /// longer does.
+    async fn post_as_holder(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        timeout_seconds: u64,
+    ) -> Result<bool, EvaluatorError> {
         let response = self
-            .post(
-                &format!("/internal/v1/jobs/{job}/heartbeat"),
-                &body,
-                Duration::from_secs(30),
-            )
+            .post(path, body, Duration::from_secs(timeout_seconds))
             .await?;
         if response.status() == reqwest::StatusCode::CONFLICT {
             return Ok(false);

@@ -5,6 +5,7 @@ pub mod client;
 pub mod pinning;
 pub mod result;
 pub mod run;
+pub mod stop;
 
 pub use cache::BlobCache;
 pub use client::PlatformClient;

@@ -14,7 +14,7 @@ use crate::harness::quality::MeasurementPolicy;
 use crate::pipeline::{Evaluation, Job, evaluate};
 use crate::protocol::{ClaimedJob, Outcome, Registration, Stage};
 use crate::worker::pinning::{parse_cpus, process_cpus};
-use crate::worker::{BlobCache, PlatformClient};
+use crate::worker::{BlobCache, PlatformClient, stop};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct WorkerConfig {
     pub measurement: MeasurementPolicy,
 }
 
-/// Runs until `shutdown` resolves; a job in progress is finished first.
+/// Runs until `shutdown` resolves; a job in progress then is stopped and handed back.
 pub async fn run_worker(
     config: WorkerConfig,
     shutdown: impl std::future::Future<Output = ()>,
@@ -74,10 +74,16 @@ pub async fn run_worker(
         };
         match claim {
             Ok(Some(job)) => {
-                process(
+                let id = job.job_id.clone();
+                let work = process(
                     &client, &worker_id, &sandbox, &allocator, &cache, &config, job,
-                )
-                .await
+                );
+                let clean_up = stop::clean_up(&sandbox);
+                let ended =
+                    stop::until_stopped(&client, &worker_id, &id, work, clean_up, &mut shutdown);
+                if ended.await == stop::Ended::HandedBack {
+                    return Ok(());
+                }
             }
             Ok(None) => {}
             Err(error) => {

@@ -4,10 +4,11 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::api::input::Query;
+use crate::api::list_page;
 use crate::auth::Admin;
 use crate::db::models::audit::{self, AuditEntry};
 use crate::error::AppError;
-use crate::services::paging::{PageQuery, Paginated, page_of};
+use crate::services::paging::{PageQuery, Paginated};
 use crate::state::AppState;
 use crate::time::iso_time;
 
@@ -42,11 +43,12 @@ pub async fn list(
     _admin: Admin,
     Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = page_of(query.page, query.per_page)?;
-    let (entries, total) = state
-        .db
-        .read(move |conn| Ok(audit::list(conn, page)?))
-        .await?;
-    let items = entries.into_iter().map(AuditView::from).collect();
-    Ok(HttpResponse::Ok().json(Paginated::<AuditView>::new(items, page, total)))
+    list_page(&state, query, |conn, page| {
+        Ok(Paginated::of(
+            audit::list(conn, page)?,
+            page,
+            AuditView::from,
+        ))
+    })
+    .await
 }

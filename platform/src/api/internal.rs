@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use jiebang_evaluator::protocol::{
-    ClaimRequest, ClaimedJob, Device, Heartbeat, MAX_RESULT_BODY, Outcome, Registered,
+    ClaimRequest, ClaimedJob, Device, HandBack, Heartbeat, MAX_RESULT_BODY, Outcome, Registered,
     Registration, Report, ResultBody, StageReport,
 };
 
@@ -127,6 +127,11 @@ pub async fn claim(
         tokio::time::Instant::now() + Duration::from_secs(form.wait_seconds).min(MAX_WAIT);
     let (lease, lease_seconds) = (lease_millis(&state), state.config.worker.lease_seconds);
     loop {
+        // A stopping platform hands out nothing and holds no one: the worker asks again
+        // (of the next platform process) instead of holding the stop up for its wait.
+        if state.stopping.is_stopping() {
+            return Ok(HttpResponse::NoContent().finish());
+        }
         // Registered before the attempt, so a job queued in between still wakes us.
         let woken = state.queue_signal.notified();
         let (worker_id, caller) = (WorkerId(form.worker_id.clone()), caller.clone());
@@ -142,6 +147,7 @@ pub async fn claim(
             })
             .await?;
         if let Some(job) = job {
+            state.metrics.job_stage(&job.job_id, "preparing");
             return Ok(HttpResponse::Ok().json(job));
         }
         // Expired leases are noticed on the next claim, so poll now and then as well.
@@ -152,6 +158,7 @@ pub async fn claim(
         tokio::select! {
             () = woken => {}
             () = tokio::time::sleep_until(wake_at) => {}
+            () = state.stopping.wait() => {}
         }
     }
 }
@@ -163,6 +170,28 @@ fn lease_lost(job: &JobId) -> AppError {
     )
 }
 
+/// Runs `change` (true when it applied) on a job as the calling worker, who must own
+/// `worker_id`; 409 `lease_lost` when the worker no longer holds the job.
+async fn as_holder(
+    state: &AppState,
+    caller: WorkerCaller,
+    worker_id: String,
+    job: JobId,
+    change: impl FnOnce(&mut DbConnection, &JobId, &str) -> diesel::QueryResult<bool> + Send + 'static,
+) -> Result<(), AppError> {
+    state
+        .db
+        .write(move |conn| {
+            let worker = own_worker(conn, &WorkerId(worker_id), &caller)?;
+            if change(conn, &job, worker.id.as_str())? {
+                Ok(())
+            } else {
+                Err(lease_lost(&job))
+            }
+        })
+        .await
+}
+
 /// `POST /internal/v1/jobs/{id}/heartbeat` — extends the lease; 409 `lease_lost` when gone.
 pub async fn heartbeat(
     state: web::Data<AppState>,
@@ -170,19 +199,30 @@ pub async fn heartbeat(
     path: web::Path<JobId>,
     Json(form): Json<Heartbeat>,
 ) -> Result<HttpResponse, AppError> {
-    let job = path.into_inner();
     let lease = lease_millis(&state);
-    state
-        .db
-        .write(move |conn| {
-            let worker = own_worker(conn, &WorkerId(form.worker_id), &caller)?;
-            if jobs::heartbeat(conn, &job, worker.id.as_str(), lease)? {
-                Ok(())
-            } else {
-                Err(lease_lost(&job))
-            }
-        })
-        .await?;
+    as_holder(
+        &state,
+        caller,
+        form.worker_id,
+        path.into_inner(),
+        move |conn, job, worker| jobs::heartbeat(conn, job, worker, lease),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /internal/v1/jobs/{id}/hand-back` — a stopping worker gives the job back, which
+/// waiting workers may claim at once; 409 `lease_lost` when it no longer held it.
+pub async fn hand_back(
+    state: web::Data<AppState>,
+    caller: WorkerCaller,
+    path: web::Path<JobId>,
+    Json(form): Json<HandBack>,
+) -> Result<HttpResponse, AppError> {
+    let job = path.into_inner();
+    as_holder(&state, caller, form.worker_id, job.clone(), jobs::hand_back).await?;
+    state.metrics.job_ended(job.as_str(), false);
+    state.queue_signal.notify_waiters();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -202,6 +242,7 @@ pub async fn stage(
     Json(form): Json<StageReport>,
 ) -> Result<HttpResponse, AppError> {
     let job = path.into_inner();
+    let (timed, stage) = (job.clone(), form.stage);
     state
         .db
         .write(move |conn| {
@@ -219,6 +260,7 @@ pub async fn stage(
             Ok(())
         })
         .await?;
+    state.metrics.job_stage(timed.as_str(), stage.as_str());
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -326,7 +368,7 @@ pub async fn result(
         }
         _ => None,
     };
-    let worker_id = WorkerId(worker_id);
+    let (worker_id, timed) = (WorkerId(worker_id), job.clone());
     state
         .db
         .write(move |conn| {
@@ -358,6 +400,7 @@ pub async fn result(
             Ok(())
         })
         .await?;
+    state.metrics.job_ended(timed.as_str(), true);
     if requeued {
         state.queue_signal.notify_waiters();
     }

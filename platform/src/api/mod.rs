@@ -15,3 +15,24 @@ pub mod scenarios;
 pub mod submissions;
 pub mod teams;
 pub mod users;
+
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+use crate::db::DbConnection;
+use crate::db::models::Page;
+use crate::error::AppError;
+use crate::services::paging::PageQuery;
+use crate::state::AppState;
+
+/// Answers a list route: `list` reads the page `query` asks for (checked first) on a pooled
+/// connection, off the request threads, and its answer is the JSON body.
+pub(crate) async fn list_page<T: Serialize + Send + 'static>(
+    state: &AppState,
+    query: PageQuery,
+    list: impl FnOnce(&mut DbConnection, Page) -> Result<T, AppError> + Send + 'static,
+) -> Result<HttpResponse, AppError> {
+    let page = query.page()?;
+    let body = state.db.read(move |conn| list(conn, page)).await?;
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -3,17 +3,25 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::api::input::Json;
+use crate::api::input::{Json, Query};
+use crate::api::list_page;
 use crate::auth::Admin;
 use crate::db::ids::OrganizationId;
 use crate::db::models::{organizations, users};
 use crate::error::AppError;
+use crate::services::paging::{PageQuery, Paginated};
 use crate::state::AppState;
 
 /// `GET /api/v1/organizations` — public.
-pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let organizations = state.db.read(|conn| Ok(organizations::list(conn)?)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": organizations })))
+pub async fn list(
+    state: web::Data<AppState>,
+    Query(query): Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    list_page(&state, query, |conn, page| {
+        let rows = organizations::list_paged(conn, page)?;
+        Ok(Paginated::of(rows, page, |organization| organization))
+    })
+    .await
 }
 
 /// `POST /api/v1/organizations` — admin.

@@ -4,10 +4,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::api::input::Query;
+use crate::api::list_page;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::ScenarioId;
 use crate::error::AppError;
 use crate::services::packages::{install_package, versions_of};
+use crate::services::paging::PageQuery;
 use crate::state::AppState;
 
 /// `PUT /api/v1/scenarios/{id}/package` — a tar (or tar.gz) of the package folder.
@@ -33,11 +36,11 @@ pub async fn versions(
     state: web::Data<AppState>,
     viewer: MaybeUser,
     path: web::Path<ScenarioId>,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let body = state
-        .db
-        .read(move |conn| versions_of(conn, &id, &viewer.visibility()))
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+    list_page(&state, query, move |conn, page| {
+        versions_of(conn, &id, &viewer.visibility(), page)
+    })
+    .await
 }

@@ -2,12 +2,15 @@
 //! scenario's department reads them once the phase has closed; teams never do.
 
 use actix_web::{HttpResponse, web};
+use serde::Serialize;
 
-use crate::api::input::Json;
+use crate::api::input::{Json, Query};
+use crate::api::list_page;
 use crate::auth::{CurrentUser, Judge, JudgeOrAdmin};
 use crate::db::ids::{ScenarioId, SubmissionId};
 use crate::db::models::reviews::{self, NewReview};
 use crate::error::AppError;
+use crate::services::paging::{PageQuery, Paginated};
 use crate::services::reviews::{ReviewView, may_read_reviews, put_review, submission_of};
 use crate::state::AppState;
 
@@ -38,20 +41,23 @@ pub async fn for_submission(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<SubmissionId>,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let items = state
-        .db
-        .read(move |conn| {
-            let submission = submission_of(conn, &id)?;
-            may_read_reviews(conn, &submission, &user)?;
-            Ok(reviews::for_submission(conn, &submission.id)?
-                .into_iter()
-                .map(ReviewView::with_context)
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    list_page(&state, query, move |conn, page| {
+        let submission = submission_of(conn, &id)?;
+        may_read_reviews(conn, &submission, &user)?;
+        let rows = reviews::for_submission(conn, &submission.id, page)?;
+        Ok(Paginated::of(rows, page, ReviewView::with_context))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct ScenarioReviews {
+    scenario_id: ScenarioId,
+    #[serde(flatten)]
+    reviews: Paginated<ReviewView>,
 }
 
 /// `GET /api/v1/scenarios/{id}/reviews` — judges and admins: every review of the scenario.
@@ -59,18 +65,16 @@ pub async fn for_scenario(
     state: web::Data<AppState>,
     JudgeOrAdmin(user): JudgeOrAdmin,
     path: web::Path<ScenarioId>,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let asked = id.clone();
-    let items = state
-        .db
-        .read(move |conn| {
-            let scenario = crate::services::scenarios::visible(conn, &asked, &user.visibility())?;
-            Ok(reviews::for_scenario(conn, &scenario.id)?
-                .into_iter()
-                .map(ReviewView::with_context)
-                .collect::<Vec<_>>())
+    list_page(&state, query, move |conn, page| {
+        let scenario = crate::services::scenarios::visible(conn, &id, &user.visibility())?;
+        let rows = reviews::for_scenario(conn, &scenario.id, page)?;
+        Ok(ScenarioReviews {
+            scenario_id: scenario.id,
+            reviews: Paginated::of(rows, page, ReviewView::with_context),
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "scenario_id": id, "items": items })))
+    })
+    .await
 }

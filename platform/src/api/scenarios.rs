@@ -4,13 +4,14 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::api::input::{Json, Query};
+use crate::api::list_page;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{OrganizationId, PhaseId, ScenarioId, TeamId};
 use crate::db::models::phases::{PhaseForm, PhasePatch};
 use crate::db::models::scenarios::{ScenarioFilter, ScenarioForm, ScenarioPatch, ScenarioState};
 use crate::db::now_millis;
 use crate::error::AppError;
-use crate::services::paging::page_of;
+use crate::services::paging::PageQuery;
 use crate::services::scenarios::{
     PhaseView, add_scenario_phase, create_scenario, delete_scenario_phase, detail_view, enrol_team,
     enrolments_of, list_views, publish_scenario, update_scenario, update_scenario_phase, visible,
@@ -33,18 +34,21 @@ pub async fn list(
     viewer: MaybeUser,
     Query(query): Query<ScenarioListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = page_of(query.page, query.per_page)?;
+    let paging = PageQuery {
+        page: query.page,
+        per_page: query.per_page,
+    };
     let filter = ScenarioFilter {
         town: query.town,
         domain: query.domain,
         state: query.status,
+        organizations: None,
     };
     let visibility = viewer.visibility();
-    let body = state
-        .db
-        .read(move |conn| list_views(conn, &filter, &visibility, page))
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+    list_page(&state, paging, move |conn, page| {
+        list_views(conn, &filter, &visibility, page)
+    })
+    .await
 }
 
 /// `GET /api/v1/scenarios/{id}` — public for published scenarios.
@@ -188,11 +192,11 @@ pub async fn enrolments(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<ScenarioId>,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let items = state
-        .db
-        .read(move |conn| enrolments_of(conn, &id, &user))
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    list_page(&state, query, move |conn, page| {
+        enrolments_of(conn, &id, &user, page)
+    })
+    .await
 }

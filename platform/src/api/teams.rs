@@ -4,13 +4,14 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::api::input::{Json, Query};
+use crate::api::list_page;
 use crate::auth::CurrentUser;
 use crate::db::ids::{InvitationId, TeamId};
 use crate::db::models::enrolments;
 use crate::db::models::submissions;
 use crate::db::models::teams::{self, TeamForm};
 use crate::error::AppError;
-use crate::services::paging::{PageQuery, Paginated, page_of};
+use crate::services::paging::{PageQuery, Paginated};
 use crate::services::scenarios::EnrolmentView;
 use crate::services::teams::{
     InvitationView, SubmissionView, TeamView, invite_member, team_for_member,
@@ -35,17 +36,16 @@ pub async fn create(
 }
 
 /// `GET /api/v1/teams` — the caller's teams.
-pub async fn mine(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let items = state
-        .db
-        .read(move |conn| {
-            Ok(teams::for_user(conn, &user.id)?
-                .into_iter()
-                .map(|team| TeamView::new(team, None))
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+pub async fn mine(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    Query(query): Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    list_page(&state, query, move |conn, page| {
+        let rows = teams::for_user_paged(conn, &user.id, page)?;
+        Ok(Paginated::of(rows, page, |team| TeamView::new(team, None)))
+    })
+    .await
 }
 
 /// `GET /api/v1/teams/{id}` — members, judges, admins.
@@ -92,36 +92,28 @@ pub async fn team_invitations(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<TeamId>,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let items = state
-        .db
-        .read(move |conn| {
-            team_for_member(conn, &id, &user)?;
-            Ok(teams::invitations_of_team(conn, &id)?
-                .into_iter()
-                .map(InvitationView::from)
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    list_page(&state, query, move |conn, page| {
+        team_for_member(conn, &id, &user)?;
+        let rows = teams::invitations_of_team(conn, &id, None, page)?;
+        Ok(Paginated::of(rows, page, InvitationView::from))
+    })
+    .await
 }
 
 /// `GET /api/v1/invitations` — the caller's pending invitations.
 pub async fn my_invitations(
     state: web::Data<AppState>,
     user: CurrentUser,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let items = state
-        .db
-        .read(move |conn| {
-            Ok(teams::pending_invitations_for(conn, &user.id)?
-                .into_iter()
-                .map(InvitationView::from)
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    list_page(&state, query, move |conn, page| {
+        let rows = teams::pending_invitations_for(conn, &user.id, page)?;
+        Ok(Paginated::of(rows, page, InvitationView::from))
+    })
+    .await
 }
 
 async fn respond(
@@ -182,19 +174,17 @@ pub async fn enrolments(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<TeamId>,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let items = state
-        .db
-        .read(move |conn| {
-            let team = team_for_member(conn, &id, &user)?;
-            Ok(enrolments::for_team(conn, &id)?
-                .into_iter()
-                .map(|e| EnrolmentView::new(e, Some(team.name.clone())))
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    list_page(&state, query, move |conn, page| {
+        let team = team_for_member(conn, &id, &user)?;
+        let rows = enrolments::for_team(conn, &id, page)?;
+        Ok(Paginated::of(rows, page, |e| {
+            EnrolmentView::new(e, Some(team.name.clone()))
+        }))
+    })
+    .await
 }
 
 /// `GET /api/v1/teams/{id}/submissions` — members, judges, admins; nobody else's.
@@ -205,15 +195,10 @@ pub async fn submissions(
     Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let page = page_of(query.page, query.per_page)?;
-    let body = state
-        .db
-        .read(move |conn| {
-            team_for_member(conn, &id, &user)?;
-            let (rows, total) = submissions::for_team(conn, &id, page)?;
-            let items = rows.into_iter().map(SubmissionView::from).collect();
-            Ok(Paginated::<SubmissionView>::new(items, page, total))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(body))
+    list_page(&state, query, move |conn, page| {
+        team_for_member(conn, &id, &user)?;
+        let rows = submissions::for_team(conn, &id, page)?;
+        Ok(Paginated::of(rows, page, SubmissionView::from))
+    })
+    .await
 }

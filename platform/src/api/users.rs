@@ -3,13 +3,15 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::api::input::Json;
+use crate::api::input::{Json, Query};
+use crate::api::list_page;
 use crate::auth::{Admin, CurrentUser};
 use crate::db::ids::{OrganizationId, TokenId, UserId};
 use crate::db::models::teams;
 use crate::db::models::tokens::{self, ApiToken, TokenKind};
 use crate::db::models::users::{self, Role, User, UserForm};
 use crate::error::AppError;
+use crate::services::paging::{PageQuery, Paginated};
 use crate::state::AppState;
 use crate::time::iso_time;
 
@@ -94,17 +96,20 @@ pub async fn create(
 }
 
 /// `GET /api/v1/users` — admin.
-pub async fn list(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse, AppError> {
-    let items = state
-        .db
-        .read(|conn| {
-            users::list(conn)?
-                .into_iter()
-                .map(|user| user_view(conn, user))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+pub async fn list(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    Query(query): Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    list_page(&state, query, |conn, page| {
+        let (rows, total) = users::list_paged(conn, page)?;
+        let items = rows
+            .into_iter()
+            .map(|user| user_view(conn, user))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Paginated::new(items, page, total))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,17 +156,13 @@ pub async fn issue_own(
 pub async fn list_own(
     state: web::Data<AppState>,
     user: CurrentUser,
+    Query(query): Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let items = state
-        .db
-        .read(move |conn| {
-            Ok(tokens::list_for(conn, &user.id)?
-                .into_iter()
-                .map(TokenView::from)
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    list_page(&state, query, move |conn, page| {
+        let rows = tokens::list_for(conn, &user.id, page)?;
+        Ok(Paginated::of(rows, page, TokenView::from))
+    })
+    .await
 }
 
 /// `DELETE /api/v1/tokens/{id}` — the token's owner or an admin.

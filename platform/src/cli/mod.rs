@@ -177,9 +177,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         } => client_runtime()?.block_on(async {
             client::leaderboard(&connection.resolve()?, &scenario, private).await
         }),
-        Command::Worker(_) => crate::worker::standalone(&config)?.run(async {
-            let _ = tokio::signal::ctrl_c().await;
-        }),
+        Command::Worker(_) => {
+            crate::worker::standalone(&config)?.run(crate::shutdown::stop_signal())
+        }
         Command::Scenario(ScenarioCommand::Validate { dir }) => {
             match jiebang_scenarios::package::validate(&dir) {
                 Ok(package) => {

@@ -3,6 +3,7 @@
 pub mod ids;
 pub mod models;
 pub mod schema;
+pub mod waits;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -126,6 +127,8 @@ impl r2d2::ManageConnection for ConnectionManager {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<ConnectionManager>,
+    /// How long work waited for a connection and for SQLite's writer.
+    pub waits: waits::DbWaits,
     backend: Backend,
     /// SQLite has one writer at a time; taking this lock first turns "database is locked"
     /// failures on lock upgrade into orderly waiting inside this process.
@@ -139,13 +142,16 @@ impl Db {
             ensure_parent_dir(path)?;
         }
         run_migrations(url)?;
+        let waits = waits::DbWaits::default();
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))
+            .event_handler(Box::new(waits.clone()))
             .build(ConnectionManager { url: url.clone() })
             .map_err(|e| AppError::Unavailable(format!("database pool: {e}")))?;
         Ok(Self {
             pool,
+            waits,
             backend: url.backend(),
             sqlite_writer: Arc::new(Mutex::new(())),
         })
@@ -194,11 +200,15 @@ impl Db {
         work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
         let _writer = match self.backend {
-            Backend::Sqlite => Some(
-                self.sqlite_writer
+            Backend::Sqlite => {
+                let asked = std::time::Instant::now();
+                let writer = self
+                    .sqlite_writer
                     .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            ),
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                self.waits.waited("sqlite_writer", asked.elapsed());
+                Some(writer)
+            }
             Backend::Postgres => None,
         };
         let mut conn = self.connection()?;

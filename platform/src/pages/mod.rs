@@ -7,6 +7,7 @@ pub mod chart;
 pub mod consoles;
 pub mod errors;
 pub mod markdown;
+pub mod paging;
 pub mod scenarios;
 pub mod signin;
 pub mod site;

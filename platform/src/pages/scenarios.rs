@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{OrganizationId, ScenarioId, TeamId};
 use crate::db::models::organizations;
+use crate::pages::paging::{Pager, page_number};
 use crate::services::boards::{Board, BoardQuery, BoardView, board_of};
 use crate::services::downloads::{FileView, file_views};
-use crate::services::paging::{MAX_PER_PAGE, page_of};
 use crate::services::scenarios::{ScenarioView, enrol_team, list_views, visible};
 use jiebang_scenarios::package::Load;
 
@@ -30,6 +30,7 @@ pub struct HomeQuery {
     pub domain: Option<String>,
     pub status: Option<String>,
     pub page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -113,9 +114,7 @@ struct HomeView {
     domain: String,
     cards: Vec<Card>,
     total: i64,
-    page: u32,
-    previous: Option<String>,
-    next: Option<String>,
+    pager: Pager,
 }
 
 /// `GET /` — the opportunity lists by town, filtered and paged.
@@ -124,8 +123,7 @@ pub async fn home(
     query: web::Query<HomeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let number = query.page.unwrap_or(1).max(1);
-    let paging = page_of(Some(number), Some(PER_PAGE.min(MAX_PER_PAGE)))?;
+    let paging = page_number(query.page, query.per_page, PER_PAGE)?;
     let town = query.town.clone().filter(|t| !t.is_empty());
     let domain = query.domain.clone().filter(|d| !d.trim().is_empty());
     let status = match query.status.as_deref() {
@@ -142,6 +140,7 @@ pub async fn home(
         town: town.as_deref().map(OrganizationId::from),
         domain: domain.clone(),
         state: status,
+        organizations: None,
     };
     let visibility = MaybeUser(page.user.clone()).visibility();
     let (list, towns) = page
@@ -154,24 +153,6 @@ pub async fn home(
             ))
         })
         .await?;
-    let link = |n: u32| {
-        let mut pairs = vec![("page", n.to_string())];
-        if let Some(t) = &town {
-            pairs.push(("town", t.clone()));
-        }
-        if let Some(d) = &domain {
-            pairs.push(("domain", d.clone()));
-        }
-        if let Some(s) = &query.status {
-            pairs.push(("status", s.clone()));
-        }
-        format!(
-            "/?{}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
-        )
-    };
-    let last =
-        u32::try_from((list.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE)).unwrap_or(1);
     let view = HomeView {
         towns: towns
             .iter()
@@ -192,9 +173,7 @@ pub async fn home(
         domain: domain.clone().unwrap_or_default(),
         cards: list.items.iter().map(|v| card(&page, v)).collect(),
         total: list.total,
-        page: number,
-        previous: (number > 1).then(|| link(number - 1)),
-        next: (number < last).then(|| link(number + 1)),
+        pager: Pager::new(&page, paging, list.items.len(), list.total, "page"),
     };
     let title = page.text("home.title");
     page.render("pages/home", &title, view)

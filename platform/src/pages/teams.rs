@@ -10,9 +10,9 @@ use crate::db::ids::{InvitationId, TeamId};
 use crate::db::models::teams::{InvitationStatus, MemberRole};
 use crate::db::models::{enrolments, submissions, teams, users};
 use crate::error::AppError;
+use crate::pages::paging::{Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::when;
 use crate::pages::{PageContext, see_other};
-use crate::services::paging::page_of;
 use crate::services::teams::{invite_member, team_for_member};
 use crate::time::iso_time;
 
@@ -29,8 +29,11 @@ struct TeamPage {
     institution: String,
     members: Vec<Row>,
     invitations: Vec<Row>,
+    invitations_pager: Pager,
     enrolments: Vec<Row>,
+    enrolments_pager: Pager,
     submissions: Vec<Row>,
+    submissions_pager: Pager,
     is_owner: bool,
     notice: Option<String>,
 }
@@ -38,6 +41,12 @@ struct TeamPage {
 #[derive(Debug, Deserialize)]
 pub struct TeamQuery {
     pub invited: Option<String>,
+    /// The page of submissions (newest first).
+    pub page: Option<u32>,
+    pub enrolments_page: Option<u32>,
+    pub invitations_page: Option<u32>,
+    /// Rows of each list.
+    pub per_page: Option<u32>,
 }
 
 /// `GET /teams/{id}` — members, judges and admins.
@@ -49,18 +58,20 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let (names, lang) = (std::sync::Arc::clone(&page.state.site.catalogs), page.lang);
-    let view = page
+    let rows = |number| page_number(number, query.per_page, ROWS_PER_PAGE);
+    let (submitted, enrolled) = (rows(query.page)?, rows(query.enrolments_page)?);
+    let invited = rows(query.invitations_page)?;
+    let (view, totals) = page
         .state
         .db
         .read(move |conn| {
             let team = team_for_member(conn, &id, &user)?;
             let is_owner = teams::role_of(conn, &id, &user.id)? == Some(MemberRole::Owner);
             let members = teams::members(conn, &id)?;
+            let (pending, pending_total) =
+                teams::invitations_of_team(conn, &id, Some(InvitationStatus::Pending), invited)?;
             let mut invitations = Vec::new();
-            for invitation in teams::invitations_of_team(conn, &id)? {
-                if invitation.status != InvitationStatus::Pending {
-                    continue;
-                }
+            for invitation in pending {
                 let login = users::find(conn, &invitation.invitee_id)?
                     .map_or_else(|| invitation.invitee_id.0.clone(), |u| u.login);
                 invitations.push(Row {
@@ -68,9 +79,9 @@ pub async fn show(
                     link: None,
                 });
             }
-            let enrolled = enrolments::for_team(conn, &id)?;
-            let (recent, _) = submissions::for_team(conn, &id, page_of(Some(1), Some(20))?)?;
-            Ok(TeamPage {
+            let (enrolments, enrolments_total) = enrolments::for_team(conn, &id, enrolled)?;
+            let (recent, submissions_total) = submissions::for_team(conn, &id, submitted)?;
+            let view = TeamPage {
                 id: team.id.0.clone(),
                 name: team.name,
                 institution: team.institution,
@@ -86,13 +97,15 @@ pub async fn show(
                     })
                     .collect(),
                 invitations,
-                enrolments: enrolled
+                invitations_pager: Pager::default(),
+                enrolments: enrolments
                     .into_iter()
                     .map(|e| Row {
                         link: Some(format!("/scenarios/{}", e.scenario_id)),
                         cells: vec![e.scenario_id.0, when(&iso_time(e.created_at))],
                     })
                     .collect(),
+                enrolments_pager: Pager::default(),
                 submissions: recent
                     .into_iter()
                     .map(|s| Row {
@@ -105,13 +118,37 @@ pub async fn show(
                         ],
                     })
                     .collect(),
+                submissions_pager: Pager::default(),
                 is_owner,
                 notice: None,
-            })
+            };
+            Ok((view, (pending_total, enrolments_total, submissions_total)))
         })
         .await?;
+    let (pending_total, enrolments_total, submissions_total) = totals;
     let view = TeamPage {
         notice: query.invited.is_some().then(|| page.text("team.invited")),
+        invitations_pager: Pager::new(
+            &page,
+            invited,
+            view.invitations.len(),
+            pending_total,
+            "invitations_page",
+        ),
+        enrolments_pager: Pager::new(
+            &page,
+            enrolled,
+            view.enrolments.len(),
+            enrolments_total,
+            "enrolments_page",
+        ),
+        submissions_pager: Pager::new(
+            &page,
+            submitted,
+            view.submissions.len(),
+            submissions_total,
+            "page",
+        ),
         ..view
     };
     let title = view.name.clone();
@@ -149,16 +186,29 @@ struct InvitationRow {
 #[derive(Serialize)]
 struct InvitationsPage {
     invitations: Vec<InvitationRow>,
+    pager: Pager,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvitationsQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
 /// `GET /invitations` — the signed-in user's pending invitations.
-pub async fn invitations(page: PageContext, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let rows = page
+pub async fn invitations(
+    page: PageContext,
+    user: CurrentUser,
+    query: web::Query<InvitationsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let paging = page_number(query.page, query.per_page, ROWS_PER_PAGE)?;
+    let (rows, total) = page
         .state
         .db
         .read(move |conn| {
             let mut rows = Vec::new();
-            for invitation in teams::pending_invitations_for(conn, &user.id)? {
+            let (pending, total) = teams::pending_invitations_for(conn, &user.id, paging)?;
+            for invitation in pending {
                 let team = teams::find(conn, &invitation.team_id)?
                     .map_or_else(|| invitation.team_id.0.clone(), |t| t.name);
                 rows.push(InvitationRow {
@@ -167,14 +217,18 @@ pub async fn invitations(page: PageContext, user: CurrentUser) -> Result<HttpRes
                     since: when(&iso_time(invitation.created_at)),
                 });
             }
-            Ok(rows)
+            Ok((rows, total))
         })
         .await?;
     let title = page.text("invitations.title");
+    let pager = Pager::new(&page, paging, rows.len(), total, "page");
     page.render(
         "pages/invitations",
         &title,
-        InvitationsPage { invitations: rows },
+        InvitationsPage {
+            invitations: rows,
+            pager,
+        },
     )
 }
 

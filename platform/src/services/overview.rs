@@ -1,4 +1,5 @@
-//! The operator's overview: workers, the queue, and how busy each accelerator was.
+//! The operator's overview: workers, the queue, and how busy each accelerator was; and the
+//! queue itself, job by job.
 
 use std::collections::HashMap;
 
@@ -7,11 +8,13 @@ use jiebang_evaluator::protocol::report::Disturbance;
 use serde::Serialize;
 
 use crate::db::DbConnection;
-use crate::db::models::jobs::{self, Job, JobStatus};
+use crate::db::models::Page;
+use crate::db::models::jobs::{self, Job, JobStatus, QueueCounts};
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::workers::{self, Worker};
 use crate::db::now_millis;
 use crate::error::AppError;
+use crate::services::paging::Paginated;
 use crate::state::AppState;
 use crate::time::iso_time;
 
@@ -74,52 +77,51 @@ pub struct QuietWaitView {
 #[derive(Debug, Default, Serialize)]
 pub struct QueueView {
     /// Waiting for their first attempt.
-    pub queued: usize,
+    pub queued: i64,
     /// Held by a worker under a lease.
-    pub running: usize,
+    pub running: i64,
     /// Waiting again after an infrastructure failure or an expired lease.
-    pub retrying: usize,
+    pub retrying: i64,
     /// Of the waiting ones, re-scores on a new package version: claimed only when no
     /// first evaluation waits.
-    pub rescores_waiting: usize,
+    pub rescores_waiting: i64,
     /// Waiting for a quiet node after disturbed timed runs (stage `waiting_for_quiet_node`).
-    pub waiting_for_quiet_node: usize,
+    pub waiting_for_quiet_node: i64,
     pub oldest_queued_at: Option<String>,
     pub oldest_queued_age_seconds: Option<f64>,
     /// The jobs waiting for a quiet node, with the figures that sent them back.
     pub quiet_waits: Vec<QuietWaitView>,
 }
 
-pub fn queue_of(unfinished: &[Job], now: i64) -> QueueView {
-    let mut queue = QueueView::default();
-    let mut oldest: Option<i64> = None;
-    for job in unfinished {
-        match (job.status, job.attempts) {
-            (JobStatus::Running, _) => queue.running += 1,
-            _ if job.not_before.is_some() => {
-                queue.waiting_for_quiet_node += 1;
-                queue.quiet_waits.push(QuietWaitView {
+/// The most jobs waiting for a quiet node the overview lists (all are counted).
+const QUIET_WAITS_LISTED: i64 = 100;
+
+impl QueueView {
+    /// The view of `counts`, listing `quiet` (jobs waiting for a quiet node).
+    pub fn new(counts: QueueCounts, quiet: &[Job], now: i64) -> Self {
+        Self {
+            queued: counts.queued,
+            running: counts.running,
+            retrying: counts.retrying,
+            rescores_waiting: counts.rescores_waiting,
+            waiting_for_quiet_node: counts.waiting_for_quiet_node,
+            oldest_queued_at: counts.oldest_queued_at.map(iso_time),
+            oldest_queued_age_seconds: counts
+                .oldest_queued_at
+                .map(|at| (now - at).max(0) as f64 / 1000.0),
+            quiet_waits: quiet
+                .iter()
+                .map(|job| QuietWaitView {
                     job_id: job.id.0.clone(),
                     submission_id: job.submission_id.0.clone(),
                     waits: job.quiet_waits,
                     not_before: job.not_before.map(iso_time),
                     reason: job.last_error.clone(),
                     disturbances: job.disturbances(),
-                });
-            }
-            (_, 0) => queue.queued += 1,
-            _ => queue.retrying += 1,
-        }
-        if job.status == JobStatus::Queued && job.rescore {
-            queue.rescores_waiting += 1;
-        }
-        if job.status == JobStatus::Queued {
-            oldest = Some(oldest.map_or(job.created_at, |o| o.min(job.created_at)));
+                })
+                .collect(),
         }
     }
-    queue.oldest_queued_at = oldest.map(iso_time);
-    queue.oldest_queued_age_seconds = oldest.map(|at| (now - at).max(0) as f64 / 1000.0);
-    queue
 }
 
 /// Device-seconds in the window: per (worker id, device id), and per worker for runs whose
@@ -165,7 +167,7 @@ pub fn usage_of(finished: &[EvaluationResult]) -> Usage {
 
 pub fn worker_view(
     worker: Worker,
-    unfinished: &[Job],
+    running: &[Job],
     usage: &Usage,
     now: i64,
     alive_millis: i64,
@@ -190,7 +192,7 @@ pub fn worker_view(
             }
         })
         .collect();
-    let current_job = unfinished
+    let current_job = running
         .iter()
         .find(|j| {
             j.status == JobStatus::Running && j.lease_owner.as_deref() == Some(worker.id.as_str())
@@ -221,31 +223,102 @@ pub fn worker_view(
     }
 }
 
-/// What the operator's console shows (the API's and the page's).
+/// What the operator's console shows (the API's and the page's): the queue and a page of
+/// the workers.
 #[derive(Debug, Serialize)]
 pub struct Overview {
     pub at: String,
     pub window_seconds: i64,
     pub workers: Vec<WorkerView>,
+    pub page: u32,
+    pub per_page: u32,
+    /// Workers in all.
+    pub total: i64,
     pub queue: QueueView,
 }
 
-/// Workers, queue and utilisation now; a worker silent for `alive_millis` counts as gone.
-pub fn overview_of(conn: &mut DbConnection, alive_millis: i64) -> Result<Overview, AppError> {
+/// Workers (one page of them), queue and utilisation now; a worker silent for
+/// `alive_millis` counts as gone.
+pub fn overview_of(
+    conn: &mut DbConnection,
+    alive_millis: i64,
+    page: Page,
+) -> Result<Overview, AppError> {
     let now = now_millis();
-    let unfinished = jobs::unfinished(conn)?;
+    let (listed, total) = workers::list(conn, page)?;
+    let ids: Vec<String> = listed.iter().map(|w| w.id.0.clone()).collect();
+    let running = jobs::running_on(conn, &ids)?;
     let finished = results::finished_since(conn, now - UTILISATION_WINDOW_MILLIS)?;
     let usage = usage_of(&finished);
-    let workers: Vec<WorkerView> = workers::list(conn)?
+    let workers: Vec<WorkerView> = listed
         .into_iter()
-        .map(|w| worker_view(w, &unfinished, &usage, now, alive_millis))
+        .map(|w| worker_view(w, &running, &usage, now, alive_millis))
         .collect();
     Ok(Overview {
         at: iso_time(now),
         window_seconds: UTILISATION_WINDOW_MILLIS / 1000,
         workers,
-        queue: queue_of(&unfinished, now),
+        page: page.number,
+        per_page: page.size,
+        total,
+        queue: QueueView::new(
+            jobs::queue_counts(conn)?,
+            &jobs::waiting_for_quiet_node(conn, QUIET_WAITS_LISTED)?,
+            now,
+        ),
     })
+}
+
+/// A job as the operator's queue lists it.
+#[derive(Debug, Serialize)]
+pub struct JobView {
+    pub job_id: String,
+    pub submission_id: String,
+    pub status: JobStatus,
+    /// Attempts so far (the running one included) of `max_attempts`.
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// The worker holding it, while it runs.
+    pub worker_id: Option<String>,
+    pub lease_expires_at: Option<String>,
+    pub package_version: i32,
+    pub rescore: bool,
+    pub last_error: Option<String>,
+    pub queued_at: String,
+    pub updated_at: String,
+}
+
+impl From<Job> for JobView {
+    fn from(job: Job) -> Self {
+        Self {
+            job_id: job.id.0,
+            submission_id: job.submission_id.0,
+            status: job.status,
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            worker_id: job.lease_owner,
+            lease_expires_at: job.lease_expires_at.map(iso_time),
+            package_version: job.package_version,
+            rescore: job.rescore,
+            last_error: job.last_error,
+            queued_at: iso_time(job.created_at),
+            updated_at: iso_time(job.updated_at),
+        }
+    }
+}
+
+/// A page of the jobs in `status` (waiting and running ones when `None`), in the order
+/// workers take them.
+pub fn jobs_of(
+    conn: &mut DbConnection,
+    status: Option<JobStatus>,
+    page: Page,
+) -> Result<Paginated<JobView>, AppError> {
+    Ok(Paginated::of(
+        jobs::list(conn, status, page)?,
+        page,
+        JobView::from,
+    ))
 }
 
 /// How long a worker may be silent and still count as alive: two leases (a live worker

@@ -3,6 +3,7 @@
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::ScenarioId;
+use crate::db::models::Page;
 use crate::db::models::package_versions::{self, VersionView};
 use crate::db::models::scenarios::{self, Scenario, Visibility};
 use crate::error::AppError;
@@ -102,22 +103,27 @@ where
     Ok(body)
 }
 
-/// A scenario's package versions as its viewers may list them: the one in force and every
-/// version, newest first.
+/// A scenario's package versions as its viewers may list them: the one in force and a
+/// page of the versions, newest first.
 #[derive(Debug, serde::Serialize)]
 pub struct VersionsView {
     pub scenario_id: ScenarioId,
     pub current: i32,
     pub versions: Vec<VersionView>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
 }
 
 pub fn versions_of(
     conn: &mut DbConnection,
     id: &ScenarioId,
     visibility: &Visibility,
+    page: Page,
 ) -> Result<VersionsView, AppError> {
     let scenario = crate::services::scenarios::visible(conn, id, visibility)?;
-    let versions = package_versions::of_scenario(conn, &scenario.id)?
+    let (rows, total) = package_versions::of_scenario(conn, &scenario.id, page)?;
+    let versions = rows
         .iter()
         .map(VersionView::new)
         .collect::<Result<_, _>>()?;
@@ -125,5 +131,8 @@ pub fn versions_of(
         current: scenario.package_version,
         scenario_id: scenario.id,
         versions,
+        page: page.number,
+        per_page: page.size,
+        total,
     })
 }

@@ -51,4 +51,16 @@ impl<T> Paginated<T> {
             total,
         }
     }
+
+    /// A page the data layer returned as `(rows, total)`, each row shown through `view`.
+    pub fn of<R>((rows, total): (Vec<R>, i64), page: Page, view: impl FnMut(R) -> T) -> Self {
+        Self::new(rows.into_iter().map(view).collect(), page, total)
+    }
+}
+
+impl PageQuery {
+    /// The page asked for, checked.
+    pub fn page(self) -> Result<Page, AppError> {
+        page_of(self.page, self.per_page)
+    }
 }

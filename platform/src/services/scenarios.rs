@@ -273,18 +273,19 @@ pub fn enrol_team(
     Ok(EnrolmentView::new(enrolment, Some(team.name)))
 }
 
-/// Who enrolled in the scenario: its department, judges and admins may see it.
+/// A page of who enrolled in the scenario: its department, judges and admins may see it.
 pub fn enrolments_of(
     conn: &mut DbConnection,
     id: &ScenarioId,
     user: &CurrentUser,
-) -> Result<Vec<EnrolmentView>, AppError> {
+    page: crate::db::models::Page,
+) -> Result<Paginated<EnrolmentView>, AppError> {
     let scenario = visible(conn, id, &user.visibility())?;
     if !user.sees_all_work() {
         user.require_department_of(&scenario.organization_id)?;
     }
-    Ok(enrolments::for_scenario(conn, &scenario.id)?
-        .into_iter()
-        .map(|(enrolment, name)| EnrolmentView::new(enrolment, Some(name)))
-        .collect())
+    let rows = enrolments::for_scenario(conn, &scenario.id, page)?;
+    Ok(Paginated::of(rows, page, |(enrolment, name)| {
+        EnrolmentView::new(enrolment, Some(name))
+    }))
 }

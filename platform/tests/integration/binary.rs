@@ -21,6 +21,24 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// Sends SIGTERM and waits (at most 30 s) for the process to exit; how long it took.
+    pub fn terminate(&mut self) -> Duration {
+        let pid = self.child.id().to_string();
+        let started = std::time::Instant::now();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "jiebang serve exited with {status}");
+                return started.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("jiebang serve did not stop within 30 s of SIGTERM");
+    }
+}
+
 /// Starts the real binary on a free port with its data in `data_dir`, the packages of
 /// `catalog` and, when asked, its embedded worker; waits for its listening line.
 pub fn start_server(
@@ -129,6 +147,91 @@ pub fn admin_cli(data_dir: &Path, database_url: &str, args: &[&str]) -> String {
         .find(|word| word.starts_with("jb_"))
         .map(str::to_owned)
         .unwrap_or_default()
+}
+
+/// Creates user `login` (with `role`, if any) through `jiebang admin` and returns a new
+/// token for them: a worker token when `worker` is set.
+pub fn user_with_token(
+    data_dir: &Path,
+    database_url: &str,
+    login: &str,
+    role: Option<&str>,
+    worker: bool,
+) -> String {
+    let mut create = vec!["create-user", "--login", login, "--name", login];
+    create.extend(role.map(|role| ["--role", role]).into_iter().flatten());
+    admin_cli(data_dir, database_url, &create);
+    let mut issue = vec!["create-token", "--login", login];
+    if worker {
+        issue.push("--worker");
+    }
+    admin_cli(data_dir, database_url, &issue)
+}
+
+/// The scenario of the test package (`copy_test_package`) the HTTP helpers below use.
+pub const TEST_SCENARIO: &str = "test-parcel-delay";
+
+/// Over HTTP: a team of the token's user, enrolled in [`TEST_SCENARIO`]; its id.
+pub async fn enrolled_team(base: &str, token: &str) -> String {
+    let client = reqwest::Client::new();
+    let team: serde_json::Value = client
+        .post(format!("{base}/api/v1/teams"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": "T", "kind": "company", "institution": "I"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let team = team["id"].as_str().unwrap().to_owned();
+    let enrolled = client
+        .post(format!(
+            "{base}/api/v1/scenarios/{TEST_SCENARIO}/enrolments"
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"team_id": team}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrolled.status(), 201);
+    team
+}
+
+/// Over HTTP: `GET base+path` with `token`, as JSON.
+pub async fn get_json(base: &str, path: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Over HTTP: uploads `archive` for `team` to [`TEST_SCENARIO`]; the submission's id.
+pub async fn upload(
+    base: &str,
+    token: &str,
+    team: &str,
+    archive: impl Into<reqwest::Body>,
+) -> String {
+    let uploaded: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{base}/api/v1/scenarios/{TEST_SCENARIO}/submissions?team_id={team}"
+        ))
+        .bearer_auth(token)
+        .header("Content-Type", "application/x-tar")
+        .body(archive)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    uploaded["submission"]["id"].as_str().unwrap().to_owned()
 }
 
 /// Runs a client command (`submit`, `status`, `leaderboard`) as a team member would, with

@@ -19,6 +19,7 @@ async fn unchanged_boards_and_pages_answer_304(backend: Backend) {
     for path in [
         "/",
         "/scenarios/kg-open",
+        "/scenarios/kg-open/leaderboard",
         "/api/v1/scenarios/kg-open/leaderboard",
     ] {
         let first = app.page(TestRequest::get().uri(path)).await;

@@ -1,6 +1,6 @@
 //! Restart: what `jiebang serve` stored before a restart is there after it.
 
-use crate::binary::{admin_cli, admin_token, start_server as start};
+use crate::binary::{admin_token, enrolled_team, start_server as start, upload, user_with_token};
 use crate::common::{Backend, copy_test_package, fresh_database};
 use crate::on_both_backends;
 
@@ -63,30 +63,8 @@ async fn queued_and_running_jobs_survive_a_restart(backend: Backend) {
     let client = reqwest::Client::new();
 
     let first = start(data, &database.url, &data.join("catalog"), false);
-    admin_cli(
-        data,
-        &database.url,
-        &["create-user", "--login", "lead", "--name", "Lead"],
-    );
-    let lead = admin_cli(data, &database.url, &["create-token", "--login", "lead"]);
-    admin_cli(
-        data,
-        &database.url,
-        &[
-            "create-user",
-            "--login",
-            "pool",
-            "--name",
-            "Pool",
-            "--role",
-            "operator",
-        ],
-    );
-    let worker_token = admin_cli(
-        data,
-        &database.url,
-        &["create-token", "--login", "pool", "--worker"],
-    );
+    let lead = user_with_token(data, &database.url, "lead", None, false);
+    let worker_token = user_with_token(data, &database.url, "pool", Some("operator"), true);
     let post = |base: &str, path: &str, token: &str, body: serde_json::Value| {
         client
             .post(format!("{base}{path}"))
@@ -94,44 +72,10 @@ async fn queued_and_running_jobs_survive_a_restart(backend: Backend) {
             .json(&body)
             .send()
     };
-    let team: serde_json::Value = post(
-        &first.base,
-        "/api/v1/teams",
-        &lead,
-        serde_json::json!({"name": "T", "kind": "company", "institution": "I"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let team = team["id"].as_str().unwrap().to_owned();
-    let enrolled = post(
-        &first.base,
-        "/api/v1/scenarios/test-parcel-delay/enrolments",
-        &lead,
-        serde_json::json!({"team_id": team}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(enrolled.status(), 201);
+    let team = enrolled_team(&first.base, &lead).await;
     let mut ids = Vec::new();
     for body in ["first image", "second image"] {
-        let uploaded: serde_json::Value = client
-            .post(format!(
-                "{}/api/v1/scenarios/test-parcel-delay/submissions?team_id={team}",
-                first.base
-            ))
-            .bearer_auth(&lead)
-            .header("Content-Type", "application/x-tar")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ids.push(uploaded["submission"]["id"].as_str().unwrap().to_owned());
+        ids.push(upload(&first.base, &lead, &team, body).await);
     }
     let worker: serde_json::Value = post(
         &first.base,

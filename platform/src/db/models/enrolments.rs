@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::ids::{EnrolmentId, PhaseId, ScenarioId, TeamId, UserId};
 use crate::db::models::phases;
 use crate::db::models::scenarios::Scenario;
-use crate::db::models::{audit, conflict_if_duplicate};
+use crate::db::models::{Page, audit, conflict_if_duplicate, paged};
 use crate::db::now_millis;
 use crate::db::schema::{enrolments, teams};
 use crate::error::AppError;
@@ -96,23 +96,34 @@ pub fn find(
         .optional()
 }
 
-/// Enrolments of a scenario with each team's name.
+/// A page of a scenario's enrolments, oldest first, with each team's name.
 pub fn for_scenario(
     conn: &mut DbConnection,
     scenario: &ScenarioId,
-) -> QueryResult<Vec<(Enrolment, String)>> {
-    enrolments::table
-        .inner_join(teams::table)
-        .filter(enrolments::scenario_id.eq(scenario))
-        .order(enrolments::created_at.asc())
-        .select((Enrolment::as_select(), teams::name))
-        .load(conn)
+    page: Page,
+) -> QueryResult<(Vec<(Enrolment, String)>, i64)> {
+    paged!(
+        conn,
+        page,
+        enrolments::table
+            .inner_join(teams::table)
+            .filter(enrolments::scenario_id.eq(scenario)),
+        order: (enrolments::created_at.asc(), enrolments::id.asc()),
+        select: (Enrolment::as_select(), teams::name),
+    )
 }
 
-pub fn for_team(conn: &mut DbConnection, team: &TeamId) -> QueryResult<Vec<Enrolment>> {
-    enrolments::table
-        .filter(enrolments::team_id.eq(team))
-        .order(enrolments::created_at.asc())
-        .select(Enrolment::as_select())
-        .load(conn)
+/// A page of a team's enrolments, oldest first.
+pub fn for_team(
+    conn: &mut DbConnection,
+    team: &TeamId,
+    page: Page,
+) -> QueryResult<(Vec<Enrolment>, i64)> {
+    paged!(
+        conn,
+        page,
+        enrolments::table.filter(enrolments::team_id.eq(team)),
+        order: (enrolments::created_at.asc(), enrolments::id.asc()),
+        select: Enrolment::as_select(),
+    )
 }

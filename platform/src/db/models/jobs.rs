@@ -7,8 +7,8 @@ use jiebang_evaluator::protocol::Outcome;
 use jiebang_evaluator::protocol::report::Disturbance;
 
 use crate::db::ids::{JobId, ScenarioId, SubmissionId};
-use crate::db::models::phases;
 use crate::db::models::submissions::{self, SubmissionStage};
+use crate::db::models::{Page, paged, phases};
 use crate::db::schema::{jobs, submissions as submissions_table};
 use crate::db::{DbConnection, now_millis};
 
@@ -396,6 +396,17 @@ pub fn heartbeat(
     Ok(extended == 1)
 }
 
+/// The job, if `worker` holds it now (running under its lease).
+fn held_by(conn: &mut DbConnection, job: &JobId, worker: &str) -> QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::id.eq(job))
+        .filter(jobs::status.eq(JobStatus::Running))
+        .filter(jobs::lease_owner.eq(worker))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Records how a held job ended; false when the worker no longer holds it, in which case
 /// nothing changes (so a result is recorded exactly once). A disturbed job goes back to
 /// wait for a quiet node as `quiet` says, with the figures that passed (`disturbances`).
@@ -407,14 +418,7 @@ pub fn complete(
     (quiet, disturbances): (&QuietWait, &[Disturbance]),
 ) -> QueryResult<bool> {
     let now = now_millis();
-    let Some(held) = jobs::table
-        .filter(jobs::id.eq(job))
-        .filter(jobs::status.eq(JobStatus::Running))
-        .filter(jobs::lease_owner.eq(worker))
-        .select(Job::as_select())
-        .first(conn)
-        .optional()?
-    else {
+    let Some(held) = held_by(conn, job, worker)? else {
         return Ok(false);
     };
     match outcome {
@@ -493,11 +497,136 @@ fn wait_for_quiet_node(
     )
 }
 
-/// Every job still waiting or running, oldest first: the operator's view of the queue.
-pub fn unfinished(conn: &mut DbConnection) -> QueryResult<Vec<Job>> {
+/// A stopping worker gives back a job it holds: queued again at once, in its old place in
+/// the queue, and the attempt not counted (nothing failed). False when the worker no longer
+/// holds the job.
+pub fn hand_back(conn: &mut DbConnection, job: &JobId, worker: &str) -> QueryResult<bool> {
+    let now = now_millis();
+    let Some(held) = held_by(conn, job, worker)? else {
+        return Ok(false);
+    };
+    diesel::update(jobs::table.find(&held.id))
+        .set((
+            jobs::status.eq(JobStatus::Queued),
+            jobs::attempts.eq((held.attempts - 1).max(0)),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if !held.rescore {
+        submissions::set_stage(
+            conn,
+            &held.submission_id,
+            SubmissionStage::Queued,
+            serde_json::json!({"reason": format!("worker {worker} stopped and handed the job back")}),
+        )?;
+    }
+    Ok(true)
+}
+
+/// How many jobs are in each state; states without a job are left out.
+pub fn count_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(JobStatus, i64)>> {
     jobs::table
-        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::Running]))
-        .order(jobs::created_at.asc())
+        .group_by(jobs::status)
+        .select((jobs::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// How many queued jobs wait, as (re-score?, count): first evaluations and re-scores.
+pub fn queued_by_kind(conn: &mut DbConnection) -> QueryResult<Vec<(bool, i64)>> {
+    jobs::table
+        .filter(jobs::status.eq(JobStatus::Queued))
+        .group_by(jobs::rescore)
+        .select((jobs::rescore, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// The queue at a glance.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueCounts {
+    /// Waiting for their first attempt.
+    pub queued: i64,
+    /// Waiting again after an infrastructure failure or an expired lease.
+    pub retrying: i64,
+    /// Of the waiting ones, re-scores on a new package version.
+    pub rescores_waiting: i64,
+    /// Held by a worker under a lease.
+    pub running: i64,
+    /// Sent back by a disturbed timed run, waiting for a quiet node (not counted above).
+    pub waiting_for_quiet_node: i64,
+    /// When the longest-waiting job was queued (milliseconds).
+    pub oldest_queued_at: Option<i64>,
+}
+
+/// Counted by the database, however long the queue.
+pub fn queue_counts(conn: &mut DbConnection) -> QueryResult<QueueCounts> {
+    let waiting = || {
+        jobs::table
+            .filter(jobs::status.eq(JobStatus::Queued))
+            .filter(jobs::not_before.is_null())
+    };
+    Ok(QueueCounts {
+        queued: waiting()
+            .filter(jobs::attempts.eq(0))
+            .count()
+            .get_result(conn)?,
+        retrying: waiting()
+            .filter(jobs::attempts.gt(0))
+            .count()
+            .get_result(conn)?,
+        rescores_waiting: waiting()
+            .filter(jobs::rescore.eq(true))
+            .count()
+            .get_result(conn)?,
+        running: jobs::table
+            .filter(jobs::status.eq(JobStatus::Running))
+            .count()
+            .get_result(conn)?,
+        waiting_for_quiet_node: jobs::table
+            .filter(jobs::status.eq(JobStatus::Queued))
+            .filter(jobs::not_before.is_not_null())
+            .count()
+            .get_result(conn)?,
+        oldest_queued_at: waiting()
+            .select(diesel::dsl::min(jobs::created_at))
+            .first(conn)?,
+    })
+}
+
+/// The jobs waiting for a quiet node, those to be claimable soonest first, at most `limit`.
+pub fn waiting_for_quiet_node(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Job>> {
+    jobs::table
+        .filter(jobs::status.eq(JobStatus::Queued))
+        .filter(jobs::not_before.is_not_null())
+        .order((jobs::not_before.asc(), jobs::id.asc()))
+        .limit(limit)
         .select(Job::as_select())
         .load(conn)
+}
+
+/// The jobs the given workers hold now.
+pub fn running_on(conn: &mut DbConnection, workers: &[String]) -> QueryResult<Vec<Job>> {
+    jobs::table
+        .filter(jobs::status.eq(JobStatus::Running))
+        .filter(jobs::lease_owner.eq_any(workers))
+        .select(Job::as_select())
+        .load(conn)
+}
+
+/// A page of the jobs in `status` (waiting and running ones when `None`), in the order
+/// workers claim them: first evaluations before re-scores, oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<JobStatus>,
+    page: Page,
+) -> QueryResult<(Vec<Job>, i64)> {
+    let states = status.map_or_else(|| vec![JobStatus::Queued, JobStatus::Running], |s| vec![s]);
+    paged!(
+        conn,
+        page,
+        jobs::table.filter(jobs::status.eq_any(states.clone())),
+        order: (jobs::rescore.asc(), jobs::created_at.asc(), jobs::id.asc()),
+        select: Job::as_select(),
+    )
 }

@@ -43,6 +43,22 @@ pub fn conflict_if_duplicate(
     }
 }
 
+/// One page of `query` in `order` and how many rows the query has in all, as
+/// `QueryResult<(rows, total)>`; `query` is written once and built twice (to count, to load).
+macro_rules! paged {
+    ($conn:expr, $page:expr, $query:expr, order: $order:expr, select: $select:expr $(,)?) => {{
+        let total: i64 = $query.count().get_result($conn)?;
+        let rows = $query
+            .order($order)
+            .limit($page.limit())
+            .offset($page.offset())
+            .select($select)
+            .load($conn)?;
+        Ok((rows, total))
+    }};
+}
+pub(crate) use paged;
+
 /// One page of a listing.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {

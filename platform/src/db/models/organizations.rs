@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
 use crate::db::ids::{OrganizationId, UserId};
-use crate::db::models::{audit, conflict_if_duplicate};
+use crate::db::models::{Page, audit, conflict_if_duplicate, paged};
 use crate::db::now_millis;
 use crate::db::schema::organizations;
 use crate::error::AppError;
@@ -29,6 +29,18 @@ pub struct OrganizationForm {
     pub name_en: String,
 }
 
+/// A page of the organisations, oldest first.
+pub fn list_paged(conn: &mut DbConnection, page: Page) -> QueryResult<(Vec<Organization>, i64)> {
+    paged!(
+        conn,
+        page,
+        organizations::table,
+        order: (organizations::created_at.asc(), organizations::id.asc()),
+        select: Organization::as_select(),
+    )
+}
+
+/// Every organisation, oldest first (for choices of town; there are tens, not thousands).
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Organization>> {
     organizations::table
         .order(organizations::created_at.asc())

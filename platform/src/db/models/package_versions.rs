@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::db::DbConnection;
 use crate::db::ids::{ScenarioId, UserId};
 use crate::db::models::scenarios::ScenarioSpec;
+use crate::db::models::{Page, paged};
 use crate::db::schema::package_versions;
 use crate::error::AppError;
 
@@ -92,16 +93,19 @@ pub fn spec_of(
     row.spec().map(Some)
 }
 
-/// Every version of a scenario, newest first.
+/// A page of a scenario's versions, newest first.
 pub fn of_scenario(
     conn: &mut DbConnection,
     scenario: &ScenarioId,
-) -> QueryResult<Vec<PackageVersion>> {
-    package_versions::table
-        .filter(package_versions::scenario_id.eq(scenario))
-        .order(package_versions::version.desc())
-        .select(PackageVersion::as_select())
-        .load(conn)
+    page: Page,
+) -> QueryResult<(Vec<PackageVersion>, i64)> {
+    paged!(
+        conn,
+        page,
+        package_versions::table.filter(package_versions::scenario_id.eq(scenario)),
+        order: package_versions::version.desc(),
+        select: PackageVersion::as_select(),
+    )
 }
 
 /// Every version of every scenario (for the store's list of files still referred to).

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::db::ids::{ReviewId, ScenarioId, SubmissionId, TeamId, UserId};
-use crate::db::models::{audit, conflict_if_duplicate};
+use crate::db::models::{Page, audit, conflict_if_duplicate, paged};
 use crate::db::schema::{reviews, submissions, teams, users};
 use crate::db::{DbConnection, now_millis};
 use crate::error::AppError;
@@ -173,44 +173,55 @@ pub struct ReviewRow {
     pub team_name: String,
 }
 
-/// Every review of one submission, oldest first.
+/// A page of one submission's reviews, oldest first.
 pub fn for_submission(
     conn: &mut DbConnection,
     submission: &SubmissionId,
-) -> QueryResult<Vec<ReviewRow>> {
-    reviews::table
-        .inner_join(users::table)
-        .inner_join(submissions::table.inner_join(teams::table))
-        .filter(reviews::submission_id.eq(submission))
-        .order((reviews::created_at.asc(), reviews::id.asc()))
-        .select((
+    page: Page,
+) -> QueryResult<(Vec<ReviewRow>, i64)> {
+    paged!(
+        conn,
+        page,
+        reviews::table
+            .inner_join(users::table)
+            .inner_join(submissions::table.inner_join(teams::table))
+            .filter(reviews::submission_id.eq(submission)),
+        order: (reviews::created_at.asc(), reviews::id.asc()),
+        select: (
             Review::as_select(),
             users::login,
             users::display_name,
             teams::id,
             teams::name,
-        ))
-        .load(conn)
+        ),
+    )
 }
 
-/// Every review of a scenario's submissions, by team, then submission, then time.
-pub fn for_scenario(conn: &mut DbConnection, scenario: &ScenarioId) -> QueryResult<Vec<ReviewRow>> {
-    reviews::table
-        .inner_join(users::table)
-        .inner_join(submissions::table.inner_join(teams::table))
-        .filter(submissions::scenario_id.eq(scenario))
-        .order((
+/// A page of the reviews of a scenario's submissions, by team, then submission, then time.
+pub fn for_scenario(
+    conn: &mut DbConnection,
+    scenario: &ScenarioId,
+    page: Page,
+) -> QueryResult<(Vec<ReviewRow>, i64)> {
+    paged!(
+        conn,
+        page,
+        reviews::table
+            .inner_join(users::table)
+            .inner_join(submissions::table.inner_join(teams::table))
+            .filter(submissions::scenario_id.eq(scenario)),
+        order: (
             teams::name.asc(),
             submissions::created_at.asc(),
             reviews::created_at.asc(),
             reviews::id.asc(),
-        ))
-        .select((
+        ),
+        select: (
             Review::as_select(),
             users::login,
             users::display_name,
             teams::id,
             teams::name,
-        ))
-        .load(conn)
+        ),
+    )
 }

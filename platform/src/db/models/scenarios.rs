@@ -224,6 +224,8 @@ pub struct ScenarioFilter {
     pub town: Option<OrganizationId>,
     pub domain: Option<String>,
     pub state: Option<ScenarioState>,
+    /// Only these organisations' scenarios (a department console's own).
+    pub organizations: Option<Vec<OrganizationId>>,
 }
 
 type BoxedScenarios = scenarios::BoxedQuery<'static, MultiBackend>;
@@ -239,6 +241,9 @@ fn filtered(filter: &ScenarioFilter, visibility: &Visibility, now: i64) -> Boxed
     }
     if let Some(town) = &filter.town {
         query = query.filter(scenarios::organization_id.eq(town.clone()));
+    }
+    if let Some(own) = &filter.organizations {
+        query = query.filter(scenarios::organization_id.eq_any(own.clone()));
     }
     if let Some(domain) = &filter.domain {
         query = query.filter(scenarios::domain.eq(domain.clone()));

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
 use crate::db::ids::{InvitationId, TeamId, UserId};
-use crate::db::models::{audit, conflict_if_duplicate, users};
+use crate::db::models::{Page, audit, conflict_if_duplicate, paged, users};
 use crate::db::now_millis;
 use crate::db::schema::{team_invitations, team_members, teams, users as users_table};
 use crate::error::AppError;
@@ -137,6 +137,24 @@ pub fn find(conn: &mut DbConnection, id: &TeamId) -> QueryResult<Option<Team>> {
         .optional()
 }
 
+/// A page of the user's teams, oldest first.
+pub fn for_user_paged(
+    conn: &mut DbConnection,
+    user: &UserId,
+    page: Page,
+) -> QueryResult<(Vec<Team>, i64)> {
+    paged!(
+        conn,
+        page,
+        teams::table
+            .inner_join(team_members::table)
+            .filter(team_members::user_id.eq(user)),
+        order: (teams::created_at.asc(), teams::id.asc()),
+        select: Team::as_select(),
+    )
+}
+
+/// Every team of the user, oldest first (a person is in a handful).
 pub fn for_user(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<Team>> {
     teams::table
         .inner_join(team_members::table)
@@ -236,24 +254,47 @@ pub fn find_invitation(
         .optional()
 }
 
+/// A page of the user's pending invitations, oldest first.
 pub fn pending_invitations_for(
     conn: &mut DbConnection,
     user: &UserId,
-) -> QueryResult<Vec<Invitation>> {
-    team_invitations::table
-        .filter(team_invitations::invitee_id.eq(user))
-        .filter(team_invitations::status.eq(InvitationStatus::Pending))
-        .order(team_invitations::created_at.asc())
-        .select(Invitation::as_select())
-        .load(conn)
+    page: Page,
+) -> QueryResult<(Vec<Invitation>, i64)> {
+    paged!(
+        conn,
+        page,
+        team_invitations::table
+            .filter(team_invitations::invitee_id.eq(user))
+            .filter(team_invitations::status.eq(InvitationStatus::Pending)),
+        order: (team_invitations::created_at.asc(), team_invitations::id.asc()),
+        select: Invitation::as_select(),
+    )
 }
 
-pub fn invitations_of_team(conn: &mut DbConnection, team: &TeamId) -> QueryResult<Vec<Invitation>> {
-    team_invitations::table
-        .filter(team_invitations::team_id.eq(team))
-        .order(team_invitations::created_at.asc())
-        .select(Invitation::as_select())
-        .load(conn)
+/// A page of a team's invitations (only those still pending when `status` says so),
+/// oldest first.
+pub fn invitations_of_team(
+    conn: &mut DbConnection,
+    team: &TeamId,
+    status: Option<InvitationStatus>,
+    page: Page,
+) -> QueryResult<(Vec<Invitation>, i64)> {
+    let of_team = || {
+        let mut query = team_invitations::table
+            .filter(team_invitations::team_id.eq(team.clone()))
+            .into_boxed();
+        if let Some(status) = status {
+            query = query.filter(team_invitations::status.eq(status));
+        }
+        query
+    };
+    paged!(
+        conn,
+        page,
+        of_team(),
+        order: (team_invitations::created_at.asc(), team_invitations::id.asc()),
+        select: Invitation::as_select(),
+    )
 }
 
 /// Accepts or declines; only the invitee may answer, and only once.

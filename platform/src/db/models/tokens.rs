@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::DbConnection;
 use crate::db::ids::{TokenId, UserId};
-use crate::db::models::audit;
+use crate::db::models::{Page, audit, paged};
 use crate::db::now_millis;
 use crate::db::schema::api_tokens;
 use crate::error::AppError;
@@ -119,12 +119,19 @@ pub fn touch(conn: &mut DbConnection, token: &ApiToken) -> QueryResult<()> {
     Ok(())
 }
 
-pub fn list_for(conn: &mut DbConnection, user: &UserId) -> QueryResult<Vec<ApiToken>> {
-    api_tokens::table
-        .filter(api_tokens::user_id.eq(user))
-        .order(api_tokens::created_at.asc())
-        .select(ApiToken::as_select())
-        .load(conn)
+/// A page of the user's tokens, oldest first.
+pub fn list_for(
+    conn: &mut DbConnection,
+    user: &UserId,
+    page: Page,
+) -> QueryResult<(Vec<ApiToken>, i64)> {
+    paged!(
+        conn,
+        page,
+        api_tokens::table.filter(api_tokens::user_id.eq(user)),
+        order: (api_tokens::created_at.asc(), api_tokens::id.asc()),
+        select: ApiToken::as_select(),
+    )
 }
 
 pub fn find(conn: &mut DbConnection, id: &TokenId) -> QueryResult<Option<ApiToken>> {

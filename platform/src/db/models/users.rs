@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::db::DbConnection;
 use crate::db::ids::{OrganizationId, UserId};
-use crate::db::models::{audit, conflict_if_duplicate, organizations};
+use crate::db::models::{Page, audit, conflict_if_duplicate, organizations, paged};
 use crate::db::now_millis;
 use crate::db::schema::{department_members, user_roles, users};
 use crate::error::AppError;
@@ -163,6 +163,18 @@ pub fn find_by_login(conn: &mut DbConnection, login: &str) -> QueryResult<Option
         .optional()
 }
 
+/// A page of every user, oldest first.
+pub fn list_paged(conn: &mut DbConnection, page: Page) -> QueryResult<(Vec<User>, i64)> {
+    paged!(
+        conn,
+        page,
+        users::table,
+        order: (users::created_at.asc(), users::id.asc()),
+        select: User::as_select(),
+    )
+}
+
+/// Every user, oldest first (for `jiebang admin list-users`).
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
     users::table
         .order(users::created_at.asc())

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use jiebang_evaluator::protocol::Registration;
 
 use crate::db::ids::{UserId, WorkerId};
-use crate::db::models::audit;
+use crate::db::models::{Page, audit, paged};
 use crate::db::schema::workers;
 use crate::db::{DbConnection, now_millis};
 use crate::error::AppError;
@@ -75,9 +75,21 @@ pub fn seen(conn: &mut DbConnection, id: &WorkerId) -> QueryResult<()> {
     Ok(())
 }
 
-pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<Worker>> {
+/// Workers heard from at or after `since` (milliseconds).
+pub fn count_seen_since(conn: &mut DbConnection, since: i64) -> QueryResult<i64> {
     workers::table
-        .order(workers::registered_at.asc())
-        .select(Worker::as_select())
-        .load(conn)
+        .filter(workers::last_seen_at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
+/// A page of the workers, in the order they registered.
+pub fn list(conn: &mut DbConnection, page: Page) -> QueryResult<(Vec<Worker>, i64)> {
+    paged!(
+        conn,
+        page,
+        workers::table,
+        order: (workers::registered_at.asc(), workers::id.asc()),
+        select: Worker::as_select(),
+    )
 }

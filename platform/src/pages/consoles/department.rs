@@ -21,23 +21,17 @@ use futures_util::StreamExt;
 use crate::auth::session::same_token;
 use crate::services::packages::install_package;
 
-use super::{
-    Choice, EditQuery, ScenarioList, all_scenarios, fixable, invalid, refused, rows, status_name,
-};
+use super::{Choice, EditQuery, ListQuery, fixable, invalid, refused, scenario_list, status_name};
 
-/// `GET /console/department` — the scenarios of the viewer's departments.
+/// `GET /console/department` — the scenarios of the viewer's departments (every one, for
+/// admins), a page at a time.
 pub async fn department(
     page: PageContext,
     DepartmentOrAdmin(user): DepartmentOrAdmin,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let views = all_scenarios(&page, user.visibility()).await?;
-    let mine = views
-        .into_iter()
-        .filter(|v| user.is_admin() || user.works_for(&v.organization_id))
-        .collect();
-    let view = ScenarioList {
-        scenarios: rows(&page, mine),
-    };
+    let own = (!user.is_admin()).then(|| user.departments.clone());
+    let view = scenario_list(&page, user.visibility(), own, &query).await?;
     let title = page.text("console.department_title");
     page.render("console/department", &title, view)
 }

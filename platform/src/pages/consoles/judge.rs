@@ -17,17 +17,15 @@ use crate::services::compare::{columns_of, parse_ids};
 use crate::services::reviews::put_review;
 use crate::time::iso_time;
 
-use super::{Choice, EditQuery, ScenarioList, all_scenarios, fixable, invalid, refused, rows};
+use super::{Choice, EditQuery, ListQuery, fixable, invalid, refused, scenario_list};
 
-/// `GET /console/judge` — every scenario with its boards.
+/// `GET /console/judge` — every scenario with its boards, a page at a time.
 pub async fn judge(
     page: PageContext,
     JudgeOrAdmin(user): JudgeOrAdmin,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let views = all_scenarios(&page, user.visibility()).await?;
-    let view = ScenarioList {
-        scenarios: rows(&page, views),
-    };
+    let view = scenario_list(&page, user.visibility(), None, &query).await?;
     let title = page.text("console.judge_title");
     page.render("console/judge", &title, view)
 }

@@ -18,11 +18,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 
+use crate::db::ids::OrganizationId;
 use crate::db::models::scenarios::{ScenarioFilter, Visibility};
 use crate::error::AppError;
 use crate::pages::PageContext;
+use crate::pages::paging::{Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::pick;
-use crate::services::paging::page_of;
 use crate::services::scenarios::{ScenarioView, list_views};
 
 /// The message to show next to a refused form, for refusals the sender can fix; anything
@@ -50,6 +51,14 @@ fn status_name(page: &PageContext, view: &ScenarioView) -> String {
 #[derive(Serialize)]
 struct ScenarioList {
     scenarios: Vec<ScenarioRow>,
+    pager: Pager,
+}
+
+/// `?page=&per_page=` of a console's list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
 fn rows(page: &PageContext, views: Vec<ScenarioView>) -> Vec<ScenarioRow> {
@@ -66,18 +75,28 @@ fn rows(page: &PageContext, views: Vec<ScenarioView>) -> Vec<ScenarioRow> {
         .collect()
 }
 
-/// Every scenario `visibility` shows (at most 100), oldest first as the list orders them.
-async fn all_scenarios(
+/// One page of the scenarios `visibility` shows (of `organizations` only, when given),
+/// newest first as the opportunity list orders them, with its pager.
+async fn scenario_list(
     page: &PageContext,
     visibility: Visibility,
-) -> Result<Vec<ScenarioView>, AppError> {
-    let listed = page_of(Some(1), Some(100))?;
+    organizations: Option<Vec<OrganizationId>>,
+    query: &ListQuery,
+) -> Result<ScenarioList, AppError> {
+    let paging = page_number(query.page, query.per_page, ROWS_PER_PAGE)?;
+    let filter = ScenarioFilter {
+        organizations,
+        ..ScenarioFilter::default()
+    };
     let list = page
         .state
         .db
-        .read(move |conn| list_views(conn, &ScenarioFilter::default(), &visibility, listed))
+        .read(move |conn| list_views(conn, &filter, &visibility, paging))
         .await?;
-    Ok(list.items)
+    Ok(ScenarioList {
+        pager: Pager::new(page, paging, list.items.len(), list.total, "page"),
+        scenarios: rows(page, list.items),
+    })
 }
 
 #[derive(Serialize)]

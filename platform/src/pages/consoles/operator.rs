@@ -1,13 +1,14 @@
-//! The operator console: workers, queue, utilisation of each accelerator.
+//! The operator console: workers, queue, utilisation of each accelerator, the queue's jobs.
 
-use actix_web::HttpResponse;
-use serde::Serialize;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::OperatorOrAdmin;
 use crate::error::AppError;
 use crate::pages::PageContext;
+use crate::pages::paging::{Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::when;
-use crate::services::overview::{alive_millis, overview_of};
+use crate::services::overview::{alive_millis, jobs_of, overview_of};
 
 #[derive(Serialize)]
 struct WorkerRow {
@@ -37,29 +38,63 @@ struct QuietRow {
 }
 
 #[derive(Serialize)]
+struct JobRow {
+    job: String,
+    submission_url: String,
+    submission: String,
+    status: String,
+    attempts: String,
+    worker: String,
+    queued_at: String,
+    rescore: bool,
+}
+
+#[derive(Serialize)]
 struct OperatorPage {
     at: String,
     window_hours: i64,
     workers: Vec<WorkerRow>,
+    workers_pager: Pager,
     accelerators: Vec<AcceleratorRow>,
-    queued: usize,
-    running: usize,
-    retrying: usize,
-    quiet: usize,
+    queued: i64,
+    running: i64,
+    retrying: i64,
+    quiet: i64,
     quiet_rows: Vec<QuietRow>,
     oldest: String,
+    jobs: Vec<JobRow>,
+    jobs_pager: Pager,
 }
 
-/// `GET /console/operator` — `GET /api/v1/admin/overview` as a page.
+#[derive(Debug, Deserialize)]
+pub struct OperatorQuery {
+    /// The page of workers.
+    pub page: Option<u32>,
+    /// The page of the queue's jobs.
+    pub queue_page: Option<u32>,
+    /// Rows of each list.
+    pub per_page: Option<u32>,
+}
+
+/// `GET /console/operator` — `GET /api/v1/admin/overview` and `GET /api/v1/admin/jobs` as a
+/// page.
 pub async fn operator(
     page: PageContext,
     _caller: OperatorOrAdmin,
+    query: web::Query<OperatorQuery>,
 ) -> Result<HttpResponse, AppError> {
     let alive = alive_millis(&page.state);
-    let overview = page
+    let workers_page = page_number(query.page, query.per_page, ROWS_PER_PAGE)?;
+    let jobs_page = page_number(query.queue_page, query.per_page, ROWS_PER_PAGE)?;
+    let (overview, jobs) = page
         .state
         .db
-        .read(move |conn| overview_of(conn, alive))
+        .read(move |conn| {
+            Ok((
+                overview_of(conn, alive, workers_page)?,
+                jobs_of(conn, None, jobs_page)?,
+            ))
+        })
         .await?;
     let mut accelerators = Vec::new();
     let workers = overview
@@ -97,9 +132,32 @@ pub async fn operator(
             }
         })
         .collect();
+    let job_rows = jobs
+        .items
+        .iter()
+        .map(|j| JobRow {
+            job: j.job_id.clone(),
+            submission_url: format!("/submissions/{}", j.submission_id),
+            submission: j.submission_id.clone(),
+            status: page.code("job", j.status.as_str()),
+            attempts: format!("{} / {}", j.attempts, j.max_attempts),
+            worker: j.worker_id.clone().unwrap_or_default(),
+            queued_at: when(&j.queued_at),
+            rescore: j.rescore,
+        })
+        .collect();
     let view = OperatorPage {
         at: when(&overview.at),
         window_hours: overview.window_seconds / 3600,
+        workers_pager: Pager::new(
+            &page,
+            workers_page,
+            overview.workers.len(),
+            overview.total,
+            "page",
+        ),
+        jobs_pager: Pager::new(&page, jobs_page, jobs.items.len(), jobs.total, "queue_page"),
+        jobs: job_rows,
         workers,
         accelerators,
         queued: overview.queue.queued,
