@@ -5,8 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, compare, downloads, internal, organizations, overview, packages, results, reviews,
-    scenarios, submissions, teams, users,
+    audit, compare, downloads, internal, judging, organizations, overview, packages, results,
+    reviews, scenarios, submissions, teams, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -88,6 +88,29 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     "/scenarios/{id}/leaderboard",
                     web::get().to(results::leaderboard),
                 )
+                .route("/scenarios/{id}/rubric", web::get().to(judging::rubric))
+                .route("/scenarios/{id}/rubric", web::put().to(judging::set_rubric))
+                .route(
+                    "/scenarios/{id}/panel/{user_id}",
+                    web::put().to(judging::assign),
+                )
+                .route(
+                    "/scenarios/{id}/panel/{user_id}",
+                    web::delete().to(judging::unassign),
+                )
+                .route(
+                    "/scenarios/{id}/declaration",
+                    web::put().to(judging::declare),
+                )
+                .route(
+                    "/scenarios/{id}/finalists",
+                    web::get().to(judging::finalists),
+                )
+                .route(
+                    "/scenarios/{id}/finalists/{team_id}/scores",
+                    web::put().to(judging::score),
+                )
+                .route("/scenarios/{id}/judging", web::get().to(judging::overview))
                 .route("/teams", web::get().to(teams::mine))
                 .route("/teams", web::post().to(teams::create))
                 .route("/teams/{id}", web::get().to(teams::show))

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod downloads;
 pub mod input;
 pub mod internal;
+pub mod judging;
 pub mod organizations;
 pub mod overview;
 pub mod packages;

@@ -284,6 +284,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    judgings (scenario_id) {
+        scenario_id -> Text,
+        blind -> Bool,
+        updated_by -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    rubric_criteria (scenario_id, criterion) {
+        scenario_id -> Text,
+        criterion -> Text,
+        position -> Integer,
+        label -> Text,
+        kind -> Text,
+        measure -> Nullable<Text>,
+        weight -> Integer,
+        guidance -> Text,
+    }
+}
+
+diesel::table! {
+    panel_members (scenario_id, judge_id) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        assigned_by -> Nullable<Text>,
+        assigned_at -> BigInt,
+        declared_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    judge_affiliations (scenario_id, judge_id, institution) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        institution -> Text,
+        declared_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    score_sheets (scenario_id, judge_id, team_id) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        team_id -> Text,
+        comment -> Text,
+        submitted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    judge_scores (scenario_id, judge_id, team_id, criterion) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        team_id -> Text,
+        criterion -> Text,
+        score -> Integer,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(department_members -> organizations (organization_id));
 diesel::joinable!(department_members -> users (user_id));
@@ -303,6 +364,8 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(panel_members -> users (judge_id));
+diesel::joinable!(score_sheets -> teams (team_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -327,4 +390,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     audit_log,
     sessions,
+    judgings,
+    rubric_criteria,
+    panel_members,
+    judge_affiliations,
+    score_sheets,
+    judge_scores,
 );

@@ -4,6 +4,7 @@
 pub mod boards;
 pub mod compare;
 pub mod downloads;
+pub mod judging;
 pub mod overview;
 pub mod packages;
 pub mod paging;

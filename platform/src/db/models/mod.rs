@@ -5,6 +5,7 @@ pub mod catalog_sync;
 pub mod enrolments;
 pub mod identities;
 pub mod jobs;
+pub mod judging;
 pub mod oidc_logins;
 pub mod organizations;
 pub mod package_versions;
