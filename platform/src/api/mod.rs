@@ -2,6 +2,7 @@
 //! apply live in [`crate::services`].
 
 pub mod audit;
+pub mod awards;
 pub mod compare;
 pub mod downloads;
 pub mod input;

@@ -345,6 +345,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    awards (scenario_id) {
+        scenario_id -> Text,
+        reasons -> Text,
+        objection_days -> Integer,
+        decided_by -> Nullable<Text>,
+        decided_at -> BigInt,
+        announced_at -> Nullable<BigInt>,
+        objections_close_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    award_winners (scenario_id, team_id) {
+        scenario_id -> Text,
+        team_id -> Text,
+        position -> Integer,
+        amount_fen -> BigInt,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    objections (id) {
+        id -> Text,
+        scenario_id -> Text,
+        filed_by -> Text,
+        body -> Text,
+        filed_at -> BigInt,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(department_members -> organizations (organization_id));
 diesel::joinable!(department_members -> users (user_id));
@@ -396,4 +431,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     judge_affiliations,
     score_sheets,
     judge_scores,
+    awards,
+    award_winners,
+    objections,
 );

@@ -400,7 +400,219 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
     assert!(done.body.to_string().contains("Team A"));
 }
 
+async fn post(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
+    app.post(path, who.token(), body).await
+}
+
+fn award(team_a: &str, team_b: &str, a_fen: i64) -> Value {
+    json!({"reasons": "Best weighted totals; both within budget.", "winners": [
+        {"team_id": team_b, "amount_fen": 6_000_000, "reason": "Best total"},
+        {"team_id": team_a, "amount_fen": a_fen, "reason": "Close second, most accurate"},
+    ]})
+}
+
+async fn award_announcement_objections_and_final(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    two_evaluated(&app).await;
+    // Team B also uploads Team A's image, byte for byte: flagged for the decision.
+    app.submit("kg-open", &w.bob, w.team_b.as_str(), "image of team A")
+        .await;
+    let (team_a, team_b) = (w.team_a.as_str(), w.team_b.as_str());
+    let set = put(
+        &app,
+        "/api/v1/scenarios/kg-open/rubric",
+        w.konggang.token(),
+        Some(rubric(false)),
+    )
+    .await;
+    assert_eq!(set.status, 200);
+    let award_path = "/api/v1/scenarios/kg-open/award";
+    let early = put(
+        &app,
+        award_path,
+        w.konggang.token(),
+        Some(award(team_a, team_b, 1)),
+    )
+    .await;
+    assert_eq!((early.status.as_u16(), early.code()), (409, "phase_open"));
+    close_phases(&app, "kg-open");
+
+    // The split is checked: finalists only, once each, no more than the bounty (100 000 CNY).
+    let mut twice = award(team_a, team_b, 1);
+    twice["winners"][1]["team_id"] = json!(team_b);
+    let mut stranger = award(team_a, team_b, 1);
+    stranger["winners"][0]["team_id"] = json!("team_nope");
+    let mut no_reason = award(team_a, team_b, 1);
+    no_reason["winners"][0]["reason"] = json!(" ");
+    let mut long_period = award(team_a, team_b, 1);
+    long_period["objection_days"] = json!(31);
+    for (body, words) in [
+        (
+            award(team_a, team_b, 4_000_001),
+            "sum to 100000.01 CNY, more than the bounty of 100000.00 CNY",
+        ),
+        (twice, "named twice"),
+        (stranger, "not a finalist"),
+        (no_reason, "winners[0].reason"),
+        (long_period, "objection_days"),
+    ] {
+        let reply = put(&app, award_path, w.konggang.token(), Some(body)).await;
+        assert_eq!(reply.status, 422, "{:?}", reply.body);
+        assert!(reply.message().contains(words), "{}", reply.message());
+    }
+    for who in [w.alice.token(), w.fengdong.token(), w.judge.token()] {
+        let reply = put(&app, award_path, who, Some(award(team_a, team_b, 1))).await;
+        assert_eq!(reply.status, 403, "{:?}", reply.body);
+    }
+    let decided = put(
+        &app,
+        award_path,
+        w.konggang.token(),
+        Some(award(team_a, team_b, 4_000_000)),
+    )
+    .await;
+    assert_eq!(decided.status, 200, "{:?}", decided.body);
+    assert_eq!(decided.body["state"], "decided");
+    assert_eq!(decided.body["awarded_fen"], 10_000_000);
+    assert_eq!(decided.body["objection_days"], 5, "five days unless told");
+    let a_final = decided.body["finalists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["team_id"] == team_a)
+        .unwrap()
+        .clone();
+    assert_eq!(a_final["identical_image_teams"], json!(["Team B"]));
+
+    // Nothing is public before the announcement.
+    let announcement = "/api/v1/scenarios/kg-open/announcement";
+    assert_eq!(app.get(announcement, None).await.status, 404);
+    let objections = "/api/v1/scenarios/kg-open/objections";
+    let too_soon = post(&app, objections, &w.carol, json!({"text": "why?"})).await;
+    assert_eq!(too_soon.status, 404);
+
+    let announce = "/api/v1/scenarios/kg-open/award/announce";
+    assert_eq!(
+        post(&app, announce, &w.fengdong, json!({})).await.status,
+        403
+    );
+    let announced = post(&app, announce, &w.konggang, json!({})).await;
+    assert_eq!(announced.status, 200, "{:?}", announced.body);
+    assert_eq!(announced.body["state"], "objection_period");
+    let again = post(&app, announce, &w.konggang, json!({})).await;
+    assert_eq!(
+        (again.status.as_u16(), again.code()),
+        (409, "award_announced")
+    );
+    let changed = put(
+        &app,
+        award_path,
+        w.konggang.token(),
+        Some(award(team_a, team_b, 0)),
+    )
+    .await;
+    assert_eq!(
+        (changed.status.as_u16(), changed.code()),
+        (409, "award_announced")
+    );
+
+    let public = app.get(announcement, None).await;
+    assert_eq!(public.status, 200, "{:?}", public.body);
+    assert_eq!(public.body["winners"][0]["team_name"], "Team B");
+    assert_eq!(public.body["winners"][0]["amount_cny"], "60000.00");
+    assert_eq!(
+        public.body["winners"][1]["reason"],
+        "Close second, most accurate"
+    );
+    assert_eq!(public.body["finalists"].as_array().unwrap().len(), 2);
+
+    // Objections while the period runs, each answered once by the department.
+    let anonymous = app.post(objections, None, json!({"text": "x"})).await;
+    assert_eq!(anonymous.status, 401);
+    let empty = post(&app, objections, &w.carol, json!({"text": ""})).await;
+    assert_eq!(empty.status, 422);
+    let filed = post(
+        &app,
+        objections,
+        &w.carol,
+        json!({"text": "Team B's image equals Team A's."}),
+    )
+    .await;
+    assert_eq!(filed.status, 201, "{:?}", filed.body);
+    let first = filed.body["id"].as_str().unwrap().to_owned();
+    let second = post(
+        &app,
+        objections,
+        &w.alice,
+        json!({"text": "Recount, please."}),
+    )
+    .await;
+    assert_eq!(second.status, 201);
+    let second = second.body["id"].as_str().unwrap().to_owned();
+    let answer = |id: &str| format!("/api/v1/scenarios/kg-open/objections/{id}/answer");
+    let reply = json!({"text": "Checked: Team B also submitted its own image, which is ranked."});
+    assert_eq!(
+        post(&app, &answer(&first), &w.fengdong, reply.clone())
+            .await
+            .status,
+        403
+    );
+    let answered = post(&app, &answer(&first), &w.konggang, reply.clone()).await;
+    assert_eq!(answered.status, 200, "{:?}", answered.body);
+    let twice = post(&app, &answer(&first), &w.konggang, reply.clone()).await;
+    assert_eq!(
+        (twice.status.as_u16(), twice.code()),
+        (409, "already_answered")
+    );
+    let shown = app.get(announcement, w.bob.token()).await;
+    assert_eq!(shown.body["objections"][0]["answer"], reply["text"]);
+    assert_eq!(shown.body["objections"][0]["filed_by"], Value::Null);
+    let department = app.get(award_path, w.konggang.token()).await;
+    assert_eq!(department.body["objections"][0]["filed_by"], "carol");
+
+    // The period ends: no more objections; final once every objection has its answer.
+    app.state
+        .db
+        .write_blocking(|conn| {
+            use jiebang_platform::db::schema::awards;
+            let closes_at = jiebang_platform::db::now_millis() - 1;
+            diesel::update(awards::table)
+                .set(awards::objections_close_at.eq(closes_at))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    let late = post(&app, objections, &w.carol, json!({"text": "late"})).await;
+    assert_eq!(
+        (late.status.as_u16(), late.code()),
+        (409, "objection_period_over")
+    );
+    assert_eq!(
+        app.get(announcement, None).await.body["state"],
+        "awaiting_answers"
+    );
+    assert_eq!(
+        post(&app, &answer(&second), &w.konggang, reply)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(app.get(announcement, None).await.body["state"], "final");
+
+    let log = actions(&app);
+    for action in [
+        "award.decide",
+        "award.announce",
+        "objection.file",
+        "objection.answer",
+    ] {
+        assert!(log.iter().any(|a| a == action), "{action} in {log:?}");
+    }
+}
+
 on_both_backends!(
     rubric_panel_conflicts_scores_and_totals,
-    blind_review_hides_names_until_the_panel_finishes
+    blind_review_hides_names_until_the_panel_finishes,
+    award_announcement_objections_and_final
 );

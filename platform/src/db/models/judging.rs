@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::db::DbConnection;
 use crate::db::ids::{ScenarioId, TeamId, UserId};
 use crate::db::schema::{
-    judge_affiliations, judge_scores, judgings, panel_members, rubric_criteria, score_sheets, users,
+    judge_affiliations, judge_scores, judgings, panel_members, rubric_criteria, score_sheets,
+    submissions, teams, users,
 };
 
 jiebang_scenarios::text_enum! {
@@ -293,5 +294,21 @@ pub fn scores_of(conn: &mut DbConnection, scenario: &ScenarioId) -> QueryResult<
     judge_scores::table
         .filter(judge_scores::scenario_id.eq(scenario))
         .select(JudgeScore::as_select())
+        .load(conn)
+}
+
+/// Every (image digest, team id, team name) of the scenario's submissions whose image is one
+/// of `digests`: which teams submitted the same image.
+pub fn teams_with_images(
+    conn: &mut DbConnection,
+    scenario: &ScenarioId,
+    digests: &[String],
+) -> QueryResult<Vec<(String, TeamId, String)>> {
+    submissions::table
+        .inner_join(teams::table)
+        .filter(submissions::scenario_id.eq(scenario))
+        .filter(submissions::image_digest.eq_any(digests))
+        .select((submissions::image_digest, teams::id, teams::name))
+        .distinct()
         .load(conn)
 }

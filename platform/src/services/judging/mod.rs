@@ -439,6 +439,8 @@ struct Record {
     sheets: Vec<ScoreSheet>,
     scores: Vec<JudgeScore>,
     members: HashMap<TeamId, HashSet<UserId>>,
+    /// Other teams that submitted a finalist's image, by finalist: flagged to the judges.
+    same_image: HashMap<TeamId, Vec<String>>,
     closed: bool,
 }
 
@@ -456,6 +458,21 @@ impl Record {
                 .collect();
             members.insert(finalist.team_id.clone(), ids);
         }
+        let digests: Vec<String> = finalists.iter().map(|f| f.image_digest.clone()).collect();
+        let sharing = judging::teams_with_images(conn, &scenario.id, &digests)?;
+        let mut same_image: HashMap<TeamId, Vec<String>> = HashMap::new();
+        for finalist in &finalists {
+            let mut others: Vec<String> = sharing
+                .iter()
+                .filter(|(digest, team, _)| {
+                    digest == &finalist.image_digest && team != &finalist.team_id
+                })
+                .map(|(_, _, name)| name.clone())
+                .collect();
+            others.sort();
+            others.dedup();
+            same_image.insert(finalist.team_id.clone(), others);
+        }
         Ok(Self {
             panel: judging::panel_of(conn, &scenario.id)?,
             affiliations: judging::affiliations_of(conn, &scenario.id)?,
@@ -466,6 +483,7 @@ impl Record {
             criteria,
             finalists,
             members,
+            same_image,
             closed,
         })
     }
@@ -493,6 +511,11 @@ impl Record {
                     a.institution, finalist.team_name
                 )
             })
+    }
+
+    /// Other teams that submitted the finalist's image.
+    fn same_image_as(&self, team: &TeamId) -> Vec<String> {
+        self.same_image.get(team).cloned().unwrap_or_default()
     }
 
     fn judged(&self) -> impl Iterator<Item = &Criterion> {
@@ -620,22 +643,7 @@ fn checked_scores(
     team: &TeamId,
     form: &SheetForm,
 ) -> Result<Vec<JudgeScore>, AppError> {
-    if form.comment.chars().count() > MAX_COMMENT_CHARS {
-        return Err(AppError::invalid(
-            "comment",
-            format!("must be at most {MAX_COMMENT_CHARS} characters"),
-        ));
-    }
-    if form
-        .comment
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(AppError::invalid(
-            "comment",
-            "must not contain control characters",
-        ));
-    }
+    crate::validate::prose("comment", &form.comment, MAX_COMMENT_CHARS)?;
     let judged: Vec<&Criterion> = record.judged().collect();
     if judged.is_empty() {
         return Err(AppError::conflict(

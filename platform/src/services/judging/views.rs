@@ -76,6 +76,10 @@ pub struct JudgeFinalistView {
     pub latency_ms: Option<f64>,
     pub device_seconds: Option<f64>,
     pub within_budget: bool,
+    /// Another team submitted the same image (byte for byte).
+    pub identical_image: bool,
+    /// Those teams, unless blind review hides names.
+    pub identical_image_teams: Option<Vec<String>>,
     /// Why this judge may not score the finalist, if they may not.
     pub conflict: Option<String>,
     pub my_sheet: Option<SheetView>,
@@ -119,6 +123,8 @@ pub struct FinalistAggregate {
     pub institution: String,
     pub submission_id: SubmissionId,
     pub image_digest: String,
+    /// Other teams that submitted the same image (byte for byte): flagged for the decision.
+    pub identical_image_teams: Vec<String>,
     pub criteria: Vec<CriterionResult>,
     /// The sum of the criteria's points before rounding, rounded to two decimals.
     pub total: f64,
@@ -246,6 +252,7 @@ pub(super) fn aggregates(record: &Record) -> Vec<FinalistAggregate> {
                 institution: finalist.institution.clone(),
                 submission_id: finalist.submission_id.clone(),
                 image_digest: finalist.image_digest.clone(),
+                identical_image_teams: record.same_image_as(&finalist.team_id),
                 criteria,
                 total: aggregate::round2(total),
                 sheets: record
@@ -317,6 +324,8 @@ pub(super) fn judge_view(record: &Record, judge: &CurrentUser) -> JudgeView {
                 latency_ms: finalist.latency_ms,
                 device_seconds: finalist.device_seconds,
                 within_budget: finalist.within_budget,
+                identical_image: !record.same_image_as(&finalist.team_id).is_empty(),
+                identical_image_teams: (!hidden).then(|| record.same_image_as(&finalist.team_id)),
                 conflict: record.conflict(&judge.id, finalist),
                 my_sheet: mine.map(|s| sheet_view(record, s)),
                 others,
