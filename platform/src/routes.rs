@@ -111,6 +111,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                     web::put().to(judging::score),
                 )
                 .route("/scenarios/{id}/judging", web::get().to(judging::overview))
+                .route(
+                    "/scenarios/{id}/judging/record.csv",
+                    web::get().to(judging::record_csv),
+                )
                 .route("/scenarios/{id}/award", web::get().to(awards::show))
                 .route("/scenarios/{id}/award", web::put().to(awards::decide))
                 .route(

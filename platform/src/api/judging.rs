@@ -141,3 +141,25 @@ pub async fn overview(
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
+
+/// `GET /api/v1/scenarios/{id}/judging/record.csv` — the department (or an admin): the
+/// whole judging record, one row per fact, as an attachment.
+pub async fn record_csv(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<ScenarioId>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let filename = format!("judging-{id}.csv");
+    let body = state
+        .db
+        .read(move |conn| judging::record_csv(conn, &user, &id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body))
+}

@@ -600,6 +600,56 @@ async fn award_announcement_objections_and_final(backend: Backend) {
     );
     assert_eq!(app.get(announcement, None).await.body["state"], "final");
 
+    // The record as CSV: the department's, one row per fact, text defused for spreadsheets.
+    let export = "/api/v1/scenarios/kg-open/judging/record.csv";
+    assert_eq!(app.get(export, w.alice.token()).await.status, 403);
+    let page = app
+        .page(
+            TestRequest::get()
+                .uri(export)
+                .insert_header(("Authorization", format!("Bearer {}", w.konggang.token))),
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.headers.get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        page.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let lines: Vec<&str> = page.text.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "section,subject,judge,team,criterion,value,detail,at"
+    );
+    for expected in [
+        "rubric,kg-open,,,accuracy,50,measured score: Accuracy.,",
+        "winner,kg-open,,Team B,amount_fen,6000000,Best total,",
+        "aggregate,kg-open,,Team A,accuracy,50,measured 0.89; share 1,",
+    ] {
+        assert!(lines.contains(&expected), "{expected} in {}", page.text);
+    }
+    assert!(
+        page.text
+            .contains("total,kg-open,,Team A,,75,same image as Team B,")
+    );
+    assert!(
+        page.text
+            .contains("award,kg-open,,,state,final,Best weighted totals; both within budget.,")
+    );
+    assert!(page.text.contains(&format!(
+        "objection,{first},carol,,,,Team B's image equals Team A's.,"
+    )));
+    assert!(page.text.contains(&format!(
+        "answer,{second},,,,,\"Checked: Team B also submitted"
+    )));
+
     let log = actions(&app);
     for action in [
         "award.decide",

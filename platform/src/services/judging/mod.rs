@@ -2,6 +2,7 @@
 //! blocks, score sheets per finalist, and the aggregation the department decides on.
 
 pub mod aggregate;
+pub mod export;
 mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -717,4 +718,20 @@ pub fn aggregate_of(
 ) -> Result<Vec<FinalistAggregate>, AppError> {
     let record = Record::load(conn, scenario)?;
     Ok(views::aggregates(&record))
+}
+
+/// The judging record as CSV (the department or an admin), the award's part included once
+/// there is an award.
+pub fn record_csv(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<String, AppError> {
+    let view = judging_view(conn, user, id)?;
+    let award = match crate::services::awards::for_department(conn, user, id) {
+        Ok(award) => Some(award),
+        Err(AppError::NotFound(_)) => None,
+        Err(other) => return Err(other),
+    };
+    Ok(export::csv(&view, award.as_ref()))
 }
