@@ -5,8 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, compare, downloads, internal, organizations, overview, packages, results, reviews,
-    scenarios, submissions, teams, users,
+    audit, awards, compare, downloads, internal, judging, organizations, overview, packages,
+    results, reviews, scenarios, submissions, teams, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -87,6 +87,48 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/scenarios/{id}/leaderboard",
                     web::get().to(results::leaderboard),
+                )
+                .route("/scenarios/{id}/rubric", web::get().to(judging::rubric))
+                .route("/scenarios/{id}/rubric", web::put().to(judging::set_rubric))
+                .route(
+                    "/scenarios/{id}/panel/{user_id}",
+                    web::put().to(judging::assign),
+                )
+                .route(
+                    "/scenarios/{id}/panel/{user_id}",
+                    web::delete().to(judging::unassign),
+                )
+                .route(
+                    "/scenarios/{id}/declaration",
+                    web::put().to(judging::declare),
+                )
+                .route(
+                    "/scenarios/{id}/finalists",
+                    web::get().to(judging::finalists),
+                )
+                .route(
+                    "/scenarios/{id}/finalists/{team_id}/scores",
+                    web::put().to(judging::score),
+                )
+                .route("/scenarios/{id}/judging", web::get().to(judging::overview))
+                .route(
+                    "/scenarios/{id}/judging/record.csv",
+                    web::get().to(judging::record_csv),
+                )
+                .route("/scenarios/{id}/award", web::get().to(awards::show))
+                .route("/scenarios/{id}/award", web::put().to(awards::decide))
+                .route(
+                    "/scenarios/{id}/award/announce",
+                    web::post().to(awards::announce),
+                )
+                .route(
+                    "/scenarios/{id}/announcement",
+                    web::get().to(awards::announcement),
+                )
+                .route("/scenarios/{id}/objections", web::post().to(awards::object))
+                .route(
+                    "/scenarios/{id}/objections/{objection_id}/answer",
+                    web::post().to(awards::answer),
                 )
                 .route("/teams", web::get().to(teams::mine))
                 .route("/teams", web::post().to(teams::create))

@@ -43,6 +43,27 @@ pub fn text(field: &str, value: &str, max_chars: usize) -> Result<(), AppError> 
     Ok(())
 }
 
+/// Prose a person writes (a review, a comment, an objection): at most `max_chars`
+/// characters; line breaks and tabs allowed, other control characters only hide things.
+pub fn prose(field: &str, value: &str, max_chars: usize) -> Result<(), AppError> {
+    if value.chars().count() > max_chars {
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// A sign-in name: 2–40 of lowercase letters, digits, `.`, `_`, `-`, starting with a letter or digit.
 pub fn login(field: &str, value: &str) -> Result<(), AppError> {
     let well_formed = (2..=40).contains(&value.len())

@@ -2,10 +2,12 @@
 //! apply live in [`crate::services`].
 
 pub mod audit;
+pub mod awards;
 pub mod compare;
 pub mod downloads;
 pub mod input;
 pub mod internal;
+pub mod judging;
 pub mod organizations;
 pub mod overview;
 pub mod packages;

@@ -74,6 +74,10 @@ text_id!(
     /// A submitted image.
     SubmissionId, "sub"
 );
+text_id!(
+    /// An objection to an announced award.
+    ObjectionId, "obj"
+);
 
 /// `prefix_` followed by 16 lowercase hex digits of randomness: unguessable, URL-safe.
 pub fn random_id(prefix: &str) -> String {

@@ -284,6 +284,102 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    judgings (scenario_id) {
+        scenario_id -> Text,
+        blind -> Bool,
+        updated_by -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    rubric_criteria (scenario_id, criterion) {
+        scenario_id -> Text,
+        criterion -> Text,
+        position -> Integer,
+        label -> Text,
+        kind -> Text,
+        measure -> Nullable<Text>,
+        weight -> Integer,
+        guidance -> Text,
+    }
+}
+
+diesel::table! {
+    panel_members (scenario_id, judge_id) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        assigned_by -> Nullable<Text>,
+        assigned_at -> BigInt,
+        declared_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    judge_affiliations (scenario_id, judge_id, institution) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        institution -> Text,
+        declared_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    score_sheets (scenario_id, judge_id, team_id) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        team_id -> Text,
+        comment -> Text,
+        submitted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    judge_scores (scenario_id, judge_id, team_id, criterion) {
+        scenario_id -> Text,
+        judge_id -> Text,
+        team_id -> Text,
+        criterion -> Text,
+        score -> Integer,
+    }
+}
+
+diesel::table! {
+    awards (scenario_id) {
+        scenario_id -> Text,
+        reasons -> Text,
+        objection_days -> Integer,
+        decided_by -> Nullable<Text>,
+        decided_at -> BigInt,
+        announced_at -> Nullable<BigInt>,
+        objections_close_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    award_winners (scenario_id, team_id) {
+        scenario_id -> Text,
+        team_id -> Text,
+        position -> Integer,
+        amount_fen -> BigInt,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    objections (id) {
+        id -> Text,
+        scenario_id -> Text,
+        filed_by -> Text,
+        body -> Text,
+        filed_at -> BigInt,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(department_members -> organizations (organization_id));
 diesel::joinable!(department_members -> users (user_id));
@@ -303,6 +399,8 @@ diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(panel_members -> users (judge_id));
+diesel::joinable!(score_sheets -> teams (team_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -327,4 +425,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     audit_log,
     sessions,
+    judgings,
+    rubric_criteria,
+    panel_members,
+    judge_affiliations,
+    score_sheets,
+    judge_scores,
+    awards,
+    award_winners,
+    objections,
 );

@@ -1,9 +1,11 @@
 //! The rules both faces of the platform apply — the JSON API and the pages: handlers parse
 //! the request, call one of these, and render what it returns, so a rule exists once.
 
+pub mod awards;
 pub mod boards;
 pub mod compare;
 pub mod downloads;
+pub mod judging;
 pub mod overview;
 pub mod packages;
 pub mod paging;

@@ -101,7 +101,7 @@ pub struct World {
     pub open_phase: PhaseId,
 }
 
-fn person(
+pub fn person(
     conn: &mut DbConnection,
     login: &str,
     roles: Vec<Role>,

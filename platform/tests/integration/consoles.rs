@@ -179,7 +179,7 @@ pub(crate) async fn two_evaluated(app: &TestApp) -> (String, String) {
     (a, b)
 }
 
-fn close_phases(app: &TestApp, scenario: &str) {
+pub(crate) fn close_phases(app: &TestApp, scenario: &str) {
     let scenario = scenario.to_owned();
     app.state
         .db

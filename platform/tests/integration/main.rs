@@ -18,6 +18,7 @@ mod evaluation;
 mod health;
 mod interference;
 mod internal;
+mod judging;
 mod limits;
 mod matrix;
 mod metrics;

@@ -1,10 +1,12 @@
 //! Row types, their insert and change forms, and the queries over them, one file per record.
 
 pub mod audit;
+pub mod awards;
 pub mod catalog_sync;
 pub mod enrolments;
 pub mod identities;
 pub mod jobs;
+pub mod judging;
 pub mod oidc_logins;
 pub mod organizations;
 pub mod package_versions;

@@ -54,24 +54,7 @@ impl NewReview {
                 format!("must be a whole number from 1 to 5, not {}", self.score),
             ));
         }
-        if self.text.chars().count() > MAX_TEXT_CHARS {
-            return Err(AppError::invalid(
-                "text",
-                format!("must be at most {MAX_TEXT_CHARS} characters"),
-            ));
-        }
-        // Line breaks and tabs are prose; other control characters only hide things.
-        if self
-            .text
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(AppError::invalid(
-                "text",
-                "must not contain control characters",
-            ));
-        }
-        Ok(())
+        crate::validate::prose("text", &self.text, MAX_TEXT_CHARS)
     }
 }
 

@@ -1,0 +1,3 @@
+DROP TABLE objections;
+DROP TABLE award_winners;
+DROP TABLE awards;

@@ -1,0 +1,456 @@
+//! The award after judging: the department names the winners and splits the bounty, then
+//! announces it (公示) for an objection period; objections are answered; the result is final
+//! once the period is over and every objection has its answer.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::CurrentUser;
+use crate::db::DbConnection;
+use crate::db::ids::{ObjectionId, ScenarioId, TeamId};
+use crate::db::models::audit;
+use crate::db::models::awards::{self, Award, Objection, Winner};
+use crate::db::models::scenarios::{Scenario, Visibility};
+use crate::db::now_millis;
+use crate::error::AppError;
+use crate::services::judging::{self, FinalistAggregate};
+use crate::services::scenarios::{editable, visible};
+use crate::time::iso_time;
+
+/// Days an announcement stays open to objections unless the department says otherwise.
+pub const DEFAULT_OBJECTION_DAYS: i64 = 5;
+/// The longest objection period a department may set, in days.
+pub const MAX_OBJECTION_DAYS: i64 = 30;
+/// The longest reason, objection or answer, in characters.
+pub const MAX_TEXT_CHARS: usize = 5_000;
+
+const DAY_MILLIS: i64 = 24 * 3600 * 1000;
+
+/// The body of `PUT …/award`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwardForm {
+    pub winners: Vec<WinnerForm>,
+    #[serde(default)]
+    pub reasons: String,
+    #[serde(default)]
+    pub objection_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WinnerForm {
+    pub team_id: TeamId,
+    /// The winner's part of the bounty in CNY fen (1/100 yuan).
+    pub amount_fen: i64,
+    pub reason: String,
+}
+
+/// The body of an objection or of the department's answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextForm {
+    pub text: String,
+}
+
+jiebang_scenarios::text_enum! {
+    /// Where an award stands.
+    pub enum AwardState: "award state" {
+        /// Recorded by the department, not announced yet.
+        Decided = "decided",
+        /// Announced; anyone signed in may object until the period ends.
+        ObjectionPeriod = "objection_period",
+        /// The period is over but an objection still waits for its answer.
+        AwaitingAnswers = "awaiting_answers",
+        /// The period is over and every objection is answered: the result stands.
+        Final = "final",
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WinnerView {
+    pub team_id: TeamId,
+    pub team_name: String,
+    pub institution: String,
+    pub amount_fen: i64,
+    /// The amount in yuan with two decimals, for reading.
+    pub amount_cny: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ObjectionView {
+    pub id: ObjectionId,
+    /// Who filed it: shown to the department, not on the public page.
+    pub filed_by: Option<String>,
+    pub text: String,
+    pub filed_at: String,
+    pub answer: Option<String>,
+    pub answered_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnnouncementView {
+    pub scenario_id: ScenarioId,
+    pub title_zh: String,
+    pub title_en: String,
+    pub state: AwardState,
+    pub bounty_fen: i64,
+    pub awarded_fen: i64,
+    pub reasons: String,
+    pub objection_days: i32,
+    pub decided_at: String,
+    pub announced_at: Option<String>,
+    pub objections_close_at: Option<String>,
+    pub winners: Vec<WinnerView>,
+    /// Every finalist with its total, best first.
+    pub finalists: Vec<FinalistAggregate>,
+    pub objections: Vec<ObjectionView>,
+}
+
+/// Formats fen as yuan: `1234567` → `12345.67`.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", fen / 100, fen % 100)
+}
+
+fn state_of(award: &Award, objections: &[(Objection, String)], now: i64) -> AwardState {
+    match award.objections_close_at {
+        None => AwardState::Decided,
+        Some(close) if now < close => AwardState::ObjectionPeriod,
+        Some(_) if objections.iter().any(|(o, _)| o.answer.is_none()) => {
+            AwardState::AwaitingAnswers
+        }
+        Some(_) => AwardState::Final,
+    }
+}
+
+fn check_text(field: &str, text: &str) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::invalid(field, "must not be empty"));
+    }
+    crate::validate::prose(field, text, MAX_TEXT_CHARS)
+}
+
+/// Records the award (replacing an earlier one) once the final phase has closed and until
+/// it is announced: winners among the finalists, amounts summing to the bounty or less.
+pub fn decide(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    form: &AwardForm,
+) -> Result<AnnouncementView, AppError> {
+    let scenario = editable(conn, id, user)?;
+    let phase = judging::final_phase(conn, &scenario)?;
+    if now_millis() < phase.closes_at {
+        return Err(AppError::conflict(
+            "phase_open",
+            format!(
+                "the award is decided after the final phase closes at {}",
+                iso_time(phase.closes_at)
+            ),
+        ));
+    }
+    if awards::find(conn, &scenario.id)?.is_some_and(|a| a.announced_at.is_some()) {
+        return Err(AppError::conflict(
+            "award_announced",
+            "the award has been announced; it no longer changes",
+        ));
+    }
+    let days = form.objection_days.unwrap_or(DEFAULT_OBJECTION_DAYS);
+    if !(1..=MAX_OBJECTION_DAYS).contains(&days) {
+        return Err(AppError::invalid(
+            "objection_days",
+            format!("must be a whole number of days from 1 to {MAX_OBJECTION_DAYS}, not {days}"),
+        ));
+    }
+    if !form.reasons.is_empty() {
+        check_text("reasons", &form.reasons)?;
+    }
+    let finalists: HashSet<TeamId> = judging::finalists(conn, &scenario)?
+        .into_iter()
+        .map(|f| f.team_id)
+        .collect();
+    if form.winners.is_empty() {
+        return Err(AppError::invalid(
+            "winners",
+            "must name at least one winner",
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut total: i64 = 0;
+    let mut winners = Vec::with_capacity(form.winners.len());
+    for (index, w) in form.winners.iter().enumerate() {
+        let field = |name: &str| format!("winners[{index}].{name}");
+        if !finalists.contains(&w.team_id) {
+            return Err(AppError::invalid(
+                &field("team_id"),
+                format!("`{}` is not a finalist of this scenario", w.team_id),
+            ));
+        }
+        if !seen.insert(&w.team_id) {
+            return Err(AppError::invalid(
+                &field("team_id"),
+                format!("`{}` is named twice", w.team_id),
+            ));
+        }
+        if w.amount_fen < 0 {
+            return Err(AppError::invalid(
+                &field("amount_fen"),
+                "must not be negative",
+            ));
+        }
+        check_text(&field("reason"), &w.reason)?;
+        total = total.saturating_add(w.amount_fen);
+        winners.push(Winner {
+            scenario_id: scenario.id.clone(),
+            team_id: w.team_id.clone(),
+            position: i32::try_from(index).unwrap_or(i32::MAX),
+            amount_fen: w.amount_fen,
+            reason: w.reason.clone(),
+        });
+    }
+    let bounty = scenario.bounty_cny.saturating_mul(100);
+    if total > bounty {
+        return Err(AppError::invalid(
+            "winners",
+            format!(
+                "the amounts sum to {} CNY, more than the bounty of {} CNY",
+                yuan(total),
+                yuan(bounty)
+            ),
+        ));
+    }
+    let award = Award {
+        scenario_id: scenario.id.clone(),
+        reasons: form.reasons.clone(),
+        // Bounded to 1–30 above.
+        objection_days: i32::try_from(days).unwrap_or(5),
+        decided_by: Some(user.id.clone()),
+        decided_at: now_millis(),
+        announced_at: None,
+        objections_close_at: None,
+    };
+    awards::replace(conn, &award, &winners)?;
+    audit::record(
+        conn,
+        Some(&user.id),
+        "award.decide",
+        "scenario",
+        scenario.id.as_str(),
+        serde_json::json!({
+            "winners": winners.iter().map(|w| serde_json::json!({
+                "team_id": w.team_id, "amount_fen": w.amount_fen,
+            })).collect::<Vec<_>>(),
+            "total_fen": total,
+            "bounty_fen": bounty,
+            "objection_days": days,
+        }),
+    )?;
+    view(conn, scenario, true)
+}
+
+/// Publishes the announcement and starts the objection period.
+pub fn announce(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<AnnouncementView, AppError> {
+    let scenario = editable(conn, id, user)?;
+    let award = awards::find(conn, &scenario.id)?
+        .ok_or_else(|| AppError::conflict("no_award", "record the award before announcing it"))?;
+    let now = now_millis();
+    let closes_at = now + i64::from(award.objection_days) * DAY_MILLIS;
+    if !awards::announce(conn, &scenario.id, now, closes_at)? {
+        return Err(AppError::conflict(
+            "award_announced",
+            "the award has been announced already",
+        ));
+    }
+    audit::record(
+        conn,
+        Some(&user.id),
+        "award.announce",
+        "scenario",
+        scenario.id.as_str(),
+        serde_json::json!({ "objections_close_at": iso_time(closes_at) }),
+    )?;
+    view(conn, scenario, true)
+}
+
+/// The announced award of a scenario, or 404 before it is announced.
+fn announced(conn: &mut DbConnection, scenario: &Scenario) -> Result<Award, AppError> {
+    awards::find(conn, &scenario.id)?
+        .filter(|a| a.announced_at.is_some())
+        .ok_or_else(|| AppError::not_found(format_args!("announcement of `{}`", scenario.id)))
+}
+
+/// Anyone signed in objects to an announced award while the period runs.
+pub fn object(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    form: &TextForm,
+) -> Result<ObjectionView, AppError> {
+    let scenario = visible(conn, id, &user.visibility())?;
+    let award = announced(conn, &scenario)?;
+    let now = now_millis();
+    if award.objections_close_at.is_some_and(|close| now >= close) {
+        return Err(AppError::conflict(
+            "objection_period_over",
+            "the objection period is over",
+        ));
+    }
+    check_text("text", &form.text)?;
+    let objection = Objection {
+        id: ObjectionId::generate(),
+        scenario_id: scenario.id.clone(),
+        filed_by: user.id.clone(),
+        body: form.text.clone(),
+        filed_at: now,
+        answer: None,
+        answered_by: None,
+        answered_at: None,
+    };
+    awards::insert_objection(conn, &objection)?;
+    audit::record(
+        conn,
+        Some(&user.id),
+        "objection.file",
+        "scenario",
+        scenario.id.as_str(),
+        serde_json::json!({ "objection_id": objection.id, "text_chars": form.text.chars().count() }),
+    )?;
+    Ok(objection_view(objection, Some(user.login.clone())))
+}
+
+/// The department answers an objection, once.
+pub fn answer(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    objection: &ObjectionId,
+    form: &TextForm,
+) -> Result<ObjectionView, AppError> {
+    let scenario = editable(conn, id, user)?;
+    check_text("text", &form.text)?;
+    let found = awards::find_objection(conn, &scenario.id, objection)?
+        .ok_or_else(|| AppError::not_found(format_args!("objection `{objection}`")))?;
+    let now = now_millis();
+    if !awards::answer(conn, &found.id, &form.text, &user.id, now)? {
+        return Err(AppError::conflict(
+            "already_answered",
+            "the objection has its answer already",
+        ));
+    }
+    audit::record(
+        conn,
+        Some(&user.id),
+        "objection.answer",
+        "scenario",
+        scenario.id.as_str(),
+        serde_json::json!({ "objection_id": found.id, "text_chars": form.text.chars().count() }),
+    )?;
+    Ok(objection_view(
+        Objection {
+            answer: Some(form.text.clone()),
+            answered_by: Some(user.id.clone()),
+            answered_at: Some(now),
+            ..found
+        },
+        None,
+    ))
+}
+
+fn objection_view(objection: Objection, filed_by: Option<String>) -> ObjectionView {
+    ObjectionView {
+        id: objection.id,
+        filed_by,
+        text: objection.body,
+        filed_at: iso_time(objection.filed_at),
+        answer: objection.answer,
+        answered_at: objection.answered_at.map(iso_time),
+    }
+}
+
+/// The public announcement (公示) to whoever sees the scenario, once announced.
+pub fn announcement(
+    conn: &mut DbConnection,
+    viewer: &Visibility,
+    id: &ScenarioId,
+) -> Result<AnnouncementView, AppError> {
+    let scenario = visible(conn, id, viewer)?;
+    announced(conn, &scenario)?;
+    view(conn, scenario, false)
+}
+
+/// The award as the department sees it, announced or not, with who filed each objection.
+pub fn for_department(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<AnnouncementView, AppError> {
+    let scenario = editable(conn, id, user)?;
+    view(conn, scenario, true)
+}
+
+fn view(
+    conn: &mut DbConnection,
+    scenario: Scenario,
+    for_department: bool,
+) -> Result<AnnouncementView, AppError> {
+    let award = awards::find(conn, &scenario.id)?
+        .ok_or_else(|| AppError::not_found(format_args!("award of `{}`", scenario.id)))?;
+    let objections = awards::objections_of(conn, &scenario.id)?;
+    let state = state_of(&award, &objections, now_millis());
+    let winners = awards::winners_of(conn, &scenario.id)?;
+    let finalists = judging::aggregate_of(conn, scenario.clone())?;
+    let winner_views = winners
+        .iter()
+        .map(|w| {
+            let finalist = finalists.iter().find(|f| f.team_id == w.team_id);
+            WinnerView {
+                team_id: w.team_id.clone(),
+                team_name: finalist.map_or_else(String::new, |f| f.team_name.clone()),
+                institution: finalist.map_or_else(String::new, |f| f.institution.clone()),
+                amount_fen: w.amount_fen,
+                amount_cny: yuan(w.amount_fen),
+                reason: w.reason.clone(),
+            }
+        })
+        .collect();
+    Ok(AnnouncementView {
+        scenario_id: scenario.id.clone(),
+        title_zh: scenario.title_zh.clone(),
+        title_en: scenario.title_en.clone(),
+        state,
+        bounty_fen: scenario.bounty_cny.saturating_mul(100),
+        awarded_fen: winners.iter().map(|w| w.amount_fen).sum(),
+        reasons: award.reasons.clone(),
+        objection_days: award.objection_days,
+        decided_at: iso_time(award.decided_at),
+        announced_at: award.announced_at.map(iso_time),
+        objections_close_at: award.objections_close_at.map(iso_time),
+        winners: winner_views,
+        finalists,
+        objections: objections
+            .into_iter()
+            .map(|(o, login)| objection_view(o, for_department.then_some(login)))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fen_read_as_yuan() {
+        assert_eq!(yuan(0), "0.00");
+        assert_eq!(yuan(5), "0.05");
+        assert_eq!(yuan(1_234_567), "12345.67");
+        assert_eq!(yuan(-150), "-1.50");
+    }
+}

@@ -1,0 +1,737 @@
+//! Judging: the department's rubric and panel, judges' declarations and conflict-of-interest
+//! blocks, score sheets per finalist, and the aggregation the department decides on.
+
+pub mod aggregate;
+pub mod export;
+mod views;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use jiebang_scenarios::ranking::{self, Entry};
+use serde::Deserialize;
+
+use crate::auth::CurrentUser;
+use crate::db::DbConnection;
+use crate::db::ids::{ScenarioId, SubmissionId, TeamId, UserId};
+use crate::db::models::judging::{
+    self, Affiliation, Criterion, CriterionKind, JudgeScore, Judging, Measure, PanelMember,
+    PanelRow, ScoreSheet,
+};
+use crate::db::models::phases::{self, Phase};
+use crate::db::models::scenarios::Scenario;
+use crate::db::models::users::{self, Role};
+use crate::db::models::{audit, package_versions, results, submissions, teams};
+use crate::db::now_millis;
+use crate::error::AppError;
+use crate::services::boards::over_budget_of;
+use crate::services::scenarios::{editable, visible};
+use crate::time::iso_time;
+
+pub use views::{FinalistAggregate, JudgeView, JudgingView, RubricView, SheetView};
+
+/// The most criteria a rubric may have.
+pub const MAX_CRITERIA: usize = 20;
+/// The longest comment on a score sheet, in characters.
+pub const MAX_COMMENT_CHARS: usize = 10_000;
+/// The most affiliations one declaration may list.
+pub const MAX_AFFILIATIONS: usize = 20;
+
+/// The body of `PUT …/rubric`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RubricForm {
+    #[serde(default)]
+    pub blind: bool,
+    pub criteria: Vec<CriterionForm>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriterionForm {
+    pub key: String,
+    pub label: String,
+    pub kind: CriterionKind,
+    #[serde(default)]
+    pub measure: Option<Measure>,
+    pub weight: i64,
+    #[serde(default)]
+    pub guidance: String,
+}
+
+/// The body of `PUT …/declaration`: every institution or organisation the judge has ties
+/// with (employer, school, recent collaborators' employers); empty declares none.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationForm {
+    pub institutions: Vec<String>,
+}
+
+/// The body of `PUT …/finalists/{team}/scores`: a 1–10 score for every judged criterion.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SheetForm {
+    pub scores: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A ranked team of the final phase's private board, with what the rubric measures.
+#[derive(Debug, Clone)]
+pub struct Finalist {
+    pub rank: usize,
+    pub team_id: TeamId,
+    pub team_name: String,
+    pub institution: String,
+    pub submission_id: SubmissionId,
+    pub image_digest: String,
+    pub score: f64,
+    pub latency_ms: Option<f64>,
+    pub device_seconds: Option<f64>,
+    pub within_budget: bool,
+}
+
+impl Finalist {
+    fn measured(&self, measure: Measure) -> Option<f64> {
+        match measure {
+            Measure::Score => Some(self.score),
+            Measure::Latency => self.latency_ms,
+            // A run that held no accelerator used none.
+            Measure::DeviceSeconds => Some(self.device_seconds.unwrap_or(0.0)),
+        }
+    }
+}
+
+/// The phase whose private board names the finalists: the one that closes last.
+pub fn final_phase(conn: &mut DbConnection, scenario: &Scenario) -> Result<Phase, AppError> {
+    phases::phases_of(conn, &scenario.id)?
+        .into_iter()
+        .max_by_key(|p| p.closes_at)
+        .ok_or_else(|| {
+            AppError::conflict(
+                "no_phase",
+                format!("scenario `{}` has no phase to judge", scenario.id),
+            )
+        })
+}
+
+/// Each team's ranked entry on the final phase's private board, best first.
+pub fn finalists(conn: &mut DbConnection, scenario: &Scenario) -> Result<Vec<Finalist>, AppError> {
+    let phase = final_phase(conn, scenario)?;
+    let version = package_versions::in_force_at(
+        conn,
+        &scenario.id,
+        phase.closes_at,
+        now_millis(),
+        scenario.package_version,
+    )?;
+    let rows = results::board_rows(conn, &scenario.id, &phase.id, version)?;
+    let entries: Vec<Entry> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(Entry {
+                team: row.team_id.clone(),
+                submission: row.submission_id.0.clone(),
+                score: row.result.private_score?,
+                within_budget: row.result.within_budget.unwrap_or(true),
+                latency_ms: row.result.latency_ms.unwrap_or(0.0),
+                submitted_at: row.created_at,
+            })
+        })
+        .collect();
+    let ranked = ranking::rank(
+        &entries,
+        scenario.metric.direction(),
+        over_budget_of(scenario)?,
+    );
+    let by_submission: HashMap<&str, &results::BoardRow> = rows
+        .iter()
+        .map(|row| (row.submission_id.as_str(), row))
+        .collect();
+    let mut finalists = Vec::with_capacity(ranked.len());
+    for ranked in ranked {
+        let Some(row) = by_submission.get(ranked.entry.submission.as_str()) else {
+            continue;
+        };
+        let team_id = TeamId::from(row.team_id.as_str());
+        let institution = teams::find(conn, &team_id)?.map_or_else(String::new, |t| t.institution);
+        let image_digest = submissions::find(conn, &row.submission_id)?
+            .map_or_else(String::new, |s| s.image_digest);
+        finalists.push(Finalist {
+            rank: ranked.rank,
+            team_id,
+            team_name: row.team_name.clone(),
+            institution,
+            submission_id: row.submission_id.clone(),
+            image_digest,
+            score: ranked.entry.score,
+            latency_ms: row.result.latency_ms,
+            device_seconds: row.result.device_seconds,
+            within_budget: ranked.entry.within_budget,
+        });
+    }
+    Ok(finalists)
+}
+
+/// The rubric, to anyone who sees the scenario: teams know how they will be judged.
+pub fn rubric_of(
+    conn: &mut DbConnection,
+    id: &ScenarioId,
+    viewer: &crate::db::models::scenarios::Visibility,
+) -> Result<RubricView, AppError> {
+    let scenario = visible(conn, id, viewer)?;
+    let judging = judging::find_judging(conn, &scenario.id)?
+        .ok_or_else(|| AppError::not_found(format_args!("rubric of scenario `{id}`")))?;
+    let criteria = judging::criteria_of(conn, &scenario.id)?;
+    Ok(RubricView::new(&judging, criteria))
+}
+
+/// Sets the rubric (replacing an earlier one) while the final phase is still open: the
+/// rules of judging are known before the final board is.
+pub fn set_rubric(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    form: &RubricForm,
+) -> Result<RubricView, AppError> {
+    let scenario = editable(conn, id, user)?;
+    let criteria = checked_criteria(&scenario.id, form)?;
+    let phase = final_phase(conn, &scenario)?;
+    if now_millis() >= phase.closes_at {
+        return Err(AppError::conflict(
+            "rubric_locked",
+            format!(
+                "the rubric is set before the final phase closes; it closed at {}",
+                iso_time(phase.closes_at)
+            ),
+        ));
+    }
+    let judging = Judging {
+        scenario_id: scenario.id.clone(),
+        blind: form.blind,
+        updated_by: Some(user.id.clone()),
+        updated_at: now_millis(),
+    };
+    judging::replace_rubric(conn, &judging, &criteria)?;
+    audit::record(
+        conn,
+        Some(&user.id),
+        "judging.rubric_set",
+        "scenario",
+        scenario.id.as_str(),
+        serde_json::json!({
+            "blind": judging.blind,
+            "criteria": criteria.iter().map(|c| serde_json::json!({
+                "key": c.criterion, "kind": c.kind, "measure": c.measure, "weight": c.weight,
+            })).collect::<Vec<_>>(),
+        }),
+    )?;
+    Ok(RubricView::new(&judging, criteria))
+}
+
+fn checked_criteria(scenario: &ScenarioId, form: &RubricForm) -> Result<Vec<Criterion>, AppError> {
+    if form.criteria.is_empty() || form.criteria.len() > MAX_CRITERIA {
+        return Err(AppError::invalid(
+            "criteria",
+            format!("must list 1 to {MAX_CRITERIA} criteria"),
+        ));
+    }
+    let mut keys = HashSet::new();
+    let mut measures = HashSet::new();
+    let mut total = 0;
+    let mut criteria = Vec::with_capacity(form.criteria.len());
+    for (index, c) in form.criteria.iter().enumerate() {
+        let field = |name: &str| format!("criteria[{index}].{name}");
+        crate::validate::slug(&field("key"), &c.key)?;
+        if !keys.insert(c.key.as_str()) {
+            return Err(AppError::invalid(
+                &field("key"),
+                format!("`{}` is used twice", c.key),
+            ));
+        }
+        crate::validate::text(&field("label"), &c.label, 100)?;
+        if !(1..=100).contains(&c.weight) {
+            return Err(AppError::invalid(
+                &field("weight"),
+                format!("must be a whole number from 1 to 100, not {}", c.weight),
+            ));
+        }
+        total += c.weight;
+        match (c.kind, c.measure) {
+            (CriterionKind::Measured, None) => {
+                return Err(AppError::invalid(
+                    &field("measure"),
+                    "a measured criterion names what it measures: score, latency or device_seconds",
+                ));
+            }
+            (CriterionKind::Measured, Some(measure)) => {
+                if !measures.insert(measure) {
+                    return Err(AppError::invalid(
+                        &field("measure"),
+                        format!("`{measure}` is measured by another criterion already"),
+                    ));
+                }
+            }
+            (CriterionKind::Judged, Some(_)) => {
+                return Err(AppError::invalid(
+                    &field("measure"),
+                    "a judged criterion is scored by the judges and measures nothing",
+                ));
+            }
+            (CriterionKind::Judged, None) => {
+                crate::validate::text(&field("guidance"), &c.guidance, 2000).map_err(|_| {
+                    AppError::invalid(
+                        &field("guidance"),
+                        "a judged criterion tells the judges what a 1 and a 10 mean \
+                         (1–2000 characters, no control characters)",
+                    )
+                })?;
+            }
+        }
+        criteria.push(Criterion {
+            scenario_id: scenario.clone(),
+            criterion: c.key.clone(),
+            position: i32::try_from(index).unwrap_or(i32::MAX),
+            label: c.label.clone(),
+            kind: c.kind,
+            measure: c.measure,
+            // Bounded to 1–100 above.
+            weight: i32::try_from(c.weight).unwrap_or(0),
+            guidance: c.guidance.clone(),
+        });
+    }
+    if total != 100 {
+        return Err(AppError::invalid(
+            "criteria",
+            format!("the weights must sum to 100, not {total}"),
+        ));
+    }
+    Ok(criteria)
+}
+
+/// Puts a judge on the scenario's panel (the department or an admin); true when new.
+pub fn assign_judge(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    judge: &UserId,
+) -> Result<bool, AppError> {
+    let scenario = editable(conn, id, user)?;
+    if users::find(conn, judge)?.is_none() {
+        return Err(AppError::not_found(format_args!("user `{judge}`")));
+    }
+    if !users::roles_of(conn, judge)?.contains(&Role::Judge) {
+        return Err(AppError::invalid(
+            "judge",
+            format!("user `{judge}` is not a judge; an admin grants the judge role first"),
+        ));
+    }
+    let added = judging::assign(
+        conn,
+        &PanelMember {
+            scenario_id: scenario.id.clone(),
+            judge_id: judge.clone(),
+            assigned_by: Some(user.id.clone()),
+            assigned_at: now_millis(),
+            declared_at: None,
+        },
+    )?;
+    if added {
+        audit::record(
+            conn,
+            Some(&user.id),
+            "judging.panel_assign",
+            "scenario",
+            scenario.id.as_str(),
+            serde_json::json!({ "judge_id": judge }),
+        )?;
+    }
+    Ok(added)
+}
+
+/// Takes a judge off the panel (the department or an admin).
+pub fn remove_judge(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    judge: &UserId,
+) -> Result<(), AppError> {
+    let scenario = editable(conn, id, user)?;
+    if !judging::unassign(conn, &scenario.id, judge)? {
+        return Err(AppError::not_found(format_args!(
+            "judge `{judge}` on the panel of `{id}`"
+        )));
+    }
+    audit::record(
+        conn,
+        Some(&user.id),
+        "judging.panel_remove",
+        "scenario",
+        scenario.id.as_str(),
+        serde_json::json!({ "judge_id": judge }),
+    )?;
+    Ok(())
+}
+
+/// The panel member, or 403 for a judge the department has not assigned.
+fn panel_member(
+    conn: &mut DbConnection,
+    judge: &CurrentUser,
+    scenario: &ScenarioId,
+) -> Result<PanelMember, AppError> {
+    judging::membership(conn, scenario, &judge.id)?.ok_or_else(|| {
+        AppError::forbidden(format!(
+            "you are not on the panel of scenario `{scenario}`; its department assigns the judges"
+        ))
+    })
+}
+
+/// A panel judge declares their affiliations for the scenario (replacing an earlier
+/// declaration); every declaration is recorded.
+pub fn declare(
+    conn: &mut DbConnection,
+    judge: &CurrentUser,
+    id: &ScenarioId,
+    form: &DeclarationForm,
+) -> Result<Vec<String>, AppError> {
+    let scenario = visible(conn, id, &judge.visibility())?;
+    panel_member(conn, judge, &scenario.id)?;
+    if form.institutions.len() > MAX_AFFILIATIONS {
+        return Err(AppError::invalid(
+            "institutions",
+            format!("must list at most {MAX_AFFILIATIONS}"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut institutions = Vec::new();
+    for (index, name) in form.institutions.iter().enumerate() {
+        crate::validate::text(&format!("institutions[{index}]"), name, 200)?;
+        if seen.insert(normalised(name)) {
+            institutions.push(name.trim().to_owned());
+        }
+    }
+    judging::declare(conn, &scenario.id, &judge.id, &institutions, now_millis())?;
+    audit::record(
+        conn,
+        Some(&judge.id),
+        "judging.declare",
+        "scenario",
+        scenario.id.as_str(),
+        serde_json::json!({ "institutions": institutions }),
+    )?;
+    Ok(institutions)
+}
+
+/// Institution names compare without case and with runs of spaces as one.
+fn normalised(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Everything judging a scenario reads, loaded once.
+struct Record {
+    scenario: Scenario,
+    judging: Option<Judging>,
+    criteria: Vec<Criterion>,
+    finalists: Vec<Finalist>,
+    panel: Vec<PanelRow>,
+    affiliations: Vec<Affiliation>,
+    sheets: Vec<ScoreSheet>,
+    scores: Vec<JudgeScore>,
+    members: HashMap<TeamId, HashSet<UserId>>,
+    /// Other teams that submitted a finalist's image, by finalist: flagged to the judges.
+    same_image: HashMap<TeamId, Vec<String>>,
+    closed: bool,
+}
+
+impl Record {
+    fn load(conn: &mut DbConnection, scenario: Scenario) -> Result<Self, AppError> {
+        let judging = judging::find_judging(conn, &scenario.id)?;
+        let criteria = judging::criteria_of(conn, &scenario.id)?;
+        let closed = now_millis() >= final_phase(conn, &scenario)?.closes_at;
+        let finalists = finalists(conn, &scenario)?;
+        let mut members = HashMap::new();
+        for finalist in &finalists {
+            let ids = teams::members(conn, &finalist.team_id)?
+                .into_iter()
+                .map(|m| m.user_id)
+                .collect();
+            members.insert(finalist.team_id.clone(), ids);
+        }
+        let digests: Vec<String> = finalists.iter().map(|f| f.image_digest.clone()).collect();
+        let sharing = judging::teams_with_images(conn, &scenario.id, &digests)?;
+        let mut same_image: HashMap<TeamId, Vec<String>> = HashMap::new();
+        for finalist in &finalists {
+            let mut others: Vec<String> = sharing
+                .iter()
+                .filter(|(digest, team, _)| {
+                    digest == &finalist.image_digest && team != &finalist.team_id
+                })
+                .map(|(_, _, name)| name.clone())
+                .collect();
+            others.sort();
+            others.dedup();
+            same_image.insert(finalist.team_id.clone(), others);
+        }
+        Ok(Self {
+            panel: judging::panel_of(conn, &scenario.id)?,
+            affiliations: judging::affiliations_of(conn, &scenario.id)?,
+            sheets: judging::sheets_of(conn, &scenario.id)?,
+            scores: judging::scores_of(conn, &scenario.id)?,
+            scenario,
+            judging,
+            criteria,
+            finalists,
+            members,
+            same_image,
+            closed,
+        })
+    }
+
+    /// Why the judge may not score the finalist, if they may not.
+    fn conflict(&self, judge: &UserId, finalist: &Finalist) -> Option<String> {
+        if self
+            .members
+            .get(&finalist.team_id)
+            .is_some_and(|ids| ids.contains(judge))
+        {
+            return Some(format!(
+                "conflict of interest: you are a member of team `{}`",
+                finalist.team_name
+            ));
+        }
+        let institution = normalised(&finalist.institution);
+        self.affiliations
+            .iter()
+            .find(|a| &a.judge_id == judge && normalised(&a.institution) == institution)
+            .map(|a| {
+                format!(
+                    "conflict of interest: you declared an affiliation with `{}`, the \
+                     institution of team `{}`",
+                    a.institution, finalist.team_name
+                )
+            })
+    }
+
+    /// Other teams that submitted the finalist's image.
+    fn same_image_as(&self, team: &TeamId) -> Vec<String> {
+        self.same_image.get(team).cloned().unwrap_or_default()
+    }
+
+    fn judged(&self) -> impl Iterator<Item = &Criterion> {
+        self.criteria
+            .iter()
+            .filter(|c| c.kind == CriterionKind::Judged)
+    }
+
+    fn on_panel(&self, judge: &UserId) -> bool {
+        self.panel.iter().any(|row| &row.member.judge_id == judge)
+    }
+
+    fn sheet(&self, judge: &UserId, team: &TeamId) -> Option<&ScoreSheet> {
+        self.sheets
+            .iter()
+            .find(|s| &s.judge_id == judge && &s.team_id == team)
+    }
+
+    /// Every judge on the panel has declared and scored every finalist they may score.
+    fn panel_finished(&self) -> bool {
+        !self.panel.is_empty()
+            && self.panel.iter().all(|row| {
+                let judge = &row.member.judge_id;
+                row.member.declared_at.is_some()
+                    && self.finalists.iter().all(|finalist| {
+                        self.conflict(judge, finalist).is_some()
+                            || self.sheet(judge, &finalist.team_id).is_some()
+                    })
+            })
+    }
+
+    /// Team names and institutions are hidden from judges.
+    fn names_hidden(&self) -> bool {
+        self.judging.as_ref().is_some_and(|j| j.blind) && !self.panel_finished()
+    }
+}
+
+/// The outcome of a judge's attempt to score a finalist; a block is recorded in the audit
+/// log, so it is an outcome the transaction keeps, and the handler answers 403.
+pub enum SheetOutcome {
+    Saved { sheet: SheetView, created: bool },
+    Blocked(String),
+}
+
+/// A panel judge's sheet for one finalist: one 1–10 score per judged criterion.
+pub fn submit_sheet(
+    conn: &mut DbConnection,
+    judge: &CurrentUser,
+    id: &ScenarioId,
+    team: &TeamId,
+    form: &SheetForm,
+) -> Result<SheetOutcome, AppError> {
+    let scenario = visible(conn, id, &judge.visibility())?;
+    let member = panel_member(conn, judge, &scenario.id)?;
+    if member.declared_at.is_none() {
+        return Err(AppError::conflict(
+            "declaration_missing",
+            "declare your affiliations for this scenario before scoring (an empty list \
+             declares none)",
+        ));
+    }
+    let record = Record::load(conn, scenario)?;
+    if record.judging.is_none() {
+        return Err(AppError::conflict(
+            "no_rubric",
+            "the department has not set the rubric yet",
+        ));
+    }
+    if !record.closed {
+        return Err(AppError::conflict(
+            "phase_open",
+            "finalists are scored once the final phase has closed",
+        ));
+    }
+    let finalist = record
+        .finalists
+        .iter()
+        .find(|f| &f.team_id == team)
+        .ok_or_else(|| AppError::not_found(format_args!("finalist `{team}` of `{id}`")))?;
+    if let Some(reason) = record.conflict(&judge.id, finalist) {
+        audit::record(
+            conn,
+            Some(&judge.id),
+            "judging.conflict_blocked",
+            "scenario",
+            record.scenario.id.as_str(),
+            serde_json::json!({ "team_id": team, "reason": reason }),
+        )?;
+        return Ok(SheetOutcome::Blocked(reason));
+    }
+    let scores = checked_scores(&record, &judge.id, team, form)?;
+    let sheet = ScoreSheet {
+        scenario_id: record.scenario.id.clone(),
+        judge_id: judge.id.clone(),
+        team_id: team.clone(),
+        comment: form.comment.clone(),
+        submitted_at: now_millis(),
+    };
+    let created = judging::put_sheet(conn, &sheet, &scores)?;
+    audit::record(
+        conn,
+        Some(&judge.id),
+        if created {
+            "judging.score"
+        } else {
+            "judging.rescore"
+        },
+        "scenario",
+        record.scenario.id.as_str(),
+        serde_json::json!({
+            "team_id": team,
+            "scores": form.scores,
+            "comment_chars": form.comment.chars().count(),
+        }),
+    )?;
+    Ok(SheetOutcome::Saved {
+        sheet: SheetView::new(&sheet, &scores, &judge.login, &judge.display_name),
+        created,
+    })
+}
+
+fn checked_scores(
+    record: &Record,
+    judge: &UserId,
+    team: &TeamId,
+    form: &SheetForm,
+) -> Result<Vec<JudgeScore>, AppError> {
+    crate::validate::prose("comment", &form.comment, MAX_COMMENT_CHARS)?;
+    let judged: Vec<&Criterion> = record.judged().collect();
+    if judged.is_empty() {
+        return Err(AppError::conflict(
+            "nothing_to_judge",
+            "the rubric has no judged criterion; the measured ones need no scores",
+        ));
+    }
+    if let Some(unknown) = form
+        .scores
+        .keys()
+        .find(|key| !judged.iter().any(|c| &c.criterion == *key))
+    {
+        return Err(AppError::invalid(
+            &format!("scores.{unknown}"),
+            "is not a judged criterion of the rubric",
+        ));
+    }
+    judged
+        .into_iter()
+        .map(|criterion| {
+            let field = format!("scores.{}", criterion.criterion);
+            let score = *form.scores.get(&criterion.criterion).ok_or_else(|| {
+                AppError::invalid(&field, "is missing: score every judged criterion")
+            })?;
+            if !(1..=10).contains(&score) {
+                return Err(AppError::invalid(
+                    &field,
+                    format!("must be a whole number from 1 to 10, not {score}"),
+                ));
+            }
+            Ok(JudgeScore {
+                scenario_id: record.scenario.id.clone(),
+                judge_id: judge.clone(),
+                team_id: team.clone(),
+                criterion: criterion.criterion.clone(),
+                // Bounded to 1–10 above.
+                score: i32::try_from(score).unwrap_or(1),
+            })
+        })
+        .collect()
+}
+
+/// What a panel judge sees: the rubric, their declaration, and every finalist with their
+/// own sheet; other judges' sheets for a finalist only once they submitted their own.
+pub fn judge_view(
+    conn: &mut DbConnection,
+    judge: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<JudgeView, AppError> {
+    let scenario = visible(conn, id, &judge.visibility())?;
+    panel_member(conn, judge, &scenario.id)?;
+    let record = Record::load(conn, scenario)?;
+    Ok(views::judge_view(&record, judge))
+}
+
+/// What the department (or an admin) sees: panel, declarations, progress, aggregation.
+pub fn judging_view(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<JudgingView, AppError> {
+    let scenario = editable(conn, id, user)?;
+    let record = Record::load(conn, scenario)?;
+    Ok(views::judging_view(&record))
+}
+
+/// The aggregation alone, per finalist, best total first (the award builds on it).
+pub fn aggregate_of(
+    conn: &mut DbConnection,
+    scenario: Scenario,
+) -> Result<Vec<FinalistAggregate>, AppError> {
+    let record = Record::load(conn, scenario)?;
+    Ok(views::aggregates(&record))
+}
+
+/// The judging record as CSV (the department or an admin), the award's part included once
+/// there is an award.
+pub fn record_csv(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<String, AppError> {
+    let view = judging_view(conn, user, id)?;
+    let award = match crate::services::awards::for_department(conn, user, id) {
+        Ok(award) => Some(award),
+        Err(AppError::NotFound(_)) => None,
+        Err(other) => return Err(other),
+    };
+    Ok(export::csv(&view, award.as_ref()))
+}
