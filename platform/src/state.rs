@@ -30,6 +30,8 @@ pub struct AppState {
     pub uploads: crate::services::submissions::UploadReservations,
     /// The OpenID Connect provider people sign in with, when one is configured.
     pub oidc: Option<Arc<crate::oidc::Provider>>,
+    /// Tie probabilities of board rows already computed (stored results never change).
+    pub ties: crate::services::significance::TieCache,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             blobs: BlobStore::new(&config.data_dir),
             queue_signal: Arc::new(tokio::sync::Notify::new()),
             uploads: Default::default(),
+            ties: Default::default(),
             metrics: Default::default(),
             rate_limits: crate::ratelimit::RateLimits::new(&config),
             site: Arc::new(Site::new(&config)?),

@@ -145,6 +145,7 @@ fn empty_scores(manifest: &Manifest) -> SplitScores {
         public: None,
         private: None,
         all: None,
+        items: None,
     }
 }
 
@@ -158,6 +159,7 @@ fn split_scores_all(
     SplitScores {
         public: None,
         private: None,
+        items: None,
         ..whole
     }
 }

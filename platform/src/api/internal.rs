@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use jiebang_evaluator::protocol::report::BudgetVerdict;
 use jiebang_evaluator::protocol::{
     ClaimRequest, ClaimedJob, Device, Heartbeat, MAX_RESULT_BODY, Outcome, Registered,
     Registration, Report, ResultBody, StageReport,
@@ -18,6 +19,7 @@ use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::submissions;
 use crate::db::models::workers::{self, Worker};
 use crate::error::AppError;
+use crate::services::significance;
 use crate::state::AppState;
 
 /// The longest a claim request waits for a job before answering 204.
@@ -216,6 +218,7 @@ fn result_row(
     report_digest: String,
     sample_logs_digest: Option<String>,
     hidden_logs_digest: Option<String>,
+    items_digest: Option<String>,
     worker: &WorkerId,
 ) -> EvaluationResult {
     let hidden = report.hidden_scores();
@@ -247,6 +250,12 @@ fn result_row(
         finished_at: crate::db::now_millis(),
         device_seconds: Some(report.device_seconds),
         devices: serde_json::to_string(&report.devices).ok(),
+        items_digest,
+        budget_uncertain: report
+            .hidden
+            .as_ref()
+            .and_then(|run| run.verdict.as_ref())
+            .and_then(BudgetVerdict::close_to_budget),
     }
 }
 
@@ -264,6 +273,7 @@ pub async fn result(
         report,
         sample_logs,
         hidden_logs,
+        board_items,
     } = form;
     let requeued = matches!(outcome, Outcome::InfrastructureFailed(_));
     // Files first (content-addressed, so a retry stores nothing twice), then the records.
@@ -279,11 +289,18 @@ pub async fn result(
             let hidden = hidden_logs
                 .map(|logs| blobs.put(logs.as_bytes()))
                 .transpose()?;
+            // Judges' and the platform's only: no route serves this file.
+            let items = board_items
+                .map(|items| blobs.put(&significance::encode_items(&items)?))
+                .transpose()?;
             Some((
                 report,
                 report_digest,
-                sample.map(|b| b.digest),
-                hidden.map(|b| b.digest),
+                [
+                    sample.map(|b| b.digest),
+                    hidden.map(|b| b.digest),
+                    items.map(|b| b.digest),
+                ],
             ))
         }
         _ => None,
@@ -297,13 +314,14 @@ pub async fn result(
             if !jobs::complete(conn, &job, worker.id.as_str(), &outcome)? {
                 return Err(lease_lost(&job));
             }
-            if let Some((report, report_digest, sample, hidden)) = stored {
+            if let Some((report, report_digest, [sample, hidden, items])) = stored {
                 let row = result_row(
                     held.submission_id,
                     &report,
                     report_digest,
                     sample,
                     hidden,
+                    items,
                     &worker.id,
                 );
                 results::insert(conn, &row)?;

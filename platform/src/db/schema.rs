@@ -223,6 +223,8 @@ diesel::table! {
         finished_at -> BigInt,
         device_seconds -> Nullable<Double>,
         devices -> Nullable<Text>,
+        items_digest -> Nullable<Text>,
+        budget_uncertain -> Nullable<Bool>,
     }
 }
 

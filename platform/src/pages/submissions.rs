@@ -34,6 +34,8 @@ struct Run {
     latency: Vec<Figure>,
     floor: Vec<Figure>,
     verdict: Option<String>,
+    /// The budget lies inside the percentile's confidence interval.
+    verdict_uncertain: bool,
     resources: Option<String>,
     histogram_svg: Option<String>,
 }
@@ -134,6 +136,11 @@ fn run_of(name: &str, run: &RunReport, budget_ms: Option<f64>, axis: &str) -> Ru
             .verdict
             .as_ref()
             .and_then(|verdict| serde_json::to_string(verdict).ok()),
+        verdict_uncertain: run
+            .verdict
+            .as_ref()
+            .and_then(|verdict| verdict.close_to_budget())
+            .unwrap_or(false),
         resources: serde_json::to_string(&run.resources).ok(),
         histogram_svg: chart::histogram(&buckets, budget_ms, axis),
     }

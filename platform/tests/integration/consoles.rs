@@ -83,6 +83,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
                 public: None,
                 private: None,
                 all: split(score),
+                items: None,
             },
             None,
         )),
@@ -92,6 +93,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
                 public: split(score),
                 private: split(score - 0.01),
                 all: split(score),
+                items: None,
             },
             Some(BudgetVerdict {
                 budget_ms: 20.0,
@@ -100,6 +102,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
                 over_budget: 0,
                 allowed_over_budget: Some(37),
                 within_budget: true,
+                interval: None,
             }),
         )),
         failure: None,
@@ -125,6 +128,17 @@ pub(crate) async fn evaluate_next(
     worker: &str,
     report: Value,
 ) -> Value {
+    evaluate_next_with_items(app, token, worker, report, None).await
+}
+
+/// [`evaluate_next`], the result also carrying the hidden run's per-item pairs.
+pub(crate) async fn evaluate_next_with_items(
+    app: &TestApp,
+    token: &str,
+    worker: &str,
+    report: Value,
+    board_items: Option<Value>,
+) -> Value {
     let claimed = app
         .post(
             "/internal/v1/jobs/claim",
@@ -138,7 +152,8 @@ pub(crate) async fn evaluate_next(
         .post(
             &format!("/internal/v1/jobs/{job}/result"),
             Some(token),
-            json!({"worker_id": worker, "outcome": "finished", "report": report}),
+            json!({"worker_id": worker, "outcome": "finished", "report": report,
+                   "board_items": board_items}),
         )
         .await;
     assert_eq!(done.status, 204, "{:?}", done.body);

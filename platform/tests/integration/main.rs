@@ -31,5 +31,6 @@ mod reports;
 mod restart;
 mod scenarios;
 mod security;
+mod significance;
 mod teams;
 mod uploads;

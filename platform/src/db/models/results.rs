@@ -33,6 +33,13 @@ pub struct EvaluationResult {
     pub device_seconds: Option<f64>,
     /// JSON list of the device ids the run held (`None` from workers that predate it).
     pub devices: Option<String>,
+    /// The stored per-item pairs of the hidden run (see `services::significance`); never
+    /// shown to anyone, so never serialized. `None` for results without them.
+    #[serde(skip)]
+    pub items_digest: Option<String>,
+    /// The budget lies inside the latency percentile's confidence interval: the verdict
+    /// could go either way. `None` without a budget, or from workers that predate it.
+    pub budget_uncertain: Option<bool>,
 }
 
 /// Stores a result; a second result for the same submission replaces nothing (the first,
