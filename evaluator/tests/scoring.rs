@@ -88,3 +88,57 @@ fn good_answers_carry_no_notes() {
     assert_eq!(scores.all.as_ref().unwrap().value, 0.0);
     assert!(notes("hidden run", &package.manifest, &answers, &scores).is_empty());
 }
+
+#[test]
+fn per_item_pairs_line_up_item_by_item_whatever_order_the_answers_came_in() {
+    use jiebang_scenarios::metrics::Pairs;
+
+    let dir = tempfile::tempdir().unwrap();
+    let package = package(dir.path(), "accuracy");
+    let labels = read_labels(&dir.path().join("hidden/labels.jsonl")).unwrap();
+    let mut ids: Vec<String> = labels.keys().cloned().collect();
+    ids.sort();
+    let answer = |id: &String, right: bool| Answer {
+        id: id.clone(),
+        prediction: Some(if right {
+            labels[id].clone()
+        } else {
+            serde_json::json!("no such class")
+        }),
+    };
+    // One server answers in id order; another in reverse, cycling through some items twice
+    // and getting the first item wrong.
+    let first: Vec<Answer> = ids.iter().map(|id| answer(id, true)).collect();
+    let second: Vec<Answer> = ids
+        .iter()
+        .rev()
+        .chain(ids.iter().take(3))
+        .map(|id| answer(id, id != &ids[0]))
+        .collect();
+    let a = split_scores(&package.manifest, &first, &labels)
+        .items
+        .unwrap();
+    let b = split_scores(&package.manifest, &second, &labels)
+        .items
+        .unwrap();
+    let (a_public, b_public) = (a.public.unwrap(), b.public.unwrap());
+    let (a_private, b_private) = (a.private.unwrap(), b.private.unwrap());
+    assert_eq!(a_public.items, b_public.items, "the same items");
+    assert_eq!(a_private.items, b_private.items);
+    assert_ne!(
+        a_public.items, a_private.items,
+        "the two parts are other items"
+    );
+    assert_eq!(a_public.pairs.len() + a_private.pairs.len(), ids.len());
+    let (Pairs::Labels(x), Pairs::Labels(y)) = (&a_public.pairs, &b_public.pairs) else {
+        panic!("accuracy compares labels")
+    };
+    let truths = |pairs: &[(String, String)]| pairs.iter().map(|p| p.0.clone()).collect::<Vec<_>>();
+    assert_eq!(truths(x), truths(y), "truths line up item by item");
+    let wrong = |pairs: &Pairs| match pairs {
+        Pairs::Labels(p) => p.iter().filter(|(t, y)| t != y).count(),
+        _ => unreachable!(),
+    };
+    assert_eq!(wrong(&a_public.pairs) + wrong(&a_private.pairs), 0);
+    assert_eq!(wrong(&b_public.pairs) + wrong(&b_private.pairs), 1);
+}

@@ -32,6 +32,8 @@ pub struct AppState {
     pub stopping: crate::shutdown::Stopping,
     /// The OpenID Connect provider people sign in with, when one is configured.
     pub oidc: Option<Arc<crate::oidc::Provider>>,
+    /// Tie probabilities of board rows already computed (stored results never change).
+    pub ties: crate::services::significance::TieCache,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             queue_signal: Arc::new(tokio::sync::Notify::new()),
             uploads: Default::default(),
             stopping: Default::default(),
+            ties: Default::default(),
             metrics: crate::metrics::Metrics::new(&db),
             rate_limits: crate::ratelimit::RateLimits::new(&config),
             site: Arc::new(Site::new(&config)?),

@@ -13,6 +13,9 @@
 //! - Score: [`metrics::compute`] (accuracy, macro-F1, ROC AUC, RMSE, MAE, MAPE, matching
 //!   scikit-learn) over [`metrics::Pairs`], [`metrics::bootstrap_interval`] for a seeded
 //!   95 % interval, [`metrics::class_of`] to compare classes however they are spelt.
+//! - Tell whether one run truly scores better than another on the same items:
+//!   [`significance::paired_bootstrap`] (a probability; below
+//!   [`significance::SIGNIFICANCE`] the two are statistically tied).
 //! - Split the hidden set into the public and private boards' parts:
 //!   [`split::split_ids`] / [`split::is_public`], stable across platforms and versions.
 //! - Order a leaderboard: [`ranking::rank`] over [`ranking::Entry`] rows.
@@ -23,6 +26,7 @@ pub mod error;
 pub mod metrics;
 pub mod package;
 pub mod ranking;
+pub mod significance;
 pub mod split;
 pub mod text;
 

@@ -6,13 +6,20 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ScenarioError;
 use crate::package::MetricName;
 
 /// What a metric is computed over: one item per scored query.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// On the wire (the worker sends a run's pairs to the platform for rank significance) it
+/// is columnar — `{"kind": "labels", "truth": [...], "predicted": [...]}` — and a score
+/// that is not finite (a missing answer to a ROC AUC item, scored as wrongly as it can be)
+/// is `null`, which JSON can carry and infinity it cannot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "PairsWire", try_from = "PairsWire")]
 pub enum Pairs {
     /// (true label, predicted label).
     Labels(Vec<(String, String)>),
@@ -45,6 +52,91 @@ impl Pairs {
     }
 }
 
+/// [`Pairs`] as it is sent: one column per side, so a few thousand items stay small.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum PairsWire {
+    Labels {
+        truth: Vec<String>,
+        predicted: Vec<String>,
+    },
+    Values {
+        truth: Vec<f64>,
+        predicted: Vec<f64>,
+    },
+    Scores {
+        positive: Vec<bool>,
+        /// `None`: the item's worst possible score (below every other for a positive item,
+        /// above every other for a negative one).
+        score: Vec<Option<f64>>,
+    },
+}
+
+impl From<Pairs> for PairsWire {
+    fn from(pairs: Pairs) -> Self {
+        match pairs {
+            Pairs::Labels(p) => {
+                let (truth, predicted) = p.into_iter().unzip();
+                Self::Labels { truth, predicted }
+            }
+            Pairs::Values(p) => {
+                let (truth, predicted) = p.into_iter().unzip();
+                Self::Values { truth, predicted }
+            }
+            Pairs::Scores(p) => {
+                let (positive, score) = p
+                    .into_iter()
+                    .map(|(positive, score)| (positive, score.is_finite().then_some(score)))
+                    .unzip();
+                Self::Scores { positive, score }
+            }
+        }
+    }
+}
+
+impl TryFrom<PairsWire> for Pairs {
+    type Error = String;
+
+    fn try_from(wire: PairsWire) -> Result<Self, String> {
+        let same_length = |a: usize, b: usize| {
+            if a == b {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the two columns of the pairs differ in length ({a} and {b})"
+                ))
+            }
+        };
+        Ok(match wire {
+            PairsWire::Labels { truth, predicted } => {
+                same_length(truth.len(), predicted.len())?;
+                Self::Labels(truth.into_iter().zip(predicted).collect())
+            }
+            PairsWire::Values { truth, predicted } => {
+                same_length(truth.len(), predicted.len())?;
+                Self::Values(truth.into_iter().zip(predicted).collect())
+            }
+            PairsWire::Scores { positive, score } => {
+                same_length(positive.len(), score.len())?;
+                Self::Scores(
+                    positive
+                        .into_iter()
+                        .zip(score)
+                        .map(|(positive, score)| {
+                            let worst = if positive {
+                                f64::NEG_INFINITY
+                            } else {
+                                f64::INFINITY
+                            };
+                            (positive, score.unwrap_or(worst))
+                        })
+                        .collect(),
+                )
+            }
+        })
+    }
+}
+
 /// A class as text, so `1`, `1.0`, `"1"` and `true` are all class `"1"` (and `false` is
 /// `"0"`): a package's labels and a server's answers may spell a class differently.
 pub fn class_of(value: &Value) -> String {
@@ -65,7 +157,7 @@ pub fn class_of(value: &Value) -> String {
     }
 }
 
-fn wrong_kind(metric: MetricName) -> ScenarioError {
+pub(crate) fn wrong_kind(metric: MetricName) -> ScenarioError {
     ScenarioError::Metric {
         metric: metric.as_str(),
         reason: "these predictions are not of the kind this metric compares".into(),
@@ -191,26 +283,81 @@ impl Resampler {
     }
 }
 
+/// Per class, the weighted true positives, false positives and false negatives of some
+/// (truth, prediction) items, and whether the class occurs in either.
+pub(crate) struct Confusion {
+    true_positives: Vec<f64>,
+    false_positives: Vec<f64>,
+    false_negatives: Vec<f64>,
+    present: Vec<bool>,
+}
+
+impl Confusion {
+    /// Over (truth, prediction, how many times) with classes numbered below `classes`.
+    pub(crate) fn of(classes: usize, items: impl Iterator<Item = (usize, usize, u32)>) -> Self {
+        let mut confusion = Self {
+            true_positives: vec![0.0; classes],
+            false_positives: vec![0.0; classes],
+            false_negatives: vec![0.0; classes],
+            present: vec![false; classes],
+        };
+        for (t, y, times) in items {
+            if times == 0 {
+                continue;
+            }
+            let c = f64::from(times);
+            confusion.present[t] = true;
+            confusion.present[y] = true;
+            if t == y {
+                confusion.true_positives[t] += c;
+            } else {
+                confusion.false_positives[y] += c;
+                confusion.false_negatives[t] += c;
+            }
+        }
+        confusion
+    }
+
+    /// The unweighted mean of per-class F1 over the classes that occur.
+    pub(crate) fn macro_f1(&self) -> f64 {
+        let (total, count) = (0..self.present.len()).filter(|&k| self.present[k]).fold(
+            (0.0, 0.0),
+            |(total, count), k| {
+                let tp = self.true_positives[k];
+                let f1 = if tp == 0.0 {
+                    0.0
+                } else {
+                    2.0 * tp / (2.0 * tp + self.false_positives[k] + self.false_negatives[k])
+                };
+                (total + f1, count + 1.0)
+            },
+        );
+        total / count
+    }
+}
+
 /// The pairs arranged once so that each resample is scored in one pass over its counts,
 /// without copying pairs or sorting again: a resample is a multiset of the items.
-enum Weighted<'a> {
+pub(crate) enum Weighted<'a> {
     Labels {
         truth: Vec<usize>,
         predicted: Vec<usize>,
         classes: usize,
         macro_f1: bool,
     },
-    /// Items in ascending score order, cut into groups of equal scores (ties share ranks).
+    /// Items in ascending score order, cut into groups of equal scores (ties share ranks);
+    /// in the same order, 1 for a positive item and 0 for a negative one, so that the pass
+    /// adds without a branch to mispredict.
     Scores {
         order: Vec<usize>,
         group_ends: Vec<usize>,
-        positive: Vec<bool>,
+        positive_in_order: Vec<u64>,
     },
     Values(MetricName, &'a [(f64, f64)]),
 }
 
 impl<'a> Weighted<'a> {
-    fn new(metric: MetricName, pairs: &'a Pairs) -> Result<Self, ScenarioError> {
+    pub(crate) fn new(metric: MetricName, pairs: &'a Pairs) -> Result<Self, ScenarioError> {
         match (metric, pairs) {
             (MetricName::Accuracy | MetricName::MacroF1, Pairs::Labels(p)) => {
                 let mut ids = std::collections::HashMap::new();
@@ -235,10 +382,11 @@ impl<'a> Weighted<'a> {
                 let group_ends = (1..=order.len())
                     .filter(|&end| end == order.len() || p[order[end]].1 != p[order[end - 1]].1)
                     .collect();
+                let positive_in_order = order.iter().map(|&item| u64::from(p[item].0)).collect();
                 Ok(Self::Scores {
                     order,
                     group_ends,
-                    positive: p.iter().map(|(positive, _)| *positive).collect(),
+                    positive_in_order,
                 })
             }
             (MetricName::Rmse | MetricName::Mae | MetricName::Mape, Pairs::Values(p)) => {
@@ -250,7 +398,7 @@ impl<'a> Weighted<'a> {
 
     /// The metric over the resample in which item `i` occurs `counts[i]` times; `None` when
     /// it has no value (a ROC AUC resample without both classes).
-    fn score(&self, counts: &[u32]) -> Option<f64> {
+    pub(crate) fn score(&self, counts: &[u32]) -> Option<f64> {
         let n: f64 = counts.iter().map(|&c| f64::from(c)).sum();
         match self {
             Self::Labels {
@@ -259,68 +407,48 @@ impl<'a> Weighted<'a> {
                 classes,
                 macro_f1,
             } => {
-                let (mut tp, mut fp, mut fn_) = (
-                    vec![0.0; *classes],
-                    vec![0.0; *classes],
-                    vec![0.0; *classes],
+                let confusion = Confusion::of(
+                    *classes,
+                    truth
+                        .iter()
+                        .zip(predicted)
+                        .zip(counts)
+                        .map(|((&t, &y), &c)| (t, y, c)),
                 );
-                let mut present = vec![false; *classes];
-                for ((&t, &y), &c) in truth.iter().zip(predicted).zip(counts) {
-                    if c == 0 {
-                        continue;
-                    }
-                    let c = f64::from(c);
-                    present[t] = true;
-                    present[y] = true;
-                    if t == y {
-                        tp[t] += c;
-                    } else {
-                        fp[y] += c;
-                        fn_[t] += c;
-                    }
-                }
-                if !macro_f1 {
-                    return Some(tp.iter().sum::<f64>() / n);
-                }
-                let (total, count) =
-                    (0..*classes)
-                        .filter(|&k| present[k])
-                        .fold((0.0, 0.0), |(total, count), k| {
-                            let f1 = if tp[k] == 0.0 {
-                                0.0
-                            } else {
-                                2.0 * tp[k] / (2.0 * tp[k] + fp[k] + fn_[k])
-                            };
-                            (total + f1, count + 1.0)
-                        });
-                Some(total / count)
+                Some(if *macro_f1 {
+                    confusion.macro_f1()
+                } else {
+                    confusion.true_positives.iter().sum::<f64>() / n
+                })
             }
             Self::Scores {
                 order,
                 group_ends,
-                positive,
+                positive_in_order,
             } => {
                 // Mann–Whitney: each positive beats every negative scored below it and half
-                // of those tied with it, weighted by how often each item was drawn.
-                let (mut negatives_below, mut wins, mut positives) = (0.0, 0.0, 0.0);
+                // of those tied with it, weighted by how often each item was drawn. Counted
+                // in integers (twice the wins, so halves stay whole): exact, and each sum
+                // waits one cycle on the last rather than a floating-point addition's four.
+                let (mut negatives_below, mut twice_wins, mut positives) = (0u64, 0u64, 0u64);
                 let mut start = 0;
                 for &end in group_ends {
-                    let (mut group_positives, mut group_negatives) = (0.0, 0.0);
-                    for &item in &order[start..end] {
-                        let c = f64::from(counts[item]);
-                        if positive[item] {
-                            group_positives += c;
-                        } else {
-                            group_negatives += c;
-                        }
+                    let (mut group_positives, mut group_negatives) = (0u64, 0u64);
+                    for (&item, &positive) in
+                        order[start..end].iter().zip(&positive_in_order[start..end])
+                    {
+                        // All of c to one side and none to the other.
+                        let c = u64::from(counts[item]);
+                        group_positives += c * positive;
+                        group_negatives += c - c * positive;
                     }
-                    wins += group_positives * (negatives_below + group_negatives / 2.0);
+                    twice_wins += group_positives * (2 * negatives_below + group_negatives);
                     negatives_below += group_negatives;
                     positives += group_positives;
                     start = end;
                 }
-                (positives > 0.0 && negatives_below > 0.0)
-                    .then(|| wins / (positives * negatives_below))
+                (positives > 0 && negatives_below > 0)
+                    .then(|| twice_wins as f64 / (2.0 * positives as f64 * negatives_below as f64))
             }
             Self::Values(metric, p) => {
                 let sum = |f: &dyn Fn(f64, f64) -> f64| {
@@ -447,5 +575,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pairs_cross_the_wire_whole_and_a_missing_score_stays_the_worst() {
+        for pairs in [
+            Pairs::Labels(vec![("cat".into(), "dog".into()), ("1".into(), "1".into())]),
+            Pairs::Values(vec![(1.5, 2.25), (-3.0, 0.1)]),
+            Pairs::Scores(vec![
+                (true, 0.75),
+                (true, f64::NEG_INFINITY),
+                (false, f64::INFINITY),
+            ]),
+        ] {
+            let wire = serde_json::to_string(&pairs).unwrap();
+            let back: Pairs = serde_json::from_str(&wire).unwrap();
+            assert_eq!(back, pairs, "{wire}");
+        }
+        let scores = serde_json::to_value(Pairs::Scores(vec![(true, f64::NEG_INFINITY)])).unwrap();
+        assert_eq!(
+            scores,
+            serde_json::json!({"kind": "scores", "positive": [true], "score": [null]})
+        );
+        let uneven = serde_json::from_value::<Pairs>(
+            serde_json::json!({"kind": "values", "truth": [1.0], "predicted": []}),
+        );
+        assert!(uneven.is_err());
     }
 }

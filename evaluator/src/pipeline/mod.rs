@@ -149,6 +149,7 @@ fn empty_scores(manifest: &Manifest) -> SplitScores {
         public: None,
         private: None,
         all: None,
+        items: None,
     }
 }
 
@@ -162,6 +163,7 @@ fn split_scores_all(
     SplitScores {
         public: None,
         private: None,
+        items: None,
         ..whole
     }
 }

@@ -1,5 +1,5 @@
 //! Turning answers into scores: predictions per query, matched to labels, split into the
-//! public and private boards.
+//! public and private boards; and each board part's per-item pairs, for rank significance.
 
 use std::collections::HashMap;
 
@@ -7,6 +7,7 @@ use jiebang_scenarios::metrics::{self, Pairs};
 use jiebang_scenarios::package::{Manifest, MetricName};
 use jiebang_scenarios::split;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// One scored query: the item it carried and what came back (`None`: no usable answer).
 #[derive(Debug, Clone)]
@@ -40,6 +41,32 @@ pub struct SplitScores {
     pub public: Option<Score>,
     pub private: Option<Score>,
     pub all: Option<Score>,
+    /// The hidden run's per-item pairs, on their way to the result body. Never written
+    /// with the report (`serde(skip)`): the report is shown to teams, and which hidden
+    /// items a submission got right must never reach one. The worker moves it into
+    /// [`crate::protocol::ResultBody::board_items`].
+    #[serde(skip)]
+    pub items: Option<BoardItems>,
+}
+
+/// One board part's scored pairs, item by item in the order of their ids, so that two
+/// submissions of the same package line up item for item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemPairs {
+    /// `sha256:` over the sorted item ids: runs are paired only over the same items.
+    pub items: String,
+    pub pairs: Pairs,
+}
+
+/// The hidden run's pairs on the public and private boards' parts, from which the
+/// platform tells which adjacent rows of a board are statistically tied. For judges and
+/// the platform only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardItems {
+    pub public: Option<ItemPairs>,
+    pub private: Option<ItemPairs>,
 }
 
 /// The largest magnitude a numeric prediction may have. A prediction past it, or one
@@ -191,12 +218,40 @@ pub fn split_scores(
     // Every item of the set has a label (the package's checks see to it).
     let public_in_set = labels.keys().filter(|id| is_public(id)).count();
     let private_in_set = labels.len() - public_in_set;
+    let items = BoardItems {
+        public: item_pairs(metric, public.clone(), labels),
+        private: item_pairs(metric, private.clone(), labels),
+    };
     SplitScores {
         metric,
         public: score(metric, &public, labels, (seed, public_in_set)),
         private: score(metric, &private, labels, (seed, private_in_set)),
         all: score(metric, &all, labels, (seed, labels.len())),
+        items: Some(items),
     }
+}
+
+/// A part's pairs in the order of the item ids, with the fingerprint of those ids; `None`
+/// for a part without items.
+fn item_pairs(
+    metric: MetricName,
+    mut answers: Vec<&Answer>,
+    labels: &HashMap<String, serde_json::Value>,
+) -> Option<ItemPairs> {
+    if answers.is_empty() {
+        return None;
+    }
+    answers.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut ids = Sha256::new();
+    for answer in &answers {
+        // Each id ends with a NUL, so no two lists of ids hash alike by running together.
+        ids.update(answer.id.as_bytes());
+        ids.update([0]);
+    }
+    Some(ItemPairs {
+        items: format!("sha256:{}", hex::encode(ids.finalize())),
+        pairs: pairs(metric, &answers, labels),
+    })
 }
 
 /// What the team is told about how its answers were scored, for the report: predictions

@@ -10,6 +10,7 @@ pub mod report;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::pipeline::scoring::{BoardItems, ItemPairs};
 pub use jiebang_sandboxes::accelerators::Device;
 pub use report::Report;
 
@@ -140,6 +141,11 @@ pub struct ResultBody {
     /// Logs of the hidden run: judges and operators only (they may carry hidden inputs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden_logs: Option<String>,
+    /// The hidden run's scored pairs item by item, for the boards' rank significance. Kept
+    /// by the platform, never shown to the team (it says which hidden items were right);
+    /// that is why it travels here and not in the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board_items: Option<BoardItems>,
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ fn full_report() -> Report {
                 public: None,
                 private: None,
                 all: score(1.0),
+                items: None,
             },
             latency: Some(latency(0.25)),
             verdict: None,
@@ -117,6 +118,7 @@ fn full_report() -> Report {
                 public: score(0.875),
                 private: score(0.75),
                 all: score(0.8125),
+                items: None,
             },
             latency: Some(latency(0.5)),
             verdict: Some(BudgetVerdict {
@@ -126,6 +128,7 @@ fn full_report() -> Report {
                 over_budget: 1,
                 allowed_over_budget: Some(1),
                 within_budget: true,
+                interval: None,
             }),
             floor: Some(latency(0.0625)),
             quality: Some(quality()),
@@ -273,6 +276,7 @@ fn a_disturbed_run_is_known_by_its_report_and_its_outcome() {
         report: Some(report),
         sample_logs: None,
         hidden_logs: None,
+        board_items: None,
     };
     let json = serde_json::to_value(&body).unwrap();
     assert_eq!(json["outcome"], "disturbed");
@@ -292,6 +296,7 @@ fn the_result_body_speaks_outcome_and_reason() {
         report: None,
         sample_logs: None,
         hidden_logs: None,
+        board_items: None,
     };
     assert_eq!(
         serde_json::to_value(&failed).unwrap(),
@@ -313,6 +318,41 @@ fn the_result_body_speaks_outcome_and_reason() {
     )
     .unwrap();
     assert_eq!(retried.outcome.reason(), Some("disk full"));
+}
+
+#[test]
+fn per_item_pairs_travel_beside_the_report_never_inside_it() {
+    use jiebang_scenarios::metrics::Pairs;
+
+    let items = BoardItems {
+        public: Some(ItemPairs {
+            items: "sha256:ids".into(),
+            pairs: Pairs::Labels(vec![("secret-truth".into(), "secret-guess".into())]),
+        }),
+        private: None,
+    };
+    let mut report = full_report();
+    if let Some(hidden) = &mut report.hidden {
+        hidden.scores.items = Some(items.clone());
+    }
+    let written = serde_json::to_string(&report).unwrap();
+    assert!(!written.contains("secret"), "{written}");
+
+    let evaluation = crate::pipeline::Evaluation {
+        report,
+        sample_logs: b"sample".to_vec(),
+        hidden_logs: b"hidden".to_vec(),
+    };
+    let body = crate::worker::result::result_body("wrk_1", Outcome::Finished, Some(evaluation));
+    assert_eq!(body.board_items, Some(items));
+    let sent = serde_json::to_value(&body).unwrap();
+    assert!(!sent["report"].to_string().contains("secret"));
+    assert_eq!(
+        sent["board_items"]["public"]["pairs"]["truth"][0],
+        "secret-truth"
+    );
+    let back: ResultBody = serde_json::from_value(sent).unwrap();
+    assert_eq!(back.board_items, body.board_items);
 }
 
 #[test]

@@ -13,6 +13,10 @@ pub const REASON_BUDGET: usize = 16 << 10;
 /// Room kept for the body's own keys and the worker id.
 const SLACK: usize = 64 << 10;
 
+/// JSON bytes the hidden run's per-item pairs may take (a few hundred thousand items);
+/// past it they are left out, and the result simply has no tie information.
+pub const BOARD_ITEMS_BUDGET: usize = 4 << 20;
+
 /// The marker put where a log was cut to fit the result.
 pub const CUT: &str = "\n[jiebang: log cut here to fit the result]\n";
 
@@ -38,13 +42,34 @@ pub fn result_body(worker: &str, outcome: Outcome, evaluation: Option<Evaluation
             report: None,
             sample_logs: None,
             hidden_logs: None,
+            board_items: None,
         };
+    };
+    // Out of the report before it is measured or sent: the report is the team's to read.
+    let board_items = evaluation
+        .report
+        .hidden
+        .as_mut()
+        .and_then(|run| run.scores.items.take());
+    let items_bytes = board_items
+        .as_ref()
+        .and_then(|items| serde_json::to_vec(items).ok())
+        .map_or(0, |encoded| encoded.len());
+    let (board_items, items_bytes) = if items_bytes > BOARD_ITEMS_BUDGET {
+        tracing::warn!(
+            bytes = items_bytes,
+            "the per-item pairs are too large to send; this result will have no tie information"
+        );
+        (None, 0)
+    } else {
+        (board_items, items_bytes)
     };
     if let Some(failure) = &evaluation.report.failure {
         evaluation.report.failure = Some(fit_text(failure.as_bytes(), REASON_BUDGET));
     }
     let report_bytes = serde_json::to_vec(&evaluation.report).map_or(MAX_RESULT_BODY, |r| r.len());
-    let room = MAX_RESULT_BODY.saturating_sub(report_bytes + 2 * REASON_BUDGET + SLACK);
+    let room =
+        MAX_RESULT_BODY.saturating_sub(report_bytes + items_bytes + 2 * REASON_BUDGET + SLACK);
     let budget = LOG_BUDGET.min(room / 2);
     ResultBody {
         worker_id: worker.to_owned(),
@@ -52,6 +77,7 @@ pub fn result_body(worker: &str, outcome: Outcome, evaluation: Option<Evaluation
         sample_logs: Some(fit_text(&evaluation.sample_logs, budget)),
         hidden_logs: Some(fit_text(&evaluation.hidden_logs, budget)),
         report: Some(evaluation.report),
+        board_items,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Side-by-side comparison of a scenario's submissions for judges: scores per split with
-//! their intervals, latency, the budget verdict and resources, read from the stored reports.
+//! their intervals, latency, the budget verdict and resources, read from the stored reports,
+//! and how likely each truly scores better than another.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -8,7 +9,7 @@ use crate::api::input::Query;
 use crate::auth::JudgeOrAdmin;
 use crate::db::ids::ScenarioId;
 use crate::error::AppError;
-use crate::services::compare::{columns_of, parse_ids};
+use crate::services::compare::{comparison, parse_ids};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -18,7 +19,9 @@ pub struct CompareQuery {
     pub submissions: String,
 }
 
-/// `GET /api/v1/scenarios/{id}/compare?submissions=a,b[,c,d]` — judges and admins.
+/// `GET /api/v1/scenarios/{id}/compare?submissions=a,b[,c,d]` — judges and admins. Beside
+/// the columns, `significance`: for each pair that both have per-item data, on each board,
+/// the probability that the one named first truly scores better.
 pub async fn compare(
     state: web::Data<AppState>,
     JudgeOrAdmin(user): JudgeOrAdmin,
@@ -27,15 +30,12 @@ pub async fn compare(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let ids = parse_ids(&query.submissions)?;
-    let asked = id.clone();
-    let columns = state
-        .db
-        .read({
-            let blobs = state.blobs.clone();
-            move |conn| columns_of(conn, &blobs, &user, &asked, &ids)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"scenario_id": id, "submissions": columns})))
+    let (columns, significance) = comparison(&state, user, id.clone(), ids).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "scenario_id": id,
+        "submissions": columns,
+        "significance": significance,
+    })))
 }
 
 #[cfg(test)]

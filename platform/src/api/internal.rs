@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use jiebang_evaluator::protocol::report::BudgetVerdict;
 use jiebang_evaluator::protocol::{
     ClaimRequest, ClaimedJob, Device, HandBack, Heartbeat, MAX_RESULT_BODY, Outcome, Registered,
     Registration, Report, ResultBody, StageReport,
@@ -19,6 +20,7 @@ use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::submissions;
 use crate::db::models::workers::{self, Worker};
 use crate::error::AppError;
+use crate::services::significance;
 use crate::state::AppState;
 
 /// The longest a claim request waits for a job before answering 204.
@@ -272,6 +274,7 @@ fn result_row(
     report_digest: String,
     sample_logs_digest: Option<String>,
     hidden_logs_digest: Option<String>,
+    items_digest: Option<String>,
     worker: &WorkerId,
 ) -> EvaluationResult {
     let hidden = report.hidden_scores();
@@ -310,6 +313,12 @@ fn result_row(
         public_items_in_set: count(public.map(|s| s.items_in_set)),
         private_items: count(private.map(|s| s.items)),
         private_items_in_set: count(private.map(|s| s.items_in_set)),
+        items_digest,
+        budget_uncertain: report
+            .hidden
+            .as_ref()
+            .and_then(|run| run.verdict.as_ref())
+            .and_then(BudgetVerdict::close_to_budget),
     }
 }
 
@@ -333,6 +342,7 @@ pub async fn result(
         report,
         sample_logs,
         hidden_logs,
+        board_items,
     } = form;
     // A disturbed run is nobody's result: nothing of it is stored or ranked; only the
     // figures that passed their thresholds are kept, for the operator.
@@ -359,11 +369,18 @@ pub async fn result(
             let hidden = hidden_logs
                 .map(|logs| blobs.put(logs.as_bytes()))
                 .transpose()?;
+            // Judges' and the platform's only: no route serves this file.
+            let items = board_items
+                .map(|items| blobs.put(&significance::encode_items(&items)?))
+                .transpose()?;
             Some((
                 report,
                 report_digest,
-                sample.map(|b| b.digest),
-                hidden.map(|b| b.digest),
+                [
+                    sample.map(|b| b.digest),
+                    hidden.map(|b| b.digest),
+                    items.map(|b| b.digest),
+                ],
             ))
         }
         _ => None,
@@ -378,7 +395,7 @@ pub async fn result(
             if !jobs::complete(conn, &job, worker.id.as_str(), &outcome, quiet)? {
                 return Err(lease_lost(&job));
             }
-            if let Some((report, report_digest, sample, hidden)) = stored {
+            if let Some((report, report_digest, [sample, hidden, items])) = stored {
                 let mut row = result_row(
                     held.submission_id,
                     held.package_version,
@@ -386,6 +403,7 @@ pub async fn result(
                     report_digest,
                     sample,
                     hidden,
+                    items,
                     &worker.id,
                 );
                 // Boards rank results without a failure: a failed outcome is one, whatever

@@ -17,11 +17,7 @@ pub async fn leaderboard(
     path: web::Path<ScenarioId>,
     Query(query): Query<BoardQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let body = state
-        .db
-        .read(move |conn| board_of(conn, &id, viewer.0.as_ref(), &query))
-        .await?;
+    let body = board_of(&state, path.into_inner(), viewer.0, query).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -317,6 +317,7 @@ pub async fn leaderboard(client: &Client, scenario: &str, private: bool) -> Resu
         "{:>4}  {:<28} {:>10}  {:>19}  {:>11}  {:>12}  budget",
         "rank", "team", "score", "95% interval", "items", "latency ms"
     );
+    let mut any_tied = false;
     for row in body["rows"].as_array().into_iter().flatten() {
         let interval = match (row["low"].as_f64(), row["high"].as_f64()) {
             (Some(low), Some(high)) => format!("[{low:.4}, {high:.4}]"),
@@ -327,20 +328,31 @@ pub async fn leaderboard(client: &Client, scenario: &str, private: bool) -> Resu
             (Some(scored), Some(in_set)) => format!("{scored}/{in_set}"),
             _ => "—".to_owned(),
         };
+        // "≈": statistically tied with the row above.
+        let tied = row["tied_with_above"].as_bool().unwrap_or(false);
+        any_tied |= tied;
+        let verdict = match (
+            row["within_budget"].as_bool().unwrap_or(false),
+            row["verdict_uncertain"].as_bool().unwrap_or(false),
+        ) {
+            (true, false) => "within",
+            (true, true) => "within (uncertain)",
+            (false, false) => "OVER",
+            (false, true) => "OVER (uncertain)",
+        };
         println!(
-            "{:>4}  {:<28} {:>10.4}  {:>19}  {:>11}  {:>12.2}  {}",
+            "{}{:>3}  {:<28} {:>10.4}  {:>19}  {:>11}  {:>12.2}  {verdict}",
+            if tied { "≈" } else { " " },
             row["rank"],
             row["team_name"].as_str().unwrap_or(""),
             row["score"].as_f64().unwrap_or(f64::NAN),
             interval,
             items,
             row["latency_ms"].as_f64().unwrap_or(0.0),
-            if row["within_budget"].as_bool().unwrap_or(false) {
-                "within"
-            } else {
-                "OVER"
-            }
         );
+    }
+    if any_tied {
+        println!("≈ statistically tied with the row above (95 % paired bootstrap)");
     }
     Ok(())
 }

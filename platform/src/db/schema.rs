@@ -245,6 +245,8 @@ diesel::table! {
         public_items_in_set -> Nullable<BigInt>,
         private_items -> Nullable<BigInt>,
         private_items_in_set -> Nullable<BigInt>,
+        items_digest -> Nullable<Text>,
+        budget_uncertain -> Nullable<Bool>,
     }
 }
 

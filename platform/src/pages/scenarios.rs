@@ -275,7 +275,7 @@ async fn scenario_page(
 ) -> Result<HttpResponse, AppError> {
     let visibility = MaybeUser(page.user.clone()).visibility();
     let user = page.user.clone();
-    let (view, spec, teams, board) = {
+    let (view, spec, teams) = {
         let id = id.clone();
         page.state
             .db
@@ -287,18 +287,20 @@ async fn scenario_page(
                     Some(user) => teams::for_user(conn, &user.id)?,
                     None => Vec::new(),
                 };
-                let query = BoardQuery {
-                    phase: None,
-                    board: Some(Board::Public),
-                    page: None,
-                    per_page: None,
-                };
-                // A scenario without phases has no board yet; that is not an error here.
-                let board = board_of(conn, &id, user.as_ref(), &query).ok();
-                Ok((view, spec, teams, board))
+                Ok((view, spec, teams))
             })
             .await?
     };
+    let query = BoardQuery {
+        phase: None,
+        board: Some(Board::Public),
+        page: None,
+        per_page: None,
+    };
+    // A scenario without phases has no board yet; that is not an error here.
+    let board = board_of(&page.state, id.clone(), page.user.clone(), query)
+        .await
+        .ok();
     let files = file_views(&page.state, MaybeUser(page.user.clone()), id).await?;
     let description = view.description.clone().unwrap_or_default();
     let data = ScenarioPage {
@@ -401,11 +403,20 @@ struct BoardRowCells {
     package_version: i32,
     /// "300 of 300": items of the board's part scored, of the items it holds.
     items: Option<String>,
+    verdict_uncertain: bool,
+    /// "≈" beside the rank: statistically tied with the row above; the title says why.
+    tied: bool,
+    /// No per-item data to tell (not the board's first row).
+    tie_unknown: bool,
+    tie_title: String,
 }
 
 #[derive(Serialize, Default)]
 struct BoardTable {
     rows: Vec<BoardRowCells>,
+    /// Some row is marked tied or uncertain: the legend explains the marks.
+    any_tied: bool,
+    any_uncertain: bool,
     metric: String,
     private: bool,
     closes_at: String,
@@ -422,11 +433,20 @@ fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
     let Some(board) = board else {
         return BoardTable::default();
     };
-    BoardTable {
-        rows: board
-            .rows
-            .iter()
-            .map(|r| BoardRowCells {
+    let rows: Vec<BoardRowCells> = board
+        .rows
+        .iter()
+        .map(|r| {
+            let probability = r.above_better_probability.map(|p| {
+                page.text("board.probability")
+                    .replace("{p}", &format!("{p:.3}"))
+            });
+            let tie_title = match r.tied_with_above {
+                Some(true) => page.text("board.tied_title"),
+                Some(false) => String::new(),
+                None => page.text("board.tie_unknown_title"),
+            };
+            BoardRowCells {
                 submission_id: r.submission_id.clone(),
                 rank: r.rank,
                 team: r.team_name.clone(),
@@ -440,8 +460,17 @@ fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
                         .replace("{scored}", &scored.to_string())
                         .replace("{in_set}", &in_set.to_string())
                 }),
-            })
-            .collect(),
+                verdict_uncertain: r.verdict_uncertain == Some(true),
+                tied: r.tied_with_above == Some(true),
+                tie_unknown: r.tied_with_above.is_none() && r.rank > 1,
+                tie_title: probability.map_or(tie_title.clone(), |p| format!("{tie_title} ({p})")),
+            }
+        })
+        .collect();
+    BoardTable {
+        any_tied: rows.iter().any(|r| r.tied),
+        any_uncertain: rows.iter().any(|r| r.verdict_uncertain),
+        rows,
         metric: page.code("metric", board.metric),
         private: board.board == Board::Private,
         closes_at: when(&board.phase_closes_at),
@@ -493,27 +522,26 @@ pub async fn leaderboard(
     let page_number = query.page;
     let user = page.user.clone();
     let visibility = MaybeUser(page.user.clone()).visibility();
-    let (view, title, budget) = {
+    let (title, budget) = {
         let id = id.clone();
         page.state
             .db
             .read(move |conn| {
                 let scenario = visible(conn, &id, &visibility)?;
-                let query = BoardQuery {
-                    phase: None,
-                    board: Some(board),
-                    page: page_number,
-                    per_page: None,
-                };
-                let view = board_of(conn, &id, user.as_ref(), &query)?;
                 Ok((
-                    view,
                     (scenario.title_zh, scenario.title_en),
                     scenario.latency_budget_ms,
                 ))
             })
             .await?
     };
+    let query = BoardQuery {
+        phase: None,
+        board: Some(board),
+        page: page_number,
+        per_page: None,
+    };
+    let view = board_of(&page.state, id.clone(), user, query).await?;
     let points: Vec<Point> = view
         .rows
         .iter()

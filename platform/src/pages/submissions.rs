@@ -36,6 +36,8 @@ struct Run {
     latency: Vec<Figure>,
     floor: Vec<Figure>,
     verdict: Option<String>,
+    /// The budget lies inside the percentile's confidence interval.
+    verdict_uncertain: bool,
     resources: Option<String>,
     histogram_svg: Option<String>,
     /// The measurement-quality section (hidden serve runs), names in the page's language.
@@ -248,6 +250,11 @@ fn run_of(page: &PageContext, name: &str, run: &RunReport, budget_ms: Option<f64
             .verdict
             .as_ref()
             .and_then(|verdict| serde_json::to_string(verdict).ok()),
+        verdict_uncertain: run
+            .verdict
+            .as_ref()
+            .and_then(|verdict| verdict.close_to_budget())
+            .unwrap_or(false),
         resources: serde_json::to_string(&run.resources).ok(),
         histogram_svg: chart::histogram(&buckets, budget_ms, &axis),
         quality: run

@@ -1,5 +1,5 @@
-//! Leaderboards and reports: who ranks where by the rules of `scenarios::ranking`, and
-//! what of a report each viewer may see.
+//! Leaderboards and reports: who ranks where by the rules of `scenarios::ranking`, which
+//! adjacent rows are statistically tied, and what of a report each viewer may see.
 
 use jiebang_evaluator::protocol::Report;
 use jiebang_scenarios::package::{MetricName, OverBudget};
@@ -18,9 +18,11 @@ use crate::db::models::{submissions, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::services::paging::page_of;
+use crate::services::significance::{self, RankedResult};
+use crate::state::AppState;
 use crate::time::iso_time;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Board {
     Public,
@@ -52,6 +54,9 @@ pub struct BoardRowView {
     pub low: Option<f64>,
     pub high: Option<f64>,
     pub within_budget: bool,
+    /// The budget lies inside the latency percentile's 95 % confidence interval: the
+    /// verdict could go either way on another run. `None` when not known.
+    pub verdict_uncertain: Option<bool>,
     pub latency_ms: f64,
     pub submitted_at: String,
     /// The package version the result is from: always the board's.
@@ -60,6 +65,12 @@ pub struct BoardRowView {
     /// every finished run; `null` for results recorded before they were kept.
     pub items: Option<i64>,
     pub items_in_set: Option<i64>,
+    /// Statistically tied with the row above: on a paired bootstrap over the same hidden
+    /// items, the row above does not score better with 95 % probability. `None` when not
+    /// known (the board's first row, or results recorded without per-item data).
+    pub tied_with_above: Option<bool>,
+    /// The probability that the row above truly scores better; `None` when not known.
+    pub above_better_probability: Option<f64>,
 }
 
 /// What the package says of over-budget runs; a scenario without a package yet ranks
@@ -99,6 +110,8 @@ pub struct BoardView {
     pub phase_closes_at: String,
     pub board: Board,
     pub metric: &'static str,
+    #[serde(skip)]
+    pub metric_name: MetricName,
     pub direction: jiebang_scenarios::package::Direction,
     pub over_budget: OverBudget,
     /// The package version whose results the board ranks (0 while the scenario has no
@@ -116,13 +129,43 @@ pub struct BoardView {
 }
 
 /// The board: public to anyone who sees the scenario; private to judges and admins, and
-/// to everyone once the phase has closed. The one rule for the API and the pages.
-pub fn board_of(
+/// to everyone once the phase has closed; each row marked tied or not with the one above.
+/// The one rule for the API and the pages.
+pub async fn board_of(
+    state: &AppState,
+    id: ScenarioId,
+    viewer: Option<CurrentUser>,
+    query: BoardQuery,
+) -> Result<BoardView, AppError> {
+    let (mut view, ranked) = state
+        .db
+        .read(move |conn| ranked_page(conn, &id, viewer.as_ref(), &query))
+        .await?;
+    let (blobs, cache) = (state.blobs.clone(), state.ties.clone());
+    let metric = view.metric_name;
+    let board = view.board;
+    // CPU work (a bootstrap per uncached pair), so on the blocking pool as database work is.
+    let ties = tokio::task::spawn_blocking(move || {
+        significance::adjacent_ties(&blobs, &cache, metric, board, &ranked)
+    })
+    .await?;
+    // A tie per row of `ranked` but its first, which is the row above the page when there
+    // is one: matched from the end, the page's first row of the whole board keeps none.
+    for (row, tie) in view.rows.iter_mut().rev().zip(ties.iter().rev()) {
+        row.tied_with_above = tie.tied;
+        row.above_better_probability = tie.probability;
+    }
+    Ok(view)
+}
+
+/// The page of the board asked for, and what the ties of its rows depend on: its rows and
+/// the row just above the page, best first. Database work.
+pub fn ranked_page(
     conn: &mut DbConnection,
     id: &ScenarioId,
     viewer: Option<&CurrentUser>,
     query: &BoardQuery,
-) -> Result<BoardView, AppError> {
+) -> Result<(BoardView, Vec<RankedResult>), AppError> {
     let sees_all = viewer.is_some_and(CurrentUser::sees_all_work);
     let visibility = viewer.map_or(
         crate::db::models::scenarios::Visibility::PublishedAndDraftsOf(Vec::new()),
@@ -191,38 +234,60 @@ pub fn board_of(
         .iter()
         .map(|row| (row.submission_id.0.as_str(), row))
         .collect();
-    let views: Vec<BoardRowView> = ranked
+    let offset = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
+    let limit = usize::try_from(paging.limit()).unwrap_or(0);
+    // The page and the row above it, whose ties the page shows.
+    let mut views = Vec::with_capacity(limit);
+    let mut tie_rows = Vec::with_capacity(limit + 1);
+    for ranked in ranked
         .into_iter()
-        .skip(usize::try_from(paging.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(paging.limit()).unwrap_or(0))
-        .filter_map(|ranked| {
-            let row = *by_submission.get(ranked.entry.submission.as_str())?;
-            let (_, low, high) = pick(&row.result);
-            let (items, items_in_set) = items_of(&row.result);
-            Some(BoardRowView {
-                rank: ranked.rank,
-                team_id: row.team_id.clone(),
-                team_name: row.team_name.clone(),
-                submission_id: ranked.entry.submission.clone(),
-                score: ranked.entry.score,
-                low,
-                high,
-                within_budget: ranked.entry.within_budget,
-                latency_ms: ranked.entry.latency_ms,
-                submitted_at: iso_time(row.created_at),
-                package_version: row.result.package_version,
-                items,
-                items_in_set,
-            })
-        })
-        .collect();
-    Ok(BoardView {
+        .enumerate()
+        .skip(offset.saturating_sub(1))
+        .take(limit + usize::from(offset > 0))
+    {
+        let (position, ranked) = ranked;
+        let Some(row) = by_submission.get(ranked.entry.submission.as_str()).copied() else {
+            continue;
+        };
+        tie_rows.push(RankedResult {
+            submission_id: ranked.entry.submission.clone(),
+            items_digest: row.result.items_digest.clone(),
+            within_budget: ranked.entry.within_budget,
+            verdict_uncertain: row.result.budget_uncertain,
+        });
+        // The row just above the page: only its ties are wanted.
+        if position < offset {
+            continue;
+        }
+        let (_, low, high) = pick(&row.result);
+        let (items, items_in_set) = items_of(&row.result);
+        views.push(BoardRowView {
+            rank: ranked.rank,
+            team_id: row.team_id.clone(),
+            team_name: row.team_name.clone(),
+            submission_id: ranked.entry.submission.clone(),
+            score: ranked.entry.score,
+            low,
+            high,
+            within_budget: ranked.entry.within_budget,
+            verdict_uncertain: row.result.budget_uncertain,
+            latency_ms: ranked.entry.latency_ms,
+            submitted_at: iso_time(row.created_at),
+            package_version: row.result.package_version,
+            items,
+            items_in_set,
+            tied_with_above: None,
+            above_better_probability: None,
+        });
+    }
+    let view = BoardView {
         over_budget,
         scenario_id: scenario.id,
         phase_id: phase.id,
         phase_closes_at: iso_time(phase.closes_at),
         board,
         metric: metric.as_str(),
+        metric_name: metric,
         direction: metric.direction(),
         package_version,
         pending,
@@ -230,7 +295,8 @@ pub fn board_of(
         page: paging.number,
         per_page: paging.size,
         total,
-    })
+    };
+    Ok((view, tie_rows))
 }
 
 /// The submission with its result, if the caller may see it; the flag says whether the

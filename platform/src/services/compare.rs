@@ -1,6 +1,9 @@
-//! Judges compare two to four submissions side by side.
+//! Judges compare two to four submissions side by side, with the probability that one
+//! truly scores better than another where both have per-item data.
 
 use jiebang_evaluator::protocol::report::{BudgetVerdict, LatencySummary, RunOutcome, SplitScores};
+use jiebang_scenarios::package::MetricName;
+use jiebang_scenarios::significance::SIGNIFICANCE;
 use serde::Serialize;
 
 use crate::auth::CurrentUser;
@@ -9,7 +12,9 @@ use crate::db::ids::{ScenarioId, SubmissionId, TeamId};
 use crate::db::models::submissions::SubmissionStage;
 use crate::db::models::{results, submissions, teams};
 use crate::error::AppError;
-use crate::services::boards::stored_report;
+use crate::services::boards::{Board, stored_report};
+use crate::services::significance::{self, RankedResult, TieCache};
+use crate::state::AppState;
 use crate::storage::BlobStore;
 use crate::time::iso_time;
 
@@ -39,6 +44,90 @@ pub struct Column {
     /// CPU, memory, throttling and the like of the hidden run.
     pub resources: Option<RunOutcome>,
     pub device_seconds: Option<f64>,
+    /// The stored per-item pairs, for the probabilities; never shown.
+    #[serde(skip)]
+    pub items_digest: Option<String>,
+}
+
+/// How two compared submissions stand on one board's part of the hidden set.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairSignificance {
+    /// Asked for before `lower`.
+    pub upper: SubmissionId,
+    pub lower: SubmissionId,
+    pub board: Board,
+    /// The probability that `upper` truly scores better than `lower` (paired bootstrap
+    /// over the items both were scored on).
+    pub probability: f64,
+    /// Neither is better with 95 % probability.
+    pub tied: bool,
+}
+
+/// The comparison: the columns, and for every pair of them that both have per-item data,
+/// on each board, how likely the earlier one truly scores better. The one rule for the
+/// API and the judges' page.
+pub async fn comparison(
+    state: &AppState,
+    user: CurrentUser,
+    scenario: ScenarioId,
+    ids: Vec<SubmissionId>,
+) -> Result<(Vec<Column>, Vec<PairSignificance>), AppError> {
+    let blobs = state.blobs.clone();
+    let columns = state
+        .db
+        .read(move |conn| columns_of(conn, &blobs, &user, &scenario, &ids))
+        .await?;
+    let ranked: Vec<(Option<MetricName>, RankedResult)> = columns
+        .iter()
+        .map(|c| {
+            (
+                c.scores.as_ref().map(|s| s.metric),
+                RankedResult {
+                    submission_id: c.submission_id.0.clone(),
+                    items_digest: c.items_digest.clone(),
+                    within_budget: c.verdict.as_ref().is_none_or(|v| v.within_budget),
+                    verdict_uncertain: c.verdict.as_ref().and_then(|v| v.close_to_budget()),
+                },
+            )
+        })
+        .collect();
+    let (blobs, cache) = (state.blobs.clone(), state.ties.clone());
+    // CPU work, off the async threads.
+    let pairs = tokio::task::spawn_blocking(move || pairwise(&blobs, &cache, &ranked)).await?;
+    Ok((columns, pairs))
+}
+
+fn pairwise(
+    blobs: &BlobStore,
+    cache: &TieCache,
+    columns: &[(Option<MetricName>, RankedResult)],
+) -> Vec<PairSignificance> {
+    // Every pair of columns scored by the same metric, the earlier one as the upper.
+    let mut pairs = Vec::new();
+    for (i, (upper_metric, upper)) in columns.iter().enumerate() {
+        for (lower_metric, lower) in &columns[i + 1..] {
+            if let Some(metric) = upper_metric.filter(|m| Some(*m) == *lower_metric) {
+                pairs.push((metric, upper, lower));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for board in [Board::Public, Board::Private] {
+        for (metric, upper, lower) in &pairs {
+            let probability =
+                significance::probabilities(blobs, cache, *metric, board, &[(upper, lower)]);
+            if let Some(probability) = probability.into_iter().flatten().next() {
+                found.push(PairSignificance {
+                    upper: SubmissionId::from(upper.submission_id.as_str()),
+                    lower: SubmissionId::from(lower.submission_id.as_str()),
+                    board,
+                    probability,
+                    tied: probability < SIGNIFICANCE && probability > 1.0 - SIGNIFICANCE,
+                });
+            }
+        }
+    }
+    found
 }
 
 pub fn bad_query(message: String) -> AppError {
@@ -99,6 +188,7 @@ pub fn columns_of(
             latency,
             verdict,
             resources,
+            items_digest: result.as_ref().and_then(|r| r.items_digest.clone()),
             device_seconds: result.and_then(|r| r.device_seconds),
         });
     }

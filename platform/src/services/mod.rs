@@ -12,5 +12,6 @@ pub mod paging;
 pub mod retention;
 pub mod reviews;
 pub mod scenarios;
+pub mod significance;
 pub mod submissions;
 pub mod teams;

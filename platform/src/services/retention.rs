@@ -30,8 +30,9 @@ pub struct PruneReport {
     pub temporaries_removed: usize,
 }
 
-/// Every digest a record refers to: submitted images, reports and both logs of results,
-/// and the bundles of every package version (a re-score may still fetch an earlier one).
+/// Every digest a record refers to: submitted images, reports, both logs and the per-item
+/// pairs of results, and the bundles of every package version (a re-score may still fetch
+/// an earlier one).
 pub fn referenced_digests(conn: &mut DbConnection) -> Result<HashSet<String>, AppError> {
     let mut digests: HashSet<String> = submissions::table
         .select(submissions::image_digest)
@@ -39,17 +40,20 @@ pub fn referenced_digests(conn: &mut DbConnection) -> Result<HashSet<String>, Ap
         .load::<String>(conn)?
         .into_iter()
         .collect();
-    let reports: Vec<(String, Option<String>, Option<String>)> = results::table
+    let reports: Vec<(String, [Option<String>; 3])> = results::table
         .select((
             results::report_digest,
             results::sample_logs_digest,
             results::hidden_logs_digest,
+            results::items_digest,
         ))
-        .load(conn)?;
-    for (report, sample, hidden) in reports {
+        .load::<(String, Option<String>, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(report, sample, hidden, items)| (report, [sample, hidden, items]))
+        .collect();
+    for (report, files) in reports {
         digests.insert(report);
-        digests.extend(sample);
-        digests.extend(hidden);
+        digests.extend(files.into_iter().flatten());
     }
     let scenarios: Vec<Scenario> = scenarios_table::table
         .select(Scenario::as_select())

@@ -85,6 +85,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
                 public: None,
                 private: None,
                 all: split(score),
+                items: None,
             },
             None,
         )),
@@ -94,6 +95,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
                 public: split(score),
                 private: split(score - 0.01),
                 all: split(score),
+                items: None,
             },
             Some(BudgetVerdict {
                 budget_ms: 20.0,
@@ -102,6 +104,7 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
                 over_budget: 0,
                 allowed_over_budget: Some(37),
                 within_budget: true,
+                interval: None,
             }),
         )),
         failure: None,
@@ -127,8 +130,19 @@ pub(crate) async fn evaluate_next(
     worker: &str,
     report: Value,
 ) -> Value {
+    evaluate_next_with_items(app, token, worker, report, None).await
+}
+
+/// [`evaluate_next`], the result also carrying the hidden run's per-item pairs.
+pub(crate) async fn evaluate_next_with_items(
+    app: &TestApp,
+    token: &str,
+    worker: &str,
+    report: Value,
+    board_items: Option<Value>,
+) -> Value {
     claim_and_report(app, token, worker, |submission| {
-        json!({"outcome": "finished", "report": report,
+        json!({"outcome": "finished", "report": report, "board_items": board_items,
                    "sample_logs": format!("sample run of {submission}\n"),
                    "hidden_logs": format!("hidden run of {submission}\n")})
     })

@@ -9,7 +9,6 @@ use jiebang_evaluator::harness::quality::MeasurementPolicy;
 use jiebang_evaluator::worker::{WorkerConfig, run_worker};
 use jiebang_sandboxes::SandboxConfig;
 use jiebang_sandboxes::testing::require_docker;
-use serde_json::json;
 
 use crate::common::{Actor, Backend, TestApp, copy_test_package, edit};
 use crate::on_one_backend;
@@ -127,17 +126,7 @@ async fn upload_to_leaderboard(backend: Backend) {
 
     let images = tempfile::tempdir().unwrap();
     let w = &app.world;
-    let carol_team = app
-        .post(
-            "/api/v1/teams",
-            w.carol.token(),
-            json!({"name": "Team C", "kind": "company", "institution": "Slow Co"}),
-        )
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let carol_team = app.carol_founds("Team C").await;
     let right = app
         .submit(
             "test-parcel-delay",
@@ -202,6 +191,14 @@ async fn upload_to_leaderboard(backend: Backend) {
         "the slow server is over budget and ranks below"
     );
     assert!(rows[2]["score"].as_f64().unwrap() > rows[1]["score"].as_f64().unwrap());
+    // The worker sent each run's answers item by item, so the board can say which rows
+    // are statistically tied. The public part has only a handful of items: too few to show
+    // that 1.0 truly beats 0.67. The slow server is below by its verdict, which is certain.
+    assert_eq!(rows[1]["tied_with_above"], true, "{}", board.body);
+    let p = rows[1]["above_better_probability"].as_f64().unwrap();
+    assert!((0.5..0.95).contains(&p), "{p}");
+    assert_eq!(rows[2]["verdict_uncertain"], false);
+    assert_eq!(rows[2]["tied_with_above"], false);
 
     let private_early = app
         .get(

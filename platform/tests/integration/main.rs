@@ -38,6 +38,7 @@ mod restart;
 mod scenarios;
 mod security;
 mod shutdown;
+mod significance;
 mod teams;
 mod uploads;
 mod versions;

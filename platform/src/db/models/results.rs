@@ -42,6 +42,13 @@ pub struct EvaluationResult {
     /// The same for the private board's part.
     pub private_items: Option<i64>,
     pub private_items_in_set: Option<i64>,
+    /// The stored per-item pairs of the hidden run (see `services::significance`); never
+    /// shown to anyone, so never serialized. `None` for results without them.
+    #[serde(skip)]
+    pub items_digest: Option<String>,
+    /// The budget lies inside the latency percentile's confidence interval: the verdict
+    /// could go either way. `None` without a budget, or from workers that predate it.
+    pub budget_uncertain: Option<bool>,
 }
 
 /// Stores a result; a second result for the same submission and package version replaces

@@ -13,7 +13,8 @@ use crate::db::models::{submissions, teams};
 use crate::error::AppError;
 use crate::pages::scenarios::when;
 use crate::pages::{PageContext, see_other};
-use crate::services::compare::{columns_of, parse_ids};
+use crate::services::boards::Board;
+use crate::services::compare::{comparison, parse_ids};
 use crate::services::reviews::put_review;
 use crate::time::iso_time;
 
@@ -76,13 +77,32 @@ pub async fn compare(
         .map(|(_, v)| v.into_owned())
         .collect();
     let ids = parse_ids(&asked.join(","))?;
-    let blobs = page.state.blobs.clone();
-    let scenario = id.clone();
-    let columns = page
-        .state
-        .db
-        .read(move |conn| columns_of(conn, &blobs, &user, &scenario, &ids))
-        .await?;
+    let (columns, significance) = comparison(&page.state, user, id.clone(), ids).await?;
+    // Each column against the one to its left: how likely the left one truly scores higher.
+    let against_left = |board: Board| -> Vec<String> {
+        let mut cells = vec!["—".to_owned()];
+        cells.extend(columns.windows(2).map(|pair| {
+            significance
+                .iter()
+                .find(|s| {
+                    s.board == board
+                        && s.upper == pair[0].submission_id
+                        && s.lower == pair[1].submission_id
+                })
+                .map_or_else(
+                    || "—".to_owned(),
+                    |s| {
+                        let tied = if s.tied {
+                            format!(" ≈ {}", page.text("console.tied"))
+                        } else {
+                            String::new()
+                        };
+                        format!("{:.3}{tied}", s.probability)
+                    },
+                )
+        }));
+        cells
+    };
     let row =
         |label: &str, cell: &dyn Fn(&crate::services::compare::Column) -> String| CompareRow {
             label: page.text(label),
@@ -100,6 +120,14 @@ pub async fn compare(
         row("console.score_private", &|c| {
             score(c.scores.as_ref(), |s| s.private.as_ref())
         }),
+        CompareRow {
+            label: page.text("console.left_better_public"),
+            cells: against_left(Board::Public),
+        },
+        CompareRow {
+            label: page.text("console.left_better_private"),
+            cells: against_left(Board::Private),
+        },
         row("console.score_sample", &|c| {
             score(c.sample_scores.as_ref(), |s| s.all.as_ref())
         }),
@@ -109,14 +137,20 @@ pub async fn compare(
         row("console.p99", &|c| {
             number(c.latency.as_ref().map(|l| l.p99_ms))
         }),
-        row(
-            "console.within_budget",
-            &|c| match c.verdict.as_ref().map(|v| v.within_budget) {
-                Some(true) => page.text("board.within"),
-                Some(false) => page.text("board.over"),
-                None => "—".to_owned(),
-            },
-        ),
+        row("console.within_budget", &|c| {
+            let Some(verdict) = c.verdict.as_ref() else {
+                return "—".to_owned();
+            };
+            let said = page.text(if verdict.within_budget {
+                "board.within"
+            } else {
+                "board.over"
+            });
+            match verdict.close_to_budget() {
+                Some(true) => format!("{said} ({})", page.text("board.uncertain")),
+                _ => said,
+            }
+        }),
         row("console.device_seconds", &|c| {
             c.device_seconds
                 .map_or_else(|| "—".to_owned(), |s| format!("{s:.1}"))

@@ -85,6 +85,19 @@ impl TestApp {
         reply.body["submission"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// Carol, who is on no team of the world, founds a company team of this name; its id.
+    pub async fn carol_founds(&self, name: &str) -> String {
+        let created = self
+            .post(
+                "/api/v1/teams",
+                self.world.carol.token(),
+                json!({"name": name, "kind": "company", "institution": "Weiyang Labs"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        created.body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Alice's team A submits an image of these bytes to `kg-open`, the world's open scenario.
     pub async fn team_a_submits(&self, image: impl AsRef<[u8]>) -> String {
         let w = &self.world;
