@@ -272,9 +272,7 @@ fn result_row(
     package_version: i32,
     report: &Report,
     report_digest: String,
-    sample_logs_digest: Option<String>,
-    hidden_logs_digest: Option<String>,
-    items_digest: Option<String>,
+    [sample_logs_digest, hidden_logs_digest, items_digest]: [Option<String>; 3],
     worker: &WorkerId,
 ) -> EvaluationResult {
     let hidden = report.hidden_scores();
@@ -395,15 +393,13 @@ pub async fn result(
             if !jobs::complete(conn, &job, worker.id.as_str(), &outcome, quiet)? {
                 return Err(lease_lost(&job));
             }
-            if let Some((report, report_digest, [sample, hidden, items])) = stored {
+            if let Some((report, report_digest, digests)) = stored {
                 let mut row = result_row(
                     held.submission_id,
                     held.package_version,
                     &report,
                     report_digest,
-                    sample,
-                    hidden,
-                    items,
+                    digests,
                     &worker.id,
                 );
                 // Boards rank results without a failure: a failed outcome is one, whatever
