@@ -3,12 +3,13 @@
 
 use jiebang_evaluator::protocol::Report;
 use jiebang_scenarios::package::{MetricName, OverBudget};
-use jiebang_scenarios::ranking::{self, Entry};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
+pub use crate::db::models::board_entries::Board;
+use crate::db::models::board_entries::{self, BoardKey};
 use crate::db::models::phases::{self, Phase};
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::scenarios::{self, Scenario};
@@ -19,13 +20,6 @@ use crate::db::now_millis;
 use crate::error::AppError;
 use crate::services::paging::page_of;
 use crate::time::iso_time;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Board {
-    Public,
-    Private,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,64 +150,49 @@ pub fn board_of(
             None => (scenario.metric, over_budget_of(&scenario)?),
         }
     };
-    let rows = results::board_rows(conn, &scenario.id, &phase.id, package_version)?;
     let pending = jobs::pending_on(conn, &phase.id, package_version)?;
-    let pick = |result: &EvaluationResult| match board {
-        Board::Public => (result.public_score, result.public_low, result.public_high),
-        Board::Private => (
-            result.private_score,
-            result.private_low,
-            result.private_high,
-        ),
-    };
-    let items_of = |result: &EvaluationResult| match board {
-        Board::Public => (result.public_items, result.public_items_in_set),
-        Board::Private => (result.private_items, result.private_items_in_set),
-    };
-    let entries: Vec<Entry> = rows
-        .iter()
-        .filter_map(|row| {
-            let (score, _, _) = pick(&row.result);
-            Some(Entry {
-                team: row.team_id.clone(),
-                submission: row.submission_id.0.clone(),
-                score: score?,
-                within_budget: row.result.within_budget.unwrap_or(true),
-                latency_ms: row.result.latency_ms.unwrap_or(0.0),
-                submitted_at: row.created_at,
-            })
-        })
-        .collect();
     let paging = page_of(query.page, Some(query.per_page.unwrap_or(BOARD_PAGE_ROWS)))?;
-    let ranked = ranking::rank(&entries, metric.direction(), over_budget);
-    let total = ranked.len();
-    let by_submission: std::collections::HashMap<&str, &_> = rows
-        .iter()
-        .map(|row| (row.submission_id.0.as_str(), row))
-        .collect();
-    let views: Vec<BoardRowView> = ranked
+    let key = BoardKey {
+        scenario_id: scenario.id.clone(),
+        phase_id: phase.id.clone(),
+        board,
+        direction: metric.direction(),
+        package_version,
+    };
+    let (lines, total) = board_entries::ranked_page(conn, &key, over_budget, paging)?;
+    let views: Vec<BoardRowView> = lines
         .into_iter()
-        .skip(usize::try_from(paging.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(paging.limit()).unwrap_or(0))
-        .filter_map(|ranked| {
-            let row = *by_submission.get(ranked.entry.submission.as_str())?;
-            let (_, low, high) = pick(&row.result);
-            let (items, items_in_set) = items_of(&row.result);
-            Some(BoardRowView {
-                rank: ranked.rank,
-                team_id: row.team_id.clone(),
-                team_name: row.team_name.clone(),
-                submission_id: ranked.entry.submission.clone(),
-                score: ranked.entry.score,
+        .map(|line| {
+            let result = &line.result;
+            let (low, high, items, items_in_set) = match board {
+                Board::Public => (
+                    result.public_low,
+                    result.public_high,
+                    result.public_items,
+                    result.public_items_in_set,
+                ),
+                Board::Private => (
+                    result.private_low,
+                    result.private_high,
+                    result.private_items,
+                    result.private_items_in_set,
+                ),
+            };
+            BoardRowView {
+                rank: line.rank,
+                team_id: line.entry.team_id.0,
+                team_name: line.team_name,
+                submission_id: line.entry.submission_id.0,
+                score: line.entry.score,
                 low,
                 high,
-                within_budget: ranked.entry.within_budget,
-                latency_ms: ranked.entry.latency_ms,
-                submitted_at: iso_time(row.created_at),
-                package_version: row.result.package_version,
+                within_budget: !line.entry.over_budget,
+                latency_ms: line.entry.latency_ms,
+                submitted_at: iso_time(line.entry.submitted_at),
+                package_version: result.package_version,
                 items,
                 items_in_set,
-            })
+            }
         })
         .collect();
     Ok(BoardView {
@@ -229,7 +208,7 @@ pub fn board_of(
         rows: views,
         page: paging.number,
         per_page: paging.size,
-        total,
+        total: usize::try_from(total).unwrap_or(usize::MAX),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Row types, their insert and change forms, and the queries over them, one file per record.
 
 pub mod audit;
+pub mod board_entries;
 pub mod catalog_sync;
 pub mod enrolments;
 pub mod identities;
