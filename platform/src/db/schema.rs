@@ -251,6 +251,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    board_entries (team_id, scenario_id, phase_id, board, direction, package_version) {
+        scenario_id -> Text,
+        phase_id -> Text,
+        board -> Text,
+        direction -> Text,
+        package_version -> Integer,
+        team_id -> Text,
+        submission_id -> Text,
+        score -> Double,
+        score_key -> Double,
+        over_budget -> Bool,
+        latency_ms -> Double,
+        submitted_at -> BigInt,
+    }
+}
+
+diesel::table! {
     reviews (id) {
         id -> Text,
         submission_id -> Text,
@@ -394,6 +411,7 @@ diesel::joinable!(submissions -> teams (team_id));
 diesel::joinable!(submission_events -> submissions (submission_id));
 diesel::joinable!(jobs -> submissions (submission_id));
 diesel::joinable!(results -> submissions (submission_id));
+diesel::joinable!(board_entries -> teams (team_id));
 diesel::joinable!(reviews -> submissions (submission_id));
 diesel::joinable!(reviews -> users (judge_id));
 diesel::joinable!(team_invitations -> teams (team_id));
@@ -424,6 +442,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     workers,
     jobs,
     results,
+    board_entries,
     reviews,
     audit_log,
     sessions,

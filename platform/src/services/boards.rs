@@ -3,17 +3,18 @@
 
 use jiebang_evaluator::protocol::Report;
 use jiebang_scenarios::package::{MetricName, OverBudget};
-use jiebang_scenarios::ranking::{self, Entry};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
+pub use crate::db::models::board_entries::Board;
+use crate::db::models::board_entries::{self, BoardKey};
 use crate::db::models::phases::{self, Phase};
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::scenarios::{self, Scenario};
 use crate::db::models::users::Role;
-use crate::db::models::{jobs, package_versions};
+use crate::db::models::{Page, jobs, package_versions};
 use crate::db::models::{submissions, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
@@ -21,13 +22,6 @@ use crate::services::paging::page_of;
 use crate::services::significance::{self, RankedResult};
 use crate::state::AppState;
 use crate::time::iso_time;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Board {
-    Public,
-    Private,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,87 +193,75 @@ pub fn ranked_page(
             None => (scenario.metric, over_budget_of(&scenario)?),
         }
     };
-    let rows = results::board_rows(conn, &scenario.id, &phase.id, package_version)?;
     let pending = jobs::pending_on(conn, &phase.id, package_version)?;
-    let pick = |result: &EvaluationResult| match board {
-        Board::Public => (result.public_score, result.public_low, result.public_high),
-        Board::Private => (
-            result.private_score,
-            result.private_low,
-            result.private_high,
-        ),
+    let paging = page_of(query.page, Some(query.per_page.unwrap_or(BOARD_PAGE_ROWS)))?;
+    let key = BoardKey {
+        scenario_id: scenario.id.clone(),
+        phase_id: phase.id.clone(),
+        board,
+        direction: metric.direction(),
+        package_version,
     };
-    let items_of = |result: &EvaluationResult| match board {
-        Board::Public => (result.public_items, result.public_items_in_set),
-        Board::Private => (result.private_items, result.private_items_in_set),
+    let (lines, total) = board_entries::ranked_page(conn, &key, over_budget, paging)?;
+    // The row just above the page: the first row's tie is with it.
+    let above = match paging.offset() {
+        0 => Vec::new(),
+        offset => {
+            let just_above = Page {
+                number: u32::try_from(offset).unwrap_or(u32::MAX),
+                size: 1,
+            };
+            board_entries::ranked_page(conn, &key, over_budget, just_above)?.0
+        }
     };
-    let entries: Vec<Entry> = rows
+    let tie_rows: Vec<RankedResult> = above
         .iter()
-        .filter_map(|row| {
-            let (score, _, _) = pick(&row.result);
-            Some(Entry {
-                team: row.team_id.clone(),
-                submission: row.submission_id.0.clone(),
-                score: score?,
-                within_budget: row.result.within_budget.unwrap_or(true),
-                latency_ms: row.result.latency_ms.unwrap_or(0.0),
-                submitted_at: row.created_at,
-            })
+        .chain(&lines)
+        .map(|line| RankedResult {
+            submission_id: line.entry.submission_id.0.clone(),
+            items_digest: line.result.items_digest.clone(),
+            within_budget: !line.entry.over_budget,
+            verdict_uncertain: line.result.budget_uncertain,
         })
         .collect();
-    let paging = page_of(query.page, Some(query.per_page.unwrap_or(BOARD_PAGE_ROWS)))?;
-    let ranked = ranking::rank(&entries, metric.direction(), over_budget);
-    let total = ranked.len();
-    let by_submission: std::collections::HashMap<&str, &_> = rows
-        .iter()
-        .map(|row| (row.submission_id.0.as_str(), row))
-        .collect();
-    let offset = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
-    let limit = usize::try_from(paging.limit()).unwrap_or(0);
-    // The page and the row above it, whose ties the page shows.
-    let mut views = Vec::with_capacity(limit);
-    let mut tie_rows = Vec::with_capacity(limit + 1);
-    for ranked in ranked
+    let views: Vec<BoardRowView> = lines
         .into_iter()
-        .enumerate()
-        .skip(offset.saturating_sub(1))
-        .take(limit + usize::from(offset > 0))
-    {
-        let (position, ranked) = ranked;
-        let Some(row) = by_submission.get(ranked.entry.submission.as_str()).copied() else {
-            continue;
-        };
-        tie_rows.push(RankedResult {
-            submission_id: ranked.entry.submission.clone(),
-            items_digest: row.result.items_digest.clone(),
-            within_budget: ranked.entry.within_budget,
-            verdict_uncertain: row.result.budget_uncertain,
-        });
-        // The row just above the page: only its ties are wanted.
-        if position < offset {
-            continue;
-        }
-        let (_, low, high) = pick(&row.result);
-        let (items, items_in_set) = items_of(&row.result);
-        views.push(BoardRowView {
-            rank: ranked.rank,
-            team_id: row.team_id.clone(),
-            team_name: row.team_name.clone(),
-            submission_id: ranked.entry.submission.clone(),
-            score: ranked.entry.score,
-            low,
-            high,
-            within_budget: ranked.entry.within_budget,
-            verdict_uncertain: row.result.budget_uncertain,
-            latency_ms: ranked.entry.latency_ms,
-            submitted_at: iso_time(row.created_at),
-            package_version: row.result.package_version,
-            items,
-            items_in_set,
-            tied_with_above: None,
-            above_better_probability: None,
-        });
-    }
+        .map(|line| {
+            let result = &line.result;
+            let (low, high, items, items_in_set) = match board {
+                Board::Public => (
+                    result.public_low,
+                    result.public_high,
+                    result.public_items,
+                    result.public_items_in_set,
+                ),
+                Board::Private => (
+                    result.private_low,
+                    result.private_high,
+                    result.private_items,
+                    result.private_items_in_set,
+                ),
+            };
+            BoardRowView {
+                rank: line.rank,
+                team_id: line.entry.team_id.0,
+                team_name: line.team_name,
+                submission_id: line.entry.submission_id.0,
+                score: line.entry.score,
+                low,
+                high,
+                within_budget: !line.entry.over_budget,
+                verdict_uncertain: result.budget_uncertain,
+                latency_ms: line.entry.latency_ms,
+                submitted_at: iso_time(line.entry.submitted_at),
+                package_version: result.package_version,
+                items,
+                items_in_set,
+                tied_with_above: None,
+                above_better_probability: None,
+            }
+        })
+        .collect();
     let view = BoardView {
         over_budget,
         scenario_id: scenario.id,
@@ -294,7 +276,7 @@ pub fn ranked_page(
         rows: views,
         page: paging.number,
         per_page: paging.size,
-        total,
+        total: usize::try_from(total).unwrap_or(usize::MAX),
     };
     Ok((view, tie_rows))
 }

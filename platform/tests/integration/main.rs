@@ -4,6 +4,7 @@
 mod backup;
 mod bad_input;
 mod binary;
+mod board_ranking;
 mod boards;
 mod browser;
 mod browser_flow;

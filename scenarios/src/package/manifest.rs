@@ -137,6 +137,7 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
+    optional_sql;
     /// Which way a metric is better.
     pub enum Direction: "direction" {
         Higher = "higher",

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod awards;
+pub mod board_entries;
 pub mod catalog_sync;
 pub mod enrolments;
 pub mod identities;

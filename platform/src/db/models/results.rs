@@ -5,8 +5,9 @@ use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
-use crate::db::schema::{results, submissions, teams};
+use crate::db::ids::SubmissionId;
+use crate::db::models::board_entries;
+use crate::db::schema::results;
 use crate::db::{DbConnection, MultiBackend};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -51,20 +52,25 @@ pub struct EvaluationResult {
     pub budget_uncertain: Option<bool>,
 }
 
-/// Stores a result; a second result for the same submission and package version replaces
-/// nothing (the first, recorded under the job's lease, stands).
+/// Stores a result and enters it on its phase's boards, in one transaction; a second
+/// result for the same submission and package version replaces nothing (the first,
+/// recorded under the job's lease, stands). The one way a result is written: the worker
+/// API's results and re-scores both come here.
 pub fn insert(conn: &mut DbConnection, result: &EvaluationResult) -> QueryResult<bool> {
-    let existing = results::table
-        .find((&result.submission_id, result.package_version))
-        .count()
-        .get_result::<i64>(conn)?;
-    if existing > 0 {
-        return Ok(false);
-    }
-    diesel::insert_into(results::table)
-        .values(result)
-        .execute(conn)?;
-    Ok(true)
+    conn.transaction(|conn| {
+        let existing = results::table
+            .find((&result.submission_id, result.package_version))
+            .count()
+            .get_result::<i64>(conn)?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        diesel::insert_into(results::table)
+            .values(result)
+            .execute(conn)?;
+        board_entries::enter(conn, result)?;
+        Ok(true)
+    })
 }
 
 /// The submission's result on the newest package version it has one for: the current
@@ -93,40 +99,6 @@ fn newest_first(
         .order(results::package_version.desc())
         .select(EvaluationResult::as_select())
         .into_boxed()
-}
-
-/// A scored submission of a phase, with its team's name, for the boards.
-#[derive(Debug, Clone, Queryable)]
-pub struct BoardRow {
-    pub submission_id: SubmissionId,
-    pub team_id: String,
-    pub team_name: String,
-    pub created_at: i64,
-    pub result: EvaluationResult,
-}
-
-/// The phase's results on one package version that finished without a failure: a board
-/// never mixes versions.
-pub fn board_rows(
-    conn: &mut DbConnection,
-    scenario: &ScenarioId,
-    phase: &PhaseId,
-    package_version: i32,
-) -> QueryResult<Vec<BoardRow>> {
-    results::table
-        .inner_join(submissions::table.inner_join(teams::table))
-        .filter(submissions::scenario_id.eq(scenario))
-        .filter(submissions::phase_id.eq(phase))
-        .filter(results::package_version.eq(package_version))
-        .filter(results::failure.is_null())
-        .select((
-            submissions::id,
-            teams::id,
-            teams::name,
-            submissions::created_at,
-            EvaluationResult::as_select(),
-        ))
-        .load(conn)
 }
 
 /// The results finished since `since` (milliseconds), for utilisation over a window.

@@ -7,12 +7,12 @@ mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use jiebang_scenarios::ranking::{self, Entry};
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{ScenarioId, SubmissionId, TeamId, UserId};
+use crate::db::models::board_entries::{self, Board, BoardKey};
 use crate::db::models::judging::{
     self, Affiliation, Criterion, CriterionKind, JudgeScore, Judging, Measure, PanelMember,
     PanelRow, ScoreSheet,
@@ -20,7 +20,7 @@ use crate::db::models::judging::{
 use crate::db::models::phases::{self, Phase};
 use crate::db::models::scenarios::Scenario;
 use crate::db::models::users::{self, Role};
-use crate::db::models::{audit, package_versions, results, submissions, teams};
+use crate::db::models::{Page, audit, package_versions, submissions, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::services::boards::over_budget_of;
@@ -124,49 +124,35 @@ pub fn finalists(conn: &mut DbConnection, scenario: &Scenario) -> Result<Vec<Fin
         now_millis(),
         scenario.package_version,
     )?;
-    let rows = results::board_rows(conn, &scenario.id, &phase.id, version)?;
-    let entries: Vec<Entry> = rows
-        .iter()
-        .filter_map(|row| {
-            Some(Entry {
-                team: row.team_id.clone(),
-                submission: row.submission_id.0.clone(),
-                score: row.result.private_score?,
-                within_budget: row.result.within_budget.unwrap_or(true),
-                latency_ms: row.result.latency_ms.unwrap_or(0.0),
-                submitted_at: row.created_at,
-            })
-        })
-        .collect();
-    let ranked = ranking::rank(
-        &entries,
-        scenario.metric.direction(),
-        over_budget_of(scenario)?,
-    );
-    let by_submission: HashMap<&str, &results::BoardRow> = rows
-        .iter()
-        .map(|row| (row.submission_id.as_str(), row))
-        .collect();
-    let mut finalists = Vec::with_capacity(ranked.len());
-    for ranked in ranked {
-        let Some(row) = by_submission.get(ranked.entry.submission.as_str()) else {
-            continue;
-        };
-        let team_id = TeamId::from(row.team_id.as_str());
+    let key = BoardKey {
+        scenario_id: scenario.id.clone(),
+        phase_id: phase.id.clone(),
+        board: Board::Private,
+        direction: scenario.metric.direction(),
+        package_version: version,
+    };
+    let everyone = Page {
+        number: 1,
+        size: u32::MAX,
+    };
+    let (lines, _) = board_entries::ranked_page(conn, &key, over_budget_of(scenario)?, everyone)?;
+    let mut finalists = Vec::with_capacity(lines.len());
+    for line in lines {
+        let team_id = line.entry.team_id;
         let institution = teams::find(conn, &team_id)?.map_or_else(String::new, |t| t.institution);
-        let image_digest = submissions::find(conn, &row.submission_id)?
+        let image_digest = submissions::find(conn, &line.entry.submission_id)?
             .map_or_else(String::new, |s| s.image_digest);
         finalists.push(Finalist {
-            rank: ranked.rank,
+            rank: line.rank,
             team_id,
-            team_name: row.team_name.clone(),
+            team_name: line.team_name,
             institution,
-            submission_id: row.submission_id.clone(),
+            submission_id: line.entry.submission_id,
             image_digest,
-            score: ranked.entry.score,
-            latency_ms: row.result.latency_ms,
-            device_seconds: row.result.device_seconds,
-            within_budget: ranked.entry.within_budget,
+            score: line.entry.score,
+            latency_ms: line.result.latency_ms,
+            device_seconds: line.result.device_seconds,
+            within_budget: !line.entry.over_budget,
         });
     }
     Ok(finalists)
