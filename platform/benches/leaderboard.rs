@@ -1,12 +1,12 @@
 //! A board at 100,000 submissions: 2,000 teams with 50 evaluated submissions each on one
-//! scenario, recorded through `results::insert` (the worker API's own path, which keeps the
-//! boards), then `jiebang serve` (release) on loopback under `wrk`: p50/p99 of the board
+//! scenario, each queued, claimed, completed and its result recorded with the model
+//! functions the worker API calls (`results::insert` keeps the boards), then `jiebang serve` (release) on loopback under `wrk`: p50/p99 of the board
 //! API and the board page with 1 and 32 clients, `/healthz` measured beside the 32-client
 //! load, and the server's memory. On SQLite, and on PostgreSQL when
 //! `JIEBANG_TEST_DATABASE_URL` names a cluster (`scripts/bench-boards` starts one).
 //!
-//! `cargo bench -p jiebang-platform --bench leaderboard` (needs `wrk`; set `BENCH_SECONDS`
-//! for longer runs than 5 s per row).
+//! `cargo bench -p jiebang-platform --bench leaderboard` (needs `wrk`; `BENCH_SECONDS` sets
+//! the seconds per row, 5 unless set; `BENCH_SUBMISSIONS` a smaller board for a quick try).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -14,8 +14,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use jiebang_evaluator::protocol::Outcome;
 use jiebang_platform::db::ids::{OrganizationId, PhaseId, ScenarioId, SubmissionId, TeamId};
+use jiebang_platform::db::models::Page;
+use jiebang_platform::db::models::board_entries::{self, Board, BoardKey};
+use jiebang_platform::db::models::jobs::{self, QuietWait};
+use jiebang_platform::db::models::package_versions::NO_PACKAGE;
 use jiebang_platform::db::models::phases::{self, Phase};
 use jiebang_platform::db::models::results::{self, EvaluationResult};
 use jiebang_platform::db::models::scenarios::{self, Scenario, ScenarioSource, ScenarioStatus};
@@ -23,14 +29,22 @@ use jiebang_platform::db::models::submissions::{self, Submission, SubmissionStag
 use jiebang_platform::db::models::teams::{self, TeamForm, TeamKind};
 use jiebang_platform::db::models::users::{self, UserForm};
 use jiebang_platform::db::{DatabaseUrl, Db, now_millis};
-use jiebang_scenarios::package::{MetricName, Mode};
+use jiebang_scenarios::package::{Direction, MetricName, Mode, OverBudget};
 use rand::{Rng, SeedableRng};
 
-const TEAMS: usize = 2_000;
-const SUBMISSIONS: usize = 100_000;
+/// Submissions per team; `BENCH_SUBMISSIONS` (100,000 unless set) ÷ this many teams.
+const PER_TEAM: usize = 50;
 /// Submissions recorded per transaction while filling.
 const BATCH: usize = 1_000;
 const SCENARIO: &str = "bench-board";
+const WORKER: &str = "bench-worker";
+
+fn submissions() -> usize {
+    std::env::var("BENCH_SUBMISSIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
+}
 
 fn seconds() -> u32 {
     std::env::var("BENCH_SECONDS")
@@ -39,9 +53,10 @@ fn seconds() -> u32 {
         .unwrap_or(5)
 }
 
-/// Fills the database: a department's published scenario with an open phase, 2,000 teams,
-/// and 100,000 submissions with their results, in the order they might have finished.
-fn fill(url: &DatabaseUrl) -> f64 {
+/// Fills the database: a department's published scenario with an open phase, `teams`
+/// teams, and `submissions` submissions with their results, in the order they might have
+/// finished.
+fn fill(url: &DatabaseUrl, teams: usize, submissions: usize) -> (f64, PhaseId) {
     let db = Db::open(url, 2).unwrap();
     let started = Instant::now();
     let (user, team_ids, phase) = db
@@ -69,7 +84,7 @@ fn fill(url: &DatabaseUrl) -> f64 {
             };
             phases::insert_phase(conn, &phase, None)?;
             let mut team_ids = Vec::new();
-            for n in 0..TEAMS {
+            for n in 0..teams {
                 let form = TeamForm {
                     name: format!("Team {n:04}"),
                     kind: TeamKind::University,
@@ -81,13 +96,13 @@ fn fill(url: &DatabaseUrl) -> f64 {
         })
         .unwrap();
     let mut random = rand::rngs::StdRng::seed_from_u64(13);
-    let first = now_millis() - i64::try_from(SUBMISSIONS).unwrap() * 1000;
-    for batch in 0..SUBMISSIONS / BATCH {
-        let runs: Vec<(TeamId, i64, f64, f64, f64, bool)> = (0..BATCH)
-            .map(|n| {
-                let index = batch * BATCH + n;
+    let first = now_millis() - i64::try_from(submissions).unwrap() * 1000;
+    for batch in 0..submissions.div_ceil(BATCH) {
+        let runs: Vec<(TeamId, i64, f64, f64, f64, bool)> = (batch * BATCH
+            ..submissions.min((batch + 1) * BATCH))
+            .map(|index| {
                 (
-                    team_ids[index % TEAMS].clone(),
+                    team_ids[index % teams].clone(),
                     first + i64::try_from(index).unwrap() * 1000,
                     // Three decimals, so many teams tie on the score.
                     f64::from(random.random_range(500..1000_u32)) / 1000.0,
@@ -111,20 +126,67 @@ fn fill(url: &DatabaseUrl) -> f64 {
                         submitted_by: user.clone(),
                         image_digest: format!("sha256:{}", id.as_str()),
                         image_size: 1 << 20,
-                        status: SubmissionStage::Done,
+                        status: SubmissionStage::Stored,
                         created_at: at,
                         updated_at: at,
                         counts_toward_quota: true,
                         failure: None,
                     },
                 )?;
-                results::insert(conn, &result(id, public, private, latency, within, at))?;
+                // What the worker API does for each: queue, claim, complete, record.
+                jobs::enqueue(conn, &id, NO_PACKAGE)?;
+                let job =
+                    jobs::claim(conn, WORKER, 600_000)?.ok_or(diesel::result::Error::NotFound)?;
+                jobs::complete(
+                    conn,
+                    &job.id,
+                    WORKER,
+                    &Outcome::Finished,
+                    (&QuietWait::default(), &[]),
+                )?;
+                let row = result(job.submission_id, public, private, latency, within, at);
+                results::insert(conn, &row)?;
             }
             Ok(())
         })
         .unwrap();
     }
-    started.elapsed().as_secs_f64()
+    (started.elapsed().as_secs_f64(), phase.id)
+}
+
+/// The plans of a board page's queries on the filled database (PostgreSQL after `ANALYZE`,
+/// as autovacuum would have run it; SQLite as it is, no statistics), each line cut short.
+fn print_plans(url: &DatabaseUrl, phase: PhaseId) {
+    let db = Db::open(url, 1).unwrap();
+    let postgres = matches!(url, DatabaseUrl::Postgres(_));
+    let plans = db
+        .write_blocking(move |conn| {
+            if postgres {
+                conn.batch_execute("ANALYZE")?;
+            }
+            let key = BoardKey {
+                scenario_id: ScenarioId::from(SCENARIO),
+                phase_id: phase,
+                board: Board::Public,
+                direction: Direction::Higher,
+                package_version: NO_PACKAGE,
+            };
+            let page = Page {
+                number: 1,
+                size: 50,
+            };
+            Ok(board_entries::ranked_page_plans(
+                conn,
+                &key,
+                OverBudget::RankBelow,
+                page,
+            )?)
+        })
+        .unwrap();
+    for line in plans {
+        let short: String = line.chars().take(150).collect();
+        println!("    {short}");
+    }
 }
 
 fn scenario(now: i64) -> Scenario {
@@ -163,7 +225,7 @@ fn result(
 ) -> EvaluationResult {
     EvaluationResult {
         submission_id: id,
-        package_version: 0,
+        package_version: NO_PACKAGE,
         metric: "accuracy".to_owned(),
         public_score: Some(public),
         public_low: Some(public - 0.02),
@@ -205,7 +267,17 @@ fn memory_mib(pid: u32, field: &str) -> f64 {
         / 1024.0
 }
 
-fn serve(data: &Path, database_url: Option<&str>) -> (Child, String) {
+/// `jiebang serve`, stopped when dropped (a failed bench leaves no server behind).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path, database_url: Option<&str>) -> (Server, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jiebang"));
     command
         .args(["serve", "--bind", "127.0.0.1:0"])
@@ -227,7 +299,7 @@ fn serve(data: &Path, database_url: Option<&str>) -> (Child, String) {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    (server, base)
+    (Server(server), base)
 }
 
 /// What `wrk --latency` reports: requests per second, p50 and p99 in milliseconds, and the
@@ -300,24 +372,24 @@ fn measure(base: &str, path: &str, clients: u32) -> (Load, Option<Load>) {
 }
 
 fn bench(backend: &str, data: &Path, database_url: Option<&str>, fill_url: &DatabaseUrl) {
-    let fill_seconds = fill(fill_url);
+    let submissions = submissions();
+    let teams = submissions.div_ceil(PER_TEAM);
+    let (fill_seconds, phase) = fill(fill_url, teams, submissions);
     println!(
-        "{backend}: filled {SUBMISSIONS} submissions of {TEAMS} teams through results::insert \
-         in {fill_seconds:.0} s ({:.0} per second)",
-        SUBMISSIONS as f64 / fill_seconds
+        "{backend}: filled {submissions} submissions of {teams} teams (queued, claimed, \
+         completed, recorded) in {fill_seconds:.0} s ({:.0} per second)",
+        submissions as f64 / fill_seconds
     );
-    let (mut server, base) = serve(data, database_url);
-    let pid = server.id();
+    println!("{backend}: the plans of a board page's queries (count, page, names, results):");
+    print_plans(fill_url, phase);
+    let (server, base) = serve(data, database_url);
+    let pid = server.0.id();
     let board = format!("/api/v1/scenarios/{SCENARIO}/leaderboard");
     let targets = [
         ("board API, page 1 (50 rows)", board.clone()),
         (
-            "board API, page 40 (rows 1951-2000)",
-            format!("{board}?page=40"),
-        ),
-        (
-            "private board API, page 1",
-            format!("{board}?board=private"),
+            "board API, last page",
+            format!("{board}?page={}", teams.div_ceil(50)),
         ),
         (
             "board page (HTML), page 1",
@@ -364,8 +436,7 @@ fn bench(backend: &str, data: &Path, database_url: Option<&str>, fill_url: &Data
          peak {peak:.0} MiB: growth {:.0} MiB (peak − before)\n",
         peak - rss_before
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 /// A database of its own on the cluster `admin` names, dropped afterwards.
@@ -409,7 +480,8 @@ fn main() {
         Command::new("wrk").arg("--version").output().is_ok(),
         "wrk is needed: apt-get install wrk (scripts/bench-boards installs it)"
     );
-    let work = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    // Under target/, which git ignores, rather than beside the sources.
+    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
 
     let data = work.path().join("sqlite");
     std::fs::create_dir_all(&data).unwrap();

@@ -51,38 +51,22 @@ fn score() -> impl Strategy<Value = Option<f64>> {
     ]
 }
 
-fn run() -> impl Strategy<Value = Run> {
-    (
-        0..TEAMS,
-        prop::sample::select(VERSIONS.to_vec()),
-        score(),
-        score(),
-        prop::option::of(any::<bool>()),
-        prop::option::of(prop::sample::select(vec![1.0, 2.0, 8.0])),
-        prop::sample::select(vec![1_000_i64, 2_000, 3_000]),
-        prop::bool::weighted(0.1),
-    )
-        .prop_map(
-            |(
-                team,
-                package_version,
-                public_score,
-                private_score,
-                within_budget,
-                latency_ms,
-                submitted_at,
-                failed,
-            )| Run {
-                team,
-                package_version,
-                public_score,
-                private_score,
-                within_budget,
-                latency_ms,
-                submitted_at,
-                failed,
-            },
-        )
+prop_compose! {
+    fn run()(
+        team in 0..TEAMS,
+        package_version in prop::sample::select(VERSIONS.to_vec()),
+        public_score in score(),
+        private_score in score(),
+        within_budget in prop::option::of(any::<bool>()),
+        latency_ms in prop::option::of(prop::sample::select(vec![1.0, 2.0, 8.0])),
+        submitted_at in prop::sample::select(vec![1_000_i64, 2_000, 3_000]),
+        failed in prop::bool::weighted(0.1),
+    ) -> Run {
+        Run {
+            team, package_version, public_score, private_score, within_budget, latency_ms,
+            submitted_at, failed,
+        }
+    }
 }
 
 fn create_teams(
