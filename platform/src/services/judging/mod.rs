@@ -7,6 +7,7 @@ mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
@@ -20,8 +21,9 @@ use crate::db::models::judging::{
 use crate::db::models::phases::{self, Phase};
 use crate::db::models::scenarios::Scenario;
 use crate::db::models::users::{self, Role};
-use crate::db::models::{Page, audit, package_versions, submissions, teams};
+use crate::db::models::{Page, audit, package_versions, teams};
 use crate::db::now_millis;
+use crate::db::schema::{submissions as submissions_table, teams as teams_table};
 use crate::error::AppError;
 use crate::services::boards::over_budget_of;
 use crate::services::scenarios::{editable, visible};
@@ -136,12 +138,30 @@ pub fn finalists(conn: &mut DbConnection, scenario: &Scenario) -> Result<Vec<Fin
         size: u32::MAX,
     };
     let (lines, _) = board_entries::ranked_page(conn, &key, over_budget_of(scenario)?, everyone)?;
+    // Two look-ups for the whole board rather than two per finalist.
+    let team_ids: Vec<&TeamId> = lines.iter().map(|line| &line.entry.team_id).collect();
+    let submission_ids: Vec<&SubmissionId> =
+        lines.iter().map(|line| &line.entry.submission_id).collect();
+    let institutions: HashMap<TeamId, String> = teams_table::table
+        .filter(teams_table::id.eq_any(team_ids))
+        .select((teams_table::id, teams_table::institution))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let images: HashMap<SubmissionId, String> = submissions_table::table
+        .filter(submissions_table::id.eq_any(submission_ids))
+        .select((submissions_table::id, submissions_table::image_digest))
+        .load(conn)?
+        .into_iter()
+        .collect();
     let mut finalists = Vec::with_capacity(lines.len());
     for line in lines {
         let team_id = line.entry.team_id;
-        let institution = teams::find(conn, &team_id)?.map_or_else(String::new, |t| t.institution);
-        let image_digest = submissions::find(conn, &line.entry.submission_id)?
-            .map_or_else(String::new, |s| s.image_digest);
+        let institution = institutions.get(&team_id).cloned().unwrap_or_default();
+        let image_digest = images
+            .get(&line.entry.submission_id)
+            .cloned()
+            .unwrap_or_default();
         finalists.push(Finalist {
             rank: line.rank,
             team_id,
