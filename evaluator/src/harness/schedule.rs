@@ -63,19 +63,23 @@ impl PoissonArrivals {
     }
 }
 
-/// Sleeps until shortly before `deadline`, then waits out the rest yielding to the runtime:
-/// tokio's timer has millisecond granularity, which would blur sub-millisecond schedules, and
-/// a plain spin would hold back the query spawned just before — it waits in this worker's
-/// LIFO slot, which no other worker may steal — by up to the whole spin (p99 ≈ 1.5 ms of
-/// send lateness at 100 q/s on a quiet host).
+/// Sleeps until shortly before `deadline`, then spins, giving way at every turn: tokio's
+/// timer rounds up to whole milliseconds (a sleep ends up to 2 ms late) and a kernel timer
+/// wakes 30–100 µs late on a VM, both too coarse for sub-millisecond schedules, so only a
+/// spin is on time. But the harness may
+/// have one CPU, shared by this thread and the runtime's workers that send the query spawned
+/// just before and read answers: a plain spin held them off for its whole length (send
+/// lateness p99 ≈ 1.5 ms at 100 q/s on a quiet host). So each turn yields to the runtime
+/// (a task waiting in this worker's LIFO slot) and to the OS (other threads on the CPU).
 pub async fn wait_until(deadline: Instant) {
-    const SPIN: Duration = Duration::from_micros(1500);
+    const SPIN: Duration = Duration::from_micros(3000);
     let now = Instant::now();
     if deadline > now + SPIN {
         tokio::time::sleep(deadline - now - SPIN).await;
     }
     while Instant::now() < deadline {
         tokio::task::yield_now().await;
+        std::thread::yield_now();
     }
 }
 
