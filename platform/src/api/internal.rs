@@ -355,34 +355,39 @@ pub async fn result(
         .unwrap_or_default();
     let quiet = quiet_wait(&state);
     // Files first (content-addressed, so a retry stores nothing twice), then the records.
-    let stored = match report {
-        Some(report) if !requeued => {
-            let blobs = &state.blobs;
-            let encoded = serde_json::to_vec(&report)
-                .map_err(|e| AppError::Internal(format!("encoding a report: {e}")))?;
-            let report_digest = blobs.put(&encoded)?.digest;
-            let sample = sample_logs
-                .map(|logs| blobs.put(logs.as_bytes()))
-                .transpose()?;
-            let hidden = hidden_logs
-                .map(|logs| blobs.put(logs.as_bytes()))
-                .transpose()?;
-            // Judges' and the platform's only: no route serves this file.
-            let items = board_items
-                .map(|items| blobs.put(&significance::encode_items(&items)?))
-                .transpose()?;
-            Some((
-                report,
-                report_digest,
-                [
-                    sample.map(|b| b.digest),
-                    hidden.map(|b| b.digest),
-                    items.map(|b| b.digest),
-                ],
-            ))
-        }
-        _ => None,
-    };
+    // Encoding, gzip and file writes: blocking work, off the server's request threads.
+    let blobs = state.blobs.clone();
+    let stored = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+        Ok(match report {
+            Some(report) if !requeued => {
+                let blobs = &blobs;
+                let encoded = serde_json::to_vec(&report)
+                    .map_err(|e| AppError::Internal(format!("encoding a report: {e}")))?;
+                let report_digest = blobs.put(&encoded)?.digest;
+                let sample = sample_logs
+                    .map(|logs| blobs.put(logs.as_bytes()))
+                    .transpose()?;
+                let hidden = hidden_logs
+                    .map(|logs| blobs.put(logs.as_bytes()))
+                    .transpose()?;
+                // Judges' and the platform's only: no route serves this file.
+                let items = board_items
+                    .map(|items| blobs.put(&significance::encode_items(&items)?))
+                    .transpose()?;
+                Some((
+                    report,
+                    report_digest,
+                    [
+                        sample.map(|b| b.digest),
+                        hidden.map(|b| b.digest),
+                        items.map(|b| b.digest),
+                    ],
+                ))
+            }
+            _ => None,
+        })
+    })
+    .await??;
     let (worker_id, timed) = (WorkerId(worker_id), job.clone());
     state
         .db
