@@ -358,6 +358,7 @@ pub async fn result(
     // Encoding, gzip and file writes: blocking work, off the server's request threads.
     let blobs = state.blobs.clone();
     let stored = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+        crate::db::background_priority();
         Ok(match report {
             Some(report) if !requeued => {
                 let blobs = &blobs;

@@ -184,7 +184,11 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.read_blocking(work)).await?
+        tokio::task::spawn_blocking(move || {
+            background_priority();
+            db.read_blocking(work)
+        })
+        .await?
     }
 
     /// Runs work inside one transaction on the blocking thread pool.
@@ -194,7 +198,11 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(work)).await?
+        tokio::task::spawn_blocking(move || {
+            background_priority();
+            db.write_blocking(work)
+        })
+        .await?
     }
 
     pub fn read_blocking<T>(
@@ -232,6 +240,30 @@ impl Db {
             .map_err(|e| AppError::Unavailable(format!("no database connection: {e}")))
     }
 }
+
+/// Lowers the calling thread's scheduling priority (nice 5) once; only for threads of a
+/// blocking pool, never one that goes on to start others (they would inherit it). The pool's threads
+/// do the database and ranking work, and under load there are many more of them than cores;
+/// the request threads, which answer `/healthz` and accept connections, keep the normal
+/// priority and so get a core within a scheduler tick of waking however busy the pool is.
+/// Raising niceness needs no privilege; a refusal only leaves the thread as it was.
+pub fn background_priority() {
+    thread_local! {
+        static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    LOWERED.with(|lowered| {
+        if !lowered.replace(true) {
+            // On Linux the nice value belongs to the thread, not the process (nice(2)).
+            let refused = rustix::process::nice(BACKGROUND_NICE).is_err();
+            if refused {
+                tracing::debug!("the blocking pool's thread keeps its priority");
+            }
+        }
+    });
+}
+
+/// The niceness of blocking work: CFS gives a nice-0 thread about three times its share.
+const BACKGROUND_NICE: i32 = 5;
 
 fn ensure_parent_dir(path: &Path) -> Result<(), AppError> {
     match path.parent() {
@@ -304,6 +336,24 @@ pub fn now_millis() -> i64 {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Blocking work runs at lower priority than the thread that asked for it, lowered
+    /// once however many times the pool's thread is reused.
+    #[test]
+    fn blocking_work_is_niced_once_and_only_on_its_own_thread() {
+        let caller = rustix::process::getpriority_process(None).unwrap();
+        let (first, second) = std::thread::spawn(|| {
+            background_priority();
+            let first = rustix::process::getpriority_process(None).unwrap();
+            background_priority();
+            (first, rustix::process::getpriority_process(None).unwrap())
+        })
+        .join()
+        .unwrap();
+        let expected = (caller + BACKGROUND_NICE).min(19);
+        assert_eq!((first, second), (expected, expected));
+        assert_eq!(rustix::process::getpriority_process(None).unwrap(), caller);
+    }
 
     /// The pool opens its connections at once; none may fail on the file's lock (which
     /// r2d2 logged as `ERROR r2d2: database is locked` on every first start).

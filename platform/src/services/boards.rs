@@ -140,6 +140,7 @@ pub async fn board_of(
     let board = view.board;
     // CPU work (a bootstrap per uncached pair), so on the blocking pool as database work is.
     let ties = tokio::task::spawn_blocking(move || {
+        crate::db::background_priority();
         significance::adjacent_ties(&blobs, &cache, metric, board, &ranked)
     })
     .await?;

@@ -93,7 +93,11 @@ pub async fn comparison(
         .collect();
     let (blobs, cache) = (state.blobs.clone(), state.ties.clone());
     // CPU work, off the async threads.
-    let pairs = tokio::task::spawn_blocking(move || pairwise(&blobs, &cache, &ranked)).await?;
+    let pairs = tokio::task::spawn_blocking(move || {
+        crate::db::background_priority();
+        pairwise(&blobs, &cache, &ranked)
+    })
+    .await?;
     Ok((columns, pairs))
 }
 
