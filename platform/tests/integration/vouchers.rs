@@ -301,9 +301,7 @@ async fn concurrent_results_never_overdraw_a_voucher(backend: Backend) {
         .iter()
         .map(|job| format!("/internal/v1/jobs/{job}/result"))
         .collect();
-    let body = |worker: &str| {
-        json!({"worker_id": worker, "outcome": "finished", "report": report(0.9, 1800.0)})
-    };
+    let body = |worker: &str| json!({"worker_id": worker, "outcome": "finished", "report": report(0.9, 1800.0)});
     let (one, two) = futures_util::future::join(
         app.post(&paths[0], Some(&token), body(&first_worker)),
         app.post(&paths[1], Some(&token), body(&second_worker)),

@@ -85,6 +85,10 @@ async fn an_organisation_account_on_a_phone(backend: Backend) {
     }
     let shot = browser.screenshot("organization-phone").await;
     eprintln!("screenshot: {}", shot.display());
+    browser
+        .script("document.getElementById('statement-totals').scrollIntoView()")
+        .await;
+    browser.screenshot("organization-phone-statement").await;
     browser.close().await;
 }
 
