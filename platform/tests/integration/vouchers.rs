@@ -103,6 +103,24 @@ async fn a_voucher_pays_half_of_two_evaluations_to_the_fen(backend: Backend) {
     let (app, organization, token, worker) = priced(backend).await;
     let w = &app.world;
     issue(&app, &organization, 100_000, 50, None).await;
+    // A voucher for a scenario that does not exist is refused, naming it.
+    let unknown = app
+        .post(
+            "/api/v1/vouchers",
+            w.operator.token(),
+            json!({"organization_id": organization, "face_value_fen": 100, "subsidy_percent": 50,
+                   "valid_from": 0, "valid_until": 1, "scope": "scenario", "scope_id": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status.as_u16(), unknown.code()),
+        (422, "invalid_field")
+    );
+    assert!(
+        unknown.message().contains("no scenario `nope`"),
+        "{}",
+        unknown.message()
+    );
     let first = app.team_a_submits(b"first image").await;
     app.team_a_submits(b"second image").await;
     // Half an hour, then an hour and a half, on one A100.

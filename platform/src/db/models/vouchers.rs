@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
 use crate::db::ids::{OrganizationId, ScenarioId, UserId, VoucherId};
-use crate::db::models::audit;
+use crate::db::models::{audit, organizations, scenarios};
 use crate::db::now_millis;
 use crate::db::schema::{sponsorships, vouchers};
 use crate::error::AppError;
@@ -114,7 +114,19 @@ pub fn issue(
                 "name the town or scenario covered",
             ));
         }
-        (_, Some(_)) => {}
+        (VoucherScope::Town, Some(town)) => {
+            if !organizations::exists(conn, &OrganizationId::from(town.as_str()))? {
+                return Err(AppError::invalid("scope_id", format!("no town `{town}`")));
+            }
+        }
+        (VoucherScope::Scenario, Some(scenario)) => {
+            if scenarios::find(conn, &ScenarioId::from(scenario.as_str()))?.is_none() {
+                return Err(AppError::invalid(
+                    "scope_id",
+                    format!("no scenario `{scenario}`"),
+                ));
+            }
+        }
     }
     let voucher = Voucher {
         id: VoucherId::generate(),
