@@ -22,6 +22,13 @@ pub enum AppError {
     /// The request clashes with the current state (already enrolled, phase closed, …).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Evaluation would be charged and nothing can pay for it (no voucher balance, sponsored
+    /// allowance or credit); `balance` says what is left of each, the message what to do.
+    #[error("{message}")]
+    PaymentRequired {
+        message: String,
+        balance: serde_json::Value,
+    },
     /// The body is larger than this route accepts.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -103,6 +110,7 @@ impl AppError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::PaymentRequired { .. } => "nothing_can_pay",
             Self::TooManyRequests(_) => "too_many_requests",
             Self::Config(_) => "configuration",
             Self::StoredData { .. } => "stored_data_unreadable",
@@ -144,6 +152,8 @@ struct ErrorDetail<'a> {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     problems: Option<&'a [Problem]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    balance: Option<&'a serde_json::Value>,
 }
 
 impl ResponseError for AppError {
@@ -157,6 +167,7 @@ impl ResponseError for AppError {
             }
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Invalid { .. } | Self::Problems { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -187,6 +198,10 @@ impl ResponseError for AppError {
                 message: self.public_message(),
                 problems: match self {
                     Self::Problems { problems, .. } => Some(problems),
+                    _ => None,
+                },
+                balance: match self {
+                    Self::PaymentRequired { balance, .. } => Some(balance),
                     _ => None,
                 },
             },
@@ -262,6 +277,21 @@ mod tests {
             body_of(crate::oidc::OidcError::Provider("no JWKS".into()).into()).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY);
         assert_eq!(body["error"]["code"], "oidc_provider_unavailable");
+    }
+
+    #[actix_web::test]
+    async fn nothing_can_pay_is_402_with_the_balance() {
+        let (status, body) = body_of(AppError::PaymentRequired {
+            message: "ask for a voucher".into(),
+            balance: serde_json::json!({"voucher_fen": 0, "allowance_fen": 0, "credit_fen": 0}),
+        })
+        .await;
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "nothing_can_pay", "message": "ask for a voucher",
+                "balance": {"voucher_fen": 0, "allowance_fen": 0, "credit_fen": 0}}})
+        );
     }
 
     #[actix_web::test]

@@ -5,8 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, awards, compare, downloads, internal, judging, organizations, overview, packages,
-    results, reviews, scenarios, submissions, teams, users,
+    audit, awards, billing, compare, downloads, internal, judging, organizations, overview,
+    packages, results, reviews, scenarios, submissions, teams, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -24,6 +24,28 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/organizations/{id}/members",
                     web::post().to(organizations::add_member),
+                )
+                .route(
+                    "/organizations/{id}/statement",
+                    web::get().to(billing::statement),
+                )
+                .route(
+                    "/organizations/{id}/statement.csv",
+                    web::get().to(billing::statement_csv),
+                )
+                .route(
+                    "/organizations/{id}/credit",
+                    web::put().to(billing::set_credit),
+                )
+                .route("/prices", web::get().to(billing::list_prices))
+                .route("/prices", web::post().to(billing::set_price))
+                .route("/vouchers", web::post().to(billing::issue_voucher))
+                .route("/billing/totals", web::get().to(billing::totals))
+                .route("/billing/totals.csv", web::get().to(billing::totals_csv))
+                .route("/submissions/{id}/refund", web::post().to(billing::refund))
+                .route(
+                    "/scenarios/{id}/sponsorship",
+                    web::put().to(billing::sponsor),
                 )
                 .route("/scenarios", web::get().to(scenarios::list))
                 .route("/scenarios", web::post().to(scenarios::create))

@@ -20,7 +20,7 @@ use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::submissions;
 use crate::db::models::workers::{self, Worker};
 use crate::error::AppError;
-use crate::services::significance;
+use crate::services::{billing, significance};
 use crate::state::AppState;
 
 /// The longest a claim request waits for a job before answering 204.
@@ -401,7 +401,7 @@ pub async fn result(
             }
             if let Some((report, report_digest, digests)) = stored {
                 let mut row = result_row(
-                    held.submission_id,
+                    held.submission_id.clone(),
                     held.package_version,
                     &report,
                     report_digest,
@@ -415,7 +415,17 @@ pub async fn result(
                 {
                     row.failure = Some(reason.clone());
                 }
-                results::insert(conn, &row)?;
+                // Charged in this transaction, once per result; re-scores are the
+                // platform's doing, never the team's to pay.
+                if results::insert(conn, &row)? && !held.rescore {
+                    billing::charge_report(
+                        conn,
+                        &held,
+                        &worker.accelerators,
+                        &report,
+                        row.finished_at,
+                    )?;
+                }
             }
             Ok(())
         })

@@ -155,11 +155,5 @@ pub async fn record_csv(
         .db
         .read(move |conn| judging::record_csv(conn, &user, &id))
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .body(body))
+    Ok(crate::api::csv_download(&filename, body))
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod awards;
+pub mod billing;
 pub mod compare;
 pub mod downloads;
 pub mod input;
@@ -37,4 +38,15 @@ pub(crate) async fn list_page<T: Serialize + Send + 'static>(
     let page = query.page()?;
     let body = state.db.read(move |conn| list(conn, page)).await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// A CSV attachment named `filename` (a statement, a judging record).
+pub(crate) fn csv_download(filename: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(body)
 }

@@ -76,6 +76,12 @@ pub enum AdminCommand {
         #[arg(long)]
         name_en: String,
     },
+    /// Prices of device-hours and CPU-core-hours (docs/guide-operator.md, compute vouchers).
+    #[command(subcommand)]
+    Price(super::billing::PriceCommand),
+    /// Compute vouchers (算力券), credit, sponsorships, refunds and totals.
+    #[command(subcommand)]
+    Voucher(super::billing::VoucherCommand),
     /// Make a user a member of an organisation's department.
     AddDepartmentMember {
         #[arg(long)]
@@ -107,6 +113,8 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), AppError> {
     let db = Db::open(&url, 1)?;
     match command {
         AdminCommand::Restore { .. } => {}
+        AdminCommand::Price(command) => super::billing::run_price(&db, command)?,
+        AdminCommand::Voucher(command) => super::billing::run_voucher(&db, command)?,
         AdminCommand::Backup { dest, files_only } => {
             let manifest = crate::backup::backup(&db, &url, &config.data_dir, &dest, files_only)?;
             println!(

@@ -1,6 +1,7 @@
 //! The `jiebang` command line: its subcommands and how each one runs.
 
 mod admin;
+mod billing;
 mod client;
 mod worker;
 

@@ -96,3 +96,11 @@ text_id!(
     /// A judge's review of a submission.
     ReviewId, "rev"
 );
+text_id!(
+    /// A compute voucher (算力券) issued to an organisation.
+    VoucherId, "vch"
+);
+text_id!(
+    /// A price of a device-hour or CPU-core-hour, valid for a period.
+    PriceId, "price"
+);

@@ -6,6 +6,8 @@ diesel::table! {
         name_zh -> Text,
         name_en -> Text,
         created_at -> BigInt,
+        kind -> Text,
+        monthly_credit_fen -> BigInt,
     }
 }
 
@@ -75,6 +77,7 @@ diesel::table! {
         institution -> Text,
         created_by -> Text,
         created_at -> BigInt,
+        organization_id -> Nullable<Text>,
     }
 }
 
@@ -399,6 +402,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    prices (id) {
+        id -> Text,
+        kind -> Text,
+        model -> Text,
+        fen_per_hour -> BigInt,
+        valid_from -> BigInt,
+        valid_until -> Nullable<BigInt>,
+        set_by -> Nullable<Text>,
+        set_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    vouchers (id) {
+        id -> Text,
+        organization_id -> Text,
+        face_value_fen -> BigInt,
+        balance_fen -> BigInt,
+        subsidy_bp -> Integer,
+        valid_from -> BigInt,
+        valid_until -> BigInt,
+        yearly_cap_fen -> BigInt,
+        scope -> Text,
+        scope_id -> Nullable<Text>,
+        issued_by -> Nullable<Text>,
+        issued_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sponsorships (scenario_id) {
+        scenario_id -> Text,
+        daily_fen_per_team -> BigInt,
+        set_by -> Nullable<Text>,
+        set_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    charges (submission_id, package_version) {
+        submission_id -> Text,
+        package_version -> Integer,
+        organization_id -> Text,
+        team_id -> Text,
+        scenario_id -> Text,
+        town_id -> Text,
+        kind -> Text,
+        model -> Text,
+        usage_millis -> BigInt,
+        price_id -> Nullable<Text>,
+        fen_per_hour -> BigInt,
+        cost_fen -> BigInt,
+        sponsored_fen -> BigInt,
+        subsidy_fen -> BigInt,
+        own_fen -> BigInt,
+        finished_at -> BigInt,
+        month -> Text,
+        refunded_at -> Nullable<BigInt>,
+        refunded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    charge_debits (submission_id, package_version, voucher_id) {
+        submission_id -> Text,
+        package_version -> Integer,
+        voucher_id -> Text,
+        amount_fen -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(department_members -> organizations (organization_id));
 diesel::joinable!(department_members -> users (user_id));
@@ -421,6 +496,7 @@ diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(panel_members -> users (judge_id));
 diesel::joinable!(score_sheets -> teams (team_id));
+diesel::joinable!(charge_debits -> vouchers (voucher_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -455,4 +531,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     awards,
     award_winners,
     objections,
+    prices,
+    vouchers,
+    sponsorships,
+    charges,
+    charge_debits,
 );

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod consoles;
 pub mod errors;
 pub mod markdown;
+pub mod organizations;
 pub mod paging;
 pub mod scenarios;
 pub mod signin;
@@ -48,6 +49,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/scenarios/{id}/leaderboard",
             web::get().to(scenarios::leaderboard),
         )
+        .route("/organizations/{id}", web::get().to(organizations::show))
         .route("/teams/{id}", web::get().to(teams::show))
         .route("/teams/{id}/invitations", web::post().to(teams::invite))
         .route("/invitations", web::get().to(teams::invitations))

@@ -27,6 +27,8 @@ struct TeamPage {
     id: String,
     name: String,
     institution: String,
+    /// The institution's account page, for its members.
+    organization: Option<String>,
     members: Vec<Row>,
     invitations: Vec<Row>,
     invitations_pager: Pager,
@@ -85,6 +87,7 @@ pub async fn show(
                 id: team.id.0.clone(),
                 name: team.name,
                 institution: team.institution,
+                organization: team.organization_id.map(|id| id.0),
                 members: members
                     .into_iter()
                     .map(|m| Row {

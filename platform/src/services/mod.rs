@@ -2,6 +2,7 @@
 //! the request, call one of these, and render what it returns, so a rule exists once.
 
 pub mod awards;
+pub mod billing;
 pub mod boards;
 pub mod compare;
 pub mod downloads;

@@ -27,7 +27,9 @@ pub struct QuotaView {
 }
 
 /// What must hold for a team to submit now: it is the caller's team, it is enrolled, a
-/// phase is open and today's quota is not spent. Returns the open phase.
+/// phase is open, today's quota is not spent, and something can pay for the evaluation
+/// (compute vouchers, a sponsorship or credit, when compute is priced). Returns the open
+/// phase.
 pub fn admission(
     conn: &mut DbConnection,
     scenario_id: &ScenarioId,
@@ -71,6 +73,7 @@ pub fn admission(
             ),
         ));
     }
+    crate::services::billing::admit(conn, &scenario, team, now)?;
     Ok((scenario, phase.id, quota))
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
-use crate::db::ids::{InvitationId, ScenarioId, SubmissionId, TeamId, UserId};
+use crate::db::ids::{InvitationId, OrganizationId, ScenarioId, SubmissionId, TeamId, UserId};
 use crate::db::models::submissions::{Submission, SubmissionStage};
 use crate::db::models::teams::{
     self, Invitation, InvitationStatus, Member, MemberRole, Team, TeamKind,
@@ -18,6 +18,9 @@ pub struct TeamView {
     pub name: String,
     pub kind: TeamKind,
     pub institution: String,
+    /// The institution's organisation record: its account and statement
+    /// (`/organizations/{id}`).
+    pub organization_id: Option<OrganizationId>,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<MemberView>>,
@@ -30,6 +33,7 @@ impl TeamView {
             name: team.name,
             kind: team.kind,
             institution: team.institution,
+            organization_id: team.organization_id,
             created_at: iso_time(team.created_at),
             members: members.map(|all| all.into_iter().map(MemberView::from).collect()),
         }

@@ -205,6 +205,14 @@ impl Browser {
         }
     }
 
+    /// Runs `script` in the page and returns what it returns (a layout measurement, say).
+    pub async fn script(&self, script: &str) -> serde_json::Value {
+        match self.client.execute(script, Vec::new()).await {
+            Ok(value) => value,
+            Err(error) => self.fail(&format!("the script failed: {error}")).await,
+        }
+    }
+
     /// Saves a PNG of the window under target/…/browser-screenshots/ and returns its path.
     pub async fn screenshot(&self, label: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");

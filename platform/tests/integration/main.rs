@@ -43,3 +43,5 @@ mod significance;
 mod teams;
 mod uploads;
 mod versions;
+mod vouchers;
+mod vouchers_browser;

@@ -175,6 +175,31 @@ fn rows() -> Vec<Row> {
             None,
             [401, 403, 403, 403, 200],
         ),
+        (
+            Method::GET,
+            "/api/v1/prices",
+            None,
+            [401, 403, 403, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/api/v1/billing/totals",
+            None,
+            [401, 403, 403, 403, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/vouchers",
+            Some(json!({"organization_id": "konggang", "face_value_fen": 100,
+                "subsidy_percent": 50, "valid_from": 0, "valid_until": 4_102_444_800_000_i64})),
+            [401, 403, 403, 403, 201],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/scenarios/kg-open/sponsorship",
+            Some(json!({"daily_fen_per_team": 100})),
+            [401, 403, 403, 403, 204],
+        ),
     ]
 }
 

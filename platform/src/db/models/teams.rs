@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
-use crate::db::ids::{InvitationId, TeamId, UserId};
-use crate::db::models::{Page, audit, conflict_if_duplicate, paged, users};
+use crate::db::ids::{InvitationId, OrganizationId, TeamId, UserId};
+use crate::db::models::{Page, audit, conflict_if_duplicate, organizations, paged, users};
 use crate::db::now_millis;
 use crate::db::schema::{team_invitations, team_members, teams, users as users_table};
 use crate::error::AppError;
@@ -19,6 +19,8 @@ pub struct Team {
     pub institution: String,
     pub created_by: UserId,
     pub created_at: i64,
+    /// The institution's organisation record (`institution` is its name), which pays.
+    pub organization_id: Option<OrganizationId>,
 }
 
 jiebang_scenarios::text_enum! {
@@ -83,6 +85,7 @@ pub struct Invitation {
 pub fn create(conn: &mut DbConnection, form: TeamForm, creator: &UserId) -> Result<Team, AppError> {
     crate::validate::text("name", &form.name, 100)?;
     crate::validate::text("institution", &form.institution, 200)?;
+    let organization = organizations::institution_named(conn, &form.institution)?;
     let team = Team {
         id: TeamId::generate(),
         name: form.name.trim().to_owned(),
@@ -90,6 +93,7 @@ pub fn create(conn: &mut DbConnection, form: TeamForm, creator: &UserId) -> Resu
         institution: form.institution.trim().to_owned(),
         created_by: creator.clone(),
         created_at: now_millis(),
+        organization_id: Some(organization),
     };
     diesel::insert_into(teams::table)
         .values(&team)
@@ -371,4 +375,32 @@ pub fn leave(conn: &mut DbConnection, team: &TeamId, user: &UserId) -> Result<()
         serde_json::json!({}),
     )?;
     Ok(())
+}
+
+/// Whether the user is in a team of the organisation (a member of an institution).
+pub fn in_organization(
+    conn: &mut DbConnection,
+    organization: &OrganizationId,
+    user: &UserId,
+) -> QueryResult<bool> {
+    let n: i64 = teams::table
+        .inner_join(team_members::table)
+        .filter(teams::organization_id.eq(organization))
+        .filter(team_members::user_id.eq(user))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// The names of these teams, for listings that show a team by name.
+pub fn names(
+    conn: &mut DbConnection,
+    ids: &[TeamId],
+) -> QueryResult<std::collections::HashMap<TeamId, String>> {
+    Ok(teams::table
+        .filter(teams::id.eq_any(ids))
+        .select((teams::id, teams::name))
+        .load::<(TeamId, String)>(conn)?
+        .into_iter()
+        .collect())
 }

@@ -1,4 +1,7 @@
-//! The operator console: workers, queue, utilisation of each accelerator, the queue's jobs.
+//! The operator console: workers, queue, utilisation of each accelerator, the queue's jobs,
+//! and compute-voucher totals with the subsidy against each yearly cap.
+
+use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -8,6 +11,8 @@ use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::paging::{Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::when;
+use crate::services::awards::yuan;
+use crate::services::billing::statements::{OperatorTotals, operator_totals};
 use crate::services::overview::{alive_millis, jobs_of, overview_of};
 
 #[derive(Serialize)]
@@ -64,6 +69,52 @@ struct OperatorPage {
     oldest: String,
     jobs: Vec<JobRow>,
     jobs_pager: Pager,
+    compute: Vec<Vec<String>>,
+    caps: Vec<Vec<String>>,
+}
+
+/// Months of compute totals the console shows (the CSV has them all).
+const COMPUTE_ROWS: usize = 24;
+
+/// The totals and caps as the console's table rows, money in yuan.
+fn compute_rows(totals: &OperatorTotals) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let names: HashMap<&str, &str> = totals
+        .caps
+        .iter()
+        .map(|c| (c.organization_id.as_str(), c.organization.as_str()))
+        .collect();
+    let rows = totals
+        .rows
+        .iter()
+        .take(COMPUTE_ROWS)
+        .map(|r| {
+            vec![
+                r.month.clone(),
+                r.town_id.clone(),
+                names
+                    .get(r.organization_id.as_str())
+                    .map_or_else(|| r.organization_id.clone(), |n| (*n).to_owned()),
+                r.evaluations.to_string(),
+                yuan(r.cost_fen),
+                yuan(r.sponsored_fen),
+                yuan(r.subsidy_fen),
+                yuan(r.own_fen),
+            ]
+        })
+        .collect();
+    let caps = totals
+        .caps
+        .iter()
+        .map(|c| {
+            vec![
+                c.year.clone(),
+                c.organization.clone(),
+                yuan(c.subsidy_fen),
+                yuan(c.yearly_cap_fen),
+            ]
+        })
+        .collect();
+    (rows, caps)
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,13 +137,14 @@ pub async fn operator(
     let alive = alive_millis(&page.state);
     let workers_page = page_number(query.page, query.per_page, ROWS_PER_PAGE)?;
     let jobs_page = page_number(query.queue_page, query.per_page, ROWS_PER_PAGE)?;
-    let (overview, jobs) = page
+    let (overview, jobs, totals) = page
         .state
         .db
         .read(move |conn| {
             Ok((
                 overview_of(conn, alive, workers_page)?,
                 jobs_of(conn, None, jobs_page)?,
+                operator_totals(conn)?,
             ))
         })
         .await?;
@@ -146,7 +198,10 @@ pub async fn operator(
             rescore: j.rescore,
         })
         .collect();
+    let (compute, caps) = compute_rows(&totals);
     let view = OperatorPage {
+        compute,
+        caps,
         at: when(&overview.at),
         window_hours: overview.window_seconds / 3600,
         workers_pager: Pager::new(

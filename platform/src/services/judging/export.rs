@@ -18,7 +18,7 @@ pub const COLUMNS: [&str; 8] = [
 
 /// One field as RFC 4180 writes it, defused for spreadsheets: a text a spreadsheet would
 /// run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) starts with `'`.
-fn field(value: &str) -> String {
+pub fn field(value: &str) -> String {
     let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

@@ -1,0 +1,11 @@
+DROP TABLE charge_debits;
+DROP TABLE charges;
+DROP TABLE sponsorships;
+DROP TABLE vouchers;
+DROP TABLE prices;
+DROP INDEX teams_organization;
+ALTER TABLE teams DROP COLUMN organization_id;
+DELETE FROM organizations WHERE kind = 'institution';
+DROP INDEX organizations_institution_name;
+ALTER TABLE organizations DROP COLUMN monthly_credit_fen;
+ALTER TABLE organizations DROP COLUMN kind;
