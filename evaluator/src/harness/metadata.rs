@@ -191,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn kservers_stock_server_declares_nothing_and_is_sent_the_scenarios_tensors() {
+    fn kserves_stock_server_declares_nothing_and_is_sent_the_scenarios_tensors() {
         // KServe's sklearn server (Open Inference Protocol, `protocolVersion: v2`), as its
         // model metadata endpoint answers for a model that defines no tensor types.
         let kserve = metadata(
@@ -233,7 +233,9 @@ mod tests {
         );
         assert_eq!(fitted.warnings.len(), 2, "{:?}", fitted.warnings);
         assert!(fitted.warnings[0].contains("`input__0` was taken for the scenario's `features`"));
-        assert!(fitted.warnings[1].contains("`output__0` was taken for the scenario's `malignant`"));
+        assert!(
+            fitted.warnings[1].contains("`output__0` was taken for the scenario's `malignant`")
+        );
 
         // A model whose input shape lacks the batch: [9] in the config, [-1, 9] described,
         // against a scenario that writes its input as [9].
@@ -263,7 +265,11 @@ mod tests {
         let wrong_shape = metadata(
             r#"{"inputs":[{"name":"features","datatype":"FP32","shape":[-1,4]}],"outputs":[]}"#,
         );
-        assert!(fit(&task(), &wrong_shape).unwrap_err().contains("has shape [-1, 4]"));
+        assert!(
+            fit(&task(), &wrong_shape)
+                .unwrap_err()
+                .contains("has shape [-1, 4]")
+        );
         // A batch dimension must be dynamic and leading.
         let fixed_batch = metadata(
             r#"{"inputs":[],"outputs":[{"name":"malignant","datatype":"INT64","shape":[8,1]}]}"#,

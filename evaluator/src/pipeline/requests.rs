@@ -37,7 +37,10 @@ pub(super) fn bodies(
                     if sent.batch_of_one {
                         shape.insert(0, 1);
                         // Nested data nests once more; flat data fits any shape.
-                        if data.as_array().is_some_and(|d| d.first().is_some_and(|v| v.is_array())) {
+                        if data
+                            .as_array()
+                            .is_some_and(|d| d.first().is_some_and(|v| v.is_array()))
+                        {
                             data = serde_json::Value::Array(vec![data]);
                         }
                     }
@@ -102,7 +105,6 @@ impl Bodies {
         })
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use jiebang_sandboxes::{Mode, RunOutcome, RunSpec, RunningService, Sandbox, Termination};
-use jiebang_scenarios::package::{Load, Manifest, Record};
+use jiebang_scenarios::package::{Load, Record};
 
 use crate::EvaluatorError;
 use crate::harness::answer::first_output;

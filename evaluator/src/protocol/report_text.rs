@@ -160,7 +160,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("peak memory 10 MiB"), "{text}");
-        assert!(text.contains("  - the model's metadata declares no inputs"), "{text}");
+        assert!(
+            text.contains("  - the model's metadata declares no inputs"),
+            "{text}"
+        );
         assert!(
             text.contains("FAILED: hidden run: the server exited with code 1"),
             "{text}"

@@ -43,7 +43,9 @@ pub fn on_samples(
         }
         for file in ["inputs.jsonl", "labels.jsonl"] {
             let text = client
-                .get_text(&format!("/api/v1/scenarios/{scenario}/files/samples/{file}"))
+                .get_text(&format!(
+                    "/api/v1/scenarios/{scenario}/files/samples/{file}"
+                ))
                 .await?;
             std::fs::write(dir.path().join("public/samples").join(file), &text).map_err(local)?;
             std::fs::write(dir.path().join("hidden").join(file), &text).map_err(local)?;
@@ -140,9 +142,7 @@ fn evaluate(config: &Config, package: &ScenarioPackage, image: &str) -> Result<(
             }
             Err(AppError::Invalid {
                 code: "submission_failed",
-                message: format!(
-                    "{reason} (a submission failing so counts against the quota)"
-                ),
+                message: format!("{reason} (a submission failing so counts against the quota)"),
             })
         }
         Outcome::InfrastructureFailed(reason) | Outcome::Disturbed(reason) => Err(

@@ -43,7 +43,8 @@ async fn try_on_the_public_samples(backend: Backend) {
     let draft = app.get("/api/v1/scenarios/kg-draft/manifest", None).await;
     assert_eq!(draft.status, 404, "a draft is nobody's business yet");
 
-    let image = fixture::fixture_image_with("jiebang-fixture/model-right:test", &["model", "right"]);
+    let image =
+        fixture::fixture_image_with("jiebang-fixture/model-right:test", &["model", "right"]);
     let tried = jiebang(args(&[
         "try",
         "--scenario",
@@ -95,7 +96,8 @@ async fn scenario_try_on_a_packages_hidden_set(_backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let package = short_test_package(dir.path());
     let package = package.to_string_lossy();
-    let right = fixture::fixture_image_with("jiebang-fixture/model-right:test", &["model", "right"]);
+    let right =
+        fixture::fixture_image_with("jiebang-fixture/model-right:test", &["model", "right"]);
     let tried = jiebang(args(&["scenario", "try", &package, &right])).await;
     let printed = String::from_utf8_lossy(&tried.stdout);
     assert!(

@@ -379,7 +379,14 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
     // Before submitting, a team tries its image on this machine: the platform's sandbox and
     // harness on the public samples, fetched without a token, and the same report printed.
     let tried = Command::new(env!("CARGO_BIN_EXE_jiebang"))
-        .args(["try", "--scenario", SCENARIO, &full_image, "--platform", &base])
+        .args([
+            "try",
+            "--scenario",
+            SCENARIO,
+            &full_image,
+            "--platform",
+            &base,
+        ])
         .env_remove("JIEBANG_TOKEN")
         .env("JIEBANG_CLIENT_CONFIG", "/nonexistent")
         .output()
