@@ -76,6 +76,21 @@ struct ServeRun {
     warnings: Vec<String>,
 }
 
+impl ServeRun {
+    /// A run that ended before any query was sent: not ready, or metadata that does not fit.
+    fn ended_before_queries(outcome: RunOutcome, failure: String) -> Self {
+        Self {
+            accuracy: None,
+            timed: None,
+            outcome,
+            failure: Some(failure),
+            floor: None,
+            quality: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// The time limit of one run, and the words the report uses for it.
 pub(super) struct RunLimit {
     pub seconds: u64,
@@ -283,15 +298,7 @@ async fn serve_run(
             ),
             Some(_) => format!("the server {} before it was ready", outcome.termination),
         };
-        return Ok(ServeRun {
-            accuracy: None,
-            timed: None,
-            outcome,
-            failure: Some(failure),
-            floor: None,
-            quality: None,
-            warnings: Vec::new(),
-        });
+        return Ok(ServeRun::ended_before_queries(outcome, failure));
     }
     let deadline = Instant::now() + Duration::from_secs(limit.seconds);
     let remaining = deadline.saturating_duration_since(Instant::now());
@@ -300,15 +307,7 @@ async fn serve_run(
         Err(mismatch) => {
             let mut outcome = service.finish().await?;
             let failure = died_early(&mut outcome).unwrap_or(mismatch);
-            return Ok(ServeRun {
-                accuracy: None,
-                timed: None,
-                outcome,
-                failure: Some(failure),
-                floor: None,
-                quality: None,
-                warnings: Vec::new(),
-            });
+            return Ok(ServeRun::ended_before_queries(outcome, failure));
         }
     };
     let reencoded;

@@ -31,18 +31,6 @@ async fn try_on_the_public_samples(backend: Backend) {
     let _catalog = load_test_package(&app);
     let base = app.serve_http();
 
-    let manifest = app
-        .get("/api/v1/scenarios/test-parcel-delay/manifest", None)
-        .await;
-    assert_eq!(manifest.status, 200, "{:?}", manifest.body);
-    assert_eq!(manifest.body["manifest"]["task"]["model"], "delay");
-    assert_eq!(
-        manifest.body["manifest"]["split"]["seed"], 0,
-        "the boards' split stays the platform's"
-    );
-    let draft = app.get("/api/v1/scenarios/kg-draft/manifest", None).await;
-    assert_eq!(draft.status, 404, "a draft is nobody's business yet");
-
     let image =
         fixture::fixture_image_with("jiebang-fixture/model-right:test", &["model", "right"]);
     let tried = jiebang(args(&[
@@ -134,3 +122,29 @@ on_one_backend!(
     try_on_the_public_samples,
     scenario_try_on_a_packages_hidden_set
 );
+
+/// A data test, on both backends: no Docker needed.
+mod manifest {
+    use super::*;
+    use crate::on_both_backends;
+
+    /// The rules `jiebang try` reads: anyone's for a published scenario, without the seed that
+    /// splits the hidden set; nobody's for a draft.
+    async fn a_scenarios_manifest_is_public(backend: Backend) {
+        let app = TestApp::new(backend).await;
+        let _catalog = load_test_package(&app);
+        let manifest = app
+            .get("/api/v1/scenarios/test-parcel-delay/manifest", None)
+            .await;
+        assert_eq!(manifest.status, 200, "{:?}", manifest.body);
+        assert_eq!(manifest.body["manifest"]["task"]["model"], "delay");
+        assert_eq!(
+            manifest.body["manifest"]["split"]["seed"], 0,
+            "the boards' split stays the platform's"
+        );
+        let draft = app.get("/api/v1/scenarios/kg-draft/manifest", None).await;
+        assert_eq!(draft.status, 404, "a draft is nobody's business yet");
+    }
+
+    on_both_backends!(a_scenarios_manifest_is_public);
+}
