@@ -69,6 +69,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/scenarios/{id}/files", web::get().to(downloads::list))
                 .route(
+                    "/scenarios/{id}/manifest",
+                    web::get().to(downloads::manifest),
+                )
+                .route(
                     "/scenarios/{id}/files/{path:.+}",
                     web::get().to(downloads::download),
                 )

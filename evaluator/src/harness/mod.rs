@@ -5,6 +5,7 @@ pub mod connection;
 pub mod http_answer;
 pub mod loadgen;
 pub mod measure;
+pub mod metadata;
 pub mod null_server;
 pub mod oip;
 pub mod procfs;

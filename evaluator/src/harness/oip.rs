@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use jiebang_scenarios::package::{Task, TensorSpec};
+use jiebang_scenarios::package::Task;
 use serde::{Deserialize, Serialize};
 
 use crate::EvaluatorError;
 use crate::harness::connection::{Connection, DEFAULT_MAX_ANSWER_BYTES, encode_get};
+use crate::harness::metadata::{self, MetadataFit, ModelMetadata};
 
 /// One named tensor: its shape, datatype and flattened data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,29 +75,14 @@ where
     false
 }
 
-/// A model's metadata, `GET /v2/models/{model}`: the tensors it takes and gives.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ModelMetadata {
-    pub inputs: Vec<TensorMetadata>,
-    pub outputs: Vec<TensorMetadata>,
-}
-
-/// One tensor as a model describes it; -1 in `shape` is a variable dimension.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct TensorMetadata {
-    pub name: String,
-    pub datatype: String,
-    pub shape: Vec<i64>,
-}
-
-/// Compares the model's metadata with the scenario's tensors, so a mismatch is reported as
-/// one rather than as a run of wrong answers; the error says what differs. The exchange
-/// takes at most `limit` (at most 5 s).
+/// Reads the model's metadata and matches it to the scenario's tensors (see
+/// [`metadata::fit`]), so a mismatch is reported as one rather than as a run of wrong
+/// answers; the error says what differs. The exchange takes at most `limit` (at most 5 s).
 pub async fn check_metadata(
     address: SocketAddr,
     task: &Task,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<MetadataFit, String> {
     let path = format!("/v2/models/{}", task.model);
     let request = encode_get(&address.to_string(), &path);
     let limit = limit.min(Duration::from_secs(5));
@@ -124,80 +110,5 @@ pub async fn check_metadata(
     };
     let metadata: ModelMetadata = serde_json::from_slice(&body)
         .map_err(|e| format!("GET {path} is not model metadata: {e}"))?;
-    for (side, declared, expected) in [
-        ("inputs", &metadata.inputs, &task.inputs),
-        ("outputs", &metadata.outputs, &task.outputs),
-    ] {
-        for tensor in expected {
-            let found = declared
-                .iter()
-                .find(|d| d.name == tensor.name)
-                .ok_or_else(|| format!("the model has no {side} tensor `{}`", tensor.name))?;
-            if let Some(mismatch) = tensor_mismatch(side, found, tensor) {
-                return Err(mismatch);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// How a described tensor differs from the scenario's, if it does.
-fn tensor_mismatch(side: &str, found: &TensorMetadata, expected: &TensorSpec) -> Option<String> {
-    if found.datatype != expected.datatype {
-        return Some(format!(
-            "{side} tensor `{}` is {}; the scenario uses {}",
-            expected.name, found.datatype, expected.datatype
-        ));
-    }
-    let compatible = found.shape.len() == expected.shape.len()
-        && found
-            .shape
-            .iter()
-            .zip(&expected.shape)
-            .all(|(a, b)| a == b || *a == -1 || *b == -1);
-    (!compatible).then(|| {
-        format!(
-            "{side} tensor `{}` has shape {:?}; the scenario uses {:?}",
-            expected.name, found.shape, expected.shape
-        )
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn spec(shape: Vec<i64>) -> TensorSpec {
-        TensorSpec {
-            name: "features".into(),
-            datatype: "FP32".into(),
-            shape,
-        }
-    }
-
-    fn described(datatype: &str, shape: Vec<i64>) -> TensorMetadata {
-        TensorMetadata {
-            name: "features".into(),
-            datatype: datatype.into(),
-            shape,
-        }
-    }
-
-    #[test]
-    fn variable_dimensions_match_any_size_and_datatypes_must_agree() {
-        assert_eq!(
-            tensor_mismatch("inputs", &described("FP32", vec![-1, 4]), &spec(vec![1, 4])),
-            None
-        );
-        let wrong_type =
-            tensor_mismatch("inputs", &described("FP64", vec![1, 4]), &spec(vec![1, 4])).unwrap();
-        assert!(
-            wrong_type.contains("is FP64; the scenario uses FP32"),
-            "{wrong_type}"
-        );
-        let wrong_rank =
-            tensor_mismatch("inputs", &described("FP32", vec![4]), &spec(vec![1, 4])).unwrap();
-        assert!(wrong_rank.contains("has shape [4]"), "{wrong_rank}");
-    }
+    metadata::fit(task, &metadata)
 }

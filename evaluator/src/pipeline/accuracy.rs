@@ -13,8 +13,8 @@ use crate::harness::answer::first_output;
 use crate::harness::connection::DEFAULT_RUN_ANSWER_BYTES;
 use crate::harness::{LoadSpec, Pattern, QueryOutcome, RunResult, run};
 use crate::pipeline::load_seed;
+use crate::pipeline::requests::answer_cap;
 use crate::pipeline::scoring::Answer;
-use crate::pipeline::serve::answer_cap;
 
 /// The pass's load: the offline pattern through [`Manifest::accuracy_concurrency`]
 /// connections, one query per item, [`Manifest::item_timeout`] each, answers kept.
@@ -99,11 +99,12 @@ mod tests {
     use jiebang_scenarios::package::{ScenarioPackage, validate};
 
     use super::*;
+    use crate::harness::metadata::MetadataFit;
     use crate::harness::null_server::{self, Reply};
     use crate::harness::oip::infer_path;
     use crate::pipeline::data_set;
+    use crate::pipeline::requests::bodies;
     use crate::pipeline::scoring::split_scores;
-    use crate::pipeline::serve::bodies;
 
     /// The scenarios crate's test package: twelve hidden items, single-stream.
     fn package() -> ScenarioPackage {
@@ -120,7 +121,8 @@ mod tests {
         load: &LoadSpec,
         limit: Duration,
     ) -> RunResult {
-        let bodies = bodies(records, &package.manifest).unwrap();
+        let declared = MetadataFit::as_declared(&package.manifest.task).inputs;
+        let bodies = bodies(records, &package.manifest, &declared).unwrap();
         let deadline = Instant::now() + limit;
         accuracy_pass(
             server.address,

@@ -4,6 +4,7 @@
 
 mod accuracy;
 pub mod batch;
+mod requests;
 pub mod scoring;
 pub mod serve;
 

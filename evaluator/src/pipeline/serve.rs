@@ -9,85 +9,25 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use jiebang_sandboxes::{Mode, RunOutcome, RunSpec, RunningService, Sandbox, Termination};
-use jiebang_scenarios::package::{Load, Manifest, Record};
+use jiebang_scenarios::package::{Load, Record};
 
 use crate::EvaluatorError;
 use crate::harness::answer::first_output;
-use crate::harness::connection::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_RUN_ANSWER_BYTES};
+use crate::harness::connection::DEFAULT_RUN_ANSWER_BYTES;
 use crate::harness::measure;
-use crate::harness::oip::{Tensor, check_metadata, encode_request, infer_path, wait_ready};
+use crate::harness::metadata::MetadataFit;
+use crate::harness::oip::{check_metadata, infer_path, wait_ready};
 use crate::harness::quality::{MeasurementPolicy, MeasurementQuality};
 use crate::harness::verdict::judge;
 use crate::harness::{LatencySummary, LoadSpec, Pattern, RunResult, keep_nothing, run};
 use crate::pipeline::accuracy::{accuracy_load, accuracy_pass, answered, answers};
+use crate::pipeline::requests::{Bodies, answer_cap, bodies};
 use crate::pipeline::scoring::{notes, split_scores};
 use crate::pipeline::{
     Evaluation, Job, data_set, empty_scores, load_seed, new_report, spec, split_scores_all,
 };
 use crate::protocol::Stage;
 use crate::protocol::report::RunReport;
-
-pub(super) fn bodies(
-    records: &[Record],
-    manifest: &Manifest,
-) -> Result<Vec<Bytes>, EvaluatorError> {
-    records
-        .iter()
-        .map(|record| {
-            let inputs: Vec<Tensor> = manifest
-                .task
-                .inputs
-                .iter()
-                .map(|spec| {
-                    let data = record.inputs.get(&spec.name).cloned().unwrap_or_default();
-                    let mut shape = spec.shape.clone();
-                    // A variable dimension takes whatever the data holds.
-                    if let Some(variable) = shape.iter().position(|d| *d == -1) {
-                        let known: i64 = shape.iter().filter(|d| **d > 0).product::<i64>().max(1);
-                        shape[variable] = count(&data) as i64 / known;
-                    }
-                    Tensor {
-                        name: spec.name.clone(),
-                        shape,
-                        datatype: spec.datatype.clone(),
-                        data,
-                    }
-                })
-                .collect();
-            encode_request(&record.id, &inputs)
-        })
-        .collect()
-}
-
-fn count(value: &serde_json::Value) -> usize {
-    value
-        .as_array()
-        .map_or(1, |items| items.iter().map(count).sum())
-}
-
-/// The largest answer accepted: generous for the declared output tensors (64 bytes of
-/// JSON an element), never less than the default, never more than 64 MiB.
-pub(super) fn answer_cap(manifest: &Manifest) -> usize {
-    let elements = manifest
-        .task
-        .outputs
-        .iter()
-        .try_fold(0usize, |sum, tensor| {
-            let count = tensor.shape.iter().try_fold(1usize, |product, dim| {
-                usize::try_from(*dim)
-                    .ok()
-                    .and_then(|d| product.checked_mul(d))
-            })?;
-            sum.checked_add(count)
-        });
-    elements
-        .and_then(|n| n.checked_mul(64))
-        .map_or(DEFAULT_MAX_ANSWER_BYTES, |bytes| {
-            bytes
-                .saturating_add(64 << 10)
-                .clamp(DEFAULT_MAX_ANSWER_BYTES, 64 << 20)
-        })
-}
 
 /// Why the server's run ended early, if it did. In serve mode only the harness stops the
 /// container, so a run past the container's own deadline was still stopped by the harness.
@@ -102,14 +42,21 @@ fn died_early(outcome: &mut RunOutcome) -> Option<String> {
     }
 }
 
-/// What a served run sends once the server is ready and its metadata matches.
+/// What a served run sends once the server is ready and its metadata matches. Requests are
+/// encoded before any timing: ahead of the run as the scenario declares its tensors, and
+/// again once the metadata is read if the model names or shapes them otherwise (see
+/// [`MetadataFit`]).
 struct Plan<'a> {
     /// Untimed, answers dropped; never hidden inputs, so no answer can be cached.
-    warm_up: &'a [Bytes],
+    warm_up: &'a [Record],
+    /// The items of the accuracy pass and the timed queries.
+    queries: &'a [Record],
+    /// Both, encoded as the scenario declares its tensors.
+    encoded: &'a Bodies,
     /// The hidden run's accuracy pass: every item once, its answers the score.
-    accuracy: Option<(&'a [Bytes], &'a LoadSpec)>,
+    accuracy: Option<&'a LoadSpec>,
     /// The timed queries: latency and the verdict (the sample run also scores them).
-    timed: (&'a [Bytes], &'a LoadSpec),
+    timed: &'a LoadSpec,
     /// What the report calls the timed queries.
     timed_name: &'static str,
 }
@@ -125,6 +72,23 @@ struct ServeRun {
     /// runs only).
     floor: Option<LatencySummary>,
     quality: Option<MeasurementQuality>,
+    /// How the model's metadata matched the scenario's tensors, for the report.
+    warnings: Vec<String>,
+}
+
+impl ServeRun {
+    /// A run that ended before any query was sent: not ready, or metadata that does not fit.
+    fn ended_before_queries(outcome: RunOutcome, failure: String) -> Self {
+        Self {
+            accuracy: None,
+            timed: None,
+            outcome,
+            failure: Some(failure),
+            floor: None,
+            quality: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// The time limit of one run, and the words the report uses for it.
@@ -231,21 +195,22 @@ async fn run_steps(
     service: &RunningService,
     path: &str,
     plan: &Plan<'_>,
+    bodies: &Bodies,
     deadline: Instant,
     measured: Option<Measured<'_>>,
 ) -> Steps {
     let mut steps = Steps::default();
-    let (timed_bodies, timed_load) = plan.timed;
-    if !plan.warm_up.is_empty() {
+    let (timed_bodies, timed_load) = (bodies.queries.as_slice(), plan.timed);
+    if !bodies.warm_up.is_empty() {
         let warm = LoadSpec {
             pattern: Pattern::SingleStream,
             min_duration: Duration::ZERO,
-            min_queries: plan.warm_up.len() as u64,
+            min_queries: bodies.warm_up.len() as u64,
             keep: keep_nothing,
             deadline: Some(deadline),
             ..timed_load.clone()
         };
-        let cut = run(service.address, path, plan.warm_up, &warm)
+        let cut = run(service.address, path, &bodies.warm_up, &warm)
             .await
             .is_ok_and(|r| r.cut_by_deadline);
         if cut {
@@ -253,12 +218,13 @@ async fn run_steps(
             return steps;
         }
     }
-    if let Some((bodies, load)) = plan.accuracy {
-        match accuracy_pass(service.address, path, bodies, load, deadline).await {
+    if let Some(load) = plan.accuracy {
+        let items = &bodies.queries;
+        match accuracy_pass(service.address, path, items, load, deadline).await {
             Ok(result) => {
                 if result.cut_by_deadline {
                     steps.stop = Some(Stop {
-                        answered: Some((answered(&result), bodies.len())),
+                        answered: Some((answered(&result), items.len())),
                         ..Stop::out_of_time("the accuracy pass")
                     });
                 }
@@ -332,31 +298,35 @@ async fn serve_run(
             ),
             Some(_) => format!("the server {} before it was ready", outcome.termination),
         };
-        return Ok(ServeRun {
-            accuracy: None,
-            timed: None,
-            outcome,
-            failure: Some(failure),
-            floor: None,
-            quality: None,
-        });
+        return Ok(ServeRun::ended_before_queries(outcome, failure));
     }
     let deadline = Instant::now() + Duration::from_secs(limit.seconds);
     let remaining = deadline.saturating_duration_since(Instant::now());
-    if let Err(mismatch) = check_metadata(service.address, &manifest.task, remaining).await {
-        let mut outcome = service.finish().await?;
-        let failure = died_early(&mut outcome).unwrap_or(mismatch);
-        return Ok(ServeRun {
-            accuracy: None,
-            timed: None,
-            outcome,
-            failure: Some(failure),
-            floor: None,
-            quality: None,
-        });
-    }
+    let fit = match check_metadata(service.address, &manifest.task, remaining).await {
+        Ok(fit) => fit,
+        Err(mismatch) => {
+            let mut outcome = service.finish().await?;
+            let failure = died_early(&mut outcome).unwrap_or(mismatch);
+            return Ok(ServeRun::ended_before_queries(outcome, failure));
+        }
+    };
+    let reencoded;
+    let bodies = if fit.inputs == MetadataFit::as_declared(&manifest.task).inputs {
+        plan.encoded
+    } else {
+        match Bodies::encode((plan.warm_up, plan.queries), manifest, &fit.inputs) {
+            Ok(bodies) => {
+                reencoded = bodies;
+                &reencoded
+            }
+            Err(error) => {
+                service.finish().await?;
+                return Err(error);
+            }
+        }
+    };
     let path = infer_path(&manifest.task.model);
-    let steps = run_steps(&service, &path, plan, deadline, measured).await;
+    let steps = run_steps(&service, &path, plan, bodies, deadline, measured).await;
     let mut outcome = service.finish().await?;
     let failure =
         died_early(&mut outcome).or_else(|| steps.stop.as_ref().map(|s| s.describe(limit)));
@@ -367,7 +337,18 @@ async fn serve_run(
         failure,
         floor: steps.floor,
         quality: steps.quality,
+        warnings: fit.warnings,
     })
+}
+
+/// How the model's metadata was matched goes into the report's notes once: the sample and
+/// the hidden run read the same metadata.
+fn add_warnings(notes: &mut Vec<String>, warnings: &[String]) {
+    for warning in warnings {
+        if !notes.contains(warning) {
+            notes.push(warning.clone());
+        }
+    }
 }
 
 fn pattern_of(load: Load) -> Pattern {
@@ -389,8 +370,9 @@ pub(super) async fn evaluate_serve(
     let root = &job.package.root;
     let (sample_records, sample_labels) = data_set(root, "public/samples")?;
     let (hidden_records, hidden_labels) = data_set(root, "hidden")?;
-    let sample_bodies = bodies(&sample_records, manifest)?;
-    let hidden_bodies = bodies(&hidden_records, manifest)?;
+    let declared = MetadataFit::as_declared(&manifest.task).inputs;
+    let sample_bodies = bodies(&sample_records, manifest, &declared)?;
+    let hidden_bodies = bodies(&hidden_records, manifest, &declared)?;
     let timeout = manifest.query_timeout();
     let mut report = new_report(manifest, job.image);
 
@@ -406,7 +388,7 @@ pub(super) async fn evaluate_serve(
     let sample_load = LoadSpec {
         pattern: Pattern::SingleStream,
         min_duration: Duration::ZERO,
-        min_queries: sample_bodies.len() as u64,
+        min_queries: sample_records.len() as u64,
         timeout,
         seed: load_seed(manifest),
         max_answer_bytes: answer_cap(manifest),
@@ -419,10 +401,17 @@ pub(super) async fn evaluate_serve(
         name: "sample run's",
         holds: "every sample once",
     };
+    // Bytes are shared, not copied: both runs' plans hold the same encoded samples.
+    let sample_encoded = Bodies {
+        warm_up: Vec::new(),
+        queries: sample_bodies.clone(),
+    };
     let sample_plan = Plan {
         warm_up: &[],
+        queries: &sample_records,
+        encoded: &sample_encoded,
         accuracy: None,
-        timed: (&sample_bodies, &sample_load),
+        timed: &sample_load,
         timed_name: "the sample queries",
     };
     let sample = serve_run(
@@ -434,6 +423,7 @@ pub(super) async fn evaluate_serve(
         None,
     )
     .await?;
+    add_warnings(&mut report.notes, &sample.warnings);
     let sample_logs = sample.outcome.logs.clone();
     let sample_scores = sample.timed.as_ref().map(|r| {
         let answers = answers(r, &sample_records);
@@ -468,7 +458,7 @@ pub(super) async fn evaluate_serve(
         manifest.limits.startup_s + manifest.limits.hidden_run_s,
         None,
     );
-    let accuracy = accuracy_load(manifest, hidden_bodies.len());
+    let accuracy = accuracy_load(manifest, hidden_records.len());
     // The timed run's answers are not scored: the accuracy pass has every item's.
     let timed = LoadSpec {
         pattern: pattern_of(manifest.latency.load),
@@ -486,10 +476,16 @@ pub(super) async fn evaluate_serve(
         name: "hidden run's",
         holds: "warm-up, accuracy pass and timed run together",
     };
+    let hidden_encoded = Bodies {
+        warm_up: sample_bodies,
+        queries: hidden_bodies,
+    };
     let hidden_plan = Plan {
-        warm_up: &sample_bodies,
-        accuracy: Some((&hidden_bodies, &accuracy)),
-        timed: (&hidden_bodies, &timed),
+        warm_up: &sample_records,
+        queries: &hidden_records,
+        encoded: &hidden_encoded,
+        accuracy: Some(&accuracy),
+        timed: &timed,
         timed_name: "the timed run",
     };
     let hidden = serve_run(
@@ -505,6 +501,7 @@ pub(super) async fn evaluate_serve(
     )
     .await?;
     on_stage(Stage::Scoring);
+    add_warnings(&mut report.notes, &hidden.warnings);
     let hidden_logs = hidden.outcome.logs.clone();
     let scores = hidden
         .accuracy

@@ -7,6 +7,7 @@
 //! from the platform tolerates additions.
 
 pub mod report;
+mod report_text;
 
 use serde::{Deserialize, Serialize};
 

@@ -27,9 +27,10 @@ pub struct Report {
     pub hidden: Option<RunReport>,
     /// Set when the submission failed: which limit or error ended it.
     pub failure: Option<String>,
-    /// What the team should know about how a scored run was scored: predictions that were
-    /// not usable numbers, a metric that was not finite. Reports written before notes
-    /// existed have none.
+    /// What the team should know about how a run was run and scored: predictions that were
+    /// not usable numbers, a metric that was not finite, and how the model's metadata was
+    /// matched (tensors not declared, matched by position, a batch dimension added).
+    /// Reports written before notes existed have none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub environment: Environment,

@@ -1,13 +1,13 @@
 //! The worker loop: claim a job, keep its lease alive, fetch what it needs, evaluate,
 //! report; on every path the image is removed and the lease released.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiebang_sandboxes::accelerators::Allocator;
-use jiebang_sandboxes::{Sandbox, SandboxConfig, SandboxError};
-use jiebang_scenarios::package::validate_bundle;
+use jiebang_sandboxes::{ImportedImage, Sandbox, SandboxConfig, SandboxError};
+use jiebang_scenarios::package::{ScenarioPackage, validate_bundle};
 
 use crate::EvaluatorError;
 use crate::harness::quality::MeasurementPolicy;
@@ -187,12 +187,6 @@ async fn evaluate_job(
     job: &ClaimedJob,
     stages: &tokio::sync::mpsc::UnboundedSender<Stage>,
 ) -> (Outcome, Option<Evaluation>) {
-    let infrastructure = |what: &str, error: &dyn std::fmt::Display| {
-        (
-            Outcome::InfrastructureFailed(format!("{what}: {error}")),
-            None,
-        )
-    };
     let Some(bundle_digest) = &job.bundle_digest else {
         return infrastructure("the scenario", &"has no hidden set on the platform yet");
     };
@@ -215,47 +209,96 @@ async fn evaluate_job(
     // Each attempt names its containers afresh, so leftovers of an earlier attempt (a worker
     // that died) can never collide with this one.
     let attempt_id = format!("{}-{}", job.job_id, job.attempt);
-    // Loaded under the worker's own reference for this attempt; removing it never touches
-    // another tag of the same image (a team's own, on a shared engine).
-    let image = match sandbox.import_archive(&archive, &attempt_id).await {
-        Ok(image) => image,
-        Err(SandboxError::Archive(reason)) => {
-            return (
-                Outcome::SubmissionFailed(format!("the image was refused: {reason}")),
-                None,
-            );
-        }
-        Err(error) => return infrastructure("loading the image", &error),
-    };
-    let resources = &package.manifest.resources;
-    // Held for the whole evaluation and returned on drop, whatever happens.
-    let lease = match allocator.acquire(resources.gpus as usize, resources.gpu_model.as_deref()) {
-        Ok(lease) => lease,
-        Err(error) => return infrastructure("accelerators", &error),
-    };
-    let pipeline_job = Job {
-        job_id: &attempt_id,
-        image: &image.id,
+    let trial = Trial {
+        sandbox,
+        allocator,
         package: &package,
         cpuset: config.cpuset.clone(),
-        devices: lease.devices().to_vec(),
         measurement: config.measurement.clone(),
     };
-    let result = evaluate(sandbox, &pipeline_job, &|stage| {
-        let _ = stages.send(stage);
-    })
-    .await;
-    if let Err(error) = sandbox.remove_image(&image).await {
-        tracing::debug!(%error, "image already removed");
+    trial
+        .evaluate(&archive, &attempt_id, &|stage| {
+            let _ = stages.send(stage);
+        })
+        .await
+}
+
+/// What an evaluation of an image archive needs besides the archive: the worker's, and
+/// `jiebang try`'s on a team's own machine.
+pub struct Trial<'a> {
+    pub sandbox: &'a Sandbox,
+    pub allocator: &'a Allocator,
+    pub package: &'a ScenarioPackage,
+    /// CPUs for the container, disjoint from the harness's.
+    pub cpuset: Option<String>,
+    pub measurement: MeasurementPolicy,
+}
+
+impl Trial<'_> {
+    /// Checks and loads the `docker save` archive at `archive` under the worker's own
+    /// reference for `load_id`, evaluates it and removes that reference, whatever happened:
+    /// any other tag of the same image (a team's own, on a shared engine) stays, and so
+    /// does the image.
+    pub async fn evaluate(
+        &self,
+        archive: &Path,
+        load_id: &str,
+        on_stage: &(dyn Fn(Stage) + Sync),
+    ) -> (Outcome, Option<Evaluation>) {
+        let image = match self.sandbox.import_archive(archive, load_id).await {
+            Ok(image) => image,
+            Err(SandboxError::Archive(reason)) => {
+                return (
+                    Outcome::SubmissionFailed(format!("the image was refused: {reason}")),
+                    None,
+                );
+            }
+            Err(error) => return infrastructure("loading the image", &error),
+        };
+        let resources = &self.package.manifest.resources;
+        // Held for the whole evaluation and returned on drop, whatever happens.
+        let lease = match self
+            .allocator
+            .acquire(resources.gpus as usize, resources.gpu_model.as_deref())
+        {
+            Ok(lease) => lease,
+            Err(error) => {
+                self.remove(&image).await;
+                return infrastructure("accelerators", &error);
+            }
+        };
+        let pipeline_job = Job {
+            job_id: load_id,
+            image: &image.id,
+            package: self.package,
+            cpuset: self.cpuset.clone(),
+            devices: lease.devices().to_vec(),
+            measurement: self.measurement.clone(),
+        };
+        let result = evaluate(self.sandbox, &pipeline_job, on_stage).await;
+        self.remove(&image).await;
+        let device_seconds = lease.device_seconds();
+        let devices: Vec<String> = lease.devices().iter().map(|d| d.id.clone()).collect();
+        drop(lease);
+        outcome_of(result.map(|mut evaluation| {
+            evaluation.report.device_seconds = device_seconds;
+            evaluation.report.devices = devices;
+            evaluation
+        }))
     }
-    let device_seconds = lease.device_seconds();
-    let devices: Vec<String> = lease.devices().iter().map(|d| d.id.clone()).collect();
-    drop(lease);
-    outcome_of(result.map(|mut evaluation| {
-        evaluation.report.device_seconds = device_seconds;
-        evaluation.report.devices = devices;
-        evaluation
-    }))
+
+    async fn remove(&self, image: &ImportedImage) {
+        if let Err(error) = self.sandbox.remove_image(image).await {
+            tracing::debug!(%error, "image already removed");
+        }
+    }
+}
+
+fn infrastructure(what: &str, error: &dyn std::fmt::Display) -> (Outcome, Option<Evaluation>) {
+    (
+        Outcome::InfrastructureFailed(format!("{what}: {error}")),
+        None,
+    )
 }
 
 /// Who is charged for an evaluation: a failure of the submission (in its report, or found

@@ -1,5 +1,6 @@
 //! A scenario's public data: the list of files under the package's `public/` and each file's
-//! download. Nothing outside `public/` is ever served, and no symbolic link.
+//! download, and the manifest's rules. Nothing else of the package is ever served, and no
+//! symbolic link.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use actix_web::{HttpResponse, web};
 use crate::auth::MaybeUser;
 use crate::db::ids::ScenarioId;
 use crate::error::AppError;
-use crate::services::downloads::{file_views, files_of};
+use crate::services::downloads::{file_views, files_of, manifest_of};
 use crate::state::AppState;
 
 /// `GET /api/v1/scenarios/{id}/files`
@@ -20,6 +21,15 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let views = file_views(&state, viewer, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "files": views })))
+}
+
+/// `GET /api/v1/scenarios/{id}/manifest` — the rules of the package in force.
+pub async fn manifest(
+    state: web::Data<AppState>,
+    viewer: MaybeUser,
+    path: web::Path<ScenarioId>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(manifest_of(&state, viewer, path.into_inner()).await?))
 }
 
 /// `GET /api/v1/scenarios/{id}/files/{path}` — only a path the listing names.

@@ -1,4 +1,5 @@
-//! The team's side of the command line: `submit` and `status`, talking to a platform over HTTP.
+//! The team's side of the command line: `submit`, `status`, `logs` and `leaderboard`, talking
+//! to a platform over HTTP.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -6,6 +7,8 @@ use std::process::Stdio;
 use clap::Args;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
+
+use jiebang_evaluator::protocol::report::Report;
 
 use crate::error::AppError;
 
@@ -30,15 +33,29 @@ struct ClientFile {
     token: Option<String>,
 }
 
-/// A resolved connection: the base URL and the token.
+/// A resolved connection: the base URL and the token (none for what anyone may read).
 pub struct Client {
     base: String,
-    token: String,
+    token: Option<String>,
     http: reqwest::Client,
 }
 
 impl Connection {
+    /// The connection, which must carry a token.
     pub fn resolve(&self) -> Result<Client, AppError> {
+        let client = self.resolve_public()?;
+        if client.token.is_none() {
+            return Err(AppError::Config(
+                "no API token: pass --token, set JIEBANG_TOKEN, or put `token` in the client file"
+                    .into(),
+            ));
+        }
+        Ok(client)
+    }
+
+    /// The connection for what needs no sign-in (a public board, a scenario's rules and
+    /// samples): the token is sent when there is one.
+    pub fn resolve_public(&self) -> Result<Client, AppError> {
         let path = self.client_config.clone().or_else(|| {
             std::env::var_os("HOME")
                 .map(|home| PathBuf::from(home).join(".config/jiebang/client.toml"))
@@ -58,12 +75,7 @@ impl Connection {
             .clone()
             .or(file.platform)
             .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-        let token = self.token.clone().or(file.token).ok_or_else(|| {
-            AppError::Config(
-                "no API token: pass --token, set JIEBANG_TOKEN, or put `token` in the client file"
-                    .into(),
-            )
-        })?;
+        let token = self.token.clone().or(file.token);
         Ok(Client {
             base: base.trim_end_matches('/').to_owned(),
             token,
@@ -86,10 +98,16 @@ impl Client {
         }
     }
 
+    /// `request` with the token, when there is one.
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     async fn fetch(&self, path: &str) -> Result<reqwest::Response, AppError> {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+        self.authorised(self.http.get(format!("{}{path}", self.base)))
             .send()
             .await
             .map_err(|e| AppError::Unavailable(format!("cannot reach {}: {e}", self.base)))
@@ -193,13 +211,11 @@ pub async fn submit(
         }
     });
     let upload = client
-        .http
-        .post(format!(
+        .authorised(client.http.post(format!(
             "{}/api/v1/scenarios/{scenario}/submissions",
             client.base
-        ))
+        )))
         .query(&[("team_id", &team)])
-        .bearer_auth(&client.token)
         .header("Content-Type", "application/x-tar")
         .body(reqwest::Body::wrap_stream(body))
         .send()
@@ -248,6 +264,17 @@ pub async fn status(
                 stage["at"].as_str().unwrap_or(""),
                 stage["stage"].as_str().unwrap_or("")
             );
+        }
+        if matches!(detail["status"].as_str(), Some("done" | "failed")) {
+            // A submission refused before it ran (or failed by the platform) has no report.
+            let report = client
+                .get(&format!("/api/v1/submissions/{id}/report"))
+                .await
+                .ok()
+                .and_then(|mut body| serde_json::from_value::<Report>(body["report"].take()).ok());
+            if let Some(report) = report {
+                print!("{}", report.to_text());
+            }
         }
         if let Some(failure) = detail["failure"].as_str() {
             println!("failed: {failure}");

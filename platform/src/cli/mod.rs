@@ -3,6 +3,7 @@
 mod admin;
 mod billing;
 mod client;
+mod trial;
 mod worker;
 
 use std::path::PathBuf;
@@ -56,7 +57,8 @@ pub enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
-    /// Show a scenario's leaderboard.
+    /// Show a scenario's leaderboard (the public board needs no token).
+    #[command(visible_alias = "board")]
     Leaderboard {
         /// The scenario's id.
         #[arg(long)]
@@ -81,6 +83,21 @@ pub enum Command {
         submission: String,
         #[arg(long, value_enum, default_value = "sample")]
         run: client::LogRun,
+        /// The hidden run's output (the same as `--run hidden`; judges and operators).
+        #[arg(long, conflicts_with = "run")]
+        hidden: bool,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Evaluate a local image on this machine as a submission is evaluated — the platform's
+    /// own sandbox and harness — on the scenario's public samples, and print the report.
+    /// Nothing is submitted and no quota is used; Docker must be running here.
+    Try {
+        /// The scenario's id.
+        #[arg(long)]
+        scenario: String,
+        /// The image, for example `my-model:v3`.
+        image: String,
         #[command(flatten)]
         connection: client::Connection,
     },
@@ -101,6 +118,15 @@ pub enum ScenarioCommand {
     Validate {
         /// The package folder (holding scenario.toml).
         dir: PathBuf,
+    },
+    /// Check a package, then evaluate a local image on its hidden set on this machine, as
+    /// the platform will evaluate submissions, and print the report: a baseline or a
+    /// reference solution tried before the package is published.
+    Try {
+        /// The package folder (holding scenario.toml).
+        package: PathBuf,
+        /// The image, for example `jiebang-baseline/my-scenario:latest`.
+        image: String,
     },
 }
 
@@ -176,7 +202,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             private,
             connection,
         } => client_runtime()?.block_on(async {
-            client::leaderboard(&connection.resolve()?, &scenario, private).await
+            client::leaderboard(&connection.resolve_public()?, &scenario, private).await
         }),
         Command::Worker(_) => {
             crate::worker::standalone(&config)?.run(crate::shutdown::stop_signal())
@@ -222,13 +248,25 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         Command::Logs {
             submission,
             run,
+            hidden,
             connection,
-        } => client_runtime()?
-            .block_on(async { client::logs(&connection.resolve()?, &submission, run).await }),
+        } => {
+            let run = if hidden { client::LogRun::Hidden } else { run };
+            client_runtime()?
+                .block_on(async { client::logs(&connection.resolve()?, &submission, run).await })
+        }
+        Command::Try {
+            scenario,
+            image,
+            connection,
+        } => trial::on_samples(&config, &connection, &scenario, &image),
+        Command::Scenario(ScenarioCommand::Try { package, image }) => {
+            trial::on_package(&config, &package, &image)
+        }
     }
 }
 
-fn client_runtime() -> Result<tokio::runtime::Runtime, AppError> {
+pub(crate) fn client_runtime() -> Result<tokio::runtime::Runtime, AppError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -66,6 +66,40 @@ pub async fn files_of(
     Ok((scenario.id, files))
 }
 
+/// The rules a submission is evaluated by: the manifest of the package in force, as
+/// `jiebang try` needs it to evaluate an image on the public samples. The seed that splits
+/// the hidden set into the boards' parts is left out (0): which hidden item scores on
+/// which board is the platform's business.
+#[derive(Debug, Serialize)]
+pub struct ManifestView {
+    pub scenario_id: ScenarioId,
+    pub package_version: i32,
+    pub manifest: jiebang_scenarios::package::Manifest,
+}
+
+/// The manifest of a scenario the viewer may see; 404 while it has no package.
+pub async fn manifest_of(
+    state: &AppState,
+    viewer: MaybeUser,
+    id: ScenarioId,
+) -> Result<ManifestView, AppError> {
+    let visibility = viewer.visibility();
+    let scenario = state
+        .db
+        .read(move |conn| visible(conn, &id, &visibility))
+        .await?;
+    let mut manifest = scenario
+        .spec()?
+        .map(|spec| spec.manifest)
+        .ok_or_else(|| AppError::not_found(format_args!("the package of `{}`", scenario.id)))?;
+    manifest.split.seed = 0;
+    Ok(ManifestView {
+        scenario_id: scenario.id,
+        package_version: scenario.package_version,
+        manifest,
+    })
+}
+
 /// The downloadable files of a scenario the viewer may see (the API's and the page's list).
 pub async fn file_views(
     state: &AppState,

@@ -33,7 +33,7 @@ pub(crate) fn archive_of(name: &str, args: &[&str], dir: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-async fn finished(app: &TestApp, who: &Actor, id: &str) -> serde_json::Value {
+pub(crate) async fn finished(app: &TestApp, who: &Actor, id: &str) -> serde_json::Value {
     for _ in 0..240 {
         let shown = app
             .get(&format!("/api/v1/submissions/{id}"), who.token())
@@ -47,7 +47,7 @@ async fn finished(app: &TestApp, who: &Actor, id: &str) -> serde_json::Value {
 }
 
 /// Loads the scenarios crate's test package, with short limits, into the app's catalog.
-fn load_test_package(app: &TestApp) -> tempfile::TempDir {
+pub(crate) fn load_test_package(app: &TestApp) -> tempfile::TempDir {
     load_test_package_with(app, None)
 }
 
@@ -55,14 +55,7 @@ fn load_test_package(app: &TestApp) -> tempfile::TempDir {
 /// fixture's `right` server answers (the first feature modulo 2).
 fn load_test_package_with(app: &TestApp, hidden_items: Option<usize>) -> tempfile::TempDir {
     let catalog_dir = tempfile::tempdir().unwrap();
-    let package = copy_test_package(catalog_dir.path(), "parcel");
-    edit(&package.join("scenario.toml"), |text| {
-        text.replace("min_duration_s = 5", "min_duration_s = 1")
-            .replace(
-                "[split]",
-                "[limits]\nstartup_s = 5\nsample_run_s = 20\nhidden_run_s = 30\n\n[split]",
-            )
-    });
+    let package = short_test_package(catalog_dir.path());
     if let Some(items) = hidden_items {
         fixture::write_hidden_set(&package, items);
     }
@@ -70,15 +63,28 @@ fn load_test_package_with(app: &TestApp, hidden_items: Option<usize>) -> tempfil
     catalog_dir
 }
 
+/// The scenarios crate's test package copied to `dir/parcel`, with short limits.
+pub(crate) fn short_test_package(dir: &Path) -> std::path::PathBuf {
+    let package = copy_test_package(dir, "parcel");
+    edit(&package.join("scenario.toml"), |text| {
+        text.replace("min_duration_s = 5", "min_duration_s = 1")
+            .replace(
+                "[split]",
+                "[limits]\nstartup_s = 5\nsample_run_s = 20\nhidden_run_s = 30\n\n[split]",
+            )
+    });
+    package
+}
+
 /// A worker in this process, on its own runtime, until `stop` is sent.
-struct InProcessWorker {
+pub(crate) struct InProcessWorker {
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<Result<(), jiebang_evaluator::EvaluatorError>>,
     _cache: tempfile::TempDir,
 }
 
 impl InProcessWorker {
-    fn start(app: &TestApp) -> Self {
+    pub(crate) fn start(app: &TestApp) -> Self {
         let cache = tempfile::tempdir().unwrap();
         let config = WorkerConfig {
             platform: app.serve_http(),
@@ -110,7 +116,7 @@ impl InProcessWorker {
         }
     }
 
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         let _ = self.stop.send(());
         self.thread.join().unwrap().unwrap();
     }

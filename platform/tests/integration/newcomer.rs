@@ -1,8 +1,9 @@
 //! The walk-through of docs/guide-team.md, as a newcomer would do it by hand: start the
 //! platform with its embedded worker on the real catalog, create a team, enrol, build the
 //! baseline with `scripts/build-baseline`, `jiebang submit` it, watch it with
-//! `jiebang status`, find it on the leaderboard and read its report. A weaker model ranks
-//! below it and a slow one is marked over budget.
+//! `jiebang status`, find it on the leaderboard and read its report, `jiebang try` it on the
+//! public samples. A weaker model ranks below it and a slow one is marked over budget; the
+//! team's own tags survive every evaluation.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -374,6 +375,36 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
             .starts_with("sha256:"),
         "{report}"
     );
+
+    // Before submitting, a team tries its image on this machine: the platform's sandbox and
+    // harness on the public samples, fetched without a token, and the same report printed.
+    let tried = Command::new(env!("CARGO_BIN_EXE_jiebang"))
+        .args([
+            "try",
+            "--scenario",
+            SCENARIO,
+            &full_image,
+            "--platform",
+            &base,
+        ])
+        .env_remove("JIEBANG_TOKEN")
+        .env("JIEBANG_CLIENT_CONFIG", "/nonexistent")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&tried.stdout);
+    assert!(
+        tried.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&tried.stderr)
+    );
+    for expected in [
+        "public samples of konggang-flight-delay",
+        "roc_auc (public board's part): ",
+        "budget (p90 ≤ 10 ms): within;",
+        "finished",
+    ] {
+        assert!(printed.contains(expected), "{expected} in:\n{printed}");
+    }
 
     // The embedded worker shares the team's engine: it removed only the reference it
     // loaded each image under; the team's own images and tags are still there.
