@@ -10,7 +10,7 @@ use crate::on_one_backend;
 use crate::packages::package_tar;
 
 /// Signs `who` in through the token form and lands on `then`.
-async fn signed_in(name: &str, base: &str, who: &Actor, then: &str) -> Browser {
+pub(crate) async fn signed_in(name: &str, base: &str, who: &Actor, then: &str) -> Browser {
     let browser = Browser::start(name, Size::Desktop).await;
     browser
         .open(&format!("{base}/auth/login?return_to={then}"))
@@ -25,7 +25,7 @@ async fn signed_in(name: &str, base: &str, who: &Actor, then: &str) -> Browser {
     browser
 }
 
-async fn expect_text(browser: &Browser, css: &str, wanted: &str) {
+pub(crate) async fn expect_text(browser: &Browser, css: &str, wanted: &str) {
     let text = browser.text(css).await;
     if !text.contains(wanted) {
         browser
