@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
+use crate::api::input::declared_length;
 use crate::auth::CurrentUser;
 use crate::db::ids::SubmissionId;
 use crate::error::AppError;
@@ -48,12 +49,7 @@ pub async fn attach(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let max_bytes = state.config.max_report_bytes;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > max_bytes) {
+    if declared_length(&request).is_some_and(|length| length > max_bytes) {
         return Err(AppError::PayloadTooLarge(format!(
             "the technical report is larger than the limit of {max_bytes} bytes"
         )));

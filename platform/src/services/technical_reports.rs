@@ -229,6 +229,7 @@ pub fn latest_by_team(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn pdf(body: &str) -> Vec<u8> {

@@ -113,7 +113,11 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     )
     .await;
     assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(nobody.text.contains("no user signs in as"), "{}", nobody.text);
+    assert!(
+        nobody.text.contains("no user signs in as"),
+        "{}",
+        nobody.text
+    );
     for login in ["judge", "@judge-xjtu"] {
         let added = post(
             &app,

@@ -60,6 +60,16 @@ pub(super) struct Refusal {
     pub award: Option<AwardFields>,
 }
 
+impl Refusal {
+    /// A refusal that keeps nothing typed (the form was a button or a line).
+    pub(super) fn plain(message: String) -> Self {
+        Self {
+            message,
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Selectable {
     value: String,

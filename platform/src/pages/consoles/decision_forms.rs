@@ -155,11 +155,7 @@ pub async fn assign(
         judging::assign_judge(conn, user, id, &judge.id)
     })
     .await;
-    answer(&page, &user, &id, "panel", outcome, |message| Refusal {
-        message,
-        ..Refusal::default()
-    })
-    .await
+    answer(&page, &user, &id, "panel", outcome, Refusal::plain).await
 }
 
 /// `POST /console/scenarios/{id}/panel/{judge}/remove` — takes the judge off the panel.
@@ -174,11 +170,7 @@ pub async fn unassign(
         judging::remove_judge(conn, user, id, &judge)
     })
     .await;
-    answer(&page, &user, &id, "panel", outcome, |message| Refusal {
-        message,
-        ..Refusal::default()
-    })
-    .await
+    answer(&page, &user, &id, "panel", outcome, Refusal::plain).await
 }
 
 /// Yuan as typed (`60000`, `60,000.5`, `60000.50`) in fen; `None` when it is not an amount.
@@ -302,11 +294,7 @@ pub async fn announce(
         awards::announce(conn, user, id)
     })
     .await;
-    answer(&page, &user, &id, "announce", outcome, |message| Refusal {
-        message,
-        ..Refusal::default()
-    })
-    .await
+    answer(&page, &user, &id, "announce", outcome, Refusal::plain).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -328,11 +316,7 @@ pub async fn answer_objection(
         awards::answer(conn, user, id, &objection, &form)
     })
     .await;
-    answer(&page, &user, &id, "answer", outcome, |message| Refusal {
-        message,
-        ..Refusal::default()
-    })
-    .await
+    answer(&page, &user, &id, "answer", outcome, Refusal::plain).await
 }
 
 #[cfg(test)]
