@@ -175,6 +175,11 @@ async fn judging_in_a_browser(backend: Backend) {
         .await;
     expect_text(&clerk, "#answer", "同一评测节点").await;
     clerk.screenshot("decision-desktop").await;
+    clerk
+        .open(&format!("{base}/console/scenarios/kg-open/judging/record"))
+        .await;
+    expect_text(&clerk, "#record-answer", "同一评测节点").await;
+    clerk.screenshot("record").await;
     clerk.close().await;
     let public = app
         .get("/api/v1/scenarios/kg-open/announcement", None)

@@ -36,7 +36,7 @@ fn test_image() -> &'static str {
     IMAGE
 }
 
-async fn jiebang(args: Vec<String>) -> std::process::Output {
+pub(crate) async fn jiebang(args: Vec<String>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_jiebang"))
             .args(args)

@@ -5,6 +5,7 @@
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 
+use crate::cli_submit::jiebang;
 use crate::common::{Backend, Reply, TestApp};
 use crate::consoles::{close_phases, two_evaluated};
 use crate::on_both_backends;
@@ -185,4 +186,43 @@ async fn a_team_attaches_its_report_and_only_its_readers_see_it(backend: Backend
     assert_eq!(log, 2, "both attachments are in the audit log");
 }
 
-on_both_backends!(a_team_attaches_its_report_and_only_its_readers_see_it);
+async fn the_command_line_attaches_a_report(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    let submission = app.team_a_submits("an image").await;
+    let base = app.serve_http();
+    let dir = tempfile::tempdir().unwrap();
+    let attach = |file: &str| {
+        vec![
+            "report".into(),
+            "attach".into(),
+            "--submission".into(),
+            submission.clone(),
+            dir.path().join(file).to_string_lossy().into_owned(),
+            "--platform".into(),
+            base.clone(),
+            "--token".into(),
+            w.alice.token.clone(),
+        ]
+    };
+    std::fs::write(dir.path().join("report.pdf"), pdf("CLI")).unwrap();
+    let done = jiebang(attach("report.pdf")).await;
+    let stdout = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert!(
+        done.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains(&format!("technical report of submission {submission}")));
+    std::fs::write(dir.path().join("fake.pdf"), "not a pdf at all").unwrap();
+    let refused = jiebang(attach("fake.pdf")).await;
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("must be a PDF file"), "{stderr}");
+    assert_eq!(app.count("technical_reports"), 1);
+}
+
+on_both_backends!(
+    a_team_attaches_its_report_and_only_its_readers_see_it,
+    the_command_line_attaches_a_report
+);
