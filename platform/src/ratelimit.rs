@@ -87,10 +87,11 @@ fn exempt(path: &str) -> bool {
         || path == "/metrics"
 }
 
-/// An upload: a submission's image or a scenario package.
+/// An upload: a submission's image, a scenario package or a technical report.
 fn is_upload(request: &ServiceRequest) -> bool {
-    *request.method() == Method::POST
-        && (request.path().ends_with("/submissions") || request.path().ends_with("/package"))
+    (*request.method() == Method::POST
+        && (request.path().ends_with("/submissions") || request.path().ends_with("/package")))
+        || (*request.method() == Method::PUT && request.path().ends_with("/technical-report"))
 }
 
 /// Middleware; runs after authentication, which says who is calling.

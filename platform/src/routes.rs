@@ -6,7 +6,7 @@ use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
     audit, awards, billing, compare, downloads, internal, judging, organizations, overview,
-    packages, results, reviews, scenarios, submissions, teams, users,
+    packages, results, reviews, scenarios, submissions, teams, technical_reports, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -95,6 +95,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/submissions/{id}", web::get().to(submissions::show))
                 .route("/submissions/{id}/report", web::get().to(results::report))
                 .route("/submissions/{id}/logs/{run}", web::get().to(results::logs))
+                .route(
+                    "/submissions/{id}/technical-report",
+                    web::put().to(technical_reports::attach),
+                )
+                .route(
+                    "/submissions/{id}/technical-report",
+                    web::get().to(technical_reports::download),
+                )
                 .route("/submissions/{id}/review", web::put().to(reviews::put))
                 .route(
                     "/submissions/{id}/reviews",

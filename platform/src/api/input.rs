@@ -10,6 +10,16 @@ use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
+/// The length an upload declared (`Content-Length`), if it declared a readable one; a
+/// chunked body declares none.
+pub fn declared_length(request: &HttpRequest) -> Option<u64> {
+    request
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Largest JSON body any API route accepts; uploads have their own streaming routes.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 

@@ -17,6 +17,7 @@ pub mod reviews;
 pub mod scenarios;
 pub mod submissions;
 pub mod teams;
+pub mod technical_reports;
 pub mod users;
 
 use actix_web::HttpResponse;

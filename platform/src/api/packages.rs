@@ -21,11 +21,7 @@ pub async fn upload(
     request: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let declared = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::api::input::declared_length(&request);
     let installed = install_package(&state, path.into_inner(), user, body, declared).await?;
     Ok(HttpResponse::Ok().json(installed))
 }

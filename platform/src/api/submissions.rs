@@ -33,11 +33,7 @@ pub async fn upload(
     let scenario_id = path.into_inner();
     let team = query.team_id;
     let max_bytes = state.config.max_upload_bytes;
-    let declared = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::api::input::declared_length(&request);
     if declared.is_some_and(|length| length > max_bytes) {
         return Err(AppError::PayloadTooLarge(format!(
             "the upload is larger than the limit of {max_bytes} bytes"

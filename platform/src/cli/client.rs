@@ -1,5 +1,5 @@
-//! The team's side of the command line: `submit`, `status`, `logs` and `leaderboard`, talking
-//! to a platform over HTTP.
+//! The team's side of the command line: `submit`, `report attach`, `status`, `logs` and
+//! `leaderboard`, talking to a platform over HTTP.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -240,6 +240,35 @@ pub async fn submit(
         body["quota"]["remaining"],
         body["quota"]["daily_quota"],
         body["quota"]["resets_at"].as_str().unwrap_or("?")
+    );
+    Ok(())
+}
+
+/// `jiebang report attach`: uploads a PDF as a submission's technical report. The platform
+/// checks the content; the file is read whole (reports are capped at a few MiB).
+pub async fn attach_report(
+    client: &Client,
+    submission: &str,
+    file: &std::path::Path,
+) -> Result<(), AppError> {
+    let bytes = tokio::fs::read(file)
+        .await
+        .map_err(|e| AppError::Config(format!("cannot read {}: {e}", file.display())))?;
+    let response = client
+        .authorised(client.http.put(format!(
+            "{}/api/v1/submissions/{submission}/technical-report",
+            client.base
+        )))
+        .header("Content-Type", "application/pdf")
+        .body(bytes)
+        .send()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("upload to {} failed: {e}", client.base)))?;
+    let body = Client::answer(response).await?;
+    println!(
+        "technical report of submission {submission}: {} bytes, attached {}",
+        body["size"],
+        body["uploaded_at"].as_str().unwrap_or("?")
     );
     Ok(())
 }

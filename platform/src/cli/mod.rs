@@ -57,6 +57,9 @@ pub enum Command {
         #[command(flatten)]
         connection: client::Connection,
     },
+    /// Work with technical reports (the PDF judges read beside a final submission).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Show a scenario's leaderboard (the public board needs no token).
     #[command(visible_alias = "board")]
     Leaderboard {
@@ -107,6 +110,20 @@ pub enum Command {
         submission: Option<String>,
         #[arg(long)]
         team: Option<String>,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Attach a PDF to a submission of the final phase (replacing one attached before).
+    Attach {
+        /// The submission's id (`jiebang status` lists them).
+        #[arg(long)]
+        submission: String,
+        /// The PDF file.
+        file: PathBuf,
         #[command(flatten)]
         connection: client::Connection,
     },
@@ -238,6 +255,13 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             connection,
         } => client_runtime()?.block_on(async {
             client::submit(&connection.resolve()?, &scenario, team, &image).await
+        }),
+        Command::Report(ReportCommand::Attach {
+            submission,
+            file,
+            connection,
+        }) => client_runtime()?.block_on(async {
+            client::attach_report(&connection.resolve()?, &submission, &file).await
         }),
         Command::Status {
             submission,

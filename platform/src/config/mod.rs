@@ -38,6 +38,8 @@ settings! {
         pub log_format: LogFormat = LogFormat::Text,
         /// The largest image archive a team may upload, in bytes.
         pub max_upload_bytes: u64 = 16 << 30,
+        /// The largest technical report (a PDF) a team may attach to a submission, in bytes.
+        pub max_report_bytes: u64 = 20 << 20,
         /// The largest scenario package a department may upload, in bytes; it also caps the
         /// package's unpacked size, so a compressed archive cannot expand without bound.
         pub max_package_bytes: u64 = 4 << 30,

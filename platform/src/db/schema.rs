@@ -474,6 +474,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    technical_reports (submission_id) {
+        submission_id -> Text,
+        scenario_id -> Text,
+        team_id -> Text,
+        digest -> Text,
+        size -> BigInt,
+        uploaded_by -> Nullable<Text>,
+        uploaded_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(department_members -> organizations (organization_id));
 diesel::joinable!(department_members -> users (user_id));
@@ -483,6 +495,7 @@ diesel::joinable!(phases -> scenarios (scenario_id));
 diesel::joinable!(package_versions -> scenarios (scenario_id));
 diesel::joinable!(scenarios -> organizations (organization_id));
 diesel::joinable!(submissions -> teams (team_id));
+diesel::joinable!(technical_reports -> submissions (submission_id));
 diesel::joinable!(submission_events -> submissions (submission_id));
 diesel::joinable!(jobs -> submissions (submission_id));
 diesel::joinable!(results -> submissions (submission_id));
@@ -536,4 +549,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sponsorships,
     charges,
     charge_debits,
+    technical_reports,
 );

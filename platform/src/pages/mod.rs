@@ -2,6 +2,7 @@
 //! every page route registered in [`config`]. Handlers build view structs; templates only
 //! display them. Authorization is the API's (`CurrentUser`, `MaybeUser`, role checks).
 
+pub mod announcement;
 pub mod assets;
 pub mod chart;
 pub mod consoles;
@@ -50,6 +51,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::get().to(scenarios::leaderboard),
         )
         .route("/organizations/{id}", web::get().to(organizations::show))
+        .route(
+            "/scenarios/{id}/announcement",
+            web::get().to(announcement::show),
+        )
+        .route(
+            "/scenarios/{id}/objections",
+            web::post().to(announcement::object),
+        )
         .route("/teams/{id}", web::get().to(teams::show))
         .route("/teams/{id}/invitations", web::post().to(teams::invite))
         .route("/invitations", web::get().to(teams::invitations))
@@ -104,6 +113,51 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/console/submissions/{id}/review",
             web::post().to(consoles::review),
+        )
+        .route("/console/judging/{id}", web::get().to(consoles::panel))
+        .route(
+            "/console/judging/{id}/declaration",
+            web::post().to(consoles::declare),
+        )
+        .route(
+            "/console/judging/{id}/finalists/{team}",
+            web::get().to(consoles::score_page),
+        )
+        .route(
+            "/console/judging/{id}/finalists/{team}",
+            web::post().to(consoles::score),
+        )
+        .route(
+            "/console/scenarios/{id}/judging",
+            web::get().to(consoles::decision),
+        )
+        .route(
+            "/console/scenarios/{id}/judging/record",
+            web::get().to(consoles::record),
+        )
+        .route(
+            "/console/scenarios/{id}/rubric",
+            web::post().to(consoles::set_rubric),
+        )
+        .route(
+            "/console/scenarios/{id}/panel",
+            web::post().to(consoles::assign),
+        )
+        .route(
+            "/console/scenarios/{id}/panel/{judge}/remove",
+            web::post().to(consoles::unassign),
+        )
+        .route(
+            "/console/scenarios/{id}/award",
+            web::post().to(consoles::decide),
+        )
+        .route(
+            "/console/scenarios/{id}/award/announce",
+            web::post().to(consoles::announce),
+        )
+        .route(
+            "/console/scenarios/{id}/objections/{objection}/answer",
+            web::post().to(consoles::answer_objection),
         )
         .route("/console/operator", web::get().to(consoles::operator));
 }

@@ -219,6 +219,16 @@ struct ScenarioPage {
     notice: Option<String>,
     error: Option<String>,
     board: BoardTable,
+    /// The announced award (公示), once there is one.
+    result: Option<ResultLine>,
+}
+
+#[derive(Serialize)]
+struct ResultLine {
+    url: String,
+    state: String,
+    is_final: bool,
+    winners: String,
 }
 
 fn rules_of(page: &PageContext, view: &ScenarioView, spec: Option<&ScenarioSpec>) -> Rules {
@@ -275,11 +285,16 @@ async fn scenario_page(
 ) -> Result<HttpResponse, AppError> {
     let visibility = MaybeUser(page.user.clone()).visibility();
     let user = page.user.clone();
-    let (view, spec, teams) = {
+    let (view, spec, teams, award) = {
         let id = id.clone();
         page.state
             .db
             .read(move |conn| {
+                let award = match crate::services::awards::announcement(conn, &visibility, &id) {
+                    Ok(award) => Some(award),
+                    Err(AppError::NotFound(_)) => None,
+                    Err(other) => return Err(other),
+                };
                 let scenario = visible(conn, &id, &visibility)?;
                 let spec = scenario.spec()?;
                 let view = crate::services::scenarios::detail_view(conn, scenario)?;
@@ -287,7 +302,7 @@ async fn scenario_page(
                     Some(user) => teams::for_user(conn, &user.id)?,
                     None => Vec::new(),
                 };
-                Ok((view, spec, teams))
+                Ok((view, spec, teams, award))
             })
             .await?
     };
@@ -329,6 +344,17 @@ async fn scenario_page(
         notice,
         error,
         board: table(page, board.as_ref()),
+        result: award.map(|a| ResultLine {
+            url: format!("/scenarios/{}/announcement", a.scenario_id),
+            state: page.text(&format!("judging.award_state_{}", a.state)),
+            is_final: a.state == crate::services::awards::AwardState::Final,
+            winners: a
+                .winners
+                .iter()
+                .map(|w| format!("{} (¥{})", w.team_name, w.amount_cny))
+                .collect::<Vec<_>>()
+                .join("、"),
+        }),
     };
     page.render("pages/scenario", &data.card.title.clone(), data)
 }

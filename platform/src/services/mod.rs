@@ -16,3 +16,4 @@ pub mod scenarios;
 pub mod significance;
 pub mod submissions;
 pub mod teams;
+pub mod technical_reports;

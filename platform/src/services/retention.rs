@@ -31,8 +31,8 @@ pub struct PruneReport {
 }
 
 /// Every digest a record refers to: submitted images, reports, both logs and the per-item
-/// pairs of results, and the bundles of every package version (a re-score may still fetch
-/// an earlier one).
+/// pairs of results, teams' technical reports, and the bundles of every package version (a
+/// re-score may still fetch an earlier one).
 pub fn referenced_digests(conn: &mut DbConnection) -> Result<HashSet<String>, AppError> {
     let mut digests: HashSet<String> = submissions::table
         .select(submissions::image_digest)
@@ -66,6 +66,7 @@ pub fn referenced_digests(conn: &mut DbConnection) -> Result<HashSet<String>, Ap
     for version in package_versions::all(conn)? {
         digests.insert(version.spec()?.bundle_digest);
     }
+    digests.extend(crate::db::models::technical_reports::digests(conn)?);
     Ok(digests)
 }
 

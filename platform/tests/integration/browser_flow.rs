@@ -25,7 +25,7 @@ pub(crate) async fn signed_in(name: &str, base: &str, who: &Actor, then: &str) -
     browser
 }
 
-async fn expect_text(browser: &Browser, css: &str, wanted: &str) {
+pub(crate) async fn expect_text(browser: &Browser, css: &str, wanted: &str) {
     let text = browser.text(css).await;
     if !text.contains(wanted) {
         browser

@@ -12,7 +12,7 @@ use crate::consoles::{close_phases, two_evaluated};
 use crate::on_both_backends;
 
 /// A new user with the judge role.
-fn new_judge(app: &TestApp, login: &str) -> Actor {
+pub(crate) fn new_judge(app: &TestApp, login: &str) -> Actor {
     let login = login.to_owned();
     app.state
         .db

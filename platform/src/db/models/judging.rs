@@ -160,6 +160,15 @@ pub fn membership(
         .optional()
 }
 
+/// The panels the judge is on, the latest assignment first.
+pub fn panels_of_judge(conn: &mut DbConnection, judge: &UserId) -> QueryResult<Vec<PanelMember>> {
+    panel_members::table
+        .filter(panel_members::judge_id.eq(judge))
+        .order(panel_members::assigned_at.desc())
+        .select(PanelMember::as_select())
+        .load(conn)
+}
+
 /// Puts the judge on the panel; false when they already were.
 pub fn assign(conn: &mut DbConnection, member: &PanelMember) -> QueryResult<bool> {
     if membership(conn, &member.scenario_id, &member.judge_id)?.is_some() {

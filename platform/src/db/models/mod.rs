@@ -20,6 +20,7 @@ pub mod scenarios;
 pub mod sessions;
 pub mod submissions;
 pub mod teams;
+pub mod technical_reports;
 pub mod tokens;
 pub mod users;
 pub mod vouchers;

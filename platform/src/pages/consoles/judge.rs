@@ -1,4 +1,5 @@
-//! The judge console: every board, side-by-side comparison, reviews.
+//! The judge console: the panels the judge sits on, every board, side-by-side comparison,
+//! reviews.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use jiebang_evaluator::protocol::report::{Score, SplitScores};
@@ -9,6 +10,7 @@ use crate::auth::session::CsrfForm;
 use crate::auth::{CurrentUser, Judge, JudgeOrAdmin};
 use crate::db::ids::{ScenarioId, SubmissionId};
 use crate::db::models::reviews::{self, NewReview, Recommendation};
+use crate::db::models::users::Role;
 use crate::db::models::{submissions, teams};
 use crate::error::AppError;
 use crate::pages::scenarios::when;
@@ -26,9 +28,31 @@ pub async fn judge(
     JudgeOrAdmin(user): JudgeOrAdmin,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let view = scenario_list(&page, user.visibility(), None, &query).await?;
+    let list = scenario_list(&page, user.visibility(), None, &query).await?;
+    let panels = if user.has_role(Role::Judge) {
+        super::panel::panel_rows(&page, user.clone()).await?
+    } else {
+        Vec::new()
+    };
     let title = page.text("console.judge_title");
-    page.render("console/judge", &title, view)
+    page.render(
+        "console/judge",
+        &title,
+        JudgeConsole {
+            list,
+            is_judge: user.has_role(Role::Judge),
+            panels,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct JudgeConsole {
+    #[serde(flatten)]
+    list: super::ScenarioList,
+    is_judge: bool,
+    /// The panels this judge sits on, with their progress.
+    panels: Vec<super::panel::PanelRow>,
 }
 
 #[derive(Serialize)]

@@ -1,18 +1,27 @@
-//! The consoles as pages: the department's (its scenarios, create, edit, phases, publish),
-//! the judge's (every board, side-by-side comparison, reviews) and the operator's (workers,
-//! queue, utilisation). Every change goes through the same function as the JSON API; a
-//! refused form is shown again with the reason and nothing changed.
+//! The consoles as pages: the department's (its scenarios, create, edit, phases, publish,
+//! judging and the award), the judge's (panels and scoring, every board, side-by-side
+//! comparison, reviews) and the operator's (workers, queue, utilisation). Every change goes
+//! through the same function as the JSON API; a refused form is shown again with the reason
+//! and nothing changed.
 
+mod decision;
+mod decision_forms;
 mod department;
 mod judge;
 mod operator;
+mod panel;
+mod record;
 
+pub use decision::decision;
+pub use decision_forms::{announce, answer_objection, assign, decide, set_rubric, unassign};
 pub use department::{
     add_phase, create_scenario, delete_phase, department, edit_scenario, new_scenario, publish,
     update_phase, update_scenario, upload_package,
 };
 pub use judge::{compare, judge, review, review_page};
 pub use operator::operator;
+pub use panel::{declare, panel, score, score_page};
+pub use record::record;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -28,7 +37,7 @@ use crate::services::scenarios::{ScenarioView, list_views};
 
 /// The message to show next to a refused form, for refusals the sender can fix; anything
 /// else (not allowed, not found, a fault) stays an error page.
-fn fixable(error: AppError) -> Result<String, AppError> {
+pub(crate) fn fixable(error: AppError) -> Result<String, AppError> {
     match error.status_code().as_u16() {
         400 | 409 | 413 | 422 => Ok(error.public_message()),
         _ => Err(error),
@@ -69,6 +78,7 @@ fn rows(page: &PageContext, views: Vec<ScenarioView>) -> Vec<ScenarioRow> {
             title: pick(page.lang, &v.title_zh, &v.title_en),
             public_url: format!("/scenarios/{}", v.id),
             edit_url: format!("/console/scenarios/{}/edit", v.id),
+            judging_url: format!("/console/scenarios/{}/judging", v.id),
             private_url: format!("/scenarios/{}/leaderboard?board=private", v.id),
             id: v.id.0,
         })
@@ -117,5 +127,6 @@ struct ScenarioRow {
     status: String,
     public_url: String,
     edit_url: String,
+    judging_url: String,
     private_url: String,
 }

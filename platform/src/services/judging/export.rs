@@ -31,20 +31,32 @@ pub fn field(value: &str) -> String {
     }
 }
 
-struct Sheet(String);
+/// One fact of the record, in the order of [`COLUMNS`].
+pub type Row = [String; 8];
+
+struct Sheet(Vec<Row>);
 
 impl Sheet {
     fn row(&mut self, cells: [&str; 8]) {
-        let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
-        self.0.push_str(&line.join(","));
-        self.0.push_str("\r\n");
+        self.0.push(cells.map(str::to_owned));
     }
 }
 
-/// The record of a scenario's judging and, when there is one, its award.
+/// The record of a scenario's judging and, when there is one, its award, as CSV.
 pub fn csv(judging: &JudgingView, award: Option<&AnnouncementView>) -> String {
-    let mut out = Sheet(String::new());
-    out.row(COLUMNS);
+    let mut out = String::new();
+    for cells in std::iter::once(COLUMNS.map(str::to_owned)).chain(rows(judging, award)) {
+        let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The record's facts, one row each, without the header: the CSV and the printable page
+/// show the same rows.
+pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row> {
+    let mut out = Sheet(Vec::new());
     let scenario = judging.scenario_id.as_str();
     out.row([
         "settings",

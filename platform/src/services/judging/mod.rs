@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod export;
+mod record;
 mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,13 +16,12 @@ use crate::db::DbConnection;
 use crate::db::ids::{ScenarioId, SubmissionId, TeamId, UserId};
 use crate::db::models::board_entries::{self, Board, BoardKey};
 use crate::db::models::judging::{
-    self, Affiliation, Criterion, CriterionKind, JudgeScore, Judging, Measure, PanelMember,
-    PanelRow, ScoreSheet,
+    self, Criterion, CriterionKind, JudgeScore, Judging, Measure, PanelMember, ScoreSheet,
 };
 use crate::db::models::phases::{self, Phase};
 use crate::db::models::scenarios::Scenario;
 use crate::db::models::users::{self, Role};
-use crate::db::models::{Page, audit, package_versions, teams};
+use crate::db::models::{Page, audit, package_versions};
 use crate::db::now_millis;
 use crate::db::schema::{submissions as submissions_table, teams as teams_table};
 use crate::error::AppError;
@@ -29,7 +29,11 @@ use crate::services::boards::over_budget_of;
 use crate::services::scenarios::{editable, visible};
 use crate::time::iso_time;
 
-pub use views::{FinalistAggregate, JudgeView, JudgingView, RubricView, SheetView};
+use record::Record;
+pub use views::{
+    FinalistAggregate, JudgeFinalistView, JudgeView, JudgingView, PanelJudgeView, PanelSummary,
+    ProgressState, ProgressView, RubricView, SheetView,
+};
 
 /// The most criteria a rubric may have.
 pub const MAX_CRITERIA: usize = 20;
@@ -435,131 +439,6 @@ fn normalised(name: &str) -> String {
         .to_lowercase()
 }
 
-/// Everything judging a scenario reads, loaded once.
-struct Record {
-    scenario: Scenario,
-    judging: Option<Judging>,
-    criteria: Vec<Criterion>,
-    finalists: Vec<Finalist>,
-    panel: Vec<PanelRow>,
-    affiliations: Vec<Affiliation>,
-    sheets: Vec<ScoreSheet>,
-    scores: Vec<JudgeScore>,
-    members: HashMap<TeamId, HashSet<UserId>>,
-    /// Other teams that submitted a finalist's image, by finalist: flagged to the judges.
-    same_image: HashMap<TeamId, Vec<String>>,
-    closed: bool,
-}
-
-impl Record {
-    fn load(conn: &mut DbConnection, scenario: Scenario) -> Result<Self, AppError> {
-        let judging = judging::find_judging(conn, &scenario.id)?;
-        let criteria = judging::criteria_of(conn, &scenario.id)?;
-        let closed = now_millis() >= final_phase(conn, &scenario)?.closes_at;
-        let finalists = finalists(conn, &scenario)?;
-        let mut members = HashMap::new();
-        for finalist in &finalists {
-            let ids = teams::members(conn, &finalist.team_id)?
-                .into_iter()
-                .map(|m| m.user_id)
-                .collect();
-            members.insert(finalist.team_id.clone(), ids);
-        }
-        let digests: Vec<String> = finalists.iter().map(|f| f.image_digest.clone()).collect();
-        let sharing = judging::teams_with_images(conn, &scenario.id, &digests)?;
-        let mut same_image: HashMap<TeamId, Vec<String>> = HashMap::new();
-        for finalist in &finalists {
-            let mut others: Vec<String> = sharing
-                .iter()
-                .filter(|(digest, team, _)| {
-                    digest == &finalist.image_digest && team != &finalist.team_id
-                })
-                .map(|(_, _, name)| name.clone())
-                .collect();
-            others.sort();
-            others.dedup();
-            same_image.insert(finalist.team_id.clone(), others);
-        }
-        Ok(Self {
-            panel: judging::panel_of(conn, &scenario.id)?,
-            affiliations: judging::affiliations_of(conn, &scenario.id)?,
-            sheets: judging::sheets_of(conn, &scenario.id)?,
-            scores: judging::scores_of(conn, &scenario.id)?,
-            scenario,
-            judging,
-            criteria,
-            finalists,
-            members,
-            same_image,
-            closed,
-        })
-    }
-
-    /// Why the judge may not score the finalist, if they may not.
-    fn conflict(&self, judge: &UserId, finalist: &Finalist) -> Option<String> {
-        if self
-            .members
-            .get(&finalist.team_id)
-            .is_some_and(|ids| ids.contains(judge))
-        {
-            return Some(format!(
-                "conflict of interest: you are a member of team `{}`",
-                finalist.team_name
-            ));
-        }
-        let institution = normalised(&finalist.institution);
-        self.affiliations
-            .iter()
-            .find(|a| &a.judge_id == judge && normalised(&a.institution) == institution)
-            .map(|a| {
-                format!(
-                    "conflict of interest: you declared an affiliation with `{}`, the \
-                     institution of team `{}`",
-                    a.institution, finalist.team_name
-                )
-            })
-    }
-
-    /// Other teams that submitted the finalist's image.
-    fn same_image_as(&self, team: &TeamId) -> Vec<String> {
-        self.same_image.get(team).cloned().unwrap_or_default()
-    }
-
-    fn judged(&self) -> impl Iterator<Item = &Criterion> {
-        self.criteria
-            .iter()
-            .filter(|c| c.kind == CriterionKind::Judged)
-    }
-
-    fn on_panel(&self, judge: &UserId) -> bool {
-        self.panel.iter().any(|row| &row.member.judge_id == judge)
-    }
-
-    fn sheet(&self, judge: &UserId, team: &TeamId) -> Option<&ScoreSheet> {
-        self.sheets
-            .iter()
-            .find(|s| &s.judge_id == judge && &s.team_id == team)
-    }
-
-    /// Every judge on the panel has declared and scored every finalist they may score.
-    fn panel_finished(&self) -> bool {
-        !self.panel.is_empty()
-            && self.panel.iter().all(|row| {
-                let judge = &row.member.judge_id;
-                row.member.declared_at.is_some()
-                    && self.finalists.iter().all(|finalist| {
-                        self.conflict(judge, finalist).is_some()
-                            || self.sheet(judge, &finalist.team_id).is_some()
-                    })
-            })
-    }
-
-    /// Team names and institutions are hidden from judges.
-    fn names_hidden(&self) -> bool {
-        self.judging.as_ref().is_some_and(|j| j.blind) && !self.panel_finished()
-    }
-}
-
 /// The outcome of a judge's attempt to score a finalist; a block is recorded in the audit
 /// log, so it is an outcome the transaction keeps, and the handler answers 403.
 pub enum SheetOutcome {
@@ -706,6 +585,30 @@ pub fn judge_view(
     Ok(views::judge_view(&record, judge))
 }
 
+/// The scenarios whose panel the judge is on, with their progress on each.
+pub fn panels_of(
+    conn: &mut DbConnection,
+    judge: &CurrentUser,
+) -> Result<Vec<PanelSummary>, AppError> {
+    let mut panels = Vec::new();
+    for member in judging::panels_of_judge(conn, &judge.id)? {
+        let Some(scenario) = crate::db::models::scenarios::find(conn, &member.scenario_id)?
+            .filter(|s| judge.visibility().can_see(s))
+        else {
+            continue;
+        };
+        let record = match Record::load(conn, scenario) {
+            Ok(record) => record,
+            // A scenario without a phase has nothing to judge yet.
+            Err(AppError::Conflict { .. }) => continue,
+            Err(other) => return Err(other),
+        };
+        let view = views::judge_view(&record, judge);
+        panels.push(PanelSummary::of(&record, &view));
+    }
+    Ok(panels)
+}
+
 /// What the department (or an admin) sees: panel, declarations, progress, aggregation.
 pub fn judging_view(
     conn: &mut DbConnection,
@@ -726,6 +629,28 @@ pub fn aggregate_of(
     Ok(views::aggregates(&record))
 }
 
+/// The whole judging record (the department or an admin): the judging view and, once
+/// there is one, the award.
+pub fn record(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+) -> Result<
+    (
+        JudgingView,
+        Option<crate::services::awards::AnnouncementView>,
+    ),
+    AppError,
+> {
+    let view = judging_view(conn, user, id)?;
+    let award = match crate::services::awards::for_department(conn, user, id) {
+        Ok(award) => Some(award),
+        Err(AppError::NotFound(_)) => None,
+        Err(other) => return Err(other),
+    };
+    Ok((view, award))
+}
+
 /// The judging record as CSV (the department or an admin), the award's part included once
 /// there is an award.
 pub fn record_csv(
@@ -733,11 +658,6 @@ pub fn record_csv(
     user: &CurrentUser,
     id: &ScenarioId,
 ) -> Result<String, AppError> {
-    let view = judging_view(conn, user, id)?;
-    let award = match crate::services::awards::for_department(conn, user, id) {
-        Ok(award) => Some(award),
-        Err(AppError::NotFound(_)) => None,
-        Err(other) => return Err(other),
-    };
+    let (view, award) = record(conn, user, id)?;
     Ok(export::csv(&view, award.as_ref()))
 }

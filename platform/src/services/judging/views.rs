@@ -12,6 +12,7 @@ use crate::db::ids::{ScenarioId, SubmissionId, TeamId, UserId};
 use crate::db::models::judging::{
     Criterion, CriterionKind, JudgeScore, Judging, Measure, ScoreSheet,
 };
+use crate::services::technical_reports::ReportLink;
 use crate::time::iso_time;
 
 #[derive(Debug, Serialize)]
@@ -80,6 +81,8 @@ pub struct JudgeFinalistView {
     pub identical_image: bool,
     /// Those teams, unless blind review hides names.
     pub identical_image_teams: Option<Vec<String>>,
+    /// The team's technical report (its latest in the final phase), if it attached one.
+    pub technical_report: Option<ReportLink>,
     /// Why this judge may not score the finalist, if they may not.
     pub conflict: Option<String>,
     pub my_sheet: Option<SheetView>,
@@ -97,6 +100,44 @@ pub struct JudgeView {
     pub declared: bool,
     pub affiliations: Vec<String>,
     pub finalists: Vec<JudgeFinalistView>,
+}
+
+/// One scenario on a judge's list and where the judge stands with its finalists.
+#[derive(Debug, Serialize)]
+pub struct PanelSummary {
+    pub scenario_id: ScenarioId,
+    pub title_zh: String,
+    pub title_en: String,
+    pub declared: bool,
+    pub final_phase_closed: bool,
+    pub finalists: usize,
+    /// Finalists this judge has sent a sheet for.
+    pub scored: usize,
+    /// Finalists a conflict of interest keeps this judge from scoring.
+    pub blocked: usize,
+}
+
+impl PanelSummary {
+    pub(super) fn of(record: &Record, view: &JudgeView) -> Self {
+        Self {
+            scenario_id: record.scenario.id.clone(),
+            title_zh: record.scenario.title_zh.clone(),
+            title_en: record.scenario.title_en.clone(),
+            declared: view.declared,
+            final_phase_closed: view.final_phase_closed,
+            finalists: view.finalists.len(),
+            scored: view
+                .finalists
+                .iter()
+                .filter(|f| f.my_sheet.is_some())
+                .count(),
+            blocked: view
+                .finalists
+                .iter()
+                .filter(|f| f.conflict.is_some())
+                .count(),
+        }
+    }
 }
 
 /// One criterion's part of a finalist's total.
@@ -125,6 +166,7 @@ pub struct FinalistAggregate {
     pub image_digest: String,
     /// Other teams that submitted the same image (byte for byte): flagged for the decision.
     pub identical_image_teams: Vec<String>,
+    pub technical_report: Option<ReportLink>,
     pub criteria: Vec<CriterionResult>,
     /// The sum of the criteria's points before rounding, rounded to two decimals.
     pub total: f64,
@@ -253,6 +295,7 @@ pub(super) fn aggregates(record: &Record) -> Vec<FinalistAggregate> {
                 submission_id: finalist.submission_id.clone(),
                 image_digest: finalist.image_digest.clone(),
                 identical_image_teams: record.same_image_as(&finalist.team_id),
+                technical_report: record.report_of(&finalist.team_id),
                 criteria,
                 total: aggregate::round2(total),
                 sheets: record
@@ -326,6 +369,7 @@ pub(super) fn judge_view(record: &Record, judge: &CurrentUser) -> JudgeView {
                 within_budget: finalist.within_budget,
                 identical_image: !record.same_image_as(&finalist.team_id).is_empty(),
                 identical_image_teams: (!hidden).then(|| record.same_image_as(&finalist.team_id)),
+                technical_report: record.report_of(&finalist.team_id),
                 conflict: record.conflict(&judge.id, finalist),
                 my_sheet: mine.map(|s| sheet_view(record, s)),
                 others,

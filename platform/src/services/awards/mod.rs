@@ -2,9 +2,11 @@
 //! announces it (公示) for an objection period; objections are answered; the result is final
 //! once the period is over and every objection has its answer.
 
+mod views;
+
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
@@ -14,9 +16,14 @@ use crate::db::models::awards::{self, Award, Objection, Winner};
 use crate::db::models::scenarios::{Scenario, Visibility};
 use crate::db::now_millis;
 use crate::error::AppError;
-use crate::services::judging::{self, FinalistAggregate};
+use crate::services::judging;
 use crate::services::scenarios::{editable, visible};
 use crate::time::iso_time;
+use views::{objection_view, view};
+
+pub use views::{
+    AnnouncementView, FinalistsView, ObjectionView, PublicCriterion, PublicFinalist, WinnerView,
+};
 
 /// Days an announcement stays open to objections unless the department says otherwise.
 pub const DEFAULT_OBJECTION_DAYS: i64 = 5;
@@ -68,63 +75,11 @@ jiebang_scenarios::text_enum! {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct WinnerView {
-    pub team_id: TeamId,
-    pub team_name: String,
-    pub institution: String,
-    pub amount_fen: i64,
-    /// The amount in yuan with two decimals, for reading.
-    pub amount_cny: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ObjectionView {
-    pub id: ObjectionId,
-    /// Who filed it: shown to the department, not on the public page.
-    pub filed_by: Option<String>,
-    pub text: String,
-    pub filed_at: String,
-    pub answer: Option<String>,
-    pub answered_at: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AnnouncementView {
-    pub scenario_id: ScenarioId,
-    pub title_zh: String,
-    pub title_en: String,
-    pub state: AwardState,
-    pub bounty_fen: i64,
-    pub awarded_fen: i64,
-    pub reasons: String,
-    pub objection_days: i32,
-    pub decided_at: String,
-    pub announced_at: Option<String>,
-    pub objections_close_at: Option<String>,
-    pub winners: Vec<WinnerView>,
-    /// Every finalist with its total, best first.
-    pub finalists: Vec<FinalistAggregate>,
-    pub objections: Vec<ObjectionView>,
-}
-
 /// Formats fen as yuan: `1234567` → `12345.67`.
 pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let fen = fen.unsigned_abs();
     format!("{sign}{}.{:02}", fen / 100, fen % 100)
-}
-
-fn state_of(award: &Award, objections: &[(Objection, String)], now: i64) -> AwardState {
-    match award.objections_close_at {
-        None => AwardState::Decided,
-        Some(close) if now < close => AwardState::ObjectionPeriod,
-        Some(_) if objections.iter().any(|(o, _)| o.answer.is_none()) => {
-            AwardState::AwaitingAnswers
-        }
-        Some(_) => AwardState::Final,
-    }
 }
 
 fn check_text(field: &str, text: &str) -> Result<(), AppError> {
@@ -364,17 +319,6 @@ pub fn answer(
     ))
 }
 
-fn objection_view(objection: Objection, filed_by: Option<String>) -> ObjectionView {
-    ObjectionView {
-        id: objection.id,
-        filed_by,
-        text: objection.body,
-        filed_at: iso_time(objection.filed_at),
-        answer: objection.answer,
-        answered_at: objection.answered_at.map(iso_time),
-    }
-}
-
 /// The public announcement (公示) to whoever sees the scenario, once announced.
 pub fn announcement(
     conn: &mut DbConnection,
@@ -394,52 +338,6 @@ pub fn for_department(
 ) -> Result<AnnouncementView, AppError> {
     let scenario = editable(conn, id, user)?;
     view(conn, scenario, true)
-}
-
-fn view(
-    conn: &mut DbConnection,
-    scenario: Scenario,
-    for_department: bool,
-) -> Result<AnnouncementView, AppError> {
-    let award = awards::find(conn, &scenario.id)?
-        .ok_or_else(|| AppError::not_found(format_args!("award of `{}`", scenario.id)))?;
-    let objections = awards::objections_of(conn, &scenario.id)?;
-    let state = state_of(&award, &objections, now_millis());
-    let winners = awards::winners_of(conn, &scenario.id)?;
-    let finalists = judging::aggregate_of(conn, scenario.clone())?;
-    let winner_views = winners
-        .iter()
-        .map(|w| {
-            let finalist = finalists.iter().find(|f| f.team_id == w.team_id);
-            WinnerView {
-                team_id: w.team_id.clone(),
-                team_name: finalist.map_or_else(String::new, |f| f.team_name.clone()),
-                institution: finalist.map_or_else(String::new, |f| f.institution.clone()),
-                amount_fen: w.amount_fen,
-                amount_cny: yuan(w.amount_fen),
-                reason: w.reason.clone(),
-            }
-        })
-        .collect();
-    Ok(AnnouncementView {
-        scenario_id: scenario.id.clone(),
-        title_zh: scenario.title_zh.clone(),
-        title_en: scenario.title_en.clone(),
-        state,
-        bounty_fen: scenario.bounty_cny.saturating_mul(100),
-        awarded_fen: winners.iter().map(|w| w.amount_fen).sum(),
-        reasons: award.reasons.clone(),
-        objection_days: award.objection_days,
-        decided_at: iso_time(award.decided_at),
-        announced_at: award.announced_at.map(iso_time),
-        objections_close_at: award.objections_close_at.map(iso_time),
-        winners: winner_views,
-        finalists,
-        objections: objections
-            .into_iter()
-            .map(|(o, login)| objection_view(o, for_department.then_some(login)))
-            .collect(),
-    })
 }
 
 #[cfg(test)]

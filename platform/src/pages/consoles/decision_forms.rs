@@ -1,0 +1,335 @@
+//! The department judging page's forms: rubric, panel, award, announcement and answers.
+//! Each parses its fields into the API's body, calls the same service, and either goes
+//! back to the page (`?saved=`) or shows it again with the reason and what was typed.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::session::CsrfForm;
+use crate::auth::{CurrentUser, DepartmentOrAdmin};
+use crate::db::DbConnection;
+use crate::db::ids::{ObjectionId, ScenarioId, TeamId, UserId};
+use crate::db::models::users;
+use crate::error::AppError;
+use crate::pages::{PageContext, see_other};
+use crate::services::awards::{self, AwardForm, TextForm, WinnerForm};
+use crate::services::judging::{self, MAX_CRITERIA, RubricForm};
+
+use super::decision::{AwardFields, Refusal, RubricRow, decision_view};
+use super::{fixable, invalid, refused};
+
+type Fields = Vec<(String, String)>;
+
+fn value<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Back to the page after a change, or the page again with the refusal.
+async fn answer(
+    page: &PageContext,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    section: &'static str,
+    outcome: Result<(), AppError>,
+    refusal: impl FnOnce(String) -> Refusal,
+) -> Result<HttpResponse, AppError> {
+    match outcome {
+        Ok(()) => Ok(see_other(&format!(
+            "/console/scenarios/{id}/judging?saved={section}#{section}"
+        ))),
+        Err(error) => {
+            let mut shown = refusal(fixable(error)?);
+            shown.section = section;
+            Ok(refused(
+                decision_view(page, user, id, None, Some(shown)).await?,
+            ))
+        }
+    }
+}
+
+/// Runs `work` as `user` on scenario `id` in one write transaction, once the form parsed.
+async fn change<F: Send + 'static, T: Send + 'static>(
+    page: &PageContext,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    form: Result<F, AppError>,
+    work: impl FnOnce(&mut DbConnection, &CurrentUser, &ScenarioId, F) -> Result<T, AppError>
+    + Send
+    + 'static,
+) -> Result<(), AppError> {
+    let form = form?;
+    let (user, id) = (user.clone(), id.clone());
+    page.state
+        .db
+        .write(move |conn| work(conn, &user, &id, form).map(|_| ()))
+        .await
+}
+
+/// The editor's `key_N`, `label_N`, … rows; rows left blank are skipped.
+fn rubric_of(fields: &Fields) -> (Vec<RubricRow>, bool, Result<RubricForm, AppError>) {
+    let blind = value(fields, "blind") == "on";
+    let rows: Vec<RubricRow> = (0..MAX_CRITERIA + 2)
+        .map(|n| RubricRow {
+            index: n,
+            key: value(fields, &format!("key_{n}")).trim().to_owned(),
+            label: value(fields, &format!("label_{n}")).trim().to_owned(),
+            kind: value(fields, &format!("kind_{n}")).to_owned(),
+            measure: value(fields, &format!("measure_{n}")).to_owned(),
+            weight: value(fields, &format!("weight_{n}")).trim().to_owned(),
+            guidance: value(fields, &format!("guidance_{n}")).trim().to_owned(),
+        })
+        .filter(|row| !(row.key.is_empty() && row.label.is_empty() && row.weight.is_empty()))
+        .enumerate()
+        .map(|(index, row)| RubricRow { index, ..row })
+        .collect();
+    let form = rows
+        .iter()
+        .map(|row| {
+            let weight = row.weight.parse::<i64>().map_err(|_| {
+                invalid(
+                    &format!("criteria[{}].weight", row.index),
+                    "must be a whole number from 1 to 100",
+                )
+            })?;
+            let measure = (!row.measure.is_empty()).then_some(row.measure.as_str());
+            Ok(json!({"key": row.key, "label": row.label, "kind": row.kind,
+                      "measure": measure, "weight": weight, "guidance": row.guidance}))
+        })
+        .collect::<Result<Vec<_>, AppError>>()
+        .and_then(|criteria| {
+            serde_json::from_value(json!({"blind": blind, "criteria": criteria})).map_err(|e| {
+                AppError::Invalid {
+                    code: "invalid_field",
+                    message: e.to_string(),
+                }
+            })
+        });
+    (rows, blind, form)
+}
+
+/// `POST /console/scenarios/{id}/rubric` — `PUT /api/v1/scenarios/{id}/rubric`'s rules.
+pub async fn set_rubric(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    CsrfForm(fields): CsrfForm<Fields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (rows, blind, form) = rubric_of(&fields);
+    let outcome = change(&page, &user, &id, form, |conn, user, id, form| {
+        judging::set_rubric(conn, user, id, &form)
+    })
+    .await;
+    answer(&page, &user, &id, "rubric", outcome, |message| Refusal {
+        message,
+        rubric: Some((rows, blind)),
+        ..Refusal::default()
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JudgeFields {
+    #[serde(default)]
+    pub login: String,
+}
+
+/// `POST /console/scenarios/{id}/panel` — puts the judge with this sign-in name on the panel.
+pub async fn assign(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    CsrfForm(fields): CsrfForm<JudgeFields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let login = fields.login.trim().trim_start_matches('@').to_owned();
+    let outcome = change(&page, &user, &id, Ok(login), |conn, user, id, login| {
+        let judge = users::find_by_login(conn, &login)?
+            .ok_or_else(|| invalid("login", &format!("no user signs in as `{login}`")))?;
+        judging::assign_judge(conn, user, id, &judge.id)
+    })
+    .await;
+    answer(&page, &user, &id, "panel", outcome, Refusal::plain).await
+}
+
+/// `POST /console/scenarios/{id}/panel/{judge}/remove` — takes the judge off the panel.
+pub async fn unassign(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<(ScenarioId, UserId)>,
+    CsrfForm(_): CsrfForm<Fields>,
+) -> Result<HttpResponse, AppError> {
+    let (id, judge) = path.into_inner();
+    let outcome = change(&page, &user, &id, Ok(judge), |conn, user, id, judge| {
+        judging::remove_judge(conn, user, id, &judge)
+    })
+    .await;
+    answer(&page, &user, &id, "panel", outcome, Refusal::plain).await
+}
+
+/// Yuan as typed (`60000`, `60,000.5`, `60000.50`) in fen; `None` when it is not an amount.
+pub(super) fn fen_of(text: &str) -> Option<i64> {
+    let text = text.trim().replace([',', '，'], "");
+    let (whole, fraction) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || fraction.len() > 2 || !digits(fraction) {
+        return None;
+    }
+    let cents: i64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<2}").parse().ok()?
+    };
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents)
+}
+
+/// The award form: `winner_<team>`, `amount_<team>` (yuan), `reason_<team>`, `reasons`,
+/// `objection_days`.
+fn award_of(fields: &Fields) -> (AwardFields, Result<AwardForm, AppError>) {
+    let mut sent = AwardFields {
+        rows: HashMap::new(),
+        reasons: value(fields, "reasons").to_owned(),
+        objection_days: value(fields, "objection_days").trim().to_owned(),
+    };
+    for (name, _) in fields {
+        if let Some(team) = name.strip_prefix("amount_") {
+            sent.rows.insert(
+                team.to_owned(),
+                (
+                    value(fields, &format!("winner_{team}")) == "on",
+                    value(fields, name).trim().to_owned(),
+                    value(fields, &format!("reason_{team}")).to_owned(),
+                ),
+            );
+        }
+    }
+    let form = (|| -> Result<AwardForm, AppError> {
+        let mut winners = Vec::new();
+        // In the page's order, so the first ticked is the first winner.
+        for (name, _) in fields {
+            let Some(team) = name.strip_prefix("amount_") else {
+                continue;
+            };
+            let Some((true, amount, reason)) = sent.rows.get(team) else {
+                continue;
+            };
+            let amount_fen = fen_of(amount).ok_or_else(|| {
+                invalid(
+                    &format!("amount_{team}"),
+                    "must be an amount in yuan, for example 60000 or 60000.50",
+                )
+            })?;
+            winners.push(WinnerForm {
+                team_id: TeamId::from(team),
+                amount_fen,
+                reason: reason.clone(),
+            });
+        }
+        let days = if sent.objection_days.is_empty() {
+            None
+        } else {
+            Some(
+                sent.objection_days
+                    .parse::<i64>()
+                    .map_err(|_| invalid("objection_days", "must be a whole number of days"))?,
+            )
+        };
+        Ok(AwardForm {
+            winners,
+            reasons: sent.reasons.trim().to_owned(),
+            objection_days: days,
+        })
+    })();
+    (sent, form)
+}
+
+/// `POST /console/scenarios/{id}/award` — `PUT /api/v1/scenarios/{id}/award`'s rules.
+pub async fn decide(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    CsrfForm(fields): CsrfForm<Fields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (sent, form) = award_of(&fields);
+    let outcome = change(&page, &user, &id, form, |conn, user, id, form| {
+        awards::decide(conn, user, id, &form)
+    })
+    .await;
+    answer(&page, &user, &id, "award", outcome, |message| Refusal {
+        message,
+        award: Some(sent),
+        ..Refusal::default()
+    })
+    .await
+}
+
+/// `POST /console/scenarios/{id}/award/announce` — only with the confirmation ticked.
+pub async fn announce(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<ScenarioId>,
+    CsrfForm(fields): CsrfForm<Fields>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let confirmed = if value(&fields, "confirm") == "on" {
+        Ok(())
+    } else {
+        Err(invalid(
+            "confirm",
+            "tick the box to confirm: once announced, the award no longer changes",
+        ))
+    };
+    let outcome = change(&page, &user, &id, confirmed, |conn, user, id, ()| {
+        awards::announce(conn, user, id)
+    })
+    .await;
+    answer(&page, &user, &id, "announce", outcome, Refusal::plain).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TextFields {
+    #[serde(default)]
+    pub text: String,
+}
+
+/// `POST /console/scenarios/{id}/objections/{objection}/answer` — the department, once.
+pub async fn answer_objection(
+    page: PageContext,
+    DepartmentOrAdmin(user): DepartmentOrAdmin,
+    path: web::Path<(ScenarioId, ObjectionId)>,
+    CsrfForm(fields): CsrfForm<TextFields>,
+) -> Result<HttpResponse, AppError> {
+    let (id, objection) = path.into_inner();
+    let form = TextForm { text: fields.text };
+    let outcome = change(&page, &user, &id, Ok(form), move |conn, user, id, form| {
+        awards::answer(conn, user, id, &objection, &form)
+    })
+    .await;
+    answer(&page, &user, &id, "answer", outcome, Refusal::plain).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_as_typed_in_fen() {
+        assert_eq!(fen_of("60000"), Some(6_000_000));
+        assert_eq!(fen_of(" 60,000.5 "), Some(6_000_050));
+        assert_eq!(fen_of("0.05"), Some(5));
+        for bad in ["", "-1", "1.234", "abc", "1e5", ".5"] {
+            assert_eq!(fen_of(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Judging in a real headless Chromium, in Chinese: a judge scores a finalist beside its
+//! report card and PDF (desktop and phone width); a signed-in visitor reads the public
+//! announcement (公示) and files an objection; the department answers it.
+
+use serde_json::json;
+
+use crate::browser::{Size, require_chromium};
+use crate::browser_flow::{expect_text, signed_in};
+use crate::common::{Backend, TestApp};
+use crate::consoles::{close_phases, two_evaluated};
+use crate::on_one_backend;
+use crate::technical_reports::{attach, pdf};
+
+async fn put(app: &TestApp, path: &str, token: &str, body: serde_json::Value) {
+    let reply = app
+        .send(
+            actix_web::test::TestRequest::put()
+                .uri(path)
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .set_json(body),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{path}: {:?}", reply.body);
+}
+
+async fn judging_in_a_browser(backend: Backend) {
+    if !require_chromium() {
+        return;
+    }
+    let app = TestApp::new(backend).await;
+    let base = app.serve_http();
+    let w = app.world.clone();
+    let (a, _) = two_evaluated(&app).await;
+    let (team_a, team_b) = (w.team_a.as_str(), w.team_b.as_str());
+    assert_eq!(
+        attach(&app, &a, w.alice.token(), pdf("Team A"))
+            .await
+            .status,
+        201
+    );
+    put(
+        &app,
+        "/api/v1/scenarios/kg-open/rubric",
+        &w.konggang.token,
+        json!({"criteria": [
+            {"key": "accuracy", "label": "准确率", "kind": "measured", "measure": "score", "weight": 60},
+            {"key": "latency", "label": "延迟", "kind": "measured", "measure": "latency", "weight": 10},
+            {"key": "report", "label": "技术报告", "kind": "judged", "weight": 20,
+             "guidance": "1：没有报告；10：清晰、可复现、可部署"},
+            {"key": "value", "label": "应用价值", "kind": "judged", "weight": 10,
+             "guidance": "1：难以落地；10：可直接在新城部署"},
+        ]}),
+    )
+    .await;
+    put(
+        &app,
+        &format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id),
+        &w.konggang.token,
+        json!(null),
+    )
+    .await;
+    put(
+        &app,
+        "/api/v1/scenarios/kg-open/declaration",
+        &w.judge.token,
+        json!({"institutions": []}),
+    )
+    .await;
+    close_phases(&app, "kg-open");
+
+    // The judge scores Team A beside its report card and PDF.
+    let scoring = format!("/console/judging/kg-open/finalists/{team_a}");
+    let judge = signed_in("judging-judge", &base, &w.judge, &scoring).await;
+    expect_text(&judge, "#report-card", "0.8900").await;
+    expect_text(&judge, "#report-link", "PDF").await;
+    judge.text("iframe.report-frame").await;
+    expect_text(&judge, "#others-hidden", "提交您自己的评分后").await;
+    judge.screenshot("score-desktop-before").await;
+    judge.fill("select[name='score.report']", "8").await;
+    judge.fill("select[name='score.value']", "7").await;
+    judge
+        .fill(
+            "#score-form textarea[name=comment]",
+            "报告清楚，部署步骤完整。",
+        )
+        .await;
+    judge.click("#score-form button[type=submit]").await;
+    judge
+        .wait_for_url("the sheet saved", |url| url.query() == Some("saved=1"))
+        .await;
+    expect_text(&judge, "#saved", "评分已提交").await;
+    judge.screenshot("score-desktop").await;
+    judge.resize(Size::Phone).await;
+    judge
+        .open(&format!(
+            "{base}/console/judging/kg-open/finalists/{team_b}"
+        ))
+        .await;
+    expect_text(&judge, "#report-card", "0.7900").await;
+    expect_text(&judge, "#report-card", "未提交技术报告").await;
+    judge.screenshot("score-phone").await;
+    judge.open(&format!("{base}/console/judging/kg-open")).await;
+    expect_text(&judge, "#finalists", "已评分").await;
+    judge.screenshot("panel-phone").await;
+    judge.close().await;
+    let sheets = app
+        .get("/api/v1/scenarios/kg-open/judging", w.konggang.token())
+        .await;
+    assert_eq!(sheets.body["sheets"][0]["scores"]["report"], 8);
+    assert_eq!(sheets.body["sheets"][0]["scores"]["value"], 7);
+
+    // The department decides and announces; a visitor objects on the public page.
+    put(
+        &app,
+        "/api/v1/scenarios/kg-open/award",
+        &w.konggang.token,
+        json!({"reasons": "总分第一，且在延迟预算内。", "winners": [
+            {"team_id": team_a, "amount_fen": 8_000_000, "reason": "总分第一"},
+        ]}),
+    )
+    .await;
+    let announced = app
+        .post(
+            "/api/v1/scenarios/kg-open/award/announce",
+            w.konggang.token(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(announced.status, 200, "{:?}", announced.body);
+    let carol = signed_in(
+        "judging-visitor",
+        &base,
+        &w.carol,
+        "/scenarios/kg-open/announcement",
+    )
+    .await;
+    carol.resize(Size::Phone).await;
+    expect_text(&carol, "#winners", "Team A").await;
+    expect_text(&carol, "#winners", "80000.00").await;
+    expect_text(&carol, "#award-state", "公示中").await;
+    carol
+        .fill(
+            "#objection-form textarea[name=text]",
+            "请说明 B 队的延迟是否按同一标准测得。",
+        )
+        .await;
+    carol.click("#objection-form button[type=submit]").await;
+    carol
+        .wait_for_url("the objection filed", |url| url.query() == Some("filed=1"))
+        .await;
+    expect_text(&carol, "#objections", "请说明 B 队的延迟").await;
+    carol.screenshot("announcement-phone").await;
+    carol.close().await;
+
+    // The department answers it on its judging page.
+    let clerk = signed_in(
+        "judging-department",
+        &base,
+        &w.konggang,
+        "/console/scenarios/kg-open/judging",
+    )
+    .await;
+    expect_text(&clerk, "#totals", "Team A").await;
+    clerk
+        .fill(
+            ".answer-form textarea[name=text]",
+            "两队的延迟均由同一评测节点按同一负载测得。",
+        )
+        .await;
+    clerk.click(".answer-form button[type=submit]").await;
+    clerk
+        .wait_for_url("the answer saved", |url| {
+            url.query() == Some("saved=answer")
+        })
+        .await;
+    expect_text(&clerk, "#answer", "同一评测节点").await;
+    clerk.screenshot("decision-desktop").await;
+    clerk
+        .open(&format!("{base}/console/scenarios/kg-open/judging/record"))
+        .await;
+    expect_text(&clerk, "#record-answer", "同一评测节点").await;
+    clerk.screenshot("record").await;
+    clerk.close().await;
+    let public = app
+        .get("/api/v1/scenarios/kg-open/announcement", None)
+        .await;
+    assert!(
+        public.body["objections"][0]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("同一评测节点")
+    );
+}
+
+on_one_backend!(judging_in_a_browser);

@@ -1,0 +1,375 @@
+//! Judging through the pages, as people do it: the department sets the rubric and the
+//! panel, judges declare and score beside the report, a conflicted judge is shown the block,
+//! the department decides, announces and answers; the public page shows the award (without
+//! image digests) and takes an objection; the printable record has no navigation.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use diesel::prelude::*;
+
+use crate::common::{Backend, Page, TestApp};
+use crate::consoles::{close_phases, two_evaluated};
+use crate::judging::new_judge;
+use crate::on_one_backend;
+use crate::pages::{get, post_form, sign_in};
+use crate::technical_reports::{attach, pdf};
+
+/// Posts a form as the signed-in `who` (cookie and CSRF token).
+pub(crate) async fn post(
+    app: &TestApp,
+    who: &(Cookie<'static>, String),
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Page {
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", who.1.as_str()));
+    app.page(post_form(path, &all).cookie(who.0.clone())).await
+}
+
+pub(crate) async fn open(app: &TestApp, who: &(Cookie<'static>, String), path: &str) -> Page {
+    app.page(get(path).cookie(who.0.clone())).await
+}
+
+fn saved(page: &Page, section: &str) {
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let location = page.location().unwrap();
+    assert!(location.contains(&format!("saved={section}")), "{location}");
+}
+
+/// The rubric form: accuracy (measured) and a judged report criterion of `report` points.
+pub(crate) fn rubric_fields(report: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("key_0", "accuracy".into()),
+        ("label_0", "准确率".into()),
+        ("kind_0", "measured".into()),
+        ("measure_0", "score".into()),
+        ("weight_0", "70".into()),
+        ("key_1", "report".into()),
+        ("label_1", "技术报告".into()),
+        ("kind_1", "judged".into()),
+        ("measure_1", String::new()),
+        ("weight_1", report.into()),
+        ("guidance_1", "1：没有报告；10：清晰、可复现、可部署".into()),
+    ]
+}
+
+fn fields<'a>(owned: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn judging_and_the_award_through_the_pages(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    let (a, _) = two_evaluated(&app).await;
+    let (team_a, team_b) = (w.team_a.as_str(), w.team_b.as_str());
+    // Team B also uploads Team A's image: flagged on the judges' and the department's pages.
+    app.submit("kg-open", &w.bob, team_b, "image of team A")
+        .await;
+    assert_eq!(
+        attach(&app, &a, w.alice.token(), pdf("A")).await.status,
+        201
+    );
+    let clerk = sign_in(&app, &w.konggang.token).await;
+    let decision = "/console/scenarios/kg-open/judging";
+
+    // The rubric: weights that do not sum to 100 are refused with the typed values kept.
+    let short = rubric_fields("20");
+    let refused = post(
+        &app,
+        &clerk,
+        "/console/scenarios/kg-open/rubric",
+        &fields(&short),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("sum to 100, not 90"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("value=\"20\""),
+        "the typed weight is kept"
+    );
+    let rubric = rubric_fields("30");
+    let set = post(
+        &app,
+        &clerk,
+        "/console/scenarios/kg-open/rubric",
+        &fields(&rubric),
+    )
+    .await;
+    saved(&set, "rubric");
+    let api = app.get("/api/v1/scenarios/kg-open/rubric", None).await;
+    assert_eq!(api.body["criteria"][1]["weight"], 30);
+
+    // The panel, by sign-in name.
+    let xjtu = new_judge(&app, "judge-xjtu");
+    let nobody = post(
+        &app,
+        &clerk,
+        "/console/scenarios/kg-open/panel",
+        &[("login", "nobody")],
+    )
+    .await;
+    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        nobody.text.contains("no user signs in as"),
+        "{}",
+        nobody.text
+    );
+    for login in ["judge", "@judge-xjtu"] {
+        let added = post(
+            &app,
+            &clerk,
+            "/console/scenarios/kg-open/panel",
+            &[("login", login)],
+        )
+        .await;
+        saved(&added, "panel");
+    }
+
+    // Judges: the panel on their console, declarations first.
+    let judge = sign_in(&app, &w.judge.token).await;
+    let console = open(&app, &judge, "/console/judge").await;
+    assert!(
+        console.text.contains("href=\"/console/judging/kg-open\""),
+        "{}",
+        console.text
+    );
+    let panel = open(&app, &judge, "/console/judging/kg-open").await;
+    assert_eq!(panel.status, StatusCode::OK, "{}", panel.text);
+    assert!(panel.text.contains("评分前请先申报"), "{}", panel.text);
+    let declared = post(
+        &app,
+        &judge,
+        "/console/judging/kg-open/declaration",
+        &[("institutions", "")],
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::SEE_OTHER, "{}", declared.text);
+    let conflicted = sign_in(&app, &xjtu.token).await;
+    let declared = post(
+        &app,
+        &conflicted,
+        "/console/judging/kg-open/declaration",
+        &[("institutions", "Xi'an Jiaotong University\n")],
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::SEE_OTHER);
+    close_phases(&app, "kg-open");
+
+    // The scoring page: report card and PDF beside the form; others' scores only after.
+    let score_a = format!("/console/judging/kg-open/finalists/{team_a}");
+    let page = open(&app, &judge, &score_a).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains(&format!(
+            "<iframe class=\"report-frame\" src=\"/api/v1/submissions/{a}/technical-report\""
+        )),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("name=\"score.report\""));
+    assert!(page.text.contains("id=\"others-hidden\""));
+    let sent = post(
+        &app,
+        &judge,
+        &score_a,
+        &[("score.report", "8"), ("comment", "清楚")],
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    let after = open(&app, &judge, &format!("{score_a}?saved=1")).await;
+    assert!(after.text.contains("id=\"other-sheets\""), "{}", after.text);
+    assert!(after.text.contains("<option value=\"8\" selected>"));
+
+    // The conflicted judge is shown the block, with its reason, and it is recorded.
+    let blocked = post(&app, &conflicted, &score_a, &[("score.report", "10")]).await;
+    assert_eq!(blocked.status, StatusCode::FORBIDDEN, "{}", blocked.text);
+    assert!(
+        blocked.text.contains("Xi&#x27;an Jiaotong University"),
+        "{}",
+        blocked.text
+    );
+    assert!(!blocked.text.contains("id=\"score-form\""));
+    let score_b = format!("/console/judging/kg-open/finalists/{team_b}");
+    let out_of_range = post(&app, &conflicted, &score_b, &[("score.report", "11")]).await;
+    assert_eq!(out_of_range.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (who, score) in [(&conflicted, "6"), (&judge, "9")] {
+        let sent = post(&app, who, &score_b, &[("score.report", score)]).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    }
+
+    // The department: progress matrix, totals with spread, the identical-image flag.
+    let page = open(&app, &clerk, decision).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("state-conflict"),
+        "the block in the matrix"
+    );
+    assert!(page.text.contains("极差"), "spread shown");
+    assert!(page.text.contains("与其他队伍提交的镜像完全相同"));
+    assert!(page.text.contains(&format!(
+        "href=\"/api/v1/submissions/{a}/technical-report\""
+    )));
+
+    // The award: the split is checked against the bounty, typed values kept.
+    let award = |a_amount: &'static str| {
+        vec![
+            (format!("winner_{team_b}"), "on"),
+            (format!("amount_{team_b}"), "60000"),
+            (format!("reason_{team_b}"), "总分第一"),
+            (format!("winner_{team_a}"), "on"),
+            (format!("amount_{team_a}"), a_amount),
+            (format!("reason_{team_a}"), "准确率最高"),
+            ("reasons".to_owned(), "两队均在延迟预算内。"),
+            ("objection_days".to_owned(), "5"),
+        ]
+    };
+    let over = award("50000.00");
+    let over: Vec<(&str, &str)> = over.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let refused = post(&app, &clerk, "/console/scenarios/kg-open/award", &over).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("more than the bounty"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("value=\"50000.00\""));
+    let good = award("40000");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    saved(
+        &post(&app, &clerk, "/console/scenarios/kg-open/award", &good).await,
+        "award",
+    );
+
+    // Announcing needs the confirmation ticked.
+    let unconfirmed = post(
+        &app,
+        &clerk,
+        "/console/scenarios/kg-open/award/announce",
+        &[],
+    )
+    .await;
+    assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unconfirmed.text.contains("confirm"));
+    let announced = post(
+        &app,
+        &clerk,
+        "/console/scenarios/kg-open/award/announce",
+        &[("confirm", "on")],
+    )
+    .await;
+    saved(&announced, "announce");
+
+    // The public page: award, totals, the period's end in Beijing time; no image digests.
+    let public = app.page(get("/scenarios/kg-open/announcement")).await;
+    assert_eq!(public.status, StatusCode::OK, "{}", public.text);
+    for wanted in [
+        "Team B",
+        "60000.00",
+        "40000.00",
+        "公示中",
+        "(UTC+8)",
+        "登录后可提出异议",
+    ] {
+        assert!(public.text.contains(wanted), "{wanted}: {}", public.text);
+    }
+    assert!(
+        !public.text.contains("sha256:"),
+        "no image digests in public"
+    );
+    let json = app
+        .get("/api/v1/scenarios/kg-open/announcement", None)
+        .await;
+    assert_eq!(json.body["finalists"][0]["place"], 1);
+    let text = json.body.to_string();
+    for private in ["image_digest", "sha256:", "submission_id", "judged"] {
+        assert!(!text.contains(private), "{private} in {text}");
+    }
+    let scenario = app.page(get("/scenarios/kg-open")).await;
+    assert!(
+        scenario
+            .text
+            .contains("href=\"/scenarios/kg-open/announcement\"")
+    );
+
+    // An objection from a signed-in visitor, answered by the department.
+    let carol = sign_in(&app, &w.carol.token).await;
+    let empty = post(
+        &app,
+        &carol,
+        "/scenarios/kg-open/objections",
+        &[("text", " ")],
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let filed = post(
+        &app,
+        &carol,
+        "/scenarios/kg-open/objections",
+        &[("text", "B 队的镜像与 A 队相同。")],
+    )
+    .await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.text);
+    let objection: String = app.read(|conn| {
+        use jiebang_platform::db::schema::objections;
+        objections::table.select(objections::id).first(conn)
+    });
+    let answer = format!("/console/scenarios/kg-open/objections/{objection}/answer");
+    saved(
+        &post(
+            &app,
+            &clerk,
+            &answer,
+            &[("text", "已核实：B 队另有自己的镜像参与排名。")],
+        )
+        .await,
+        "answer",
+    );
+    let public = app.page(get("/scenarios/kg-open/announcement")).await;
+    assert!(public.text.contains("已核实"), "{}", public.text);
+
+    // The printable record: the CSV's facts, no navigation.
+    let record = open(&app, &clerk, "/console/scenarios/kg-open/judging/record").await;
+    assert_eq!(record.status, StatusCode::OK, "{}", record.text);
+    assert!(!record.text.contains("class=\"top\""), "no navigation");
+    for wanted in [
+        "评分细则",
+        "利益关系申报",
+        "回避",
+        "异议",
+        "答复",
+        "总分第一",
+        "已核实",
+        "judge-xjtu",
+    ] {
+        assert!(record.text.contains(wanted), "{wanted}");
+    }
+    assert_eq!(
+        open(&app, &judge, "/console/scenarios/kg-open/judging/record")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // After the period, with every objection answered, the result is final everywhere.
+    app.state
+        .db
+        .write_blocking(|conn| {
+            use jiebang_platform::db::schema::awards;
+            diesel::update(awards::table)
+                .set(awards::objections_close_at.eq(jiebang_platform::db::now_millis() - 1))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    let public = app.page(get("/scenarios/kg-open/announcement")).await;
+    assert!(public.text.contains("结果已生效"));
+    assert!(!public.text.contains("id=\"objection-form\""));
+    let scenario = app.page(get("/scenarios/kg-open")).await;
+    assert!(scenario.text.contains("最终结果"));
+}
+
+on_one_backend!(judging_and_the_award_through_the_pages);
