@@ -15,3 +15,4 @@ pub mod scenarios;
 pub mod significance;
 pub mod submissions;
 pub mod teams;
+pub mod upload;

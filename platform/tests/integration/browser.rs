@@ -205,6 +205,30 @@ impl Browser {
         }
     }
 
+    /// Runs `script` in the page (its `arguments` are `args`) and returns what it returns.
+    pub async fn run_script(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        match self.client.execute(script, args).await {
+            Ok(value) => value,
+            Err(error) => self.fail(&format!("the script failed: {error}")).await,
+        }
+    }
+
+    /// Runs `script` asynchronously: it ends by calling its last argument with the result.
+    pub async fn run_async_script(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        match self.client.execute_async(script, args).await {
+            Ok(value) => value,
+            Err(error) => self.fail(&format!("the script failed: {error}")).await,
+        }
+    }
+
     /// Saves a PNG of the window under target/…/browser-screenshots/ and returns its path.
     pub async fn screenshot(&self, label: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
