@@ -370,7 +370,9 @@ fn without(html: &str, open: &str, close: &str) -> String {
     let mut rest = html;
     while let Some(start) = rest.find(open) {
         text.push_str(&rest[..start]);
-        rest = rest[start..].split_once(close).map_or("", |(_, after)| after);
+        rest = rest[start..]
+            .split_once(close)
+            .map_or("", |(_, after)| after);
     }
     text.push_str(rest);
     text

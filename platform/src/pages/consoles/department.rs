@@ -174,8 +174,8 @@ async fn scenario_form_page(
         ScenarioFormPage {
             fields,
             organizations,
-            modes: code_choices(&page, "mode", &MODES),
-            metrics: code_choices(&page, "metric", &METRICS),
+            modes: code_choices(page, "mode", &MODES),
+            metrics: code_choices(page, "metric", &METRICS),
             problem,
         },
     )
