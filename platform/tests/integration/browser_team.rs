@@ -242,6 +242,13 @@ async fn an_archive_is_uploaded_and_its_report_read(backend: Backend) {
     alice.open(&format!("{base}/scenarios/kg-open")).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     alice.screenshot("scenario-phone-zh").await;
+    alice
+        .run_script(
+            "document.getElementById('how-to-submit').scrollIntoView();",
+            vec![],
+        )
+        .await;
+    alice.screenshot("how-to-submit-phone-zh").await;
     fits(&alice, "the scenario page").await;
     alice.close().await;
 }
