@@ -79,3 +79,21 @@ pg_stop() {
     rm -rf "$PG_DIR"
     PG_DIR=""
 }
+
+# axe-core for the browser tests' accessibility check: the copy that the PyPI package
+# axe-selenium-python ships, fetched once with pip into target/axe/ (JIEBANG_AXE_JS names it).
+axe_fetch() {
+    local dir=target/axe
+    if [ ! -s "$dir/axe.min.js" ]; then
+        mkdir -p "$dir"
+        python3 -m pip download --quiet --no-deps --dest "$dir" axe-selenium-python==2.1.6
+        python3 - "$dir" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/axe_selenium_python-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    data = z.read("axe_selenium_python/node_modules/axe-core/axe.min.js")
+open(sys.argv[1] + "/axe.min.js", "wb").write(data)
+PY
+    fi
+    export JIEBANG_AXE_JS="$PWD/$dir/axe.min.js"
+}

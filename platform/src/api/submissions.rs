@@ -4,14 +4,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::api::input::Query;
+use crate::api::input::declared_length;
 use crate::auth::CurrentUser;
 use crate::db::ids::{ScenarioId, SubmissionId, TeamId};
 use crate::db::models::scenarios;
-use crate::db::models::submissions::{self, Submission, SubmissionStage};
-use crate::db::models::{jobs, teams};
+use crate::db::models::submissions;
+use crate::db::models::teams;
 use crate::db::now_millis;
 use crate::error::AppError;
-use crate::services::submissions::{admission, detail, quota};
+use crate::services::submissions::{detail, quota};
+use crate::services::upload::receive_submission;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -30,102 +32,20 @@ pub async fn upload(
     request: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let scenario_id = path.into_inner();
-    let team = query.team_id;
-    let max_bytes = state.config.max_upload_bytes;
-    let declared = crate::api::input::declared_length(&request);
-    if declared.is_some_and(|length| length > max_bytes) {
-        return Err(AppError::PayloadTooLarge(format!(
-            "the upload is larger than the limit of {max_bytes} bytes"
-        )));
-    }
-    let remaining = {
-        let (scenario_id, team, user) = (scenario_id.clone(), team.clone(), user.clone());
-        state
-            .db
-            .read(move |conn| admission(conn, &scenario_id, &team, &user))
-            .await?
-            .2
-            .remaining
-    };
-    let _held = state.uploads.reserve(&scenario_id, &team, remaining)?;
-
-    let blob = state.blobs.receive(body, max_bytes).await?;
-    state.metrics.uploaded(blob.size);
-    if blob.size == 0 {
-        // Only an empty file this upload created is removed: an empty log or report may
-        // share its digest.
-        if blob.created {
-            state.blobs.remove(&blob.digest);
-        }
-        return Err(AppError::invalid(
-            "(body)",
-            "the upload is empty; send the `docker save` archive",
-        ));
-    }
-
-    let (digest, created) = (blob.digest.clone(), blob.created);
-    let recorded = state
-        .db
-        .write(move |conn| {
-            // Checked again: the phase may have closed or the quota been spent meanwhile.
-            let (scenario, phase, _) = admission(conn, &scenario_id, &team, &user)?;
-            if let Some(earlier) = submissions::find_same_image(conn, &phase, &team, &blob.digest)?
-            {
-                return Err(AppError::conflict(
-                    "duplicate_image",
-                    format!(
-                        "this image ({}) was already submitted to this phase as `{}`",
-                        blob.digest, earlier.id
-                    ),
-                ));
-            }
-            let now = now_millis();
-            let submission = Submission {
-                id: SubmissionId::generate(),
-                scenario_id: scenario.id.clone(),
-                phase_id: phase,
-                team_id: team.clone(),
-                submitted_by: user.id.clone(),
-                image_digest: blob.digest.clone(),
-                image_size: i64::try_from(blob.size).unwrap_or(i64::MAX),
-                status: SubmissionStage::Stored,
-                created_at: now,
-                updated_at: now,
-                counts_toward_quota: true,
-                failure: None,
-            };
-            submissions::insert(conn, &submission)?;
-            jobs::enqueue(conn, &submission.id, scenario.package_version)?;
-            let quota = quota(conn, &scenario, &team, now)?;
-            let view = detail(conn, &submission.id)?;
-            Ok((view, quota))
-        })
-        .await;
-    match recorded {
-        Ok((view, quota)) => {
-            state.queue_signal.notify_waiters();
-            Ok(HttpResponse::Created().json(serde_json::json!({
-            "submission": view,
-            "quota": quota,
-            })))
-        }
-        Err(error) => {
-            let blobs = state.blobs.clone();
-            let unreferenced = state
-                .db
-                .read(move |conn| {
-                    Ok(submissions::references_to_image(conn, &digest)? == 0)
-                        .map(|free| (free, digest))
-                })
-                .await;
-            // A file that was in the store before this upload belongs to someone else.
-            if created && let Ok((true, digest)) = unreferenced {
-                blobs.remove(&digest);
-            }
-            Err(error)
-        }
-    }
+    let declared = declared_length(&request);
+    let (view, quota) = receive_submission(
+        &state,
+        user,
+        path.into_inner(),
+        query.team_id,
+        declared,
+        body,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "submission": view,
+        "quota": quota,
+    })))
 }
 
 /// `GET /api/v1/submissions/{id}` — the team's members, judges and admins.

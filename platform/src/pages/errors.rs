@@ -24,7 +24,13 @@ pub async fn html_errors(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let page = is_page_path(request.path());
+    // A page's script that asked for JSON (the browser upload) reads the JSON error.
+    let wants_json = request
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        == Some("application/json");
+    let page = is_page_path(request.path()) && !wants_json;
     let response = next.call(request).await?.map_into_boxed_body();
     let status = response.status();
     // A page that rendered its own answer with an error status (a refused sign-in, a
@@ -37,15 +43,15 @@ pub async fn html_errors(
     if !page || already_html || !(status.is_client_error() || status.is_server_error()) {
         return Ok(response);
     }
+    let Some(context) = PageContext::lenient(response.request()) else {
+        return Ok(response);
+    };
     let message = match response.response().error() {
         Some(error) if status.is_client_error() => match error.as_error::<AppError>() {
-            Some(app) => app.public_message(),
+            Some(app) => context.error_text(app),
             None => error.to_string(),
         },
         _ => String::new(),
-    };
-    let Some(context) = PageContext::lenient(response.request()) else {
-        return Ok(response);
     };
     let (request, _) = response.into_parts();
     if status == StatusCode::UNAUTHORIZED

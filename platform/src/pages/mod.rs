@@ -7,14 +7,18 @@ pub mod assets;
 pub mod chart;
 pub mod consoles;
 pub mod errors;
+pub mod leaderboard;
 pub mod markdown;
+pub mod my_teams;
 pub mod organizations;
 pub mod paging;
+pub mod report_card;
 pub mod scenarios;
 pub mod signin;
 pub mod site;
 pub mod submissions;
 pub mod teams;
+pub mod upload;
 
 use std::future::{Ready, ready};
 
@@ -48,7 +52,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/scenarios/{id}/enrol", web::post().to(scenarios::enrol))
         .route(
             "/scenarios/{id}/leaderboard",
-            web::get().to(scenarios::leaderboard),
+            web::get().to(leaderboard::leaderboard),
+        )
+        .route("/teams", web::get().to(my_teams::index))
+        .route("/teams", web::post().to(my_teams::create))
+        .route("/teams/{id}/leave", web::post().to(my_teams::leave))
+        .route(
+            "/scenarios/{id}/submissions",
+            web::post().to(upload::upload),
         )
         .route("/organizations/{id}", web::get().to(organizations::show))
         .route(
@@ -275,6 +286,18 @@ impl PageContext {
     /// department's own domain) is shown as it is.
     pub fn code(&self, kind: &str, value: &str) -> String {
         self.state.site.catalogs.code(self.lang, kind, value)
+    }
+
+    /// An error as the visitor should read it: the catalogs' `[errors]` text for its code
+    /// in the page's language where there is one, else the error's own message.
+    pub fn error_text(&self, error: &AppError) -> String {
+        self.state
+            .site
+            .catalogs
+            .of(self.lang)
+            .get(&format!("errors.{}", error.code()))
+            .cloned()
+            .unwrap_or_else(|| error.public_message())
     }
 
     /// The page, rendered from `template` with `view` as `page`, inside the layout.

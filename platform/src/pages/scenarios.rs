@@ -1,14 +1,15 @@
-//! The opportunity list (`/`), a scenario's page with its enrol form, and its leaderboard
-//! page with the accuracy-against-latency chart.
+//! The opportunity list (`/`) and a scenario's page: its rules, phases, data, the enrol
+//! form, each of the viewer's teams' standing and quota, and the how-to-submit panel.
 
-use actix_web::{HttpResponse, http::StatusCode, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{OrganizationId, ScenarioId, TeamId};
 use crate::db::models::organizations;
+use crate::pages::leaderboard::{BoardTable, table};
 use crate::pages::paging::{Pager, page_number};
-use crate::services::boards::{Board, BoardQuery, BoardView, board_of};
+use crate::services::boards::{Board, BoardQuery, board_of};
 use crate::services::downloads::{FileView, file_views};
 use crate::services::scenarios::{ScenarioView, enrol_team, list_views, visible};
 use jiebang_scenarios::package::Load;
@@ -17,7 +18,6 @@ use crate::auth::session::CsrfForm;
 use crate::db::models::scenarios::{ScenarioFilter, ScenarioSpec, ScenarioState};
 use crate::db::models::teams;
 use crate::error::AppError;
-use crate::pages::chart::{self, Point};
 use crate::pages::markdown;
 use crate::pages::site::Lang;
 use crate::pages::{PageContext, see_other};
@@ -206,6 +206,27 @@ struct TeamChoice {
     name: String,
 }
 
+/// One of the viewer's teams as the scenario page shows it: enrolled or not, and what is
+/// left of today's quota while a phase is open.
+#[derive(Serialize)]
+struct TeamStanding {
+    id: String,
+    name: String,
+    enrolled: bool,
+    /// "2 of 5 left today, resets 2026-12-15 00:00 (UTC+8)"; enrolled teams only.
+    quota: Option<String>,
+    spent: bool,
+}
+
+/// The "how to submit" panel: the command to copy and the browser upload's settings.
+#[derive(Serialize)]
+struct HowToSubmit {
+    command: String,
+    /// Enrolled teams with submissions left: the upload form's choices.
+    teams: Vec<TeamChoice>,
+    phase_open: bool,
+}
+
 #[derive(Serialize)]
 struct ScenarioPage {
     card: Card,
@@ -215,6 +236,10 @@ struct ScenarioPage {
     files: Vec<FileView>,
     /// The viewer's teams that may enrol (empty for visitors not signed in).
     teams: Vec<TeamChoice>,
+    /// Every team of the viewer, enrolled or not.
+    standing: Vec<TeamStanding>,
+    /// Shown once one of the viewer's teams is enrolled.
+    how_to_submit: Option<HowToSubmit>,
     signed_in: bool,
     notice: Option<String>,
     error: Option<String>,
@@ -297,11 +322,24 @@ async fn scenario_page(
                 };
                 let scenario = visible(conn, &id, &visibility)?;
                 let spec = scenario.spec()?;
+                let mut teams = Vec::new();
+                if let Some(user) = &user {
+                    let now = crate::db::now_millis();
+                    for team in teams::for_user(conn, &user.id)? {
+                        let enrolled =
+                            crate::db::models::enrolments::find(conn, &scenario.id, &team.id)?
+                                .is_some();
+                        let quota = if enrolled {
+                            Some(crate::services::submissions::quota(
+                                conn, &scenario, &team.id, now,
+                            )?)
+                        } else {
+                            None
+                        };
+                        teams.push((team, quota));
+                    }
+                }
                 let view = crate::services::scenarios::detail_view(conn, scenario)?;
-                let teams = match &user {
-                    Some(user) => teams::for_user(conn, &user.id)?,
-                    None => Vec::new(),
-                };
                 Ok((view, spec, teams, award))
             })
             .await?
@@ -334,12 +372,29 @@ async fn scenario_page(
             .collect(),
         files,
         teams: teams
-            .into_iter()
-            .map(|t| TeamChoice {
-                id: t.id.0,
-                name: t.name,
+            .iter()
+            .filter(|(_, quota)| quota.is_none())
+            .map(|(t, _)| TeamChoice {
+                id: t.id.0.clone(),
+                name: t.name.clone(),
             })
             .collect(),
+        standing: teams
+            .iter()
+            .map(|(t, quota)| TeamStanding {
+                id: t.id.0.clone(),
+                name: t.name.clone(),
+                enrolled: quota.is_some(),
+                quota: quota.as_ref().map(|q| {
+                    page.text("scenario.quota_left")
+                        .replace("{remaining}", &q.remaining.to_string())
+                        .replace("{daily}", &q.daily_quota.to_string())
+                        .replace("{resets}", &when(&q.resets_at))
+                }),
+                spent: quota.as_ref().is_some_and(|q| q.remaining <= 0),
+            })
+            .collect(),
+        how_to_submit: how_to_submit(page, &view.id, &teams, view.phases.iter().any(|p| p.open)),
         signed_in: page.user.is_some(),
         notice,
         error,
@@ -357,6 +412,43 @@ async fn scenario_page(
         }),
     };
     page.render("pages/scenario", &data.card.title.clone(), data)
+}
+
+type TeamQuota = (
+    crate::db::models::teams::Team,
+    Option<crate::services::submissions::QuotaView>,
+);
+
+/// The panel for a viewer with an enrolled team: the `jiebang submit` line, ready to copy,
+/// and the teams the browser upload may submit for.
+fn how_to_submit(
+    page: &PageContext,
+    scenario: &ScenarioId,
+    teams: &[TeamQuota],
+    phase_open: bool,
+) -> Option<HowToSubmit> {
+    let enrolled: Vec<&TeamQuota> = teams.iter().filter(|(_, q)| q.is_some()).collect();
+    let first = enrolled.first()?;
+    let team = if teams.len() > 1 {
+        format!(" --team {}", first.0.id)
+    } else {
+        String::new()
+    };
+    Some(HowToSubmit {
+        command: format!(
+            "jiebang submit --platform {} --scenario {scenario}{team} IMAGE:TAG",
+            page.state.config.public_url().trim_end_matches('/')
+        ),
+        teams: enrolled
+            .iter()
+            .filter(|(_, q)| q.as_ref().is_some_and(|q| q.remaining > 0))
+            .map(|(t, _)| TeamChoice {
+                id: t.id.0.clone(),
+                name: t.name.clone(),
+            })
+            .collect(),
+        phase_open,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,208 +507,4 @@ pub async fn enrol(
         }
         Err(other) => Err(other),
     }
-}
-
-#[derive(Serialize)]
-struct BoardRowCells {
-    submission_id: String,
-    rank: usize,
-    team: String,
-    score: String,
-    interval: Option<String>,
-    latency: String,
-    within_budget: bool,
-    package_version: i32,
-    /// "300 of 300": items of the board's part scored, of the items it holds.
-    items: Option<String>,
-    verdict_uncertain: bool,
-    /// "≈" beside the rank: statistically tied with the row above; the title says why.
-    tied: bool,
-    /// No per-item data to tell (not the board's first row).
-    tie_unknown: bool,
-    tie_title: String,
-}
-
-#[derive(Serialize, Default)]
-struct BoardTable {
-    rows: Vec<BoardRowCells>,
-    /// Some row is marked tied or uncertain: the legend explains the marks.
-    any_tied: bool,
-    any_uncertain: bool,
-    metric: String,
-    private: bool,
-    closes_at: String,
-    /// Judges on a private board pick submissions to compare.
-    pick: bool,
-    scenario_id: String,
-    /// The package version the board ranks (0: the scenario has no package, no note).
-    package_version: i32,
-    /// Submissions still being evaluated on it.
-    pending: i64,
-}
-
-fn table(page: &PageContext, board: Option<&BoardView>) -> BoardTable {
-    let Some(board) = board else {
-        return BoardTable::default();
-    };
-    let rows: Vec<BoardRowCells> = board
-        .rows
-        .iter()
-        .map(|r| {
-            let probability = r.above_better_probability.map(|p| {
-                page.text("board.probability")
-                    .replace("{p}", &format!("{p:.3}"))
-            });
-            let tie_title = match r.tied_with_above {
-                Some(true) => page.text("board.tied_title"),
-                Some(false) => String::new(),
-                None => page.text("board.tie_unknown_title"),
-            };
-            BoardRowCells {
-                submission_id: r.submission_id.clone(),
-                rank: r.rank,
-                team: r.team_name.clone(),
-                score: format!("{:.4}", r.score),
-                interval: r.low.zip(r.high).map(|(l, h)| format!("{l:.4} – {h:.4}")),
-                latency: format!("{:.2} ms", r.latency_ms),
-                within_budget: r.within_budget,
-                package_version: r.package_version,
-                items: r.items.zip(r.items_in_set).map(|(scored, in_set)| {
-                    page.text("board.items_of")
-                        .replace("{scored}", &scored.to_string())
-                        .replace("{in_set}", &in_set.to_string())
-                }),
-                verdict_uncertain: r.verdict_uncertain == Some(true),
-                tied: r.tied_with_above == Some(true),
-                tie_unknown: r.tied_with_above.is_none() && r.rank > 1,
-                tie_title: probability.map_or(tie_title.clone(), |p| format!("{tie_title} ({p})")),
-            }
-        })
-        .collect();
-    BoardTable {
-        any_tied: rows.iter().any(|r| r.tied),
-        any_uncertain: rows.iter().any(|r| r.verdict_uncertain),
-        rows,
-        metric: page.code("metric", board.metric),
-        private: board.board == Board::Private,
-        closes_at: when(&board.phase_closes_at),
-        pick: false,
-        scenario_id: String::new(),
-        package_version: board.package_version,
-        pending: board.pending,
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LeaderboardQuery {
-    pub board: Option<String>,
-    pub page: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct LeaderboardPage {
-    id: String,
-    title: String,
-    board: BoardTable,
-    /// "Showing 1–50 of 2,000" and the links to the neighbouring pages.
-    showing: Option<String>,
-    previous_url: Option<String>,
-    next_url: Option<String>,
-    chart_svg: Option<String>,
-    public_url: String,
-    private_url: String,
-}
-
-/// `GET /scenarios/{id}/leaderboard?board=public|private` — the API's rules on who sees
-/// the private board.
-pub async fn leaderboard(
-    page: PageContext,
-    path: web::Path<ScenarioId>,
-    query: web::Query<LeaderboardQuery>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let board = match query.board.as_deref() {
-        None | Some("") | Some("public") => Board::Public,
-        Some("private") => Board::Private,
-        Some(other) => {
-            return Err(AppError::BadRequest {
-                code: "bad_query",
-                message: format!("unknown board `{other}`: public or private"),
-            });
-        }
-    };
-    let page_number = query.page;
-    let user = page.user.clone();
-    let visibility = MaybeUser(page.user.clone()).visibility();
-    let (title, budget) = {
-        let id = id.clone();
-        page.state
-            .db
-            .read(move |conn| {
-                let scenario = visible(conn, &id, &visibility)?;
-                Ok((
-                    (scenario.title_zh, scenario.title_en),
-                    scenario.latency_budget_ms,
-                ))
-            })
-            .await?
-    };
-    let query = BoardQuery {
-        phase: None,
-        board: Some(board),
-        page: page_number,
-        per_page: None,
-    };
-    let view = board_of(&page.state, id.clone(), user, query).await?;
-    let points: Vec<Point> = view
-        .rows
-        .iter()
-        .map(|r| Point {
-            label: r.team_name.clone(),
-            latency_ms: r.latency_ms,
-            score: r.score,
-        })
-        .collect();
-    let first = (view.page as usize - 1) * view.per_page as usize;
-    let showing = (view.total > 0).then(|| {
-        page.text("board.showing")
-            .replace("{from}", &(first + 1).to_string())
-            .replace("{to}", &(first + view.rows.len()).to_string())
-            .replace("{total}", &view.total.to_string())
-    });
-    let board_url = |number: u32| {
-        let name = if board == Board::Private {
-            "private"
-        } else {
-            "public"
-        };
-        format!("/scenarios/{id}/leaderboard?board={name}&page={number}")
-    };
-    let previous_url = (view.page > 1).then(|| board_url(view.page - 1));
-    let next_url = (first + view.rows.len() < view.total).then(|| board_url(view.page + 1));
-    let data = LeaderboardPage {
-        showing,
-        previous_url,
-        next_url,
-        id: id.0.clone(),
-        title: pick(page.lang, &title.0, &title.1),
-        chart_svg: chart::scatter(
-            &points,
-            budget,
-            &page.text("board.latency_axis"),
-            view.metric,
-        ),
-        board: BoardTable {
-            pick: board == Board::Private
-                && page.user.as_ref().is_some_and(CurrentUser::sees_all_work),
-            scenario_id: id.0.clone(),
-            ..table(&page, Some(&view))
-        },
-        public_url: format!("/scenarios/{id}/leaderboard"),
-        private_url: format!("/scenarios/{id}/leaderboard?board=private"),
-    };
-    let heading = format!("{} · {}", data.title, page.text("board.title"));
-    let mut response = page.render("pages/leaderboard", &heading, data)?;
-    *response.status_mut() = StatusCode::OK;
-    Ok(response)
 }

@@ -37,12 +37,18 @@ struct TeamPage {
     submissions: Vec<Row>,
     submissions_pager: Pager,
     is_owner: bool,
+    /// The viewer is a member (judges and admins may read a team they are not in).
+    is_member: bool,
     notice: Option<String>,
+    error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct TeamQuery {
     pub invited: Option<String>,
+    pub created: Option<String>,
+    /// The leave form came back without its confirmation box ticked.
+    pub confirm_leave: Option<String>,
     /// The page of submissions (newest first).
     pub page: Option<u32>,
     pub enrolments_page: Option<u32>,
@@ -68,7 +74,8 @@ pub async fn show(
         .db
         .read(move |conn| {
             let team = team_for_member(conn, &id, &user)?;
-            let is_owner = teams::role_of(conn, &id, &user.id)? == Some(MemberRole::Owner);
+            let role = teams::role_of(conn, &id, &user.id)?;
+            let is_owner = role == Some(MemberRole::Owner);
             let members = teams::members(conn, &id)?;
             let (pending, pending_total) =
                 teams::invitations_of_team(conn, &id, Some(InvitationStatus::Pending), invited)?;
@@ -123,14 +130,24 @@ pub async fn show(
                     .collect(),
                 submissions_pager: Pager::default(),
                 is_owner,
+                is_member: role.is_some(),
                 notice: None,
+                error: None,
             };
             Ok((view, (pending_total, enrolments_total, submissions_total)))
         })
         .await?;
     let (pending_total, enrolments_total, submissions_total) = totals;
     let view = TeamPage {
-        notice: query.invited.is_some().then(|| page.text("team.invited")),
+        notice: if query.created.is_some() {
+            Some(page.text("team.created"))
+        } else {
+            query.invited.is_some().then(|| page.text("team.invited"))
+        },
+        error: query
+            .confirm_leave
+            .is_some()
+            .then(|| page.text("team.confirm_leave_missing")),
         invitations_pager: Pager::new(
             &page,
             invited,
@@ -183,6 +200,9 @@ pub async fn invite(
 struct InvitationRow {
     id: String,
     team: String,
+    institution: String,
+    /// "张三 (@zhang)": who sent it.
+    invited_by: String,
     since: String,
 }
 
@@ -212,11 +232,19 @@ pub async fn invitations(
             let mut rows = Vec::new();
             let (pending, total) = teams::pending_invitations_for(conn, &user.id, paging)?;
             for invitation in pending {
-                let team = teams::find(conn, &invitation.team_id)?
-                    .map_or_else(|| invitation.team_id.0.clone(), |t| t.name);
+                let (team, institution) = teams::find(conn, &invitation.team_id)?.map_or_else(
+                    || (invitation.team_id.0.clone(), String::new()),
+                    |t| (t.name, t.institution),
+                );
+                let invited_by = users::find(conn, &invitation.invited_by)?.map_or_else(
+                    || invitation.invited_by.0.clone(),
+                    |u| format!("{} (@{})", u.display_name, u.login),
+                );
                 rows.push(InvitationRow {
                     id: invitation.id.0.clone(),
                     team,
+                    institution,
+                    invited_by,
                     since: when(&iso_time(invitation.created_at)),
                 });
             }
@@ -251,13 +279,20 @@ pub async fn respond(
         "decline" => false,
         _ => return Err(AppError::not_found("page")),
     };
-    page.state
+    let team = page
+        .state
         .db
         .write(move |conn| {
             let invitation = teams::find_invitation(conn, &id)?
                 .ok_or_else(|| AppError::not_found(format_args!("invitation `{id}`")))?;
-            teams::respond(conn, &invitation, &user.id, accept)
+            teams::respond(conn, &invitation, &user.id, accept)?;
+            Ok(invitation.team_id)
         })
         .await?;
-    Ok(see_other("/invitations"))
+    // A new member goes to the team's page; a declined invitation back to the list.
+    Ok(see_other(&if accept {
+        format!("/teams/{team}")
+    } else {
+        "/invitations".to_owned()
+    }))
 }

@@ -17,3 +17,4 @@ pub mod significance;
 pub mod submissions;
 pub mod teams;
 pub mod technical_reports;
+pub mod upload;

@@ -207,7 +207,28 @@ impl Browser {
 
     /// Runs `script` in the page and returns what it returns (a layout measurement, say).
     pub async fn script(&self, script: &str) -> serde_json::Value {
-        match self.client.execute(script, Vec::new()).await {
+        self.run_script(script, Vec::new()).await
+    }
+
+    /// Runs `script` in the page (its `arguments` are `args`) and returns what it returns.
+    pub async fn run_script(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        match self.client.execute(script, args).await {
+            Ok(value) => value,
+            Err(error) => self.fail(&format!("the script failed: {error}")).await,
+        }
+    }
+
+    /// Runs `script` asynchronously: it ends by calling its last argument with the result.
+    pub async fn run_async_script(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        match self.client.execute_async(script, args).await {
             Ok(value) => value,
             Err(error) => self.fail(&format!("the script failed: {error}")).await,
         }

@@ -104,6 +104,25 @@ pub fn used_today(
         .get_result(conn)
 }
 
+/// How many submissions each of `teams` made to the phase, and when the last one came
+/// (milliseconds since the epoch): the board's "entries" and "last submission" columns.
+pub fn entries_of_teams(
+    conn: &mut DbConnection,
+    phase: &PhaseId,
+    teams: &[TeamId],
+) -> QueryResult<Vec<(TeamId, i64, Option<i64>)>> {
+    submissions::table
+        .filter(submissions::phase_id.eq(phase))
+        .filter(submissions::team_id.eq_any(teams))
+        .group_by(submissions::team_id)
+        .select((
+            submissions::team_id,
+            diesel::dsl::count_star(),
+            diesel::dsl::max(submissions::created_at),
+        ))
+        .load(conn)
+}
+
 /// The team's earlier submission of the same image to the same phase, if any.
 pub fn find_same_image(
     conn: &mut DbConnection,

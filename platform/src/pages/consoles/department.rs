@@ -139,8 +139,8 @@ fn parsed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, AppError> {
 struct ScenarioFormPage {
     fields: ScenarioFields,
     organizations: Vec<Choice>,
-    modes: Vec<&'static str>,
-    metrics: Vec<&'static str>,
+    modes: Vec<CodeChoice>,
+    metrics: Vec<CodeChoice>,
     problem: Option<String>,
 }
 
@@ -174,8 +174,8 @@ async fn scenario_form_page(
         ScenarioFormPage {
             fields,
             organizations,
-            modes: MODES.to_vec(),
-            metrics: METRICS.to_vec(),
+            modes: code_choices(page, "mode", &MODES),
+            metrics: code_choices(page, "metric", &METRICS),
             problem,
         },
     )
@@ -226,6 +226,24 @@ pub async fn create_scenario(
     }
 }
 
+/// A choice of a closed set: its code, sent back as typed, and its name in the page's
+/// language.
+#[derive(Serialize)]
+struct CodeChoice {
+    value: &'static str,
+    label: String,
+}
+
+fn code_choices(page: &PageContext, kind: &str, codes: &[&'static str]) -> Vec<CodeChoice> {
+    codes
+        .iter()
+        .map(|&value| CodeChoice {
+            value,
+            label: page.code(kind, value),
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 struct PhaseRow {
     id: String,
@@ -244,8 +262,8 @@ struct EditPage {
     from_catalog: bool,
     public_url: String,
     fields: ScenarioFields,
-    modes: Vec<&'static str>,
-    metrics: Vec<&'static str>,
+    modes: Vec<CodeChoice>,
+    metrics: Vec<CodeChoice>,
     phases: Vec<PhaseRow>,
     /// The package version in force; 0 while the scenario has none (and cannot be published).
     package_version: i32,
@@ -281,8 +299,8 @@ async fn edit_page(
         public_url: format!("/scenarios/{}", view.id),
         fields: ScenarioFields::of(&view),
         package_version: view.package_version,
-        modes: MODES.to_vec(),
-        metrics: METRICS.to_vec(),
+        modes: code_choices(page, "mode", &MODES),
+        metrics: code_choices(page, "metric", &METRICS),
         phases: view
             .phases
             .iter()
@@ -455,14 +473,30 @@ pub async fn delete_phase(
     page: PageContext,
     DepartmentOrAdmin(user): DepartmentOrAdmin,
     path: web::Path<(ScenarioId, PhaseId)>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, phase) = path.into_inner();
     let target = id.clone();
+    let unconfirmed = page.text("console.delete_unconfirmed");
+    let confirmed = form.confirm.as_deref() == Some("yes");
     edit_with(page, user, id, "phases", move |conn, user| {
+        if !confirmed {
+            // One click must not delete a phase (and with it a running competition's
+            // deadline): the form's confirmation box must be ticked.
+            return Err(AppError::BadRequest {
+                code: "confirmation_needed",
+                message: unconfirmed,
+            });
+        }
         scenario_api::delete_scenario_phase(conn, user, &target, &phase)
     })
     .await
+}
+
+/// A destructive action's form: its confirmation box.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    pub confirm: Option<String>,
 }
 
 /// `POST /console/scenarios/{id}/publish` — `POST /api/v1/scenarios/{id}/publish`'s rules.
