@@ -137,23 +137,42 @@ fn bearer_secret(req: &HttpRequest) -> Result<Option<String>, String> {
     }
 }
 
-fn lookup(conn: &mut crate::db::DbConnection, secret: &str) -> Result<Caller, AppError> {
+/// The caller a bearer token names, and the token to mark used (see [`tokens::stale_use`]).
+fn lookup(
+    conn: &mut crate::db::DbConnection,
+    secret: &str,
+) -> Result<(Caller, Option<TokenId>), AppError> {
     if let Some(token) = tokens::find_live(conn, secret, TokenKind::Worker)? {
-        tokens::touch(conn, &token)?;
-        return Ok(Caller::Worker(WorkerCaller {
-            user_id: token.user_id,
-        }));
+        let stale = tokens::stale_use(&token);
+        return Ok((
+            Caller::Worker(WorkerCaller {
+                user_id: token.user_id,
+            }),
+            stale,
+        ));
     }
     let Some(token) = tokens::find_live(conn, secret, TokenKind::User)? else {
-        return Ok(Caller::Refused(
-            "the token is unknown or revoked".to_owned(),
+        return Ok((
+            Caller::Refused("the token is unknown or revoked".to_owned()),
+            None,
         ));
     };
-    tokens::touch(conn, &token)?;
-    Ok(match user_by_id(conn, &token.user_id)? {
+    let caller = match user_by_id(conn, &token.user_id)? {
         Some(user) => Caller::User(user),
         None => Caller::Refused("the token's user no longer exists".to_owned()),
-    })
+    };
+    Ok((caller, tokens::stale_use(&token)))
+}
+
+/// Records a token's use, at most once a minute, in a write of its own.
+pub async fn mark_used(state: &AppState, stale: Option<TokenId>) -> Result<(), AppError> {
+    if let Some(id) = stale {
+        state
+            .db
+            .write(move |conn| Ok(tokens::mark_used(conn, &id)?))
+            .await?;
+    }
+    Ok(())
 }
 
 /// The user with their roles, if they still exist.
@@ -182,7 +201,6 @@ pub fn user_by_token(
     let Some(token) = tokens::find_live(conn, secret, TokenKind::User)? else {
         return Ok(None);
     };
-    tokens::touch(conn, &token)?;
     Ok(user_by_id(conn, &token.user_id)?.map(|user| (user, token.id)))
 }
 
@@ -229,7 +247,11 @@ pub async fn authenticate(
         .ok_or_else(|| AppError::Internal("application state missing".into()))?;
     let caller = match bearer_secret(request.request()) {
         Err(message) => Some(Caller::Refused(message)),
-        Ok(Some(secret)) => Some(state.db.read(move |conn| lookup(conn, &secret)).await?),
+        Ok(Some(secret)) => {
+            let (caller, stale) = state.db.read(move |conn| lookup(conn, &secret)).await?;
+            mark_used(&state, stale).await?;
+            Some(caller)
+        }
         Ok(None) if session_applies(&request) => {
             match session::session_secret(&state, request.request()) {
                 Some(secret) => {

@@ -95,6 +95,7 @@ pub async fn login(
     };
     match user {
         Some((user, token)) => {
+            crate::auth::mark_used(&page.state, Some(token.clone())).await?;
             let cookie = session::start_session(&page.state, &user.id, Some(token)).await?;
             tracing::info!(user = %user.id, "signed in with a token");
             Ok(HttpResponse::SeeOther()

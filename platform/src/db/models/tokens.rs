@@ -109,13 +109,22 @@ pub fn find_live(
 }
 
 /// Records use at most once a minute, so reads do not turn into a write each.
-pub fn touch(conn: &mut DbConnection, token: &ApiToken) -> QueryResult<()> {
+/// The token to mark used, if its last use is more than a minute old: found on a read, then
+/// marked by [`mark_used`] in a write of its own. An UPDATE inside a read would write past
+/// SQLite's writer lock, and a write transaction that had read before it would then fail
+/// on its snapshot (a 500 on whatever request it served).
+pub fn stale_use(token: &ApiToken) -> Option<TokenId> {
     let now = now_millis();
-    if token.last_used_at.is_none_or(|last| now - last > 60_000) {
-        diesel::update(api_tokens::table.find(&token.id))
-            .set(api_tokens::last_used_at.eq(now))
-            .execute(conn)?;
-    }
+    token
+        .last_used_at
+        .is_none_or(|last| now - last > 60_000)
+        .then(|| token.id.clone())
+}
+
+pub fn mark_used(conn: &mut DbConnection, id: &TokenId) -> QueryResult<()> {
+    diesel::update(api_tokens::table.find(id))
+        .set(api_tokens::last_used_at.eq(now_millis()))
+        .execute(conn)?;
     Ok(())
 }
 
