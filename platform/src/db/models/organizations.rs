@@ -85,13 +85,7 @@ pub fn exists(conn: &mut DbConnection, id: &OrganizationId) -> QueryResult<bool>
 /// institution becomes one organisation record, whichever team names it first.
 pub fn institution_named(conn: &mut DbConnection, name: &str) -> QueryResult<OrganizationId> {
     let name = name.trim();
-    let existing = organizations::table
-        .filter(organizations::kind.eq(OrganizationKind::Institution))
-        .filter(organizations::name_zh.eq(name))
-        .select(organizations::id)
-        .first::<OrganizationId>(conn)
-        .optional()?;
-    if let Some(id) = existing {
+    if let Some(id) = institution_id(conn, name)? {
         return Ok(id);
     }
     let organization = Organization {
@@ -102,10 +96,31 @@ pub fn institution_named(conn: &mut DbConnection, name: &str) -> QueryResult<Org
         kind: OrganizationKind::Institution,
         monthly_credit_fen: 0,
     };
-    diesel::insert_into(organizations::table)
-        .values(&organization)
-        .execute(conn)?;
-    Ok(organization.id)
+    // Two teams naming a new institution at once: the second insert meets the unique
+    // index and both teams get the first one's record. The insert is its own savepoint so
+    // that on PostgreSQL the surrounding transaction survives the refusal.
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(organizations::table)
+            .values(&organization)
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(organization.id),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => institution_id(conn, name)?.ok_or(diesel::result::Error::NotFound),
+        Err(other) => Err(other),
+    }
+}
+
+fn institution_id(conn: &mut DbConnection, name: &str) -> QueryResult<Option<OrganizationId>> {
+    organizations::table
+        .filter(organizations::kind.eq(OrganizationKind::Institution))
+        .filter(organizations::name_zh.eq(name))
+        .select(organizations::id)
+        .first::<OrganizationId>(conn)
+        .optional()
 }
 
 /// Sets how much own charge the organisation may run up a month; audited.
