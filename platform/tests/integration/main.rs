@@ -30,6 +30,7 @@ mod metrics;
 mod migrations;
 mod newcomer;
 mod node_config;
+mod notifications;
 mod off_the_shelf;
 mod oidc;
 mod overview;

@@ -13,6 +13,7 @@ use crate::db::DbConnection;
 use crate::db::ids::{ObjectionId, ScenarioId, TeamId};
 use crate::db::models::audit;
 use crate::db::models::awards::{self, Award, Objection, Winner};
+use crate::db::models::notifications::{self, Notice, NotificationKind};
 use crate::db::models::scenarios::{Scenario, Visibility};
 use crate::db::now_millis;
 use crate::error::AppError;
@@ -232,6 +233,15 @@ pub fn announce(
         scenario.id.as_str(),
         serde_json::json!({ "objections_close_at": iso_time(closes_at) }),
     )?;
+    // The finalists' members: the announcement decides their fate.
+    let notice = Notice::about_scenario(
+        NotificationKind::AnnouncementPublished,
+        &scenario,
+        format!("/scenarios/{}/announcement", scenario.id),
+    );
+    for finalist in judging::finalists(conn, &scenario)? {
+        notifications::notify_team(conn, &finalist.team_id, &notice)?;
+    }
     view(conn, scenario, true)
 }
 
@@ -278,6 +288,15 @@ pub fn object(
         scenario.id.as_str(),
         serde_json::json!({ "objection_id": objection.id, "text_chars": form.text.chars().count() }),
     )?;
+    notifications::notify_department(
+        conn,
+        &scenario.organization_id,
+        &Notice::about_scenario(
+            NotificationKind::ObjectionFiled,
+            &scenario,
+            format!("/console/scenarios/{}/award", scenario.id),
+        ),
+    )?;
     Ok(objection_view(objection, Some(user.login.clone())))
 }
 
@@ -307,6 +326,15 @@ pub fn answer(
         "scenario",
         scenario.id.as_str(),
         serde_json::json!({ "objection_id": found.id, "text_chars": form.text.chars().count() }),
+    )?;
+    notifications::notify(
+        conn,
+        std::slice::from_ref(&found.filed_by),
+        &Notice::about_scenario(
+            NotificationKind::ObjectionAnswered,
+            &scenario,
+            format!("/scenarios/{}/announcement", scenario.id),
+        ),
     )?;
     Ok(objection_view(
         Objection {

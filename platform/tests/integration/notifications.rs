@@ -1,0 +1,230 @@
+//! Notifications on both backends: each event tells exactly the people it concerns, in
+//! the transaction that records it; a person sees and marks only their own.
+
+use actix_web::test::TestRequest;
+use serde_json::{Value, json};
+
+use crate::common::{Actor, Backend, Reply, TestApp};
+use crate::consoles::{claim_and_report, close_phases, register_worker, two_evaluated};
+use crate::on_both_backends;
+
+async fn put(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
+    let reply = app
+        .send(
+            TestRequest::put()
+                .uri(path)
+                .insert_header(("Authorization", format!("Bearer {}", who.token)))
+                .set_json(body),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{path}: {:?}", reply.body);
+    reply
+}
+
+async fn post(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
+    let reply = app.post(path, who.token(), body).await;
+    assert!(reply.status.is_success(), "{path}: {:?}", reply.body);
+    reply
+}
+
+/// The caller's notifications, newest first.
+async fn inbox(app: &TestApp, who: &Actor) -> Value {
+    let reply = app.get("/api/v1/notifications", who.token()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body
+}
+
+/// The kinds of the caller's notifications, oldest first.
+async fn kinds(app: &TestApp, who: &Actor) -> Vec<String> {
+    let body = inbox(app, who).await;
+    let mut kinds: Vec<String> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.reverse();
+    kinds
+}
+
+/// A worker takes the next job and reports that the submission failed by its own doing.
+async fn fail_next(app: &TestApp) {
+    let token = app.worker_token();
+    let worker = register_worker(app, &token).await;
+    claim_and_report(
+        app,
+        &token,
+        &worker,
+        |_| json!({"outcome": "submission_failed", "reason": "exit code 1"}),
+    )
+    .await;
+}
+
+async fn each_event_tells_the_right_people(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    for who in [&w.alice, &w.bob, &w.carol, &w.judge, &w.konggang] {
+        assert_eq!(inbox(&app, who).await["unread"], 0);
+    }
+    assert_eq!(app.get("/api/v1/notifications", None).await.status, 401);
+
+    // Evaluations: every member of the submitting team, and nobody else.
+    let (a, b) = two_evaluated(&app).await;
+    let alice = inbox(&app, &w.alice).await;
+    assert_eq!(alice["total"], 1, "{alice}");
+    assert_eq!(alice["unread"], 1);
+    let first = &alice["items"][0];
+    assert_eq!(first["kind"], "evaluation_finished");
+    assert_eq!(first["params"]["submission_id"], a.as_str());
+    assert_eq!(first["params"]["scenario_id"], "kg-open");
+    assert_eq!(first["link"], format!("/submissions/{a}"));
+    assert_eq!(first["read"], false);
+    let bob = inbox(&app, &w.bob).await;
+    assert_eq!(bob["items"][0]["params"]["submission_id"], b.as_str());
+    assert_eq!(bob["total"], 1);
+    app.team_a_submits("a broken image").await;
+    fail_next(&app).await;
+    assert_eq!(
+        kinds(&app, &w.alice).await,
+        ["evaluation_finished", "evaluation_failed"]
+    );
+    assert_eq!(kinds(&app, &w.bob).await, ["evaluation_finished"]);
+
+    // An invitation: the invitee only.
+    post(
+        &app,
+        &format!("/api/v1/teams/{}/invitations", w.team_a),
+        &w.alice,
+        json!({"login": "carol"}),
+    )
+    .await;
+    let carol = inbox(&app, &w.carol).await;
+    assert_eq!(carol["items"][0]["kind"], "invitation");
+    assert_eq!(carol["items"][0]["params"]["team"], "Team A");
+    assert_eq!(carol["items"][0]["params"]["inviter"], "alice");
+    assert_eq!(carol["items"][0]["link"], "/invitations");
+    assert_eq!(kinds(&app, &w.alice).await.len(), 2);
+
+    // A judging panel: the judge put on it, once however often assigned.
+    let panel = format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id);
+    put(&app, &panel, &w.konggang, json!({})).await;
+    put(&app, &panel, &w.konggang, json!({})).await;
+    assert_eq!(kinds(&app, &w.judge).await, ["panel_assigned"]);
+    assert_eq!(
+        inbox(&app, &w.judge).await["items"][0]["link"],
+        "/console/judging/kg-open"
+    );
+
+    // The announcement: every member of each finalist team.
+    close_phases(&app, "kg-open");
+    put(
+        &app,
+        "/api/v1/scenarios/kg-open/award",
+        &w.konggang,
+        json!({"winners": [{"team_id": w.team_a, "amount_fen": 100, "reason": "first"}]}),
+    )
+    .await;
+    post(
+        &app,
+        "/api/v1/scenarios/kg-open/award/announce",
+        &w.konggang,
+        json!({}),
+    )
+    .await;
+    for who in [&w.alice, &w.bob] {
+        let body = inbox(&app, who).await;
+        assert_eq!(body["items"][0]["kind"], "announcement_published");
+        assert_eq!(body["items"][0]["params"]["scenario_zh"], "kg-open 标题");
+        assert_eq!(body["items"][0]["link"], "/scenarios/kg-open/announcement");
+    }
+    assert_eq!(kinds(&app, &w.carol).await, ["invitation"]);
+
+    // An objection: the scenario's department (not another's); its answer: the objector.
+    let filed = post(
+        &app,
+        "/api/v1/scenarios/kg-open/objections",
+        &w.carol,
+        json!({"text": "Recount, please."}),
+    )
+    .await;
+    assert_eq!(kinds(&app, &w.konggang).await, ["objection_filed"]);
+    assert!(kinds(&app, &w.fengdong).await.is_empty());
+    let objection = filed.body["id"].as_str().unwrap().to_owned();
+    post(
+        &app,
+        &format!("/api/v1/scenarios/kg-open/objections/{objection}/answer"),
+        &w.konggang,
+        json!({"text": "Recounted."}),
+    )
+    .await;
+    assert_eq!(
+        kinds(&app, &w.carol).await,
+        ["invitation", "objection_answered"]
+    );
+    assert_eq!(kinds(&app, &w.konggang).await, ["objection_filed"]);
+    for who in [&w.admin, &w.operator, &w.fengdong] {
+        assert_eq!(inbox(&app, who).await["total"], 0);
+    }
+}
+
+async fn read_marks_only_ones_own(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    two_evaluated(&app).await;
+    app.team_a_submits("a broken image").await;
+    fail_next(&app).await;
+    let alice = inbox(&app, &w.alice).await;
+    assert_eq!(alice["unread"], 2);
+    let newest = alice["items"][0]["id"].as_i64().unwrap();
+    let oldest = alice["items"][1]["id"].as_i64().unwrap();
+
+    // Bob cannot mark Alice's read, nor see them.
+    let bob = post(
+        &app,
+        "/api/v1/notifications/read",
+        &w.bob,
+        json!({"ids": [newest, oldest]}),
+    )
+    .await;
+    assert_eq!(bob.body["unread"], 1, "Bob's own stays unread");
+    assert_eq!(inbox(&app, &w.alice).await["unread"], 2);
+    let bobs = inbox(&app, &w.bob).await;
+    assert!(
+        bobs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["id"] != newest && n["id"] != oldest)
+    );
+
+    let marked = post(
+        &app,
+        "/api/v1/notifications/read",
+        &w.alice,
+        json!({"ids": [newest]}),
+    )
+    .await;
+    assert_eq!(marked.body["unread"], 1);
+    let alice = inbox(&app, &w.alice).await;
+    assert_eq!(alice["items"][0]["read"], true);
+    assert_eq!(alice["items"][1]["read"], false);
+    let all = post(&app, "/api/v1/notifications/read", &w.alice, json!({})).await;
+    assert_eq!(all.body["unread"], 0);
+    assert_eq!(inbox(&app, &w.bob).await["unread"], 1);
+
+    let paged = app
+        .get("/api/v1/notifications?per_page=1&page=2", w.alice.token())
+        .await;
+    assert_eq!(paged.body["items"][0]["id"], oldest);
+    assert_eq!(paged.body["total"], 2);
+    let bad = app
+        .post(
+            "/api/v1/notifications/read",
+            w.alice.token(),
+            json!({"ids": "all"}),
+        )
+        .await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (422, "invalid_field"));
+}
+
+on_both_backends!(each_event_tells_the_right_people, read_marks_only_ones_own);
