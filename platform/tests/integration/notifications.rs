@@ -1,12 +1,14 @@
 //! Notifications on both backends: each event tells exactly the people it concerns, in
 //! the transaction that records it; a person sees and marks only their own.
 
+use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
 use crate::common::{Actor, Backend, Reply, TestApp};
 use crate::consoles::{claim_and_report, close_phases, register_worker, two_evaluated};
 use crate::on_both_backends;
+use crate::pages::{get, post_form, sign_in};
 
 async fn put(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
     let reply = app
@@ -227,4 +229,73 @@ async fn read_marks_only_ones_own(backend: Backend) {
     assert_eq!((bad.status.as_u16(), bad.code()), (422, "invalid_field"));
 }
 
-on_both_backends!(each_event_tells_the_right_people, read_marks_only_ones_own);
+/// The bell counts the unread; `/notifications` says each in the visitor's language with
+/// its link; "mark all as read" empties the bell.
+async fn the_page_and_the_bell(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    let (alice, csrf) = sign_in(&app, &w.alice.token.clone()).await;
+    let home = app.page(get("/").cookie(alice.clone())).await;
+    assert!(home.text.contains("id=\"bell\""), "{}", home.text);
+    assert!(!home.text.contains("class=\"badge\""));
+    let (a, _) = two_evaluated(&app).await;
+    post(
+        &app,
+        &format!("/api/v1/teams/{}/invitations", w.team_b),
+        &w.bob,
+        json!({"login": "alice"}),
+    )
+    .await;
+    let home = app.page(get("/").cookie(alice.clone())).await;
+    assert!(
+        home.text.contains("<span class=\"badge\">2</span>"),
+        "{}",
+        home.text
+    );
+    let zh = app.page(get("/notifications").cookie(alice.clone())).await;
+    assert_eq!(zh.status, StatusCode::OK, "{}", zh.text);
+    assert!(
+        zh.text.contains("bob 邀请您加入团队“Team B”"),
+        "{}",
+        zh.text
+    );
+    assert!(
+        zh.text.contains("您团队在“kg-open 标题”的提交已完成评测"),
+        "{}",
+        zh.text
+    );
+    assert!(zh.text.contains(&format!("href=\"/submissions/{a}\"")));
+    assert!(!zh.text.contains("notifications.kind"), "no raw keys");
+    let en = app
+        .page(get("/notifications?lang=en").cookie(alice.clone()))
+        .await;
+    assert!(
+        en.text
+            .contains("submission to “kg-open title” has been evaluated"),
+        "{}",
+        en.text
+    );
+    // Bob's page shows Bob's only.
+    let (bob, _) = sign_in(&app, &w.bob.token.clone()).await;
+    let bobs = app.page(get("/notifications").cookie(bob)).await;
+    assert!(!bobs.text.contains("邀请您加入"), "{}", bobs.text);
+
+    let read = app
+        .page(post_form("/notifications/read", &[("csrf_token", &csrf)]).cookie(alice.clone()))
+        .await;
+    assert_eq!(read.location(), Some("/notifications"));
+    assert_eq!(inbox(&app, &w.alice).await["unread"], 0);
+    assert_eq!(inbox(&app, &w.bob).await["unread"], 1);
+    let home = app.page(get("/").cookie(alice.clone())).await;
+    assert!(!home.text.contains("class=\"badge\""));
+    let forged = app
+        .page(post_form("/notifications/read", &[("csrf_token", "forged")]).cookie(alice))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+}
+
+on_both_backends!(
+    each_event_tells_the_right_people,
+    read_marks_only_ones_own,
+    the_page_and_the_bell
+);
