@@ -9,6 +9,7 @@ mod boards;
 mod browser;
 mod browser_flow;
 mod browser_judging;
+mod browser_notifications;
 mod browser_signin;
 mod browser_team;
 mod catalog;

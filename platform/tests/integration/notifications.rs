@@ -23,7 +23,7 @@ async fn put(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
     reply
 }
 
-async fn post(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
+pub(crate) async fn post(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
     let reply = app.post(path, who.token(), body).await;
     assert!(reply.status.is_success(), "{path}: {:?}", reply.body);
     reply

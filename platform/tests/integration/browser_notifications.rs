@@ -1,0 +1,43 @@
+//! Notifications in a real headless Chromium at phone width, in Chinese: the bell counts
+//! the unread, the list says each with its link, "mark all as read" empties the bell.
+
+use serde_json::json;
+
+use crate::browser::{Size, require_chromium};
+use crate::browser_flow::{expect_text, signed_in};
+use crate::common::{Backend, TestApp};
+use crate::consoles::two_evaluated;
+use crate::notifications::post;
+use crate::on_one_backend;
+
+/// In a real headless Chromium at phone width, in Chinese: the bell, the list, mark all read.
+async fn notifications_in_a_browser(backend: Backend) {
+    if !require_chromium() {
+        return;
+    }
+    let app = TestApp::new(backend).await;
+    let base = app.serve_http();
+    let w = app.world.clone();
+    two_evaluated(&app).await;
+    post(
+        &app,
+        &format!("/api/v1/teams/{}/invitations", w.team_b),
+        &w.bob,
+        json!({"login": "alice"}),
+    )
+    .await;
+    let alice = signed_in("notifications", &base, &w.alice, "/notifications").await;
+    alice.resize(Size::Phone).await;
+    alice.open(&format!("{base}/notifications")).await;
+    expect_text(&alice, "#bell", "2").await;
+    expect_text(&alice, ".notifications", "邀请您加入团队“Team B”").await;
+    alice.screenshot("phone-zh").await;
+    alice.click("#read-all button[type=submit]").await;
+    expect_text(&alice, ".notifications", "已完成评测").await;
+    let bell = alice.text("#bell").await;
+    assert!(!bell.contains('2'), "the bell still counts: {bell}");
+    alice.screenshot("phone-zh-read").await;
+    alice.close().await;
+}
+
+on_one_backend!(notifications_in_a_browser);
