@@ -1,13 +1,11 @@
 //! Notifications in a real headless Chromium at phone width, in Chinese: the bell counts
 //! the unread, the list says each with its link, "mark all as read" empties the bell.
 
-use serde_json::json;
-
 use crate::browser::{Size, require_chromium};
 use crate::browser_flow::{expect_text, signed_in};
 use crate::common::{Backend, TestApp};
 use crate::consoles::two_evaluated;
-use crate::notifications::post;
+use crate::notifications::invite;
 use crate::on_one_backend;
 
 /// In a real headless Chromium at phone width, in Chinese: the bell, the list, mark all read.
@@ -19,13 +17,7 @@ async fn notifications_in_a_browser(backend: Backend) {
     let base = app.serve_http();
     let w = app.world.clone();
     two_evaluated(&app).await;
-    post(
-        &app,
-        &format!("/api/v1/teams/{}/invitations", w.team_b),
-        &w.bob,
-        json!({"login": "alice"}),
-    )
-    .await;
+    invite(&app, &w.bob, w.team_b.as_str(), "alice").await;
     let alice = signed_in("notifications", &base, &w.alice, "/notifications").await;
     alice.resize(Size::Phone).await;
     alice.open(&format!("{base}/notifications")).await;

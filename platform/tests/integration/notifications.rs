@@ -23,10 +23,16 @@ async fn put(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
     reply
 }
 
-pub(crate) async fn post(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
+async fn post(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
     let reply = app.post(path, who.token(), body).await;
     assert!(reply.status.is_success(), "{path}: {:?}", reply.body);
     reply
+}
+
+/// `owner` invites `login` to `team` through the API.
+pub(crate) async fn invite(app: &TestApp, owner: &Actor, team: &str, login: &str) {
+    let path = format!("/api/v1/teams/{team}/invitations");
+    post(app, &path, owner, json!({ "login": login })).await;
 }
 
 /// The caller's notifications, newest first.
@@ -93,13 +99,7 @@ async fn each_event_tells_the_right_people(backend: Backend) {
     assert_eq!(kinds(&app, &w.bob).await, ["evaluation_finished"]);
 
     // An invitation: the invitee only.
-    post(
-        &app,
-        &format!("/api/v1/teams/{}/invitations", w.team_a),
-        &w.alice,
-        json!({"login": "carol"}),
-    )
-    .await;
+    invite(&app, &w.alice, w.team_a.as_str(), "carol").await;
     let carol = inbox(&app, &w.carol).await;
     assert_eq!(carol["items"][0]["kind"], "invitation");
     assert_eq!(carol["items"][0]["params"]["team"], "Team A");
@@ -239,13 +239,7 @@ async fn the_page_and_the_bell(backend: Backend) {
     assert!(home.text.contains("id=\"bell\""), "{}", home.text);
     assert!(!home.text.contains("class=\"badge\""));
     let (a, _) = two_evaluated(&app).await;
-    post(
-        &app,
-        &format!("/api/v1/teams/{}/invitations", w.team_b),
-        &w.bob,
-        json!({"login": "alice"}),
-    )
-    .await;
+    invite(&app, &w.bob, w.team_b.as_str(), "alice").await;
     let home = app.page(get("/").cookie(alice.clone())).await;
     assert!(
         home.text.contains("<span class=\"badge\">2</span>"),
