@@ -376,6 +376,7 @@ diesel::table! {
         decided_at -> BigInt,
         announced_at -> Nullable<BigInt>,
         objections_close_at -> Nullable<BigInt>,
+        final_notified_at -> Nullable<BigInt>,
     }
 }
 

@@ -164,6 +164,65 @@ async fn each_event_tells_the_right_people(backend: Backend) {
         ["invitation", "objection_answered"]
     );
     assert_eq!(kinds(&app, &w.konggang).await, ["objection_filed"]);
+    // Final: once the period is over and every objection answered; told once, whether the
+    // minute sweep or the last answer notices first (both run `notify_final`).
+    let sweep = |app: &TestApp| {
+        app.state
+            .db
+            .write_blocking(jiebang_platform::services::awards::notify_final)
+            .unwrap()
+    };
+    assert_eq!(sweep(&app), 0, "the period still runs");
+    let open = post(
+        &app,
+        "/api/v1/scenarios/kg-open/objections",
+        &w.carol,
+        json!({"text": "And the latency?"}),
+    )
+    .await;
+    app.state
+        .db
+        .write_blocking(|conn| {
+            use diesel::prelude::*;
+            use jiebang_platform::db::schema::awards;
+            diesel::update(awards::table)
+                .set(awards::objections_close_at.eq(jiebang_platform::db::now_millis() - 1))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(sweep(&app), 0, "an objection still waits for its answer");
+    assert_eq!(
+        kinds(&app, &w.alice).await.last().unwrap(),
+        "announcement_published"
+    );
+    // The last answer makes the result final: told at once, in the answer's transaction.
+    let last = open.body["id"].as_str().unwrap();
+    post(
+        &app,
+        &format!("/api/v1/scenarios/kg-open/objections/{last}/answer"),
+        &w.konggang,
+        json!({"text": "Within budget."}),
+    )
+    .await;
+    assert_eq!(sweep(&app), 0, "told once");
+    for who in [&w.alice, &w.bob] {
+        let body = inbox(&app, who).await;
+        assert_eq!(body["items"][0]["kind"], "result_final");
+        assert_eq!(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["kind"] == "result_final")
+                .count(),
+            1
+        );
+    }
+    assert_eq!(
+        kinds(&app, &w.carol).await,
+        ["invitation", "objection_answered", "objection_answered"]
+    );
     for who in [&w.admin, &w.operator, &w.fengdong] {
         assert_eq!(inbox(&app, who).await["total"], 0);
     }

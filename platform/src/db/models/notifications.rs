@@ -28,6 +28,8 @@ jiebang_scenarios::text_enum! {
         ObjectionFiled = "objection_filed",
         /// The department answered the reader's objection.
         ObjectionAnswered = "objection_answered",
+        /// The award of a scenario the reader's team is a finalist of is final.
+        ResultFinal = "result_final",
     }
 }
 

@@ -14,7 +14,7 @@ use crate::db::ids::{ObjectionId, ScenarioId, TeamId};
 use crate::db::models::audit;
 use crate::db::models::awards::{self, Award, Objection, Winner};
 use crate::db::models::notifications::{self, Notice, NotificationKind};
-use crate::db::models::scenarios::{Scenario, Visibility};
+use crate::db::models::scenarios::{self, Scenario, Visibility};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::services::judging;
@@ -336,6 +336,7 @@ pub fn answer(
             format!("/scenarios/{}/announcement", scenario.id),
         ),
     )?;
+    notify_final(conn)?;
     Ok(objection_view(
         Objection {
             answer: Some(form.text.clone()),
@@ -345,6 +346,34 @@ pub fn answer(
         },
         None,
     ))
+}
+
+/// Tells every finalist team's members, once per award, that the award became final: the
+/// objection period is over and every objection answered. Run by the minute-by-minute sweep
+/// in `server.rs` (a period ends with no request to notice it) and right after an answer
+/// (which may be the last one); `final_notified_at` makes a second run tell nobody.
+/// Returns how many awards were told of.
+pub fn notify_final(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let now = now_millis();
+    let mut told = 0;
+    for id in awards::final_untold(conn, now)? {
+        let Some(scenario) = scenarios::find(conn, &id)? else {
+            continue;
+        };
+        if !awards::mark_final_told(conn, &id, now)? {
+            continue;
+        }
+        let notice = Notice::about_scenario(
+            NotificationKind::ResultFinal,
+            &scenario,
+            format!("/scenarios/{id}/announcement"),
+        );
+        for finalist in judging::finalists(conn, &scenario)? {
+            notifications::notify_team(conn, &finalist.team_id, &notice)?;
+        }
+        told += 1;
+    }
+    Ok(told)
 }
 
 /// The public announcement (公示) to whoever sees the scenario, once announced.
