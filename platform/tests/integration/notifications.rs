@@ -29,6 +29,21 @@ async fn post(app: &TestApp, path: &str, who: &Actor, body: Value) -> Reply {
     reply
 }
 
+/// Every announced award's objection period ends now.
+pub(crate) fn end_objection_periods(app: &TestApp) {
+    app.state
+        .db
+        .write_blocking(|conn| {
+            use diesel::prelude::*;
+            use jiebang_platform::db::schema::awards;
+            diesel::update(awards::table)
+                .set(awards::objections_close_at.eq(jiebang_platform::db::now_millis() - 1))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
 /// `owner` invites `login` to `team` through the API.
 pub(crate) async fn invite(app: &TestApp, owner: &Actor, team: &str, login: &str) {
     let path = format!("/api/v1/teams/{team}/invitations");
@@ -180,17 +195,7 @@ async fn each_event_tells_the_right_people(backend: Backend) {
         json!({"text": "And the latency?"}),
     )
     .await;
-    app.state
-        .db
-        .write_blocking(|conn| {
-            use diesel::prelude::*;
-            use jiebang_platform::db::schema::awards;
-            diesel::update(awards::table)
-                .set(awards::objections_close_at.eq(jiebang_platform::db::now_millis() - 1))
-                .execute(conn)?;
-            Ok(())
-        })
-        .unwrap();
+    end_objection_periods(&app);
     assert_eq!(sweep(&app), 0, "an objection still waits for its answer");
     assert_eq!(
         kinds(&app, &w.alice).await.last().unwrap(),
