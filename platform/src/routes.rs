@@ -5,8 +5,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpRequest, HttpResponse, web};
 
 use crate::api::{
-    audit, awards, billing, compare, downloads, internal, judging, organizations, overview,
-    packages, results, reviews, scenarios, submissions, teams, technical_reports, users,
+    audit, awards, billing, compare, downloads, internal, judging, notifications, organizations,
+    overview, packages, results, reviews, scenarios, submissions, teams, technical_reports, users,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -185,6 +185,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
                 .route("/tokens", web::get().to(users::list_own))
                 .route("/tokens", web::post().to(users::issue_own))
                 .route("/tokens/{id}", web::delete().to(users::revoke))
+                .route("/notifications", web::get().to(notifications::list))
+                .route("/notifications/read", web::post().to(notifications::read))
                 .route("/audit", web::get().to(audit::list))
                 .route("/admin/overview", web::get().to(overview::overview))
                 .route("/admin/jobs", web::get().to(overview::jobs)),

@@ -8,6 +8,22 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::{bootstrap, catalog, routes};
 
+/// Every minute, tells the finalists of each award whose objection period has ended (and
+/// whose objections are all answered) that the result is final; once per award.
+fn spawn_final_results(db: Db) {
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            match db.write(crate::services::awards::notify_final).await {
+                Ok(0) => {}
+                Ok(told) => tracing::info!(awards = told, "told finalists their results are final"),
+                Err(error) => tracing::warn!(%error, "telling finalists of final results"),
+            }
+        }
+    });
+}
+
 /// Prunes unreferenced stored files every six hours, on a blocking thread.
 fn spawn_pruning(config: &Config, db: Db) {
     let blobs = crate::storage::BlobStore::new(&config.data_dir);
@@ -96,6 +112,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
             }
         });
     }
+    spawn_final_results(db_for_worker.clone());
     if config.prune_after_hours > 0 {
         spawn_pruning(&config, db_for_worker.clone());
     }

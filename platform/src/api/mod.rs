@@ -9,6 +9,7 @@ pub mod downloads;
 pub mod input;
 pub mod internal;
 pub mod judging;
+pub mod notifications;
 pub mod organizations;
 pub mod overview;
 pub mod packages;

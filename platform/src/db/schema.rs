@@ -376,6 +376,7 @@ diesel::table! {
         decided_at -> BigInt,
         announced_at -> Nullable<BigInt>,
         objections_close_at -> Nullable<BigInt>,
+        final_notified_at -> Nullable<BigInt>,
     }
 }
 
@@ -486,6 +487,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> Text,
+        kind -> Text,
+        params -> Text,
+        link -> Text,
+        created_at -> BigInt,
+        read_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(department_members -> organizations (organization_id));
 diesel::joinable!(department_members -> users (user_id));
@@ -506,6 +519,7 @@ diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(panel_members -> users (judge_id));
 diesel::joinable!(score_sheets -> teams (team_id));
@@ -550,4 +564,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     charges,
     charge_debits,
     technical_reports,
+    notifications,
 );

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod leaderboard;
 pub mod markdown;
 pub mod my_teams;
+pub mod notifications;
 pub mod organizations;
 pub mod paging;
 pub mod report_card;
@@ -20,7 +21,8 @@ pub mod submissions;
 pub mod teams;
 pub mod upload;
 
-use std::future::{Ready, ready};
+use std::future::{Future, ready};
+use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::dev::Payload;
@@ -30,6 +32,7 @@ use serde::Serialize;
 
 use crate::auth::session::ExpectedCsrf;
 use crate::auth::{CurrentUser, MaybeUser};
+use crate::db::models::notifications::unread as unread_notifications;
 use crate::error::AppError;
 use crate::pages::site::Lang;
 use crate::state::AppState;
@@ -73,6 +76,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/teams/{id}", web::get().to(teams::show))
         .route("/teams/{id}/invitations", web::post().to(teams::invite))
         .route("/invitations", web::get().to(teams::invitations))
+        .route("/notifications", web::get().to(notifications::index))
+        .route(
+            "/notifications/read",
+            web::post().to(notifications::read_all),
+        )
         .route("/invitations/{id}/{answer}", web::post().to(teams::respond))
         .route("/submissions/{id}", web::get().to(submissions::show))
         .route("/console/department", web::get().to(consoles::department))
@@ -190,6 +198,8 @@ pub struct PageContext {
     pub here: String,
     /// The sign-in page itself, when this is one: its language link stays on it.
     sign_in_page: Option<String>,
+    /// The signed-in person's unread notifications, for the bell in the navigation.
+    pub unread: i64,
 }
 
 fn query_lang(req: &HttpRequest) -> Option<Lang> {
@@ -213,18 +223,34 @@ pub fn lang_of(req: &HttpRequest) -> (Lang, bool) {
 
 impl FromRequest for PageContext {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let state = match req.app_data::<web::Data<AppState>>() {
             Some(state) => state.clone(),
-            None => return ready(Err(AppError::Internal("application state missing".into()))),
+            None => {
+                return Box::pin(ready(Err(AppError::Internal(
+                    "application state missing".into(),
+                ))));
+            }
         };
         let user = match MaybeUser::from_request(req, payload).into_inner() {
             Ok(MaybeUser(user)) => user,
-            Err(error) => return ready(Err(error)),
+            Err(error) => return Box::pin(ready(Err(error))),
         };
-        ready(Ok(Self::with(req, state, user)))
+        let mut context = Self::with(req, state, user);
+        Box::pin(async move {
+            // One indexed count per signed-in page, off the request threads.
+            if let Some(user) = &context.user {
+                let id = user.id.clone();
+                context.unread = context
+                    .state
+                    .db
+                    .read(move |conn| Ok(unread_notifications(conn, &id)?))
+                    .await?;
+            }
+            Ok(context)
+        })
     }
 }
 
@@ -254,6 +280,7 @@ impl PageContext {
             user,
             here,
             sign_in_page,
+            unread: 0,
         }
     }
 
@@ -327,6 +354,7 @@ impl PageContext {
                 "operator": consoles.2,
             },
             "csrf_token": self.csrf_token.clone().unwrap_or_default(),
+            "unread": self.unread,
             "here": self.here,
             "switch_lang": self.lang.other().code(),
             "switch_url": match &self.sign_in_page {

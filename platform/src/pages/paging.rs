@@ -1,7 +1,7 @@
 //! Long lists on the web pages come a page at a time: "Showing 1–50 of 2,000" and links to
 //! the pages either side, which keep the page's other query parameters.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::models::Page;
 use crate::error::AppError;
@@ -23,6 +23,13 @@ pub fn page_number(
     default: u32,
 ) -> Result<Page, AppError> {
     page_of(Some(number.unwrap_or(1)), Some(per_page.unwrap_or(default)))
+}
+
+/// `?page=&per_page=` of a page with one list; other parameters (`lang`) pass.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
 /// What `layout/pager` shows under a list.

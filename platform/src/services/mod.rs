@@ -7,6 +7,7 @@ pub mod boards;
 pub mod compare;
 pub mod downloads;
 pub mod judging;
+pub mod notifications;
 pub mod overview;
 pub mod packages;
 pub mod paging;

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{InvitationId, OrganizationId, ScenarioId, SubmissionId, TeamId, UserId};
+use crate::db::models::notifications::{self, Notice, NotificationKind};
 use crate::db::models::submissions::{Submission, SubmissionStage};
 use crate::db::models::teams::{
     self, Invitation, InvitationStatus, Member, MemberRole, Team, TeamKind,
@@ -136,9 +137,23 @@ pub fn invite_member(
     login: &str,
     user: &CurrentUser,
 ) -> Result<Invitation, AppError> {
-    team_for_member(conn, team, user)?;
+    let found = team_for_member(conn, team, user)?;
     if teams::role_of(conn, team, &user.id)? != Some(MemberRole::Owner) {
         return Err(AppError::forbidden("only the team's owners may invite"));
     }
-    teams::invite(conn, team, login.trim(), &user.id)
+    let invitation = teams::invite(conn, team, login.trim(), &user.id)?;
+    notifications::notify(
+        conn,
+        std::slice::from_ref(&invitation.invitee_id),
+        &Notice {
+            kind: NotificationKind::Invitation,
+            params: serde_json::json!({
+                "team_id": found.id,
+                "team": found.name,
+                "inviter": user.login,
+            }),
+            link: "/invitations".to_owned(),
+        },
+    )?;
+    Ok(invitation)
 }

@@ -355,16 +355,7 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     );
 
     // After the period, with every objection answered, the result is final everywhere.
-    app.state
-        .db
-        .write_blocking(|conn| {
-            use jiebang_platform::db::schema::awards;
-            diesel::update(awards::table)
-                .set(awards::objections_close_at.eq(jiebang_platform::db::now_millis() - 1))
-                .execute(conn)?;
-            Ok(())
-        })
-        .unwrap();
+    crate::notifications::end_objection_periods(&app);
     let public = app.page(get("/scenarios/kg-open/announcement")).await;
     assert!(public.text.contains("结果已生效"));
     assert!(!public.text.contains("id=\"objection-form\""));

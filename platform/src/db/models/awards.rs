@@ -77,6 +77,37 @@ pub fn replace(conn: &mut DbConnection, award: &Award, winners: &[Winner]) -> Qu
 }
 
 /// Starts the objection period; false when the award was announced already.
+/// Announced awards that are final (the period over, every objection answered) and whose
+/// finalists have not been told yet.
+pub fn final_untold(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<ScenarioId>> {
+    let unanswered = objections::table
+        .filter(objections::scenario_id.eq(awards::scenario_id))
+        .filter(objections::answer.is_null());
+    awards::table
+        .filter(awards::objections_close_at.le(now))
+        .filter(awards::final_notified_at.is_null())
+        .filter(diesel::dsl::not(diesel::dsl::exists(unanswered)))
+        .select(awards::scenario_id)
+        .load(conn)
+}
+
+/// Records that the finalists of an award were told it is final; false when already told
+/// (by a sweep or an answer that ran first).
+pub fn mark_final_told(
+    conn: &mut DbConnection,
+    scenario: &ScenarioId,
+    now: i64,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        awards::table
+            .find(scenario)
+            .filter(awards::final_notified_at.is_null()),
+    )
+    .set(awards::final_notified_at.eq(now))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 pub fn announce(
     conn: &mut DbConnection,
     scenario: &ScenarioId,

@@ -9,6 +9,7 @@ pub mod enrolments;
 pub mod identities;
 pub mod jobs;
 pub mod judging;
+pub mod notifications;
 pub mod oidc_logins;
 pub mod organizations;
 pub mod package_versions;

@@ -3,8 +3,9 @@
 use diesel::prelude::*;
 
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId, TeamId, UserId};
+use crate::db::models::notifications::{self, Notice, NotificationKind};
 use crate::db::models::{Page, audit};
-use crate::db::schema::{submission_events, submissions};
+use crate::db::schema::{scenarios, submission_events, submissions};
 use crate::db::{DbConnection, now_millis};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -177,7 +178,39 @@ pub fn set_stage(
             submissions::updated_at.eq(now),
         ))
         .execute(conn)?;
-    record_event(conn, id, stage, now, detail)
+    record_event(conn, id, stage, now, detail)?;
+    let kind = match stage {
+        SubmissionStage::Done => NotificationKind::EvaluationFinished,
+        SubmissionStage::Failed => NotificationKind::EvaluationFailed,
+        _ => return Ok(()),
+    };
+    // Every path to an end (a result, a failure, attempts or quiet waits run out) passes
+    // here, inside the transaction that records it: the team hears of each end once.
+    let (team, scenario, title_zh, title_en): (TeamId, ScenarioId, String, String) =
+        submissions::table
+            .inner_join(scenarios::table.on(scenarios::id.eq(submissions::scenario_id)))
+            .filter(submissions::id.eq(id))
+            .select((
+                submissions::team_id,
+                submissions::scenario_id,
+                scenarios::title_zh,
+                scenarios::title_en,
+            ))
+            .first(conn)?;
+    notifications::notify_team(
+        conn,
+        &team,
+        &Notice {
+            kind,
+            params: serde_json::json!({
+                "submission_id": id,
+                "scenario_id": scenario,
+                "scenario_zh": title_zh,
+                "scenario_en": title_en,
+            }),
+            link: format!("/submissions/{id}"),
+        },
+    )
 }
 
 fn record_event(

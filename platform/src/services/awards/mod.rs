@@ -13,7 +13,8 @@ use crate::db::DbConnection;
 use crate::db::ids::{ObjectionId, ScenarioId, TeamId};
 use crate::db::models::audit;
 use crate::db::models::awards::{self, Award, Objection, Winner};
-use crate::db::models::scenarios::{Scenario, Visibility};
+use crate::db::models::notifications::{self, Notice, NotificationKind};
+use crate::db::models::scenarios::{self, Scenario, Visibility};
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::services::judging;
@@ -232,6 +233,15 @@ pub fn announce(
         scenario.id.as_str(),
         serde_json::json!({ "objections_close_at": iso_time(closes_at) }),
     )?;
+    // The finalists' members: the announcement decides their fate.
+    let notice = Notice::about_scenario(
+        NotificationKind::AnnouncementPublished,
+        &scenario,
+        format!("/scenarios/{}/announcement", scenario.id),
+    );
+    for finalist in judging::finalists(conn, &scenario)? {
+        notifications::notify_team(conn, &finalist.team_id, &notice)?;
+    }
     view(conn, scenario, true)
 }
 
@@ -278,6 +288,15 @@ pub fn object(
         scenario.id.as_str(),
         serde_json::json!({ "objection_id": objection.id, "text_chars": form.text.chars().count() }),
     )?;
+    notifications::notify_department(
+        conn,
+        &scenario.organization_id,
+        &Notice::about_scenario(
+            NotificationKind::ObjectionFiled,
+            &scenario,
+            format!("/console/scenarios/{}/award", scenario.id),
+        ),
+    )?;
     Ok(objection_view(objection, Some(user.login.clone())))
 }
 
@@ -308,6 +327,16 @@ pub fn answer(
         scenario.id.as_str(),
         serde_json::json!({ "objection_id": found.id, "text_chars": form.text.chars().count() }),
     )?;
+    notifications::notify(
+        conn,
+        std::slice::from_ref(&found.filed_by),
+        &Notice::about_scenario(
+            NotificationKind::ObjectionAnswered,
+            &scenario,
+            format!("/scenarios/{}/announcement", scenario.id),
+        ),
+    )?;
+    notify_final(conn)?;
     Ok(objection_view(
         Objection {
             answer: Some(form.text.clone()),
@@ -317,6 +346,34 @@ pub fn answer(
         },
         None,
     ))
+}
+
+/// Tells every finalist team's members, once per award, that the award became final: the
+/// objection period is over and every objection answered. Run by the minute-by-minute sweep
+/// in `server.rs` (a period ends with no request to notice it) and right after an answer
+/// (which may be the last one); `final_notified_at` makes a second run tell nobody.
+/// Returns how many awards were told of.
+pub fn notify_final(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let now = now_millis();
+    let mut told = 0;
+    for id in awards::final_untold(conn, now)? {
+        let Some(scenario) = scenarios::find(conn, &id)? else {
+            continue;
+        };
+        if !awards::mark_final_told(conn, &id, now)? {
+            continue;
+        }
+        let notice = Notice::about_scenario(
+            NotificationKind::ResultFinal,
+            &scenario,
+            format!("/scenarios/{id}/announcement"),
+        );
+        for finalist in judging::finalists(conn, &scenario)? {
+            notifications::notify_team(conn, &finalist.team_id, &notice)?;
+        }
+        told += 1;
+    }
+    Ok(told)
 }
 
 /// The public announcement (公示) to whoever sees the scenario, once announced.

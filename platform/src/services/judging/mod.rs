@@ -18,6 +18,7 @@ use crate::db::models::board_entries::{self, Board, BoardKey};
 use crate::db::models::judging::{
     self, Criterion, CriterionKind, JudgeScore, Judging, Measure, PanelMember, ScoreSheet,
 };
+use crate::db::models::notifications::{self, Notice, NotificationKind};
 use crate::db::models::phases::{self, Phase};
 use crate::db::models::scenarios::Scenario;
 use crate::db::models::users::{self, Role};
@@ -353,6 +354,15 @@ pub fn assign_judge(
             "scenario",
             scenario.id.as_str(),
             serde_json::json!({ "judge_id": judge }),
+        )?;
+        notifications::notify(
+            conn,
+            std::slice::from_ref(judge),
+            &Notice::about_scenario(
+                NotificationKind::PanelAssigned,
+                &scenario,
+                format!("/console/judging/{}", scenario.id),
+            ),
         )?;
     }
     Ok(added)
