@@ -80,6 +80,13 @@ pg_stop() {
     PG_DIR=""
 }
 
+# aiosmtpd, the SMTP server program the e-mail tests send notifications to (PyPI).
+smtp_fetch() {
+    if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+        python3 -m pip install --quiet aiosmtpd==1.4.6
+    fi
+}
+
 # axe-core for the browser tests' accessibility check: the copy that the PyPI package
 # axe-selenium-python ships, fetched once with pip into target/axe/ (JIEBANG_AXE_JS names it).
 axe_fetch() {

@@ -10,6 +10,7 @@ pub mod conditional;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod oidc_routes;

@@ -77,6 +77,11 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     let db_for_worker = db.clone();
     let state = AppState::new(db, config.clone())?;
     let (rate_limits, stopping) = (state.rate_limits.clone(), state.stopping.clone());
+    if let Some(smtp) = &config.smtp {
+        let mailer =
+            crate::mail::Mailer::new(smtp, config.public_url(), state.site.catalogs.clone())?;
+        crate::mail::spawn(mailer, db_for_worker.clone());
+    }
     // Signals are ours, not actix's: a stop first ends long-poll claims and lets the
     // embedded worker hand its job back, and only then stops the server, which waits at
     // most two seconds for requests still in flight.

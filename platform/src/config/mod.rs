@@ -75,6 +75,8 @@ settings! {
         pub measurement: MeasurementSettings,
         /// Sign-in through an OpenID Connect provider; off when absent (`[oidc]`).
         pub oidc: Option<OidcConfig>,
+        /// E-mail of notifications through an SMTP server; off when absent (`[smtp]`).
+        pub smtp: Option<SmtpConfig>,
     }
 }
 
@@ -203,6 +205,24 @@ settings! {
         pub client_secret: Secret,
         /// The provider's name on the sign-in button ("Sign in with …").
         pub display_name: String = "OpenID Connect".to_owned(),
+    }
+}
+
+settings! {
+    /// The SMTP server notifications are e-mailed through (`[smtp]` in the file): plain SMTP,
+    /// as to the node's own relay (postfix, for example), which then delivers with TLS.
+    pub struct SmtpConfig {
+        /// The server's host name or address.
+        pub host: String,
+        /// The server's port.
+        pub port: u32 = 25,
+        /// The sender address of every message.
+        pub from: String,
+        /// The user name, when the server asks for one.
+        pub username: Option<String> = None,
+        /// The password for `username`; give it through the environment, never in a file
+        /// that is checked in.
+        pub password: Option<Secret> = None,
     }
 }
 

@@ -496,6 +496,7 @@ diesel::table! {
         link -> Text,
         created_at -> BigInt,
         read_at -> Nullable<BigInt>,
+        mailed_at -> Nullable<BigInt>,
     }
 }
 

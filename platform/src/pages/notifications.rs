@@ -9,7 +9,7 @@ use crate::auth::session::CsrfForm;
 use crate::error::AppError;
 use crate::pages::paging::{ListQuery, Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::when;
-use crate::pages::site::Lang;
+use crate::pages::site::{Catalogs, Lang};
 use crate::pages::teams::Empty;
 use crate::pages::{PageContext, see_other};
 use crate::services::notifications::{self, NotificationView, ReadForm};
@@ -31,6 +31,11 @@ struct NotificationsPage {
 /// The catalog sentence for the notification, filled from its parameters; a scenario's
 /// title in the page's language.
 fn sentence(page: &PageContext, view: &NotificationView) -> String {
+    notification_sentence(&page.state.site.catalogs, page.lang, view)
+}
+
+/// The sentence of a notification in `lang` (the page's, or an e-mail's).
+pub fn notification_sentence(catalogs: &Catalogs, lang: Lang, view: &NotificationView) -> String {
     let param = |name: &str| {
         view.params
             .get(name)
@@ -38,11 +43,12 @@ fn sentence(page: &PageContext, view: &NotificationView) -> String {
             .unwrap_or_default()
             .to_owned()
     };
-    let scenario = match page.lang {
+    let scenario = match lang {
         Lang::Zh => param("scenario_zh"),
         Lang::En => param("scenario_en"),
     };
-    page.text(&format!("notifications.kind.{}", view.kind))
+    catalogs
+        .text(lang, &format!("notifications.kind.{}", view.kind))
         .replace("{scenario}", &scenario)
         .replace("{team}", &param("team"))
         .replace("{inviter}", &param("inviter"))

@@ -26,6 +26,7 @@ mod judging;
 mod judging_pages;
 mod limits;
 mod local_try;
+mod mail;
 mod matrix;
 mod metrics;
 mod migrations;

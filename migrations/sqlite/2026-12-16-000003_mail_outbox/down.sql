@@ -1,0 +1,2 @@
+DROP INDEX notifications_unmailed;
+ALTER TABLE notifications DROP COLUMN mailed_at;
