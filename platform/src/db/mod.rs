@@ -186,7 +186,7 @@ impl Db {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
             background_priority();
-            db.read_blocking(work)
+            db.read_blocking(|conn| read_only(conn, work))
         })
         .await?
     }
@@ -217,7 +217,7 @@ impl Db {
         &self,
         work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let _writer = match self.backend {
+        let writer = match self.backend {
             Backend::Sqlite => {
                 let asked = std::time::Instant::now();
                 let writer = self
@@ -231,6 +231,10 @@ impl Db {
         };
         let mut conn = self.connection()?;
         let conn: &mut DbConnection = &mut conn;
+        if writer.is_some() {
+            // A read whose work panicked left its connection refusing writes.
+            conn.batch_execute("PRAGMA query_only = 0")?;
+        }
         conn.transaction(work)
     }
 
@@ -241,9 +245,27 @@ impl Db {
     }
 }
 
+/// Runs `work` with SQLite refusing every write: a write in a read runs past the writer
+/// lock of [`Db::write_blocking`], and a write transaction that had read before it then
+/// fails on its snapshot — a 500 on some other request, seldom and far from the cause (a
+/// token's last-use UPDATE did exactly this). Refused here, it fails where it is written.
+fn read_only<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return work(conn);
+    }
+    conn.batch_execute("PRAGMA query_only = 1")?;
+    let result = work(conn);
+    conn.batch_execute("PRAGMA query_only = 0")?;
+    result
+}
+
 /// Lowers the calling thread's scheduling priority (nice 5) once; only for threads of a
-/// blocking pool, never one that goes on to start others (they would inherit it). The pool's threads
-/// do the database and ranking work, and under load there are many more of them than cores;
+/// blocking pool, never one that goes on to start others (they would inherit it). The
+/// pool's threads do the database and ranking work, and under load there are many more of
+/// them than cores;
 /// the request threads, which answer `/healthz` and accept connections, keep the normal
 /// priority and so get a core within a scheduler tick of waking however busy the pool is.
 /// Raising niceness needs no privilege; a refusal only leaves the thread as it was.
@@ -353,6 +375,32 @@ mod tests {
         let expected = (caller + BACKGROUND_NICE).min(19);
         assert_eq!((first, second), (expected, expected));
         assert_eq!(rustix::process::getpriority_process(None).unwrap(), caller);
+    }
+
+    /// A write inside a read is refused where it is written, and the connection writes
+    /// again in the next write transaction.
+    #[tokio::test]
+    async fn reads_cannot_write_and_writes_still_can() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&DatabaseUrl::Sqlite(dir.path().join("jiebang.db")), 1).unwrap();
+        let stray = db
+            .read(|conn| Ok(conn.batch_execute("CREATE TABLE stray (x INTEGER)")?))
+            .await;
+        assert!(
+            matches!(&stray, Err(AppError::Database(e)) if e.to_string().contains("readonly")),
+            "{stray:?}"
+        );
+        db.write(|conn| Ok(conn.batch_execute("CREATE TABLE kept (x INTEGER)")?))
+            .await
+            .unwrap();
+        // The pool's only connection, left refusing writes by the panic.
+        let panicked = db
+            .read(|_| -> Result<(), AppError> { panic!("a bug in a read") })
+            .await;
+        assert!(panicked.is_err());
+        db.write(|conn| Ok(conn.batch_execute("INSERT INTO kept VALUES (1)")?))
+            .await
+            .unwrap();
     }
 
     /// The pool opens its connections at once; none may fail on the file's lock (which
