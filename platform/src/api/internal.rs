@@ -6,8 +6,8 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use jiebang_evaluator::protocol::report::BudgetVerdict;
 use jiebang_evaluator::protocol::{
-    ClaimRequest, ClaimedJob, Device, HandBack, Heartbeat, MAX_RESULT_BODY, Outcome, Registered,
-    Registration, Report, ResultBody, StageReport,
+    BoardItems, ClaimRequest, ClaimedJob, Device, HandBack, Heartbeat, MAX_RESULT_BODY, Outcome,
+    Registered, Registration, Report, ResultBody, StageReport,
 };
 
 use crate::api::input::Json;
@@ -355,40 +355,21 @@ pub async fn result(
         .unwrap_or_default();
     let quiet = quiet_wait(&state);
     // Files first (content-addressed, so a retry stores nothing twice), then the records.
-    // Encoding, gzip and file writes: blocking work, off the server's request threads.
-    let blobs = state.blobs.clone();
-    let stored = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
-        crate::db::background_priority();
-        Ok(match report {
-            Some(report) if !requeued => {
-                let blobs = &blobs;
-                let encoded = serde_json::to_vec(&report)
-                    .map_err(|e| AppError::Internal(format!("encoding a report: {e}")))?;
-                let report_digest = blobs.put(&encoded)?.digest;
-                let sample = sample_logs
-                    .map(|logs| blobs.put(logs.as_bytes()))
-                    .transpose()?;
-                let hidden = hidden_logs
-                    .map(|logs| blobs.put(logs.as_bytes()))
-                    .transpose()?;
-                // Judges' and the platform's only: no route serves this file.
-                let items = board_items
-                    .map(|items| blobs.put(&significance::encode_items(&items)?))
-                    .transpose()?;
-                Some((
-                    report,
-                    report_digest,
-                    [
-                        sample.map(|b| b.digest),
-                        hidden.map(|b| b.digest),
-                        items.map(|b| b.digest),
-                    ],
-                ))
-            }
-            _ => None,
-        })
-    })
-    .await??;
+    let stored = match report {
+        Some(report) if !requeued => {
+            let blobs = state.blobs.clone();
+            let logs = [sample_logs, hidden_logs];
+            // Encoding, gzip and file writes: blocking work, off the server's request threads.
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    crate::db::background_priority();
+                    store_files(&blobs, report, logs, board_items)
+                })
+                .await??,
+            )
+        }
+        _ => None,
+    };
     let (worker_id, timed) = (WorkerId(worker_id), job.clone());
     state
         .db
@@ -462,4 +443,31 @@ pub async fn blob(
         .content_type("application/x-tar")
         .no_chunking(length)
         .streaming(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20)))
+}
+
+/// A result's files in the blob store: the report, the sample and hidden runs' logs, and the
+/// per-item pairs (judges' and the platform's only: no route serves that file).
+fn store_files(
+    blobs: &crate::storage::BlobStore,
+    report: Report,
+    [sample_logs, hidden_logs]: [Option<String>; 2],
+    board_items: Option<BoardItems>,
+) -> Result<(Report, String, [Option<String>; 3]), AppError> {
+    let encoded = serde_json::to_vec(&report)
+        .map_err(|e| AppError::Internal(format!("encoding a report: {e}")))?;
+    let report_digest = blobs.put(&encoded)?.digest;
+    let put_text = |text: Option<String>| {
+        text.map(|text| blobs.put(text.as_bytes()).map(|b| b.digest))
+            .transpose()
+    };
+    let sample = put_text(sample_logs)?;
+    let hidden = put_text(hidden_logs)?;
+    let items = board_items
+        .map(|items| {
+            blobs
+                .put(&significance::encode_items(&items)?)
+                .map(|b| b.digest)
+        })
+        .transpose()?;
+    Ok((report, report_digest, [sample, hidden, items]))
 }
