@@ -160,23 +160,6 @@ pub async fn leaderboard(
     let page_number = query.page;
     let user = page.user.clone();
     let visibility = MaybeUser(page.user.clone()).visibility();
-    let (title, budget, percentile) = {
-        let id = id.clone();
-        page.state
-            .db
-            .read(move |conn| {
-                let scenario = visible(conn, &id, &visibility)?;
-                let percentile = scenario
-                    .spec()?
-                    .map(|spec| spec.manifest.latency.percentile());
-                Ok((
-                    (scenario.title_zh, scenario.title_en),
-                    scenario.latency_budget_ms,
-                    percentile,
-                ))
-            })
-            .await?
-    };
     let query = BoardQuery {
         phase: None,
         board: Some(board),
@@ -187,8 +170,11 @@ pub async fn leaderboard(
         !page.user.as_ref().is_some_and(CurrentUser::sees_all_work) && board == Board::Public;
     let view = board_of(&page.state, id.clone(), user, query).await?;
     let private_locked = private_locked && !phase_closed(&view.phase_closes_at);
-    let entries = {
-        let phase = view.phase_id.clone();
+    // What the board does not carry — the title, the budget and its percentile, and the
+    // page's teams' entries — in one read after it (board_of has checked the scenario is
+    // visible, so its errors come first as before).
+    let (title, budget, percentile, entries) = {
+        let (id, phase) = (id.clone(), view.phase_id.clone());
         let teams: Vec<TeamId> = view
             .rows
             .iter()
@@ -196,7 +182,19 @@ pub async fn leaderboard(
             .collect();
         page.state
             .db
-            .read(move |conn| Ok(submissions::entries_of_teams(conn, &phase, &teams)?))
+            .read(move |conn| {
+                let scenario = visible(conn, &id, &visibility)?;
+                let percentile = scenario
+                    .spec()?
+                    .map(|spec| spec.manifest.latency.percentile());
+                let entries = submissions::entries_of_teams(conn, &phase, &teams)?;
+                Ok((
+                    (scenario.title_zh, scenario.title_en),
+                    scenario.latency_budget_ms,
+                    percentile,
+                    entries,
+                ))
+            })
             .await?
     };
     let points: Vec<Point> = view
