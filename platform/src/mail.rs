@@ -64,7 +64,9 @@ impl Mailer {
     }
 
     /// Sends the notifications not yet mailed whose readers have an address, each marked
-    /// mailed once the server accepted it; a refused one stays for the next round.
+    /// mailed once the server accepted it. One refused for a while (server down, mailbox
+    /// busy) stays for the next round; one refused for good (an address that does not parse,
+    /// a permanent SMTP answer) is set aside, so it never holds back those after it.
     pub async fn send_pending(&self, db: &Db) -> Result<Round, AppError> {
         let since = now_millis() - MAX_AGE_MILLIS;
         let pending: Vec<(Notification, String)> = db
@@ -72,6 +74,7 @@ impl Mailer {
                 Ok(notifications::table
                     .inner_join(users::table.on(users::id.eq(notifications::user_id)))
                     .filter(notifications::mailed_at.is_null())
+                    .filter(notifications::mail_refused_at.is_null())
                     .filter(notifications::created_at.ge(since))
                     .filter(users::email.is_not_null())
                     .order(notifications::id.asc())
@@ -83,30 +86,42 @@ impl Mailer {
         let mut round = Round::default();
         for (notification, address) in pending {
             let id = notification.id;
-            match self.send(notification, &address).await {
+            let mailed = match self.send(notification, &address).await {
                 Ok(()) => {
                     round.sent += 1;
-                    db.write(move |conn| {
-                        diesel::update(notifications::table.find(id))
-                            .set(notifications::mailed_at.eq(now_millis()))
-                            .execute(conn)?;
-                        Ok(())
-                    })
-                    .await?;
+                    true
                 }
-                Err(error) => {
+                Err(failure) => {
                     round.failed += 1;
                     // The notification's id only: its text may name people and scenarios.
-                    tracing::warn!(notification = id, %error, "e-mailing a notification");
+                    tracing::warn!(notification = id, error = %failure.reason, permanent = failure.permanent, "e-mailing a notification");
+                    if !failure.permanent {
+                        continue;
+                    }
+                    false
                 }
-            }
+            };
+            db.write(move |conn| {
+                let row = diesel::update(notifications::table.find(id));
+                let now = now_millis();
+                if mailed {
+                    row.set(notifications::mailed_at.eq(now)).execute(conn)?;
+                } else {
+                    row.set(notifications::mail_refused_at.eq(now))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+            .await?;
         }
         Ok(round)
     }
 
     /// One message, the sentence in Chinese then English, with the link.
-    async fn send(&self, notification: Notification, address: &str) -> Result<(), String> {
-        let to: Mailbox = address.parse().map_err(|e| format!("address: {e}"))?;
+    async fn send(&self, notification: Notification, address: &str) -> Result<(), Failure> {
+        let to: Mailbox = address
+            .parse()
+            .map_err(|e| Failure::permanent(format!("address: {e}")))?;
         let view = NotificationView::from(notification);
         let zh = notification_sentence(&self.catalogs, Lang::Zh, &view);
         let en = notification_sentence(&self.catalogs, Lang::En, &view);
@@ -117,12 +132,30 @@ impl Mailer {
             .subject(format!("揭榜 Jiebang: {zh}"))
             .header(ContentType::TEXT_PLAIN)
             .body(format!("{zh}\n{en}\n\n{link}\n"))
-            .map_err(|e| format!("message: {e}"))?;
+            .map_err(|e| Failure::permanent(format!("message: {e}")))?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| Failure {
+                permanent: e.is_permanent(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// Why a message was not sent, and whether trying again could change that.
+struct Failure {
+    reason: String,
+    permanent: bool,
+}
+
+impl Failure {
+    fn permanent(reason: String) -> Self {
+        Self {
+            reason,
+            permanent: true,
+        }
     }
 }
 

@@ -497,6 +497,7 @@ diesel::table! {
         created_at -> BigInt,
         read_at -> Nullable<BigInt>,
         mailed_at -> Nullable<BigInt>,
+        mail_refused_at -> Nullable<BigInt>,
     }
 }
 

@@ -180,7 +180,45 @@ async fn a_refusing_server_leaves_the_notification_for_the_next_round(backend: B
     assert_eq!(round.failed, 1, "still pending, tried again");
 }
 
+async fn an_address_refused_for_good_is_set_aside(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    invite_alice_with_an_address_and_bob_without(&app, "T");
+    let bob = app.world.bob.id.clone();
+    app.state
+        .db
+        .write_blocking(move |conn| {
+            diesel::update(users::table.find(&bob))
+                .set(users::email.eq("not an address"))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    // Nothing listens here: Alice's mail fails for now, Bob's address for good.
+    let config = SmtpConfig {
+        host: "127.0.0.1".to_owned(),
+        port: u32::from(free_port()),
+        from: "noreply@jiebang.test".to_owned(),
+        username: None,
+        password: None,
+    };
+    let mailer = Mailer::new(
+        &config,
+        "http://x".to_owned(),
+        app.state.site.catalogs.clone(),
+    )
+    .unwrap();
+    let first = mailer.send_pending(&app.state.db).await.unwrap();
+    assert_eq!(first, Round { sent: 0, failed: 2 });
+    let second = mailer.send_pending(&app.state.db).await.unwrap();
+    assert_eq!(
+        second,
+        Round { sent: 0, failed: 1 },
+        "only Alice's is tried again; Bob's never blocks the queue"
+    );
+}
+
 on_both_backends!(
     notifications_are_mailed_once_to_readers_with_an_address,
-    a_refusing_server_leaves_the_notification_for_the_next_round
+    a_refusing_server_leaves_the_notification_for_the_next_round,
+    an_address_refused_for_good_is_set_aside
 );
