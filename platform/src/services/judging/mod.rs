@@ -652,8 +652,15 @@ pub fn record(
     ),
     AppError,
 > {
-    let view = judging_view(conn, user, id)?;
-    let award = match crate::services::awards::for_department(conn, user, id) {
+    let scenario = editable(conn, id, user)?;
+    // One load of the record serves both: the award is read over the same aggregation.
+    let record = Record::load(conn, scenario.clone())?;
+    let view = views::judging_view(&record);
+    let award = match crate::services::awards::for_department_over(
+        conn,
+        scenario,
+        view.finalists.clone(),
+    ) {
         Ok(award) => Some(award),
         Err(AppError::NotFound(_)) => None,
         Err(other) => return Err(other),
