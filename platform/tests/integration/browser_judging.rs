@@ -12,14 +12,7 @@ use crate::on_one_backend;
 use crate::technical_reports::{attach, pdf};
 
 async fn put(app: &TestApp, path: &str, token: &str, body: serde_json::Value) {
-    let reply = app
-        .send(
-            actix_web::test::TestRequest::put()
-                .uri(path)
-                .insert_header(("Authorization", format!("Bearer {token}")))
-                .set_json(body),
-        )
-        .await;
+    let reply = app.put(path, Some(token), Some(body)).await;
     assert!(reply.status.is_success(), "{path}: {:?}", reply.body);
 }
 

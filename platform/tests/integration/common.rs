@@ -365,6 +365,20 @@ impl TestApp {
             .await
     }
 
+    /// A PUT, with a JSON body or none (putting a judge on a panel has none).
+    pub async fn put(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let mut request = Self::request(Method::PUT, path, token);
+        if let Some(body) = body {
+            request = request.set_json(body);
+        }
+        self.send(request).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
         self.send(Self::request(Method::DELETE, path, token)).await
     }

@@ -20,17 +20,6 @@ pub(crate) fn new_judge(app: &TestApp, login: &str) -> Actor {
         .unwrap()
 }
 
-async fn put(app: &TestApp, path: &str, who: Option<&str>, body: Option<Value>) -> Reply {
-    let mut request = TestRequest::put().uri(path);
-    if let Some(body) = body {
-        request = request.set_json(body);
-    }
-    if let Some(token) = who {
-        request = request.insert_header(("Authorization", format!("Bearer {token}")));
-    }
-    app.send(request).await
-}
-
 fn rubric(blind: bool) -> Value {
     json!({"blind": blind, "criteria": [
         {"key": "accuracy", "label": "Accuracy", "kind": "measured", "measure": "score", "weight": 50},
@@ -42,8 +31,7 @@ fn rubric(blind: bool) -> Value {
 }
 
 async fn score(app: &TestApp, judge: &Actor, team: &str, report: i64) -> Reply {
-    put(
-        app,
+    app.put(
         &format!("/api/v1/scenarios/kg-open/finalists/{team}/scores"),
         judge.token(),
         Some(json!({"scores": {"report": report}, "comment": "read the report"})),
@@ -52,8 +40,7 @@ async fn score(app: &TestApp, judge: &Actor, team: &str, report: i64) -> Reply {
 }
 
 async fn declare(app: &TestApp, judge: &Actor, institutions: Value) -> Reply {
-    put(
-        app,
+    app.put(
         "/api/v1/scenarios/kg-open/declaration",
         judge.token(),
         Some(json!({ "institutions": institutions })),
@@ -85,7 +72,7 @@ async fn rubric_panel_conflicts_scores_and_totals(backend: Backend) {
         (w.alice.token(), 403),
         (w.fengdong.token(), 403),
     ] {
-        let reply = put(&app, rubric_path, who, Some(rubric(false))).await;
+        let reply = app.put(rubric_path, who, Some(rubric(false))).await;
         assert_eq!(reply.status, status, "{who:?}: {:?}", reply.body);
     }
     let mut short = rubric(false);
@@ -102,11 +89,13 @@ async fn rubric_panel_conflicts_scores_and_totals(backend: Backend) {
         (no_guidance, "criteria[3].guidance"),
         (twice, "used twice"),
     ] {
-        let reply = put(&app, rubric_path, w.konggang.token(), Some(body)).await;
+        let reply = app.put(rubric_path, w.konggang.token(), Some(body)).await;
         assert_eq!(reply.status, 422, "{:?}", reply.body);
         assert!(reply.message().contains(words), "{}", reply.message());
     }
-    let set = put(&app, rubric_path, w.konggang.token(), Some(rubric(false))).await;
+    let set = app
+        .put(rubric_path, w.konggang.token(), Some(rubric(false)))
+        .await;
     assert_eq!(set.status, 200, "{:?}", set.body);
     let shown = app.get(rubric_path, None).await;
     assert_eq!(shown.status, 200);
@@ -122,20 +111,20 @@ async fn rubric_panel_conflicts_scores_and_totals(backend: Backend) {
     let outsider = new_judge(&app, "judge-outsider");
     let panel = |who: &Actor| format!("/api/v1/scenarios/kg-open/panel/{}", who.id);
     assert_eq!(
-        put(&app, &panel(&judge), w.fengdong.token(), None)
+        app.put(&panel(&judge), w.fengdong.token(), None)
             .await
             .status,
         403
     );
-    let not_judge = put(&app, &panel(&w.alice), w.konggang.token(), None).await;
+    let not_judge = app.put(&panel(&w.alice), w.konggang.token(), None).await;
     assert_eq!(not_judge.status, 422, "{:?}", not_judge.body);
     assert!(not_judge.message().contains("not a judge"));
     for who in [&judge, &second, &xjtu, &member] {
-        let reply = put(&app, &panel(who), w.konggang.token(), None).await;
+        let reply = app.put(&panel(who), w.konggang.token(), None).await;
         assert_eq!(reply.status, 201, "{:?}", reply.body);
     }
     assert_eq!(
-        put(&app, &panel(&judge), w.konggang.token(), None)
+        app.put(&panel(&judge), w.konggang.token(), None)
             .await
             .status,
         200
@@ -168,7 +157,9 @@ async fn rubric_panel_conflicts_scores_and_totals(backend: Backend) {
     let early = score(&app, &judge, team_a, 8).await;
     assert_eq!((early.status.as_u16(), early.code()), (409, "phase_open"));
     close_phases(&app, "kg-open");
-    let locked = put(&app, rubric_path, w.konggang.token(), Some(rubric(true))).await;
+    let locked = app
+        .put(rubric_path, w.konggang.token(), Some(rubric(true)))
+        .await;
     assert_eq!(
         (locked.status.as_u16(), locked.code()),
         (409, "rubric_locked")
@@ -221,13 +212,13 @@ async fn rubric_panel_conflicts_scores_and_totals(backend: Backend) {
             "scores.accuracy",
         ),
     ] {
-        let reply = put(
-            &app,
-            &format!("/api/v1/scenarios/kg-open/finalists/{team_a}/scores"),
-            judge.token(),
-            Some(body.clone()),
-        )
-        .await;
+        let reply = app
+            .put(
+                &format!("/api/v1/scenarios/kg-open/finalists/{team_a}/scores"),
+                judge.token(),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
         assert!(reply.message().contains(field), "{}", reply.message());
     }
@@ -352,21 +343,21 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
     let app = TestApp::new(backend).await;
     let w = app.world.clone();
     two_evaluated(&app).await;
-    let set = put(
-        &app,
-        "/api/v1/scenarios/kg-open/rubric",
-        w.konggang.token(),
-        Some(rubric(true)),
-    )
-    .await;
+    let set = app
+        .put(
+            "/api/v1/scenarios/kg-open/rubric",
+            w.konggang.token(),
+            Some(rubric(true)),
+        )
+        .await;
     assert_eq!(set.status, 200, "{:?}", set.body);
-    let assigned = put(
-        &app,
-        &format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id),
-        w.admin.token(),
-        None,
-    )
-    .await;
+    let assigned = app
+        .put(
+            &format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id),
+            w.admin.token(),
+            None,
+        )
+        .await;
     assert_eq!(
         assigned.status, 201,
         "admins assign too: {:?}",
@@ -419,22 +410,22 @@ async fn award_announcement_objections_and_final(backend: Backend) {
     app.submit("kg-open", &w.bob, w.team_b.as_str(), "image of team A")
         .await;
     let (team_a, team_b) = (w.team_a.as_str(), w.team_b.as_str());
-    let set = put(
-        &app,
-        "/api/v1/scenarios/kg-open/rubric",
-        w.konggang.token(),
-        Some(rubric(false)),
-    )
-    .await;
+    let set = app
+        .put(
+            "/api/v1/scenarios/kg-open/rubric",
+            w.konggang.token(),
+            Some(rubric(false)),
+        )
+        .await;
     assert_eq!(set.status, 200);
     let award_path = "/api/v1/scenarios/kg-open/award";
-    let early = put(
-        &app,
-        award_path,
-        w.konggang.token(),
-        Some(award(team_a, team_b, 1)),
-    )
-    .await;
+    let early = app
+        .put(
+            award_path,
+            w.konggang.token(),
+            Some(award(team_a, team_b, 1)),
+        )
+        .await;
     assert_eq!((early.status.as_u16(), early.code()), (409, "phase_open"));
     close_phases(&app, "kg-open");
 
@@ -457,21 +448,23 @@ async fn award_announcement_objections_and_final(backend: Backend) {
         (no_reason, "winners[0].reason"),
         (long_period, "objection_days"),
     ] {
-        let reply = put(&app, award_path, w.konggang.token(), Some(body)).await;
+        let reply = app.put(award_path, w.konggang.token(), Some(body)).await;
         assert_eq!(reply.status, 422, "{:?}", reply.body);
         assert!(reply.message().contains(words), "{}", reply.message());
     }
     for who in [w.alice.token(), w.fengdong.token(), w.judge.token()] {
-        let reply = put(&app, award_path, who, Some(award(team_a, team_b, 1))).await;
+        let reply = app
+            .put(award_path, who, Some(award(team_a, team_b, 1)))
+            .await;
         assert_eq!(reply.status, 403, "{:?}", reply.body);
     }
-    let decided = put(
-        &app,
-        award_path,
-        w.konggang.token(),
-        Some(award(team_a, team_b, 4_000_000)),
-    )
-    .await;
+    let decided = app
+        .put(
+            award_path,
+            w.konggang.token(),
+            Some(award(team_a, team_b, 4_000_000)),
+        )
+        .await;
     assert_eq!(decided.status, 200, "{:?}", decided.body);
     assert_eq!(decided.body["state"], "decided");
     assert_eq!(decided.body["awarded_fen"], 10_000_000);
@@ -505,13 +498,13 @@ async fn award_announcement_objections_and_final(backend: Backend) {
         (again.status.as_u16(), again.code()),
         (409, "award_announced")
     );
-    let changed = put(
-        &app,
-        award_path,
-        w.konggang.token(),
-        Some(award(team_a, team_b, 0)),
-    )
-    .await;
+    let changed = app
+        .put(
+            award_path,
+            w.konggang.token(),
+            Some(award(team_a, team_b, 0)),
+        )
+        .await;
     assert_eq!(
         (changed.status.as_u16(), changed.code()),
         (409, "award_announced")

@@ -137,10 +137,10 @@ async fn a_team_attaches_its_report_and_only_its_readers_see_it(backend: Backend
         assert_eq!(reply.status.as_u16(), status, "{:?}", who.id);
     }
     let assigned = app
-        .send(
-            TestRequest::put()
-                .uri(&format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id))
-                .insert_header(("Authorization", format!("Bearer {}", w.konggang.token))),
+        .put(
+            &format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id),
+            w.konggang.token(),
+            None,
         )
         .await;
     assert_eq!(assigned.status, 201);

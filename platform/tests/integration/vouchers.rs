@@ -378,11 +378,10 @@ async fn a_submission_nothing_can_pay_for_is_refused_before_upload(backend: Back
 
     // Monthly credit lets the organisation pay its own way.
     let credit = app
-        .send(
-            actix_web::test::TestRequest::put()
-                .uri(&format!("/api/v1/organizations/{organization}/credit"))
-                .insert_header(("Authorization", format!("Bearer {}", w.operator.token)))
-                .set_json(json!({"monthly_credit_fen": 1000})),
+        .put(
+            &format!("/api/v1/organizations/{organization}/credit"),
+            w.operator.token(),
+            Some(json!({"monthly_credit_fen": 1000})),
         )
         .await;
     assert_eq!(credit.status, 204, "{:?}", credit.body);
@@ -406,11 +405,10 @@ async fn a_submission_nothing_can_pay_for_is_refused_before_upload(backend: Back
 
     // Konggang sponsors its scenario: 10.00 CNY a team a day, enough for one run.
     let sponsor = app
-        .send(
-            actix_web::test::TestRequest::put()
-                .uri("/api/v1/scenarios/kg-open/sponsorship")
-                .insert_header(("Authorization", format!("Bearer {}", w.konggang.token)))
-                .set_json(json!({"daily_fen_per_team": 1000})),
+        .put(
+            "/api/v1/scenarios/kg-open/sponsorship",
+            w.konggang.token(),
+            Some(json!({"daily_fen_per_team": 1000})),
         )
         .await;
     assert_eq!(sponsor.status, 204, "{:?}", sponsor.body);
@@ -432,11 +430,10 @@ async fn a_submission_nothing_can_pay_for_is_refused_before_upload(backend: Back
     assert_eq!(spent.status, 402);
     // Another town's clerk may not sponsor Konggang's scenario.
     let foreign = app
-        .send(
-            actix_web::test::TestRequest::put()
-                .uri("/api/v1/scenarios/kg-open/sponsorship")
-                .insert_header(("Authorization", format!("Bearer {}", w.fengdong.token)))
-                .set_json(json!({"daily_fen_per_team": 1000})),
+        .put(
+            "/api/v1/scenarios/kg-open/sponsorship",
+            w.fengdong.token(),
+            Some(json!({"daily_fen_per_team": 1000})),
         )
         .await;
     assert_eq!(foreign.status, 403);

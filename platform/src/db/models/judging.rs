@@ -8,7 +8,7 @@ use crate::db::DbConnection;
 use crate::db::ids::{ScenarioId, TeamId, UserId};
 use crate::db::schema::{
     judge_affiliations, judge_scores, judgings, panel_members, rubric_criteria, score_sheets,
-    submissions, teams, users,
+    submissions, team_members, teams, users,
 };
 
 jiebang_scenarios::text_enum! {
@@ -319,5 +319,17 @@ pub fn teams_with_images(
         .filter(submissions::image_digest.eq_any(digests))
         .select((submissions::image_digest, teams::id, teams::name))
         .distinct()
+        .load(conn)
+}
+
+/// Every (team id, user id) of the members of `teams`: the finalists' members, in one
+/// query, for the conflict-of-interest rule.
+pub fn members_of_teams(
+    conn: &mut DbConnection,
+    teams: &[&TeamId],
+) -> QueryResult<Vec<(TeamId, UserId)>> {
+    team_members::table
+        .filter(team_members::team_id.eq_any(teams))
+        .select((team_members::team_id, team_members::user_id))
         .load(conn)
 }

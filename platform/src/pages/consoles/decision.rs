@@ -16,7 +16,6 @@ use crate::pages::PageContext;
 use crate::pages::scenarios::{pick, when};
 use crate::services::awards::{AnnouncementView, yuan};
 use crate::services::judging::{self, JudgingView, MAX_CRITERIA};
-use crate::services::scenarios::editable;
 
 use super::Choice;
 
@@ -332,11 +331,7 @@ pub(super) async fn load_record(
     let (user, id) = (user.clone(), id.clone());
     page.state
         .db
-        .read(move |conn| {
-            let scenario = editable(conn, &id, &user)?;
-            let (view, award) = judging::record(conn, &user, &id)?;
-            Ok((scenario, view, award))
-        })
+        .read(move |conn| judging::record(conn, &user, &id))
         .await
 }
 

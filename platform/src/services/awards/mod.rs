@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::services::judging;
 use crate::services::scenarios::{editable, visible};
 use crate::time::iso_time;
-use views::{objection_view, view};
+use views::{objection_view, view, view_of};
 
 pub use views::{
     AnnouncementView, FinalistsView, ObjectionView, PublicCriterion, PublicFinalist, WinnerView,
@@ -383,8 +383,9 @@ pub fn announcement(
     id: &ScenarioId,
 ) -> Result<AnnouncementView, AppError> {
     let scenario = visible(conn, id, viewer)?;
-    announced(conn, &scenario)?;
-    view(conn, scenario, false)
+    let award = announced(conn, &scenario)?;
+    let finalists = judging::aggregate_of(conn, scenario.clone())?;
+    view_of(conn, scenario, award, finalists, false)
 }
 
 /// The award as the department sees it, announced or not, with who filed each objection.
@@ -395,6 +396,17 @@ pub fn for_department(
 ) -> Result<AnnouncementView, AppError> {
     let scenario = editable(conn, id, user)?;
     view(conn, scenario, true)
+}
+
+/// The award as the department sees it, over the aggregation its caller computed already
+/// (the judging record's), or 404 before one is decided. The caller checked the right.
+pub(crate) fn for_department_over(
+    conn: &mut DbConnection,
+    scenario: Scenario,
+    finalists: Vec<judging::FinalistAggregate>,
+) -> Result<AnnouncementView, AppError> {
+    let award = views::find(conn, &scenario)?;
+    view_of(conn, scenario, award, finalists, true)
 }
 
 #[cfg(test)]

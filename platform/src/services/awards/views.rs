@@ -142,12 +142,28 @@ pub(super) fn view(
     scenario: Scenario,
     for_department: bool,
 ) -> Result<AnnouncementView, AppError> {
-    let award = awards::find(conn, &scenario.id)?
-        .ok_or_else(|| AppError::not_found(format_args!("award of `{}`", scenario.id)))?;
+    let award = find(conn, &scenario)?;
+    let finalists = judging::aggregate_of(conn, scenario.clone())?;
+    view_of(conn, scenario, award, finalists, for_department)
+}
+
+/// The scenario's award, or 404 before one is decided.
+pub(super) fn find(conn: &mut DbConnection, scenario: &Scenario) -> Result<Award, AppError> {
+    awards::find(conn, &scenario.id)?
+        .ok_or_else(|| AppError::not_found(format_args!("award of `{}`", scenario.id)))
+}
+
+/// The view of the award over the judging's aggregation, already computed.
+pub(super) fn view_of(
+    conn: &mut DbConnection,
+    scenario: Scenario,
+    award: Award,
+    finalists: Vec<FinalistAggregate>,
+    for_department: bool,
+) -> Result<AnnouncementView, AppError> {
     let objections = awards::objections_of(conn, &scenario.id)?;
     let state = state_of(&award, &objections, now_millis());
     let winners = awards::winners_of(conn, &scenario.id)?;
-    let finalists = judging::aggregate_of(conn, scenario.clone())?;
     let winner_views = winners
         .iter()
         .map(|w| {

@@ -397,16 +397,18 @@ pub fn admit(
         return Ok(());
     }
     let organization = teams::find(conn, team)?.and_then(|t| t.organization_id);
-    let (name, can) = match &organization {
-        Some(id) => {
-            let name = organizations::find(conn, id)?.map_or_else(|| id.0.clone(), |o| o.name_zh);
-            (name, payable(conn, id, scenario, team, now)?)
-        }
-        None => (String::new(), Payable::default()),
+    let can = match &organization {
+        Some(id) => payable(conn, id, scenario, team, now)?,
+        None => Payable::default(),
     };
     if can.anything() {
         return Ok(());
     }
+    // The organisation's name is read for the refusal only.
+    let name = match &organization {
+        Some(id) => organizations::find(conn, id)?.map_or_else(|| id.0.clone(), |o| o.name_zh),
+        None => String::new(),
+    };
     Err(AppError::PaymentRequired {
         message: format!(
             "nothing can pay for an evaluation of `{}` by team `{team}`: organisation `{name}` \

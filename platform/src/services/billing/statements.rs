@@ -267,22 +267,38 @@ pub fn operator_totals(conn: &mut DbConnection) -> Result<OperatorTotals, AppErr
             .or_default() += row.subsidy_fen;
     }
     let mut caps = Vec::new();
+    // The organisation's name and vouchers, read once for all its years (the map is in
+    // organisation order, so its years come together).
+    let mut current: Option<(String, String, Vec<Voucher>)> = None;
     for ((organization_id, year), subsidy_fen) in per_year {
-        let id = OrganizationId(organization_id.clone());
-        let name =
-            organizations::find(conn, &id)?.map_or_else(|| organization_id.clone(), |o| o.name_zh);
+        if current
+            .as_ref()
+            .is_none_or(|(id, _, _)| id != &organization_id)
+        {
+            let id = OrganizationId(organization_id.clone());
+            let name = organizations::find(conn, &id)?
+                .map_or_else(|| organization_id.clone(), |o| o.name_zh);
+            current = Some((
+                organization_id.clone(),
+                name,
+                vouchers::of_organization(conn, &id)?,
+            ));
+        }
+        let Some((_, name, held)) = current.as_ref() else {
+            continue;
+        };
         let (from, until) = month_range(&format!("{year}-01"))
             .map(|(start, _)| year_range(start))
             .unwrap_or_default();
-        let yearly_cap_fen = vouchers::of_organization(conn, &id)?
+        let yearly_cap_fen = held
             .iter()
             .filter(|v| v.valid_from < until && v.valid_until > from)
             .map(|v| v.yearly_cap_fen)
             .max()
             .unwrap_or(0);
         caps.push(CapUse {
+            organization: name.clone(),
             organization_id,
-            organization: name,
             year,
             subsidy_fen,
             yearly_cap_fen,

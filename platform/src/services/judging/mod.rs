@@ -639,26 +639,35 @@ pub fn aggregate_of(
     Ok(views::aggregates(&record))
 }
 
-/// The whole judging record (the department or an admin): the judging view and, once
-/// there is one, the award.
+/// The whole judging record (the department or an admin): the scenario, the judging view
+/// and, once there is one, the award.
 pub fn record(
     conn: &mut DbConnection,
     user: &CurrentUser,
     id: &ScenarioId,
 ) -> Result<
     (
+        Scenario,
         JudgingView,
         Option<crate::services::awards::AnnouncementView>,
     ),
     AppError,
 > {
-    let view = judging_view(conn, user, id)?;
-    let award = match crate::services::awards::for_department(conn, user, id) {
+    let scenario = editable(conn, id, user)?;
+    // One load of the record serves both: the award is read over the same aggregation.
+    let record = Record::load(conn, scenario)?;
+    let view = views::judging_view(&record);
+    let scenario = record.scenario;
+    let award = match crate::services::awards::for_department_over(
+        conn,
+        scenario.clone(),
+        view.finalists.clone(),
+    ) {
         Ok(award) => Some(award),
         Err(AppError::NotFound(_)) => None,
         Err(other) => return Err(other),
     };
-    Ok((view, award))
+    Ok((scenario, view, award))
 }
 
 /// The judging record as CSV (the department or an admin), the award's part included once
@@ -668,6 +677,6 @@ pub fn record_csv(
     user: &CurrentUser,
     id: &ScenarioId,
 ) -> Result<String, AppError> {
-    let (view, award) = record(conn, user, id)?;
+    let (_, view, award) = record(conn, user, id)?;
     Ok(export::csv(&view, award.as_ref()))
 }

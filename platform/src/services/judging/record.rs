@@ -10,7 +10,6 @@ use crate::db::models::judging::{
     self, Affiliation, Criterion, CriterionKind, JudgeScore, Judging, PanelRow, ScoreSheet,
 };
 use crate::db::models::scenarios::Scenario;
-use crate::db::models::teams;
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::services::technical_reports::{self, ReportLink};
@@ -39,13 +38,10 @@ impl Record {
         let criteria = judging::criteria_of(conn, &scenario.id)?;
         let closed = now_millis() >= final_phase(conn, &scenario)?.closes_at;
         let finalists = finalists(conn, &scenario)?;
-        let mut members = HashMap::new();
-        for finalist in &finalists {
-            let ids = teams::members(conn, &finalist.team_id)?
-                .into_iter()
-                .map(|m| m.user_id)
-                .collect();
-            members.insert(finalist.team_id.clone(), ids);
+        let team_ids: Vec<&TeamId> = finalists.iter().map(|f| &f.team_id).collect();
+        let mut members: HashMap<TeamId, HashSet<UserId>> = HashMap::new();
+        for (team, user) in judging::members_of_teams(conn, &team_ids)? {
+            members.entry(team).or_default().insert(user);
         }
         let digests: Vec<String> = finalists.iter().map(|f| f.image_digest.clone()).collect();
         let sharing = judging::teams_with_images(conn, &scenario.id, &digests)?;
