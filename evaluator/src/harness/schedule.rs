@@ -63,14 +63,13 @@ impl PoissonArrivals {
     }
 }
 
-/// Sleeps until shortly before `deadline`, then spins, giving way at every turn: tokio's
-/// timer rounds up to whole milliseconds (a sleep ends up to 2 ms late) and a kernel timer
-/// wakes 30–100 µs late on a VM, both too coarse for sub-millisecond schedules, so only a
-/// spin is on time. But the harness may
-/// have one CPU, shared by this thread and the runtime's workers that send the query spawned
-/// just before and read answers: a plain spin held them off for its whole length (send
-/// lateness p99 ≈ 1.5 ms at 100 q/s on a quiet host). So each turn yields to the runtime
-/// (a task waiting in this worker's LIFO slot) and to the OS (other threads on the CPU).
+/// Sleeps until shortly before `deadline`, then spins, giving way at every turn. Only a spin
+/// is on time: tokio's timer rounds up to whole milliseconds (a sleep ends up to 2 ms late)
+/// and a kernel timer wakes 30–100 µs late on a VM. But the harness may have one CPU, shared
+/// by this thread and the runtime's workers that send the query spawned just before and read
+/// answers; a plain spin held them off for its whole length (send lateness p99 ≈ 1.5 ms at
+/// 100 q/s on a quiet host). So each turn yields to the runtime (a task waiting in this
+/// worker's LIFO slot) and to the OS (other threads on the CPU).
 pub async fn wait_until(deadline: Instant) {
     const SPIN: Duration = Duration::from_micros(3000);
     let now = Instant::now();
