@@ -54,19 +54,6 @@ pub struct Card {
     status: String,
 }
 
-/// `123456` → `123,456`.
-pub fn money(cny: i64) -> String {
-    let digits = cny.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if cny < 0 { format!("-{out}") } else { out }
-}
-
 /// A time on a page: Beijing time with its offset.
 pub fn when(iso: &str) -> String {
     crate::time::beijing_time(iso)
@@ -94,7 +81,7 @@ fn card(page: &PageContext, view: &ScenarioView) -> Card {
             .map(|t| pick(page.lang, &t.name_zh, &t.name_en))
             .unwrap_or_else(|| view.organization_id.0.clone()),
         domain: page.code("domain", &view.domain),
-        bounty: money(view.bounty_cny),
+        bounty: crate::pages::paging::grouped(view.bounty_cny),
         metric: page.code("metric", view.metric.as_str()),
         budget: view.latency_budget_ms.map(|b| format!("{b} ms")),
         deadline: view
