@@ -9,9 +9,10 @@ use crate::auth::session::CsrfForm;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::ScenarioId;
 use crate::error::AppError;
+use crate::pages::paging::grouped_yuan;
 use crate::pages::scenarios::{pick, when};
 use crate::pages::{PageContext, see_other};
-use crate::services::awards::{self, AnnouncementView, AwardState, FinalistsView, TextForm, yuan};
+use crate::services::awards::{self, AnnouncementView, AwardState, FinalistsView, TextForm};
 
 #[derive(Serialize)]
 struct WinnerLine {
@@ -121,8 +122,8 @@ async fn announcement_view(
         state_label: state_label(page, view.state),
         is_final: view.state == AwardState::Final,
         open: view.state == AwardState::ObjectionPeriod,
-        bounty: yuan(view.bounty_fen),
-        awarded: yuan(view.awarded_fen),
+        bounty: grouped_yuan(view.bounty_fen),
+        awarded: grouped_yuan(view.awarded_fen),
         reasons: view.reasons.clone(),
         announced_at: view.announced_at.as_deref().map(when).unwrap_or_default(),
         closes_at: view

@@ -8,8 +8,8 @@ use crate::auth::CurrentUser;
 use crate::db::ids::OrganizationId;
 use crate::error::AppError;
 use crate::pages::PageContext;
+use crate::pages::paging::grouped_yuan;
 use crate::pages::scenarios::{pick, when};
-use crate::services::awards::yuan;
 use crate::services::billing::statements::{self, seconds};
 
 #[derive(Serialize)]
@@ -78,7 +78,7 @@ pub async fn show(
             statements::statement(conn, organization, month.as_deref())
         })
         .await?;
-    let cny = |fen: i64| format!("¥{}", yuan(fen));
+    let cny = |fen: i64| format!("¥{}", grouped_yuan(fen));
     let view = AccountPage {
         id: statement.organization.id.0.clone(),
         name: pick(

@@ -91,6 +91,15 @@ pub fn grouped(count: i64) -> String {
     text
 }
 
+/// Fen as yuan on a page, thousands grouped: 300000000 → "3,000,000.00" (CSV files keep
+/// `awards::yuan`'s plain digits, which spreadsheets read as numbers).
+pub fn grouped_yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    let whole = i64::try_from(fen / 100).unwrap_or(i64::MAX);
+    format!("{sign}{}.{:02}", grouped(whole), fen % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +123,14 @@ mod tests {
                 "-4,500"
             ]
         );
+    }
+
+    #[test]
+    fn yuan_on_pages_is_grouped_and_keeps_its_fen() {
+        assert_eq!(grouped_yuan(300_000_000), "3,000,000.00");
+        assert_eq!(grouped_yuan(123_456_789), "1,234,567.89");
+        assert_eq!(grouped_yuan(5), "0.05");
+        assert_eq!(grouped_yuan(-150_050), "-1,500.50");
     }
 
     #[test]

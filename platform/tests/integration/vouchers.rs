@@ -202,7 +202,7 @@ async fn a_voucher_pays_half_of_two_evaluations_to_the_fen(backend: Backend) {
         "{}",
         console.text
     );
-    assert!(console.text.contains("<td>20.00</td><td>3000000.00</td>"));
+    assert!(console.text.contains("<td>20.00</td><td>3,000,000.00</td>"));
 
     // Every issue, debit, price change and refund is on the audit log.
     let refund = app

@@ -13,8 +13,9 @@ use crate::db::models::judging::Criterion;
 use crate::db::models::scenarios::Scenario;
 use crate::error::AppError;
 use crate::pages::PageContext;
+use crate::pages::paging::grouped_yuan;
 use crate::pages::scenarios::{pick, when};
-use crate::services::awards::{AnnouncementView, yuan};
+use crate::services::awards::AnnouncementView;
 use crate::services::judging::{self, JudgingView, MAX_CRITERIA};
 
 use super::Choice;
@@ -315,7 +316,7 @@ fn summary(page: &PageContext, award: &AnnouncementView) -> AwardSummary {
             })
             .collect(),
         reasons: award.reasons.clone(),
-        awarded: yuan(award.awarded_fen),
+        awarded: grouped_yuan(award.awarded_fen),
         decided_at: when(&award.decided_at),
         announced_at: award.announced_at.as_deref().map(when),
         closes_at: award.objections_close_at.as_deref().map(when),
@@ -373,7 +374,7 @@ pub(super) async fn decision_view(
     let data = DecisionPage {
         scenario_id: scenario.id.0.clone(),
         title: pick(page.lang, &scenario.title_zh, &scenario.title_en),
-        bounty: yuan(scenario.bounty_cny.saturating_mul(100)),
+        bounty: grouped_yuan(scenario.bounty_cny.saturating_mul(100)),
         closed: view.final_phase_closed,
         rubric_set: view.rubric_set,
         blind,

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::OperatorOrAdmin;
 use crate::error::AppError;
 use crate::pages::PageContext;
+use crate::pages::paging::grouped_yuan;
 use crate::pages::paging::{Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::when;
-use crate::services::awards::yuan;
 use crate::services::billing::statements::{OperatorTotals, operator_totals};
 use crate::services::overview::{alive_millis, jobs_of, overview_of};
 
@@ -95,10 +95,10 @@ fn compute_rows(totals: &OperatorTotals) -> (Vec<Vec<String>>, Vec<Vec<String>>)
                     .get(r.organization_id.as_str())
                     .map_or_else(|| r.organization_id.clone(), |n| (*n).to_owned()),
                 r.evaluations.to_string(),
-                yuan(r.cost_fen),
-                yuan(r.sponsored_fen),
-                yuan(r.subsidy_fen),
-                yuan(r.own_fen),
+                grouped_yuan(r.cost_fen),
+                grouped_yuan(r.sponsored_fen),
+                grouped_yuan(r.subsidy_fen),
+                grouped_yuan(r.own_fen),
             ]
         })
         .collect();
@@ -109,8 +109,8 @@ fn compute_rows(totals: &OperatorTotals) -> (Vec<Vec<String>>, Vec<Vec<String>>)
             vec![
                 c.year.clone(),
                 c.organization.clone(),
-                yuan(c.subsidy_fen),
-                yuan(c.yearly_cap_fen),
+                grouped_yuan(c.subsidy_fen),
+                grouped_yuan(c.yearly_cap_fen),
             ]
         })
         .collect();
