@@ -108,7 +108,11 @@ pub fn load(db: &Db, blobs: &BlobStore, dir: &Path) -> Result<CatalogReport, App
         let prepared = prepare(&package, blobs)?;
         match db.write_blocking(|conn| upsert(conn, &package, &prepared)) {
             Ok(id) => report.loaded.push(id),
-            Err(AppError::Invalid { message, .. } | AppError::Conflict { message, .. }) => {
+            Err(
+                error
+                @ (AppError::Invalid { .. } | AppError::Fields(_) | AppError::Conflict { .. }),
+            ) => {
+                let message = error.to_string();
                 let problems = ValidationReport {
                     package: package_dir.clone(),
                     problems: vec![package::Problem {

@@ -46,6 +46,10 @@ pub enum AppError {
         message: String,
         problems: Vec<Problem>,
     },
+    /// Values of a form or body break rules, each named with its field and rule: all of
+    /// them at once, so a person fixes the form in one go.
+    #[error("{}", fields_message(.0))]
+    Fields(Vec<crate::validate::FieldProblem>),
     /// The configuration or the command line is wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -76,11 +80,12 @@ pub struct Problem {
 }
 
 impl AppError {
+    /// A field's value is not acceptable for a reason of its own (no catalogued rule): the
+    /// page shows the message beside the field.
     pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::Invalid {
-            code: "invalid_field",
-            message: format!("field `{field}`: {message}"),
-        }
+        Self::Fields(vec![crate::validate::FieldProblem::new(
+            field, "invalid", message,
+        )])
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -105,6 +110,7 @@ impl AppError {
             | Self::Conflict { code, .. }
             | Self::Invalid { code, .. }
             | Self::Problems { code, .. } => code,
+            Self::Fields(_) => "invalid_field",
             Self::SignIn(error) => error.code(),
             Self::Unauthenticated(_) => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
@@ -135,6 +141,11 @@ impl AppError {
     }
 }
 
+fn fields_message(problems: &[crate::validate::FieldProblem]) -> String {
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    messages.join("; ")
+}
+
 impl From<tokio::task::JoinError> for AppError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::Internal(format!("blocking task failed: {e}"))
@@ -154,6 +165,9 @@ struct ErrorDetail<'a> {
     problems: Option<&'a [Problem]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     balance: Option<&'a serde_json::Value>,
+    /// Every field a form got wrong, with the rule and its parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a [crate::validate::FieldProblem]>,
 }
 
 impl ResponseError for AppError {
@@ -169,7 +183,9 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Invalid { .. } | Self::Problems { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::Problems { .. } | Self::Fields(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::SignIn(error) => match error {
                 crate::oidc::OidcError::NotConfigured => StatusCode::NOT_FOUND,
@@ -202,6 +218,10 @@ impl ResponseError for AppError {
                 },
                 balance: match self {
                     Self::PaymentRequired { balance, .. } => Some(balance),
+                    _ => None,
+                },
+                fields: match self {
+                    Self::Fields(fields) => Some(fields),
                     _ => None,
                 },
             },

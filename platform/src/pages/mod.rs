@@ -19,6 +19,7 @@ pub mod signin;
 pub mod site;
 pub mod submissions;
 pub mod teams;
+pub mod tokens;
 pub mod upload;
 
 use std::future::{Future, ready};
@@ -26,7 +27,7 @@ use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
@@ -76,6 +77,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/teams/{id}", web::get().to(teams::show))
         .route("/teams/{id}/invitations", web::post().to(teams::invite))
         .route("/invitations", web::get().to(teams::invitations))
+        .route("/tokens", web::get().to(tokens::index))
+        .route("/tokens", web::post().to(tokens::create))
+        .route("/tokens/{id}/revoke", web::post().to(tokens::revoke))
         .route("/notifications", web::get().to(notifications::index))
         .route(
             "/notifications/read",
@@ -178,7 +182,21 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/console/scenarios/{id}/objections/{objection}/answer",
             web::post().to(consoles::answer_objection),
         )
-        .route("/console/operator", web::get().to(consoles::operator));
+        .route("/console/operator", web::get().to(consoles::operator))
+        .route("/console/admin", web::get().to(consoles::admin))
+        .route(
+            "/console/admin/users",
+            web::post().to(consoles::create_user),
+        )
+        .route(
+            "/console/admin/users/{id}/tokens",
+            web::post().to(consoles::issue_token),
+        )
+        .route(
+            "/console/admin/organizations",
+            web::post().to(consoles::create_organization),
+        )
+        .route("/console/admin/audit", web::get().to(consoles::audit_log));
 }
 
 /// The language cookie's name.
@@ -239,9 +257,12 @@ impl FromRequest for PageContext {
             Err(error) => return Box::pin(ready(Err(error))),
         };
         let mut context = Self::with(req, state, user);
+        // A form's POST answers with a redirect (or, refused, the form again): only pages
+        // fetched to be read show the bell's count, so a POST costs no extra read.
+        let shows_bell = matches!(*req.method(), Method::GET | Method::HEAD);
         Box::pin(async move {
             // One indexed count per signed-in page, off the request threads.
-            if let Some(user) = &context.user {
+            if let Some(user) = context.user.as_ref().filter(|_| shows_bell) {
                 let id = user.id.clone();
                 context.unread = context
                     .state
@@ -327,6 +348,21 @@ impl PageContext {
             .unwrap_or_else(|| error.public_message())
     }
 
+    /// A field's problem in the page's language: the catalogs' `[field_rules]` text for its
+    /// rule with the rule's parameters filled in, else its own (English) message.
+    pub fn field_problem(&self, problem: &crate::validate::FieldProblem) -> String {
+        let catalog = self.state.site.catalogs.of(self.lang);
+        match catalog.get(&format!("field_rules.{}", problem.rule)) {
+            Some(text) => problem
+                .params
+                .iter()
+                .fold(text.clone(), |text, (name, value)| {
+                    text.replace(&format!("{{{name}}}"), value)
+                }),
+            None => problem.message.clone(),
+        }
+    }
+
     /// The page, rendered from `template` with `view` as `page`, inside the layout.
     pub fn render(
         &self,
@@ -352,6 +388,7 @@ impl PageContext {
                 "department": consoles.0,
                 "judge": consoles.1,
                 "operator": consoles.2,
+                "admin": self.user.as_ref().is_some_and(CurrentUser::is_admin),
             },
             "csrf_token": self.csrf_token.clone().unwrap_or_default(),
             "unread": self.unread,
@@ -404,6 +441,15 @@ pub fn lang_cookie(lang: Lang) -> Cookie<'static> {
 }
 
 /// A 303 See Other to `location` (after a form, so reloading does not post again).
+/// A page that carries a secret shown once: no cache, proxy or history may keep it.
+pub fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_owned()))

@@ -480,7 +480,10 @@ pub async fn enrol(
     match outcome {
         Ok(_) => Ok(see_other(&format!("/scenarios/{id}?enrolled=1"))),
         Err(
-            error @ (AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Forbidden(_)),
+            error @ (AppError::Invalid { .. }
+            | AppError::Fields(_)
+            | AppError::Conflict { .. }
+            | AppError::Forbidden(_)),
         ) => {
             let status = actix_web::ResponseError::status_code(&error);
             let message = format!(

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::report_card::{Figure, Run, decimal, environment_of, run_of};
 use crate::pages::scenarios::when;
-use crate::services::boards::report_of;
+use crate::services::boards::{public_rank, report_of};
 use crate::services::submissions::detail;
 
 #[derive(Serialize)]
@@ -77,12 +77,14 @@ struct Headline {
     score: String,
     /// "95 % interval 0.9003 – 0.9243".
     interval: String,
+    /// "rank 3 of 41 on the public board", when this is the team's entry there.
+    rank: Option<String>,
     items: Option<String>,
     within_budget: Option<bool>,
     verdict: Option<String>,
 }
 
-fn headline_of(page: &PageContext, run: &RunReport) -> Option<Headline> {
+fn headline_of(page: &PageContext, run: &RunReport, rank: Option<(i64, i64)>) -> Option<Headline> {
     let score = run.scores.public.as_ref().or(run.scores.all.as_ref())?;
     let verdict = run.verdict.as_ref();
     Some(Headline {
@@ -96,6 +98,11 @@ fn headline_of(page: &PageContext, run: &RunReport) -> Option<Headline> {
             .text("report.interval")
             .replace("{low}", &decimal(score.low))
             .replace("{high}", &decimal(score.high)),
+        rank: rank.map(|(rank, teams)| {
+            page.text("submission.rank")
+                .replace("{rank}", &rank.to_string())
+                .replace("{teams}", &teams.to_string())
+        }),
         items: (score.items_in_set > 0).then(|| {
             page.text("submission.scored")
                 .replace("{scored}", &score.items.to_string())
@@ -126,15 +133,21 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let blobs = page.state.blobs.clone();
-    let (detail, report, budget, report_version, logs) = page
+    let (detail, report, budget, (report_version, rank), logs) = page
         .state
         .db
         .read(move |conn| {
             let (submission, report) = report_of(conn, &blobs, &id, &user)?;
-            let budget = crate::db::models::scenarios::find(conn, &submission.scenario_id)?
-                .and_then(|s| s.latency_budget_ms);
+            let scenario = crate::db::models::scenarios::find(conn, &submission.scenario_id)?;
+            let budget = scenario.as_ref().and_then(|s| s.latency_budget_ms);
             let result = crate::db::models::results::find(conn, &id)?;
             let report_version = result.as_ref().map(|r| r.package_version);
+            let rank = match (&scenario, report_version) {
+                (Some(scenario), Some(version)) => {
+                    public_rank(conn, scenario, &submission.phase_id, &id, version)?
+                }
+                _ => None,
+            };
             let hidden_allowed = user.sees_all_work() || user.has_role(Role::Operator);
             let read = |digest: Option<&String>| match digest {
                 Some(digest) => blobs.read(digest).map(Some),
@@ -151,7 +164,13 @@ pub async fn show(
                 ),
                 None => (None, None),
             };
-            Ok((detail(conn, &id)?, report, budget, report_version, logs))
+            Ok((
+                detail(conn, &id)?,
+                report,
+                budget,
+                (report_version, rank),
+                logs,
+            ))
         })
         .await?;
     let mut runs = Vec::new();
@@ -170,7 +189,7 @@ pub async fn show(
         headline = report
             .hidden
             .as_ref()
-            .and_then(|run| headline_of(&page, run));
+            .and_then(|run| headline_of(&page, run, rank));
         environment = environment_of(&page, report);
     }
     let status = detail.submission.status;

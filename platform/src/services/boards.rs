@@ -153,6 +153,42 @@ pub async fn board_of(
     Ok(view)
 }
 
+/// The metric and over-budget rule a board on `package_version` ranks by: a closed phase
+/// ranked on an earlier version ranks by that version's rules.
+fn rules_of(
+    conn: &mut DbConnection,
+    scenario: &Scenario,
+    package_version: i32,
+) -> Result<(MetricName, OverBudget), AppError> {
+    if package_version == scenario.package_version {
+        return Ok((scenario.metric, over_budget_of(scenario)?));
+    }
+    match package_versions::spec_of(conn, &scenario.id, package_version)? {
+        Some(spec) => Ok((spec.manifest.metric.name, spec.manifest.latency.over_budget)),
+        None => Ok((scenario.metric, over_budget_of(scenario)?)),
+    }
+}
+
+/// A submission's rank on its phase's public board for the package version it was scored
+/// on, and how many teams that board has; `None` when it is not its team's entry there.
+pub fn public_rank(
+    conn: &mut DbConnection,
+    scenario: &Scenario,
+    phase_id: &PhaseId,
+    submission: &SubmissionId,
+    package_version: i32,
+) -> Result<Option<(i64, i64)>, AppError> {
+    let (metric, over_budget) = rules_of(conn, scenario, package_version)?;
+    let key = BoardKey {
+        scenario_id: scenario.id.clone(),
+        phase_id: phase_id.clone(),
+        board: Board::Public,
+        direction: metric.direction(),
+        package_version,
+    };
+    Ok(board_entries::rank_of(conn, &key, over_budget, submission)?)
+}
+
 /// The page of the board asked for, and what the ties of its rows depend on: its rows and
 /// the row just above the page, best first. Database work.
 pub fn ranked_page(
@@ -185,15 +221,7 @@ pub fn ranked_page(
         now_millis(),
         scenario.package_version,
     )?;
-    // A closed phase ranked on an earlier version ranks by that version's rules.
-    let (metric, over_budget) = if package_version == scenario.package_version {
-        (scenario.metric, over_budget_of(&scenario)?)
-    } else {
-        match package_versions::spec_of(conn, &scenario.id, package_version)? {
-            Some(spec) => (spec.manifest.metric.name, spec.manifest.latency.over_budget),
-            None => (scenario.metric, over_budget_of(&scenario)?),
-        }
-    };
+    let (metric, over_budget) = rules_of(conn, &scenario, package_version)?;
     let pending = jobs::pending_on(conn, &phase.id, package_version)?;
     let paging = page_of(query.page, Some(query.per_page.unwrap_or(BOARD_PAGE_ROWS)))?;
     let key = BoardKey {

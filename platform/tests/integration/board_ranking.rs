@@ -229,6 +229,11 @@ fn maintained(
         if lines.is_empty() {
             break;
         }
+        // A submission's own rank (the report card's) agrees with the page it is on.
+        for line in &lines {
+            let own = board_entries::rank_of(conn, key, over_budget, &line.entry.submission_id)?;
+            assert_eq!(own, Some((line.rank as i64, total)), "{:?}", line.entry);
+        }
         rows.extend(lines.into_iter().map(|line| {
             (
                 line.rank,

@@ -105,7 +105,36 @@ async fn create_edit_and_publish_a_scenario(backend: Backend) {
     assert_eq!(app.count("scenarios"), before);
     let empty = app.page(send(fields("", "100"), Some(&csrf))).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(empty.text.contains("title_en"), "{}", empty.text);
+    assert!(
+        empty.text.contains("id=\"title_en-error\""),
+        "{}",
+        empty.text
+    );
+    assert_eq!(app.count("scenarios"), before);
+    // Four fields wrong at once: four messages, each beside its field, in Chinese, and
+    // every value as it was typed.
+    let mut four = fields("", "lots");
+    four.retain(|(name, _)| !matches!(*name, "id" | "daily_quota"));
+    four.push(("id", "Bad Id".to_owned()));
+    four.push(("daily_quota", "0".to_owned()));
+    let all = app.page(send(four, Some(&csrf))).await;
+    assert_eq!(all.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        all.text.matches("class=\"field-error\"").count(),
+        4,
+        "{}",
+        all.text
+    );
+    for (field, message) in [
+        ("title_en", "必填。"),
+        ("bounty_cny", "须为 0 或正整数。"),
+        ("daily_quota", "须在 1 到 1000 之间。"),
+        ("id", "须为 2–64 个小写字母"),
+    ] {
+        let beside = format!("<p class=\"field-error\" id=\"{field}-error\">{message}");
+        assert!(all.text.contains(&beside), "{beside}: {}", all.text);
+    }
+    assert!(all.text.contains("value=\"Bad Id\""), "{}", all.text);
     assert_eq!(app.count("scenarios"), before);
 
     // Valid: created, and on to its edit page.
@@ -129,7 +158,11 @@ async fn create_edit_and_publish_a_scenario(backend: Backend) {
     };
     let bad_phase = app.page(phase("soon")).await;
     assert_eq!(bad_phase.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad_phase.text.contains("opens_at"));
+    assert!(
+        bad_phase.text.contains("须为日期和时间"),
+        "{}",
+        bad_phase.text
+    );
     assert_eq!(app.count("phases"), phases_before, "nothing stored");
     let added = app.page(phase("2020-01-01T00:00")).await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);

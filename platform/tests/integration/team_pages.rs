@@ -452,6 +452,7 @@ async fn every_page_in_chinese_names_its_codes(backend: Backend) {
         "/teams",
         team.as_str(),
         "/invitations",
+        "/tokens",
         &format!("/submissions/{a}"),
         &format!("/submissions/{failed}"),
     ] {
@@ -465,6 +466,7 @@ async fn every_page_in_chinese_names_its_codes(backend: Backend) {
     for wanted in [
         "公开榜得分",
         "0.9000 ± 0.0500",
+        "公开榜第 1 名，共 1 支团队",
         "时延预算内",
         "sample run of",
         "公开样例运行",
@@ -493,6 +495,7 @@ async fn every_page_in_chinese_names_its_codes(backend: Backend) {
         assert!(failure.text.contains(wanted), "{wanted}: {}", failure.text);
     }
     assert!(!failure.text.contains("隐藏集运行"), "{}", failure.text);
+    assert!(!failure.text.contains("公开榜第"), "{}", failure.text);
 
     let (judge, _) = sign_in(&app, &w.judge.token.clone()).await;
     let judged = app
@@ -514,6 +517,16 @@ async fn every_page_in_chinese_names_its_codes(backend: Backend) {
         let page = app.page(get(path).cookie(clerk.clone())).await;
         assert_readable(path, &page);
     }
+    let (admin, _) = sign_in(&app, &w.admin.token.clone()).await;
+    let console = app.page(get("/console/admin").cookie(admin.clone())).await;
+    assert_readable("/console/admin", &console);
+    // The audit log quotes each entry's recorded values verbatim (ids, codes such as a
+    // team's `university`: what was stored is the record), so only its words around them
+    // are checked; raw JSON is never shown.
+    let audit = app.page(get("/console/admin/audit").cookie(admin)).await;
+    assert_eq!(audit.status, StatusCode::OK);
+    assert!(!audit.text.contains("{&quot;"), "{}", audit.text);
+    assert!(audit.text.contains("评测节点注册"), "{}", audit.text);
     // The final board's tab is disabled for a visitor while the phase is open.
     let board = app.page(get("/scenarios/kg-open/leaderboard")).await;
     assert!(

@@ -279,6 +279,50 @@ pub fn ranked_page(
     Ok((lines, total))
 }
 
+/// Where `submission` stands on `key`'s board: its rank and the board's size, when it is its
+/// team's entry there (a team's other submissions have no rank of their own).
+pub fn rank_of(
+    conn: &mut DbConnection,
+    key: &BoardKey,
+    over_budget: OverBudget,
+    submission: &SubmissionId,
+) -> QueryResult<Option<(i64, i64)>> {
+    let entry: Option<BoardEntry> = board_entries::table
+        .filter(on_board(key, over_budget))
+        .filter(board_entries::submission_id.eq(submission.clone()))
+        .select(BoardEntry::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(entry) = entry else {
+        return Ok(None);
+    };
+    use board_entries::{
+        latency_ms, over_budget as over, score_key, submission_id, submitted_at, team_id,
+    };
+    // Strictly before `entry` in board order: the order index's columns compared one after
+    // the other, as ORDER BY compares them.
+    let same_budget = over.eq(entry.over_budget);
+    let same_score = same_budget.and(score_key.eq(entry.score_key));
+    let same_latency = same_score.and(latency_ms.eq(entry.latency_ms));
+    let same_time = same_latency.and(submitted_at.eq(entry.submitted_at));
+    let before = over
+        .lt(entry.over_budget)
+        .or(same_budget.and(score_key.lt(entry.score_key)))
+        .or(same_score.and(latency_ms.lt(entry.latency_ms)))
+        .or(same_latency.and(submitted_at.lt(entry.submitted_at)))
+        .or(same_time.and(team_id.lt(entry.team_id.clone())))
+        .or(same_time
+            .and(team_id.eq(entry.team_id.clone()))
+            .and(submission_id.lt(entry.submission_id.clone())));
+    let ahead = board_entries::table
+        .filter(on_board(key, over_budget))
+        .filter(before)
+        .count()
+        .get_result::<i64>(conn)?;
+    let total = board_size!(key, over_budget).get_result::<i64>(conn)?;
+    Ok(Some((ahead + 1, total)))
+}
+
 /// The plans of the queries [`ranked_page`] runs, for the test that checks they read
 /// indexes rather than whole tables.
 pub fn ranked_page_plans(

@@ -155,9 +155,11 @@ pub fn create(
     form: OrganizationForm,
     actor: Option<&UserId>,
 ) -> Result<Organization, AppError> {
-    crate::validate::slug("id", form.id.as_str())?;
-    crate::validate::text("name_zh", &form.name_zh, 100)?;
-    crate::validate::text("name_en", &form.name_en, 100)?;
+    let mut checks = crate::validate::Checks::default();
+    checks.check(crate::validate::slug("id", form.id.as_str()));
+    checks.check(crate::validate::text("name_zh", &form.name_zh, 100));
+    checks.check(crate::validate::text("name_en", &form.name_en, 100));
+    checks.finish()?;
     let organization = Organization {
         id: form.id,
         name_zh: form.name_zh,

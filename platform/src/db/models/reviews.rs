@@ -54,7 +54,7 @@ impl NewReview {
                 format!("must be a whole number from 1 to 5, not {}", self.score),
             ));
         }
-        crate::validate::prose("text", &self.text, MAX_TEXT_CHARS)
+        Ok(crate::validate::prose("text", &self.text, MAX_TEXT_CHARS)?)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::db::models::{
 use crate::db::schema::{phases as phases_table, scenarios};
 use crate::db::{DbConnection, MultiBackend, now_millis};
 use crate::error::AppError;
+use crate::validate::{Checks, FieldProblem};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scenarios)]
@@ -311,45 +312,42 @@ pub fn state_of(scenario: &Scenario, phases: &[Phase], now: i64) -> ScenarioStat
     }
 }
 
-fn validate_common(
+/// The rules every scenario's fields follow, all checked, each broken one in `checks`.
+pub(crate) fn check_fields(
+    checks: &mut Checks,
     title_zh: Option<&str>,
     title_en: Option<&str>,
     domain: Option<&str>,
     latency_budget_ms: Option<f64>,
     daily_quota: Option<u32>,
     bounty_cny: Option<u64>,
-) -> Result<(), AppError> {
+) {
     if let Some(title) = title_zh {
-        crate::validate::text("title_zh", title, 200)?;
+        checks.check(crate::validate::text("title_zh", title, 200));
     }
     if let Some(title) = title_en {
-        crate::validate::text("title_en", title, 200)?;
+        checks.check(crate::validate::text("title_en", title, 200));
     }
     if let Some(domain) = domain {
-        crate::validate::slug("domain", domain)?;
+        checks.check(crate::validate::slug("domain", domain));
     }
     if let Some(budget) = latency_budget_ms
         && !(budget.is_finite() && budget > 0.0 && budget <= 3_600_000.0)
     {
-        return Err(AppError::invalid(
+        checks.push(FieldProblem::new(
             "latency_budget_ms",
+            "latency_budget",
             "must be a positive number of milliseconds, at most one hour",
         ));
     }
-    if let Some(quota) = daily_quota
-        && !(1..=1000).contains(&quota)
-    {
-        return Err(AppError::invalid(
-            "daily_quota",
-            "must be between 1 and 1000",
-        ));
+    if let Some(quota) = daily_quota {
+        checks.check(crate::validate::within("daily_quota", quota, 1, 1000));
     }
     if let Some(bounty) = bounty_cny
         && i64::try_from(bounty).is_err()
     {
-        return Err(AppError::invalid("bounty_cny", "is too large"));
+        checks.push(FieldProblem::new("bounty_cny", "too_large", "is too large"));
     }
-    Ok(())
 }
 
 fn to_i64(value: u64) -> i64 {
@@ -361,33 +359,38 @@ pub fn create(
     form: ScenarioForm,
     actor: &UserId,
 ) -> Result<Scenario, AppError> {
-    validate_common(
+    let mut checks = Checks::default();
+    check_fields(
+        &mut checks,
         Some(&form.title_zh),
         Some(&form.title_en),
         Some(&form.domain),
         form.latency_budget_ms,
         Some(form.daily_quota),
         Some(form.bounty_cny),
-    )?;
+    );
     if form.mode == Mode::Serve && form.latency_budget_ms.is_none() {
-        return Err(AppError::invalid(
+        checks.push(FieldProblem::new(
             "latency_budget_ms",
+            "budget_for_serve",
             "a serve-mode scenario needs a latency budget",
         ));
     }
-    let id = match form.id {
-        Some(id) => {
-            crate::validate::slug("id", id.as_str())?;
-            id
-        }
-        None => ScenarioId::generate(),
-    };
-    if !organizations::exists(conn, &form.organization_id)? {
-        return Err(AppError::invalid(
-            "organization_id",
-            format!("no organisation `{}`", form.organization_id),
-        ));
+    if let Some(id) = &form.id {
+        checks.check(crate::validate::slug("id", id.as_str()));
     }
+    if !organizations::exists(conn, &form.organization_id)? {
+        checks.push(
+            FieldProblem::new(
+                "organization_id",
+                "unknown_organization",
+                format!("no organisation `{}`", form.organization_id),
+            )
+            .with("id", &form.organization_id),
+        );
+    }
+    checks.finish()?;
+    let id = form.id.unwrap_or_else(ScenarioId::generate);
     let now = now_millis();
     let scenario = Scenario {
         id,
@@ -515,25 +518,29 @@ pub fn update(
 ) -> Result<(), AppError> {
     ensure_editable(scenario)?;
     ensure_rules_unchanged(scenario, &patch)?;
-    validate_common(
+    let mut checks = Checks::default();
+    check_fields(
+        &mut checks,
         patch.title_zh.as_deref(),
         patch.title_en.as_deref(),
         patch.domain.as_deref(),
         patch.latency_budget_ms,
         patch.daily_quota,
         patch.bounty_cny,
-    )?;
+    );
     let serve_without_budget = patch.mode.unwrap_or(scenario.mode) == Mode::Serve
         && patch
             .latency_budget_ms
             .or(scenario.latency_budget_ms)
             .is_none();
     if serve_without_budget {
-        return Err(AppError::invalid(
+        checks.push(FieldProblem::new(
             "latency_budget_ms",
+            "budget_for_serve",
             "a serve-mode scenario needs a latency budget",
         ));
     }
+    checks.finish()?;
     let detail = serde_json::json!({
         "fields": patch_field_names(&patch),
     });

@@ -50,19 +50,29 @@ pub fn create(
     form: UserForm,
     actor: Option<&UserId>,
 ) -> Result<User, AppError> {
-    crate::validate::login("login", &form.login)?;
-    crate::validate::text("display_name", &form.display_name, 100)?;
+    let mut checks = crate::validate::Checks::default();
+    checks.check(crate::validate::login("login", &form.login));
+    checks.check(crate::validate::text(
+        "display_name",
+        &form.display_name,
+        100,
+    ));
     if let Some(email) = &form.email {
-        crate::validate::email("email", email)?;
+        checks.check(crate::validate::email("email", email));
     }
     for (index, organization) in form.departments.iter().enumerate() {
         if !organizations::exists(conn, organization)? {
-            return Err(AppError::invalid(
-                &format!("departments[{index}]"),
-                format!("no organisation `{organization}`"),
-            ));
+            checks.push(
+                crate::validate::FieldProblem::new(
+                    &format!("departments[{index}]"),
+                    "unknown_organization",
+                    format!("no organisation `{organization}`"),
+                )
+                .with("id", organization),
+            );
         }
     }
+    checks.finish()?;
     let user = User {
         id: UserId::generate(),
         login: form.login,

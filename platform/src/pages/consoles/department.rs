@@ -10,18 +10,22 @@ use crate::auth::{CurrentUser, DepartmentOrAdmin};
 use crate::db::ids::{PhaseId, ScenarioId};
 use crate::db::models::organizations;
 use crate::db::models::phases::{PhaseForm, PhasePatch};
-use crate::db::models::scenarios::{ScenarioForm, ScenarioPatch};
+use crate::db::models::scenarios::{ScenarioForm, ScenarioPatch, check_fields};
 use crate::error::AppError;
 use crate::pages::scenarios::pick;
 use crate::pages::{PageContext, see_other};
 use crate::services::scenarios::{self as scenario_api, ScenarioView, detail_view, editable};
+use crate::validate::{Checks, FieldProblem};
 
 use futures_util::StreamExt;
 
 use crate::auth::session::same_token;
 use crate::services::packages::install_package;
 
-use super::{Choice, EditQuery, ListQuery, fixable, invalid, refused, scenario_list, status_name};
+use super::{
+    Choice, EditQuery, FormProblems, ListQuery, fixable, form_problems, invalid, refused,
+    scenario_list, status_name,
+};
 
 /// `GET /console/department` — the scenarios of the viewer's departments (every one, for
 /// admins), a page at a time.
@@ -78,8 +82,10 @@ impl ScenarioFields {
     }
 
     /// The values as the API's JSON body would carry them; numbers checked here, the rest
-    /// by the API's own types and rules.
+    /// by the API's own types and rules. A number that does not parse is refused together
+    /// with every other field the API's rules refuse, so the form shows them all at once.
     fn json(&self) -> Result<Value, AppError> {
+        let mut checks = Checks::default();
         let mut body = json!({
             "title_zh": self.title_zh.trim(),
             "title_en": self.title_en.trim(),
@@ -90,35 +96,59 @@ impl ScenarioFields {
             "mode": self.mode.trim(),
             "metric": self.metric.trim(),
         });
-        let bounty = self.bounty_cny.trim();
-        body["bounty_cny"] = if bounty.is_empty() {
-            json!(0)
-        } else {
-            json!(bounty.parse::<u64>().map_err(|_| {
-                invalid("bounty_cny", "must be a whole number of yuan, 0 or more")
-            })?)
-        };
-        let budget = self.latency_budget_ms.trim();
-        if !budget.is_empty() {
-            body["latency_budget_ms"] = json!(budget.parse::<f64>().map_err(|_| {
-                invalid("latency_budget_ms", "must be a number of milliseconds")
-            })?);
+        let bounty = number::<u64>(&mut checks, "bounty_cny", &self.bounty_cny, "whole_number");
+        body["bounty_cny"] = json!(bounty.unwrap_or(0));
+        let budget = number::<f64>(
+            &mut checks,
+            "latency_budget_ms",
+            &self.latency_budget_ms,
+            "number",
+        );
+        if let Some(budget) = budget {
+            body["latency_budget_ms"] = json!(budget);
         }
-        let quota = self.daily_quota.trim();
-        if !quota.is_empty() {
-            body["daily_quota"] =
-                json!(quota.parse::<u32>().map_err(|_| {
-                    invalid("daily_quota", "must be a whole number, 0 or more")
-                })?);
+        let quota = number::<u32>(
+            &mut checks,
+            "daily_quota",
+            &self.daily_quota,
+            "whole_number",
+        );
+        if let Some(quota) = quota {
+            body["daily_quota"] = json!(quota);
         }
+        if !checks.is_empty() {
+            check_fields(
+                &mut checks,
+                Some(self.title_zh.trim()),
+                Some(self.title_en.trim()),
+                Some(self.domain.trim()),
+                budget,
+                quota,
+                bounty,
+            );
+        }
+        checks.finish()?;
         Ok(body)
     }
 
     fn form(&self) -> Result<ScenarioForm, AppError> {
-        let mut body = self.json()?;
+        let id = self.id.trim();
+        let mut body = match self.json() {
+            Ok(body) => body,
+            // The id is the new form's own field: refused with the others.
+            Err(AppError::Fields(mut problems)) => {
+                if !id.is_empty()
+                    && let Err(problem) = crate::validate::slug("id", id)
+                {
+                    problems.push(problem);
+                }
+                return Err(AppError::Fields(problems));
+            }
+            Err(error) => return Err(error),
+        };
         body["organization_id"] = json!(self.organization_id.trim());
-        if !self.id.trim().is_empty() {
-            body["id"] = json!(self.id.trim());
+        if !id.is_empty() {
+            body["id"] = json!(id);
         }
         parsed(body)
     }
@@ -126,6 +156,29 @@ impl ScenarioFields {
     fn patch(&self) -> Result<ScenarioPatch, AppError> {
         parsed(self.json()?)
     }
+}
+
+/// A number field as typed: `None` when left empty or when it does not parse (then a
+/// problem of `rule` is in `checks`).
+fn number<T: std::str::FromStr>(
+    checks: &mut Checks,
+    field: &str,
+    typed: &str,
+    rule: &'static str,
+) -> Option<T> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return None;
+    }
+    let parsed = typed.parse::<T>().ok();
+    if parsed.is_none() {
+        let message = match rule {
+            "whole_number" => "must be a whole number, 0 or more",
+            _ => "must be a number",
+        };
+        checks.push(FieldProblem::new(field, rule, message));
+    }
+    parsed
 }
 
 fn parsed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, AppError> {
@@ -141,6 +194,8 @@ struct ScenarioFormPage {
     organizations: Vec<Choice>,
     modes: Vec<CodeChoice>,
     metrics: Vec<CodeChoice>,
+    /// Beside each field: what is wrong with it.
+    errors: std::collections::BTreeMap<String, String>,
     problem: Option<String>,
 }
 
@@ -151,7 +206,7 @@ async fn scenario_form_page(
     page: &PageContext,
     user: &CurrentUser,
     fields: ScenarioFields,
-    problem: Option<String>,
+    problems: FormProblems,
 ) -> Result<HttpResponse, AppError> {
     let (admin, departments) = (user.is_admin(), user.departments.clone());
     let towns = page
@@ -176,7 +231,8 @@ async fn scenario_form_page(
             organizations,
             modes: code_choices(page, "mode", &MODES),
             metrics: code_choices(page, "metric", &METRICS),
-            problem,
+            errors: problems.fields,
+            problem: problems.problem,
         },
     )
 }
@@ -193,7 +249,7 @@ pub async fn new_scenario(
         bounty_cny: "0".into(),
         ..ScenarioFields::default()
     };
-    scenario_form_page(&page, &user, fields, None).await
+    scenario_form_page(&page, &user, fields, FormProblems::default()).await
 }
 
 /// `POST /console/scenarios/new` — `POST /api/v1/scenarios`'s rules.
@@ -218,9 +274,9 @@ pub async fn create_scenario(
             scenario.id
         ))),
         Err(error) => {
-            let problem = fixable(error)?;
+            let problems = form_problems(&page, error)?;
             Ok(refused(
-                scenario_form_page(&page, &user, fields, Some(problem)).await?,
+                scenario_form_page(&page, &user, fields, problems).await?,
             ))
         }
     }
@@ -270,14 +326,24 @@ struct EditPage {
     /// The refused form's section (`details`, `phases`, `publish`) and why.
     problem_in: String,
     problem: Option<String>,
+    /// Beside each field of the details form: what is wrong with it.
+    errors: std::collections::BTreeMap<String, String>,
     saved: bool,
+}
+
+/// A refused form of the edit page: its section, what is wrong, and the details as typed
+/// (shown again exactly as sent).
+struct Refusal<'a> {
+    section: &'a str,
+    problems: FormProblems,
+    typed: Option<ScenarioFields>,
 }
 
 async fn edit_page(
     page: &PageContext,
     user: CurrentUser,
     id: ScenarioId,
-    problem: Option<(&str, String)>,
+    refusal: Option<Refusal<'_>>,
     saved: bool,
 ) -> Result<HttpResponse, AppError> {
     let view = page
@@ -290,6 +356,27 @@ async fn edit_page(
         })
         .await?;
     let (view, from_catalog) = view;
+    let (problem_in, mut problems, typed) = match refusal {
+        Some(refusal) => (refusal.section, refusal.problems, refusal.typed),
+        None => ("", FormProblems::default(), None),
+    };
+    // Only the details form shows problems beside its fields; the phase rows are too narrow,
+    // so theirs are listed above the table, each with its field's name.
+    if problem_in != "details" && !problems.fields.is_empty() {
+        let named: Vec<String> = std::mem::take(&mut problems.fields)
+            .into_iter()
+            .map(|(field, message)| {
+                let label = match field.as_str() {
+                    "name" => page.text("console.phase_name"),
+                    "opens_at" => page.text("console.opens_at"),
+                    "closes_at" => page.text("console.closes_at"),
+                    _ => field,
+                };
+                format!("{label}: {message}")
+            })
+            .collect();
+        problems.problem = Some(named.join(" "));
+    }
     let data = EditPage {
         id: view.id.0.clone(),
         title: pick(page.lang, &view.title_zh, &view.title_en),
@@ -297,7 +384,7 @@ async fn edit_page(
         draft: view.published_at.is_none(),
         from_catalog,
         public_url: format!("/scenarios/{}", view.id),
-        fields: ScenarioFields::of(&view),
+        fields: typed.unwrap_or_else(|| ScenarioFields::of(&view)),
         package_version: view.package_version,
         modes: code_choices(page, "mode", &MODES),
         metrics: code_choices(page, "metric", &METRICS),
@@ -312,8 +399,9 @@ async fn edit_page(
                 open: p.open,
             })
             .collect(),
-        problem_in: problem.as_ref().map(|p| p.0.to_owned()).unwrap_or_default(),
-        problem: problem.map(|p| p.1),
+        problem_in: problem_in.to_owned(),
+        problem: problems.problem,
+        errors: problems.fields,
         saved,
     };
     let title = data.title.clone();
@@ -338,6 +426,7 @@ async fn edit_with(
     user: CurrentUser,
     id: ScenarioId,
     section: &str,
+    typed: Option<ScenarioFields>,
     work: impl FnOnce(&mut crate::db::DbConnection, &CurrentUser) -> Result<(), AppError>
     + Send
     + 'static,
@@ -355,9 +444,13 @@ async fn edit_with(
     match outcome {
         Ok(()) => Ok(see_other(&format!("/console/scenarios/{id}/edit?saved=1"))),
         Err(error) => {
-            let problem = fixable(error)?;
+            let refusal = Refusal {
+                section,
+                problems: form_problems(&page, error)?,
+                typed,
+            };
             Ok(refused(
-                edit_page(&page, user, id, Some((section, problem)), false).await?,
+                edit_page(&page, user, id, Some(refusal), false).await?,
             ))
         }
     }
@@ -373,9 +466,14 @@ pub async fn update_scenario(
     let id = path.into_inner();
     let patch = fields.patch();
     let target = id.clone();
-    edit_with(page, user, id, "details", move |conn, user| {
-        scenario_api::update_scenario(conn, user, &target, patch?)
-    })
+    edit_with(
+        page,
+        user,
+        id,
+        "details",
+        Some(fields),
+        move |conn, user| scenario_api::update_scenario(conn, user, &target, patch?),
+    )
     .await
 }
 
@@ -390,7 +488,7 @@ pub struct PhaseFields {
 
 /// A time as RFC 3339, or as a browser's `datetime-local` value (taken as Beijing time,
 /// as the form says and the pages show).
-fn time_field(field: &str, value: &str) -> Result<DateTime<Utc>, AppError> {
+fn time_field(field: &str, value: &str) -> Result<DateTime<Utc>, FieldProblem> {
     let value = value.trim();
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
         return Ok(time.with_timezone(&Utc));
@@ -401,32 +499,51 @@ fn time_field(field: &str, value: &str) -> Result<DateTime<Utc>, AppError> {
         .and_then(|naive| naive.and_local_timezone(crate::time::beijing()).single())
         .map(|time| time.with_timezone(&Utc))
         .ok_or_else(|| {
-            invalid(
+            FieldProblem::new(
                 field,
+                "date_time",
                 "must be a date and time such as 2025-06-01T08:00 (Beijing time)",
             )
         })
 }
 
 impl PhaseFields {
+    /// Both times, each refused on its own: the form shows every problem at once.
+    fn times(&self, optional: bool) -> Result<[Option<DateTime<Utc>>; 2], AppError> {
+        let mut checks = Checks::default();
+        let mut time = |field: &str, value: &str| {
+            if optional && value.trim().is_empty() {
+                return None;
+            }
+            time_field(field, value)
+                .map_err(|problem| checks.push(problem))
+                .ok()
+        };
+        let times = [
+            time("opens_at", &self.opens_at),
+            time("closes_at", &self.closes_at),
+        ];
+        checks.finish()?;
+        Ok(times)
+    }
+
     fn form(&self) -> Result<PhaseForm, AppError> {
-        Ok(PhaseForm {
-            name: self.name.trim().to_owned(),
-            opens_at: time_field("opens_at", &self.opens_at)?,
-            closes_at: time_field("closes_at", &self.closes_at)?,
-        })
+        match self.times(false)? {
+            [Some(opens_at), Some(closes_at)] => Ok(PhaseForm {
+                name: self.name.trim().to_owned(),
+                opens_at,
+                closes_at,
+            }),
+            _ => Err(AppError::Internal("a required time was let through".into())),
+        }
     }
 
     fn patch(&self) -> Result<PhasePatch, AppError> {
-        let optional = |field: &str, value: &str| {
-            (!value.trim().is_empty())
-                .then(|| time_field(field, value))
-                .transpose()
-        };
+        let [opens_at, closes_at] = self.times(true)?;
         Ok(PhasePatch {
             name: (!self.name.trim().is_empty()).then(|| self.name.trim().to_owned()),
-            opens_at: optional("opens_at", &self.opens_at)?,
-            closes_at: optional("closes_at", &self.closes_at)?,
+            opens_at,
+            closes_at,
         })
     }
 }
@@ -441,7 +558,7 @@ pub async fn add_phase(
     let id = path.into_inner();
     let form = fields.form();
     let target = id.clone();
-    edit_with(page, user, id, "phases", move |conn, user| {
+    edit_with(page, user, id, "phases", None, move |conn, user| {
         scenario_api::add_scenario_phase(conn, user, &target, form?)?;
         Ok(())
     })
@@ -458,7 +575,7 @@ pub async fn update_phase(
     let (id, phase) = path.into_inner();
     let patch = fields.patch();
     let target = id.clone();
-    edit_with(page, user, id, "phases", move |conn, user| {
+    edit_with(page, user, id, "phases", None, move |conn, user| {
         scenario_api::update_scenario_phase(conn, user, &target, &phase, patch?)?;
         Ok(())
     })
@@ -479,7 +596,7 @@ pub async fn delete_phase(
     let target = id.clone();
     let unconfirmed = page.text("console.delete_unconfirmed");
     let confirmed = form.confirm.as_deref() == Some("yes");
-    edit_with(page, user, id, "phases", move |conn, user| {
+    edit_with(page, user, id, "phases", None, move |conn, user| {
         if !confirmed {
             // One click must not delete a phase (and with it a running competition's
             // deadline): the form's confirmation box must be ticked.
@@ -508,7 +625,7 @@ pub async fn publish(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let target = id.clone();
-    edit_with(page, user, id, "publish", move |conn, user| {
+    edit_with(page, user, id, "publish", None, move |conn, user| {
         scenario_api::publish_scenario(conn, user, &target)
     })
     .await
@@ -577,9 +694,16 @@ pub async fn upload_package(
     match outcome {
         Ok(_) => Ok(see_other(&format!("/console/scenarios/{id}/edit?saved=1"))),
         Err(error) => {
-            let problem = package_problem(error)?;
+            let refusal = Refusal {
+                section: "package",
+                problems: FormProblems {
+                    problem: Some(package_problem(error)?),
+                    ..FormProblems::default()
+                },
+                typed: None,
+            };
             Ok(refused(
-                edit_page(&page, user, id, Some(("package", problem)), false).await?,
+                edit_page(&page, user, id, Some(refusal), false).await?,
             ))
         }
     }

@@ -4,6 +4,7 @@
 //! through the same function as the JSON API; a refused form is shown again with the reason
 //! and nothing changed.
 
+mod admin;
 mod decision;
 mod decision_forms;
 mod department;
@@ -12,6 +13,7 @@ mod operator;
 mod panel;
 mod record;
 
+pub use admin::{admin, audit_log, create_organization, create_user, issue_token};
 pub use decision::decision;
 pub use decision_forms::{announce, answer_objection, assign, decide, set_rubric, unassign};
 pub use department::{
@@ -44,11 +46,38 @@ pub(crate) fn fixable(error: AppError) -> Result<String, AppError> {
     }
 }
 
+/// A refused form's problems in the page's language: one beside each field that has one,
+/// anything else above the form.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct FormProblems {
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub problem: Option<String>,
+}
+
+pub(crate) fn form_problems(page: &PageContext, error: AppError) -> Result<FormProblems, AppError> {
+    match error {
+        AppError::Fields(problems) => Ok(FormProblems {
+            fields: problems
+                .iter()
+                .map(|p| (p.field.clone(), page.field_problem(p)))
+                .collect(),
+            problem: None,
+        }),
+        other => match other.status_code().as_u16() {
+            400 | 409 | 413 | 422 => Ok(FormProblems {
+                fields: std::collections::BTreeMap::new(),
+                problem: Some(page.error_text(&other)),
+            }),
+            _ => Err(other),
+        },
+    }
+}
+
 fn invalid(field: &str, message: &str) -> AppError {
     AppError::invalid(field, message)
 }
 
-fn refused(mut response: HttpResponse) -> HttpResponse {
+pub(crate) fn refused(mut response: HttpResponse) -> HttpResponse {
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     response
 }

@@ -87,7 +87,7 @@ fn check_text(field: &str, text: &str) -> Result<(), AppError> {
     if text.trim().is_empty() {
         return Err(AppError::invalid(field, "must not be empty"));
     }
-    crate::validate::prose(field, text, MAX_TEXT_CHARS)
+    Ok(crate::validate::prose(field, text, MAX_TEXT_CHARS)?)
 }
 
 /// Records the award (replacing an earlier one) once the final phase has closed and until
