@@ -48,6 +48,7 @@ mod scenarios;
 mod security;
 mod shutdown;
 mod significance;
+mod slurm;
 mod team_pages;
 mod teams;
 mod technical_reports;
