@@ -104,6 +104,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    #[allow(
+        clippy::needless_update,
+        reason = "Device gains fields (vendor, device nodes) in the devices branch"
+    )]
     fn device(id: &str) -> Device {
         Device {
             id: id.to_owned(),

@@ -154,18 +154,19 @@ async fn jobs_needing_accelerators_get_one_worker_each(backend: Backend) {
         "{}",
         listed.body
     );
-    let page = app
-        .page(
-            actix_web::test::TestRequest::get()
-                .uri("/console/operator")
-                .insert_header(("Authorization", format!("Bearer {}", w.operator.token))),
-        )
-        .await;
-    assert!(
-        page.text.contains("submitted to Slurm as job 4711"),
-        "{}",
-        page.text
-    );
+    for (lang, said) in [
+        ("en", "submitted to Slurm as job 4711"),
+        ("zh", "已提交 Slurm，作业号 4711"),
+    ] {
+        let page = app
+            .page(
+                actix_web::test::TestRequest::get()
+                    .uri(&format!("/console/operator?lang={lang}"))
+                    .insert_header(("Authorization", format!("Bearer {}", w.operator.token))),
+            )
+            .await;
+        assert!(page.text.contains(said), "{lang}: {}", page.text);
+    }
 
     // Ended, it no longer counts: the job is wanted again.
     app.state
