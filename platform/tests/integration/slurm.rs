@@ -427,6 +427,97 @@ async fn through_slurm(image: Vec<u8>) -> Option<Through> {
     })
 }
 
+/// A Slurm job cancelled when dropped, so a failing test leaves nothing on the cluster.
+struct SlurmJob(String);
+
+impl Drop for SlurmJob {
+    fn drop(&mut self) {
+        let _ = Command::new("scancel").arg(&self.0).output();
+    }
+}
+
+/// A worker still pending in Slurm whose job another worker took meanwhile is withdrawn
+/// with `scancel` and no longer counts; nothing new is submitted for a running job.
+#[actix_web::test]
+async fn a_pending_worker_whose_job_went_elsewhere_is_withdrawn() {
+    if slurm_cluster().is_none() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let settings = SlurmSettings {
+        enabled: true,
+        jiebang: Some(env!("CARGO_BIN_EXE_jiebang").into()),
+        output_dir: Some(work.path().join("slurm")),
+        worker_wait_seconds: 5,
+        ..SlurmSettings::default()
+    };
+    let app = TestApp::with_config(Backend::Sqlite, |config| config.slurm = settings).await;
+    let _catalog = load_accelerator_package(&app);
+    // The node's one gres is taken, so the worker submitted below stays pending.
+    let blocker = Command::new("sbatch")
+        .args([
+            "--parsable",
+            "--gres=gpu:1",
+            "--job-name=jiebang-test-blocker",
+        ])
+        .arg(format!(
+            "--output={}",
+            work.path().join("blocker.out").display()
+        ))
+        .args(["--wrap", "sleep 120"])
+        .output()
+        .unwrap();
+    assert!(blocker.status.success(), "{blocker:?}");
+    let _blocker = SlurmJob(String::from_utf8_lossy(&blocker.stdout).trim().to_owned());
+    let w = &app.world;
+    let id = app
+        .submit(
+            "test-parcel-delay",
+            &w.alice,
+            w.team_a.as_str(),
+            b"an image",
+        )
+        .await;
+    let job = job_of(&app, &id);
+    // Workers of this test never reach a platform: they must not run at all.
+    let autoscaler = Autoscaler::new(
+        &app.state.config,
+        app.state.db.clone(),
+        "http://127.0.0.1:9".into(),
+    )
+    .unwrap();
+    let first = autoscaler.round().unwrap();
+    assert_eq!(first.submitted.len(), 1, "{first:?}");
+    let (worker, submitted_for) = first.submitted[0].clone();
+    let _worker = SlurmJob(worker.clone());
+    assert_eq!(submitted_for, job);
+    assert_eq!(slurm_times(&worker).2, "PENDING");
+
+    let token = app.worker_token();
+    let taker = register(&app, &token, 1).await;
+    let claimed = app
+        .post(
+            "/internal/v1/jobs/claim",
+            Some(&token),
+            serde_json::json!({"worker_id": taker}),
+        )
+        .await;
+    assert_eq!(claimed.status, 200, "{:?}", claimed.body);
+
+    let second = autoscaler.round().unwrap();
+    assert_eq!(second.cancelled, [worker.clone()], "{second:?}");
+    assert!(second.submitted.is_empty(), "{second:?}");
+    assert_eq!(slurm_times(&worker).2, "CANCELLED");
+    let rows = app
+        .state
+        .db
+        .read_blocking(move |conn| Ok(slurm_submissions::of_job(conn, &job)?))
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, "CANCELLED");
+    assert!(rows[0].ended_at.is_some() && rows[0].started_at.is_none());
+}
+
 /// What Slurm's workers printed, for a failure message.
 fn outputs(dir: &Path) -> String {
     std::fs::read_dir(dir)
