@@ -505,7 +505,11 @@ async fn a_pending_worker_whose_job_went_elsewhere_is_withdrawn() {
     assert_eq!(claimed.status, 200, "{:?}", claimed.body);
 
     let second = autoscaler.round().unwrap();
-    assert_eq!(second.cancelled, [worker.clone()], "{second:?}");
+    assert_eq!(
+        second.cancelled,
+        std::slice::from_ref(&worker),
+        "{second:?}"
+    );
     assert!(second.submitted.is_empty(), "{second:?}");
     assert_eq!(slurm_times(&worker).2, "CANCELLED");
     let rows = app
