@@ -104,3 +104,87 @@ PY
     fi
     export JIEBANG_AXE_JS="$PWD/$dir/axe.min.js"
 }
+
+# Starts a private Slurm cluster of one node (munged, slurmctld, slurmd, all as root) in a
+# temporary directory, its node holding one gres `gpu` backed by a fake device node (the
+# numbers of /dev/null, made with mknod); sets SLURM_DIR and exports SLURM_CONF and
+# JIEBANG_TEST_SLURM (the directory, which tells the Slurm tests a cluster is up). Call
+# slurm_stop (e.g. from a trap) to stop it and remove the directory.
+slurm_start() {
+    ensure_packages slurm-wlm munge
+    [ "$(id -u)" -eq 0 ] || { echo "slurm_start needs root (slurmd runs jobs as their user)" >&2; return 1; }
+    SLURM_DIR=$(mktemp -d /tmp/jiebang-slurm.XXXXXX)
+    local dir=$SLURM_DIR node=jiebang-node cpus memory ctld_port node_port
+    mkdir -p "$dir/state" "$dir/spool" "$dir/dev" "$dir/munge" "$dir/jobs"
+    chmod 0700 "$dir/munge"
+    mknod "$dir/dev/fakegpu1" c 1 3
+    mungekey --create --keyfile="$dir/munge/munge.key" >/dev/null 2>&1 \
+        || dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 2>/dev/null
+    chmod 0400 "$dir/munge/munge.key"
+    munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.sock" \
+        --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" \
+        --seed-file="$dir/munge/munged.seed" \
+        || { cat "$dir/munge/munged.log" >&2; return 1; }
+    cpus=$(nproc)
+    memory=$(awk '/MemTotal/ { print int($2 / 1024 / 2) }' /proc/meminfo)
+    ctld_port=$(free_port)
+    node_port=$(free_port)
+    cat >"$dir/slurm.conf" <<CONF
+ClusterName=jiebang
+SlurmctldHost=$(hostname -s)(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$node_port
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$dir/munge/munge.sock
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/slurmctld.log
+SlurmdLogFile=$dir/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+GresTypes=gpu
+MinJobAge=3600
+ReturnToService=2
+SchedulerParameters=sched_interval=2
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory Gres=gpu:1 State=UNKNOWN
+PartitionName=jiebang Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+    # The gres: one `gpu` whose device is the fake node; Slurm reports it by its number (1).
+    echo "NodeName=$node Name=gpu File=$dir/dev/fakegpu1" >"$dir/gres.conf"
+    export SLURM_CONF="$dir/slurm.conf"
+    slurmctld -f "$SLURM_CONF" || { cat "$dir/slurmctld.log" >&2; return 1; }
+    slurmd -f "$SLURM_CONF" -N "$node" || { cat "$dir/slurmd.log" >&2; return 1; }
+    local waited=0
+    until sinfo --noheader --states=idle --format=%n 2>/dev/null | grep -qx "$node"; do
+        if [ $waited -ge 60 ]; then
+            echo "the Slurm node never became idle:" >&2
+            sinfo -N >&2 || true
+            tail -n 20 "$dir/slurmctld.log" "$dir/slurmd.log" >&2
+            return 1
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    export SLURM_DIR JIEBANG_TEST_SLURM="$dir"
+    log "Slurm $(sinfo --version | awk '{print $2}') running: node $node with gres gpu:1"
+}
+
+slurm_stop() {
+    [ -n "${SLURM_DIR:-}" ] || return 0
+    local pidfile
+    for pidfile in "$SLURM_DIR/slurmd.pid" "$SLURM_DIR/slurmctld.pid" "$SLURM_DIR/munge/munged.pid"; do
+        [ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+    done
+    sleep 1
+    rm -rf "$SLURM_DIR"
+    SLURM_DIR=""
+}

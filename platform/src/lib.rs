@@ -21,6 +21,7 @@ pub mod routes;
 pub mod server;
 pub mod services;
 pub mod shutdown;
+pub mod slurm;
 pub mod state;
 pub mod storage;
 pub mod time;

@@ -121,6 +121,21 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     if config.prune_after_hours > 0 {
         spawn_pruning(&config, db_for_worker.clone());
     }
+    if config.slurm.enabled {
+        // Without a public URL, the address actually bound (a port of 0 is chosen by then).
+        let platform = config
+            .public_url
+            .clone()
+            .or_else(|| addresses.first().cloned())
+            .unwrap_or_else(|| config.public_url());
+        let autoscaler = crate::slurm::Autoscaler::new(&config, db_for_worker.clone(), platform)?;
+        tracing::info!(
+            every_seconds = config.slurm.poll_seconds,
+            max_outstanding = config.slurm.max_outstanding,
+            "Slurm mode: submitting one-shot workers for jobs that need accelerators"
+        );
+        autoscaler.spawn(stopping.clone());
+    }
     let worker = match server.addrs().first() {
         Some(address) if config.worker.embedded => {
             Some(crate::worker::embedded(&config, &db_for_worker, *address)?.spawn(&stopping))

@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use jiebang_evaluator::worker::pinning::{
     cpuset_of, isolation, parse_cpus, pin_current_thread, process_cpus, worker_runtime,
 };
-use jiebang_evaluator::worker::{WorkerConfig, run_worker};
+use jiebang_evaluator::worker::{Once, WorkerConfig, run_once, run_worker};
 use jiebang_sandboxes::{ImportLimits, SandboxConfig};
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::db::ids::UserId;
 use crate::db::models::tokens::{self, TokenKind};
 use crate::db::models::users::{self, Role, UserForm};
 use crate::error::AppError;
@@ -30,14 +31,25 @@ pub fn embedded_name(data_dir: &std::path::Path) -> String {
 
 /// Issues a fresh worker token for the embedded worker (kept in memory, never printed).
 pub fn embedded_token(db: &Db) -> Result<String, AppError> {
+    own_token(db, EMBEDDED_LOGIN, "Embedded worker").map(|(_, token)| token)
+}
+
+/// Issues a fresh worker token for workers the platform starts itself (embedded, or
+/// submitted to Slurm), acting as operator user `login`, made on first use; the user's id
+/// and the token.
+pub fn own_token(
+    db: &Db,
+    login: &'static str,
+    display_name: &'static str,
+) -> Result<(UserId, String), AppError> {
     db.write_blocking(|conn| {
-        let user = match users::find_by_login(conn, EMBEDDED_LOGIN)? {
+        let user = match users::find_by_login(conn, login)? {
             Some(user) => user,
             None => users::create(
                 conn,
                 UserForm {
-                    login: EMBEDDED_LOGIN.to_owned(),
-                    display_name: "Embedded worker".to_owned(),
+                    login: login.to_owned(),
+                    display_name: display_name.to_owned(),
                     email: None,
                     roles: vec![Role::Operator],
                     departments: Vec::new(),
@@ -45,7 +57,8 @@ pub fn embedded_token(db: &Db) -> Result<String, AppError> {
                 None,
             )?,
         };
-        Ok(tokens::issue(conn, &user.id, "embedded worker", TokenKind::Worker, None)?.token)
+        let token = tokens::issue(conn, &user.id, display_name, TokenKind::Worker, None)?.token;
+        Ok((user.id, token))
     })
 }
 
@@ -183,13 +196,55 @@ pub fn standalone(config: &Config) -> Result<Node, AppError> {
         .platform
         .clone()
         .ok_or_else(|| missing("platform URL", "--platform", "worker.platform"))?;
-    let token = config
-        .worker
-        .token
-        .as_ref()
-        .map(|t| t.expose().to_owned())
-        .ok_or_else(|| missing("worker token", "--token", "worker.token"))?;
-    node(config, platform, token, "worker".to_owned(), false)
+    let token = match (&config.worker.token, &config.worker.token_file) {
+        (Some(token), _) => token.expose().to_owned(),
+        (None, Some(file)) => read_token_file(file)?,
+        (None, None) => {
+            return Err(missing(
+                "worker token",
+                "--token (or --token-file)",
+                "worker.token",
+            ));
+        }
+    };
+    let mut node = node(config, platform, token, "worker".to_owned(), false)?;
+    // Started by Slurm, the worker uses only the devices its allocation holds.
+    let inventory = std::mem::take(&mut node.config.sandbox.accelerators);
+    let kept = crate::slurm::granted::restrict(inventory, |name| std::env::var(name).ok())?;
+    if let Ok(job) = std::env::var("SLURM_JOB_ID") {
+        let ids: Vec<&str> = kept.iter().map(|d| d.id.as_str()).collect();
+        tracing::info!(slurm_job = %job, devices = ?ids, "inside a Slurm job: using the devices it was granted");
+    }
+    node.config.sandbox.accelerators = kept;
+    Ok(node)
+}
+
+/// The worker token in `path`, which only its owner may read (a token others can read is
+/// refused, as ssh refuses such a key).
+fn read_token_file(path: &std::path::Path) -> Result<String, AppError> {
+    use std::os::unix::fs::PermissionsExt;
+    let problem =
+        |e: std::io::Error| AppError::Config(format!("worker.token_file {}: {e}", path.display()));
+    let mode = std::fs::metadata(path)
+        .map_err(problem)?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(AppError::Config(format!(
+            "worker.token_file {} may be read by others (mode {:o}); make it 0600",
+            path.display(),
+            mode & 0o777
+        )));
+    }
+    let token = std::fs::read_to_string(path).map_err(problem)?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AppError::Config(format!(
+            "worker.token_file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(token.to_owned())
 }
 
 /// The worker inside `serve`: it reaches the platform on `address` (an unspecified one,
@@ -215,6 +270,32 @@ impl Node {
             .map_err(|e| AppError::Internal(e.to_string()))?
             .block_on(run_worker(self.config, shutdown))
             .map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+
+    /// Runs one job (`jiebang worker --once`): waits at most `wait` for one it can take,
+    /// evaluates and reports it. An error when none came, so the exit status says so.
+    pub fn run_once(
+        self,
+        wait: std::time::Duration,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), AppError> {
+        let once = worker_runtime(self.harness_cpus)
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .block_on(run_once(self.config, wait, shutdown))
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        match once {
+            Once::Evaluated { job_id } => {
+                tracing::info!(job = %job_id, "evaluated one job; exiting");
+                Ok(())
+            }
+            Once::NothingClaimed => Err(AppError::Unavailable(format!(
+                "no job this worker can take came within {} s; nothing was evaluated",
+                wait.as_secs()
+            ))),
+            Once::Stopped => Err(AppError::Unavailable(
+                "stopped before a job was evaluated; a job held went back to the queue".to_owned(),
+            )),
+        }
     }
 
     /// Runs the worker on a thread and runtime of its own, so evaluations never compete
@@ -345,6 +426,24 @@ mod tests {
             .unwrap_err();
             assert!(error.to_string().contains(key), "{file}: {error}");
         }
+    }
+
+    #[test]
+    fn a_token_file_is_read_only_when_others_cannot_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "jb_from_file\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let text = format!(
+            "[worker]\nplatform = \"http://p\"\ntoken_file = \"{}\"\n",
+            file.display()
+        );
+        let error = standalone(&config(&text)).unwrap_err().to_string();
+        assert!(error.contains("0600") && error.contains("644"), "{error}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let node = standalone(&config(&text)).unwrap();
+        assert_eq!(node.config.token, "jb_from_file");
     }
 
     #[test]

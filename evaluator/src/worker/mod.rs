@@ -9,4 +9,4 @@ pub mod stop;
 
 pub use cache::BlobCache;
 pub use client::PlatformClient;
-pub use run::{Trial, WorkerConfig, run_worker};
+pub use run::{Once, Trial, WorkerConfig, run_once, run_worker};

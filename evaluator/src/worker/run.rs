@@ -42,6 +42,37 @@ pub async fn run_worker(
     config: WorkerConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), EvaluatorError> {
+    run(config, None, shutdown).await.map(drop)
+}
+
+/// What a one-shot worker ([`run_once`]) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Once {
+    /// It claimed this job and saw it to its end (whatever the submission's outcome).
+    Evaluated { job_id: String },
+    /// No job it could take came within the wait.
+    NothingClaimed,
+    /// `shutdown` resolved first (a job it held went back to the queue).
+    Stopped,
+}
+
+/// A one-shot worker (`jiebang worker --once`, as a Slurm job runs it): registers, waits at
+/// most `wait` for one job it can take, evaluates and reports it, and returns.
+pub async fn run_once(
+    config: WorkerConfig,
+    wait: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<Once, EvaluatorError> {
+    run(config, Some(wait), shutdown).await
+}
+
+/// The worker loop; with `once`, it ends after the first job or when `once` has passed
+/// without one.
+async fn run(
+    config: WorkerConfig,
+    once: Option<Duration>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<Once, EvaluatorError> {
     let sandbox = Sandbox::connect(config.sandbox.clone()).await?;
     if config.sweep_on_start {
         let swept = sandbox.sweep().await;
@@ -66,11 +97,17 @@ pub async fn run_worker(
     tracing::info!(%worker_id, platform = %config.platform, "worker registered");
     let cache = BlobCache::new(&config.cache_dir);
     let allocator = Allocator::new(config.sandbox.accelerators.clone());
+    let deadline = once.map(|wait| tokio::time::Instant::now() + wait);
     tokio::pin!(shutdown);
     loop {
+        let poll = deadline.map_or(Duration::from_secs(30), |deadline| {
+            deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .clamp(Duration::from_secs(1), Duration::from_secs(30))
+        });
         let claim = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            claim = client.claim(&worker_id, Duration::from_secs(30)) => claim,
+            () = &mut shutdown => return Ok(Once::Stopped),
+            claim = client.claim(&worker_id, poll) => claim,
         };
         match claim {
             Ok(Some(job)) => {
@@ -82,7 +119,10 @@ pub async fn run_worker(
                 let ended =
                     stop::until_stopped(&client, &worker_id, &id, work, clean_up, &mut shutdown);
                 if ended.await == stop::Ended::HandedBack {
-                    return Ok(());
+                    return Ok(Once::Stopped);
+                }
+                if once.is_some() {
+                    return Ok(Once::Evaluated { job_id: id });
                 }
             }
             Ok(None) => {}
@@ -90,6 +130,9 @@ pub async fn run_worker(
                 tracing::warn!(%error, "claim failed; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
+        }
+        if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+            return Ok(Once::NothingClaimed);
         }
     }
 }

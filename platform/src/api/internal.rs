@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use jiebang_evaluator::protocol::report::BudgetVerdict;
 use jiebang_evaluator::protocol::{
-    BoardItems, ClaimRequest, ClaimedJob, Device, HandBack, Heartbeat, MAX_RESULT_BODY, Outcome,
+    BoardItems, ClaimRequest, ClaimedJob, HandBack, Heartbeat, MAX_RESULT_BODY, Outcome,
     Registered, Registration, Report, ResultBody, StageReport,
 };
 
@@ -79,24 +79,7 @@ fn fits(conn: &mut DbConnection, worker: &Worker, job: &Job) -> Result<bool, App
     else {
         return Ok(true);
     };
-    let resources = &spec.manifest.resources;
-    let accelerators: Vec<Device> =
-        serde_json::from_str(&worker.accelerators).map_err(|error| {
-            AppError::Internal(format!(
-                "the stored accelerators of worker `{}` do not parse: {error}",
-                worker.id
-            ))
-        })?;
-    let model = resources.gpu_model.as_deref();
-    let matching = accelerators
-        .iter()
-        .filter(|a| model.is_none_or(|m| a.model == m))
-        .count();
-    Ok(
-        usize::try_from(resources.gpus).unwrap_or(usize::MAX) <= matching
-            && resources.cpus <= f64::from(worker.cpus)
-            && i64::try_from(resources.memory_mb).unwrap_or(i64::MAX) <= worker.memory_mb,
-    )
+    worker.fits(&spec.manifest.resources)
 }
 
 fn claimed(conn: &mut DbConnection, job: Job, lease_seconds: u64) -> Result<ClaimedJob, AppError> {

@@ -221,6 +221,10 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         } => client_runtime()?.block_on(async {
             client::leaderboard(&connection.resolve_public()?, &scenario, private).await
         }),
+        Command::Worker(args) if args.once => crate::worker::standalone(&config)?.run_once(
+            std::time::Duration::from_secs(args.wait),
+            crate::shutdown::stop_signal(),
+        ),
         Command::Worker(_) => {
             crate::worker::standalone(&config)?.run(crate::shutdown::stop_signal())
         }

@@ -17,10 +17,19 @@ pub struct WorkerArgs {
     pub platform: Option<String>,
     #[arg(long, value_name = "TOKEN", help = help_noted("worker.token", TOKEN_NOTE))]
     pub token: Option<String>,
+    #[arg(long, value_name = "FILE", help = help("worker.token_file"))]
+    pub token_file: Option<PathBuf>,
     #[arg(long, help = help("worker.name"))]
     pub name: Option<String>,
     #[arg(long, alias = "cache", value_name = "DIR", help = help("worker.cache_dir"))]
     pub cache_dir: Option<PathBuf>,
+    /// Take one job, evaluate it, report it and exit (as a Slurm job does); exit non-zero
+    /// when no job this node can take comes within --wait.
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: the most seconds to wait for a job.
+    #[arg(long, value_name = "SECONDS", requires = "once", default_value_t = 120)]
+    pub wait: u64,
     #[command(flatten)]
     pub node: NodeArgs,
 }
@@ -57,6 +66,9 @@ impl WorkerArgs {
             self.platform.clone(),
         );
         set(&mut flags, "worker.token", "--token", self.token.clone());
+        let token_file = self.token_file.as_ref();
+        let token_file = token_file.map(|file| file.to_string_lossy().into_owned());
+        set(&mut flags, "worker.token_file", "--token-file", token_file);
         set(&mut flags, "worker.name", "--name", self.name.clone());
         let cache_dir = self.cache_dir.as_ref();
         let cache_dir = cache_dir.map(|dir| dir.to_string_lossy().into_owned());
@@ -164,6 +176,29 @@ mod tests {
         assert_eq!(config.worker.harness_cpuset.as_deref(), Some("0-1"));
         assert_eq!(config.worker.platform.as_deref(), Some("http://p"));
         assert_eq!(config.worker.cache_dir, Some("/c".into()));
+    }
+
+    #[test]
+    fn a_one_shot_worker_takes_its_wait_and_its_token_file() {
+        let cli = Cli::try_parse_from([
+            "jiebang",
+            "worker",
+            "--once",
+            "--wait",
+            "5",
+            "--token-file",
+            "/shared/token",
+        ])
+        .unwrap();
+        let crate::cli::Command::Worker(args) = &cli.command else {
+            panic!("not the worker command");
+        };
+        assert!(args.once);
+        assert_eq!(args.wait, 5);
+        let config = cli.resolve_config_with(|_| None).unwrap();
+        assert_eq!(config.worker.token_file, Some("/shared/token".into()));
+        let error = Cli::try_parse_from(["jiebang", "worker", "--wait", "5"]).unwrap_err();
+        assert!(error.to_string().contains("--once"), "{error}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Start-up configuration: defaults, then an optional TOML file, then environment, then flags.
 
 mod declare;
+mod slurm;
 #[cfg(test)]
 mod tests;
 
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use crate::error::AppError;
 pub use declare::Key;
 use declare::{FromText, Section, settings};
+pub use slurm::{GresRule, SlurmSettings};
 
 settings! {
     /// Everything `jiebang serve` and `jiebang worker` need to know; every key has a
@@ -77,6 +79,8 @@ settings! {
         pub oidc: Option<OidcConfig>,
         /// E-mail of notifications through an SMTP server; off when absent (`[smtp]`).
         pub smtp: Option<SmtpConfig>,
+        /// One-shot workers submitted to Slurm for jobs that need accelerators (`[slurm]`).
+        pub slurm: SlurmSettings,
     }
 }
 
@@ -97,6 +101,9 @@ settings! {
         /// The worker token (`jiebang admin create-token --worker`), for `jiebang worker`
         /// (the embedded worker issues its own).
         pub token: Option<Secret> = None,
+        /// A file holding the worker token, readable by its owner alone (mode 0600); read
+        /// by `jiebang worker` when `token` is unset.
+        pub token_file: Option<PathBuf> = None,
         /// The name the operator page shows, which also labels the worker's containers;
         /// `worker` for `jiebang worker`, derived from the data directory when embedded.
         pub name: Option<String> = None,

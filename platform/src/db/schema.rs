@@ -223,6 +223,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One-shot workers submitted to Slurm, each for a queued job that needed accelerators.
+    slurm_submissions (slurm_job_id) {
+        slurm_job_id -> Text,
+        job_id -> Text,
+        gres -> Text,
+        state -> Text,
+        submitted_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     results (submission_id, package_version) {
         submission_id -> Text,
         package_version -> Integer,

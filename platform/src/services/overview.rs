@@ -11,6 +11,7 @@ use crate::db::DbConnection;
 use crate::db::models::Page;
 use crate::db::models::jobs::{self, Job, JobStatus, QueueCounts};
 use crate::db::models::results::{self, EvaluationResult};
+use crate::db::models::slurm_submissions;
 use crate::db::models::workers::{self, Worker};
 use crate::db::now_millis;
 use crate::error::AppError;
@@ -286,6 +287,8 @@ pub struct JobView {
     pub last_error: Option<String>,
     pub queued_at: String,
     pub updated_at: String,
+    /// The Slurm job of the one-shot worker submitted for it and not yet ended (Slurm mode).
+    pub slurm_job_id: Option<String>,
 }
 
 impl From<Job> for JobView {
@@ -303,6 +306,7 @@ impl From<Job> for JobView {
             last_error: job.last_error,
             queued_at: iso_time(job.created_at),
             updated_at: iso_time(job.updated_at),
+            slurm_job_id: None,
         }
     }
 }
@@ -314,11 +318,19 @@ pub fn jobs_of(
     status: Option<JobStatus>,
     page: Page,
 ) -> Result<Paginated<JobView>, AppError> {
-    Ok(Paginated::of(
-        jobs::list(conn, status, page)?,
-        page,
-        JobView::from,
-    ))
+    let (listed, total) = jobs::list(conn, status, page)?;
+    let ids: Vec<_> = listed.iter().map(|j| j.id.clone()).collect();
+    let submitted = slurm_submissions::outstanding_for(conn, &ids)?;
+    Ok(Paginated::of((listed, total), page, |job| {
+        let slurm_job_id = submitted
+            .iter()
+            .find(|(id, _)| *id == job.id)
+            .map(|(_, slurm)| slurm.clone());
+        JobView {
+            slurm_job_id,
+            ..JobView::from(job)
+        }
+    }))
 }
 
 /// How long a worker may be silent and still count as alive: two leases (a live worker

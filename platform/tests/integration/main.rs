@@ -49,6 +49,8 @@ mod scenarios;
 mod security;
 mod shutdown;
 mod significance;
+mod slurm;
+mod slurm_cluster;
 mod team_pages;
 mod teams;
 mod technical_reports;

@@ -19,6 +19,7 @@ pub mod results;
 pub mod reviews;
 pub mod scenarios;
 pub mod sessions;
+pub mod slurm_submissions;
 pub mod submissions;
 pub mod teams;
 pub mod technical_reports;

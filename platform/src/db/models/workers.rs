@@ -1,7 +1,8 @@
 //! Evaluation workers: registered nodes with their capabilities.
 
 use diesel::prelude::*;
-use jiebang_evaluator::protocol::Registration;
+use jiebang_evaluator::protocol::{Device, Registration};
+use jiebang_scenarios::package::Resources;
 
 use crate::db::ids::{UserId, WorkerId};
 use crate::db::models::{Page, audit, paged};
@@ -21,6 +22,31 @@ pub struct Worker {
     pub accelerators: String,
     pub registered_at: i64,
     pub last_seen_at: i64,
+}
+
+impl Worker {
+    /// Whether the node has what `resources` asks for: CPUs, memory and accelerators (of
+    /// the model named, if one is); an inventory stored that does not parse is an error
+    /// naming the worker.
+    pub fn fits(&self, resources: &Resources) -> Result<bool, AppError> {
+        let accelerators: Vec<Device> =
+            serde_json::from_str(&self.accelerators).map_err(|error| {
+                AppError::Internal(format!(
+                    "the stored accelerators of worker `{}` do not parse: {error}",
+                    self.id
+                ))
+            })?;
+        let model = resources.gpu_model.as_deref();
+        let matching = accelerators
+            .iter()
+            .filter(|a| model.is_none_or(|m| a.model == m))
+            .count();
+        Ok(
+            usize::try_from(resources.gpus).unwrap_or(usize::MAX) <= matching
+                && resources.cpus <= f64::from(self.cpus)
+                && i64::try_from(resources.memory_mb).unwrap_or(i64::MAX) <= self.memory_mb,
+        )
+    }
 }
 
 pub fn register(
@@ -73,6 +99,24 @@ pub fn seen(conn: &mut DbConnection, id: &WorkerId) -> QueryResult<()> {
         .set(workers::last_seen_at.eq(now_millis()))
         .execute(conn)?;
     Ok(())
+}
+
+/// Workers heard from at or after `since` (milliseconds), but those of `except` (a user
+/// whose workers are one-shot, such as Slurm's), in the order they registered.
+pub fn seen_since(
+    conn: &mut DbConnection,
+    since: i64,
+    except: Option<&UserId>,
+) -> QueryResult<Vec<Worker>> {
+    let mut query = workers::table
+        .filter(workers::last_seen_at.ge(since))
+        .order((workers::registered_at.asc(), workers::id.asc()))
+        .select(Worker::as_select())
+        .into_boxed();
+    if let Some(user) = except {
+        query = query.filter(workers::user_id.ne(user));
+    }
+    query.load(conn)
 }
 
 /// Workers heard from at or after `since` (milliseconds).

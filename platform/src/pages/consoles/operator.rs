@@ -52,6 +52,8 @@ struct JobRow {
     worker: String,
     queued_at: String,
     rescore: bool,
+    /// The Slurm job of the one-shot worker submitted for it, while outstanding.
+    slurm_job: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -196,6 +198,7 @@ pub async fn operator(
             worker: j.worker_id.clone().unwrap_or_default(),
             queued_at: when(&j.queued_at),
             rescore: j.rescore,
+            slurm_job: j.slurm_job_id.clone(),
         })
         .collect();
     let (compute, caps) = compute_rows(&totals);
