@@ -367,9 +367,88 @@ async fn claims_fit_the_node(backend: Backend) {
     );
 }
 
+/// Vendor-typed inventories (as discovered: vendor and device node): a job asking for
+/// three MLU270 goes neither to a node with two of them nor to one with four Ascend chips,
+/// only to the node that has three.
+async fn mlu_claims_count_the_nodes_devices(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let package = copy_test_package(dir.path(), "mlu");
+    edit(&package.join("scenario.toml"), |t| {
+        t.replace(
+            "[split]",
+            "[resources]\ncpus = 1\nmemory_mb = 2048\ngpus = 3\ngpu_model = \"MLU270\"\n\n[split]",
+        )
+    });
+    app.load_catalog(dir.path());
+    let w = &app.world;
+    let submission = app
+        .submit(
+            "test-parcel-delay",
+            &w.alice,
+            w.team_a.as_str(),
+            b"mlu image",
+        )
+        .await;
+    let token = app.worker_token();
+    let inventory = |vendor: &str, prefix: &str, model: &str, count: usize| {
+        (0..count)
+            .map(|n| json!({"id": n.to_string(), "model": model, "vendor": vendor, "node": format!("/dev/{prefix}{n}")}))
+            .collect::<Vec<_>>()
+    };
+    let mut ids = Vec::new();
+    for (name, devices) in [
+        (
+            "two-mlu",
+            inventory("cambricon", "cambricon_dev", "MLU270", 2),
+        ),
+        (
+            "four-npu",
+            inventory("ascend", "davinci", "MLU270-lookalike", 4),
+        ),
+        (
+            "three-mlu",
+            inventory("cambricon", "cambricon_dev", "MLU270", 3),
+        ),
+    ] {
+        let registered = app
+            .post(
+                "/internal/v1/workers",
+                Some(&token),
+                json!({"name": name, "cpus": 4, "memory_mb": 32768, "accelerators": devices}),
+            )
+            .await;
+        assert_eq!(registered.status, 201, "{}", registered.body);
+        ids.push(registered.body["worker_id"].as_str().unwrap().to_owned());
+    }
+    for unfit in &ids[..2] {
+        let claim = app
+            .post(
+                "/internal/v1/jobs/claim",
+                Some(&token),
+                json!({"worker_id": unfit}),
+            )
+            .await;
+        assert_eq!(
+            claim.status, 204,
+            "a node short of three MLU270 gets nothing"
+        );
+    }
+    let claim = app
+        .post(
+            "/internal/v1/jobs/claim",
+            Some(&token),
+            json!({"worker_id": ids[2]}),
+        )
+        .await;
+    assert_eq!(claim.status, 200);
+    assert_eq!(claim.body["submission_id"], submission.as_str());
+}
+
 on_both_backends!(
     a_worker_runs_a_job_through,
     workers_cannot_act_for_each_other,
     the_evaluator_client_speaks_the_worker_api,
     claims_fit_the_node,
+    mlu_claims_count_the_nodes_devices,
 );
