@@ -2,9 +2,9 @@
 //! and `/dev/hisi_hdc`, `npu-smi info` for model names and use, assignment by mounting the
 //! nodes and setting `ASCEND_VISIBLE_DEVICES`.
 
-use super::Vendor;
-use super::nodes::{NodeVendor, Reading};
+use super::nodes::NodeVendor;
 use super::tool::cells;
+use super::{Reading, Vendor};
 
 pub static ASCEND: NodeVendor = NodeVendor {
     vendor: Vendor::Ascend,

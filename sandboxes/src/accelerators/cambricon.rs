@@ -1,9 +1,9 @@
 //! Cambricon MLU (思元): `/dev/cambricon_dev*` and `/dev/cambricon_ctl`, `cnmon` for model
 //! names and use, assignment by mounting the nodes and setting `MLU_VISIBLE_DEVICES`.
 
-use super::Vendor;
-use super::nodes::{NodeVendor, Reading};
+use super::nodes::NodeVendor;
 use super::tool::cells;
+use super::{Reading, Vendor};
 
 pub static CAMBRICON: NodeVendor = NodeVendor {
     vendor: Vendor::Cambricon,

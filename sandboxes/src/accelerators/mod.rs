@@ -124,6 +124,29 @@ pub struct DeviceUsage {
     pub memory_total_bytes: Option<u64>,
 }
 
+/// One device as its vendor's tool reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The device's index (the N of `cambricon_devN`, `davinciN`; a GPU's index).
+    pub index: u32,
+    pub name: String,
+    pub busy_percent: Option<f64>,
+    pub memory_used_bytes: Option<u64>,
+    pub memory_total_bytes: Option<u64>,
+}
+
+impl Reading {
+    /// These figures as `device`'s usage.
+    fn usage(&self, device: &Device) -> DeviceUsage {
+        DeviceUsage {
+            device_id: device.id.clone(),
+            busy_percent: self.busy_percent,
+            memory_used_bytes: self.memory_used_bytes,
+            memory_total_bytes: self.memory_total_bytes,
+        }
+    }
+}
+
 /// What a container needs so that it sees exactly a lease's devices.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Assignment {

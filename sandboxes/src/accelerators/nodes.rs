@@ -7,18 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bollard::models::DeviceMapping;
 
-use super::{Assignment, Device, DeviceUsage, Driver, Found, Vendor, tool};
-
-/// One device as its vendor's tool reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    /// The N of the device's node (`cambricon_devN`, `davinciN`).
-    pub index: u32,
-    pub name: String,
-    pub busy_percent: Option<f64>,
-    pub memory_used_bytes: Option<u64>,
-    pub memory_total_bytes: Option<u64>,
-}
+use super::{Assignment, Device, DeviceUsage, Driver, Found, Reading, Vendor, tool, unknown};
 
 /// A vendor whose devices are character devices: how they are named, found and given.
 pub struct NodeVendor {
@@ -166,13 +155,10 @@ impl Driver for NodeVendor {
         devices
             .iter()
             .map(|device| {
-                let reading = readings.iter().find(|r| r.index.to_string() == device.id);
-                DeviceUsage {
-                    device_id: device.id.clone(),
-                    busy_percent: reading.and_then(|r| r.busy_percent),
-                    memory_used_bytes: reading.and_then(|r| r.memory_used_bytes),
-                    memory_total_bytes: reading.and_then(|r| r.memory_total_bytes),
-                }
+                readings
+                    .iter()
+                    .find(|r| r.index.to_string() == device.id)
+                    .map_or_else(|| unknown(device), |r| r.usage(device))
             })
             .collect()
     }

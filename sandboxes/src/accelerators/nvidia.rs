@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use bollard::models::DeviceRequest;
 use nvml_wrapper::Nvml;
 
-use super::{Assignment, Device, DeviceUsage, Driver, Found, Vendor, tool};
+use super::{Assignment, Device, DeviceUsage, Driver, Found, Reading, Vendor, tool, unknown};
 
 pub struct Nvidia;
 
@@ -18,15 +18,11 @@ const QUERY: &[&str] = &[
     "--format=csv,noheader,nounits",
 ];
 
-/// One GPU as `nvidia-smi --query-gpu=…` lists it.
+/// One GPU as `nvidia-smi --query-gpu=…` lists it: its UUID and figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmiGpu {
-    pub index: u32,
     pub uuid: String,
-    pub name: String,
-    pub memory_total_bytes: Option<u64>,
-    pub memory_used_bytes: Option<u64>,
-    pub busy_percent: Option<f64>,
+    pub reading: Reading,
 }
 
 /// Parses the output of [`QUERY`]: one line per GPU, `0, GPU-…, Tesla V100-PCIE-32GB,
@@ -40,12 +36,14 @@ pub fn parse_nvidia_smi(text: &str) -> Vec<SmiGpu> {
             };
             let mib = |f: &str| f.parse::<u64>().ok().map(|n| n << 20);
             Some(SmiGpu {
-                index: index.parse().ok()?,
                 uuid: (*uuid).to_owned(),
-                name: (*name).to_owned(),
-                memory_total_bytes: mib(total),
-                memory_used_bytes: mib(used),
-                busy_percent: busy.parse().ok(),
+                reading: Reading {
+                    index: index.parse().ok()?,
+                    name: (*name).to_owned(),
+                    busy_percent: busy.parse().ok(),
+                    memory_used_bytes: mib(used),
+                    memory_total_bytes: mib(total),
+                },
             })
         })
         .collect()
@@ -133,7 +131,7 @@ impl Driver for Nvidia {
                     .into_iter()
                     .map(|gpu| Device {
                         id: gpu.uuid,
-                        model: gpu.name,
+                        model: gpu.reading.name,
                         vendor: Vendor::Nvidia,
                         node: None,
                     })
@@ -173,22 +171,16 @@ impl Driver for Nvidia {
         if let Ok(nvml) = nvml() {
             return devices
                 .iter()
-                .map(|d| nvml_usage(nvml, d).unwrap_or_else(|| super::unknown(d)))
+                .map(|d| nvml_usage(nvml, d).unwrap_or_else(|| unknown(d)))
                 .collect();
         }
         let gpus = smi_gpus().map(|(_, gpus)| gpus).unwrap_or_default();
         devices
             .iter()
             .map(|device| {
-                let gpu = gpus
-                    .iter()
-                    .find(|g| g.uuid == device.id || g.index.to_string() == device.id);
-                DeviceUsage {
-                    device_id: device.id.clone(),
-                    busy_percent: gpu.and_then(|g| g.busy_percent),
-                    memory_used_bytes: gpu.and_then(|g| g.memory_used_bytes),
-                    memory_total_bytes: gpu.and_then(|g| g.memory_total_bytes),
-                }
+                gpus.iter()
+                    .find(|g| g.uuid == device.id || g.reading.index.to_string() == device.id)
+                    .map_or_else(|| unknown(device), |g| g.reading.usage(device))
             })
             .collect()
     }
@@ -218,18 +210,18 @@ mod tests {
         assert_eq!(
             gpus[0],
             SmiGpu {
-                index: 0,
                 uuid: "GPU-1b6a2f4c-5d3e-8f7a-9b0c-1d2e3f4a5b6c".into(),
-                name: "Tesla V100-PCIE-32GB".into(),
-                memory_total_bytes: Some(32480 << 20),
-                memory_used_bytes: Some(31194 << 20),
-                busy_percent: Some(44.0),
+                reading: Reading {
+                    index: 0,
+                    name: "Tesla V100-PCIE-32GB".into(),
+                    busy_percent: Some(44.0),
+                    memory_used_bytes: Some(31194 << 20),
+                    memory_total_bytes: Some(32480 << 20),
+                },
             }
         );
-        assert_eq!(
-            (gpus[3].memory_used_bytes, gpus[3].busy_percent),
-            (None, None)
-        );
+        let last = &gpus[3].reading;
+        assert_eq!((last.memory_used_bytes, last.busy_percent), (None, None));
         assert!(
             parse_nvidia_smi("NVIDIA-SMI has failed because it couldn't communicate").is_empty()
         );
