@@ -102,11 +102,12 @@ fn fake_nodes_are_listed_by_vendor_and_a_configured_list_wins() {
         "Cambricon MLU (cambricon): 2 found".to_owned(),
         format!("control nodes: {dev}/cambricon_ctl"),
         format!("{} lists 2 device(s)", cnmon.display()),
-        format!("  - cambricon:0  MLU370-X8  {dev}/cambricon_dev0"),
-        format!("  - cambricon:1  MLU370-X8  {dev}/cambricon_dev1"),
+        // Models and use from the table, sampled through the same tool.
+        format!("  - cambricon:0  MLU370-X8  {dev}/cambricon_dev0  (busy 0%, 0/23374 MiB)"),
+        format!("  - cambricon:1  MLU370-X8  {dev}/cambricon_dev1  (busy 0%, 0/23374 MiB)"),
         "Huawei Ascend NPU (ascend): 1 found".to_owned(),
         format!("control nodes: {dev}/davinci_manager, {dev}/devmm_svm, {dev}/hisi_hdc"),
-        format!("  - ascend:2  Ascend  {dev}/davinci2"),
+        format!("  - ascend:2  Ascend  {dev}/davinci2\n"),
     ] {
         assert!(printed.contains(&line), "missing `{line}` in:\n{printed}");
     }

@@ -147,6 +147,23 @@ impl Reading {
     }
 }
 
+impl DeviceUsage {
+    /// `  (busy 44%, 31194/32480 MiB)`, or nothing where no figure is known.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(busy) = self.busy_percent {
+            parts.push(format!("busy {busy}%"));
+        }
+        if let (Some(used), Some(total)) = (self.memory_used_bytes, self.memory_total_bytes) {
+            parts.push(format!("{}/{} MiB", used >> 20, total >> 20));
+        }
+        if parts.is_empty() {
+            return String::new();
+        }
+        format!("  ({})", parts.join(", "))
+    }
+}
+
 /// What a container needs so that it sees exactly a lease's devices.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Assignment {
@@ -229,8 +246,10 @@ impl Discovery {
             for note in &found.notes {
                 let _ = writeln!(text, "  {note}");
             }
-            for device in &found.devices {
-                let _ = writeln!(text, "  - {}", device.describe());
+            // Sampled once now, so the operator sees the tool answer for each device.
+            let sampled = usage(&found.devices);
+            for (device, now) in found.devices.iter().zip(&sampled) {
+                let _ = writeln!(text, "  - {}{}", device.describe(), now.summary());
             }
         }
         let absent: Vec<&str> = self
@@ -359,6 +378,18 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn a_usage_summary_says_only_what_is_known() {
+        let known = DeviceUsage {
+            device_id: "0".into(),
+            busy_percent: Some(44.0),
+            memory_used_bytes: Some(31194 << 20),
+            memory_total_bytes: Some(32480 << 20),
+        };
+        assert_eq!(known.summary(), "  (busy 44%, 31194/32480 MiB)");
+        assert_eq!(DeviceUsage::default().summary(), "");
     }
 
     #[test]
