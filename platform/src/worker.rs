@@ -6,6 +6,7 @@ use jiebang_evaluator::worker::pinning::{
     cpuset_of, isolation, parse_cpus, pin_current_thread, process_cpus, worker_runtime,
 };
 use jiebang_evaluator::worker::{Once, WorkerConfig, run_once, run_worker};
+use jiebang_sandboxes::accelerators;
 use jiebang_sandboxes::{ImportLimits, SandboxConfig};
 
 use crate::config::Config;
@@ -110,14 +111,17 @@ pub fn node(
     for (index, device) in sandbox.accelerators.iter().enumerate() {
         if sandbox.accelerators[..index]
             .iter()
-            .any(|d| d.id == device.id)
+            .any(|d| d.key() == device.key())
         {
             return Err(invalid(
                 "sandbox.accelerators",
-                format!("device `{}` is listed twice", device.id),
+                format!("device `{}` is listed twice", device.key()),
             ));
         }
     }
+    // The configured list when there is one, else what the node's drivers and device nodes
+    // show: registered with the platform and handed out by the allocator.
+    let accelerators = accelerators::inventory(&sandbox.accelerators, &sandbox.device_root);
     let name = worker.name.clone().unwrap_or(name);
     let cpus = isolation(process_cpus(), containers, harness_cpus, embedded);
     Ok(Node {
@@ -132,7 +136,7 @@ pub fn node(
                     max_layer_bytes: sandbox.max_layer_bytes,
                     max_entries: sandbox.max_image_entries,
                 },
-                accelerators: sandbox.accelerators.clone(),
+                accelerators,
                 worker_label: Some(name.clone()),
             },
             name,
@@ -177,6 +181,25 @@ pub fn keep_platform_off_containers(config: &Config) -> Result<(), AppError> {
         );
     }
     Ok(())
+}
+
+/// What `jiebang worker --list-devices` prints: what discovery finds per vendor and why,
+/// then the configured list where there is one (it replaces discovery).
+pub fn list_devices(config: &Config) -> String {
+    let sandbox = &config.sandbox;
+    let mut text = accelerators::discover(&sandbox.device_root).report();
+    if !sandbox.accelerators.is_empty() {
+        let configured = accelerators::inventory(&sandbox.accelerators, &sandbox.device_root);
+        text.push_str(&format!(
+            "[sandbox] accelerators lists {} device(s); the worker uses these, not what was \
+             found:\n",
+            configured.len()
+        ));
+        for device in &configured {
+            text.push_str(&format!("  - {}\n", device.describe()));
+        }
+    }
+    text
 }
 
 /// `jiebang worker`: a worker for the platform and with the token the configuration names.

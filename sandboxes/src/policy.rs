@@ -9,7 +9,7 @@ use bollard::models::{
 };
 
 use crate::SandboxError;
-use crate::accelerators::{Device, device_request};
+use crate::accelerators::{Device, assignment};
 use crate::config::SandboxConfig;
 
 /// The label every object of a job carries, so a sweep can find what a crash left behind.
@@ -171,6 +171,9 @@ pub fn container_body(
         mounts.push(bind(dir, "/output", false));
     }
     let mounts = (!mounts.is_empty()).then_some(mounts);
+    // Exactly the leased devices: a device request (NVIDIA) or their nodes (Cambricon,
+    // Ascend), and the variables their runtimes read.
+    let devices = assignment(&spec.devices);
     let host_config = HostConfig {
         network_mode: Some(network.map_or_else(|| "none".to_owned(), str::to_owned)),
         cap_drop: Some(vec!["ALL".to_owned()]),
@@ -192,14 +195,21 @@ pub fn container_body(
         }]),
         ipc_mode: Some("private".to_owned()),
         init: Some(false),
-        device_requests: device_request(&spec.devices).map(|request| vec![request]),
+        device_requests: (!devices.device_requests.is_empty()).then_some(devices.device_requests),
+        devices: (!devices.devices.is_empty()).then_some(devices.devices),
         runtime: config.runtime.clone(),
         ..Default::default()
     };
     Ok(ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: spec.command.clone(),
-        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        env: Some(
+            spec.env
+                .iter()
+                .chain(&devices.env)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
         user: Some(config.user.clone()),
         labels: Some(labels(&spec.job_id, config)),
         network_disabled: Some(network.is_none()),
@@ -287,10 +297,7 @@ mod tests {
     #[test]
     fn a_gpu_job_gets_exactly_its_devices() {
         let mut gpu = spec();
-        gpu.devices = vec![Device {
-            id: "GPU-7f3".into(),
-            model: "A100".into(),
-        }];
+        gpu.devices = vec![Device::new("GPU-7f3", "A100")];
         let host = container_body(&gpu, &SandboxConfig::default(), None, None)
             .unwrap()
             .host_config
@@ -298,6 +305,27 @@ mod tests {
         let requests = host.device_requests.unwrap();
         assert_eq!(requests.len(), 1);
         assert_eq!(requests[0].device_ids, Some(vec!["GPU-7f3".to_owned()]));
+    }
+
+    #[test]
+    fn an_mlu_job_gets_its_nodes_and_variable_and_no_device_request() {
+        let mut mlu = spec();
+        mlu.devices = vec![Device {
+            vendor: crate::accelerators::Vendor::Cambricon,
+            node: Some(PathBuf::from("/nowhere/cambricon_dev1")),
+            ..Device::new("1", "MLU270")
+        }];
+        let body = container_body(&mlu, &SandboxConfig::default(), None, None).unwrap();
+        let env = body.env.unwrap();
+        assert_eq!(env, ["MODEL=m", "MLU_VISIBLE_DEVICES=1"]);
+        let host = body.host_config.unwrap();
+        assert!(host.device_requests.is_none());
+        let nodes = host.devices.unwrap();
+        assert_eq!(
+            nodes[0].path_on_host.as_deref(),
+            Some("/nowhere/cambricon_dev1")
+        );
+        assert_eq!(host.privileged, Some(false), "nodes, never privileged");
     }
 
     #[test]

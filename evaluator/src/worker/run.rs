@@ -94,7 +94,8 @@ async fn run(
         accelerators: config.sandbox.accelerators.clone(),
     };
     let worker_id = register_with_retry(&client, &node).await?;
-    tracing::info!(%worker_id, platform = %config.platform, "worker registered");
+    let devices: Vec<String> = node.accelerators.iter().map(|d| d.describe()).collect();
+    tracing::info!(%worker_id, platform = %config.platform, accelerators = ?devices, "worker registered");
     let cache = BlobCache::new(&config.cache_dir);
     let allocator = Allocator::new(config.sandbox.accelerators.clone());
     let deadline = once.map(|wait| tokio::time::Instant::now() + wait);

@@ -221,6 +221,10 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
         } => client_runtime()?.block_on(async {
             client::leaderboard(&connection.resolve_public()?, &scenario, private).await
         }),
+        Command::Worker(args) if args.list_devices => {
+            print!("{}", crate::worker::list_devices(&config));
+            Ok(())
+        }
         Command::Worker(args) if args.once => crate::worker::standalone(&config)?.run_once(
             std::time::Duration::from_secs(args.wait),
             crate::shutdown::stop_signal(),

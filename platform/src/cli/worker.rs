@@ -30,6 +30,10 @@ pub struct WorkerArgs {
     /// With --once: the most seconds to wait for a job.
     #[arg(long, value_name = "SECONDS", requires = "once", default_value_t = 120)]
     pub wait: u64,
+    /// Print the accelerators this node has, per vendor, and how each was found (which
+    /// library, device node and tool), then exit; needs no platform or token.
+    #[arg(long)]
+    pub list_devices: bool,
     #[command(flatten)]
     pub node: NodeArgs,
 }
@@ -42,8 +46,10 @@ pub struct NodeArgs {
     pub runtime: Option<String>,
     #[arg(long, value_name = "UID:GID", help = help("sandbox.user"))]
     pub sandbox_user: Option<String>,
-    #[arg(long = "accelerator", value_name = "ID=MODEL", help = help_noted("sandbox.accelerators", DEVICE_NOTE))]
+    #[arg(long = "accelerator", value_name = "[VENDOR:]ID=MODEL", help = help_noted("sandbox.accelerators", DEVICE_NOTE))]
     pub accelerators: Vec<String>,
+    #[arg(long, value_name = "DIR", help = help("sandbox.device_root"))]
+    pub device_root: Option<PathBuf>,
     #[arg(long, value_name = "CPUS", help = help("worker.cpuset"))]
     pub cpuset: Option<String>,
     #[arg(long, alias = "harness-cpus", value_name = "CPUS", help = help("worker.harness_cpuset"))]
@@ -90,6 +96,9 @@ impl NodeArgs {
         set(&mut flags, "sandbox.user", "--sandbox-user", user);
         let devices = (!self.accelerators.is_empty()).then(|| self.accelerators.join(","));
         set(&mut flags, "sandbox.accelerators", "--accelerator", devices);
+        let root = self.device_root.as_ref();
+        let root = root.map(|dir| dir.to_string_lossy().into_owned());
+        set(&mut flags, "sandbox.device_root", "--device-root", root);
         set(&mut flags, "worker.cpuset", "--cpuset", self.cpuset.clone());
         let harness = self.harness_cpuset.clone();
         set(

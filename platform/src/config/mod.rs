@@ -8,7 +8,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 use jiebang_evaluator::harness::quality::{MeasurementPolicy, Thresholds};
-use jiebang_sandboxes::accelerators::Device;
+use jiebang_sandboxes::accelerators::{Device, Vendor};
 use jiebang_sandboxes::{ImportLimits, SandboxConfig};
 use serde::Deserialize;
 
@@ -130,10 +130,16 @@ settings! {
         pub runtime: Option<String> = None,
         /// The user (`UID:GID`) every submission runs as; never root.
         pub user: String = SandboxConfig::default().user,
-        /// The node's accelerators, `ID=MODEL` each (`0=H100`; in the file a list of
-        /// `{ id, model }`), `id` as the driver knows the device (`0`, `1` or a GPU UUID).
-        /// Empty on CPU nodes.
+        /// The node's accelerators, `[VENDOR:]ID=MODEL` each (`0=H100`,
+        /// `cambricon:0=MLU270`; in the file a list of `{ id, model, vendor }`), `id` as the
+        /// driver knows the device (a GPU UUID or index; the N of `/dev/cambricon_devN` or
+        /// `/dev/davinciN`), `vendor` one of `nvidia` (the default), `cambricon`, `ascend`.
+        /// When set, it replaces discovery; when empty, the worker discovers its devices
+        /// (`jiebang worker --list-devices` shows what it finds).
         pub accelerators: Vec<Device> = Vec::new(),
+        /// Where device nodes are looked for (`cambricon_dev*`, `davinci*` and their control
+        /// nodes); another folder only for tests and unusual hosts.
+        pub device_root: PathBuf = PathBuf::from("/dev"),
         /// The largest image archive a worker imports, in bytes.
         pub max_image_bytes: u64 = ImportLimits::default().max_total_bytes,
         /// The largest layer of an image, in bytes.
@@ -292,7 +298,7 @@ impl FromText for LogFormat {
     }
 }
 
-/// An accelerator inventory as text: `ID=MODEL`, several separated by commas.
+/// An accelerator inventory as text: `[VENDOR:]ID=MODEL`, several separated by commas.
 impl FromText for Vec<Device> {
     fn from_text(text: &str) -> Result<toml::Value, String> {
         text.split(',')
@@ -301,11 +307,27 @@ impl FromText for Vec<Device> {
             .map(|item| match item.split_once('=') {
                 Some((id, model)) if !id.trim().is_empty() && !model.trim().is_empty() => {
                     let mut device = toml::Table::new();
+                    let id = match id.split_once(':') {
+                        Some((vendor, id)) => {
+                            let vendor = Vendor::parse(vendor).ok_or_else(|| {
+                                format!(
+                                    "`{item}`: `{vendor}` is not a vendor (nvidia, cambricon, \
+                                     ascend)"
+                                )
+                            })?;
+                            device.insert("vendor".to_owned(), vendor.name().into());
+                            id
+                        }
+                        None => id,
+                    };
                     device.insert("id".to_owned(), id.trim().into());
                     device.insert("model".to_owned(), model.trim().into());
                     Ok(toml::Value::Table(device))
                 }
-                _ => Err(format!("`{item}` is not ID=MODEL (for example 0=H100)")),
+                _ => Err(format!(
+                    "`{item}` is not [VENDOR:]ID=MODEL (for example 0=H100 or \
+                     cambricon:0=MLU270)"
+                )),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(toml::Value::Array)

@@ -98,10 +98,7 @@ fn file_with(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn device(id: &str, model: &str) -> Device {
-    Device {
-        id: id.to_owned(),
-        model: model.to_owned(),
-    }
+    Device::new(id, model)
 }
 
 #[test]
@@ -239,4 +236,51 @@ fn every_key_has_its_own_variable_and_a_line_in_the_operator_guide() {
         );
         assert!(!key.summary().is_empty(), "`{}` has no doc", key.path);
     }
+}
+
+#[test]
+fn accelerators_name_their_vendor_in_the_file_and_on_the_command_line() {
+    let (_dir, file) = file_with(
+        "[sandbox]\ndevice_root = \"/srv/fake-dev\"\naccelerators = [\n  \
+         { id = \"0\", model = \"MLU270\", vendor = \"cambricon\" },\n  \
+         { id = \"GPU-1\", model = \"A100\" },\n]\n",
+    );
+    let config = Config::load(Some(&file), |_| None).unwrap();
+    assert_eq!(config.sandbox.device_root, Path::new("/srv/fake-dev"));
+    let vendors: Vec<Vendor> = config
+        .sandbox
+        .accelerators
+        .iter()
+        .map(|d| d.vendor)
+        .collect();
+    assert_eq!(vendors, [Vendor::Cambricon, Vendor::Nvidia]);
+    let config = Config::load(None, |name| {
+        (name == "JIEBANG_SANDBOX_ACCELERATORS")
+            .then(|| "ascend:3=910B3, cambricon:1=MLU270, 2=T4".to_owned())
+    })
+    .unwrap();
+    let devices: Vec<(Vendor, &str, &str)> = config
+        .sandbox
+        .accelerators
+        .iter()
+        .map(|d| (d.vendor, d.id.as_str(), d.model.as_str()))
+        .collect();
+    assert_eq!(
+        devices,
+        [
+            (Vendor::Ascend, "3", "910B3"),
+            (Vendor::Cambricon, "1", "MLU270"),
+            (Vendor::Nvidia, "2", "T4")
+        ]
+    );
+    assert_eq!(
+        Config::load(None, |_| None).unwrap().sandbox.device_root,
+        Path::new("/dev")
+    );
+    let error = Config::load(None, |name| {
+        (name == "JIEBANG_SANDBOX_ACCELERATORS").then(|| "amd:0=MI300".to_owned())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("`amd` is not a vendor"), "{error}");
 }

@@ -2,7 +2,7 @@
 
 use actix_web::test::TestRequest;
 use jiebang_platform::db::models::tokens::{self, TokenKind};
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::common::{Backend, TestApp, copy_test_package, edit};
@@ -302,60 +302,43 @@ async fn the_evaluator_client_speaks_the_worker_api(backend: Backend) {
     assert_eq!(shown.body["failure"], "exit code 137: out of memory");
 }
 
-/// A job goes only to a node that has what its scenario asks for.
-async fn claims_fit_the_node(backend: Backend) {
+/// Queues one job of a scenario asking for `accelerators` (its `[resources]` lines), then
+/// registers `nodes`: every node but the last is refused the job, the last claims it.
+async fn only_the_last_node_claims(backend: Backend, accelerators: &str, nodes: &[Value]) {
     let app = TestApp::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let package = copy_test_package(dir.path(), "gpu");
+    let package = copy_test_package(dir.path(), "accelerated");
     edit(&package.join("scenario.toml"), |t| {
         t.replace(
             "[split]",
-            "[resources]\ncpus = 1\nmemory_mb = 2048\ngpus = 1\ngpu_model = \"A100\"\n\n[split]",
+            &format!("[resources]\ncpus = 1\nmemory_mb = 2048\n{accelerators}\n\n[split]"),
         )
     });
     app.load_catalog(dir.path());
     let w = &app.world;
     let submission = app
-        .submit(
-            "test-parcel-delay",
-            &w.alice,
-            w.team_a.as_str(),
-            b"gpu image",
-        )
+        .submit("test-parcel-delay", &w.alice, w.team_a.as_str(), b"image")
         .await;
-
     let token = app.worker_token();
-    let register = |body: serde_json::Value| {
-        let token = token.clone();
-        let app = &app;
-        async move {
-            app.post("/internal/v1/workers", Some(&token), body)
-                .await
-                .body["worker_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let cpu_node = register(json!({"name": "cpu", "cpus": 2, "memory_mb": 24576})).await;
-    let small_gpu = register(json!({"name": "t4", "cpus": 2, "memory_mb": 24576, "accelerators": [{"id": "0", "model": "T4"}]})).await;
-    let a100 = register(json!({"name": "a100", "cpus": 8, "memory_mb": 65536, "accelerators": [{"id": "0", "model": "A100"}]})).await;
-    for unfit in [&cpu_node, &small_gpu] {
-        let claim = app
-            .post(
-                "/internal/v1/jobs/claim",
-                Some(&token),
-                json!({"worker_id": unfit}),
-            )
+    let mut ids = Vec::new();
+    for node in nodes {
+        let registered = app
+            .post("/internal/v1/workers", Some(&token), node.clone())
             .await;
-        assert_eq!(claim.status, 204, "a node without an A100 gets nothing");
+        assert_eq!(registered.status, 201, "{}", registered.body);
+        ids.push(registered.body["worker_id"].as_str().unwrap().to_owned());
     }
+    let (fit, unfit) = ids.split_last().unwrap();
+    for unfit in unfit {
+        let body = json!({"worker_id": unfit});
+        let claim = app
+            .post("/internal/v1/jobs/claim", Some(&token), body)
+            .await;
+        assert_eq!(claim.status, 204, "{unfit} lacks what the job asks for");
+    }
+    let body = json!({"worker_id": fit});
     let claim = app
-        .post(
-            "/internal/v1/jobs/claim",
-            Some(&token),
-            json!({"worker_id": a100}),
-        )
+        .post("/internal/v1/jobs/claim", Some(&token), body)
         .await;
     assert_eq!(claim.status, 200);
     assert_eq!(claim.body["submission_id"], submission.as_str());
@@ -367,9 +350,38 @@ async fn claims_fit_the_node(backend: Backend) {
     );
 }
 
+/// A job goes only to a node that has what its scenario asks for.
+async fn claims_fit_the_node(backend: Backend) {
+    let nodes = [
+        json!({"name": "cpu", "cpus": 2, "memory_mb": 24576}),
+        json!({"name": "t4", "cpus": 2, "memory_mb": 24576, "accelerators": [{"id": "0", "model": "T4"}]}),
+        json!({"name": "a100", "cpus": 8, "memory_mb": 65536, "accelerators": [{"id": "0", "model": "A100"}]}),
+    ];
+    only_the_last_node_claims(backend, "gpus = 1\ngpu_model = \"A100\"", &nodes).await;
+}
+
+/// Vendor-typed inventories (as discovered: vendor and device node): a job asking for
+/// three MLU270 goes neither to a node with two of them nor to one with four Ascend chips,
+/// only to the node that has three.
+async fn mlu_claims_count_the_nodes_devices(backend: Backend) {
+    let node = |name: &str, vendor: &str, prefix: &str, model: &str, count: usize| {
+        let devices: Vec<Value> = (0..count)
+            .map(|n| json!({"id": n.to_string(), "model": model, "vendor": vendor, "node": format!("/dev/{prefix}{n}")}))
+            .collect();
+        json!({"name": name, "cpus": 4, "memory_mb": 32768, "accelerators": devices})
+    };
+    let nodes = [
+        node("two-mlu", "cambricon", "cambricon_dev", "MLU270", 2),
+        node("four-npu", "ascend", "davinci", "910B3", 4),
+        node("three-mlu", "cambricon", "cambricon_dev", "MLU270", 3),
+    ];
+    only_the_last_node_claims(backend, "gpus = 3\ngpu_model = \"MLU270\"", &nodes).await;
+}
+
 on_both_backends!(
     a_worker_runs_a_job_through,
     workers_cannot_act_for_each_other,
     the_evaluator_client_speaks_the_worker_api,
     claims_fit_the_node,
+    mlu_claims_count_the_nodes_devices,
 );

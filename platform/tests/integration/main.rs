@@ -26,6 +26,7 @@ mod internal;
 mod judging;
 mod judging_pages;
 mod limits;
+mod list_devices;
 mod local_try;
 mod mail;
 mod matrix;

@@ -21,7 +21,7 @@ impl Drop for Running {
 }
 
 /// The `jiebang` binary with none of the caller's configuration in its environment.
-fn jiebang(data_dir: &Path) -> Command {
+pub fn jiebang(data_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jiebang"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("JIEBANG_") || name == "DATABASE_URL" {

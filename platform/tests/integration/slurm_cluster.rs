@@ -57,28 +57,9 @@ fn slurm_times(id: &str) -> (String, String, String) {
 }
 
 /// Two submissions to a scenario needing one accelerator, on a Slurm node with one: the
-/// autoscaler submits a worker for each, Slurm runs them one after the other, and each
-/// worker keeps only the device it was granted. Their images are refused (not `docker
-/// save` archives), so this runs before device assignment exists for fake devices: what
-/// is tested is the way through Slurm, and the refusal is the submissions' own failure.
+/// autoscaler submits a worker for each, Slurm runs them one after the other, each worker
+/// keeps only the device it was granted, and each image is evaluated with Docker on it.
 #[actix_web::test]
-async fn two_accelerator_jobs_run_through_slurm_one_after_the_other() {
-    let image = b"not a docker save archive".to_vec();
-    let Some(through) = through_slurm(image).await else {
-        return;
-    };
-    for done in &through.shown {
-        assert_eq!(done["status"], "failed", "{done}");
-        let failure = done["failure"].as_str().unwrap_or_default();
-        assert!(failure.contains("image was refused"), "{done}");
-    }
-}
-
-/// The same with a real image evaluated with Docker on the granted device.
-#[actix_web::test]
-#[ignore = "until the devices branch is merged, a device in the inventory becomes an NVIDIA \
-            device request, which this Docker engine cannot serve; after the merge the \
-            worker's inventory (INVENTORY) names fake device nodes (Cambricon-style) instead"]
 async fn two_accelerator_jobs_are_evaluated_through_slurm_with_docker() {
     let images = tempfile::tempdir().unwrap();
     let image = archive_of("model-right", &["model", "right"], images.path());
@@ -101,10 +82,29 @@ async fn two_accelerator_jobs_are_evaluated_through_slurm_with_docker() {
     }
 }
 
-/// The `[sandbox]` inventory of the Slurm node's workers: two devices, of which Slurm
-/// grants one (index 0, the node's only gres), so each worker must keep device 0 alone.
-const INVENTORY: &str =
-    "accelerators = [{ id = \"0\", model = \"FAKE-1\" }, { id = \"1\", model = \"FAKE-1\" }]";
+/// The `[sandbox]` of the Slurm node's workers: two Cambricon-style devices whose nodes
+/// (harmless character devices made with `mknod`) are under `dev`, of which Slurm grants
+/// one (index 0, the node's only gres), so each worker must keep device 0 alone.
+fn sandbox_of(dev: &std::path::Path) -> String {
+    std::fs::create_dir_all(dev).unwrap();
+    for (name, minor) in [
+        ("cambricon_dev0", "3"),
+        ("cambricon_dev1", "5"),
+        ("cambricon_ctl", "3"),
+    ] {
+        let made = std::process::Command::new("mknod")
+            .arg(dev.join(name))
+            .args(["c", "1", minor])
+            .status()
+            .expect("mknod runs");
+        assert!(made.success(), "mknod {name} (the Slurm tests run as root)");
+    }
+    format!(
+        "device_root = \"{}\"\naccelerators = [{{ vendor = \"cambricon\", id = \"0\", model = \"FAKE-1\" }}, \
+         {{ vendor = \"cambricon\", id = \"1\", model = \"FAKE-1\" }}]",
+        dev.display()
+    )
+}
 
 /// What went through Slurm: the app and the two submissions as shown when finished.
 struct Through {
@@ -125,8 +125,9 @@ async fn through_slurm(image: Vec<u8>) -> Option<Through> {
     std::fs::write(
         &worker_config,
         format!(
-            "[worker]\ncache_dir = \"{}\"\n[measurement]\njudge = false\n[sandbox]\n{INVENTORY}\n",
-            work.path().join("cache").display()
+            "[worker]\ncache_dir = \"{}\"\n[measurement]\njudge = false\n[sandbox]\n{}\n",
+            work.path().join("cache").display(),
+            sandbox_of(&work.path().join("dev"))
         ),
     )
     .unwrap();

@@ -6,6 +6,7 @@ mod archives;
 mod caps;
 mod common;
 mod containment;
+mod devices;
 mod images;
 mod logs;
 mod network;

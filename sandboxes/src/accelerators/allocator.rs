@@ -1,44 +1,11 @@
-//! Accelerators: the node's inventory, exclusive assignment to jobs, and device-seconds.
+//! Exclusive leases on the node's devices, returned on drop, metered in device-seconds.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bollard::models::DeviceRequest;
-use serde::{Deserialize, Serialize};
-
+use super::{Assignment, Device, assignment};
 use crate::SandboxError;
-
-/// One device of the node, as configured.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Device {
-    /// The id the driver knows it by (`0`, `1`, or a GPU UUID).
-    pub id: String,
-    pub model: String,
-}
-
-/// What a device was doing when sampled; `None` where no vendor tool reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DeviceUsage {
-    pub device_id: String,
-    /// Share of the sample interval the device was busy, 0–100.
-    pub busy_percent: Option<f64>,
-    pub memory_used_bytes: Option<u64>,
-    pub memory_total_bytes: Option<u64>,
-}
-
-/// Samples `devices` through their vendor's tool. Devices no tool answers for get an entry
-/// with every figure `None`, so leased time is still counted.
-pub fn usage(devices: &[Device]) -> Vec<DeviceUsage> {
-    devices
-        .iter()
-        .map(|device| DeviceUsage {
-            device_id: device.id.clone(),
-            ..DeviceUsage::default()
-        })
-        .collect()
-}
 
 /// Hands out devices so that no two jobs ever share one.
 #[derive(Debug, Clone)]
@@ -82,7 +49,7 @@ impl Allocator {
         let chosen: Vec<Device> = self
             .devices
             .iter()
-            .filter(|d| !in_use.contains(&d.id) && model.is_none_or(|m| d.model == m))
+            .filter(|d| !in_use.contains(&d.key()) && model.is_none_or(|m| d.model == m))
             .take(count)
             .cloned()
             .collect();
@@ -95,7 +62,7 @@ impl Allocator {
             )));
         }
         for device in &chosen {
-            in_use.insert(device.id.clone());
+            in_use.insert(device.key());
         }
         Ok(Lease {
             devices: chosen,
@@ -115,9 +82,9 @@ impl Lease {
         self.devices.len() as f64 * self.since.elapsed().as_secs_f64()
     }
 
-    /// The Docker device request that gives a container exactly these devices.
-    pub fn device_request(&self) -> Option<DeviceRequest> {
-        device_request(&self.devices)
+    /// What a container needs to get exactly these devices, whatever their vendor.
+    pub fn assignment(&self) -> Assignment {
+        assignment(&self.devices)
     }
 }
 
@@ -125,20 +92,10 @@ impl Drop for Lease {
     fn drop(&mut self) {
         if let Ok(mut in_use) = self.in_use.lock() {
             for device in &self.devices {
-                in_use.remove(&device.id);
+                in_use.remove(&device.key());
             }
         }
     }
-}
-
-/// `--gpus "device=…"`: the NVIDIA driver, these device ids, the GPU capability.
-pub fn device_request(devices: &[Device]) -> Option<DeviceRequest> {
-    (!devices.is_empty()).then(|| DeviceRequest {
-        driver: Some("nvidia".to_owned()),
-        device_ids: Some(devices.iter().map(|d| d.id.clone()).collect()),
-        capabilities: Some(vec![vec!["gpu".to_owned()]]),
-        ..Default::default()
-    })
 }
 
 #[cfg(test)]
@@ -148,18 +105,9 @@ mod tests {
 
     fn node() -> Allocator {
         Allocator::new(vec![
-            Device {
-                id: "0".into(),
-                model: "A100".into(),
-            },
-            Device {
-                id: "1".into(),
-                model: "A100".into(),
-            },
-            Device {
-                id: "2".into(),
-                model: "T4".into(),
-            },
+            Device::new("0", "A100"),
+            Device::new("1", "A100"),
+            Device::new("2", "T4"),
         ])
     }
 
@@ -199,10 +147,10 @@ mod tests {
     }
 
     #[test]
-    fn the_device_request_names_exactly_the_leased_devices() {
+    fn the_assignment_names_exactly_the_leased_devices() {
         let node = node();
         let lease = node.acquire(1, Some("T4")).unwrap();
-        let request = lease.device_request().unwrap();
+        let request = &lease.assignment().device_requests[0];
         assert_eq!(request.driver.as_deref(), Some("nvidia"));
         assert_eq!(request.device_ids, Some(vec!["2".to_owned()]));
         assert_eq!(request.capabilities, Some(vec![vec!["gpu".to_owned()]]));
@@ -210,7 +158,7 @@ mod tests {
             request.count, None,
             "ids, not a count, so no other device is visible"
         );
-        assert!(device_request(&[]).is_none());
+        assert!(assignment(&[]).is_empty());
         assert!(lease.device_seconds() >= 0.0);
     }
 }
