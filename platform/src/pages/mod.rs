@@ -20,6 +20,7 @@ pub mod site;
 pub mod submissions;
 pub mod teams;
 pub mod upload;
+pub mod utilisation_chart;
 
 use std::future::{Future, ready};
 use std::pin::Pin;
@@ -178,7 +179,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/console/scenarios/{id}/objections/{objection}/answer",
             web::post().to(consoles::answer_objection),
         )
-        .route("/console/operator", web::get().to(consoles::operator));
+        .route("/console/operator", web::get().to(consoles::operator))
+        .route(
+            "/console/operator/utilisation",
+            web::get().to(consoles::utilisation),
+        )
+        .route(
+            "/console/operator/utilisation.csv",
+            web::get().to(consoles::utilisation_csv),
+        );
 }
 
 /// The language cookie's name.

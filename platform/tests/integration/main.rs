@@ -1,6 +1,7 @@
 //! Integration tests of the platform: the real app on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accelerator_waits;
 mod backup;
 mod bad_input;
 mod binary;
@@ -52,6 +53,7 @@ mod team_pages;
 mod teams;
 mod technical_reports;
 mod uploads;
+mod utilisation;
 mod versions;
 mod vouchers;
 mod vouchers_browser;

@@ -11,6 +11,7 @@ mod judge;
 mod operator;
 mod panel;
 mod record;
+mod utilisation;
 
 pub use decision::decision;
 pub use decision_forms::{announce, answer_objection, assign, decide, set_rubric, unassign};
@@ -22,6 +23,7 @@ pub use judge::{compare, judge, review, review_page};
 pub use operator::operator;
 pub use panel::{declare, panel, score, score_page};
 pub use record::record;
+pub use utilisation::{utilisation, utilisation_csv};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
