@@ -54,6 +54,7 @@ mod teams;
 mod technical_reports;
 mod uploads;
 mod utilisation;
+mod utilisation_browser;
 mod versions;
 mod vouchers;
 mod vouchers_browser;

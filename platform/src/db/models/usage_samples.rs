@@ -129,7 +129,7 @@ pub fn roll_up(conn: &mut DbConnection, before: i64) -> QueryResult<(usize, usiz
         }
         for ((worker, device, hour, scenario), rolled) in &mut hours {
             let existing = usage_samples::table
-                .find((&*worker, &*device, *hour, &*scenario, ""))
+                .find((worker, device, *hour, scenario, ""))
                 .select(UsageSample::as_select())
                 .first(conn)
                 .optional()?;
@@ -137,10 +137,8 @@ pub fn roll_up(conn: &mut DbConnection, before: i64) -> QueryResult<(usize, usiz
                 let mut merged = existing;
                 merge(&mut merged, rolled);
                 *rolled = merged;
-                diesel::delete(
-                    usage_samples::table.find((&*worker, &*device, *hour, &*scenario, "")),
-                )
-                .execute(conn)?;
+                diesel::delete(usage_samples::table.find((worker, device, *hour, scenario, "")))
+                    .execute(conn)?;
             }
         }
         let rolled: Vec<UsageSample> = hours.into_values().collect();
