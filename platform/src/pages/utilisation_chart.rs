@@ -6,9 +6,12 @@ use std::fmt::Write;
 
 use crate::pages::chart::escape;
 
-const W: f64 = 640.0;
-const H: f64 = 240.0;
-const LEFT: f64 = 40.0;
+// Narrower than the report's charts and with larger type: scaled down to a phone's width
+// (about 350 px) the labels still read at about 10 px.
+const W: f64 = 480.0;
+const H: f64 = 220.0;
+const LEFT: f64 = 52.0;
+const FONT: f64 = 14.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 36.0;
@@ -38,7 +41,7 @@ fn frame(svg: &mut String, ticks: &[f64], top: f64, unit: &str, labels: &[String
         let y = y_of(*tick, top);
         let _ = write!(
             svg,
-            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e7eb"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#4b5563">{}{}</text>"##,
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e7eb"/><text x="{}" y="{:.1}" font-size="{FONT}" text-anchor="end" fill="#4b5563">{}{}</text>"##,
             W - RIGHT,
             LEFT - 4.0,
             y + 4.0,
@@ -50,9 +53,9 @@ fn frame(svg: &mut String, ticks: &[f64], top: f64, unit: &str, labels: &[String
     for (index, label) in labels.iter().enumerate().step_by(step) {
         let _ = write!(
             svg,
-            r##"<text x="{:.1}" y="{}" font-size="11" text-anchor="middle" fill="#4b5563">{}</text>"##,
+            r##"<text x="{:.1}" y="{}" font-size="{FONT}" text-anchor="middle" fill="#4b5563">{}</text>"##,
             x_of(index, labels.len()),
-            H - BOTTOM + 16.0,
+            H - BOTTOM + 18.0,
             escape(label)
         );
     }
@@ -98,7 +101,7 @@ pub fn busy_lines(
     let y = y_of(reference, 100.0);
     let _ = write!(
         svg,
-        r##"<line class="reference" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#b91c1c" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#b91c1c">{}</text>"##,
+        r##"<line class="reference" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#b91c1c" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{}" y="{:.1}" font-size="{FONT}" text-anchor="end" fill="#b91c1c">{}</text>"##,
         W - RIGHT,
         W - RIGHT,
         y - 4.0,
@@ -167,13 +170,13 @@ mod tests {
             "50 % (seed)",
         );
         assert_eq!(svg.matches("<polyline").count(), 2);
-        // 50 % sits halfway between the top (12) and the bottom (240 - 36) of the plot.
+        // 50 % sits halfway between the top (12) and the bottom (220 - 36) of the plot.
         assert!(
-            svg.contains(r##"y1="108.0" y2="108.0" stroke="#b91c1c""##),
+            svg.contains(r##"y1="98.0" y2="98.0" stroke="#b91c1c""##),
             "{svg}"
         );
         assert!(svg.contains("Busy &lt;by node&gt;"));
-        assert!(svg.contains(r#"points="40.0,204.0 "#), "{svg}");
+        assert!(svg.contains(r#"points="52.0,184.0 "#), "{svg}");
         let bars = bars("evaluations", "per hour", &[0.0, 2.0, 4.0], &labels[..3]);
         assert_eq!(bars.matches(r#"class="bar""#).count(), 3);
     }

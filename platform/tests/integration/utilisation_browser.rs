@@ -59,20 +59,15 @@ async fn utilisation_charts_on_a_phone(backend: Backend) {
             url.path() == "/console/operator/utilisation"
         })
         .await;
-    let body = browser.text("body").await;
-    for wanted in [
-        "各节点繁忙度",
-        "各设备型号繁忙度",
-        "设备工具报告的繁忙度",
-        "fengxi",
-        "每小时评测数",
-    ] {
-        if !body.contains(wanted) {
-            browser
-                .fail(&format!("no `{wanted}` on the page: {body}"))
-                .await;
-        }
-    }
+    browser
+        .expect_texts(&[
+            "各节点繁忙度",
+            "各设备型号繁忙度",
+            "设备工具报告的繁忙度",
+            "fengxi",
+            "每小时评测数",
+        ])
+        .await;
     // The charts are drawn at the phone's width: each has its line and the 50 % line.
     let drawn = browser
         .script(
@@ -90,14 +85,7 @@ async fn utilisation_charts_on_a_phone(backend: Backend) {
             ))
             .await;
     }
-    let overflow = browser
-        .script("return document.documentElement.scrollWidth > window.innerWidth")
-        .await;
-    if overflow != json!(false) {
-        browser
-            .fail("the page scrolls sideways at phone width")
-            .await;
-    }
+    browser.expect_no_sideways_scroll().await;
     browser.screenshot("utilisation-phone").await;
     browser.click("#ranges a[href$='range=week']").await;
     browser
