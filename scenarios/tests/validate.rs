@@ -169,6 +169,87 @@ fn schema_errors_name_the_field() {
 }
 
 #[test]
+fn accelerators_are_asked_for_under_the_new_names_or_the_old() {
+    let with = |resources: &str| {
+        let dir = copy();
+        let resources = resources.to_owned();
+        edit(dir.path(), "scenario.toml", move |t| {
+            t.replace("[split]", &format!("[resources]\n{resources}\n\n[split]"))
+        });
+        dir
+    };
+    let new = with("accelerators = 2\naccelerator_model = \"MLU370\"");
+    let package = validate(new.path()).unwrap_or_else(|report| panic!("{report}"));
+    assert_eq!(package.manifest.resources.accelerators, 2);
+    assert_eq!(
+        package.manifest.resources.accelerator_model.as_deref(),
+        Some("MLU370")
+    );
+    // Packages published with the first names keep validating, to the same meaning.
+    let old = with("gpus = 2\ngpu_model = \"MLU370\"");
+    let old = validate(old.path()).unwrap_or_else(|report| panic!("{report}"));
+    assert_eq!(old.manifest.resources, package.manifest.resources);
+
+    assert_reported(
+        &messages(with("accelerator_model = \"MLU370\"").path()),
+        "[resources.accelerator_model] names `MLU370` but `resources.accelerators` is 0",
+    );
+    assert_reported(
+        &messages(with("accelerators = 1\naccelerator_model = \" \"").path()),
+        "[resources.accelerator_model] must name a device model",
+    );
+    assert_reported(
+        &messages(with("accelerators = \"one\"").path()),
+        "[resources.accelerators]",
+    );
+    assert_reported(
+        &messages(with("accelerators = 1\ngpus = 1").path()),
+        "duplicate field `accelerators`",
+    );
+}
+
+#[test]
+fn image_like_tensors_are_checked_element_by_element() {
+    // An 8 × 8 image per query: nested as the shape or flat, 64 numbers either way.
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replacen("shape = [1, 3]", "shape = [1, 8, 8]", 1)
+    });
+    let image: Vec<String> = (0..8)
+        .map(|row| {
+            let cells: Vec<String> = (0..8).map(|col| format!("{}.0", row * 8 + col)).collect();
+            format!("[{}]", cells.join(", "))
+        })
+        .collect();
+    let nested = format!("[[{}]]", image.join(", "));
+    let flat: Vec<String> = (0..64).map(|i| format!("{i}.0")).collect();
+    let short: Vec<String> = (0..63).map(|i| format!("{i}.0")).collect();
+    let mut items = 0;
+    for file in ["hidden/inputs.jsonl", "public/samples/inputs.jsonl"] {
+        edit(dir.path(), file, |t| {
+            t.lines()
+                .map(|line| {
+                    items += 1;
+                    let start = line.find("[[").unwrap();
+                    let end = line.rfind("]]").unwrap() + 2;
+                    let data = if items == 1 {
+                        format!("[{}]", short.join(", "))
+                    } else if items % 2 == 0 {
+                        nested.clone()
+                    } else {
+                        format!("[{}]", flat.join(", "))
+                    };
+                    format!("{}{}{}\n", &line[..start], data, &line[end..])
+                })
+                .collect()
+        });
+    }
+    let all = messages(dir.path());
+    assert_reported(&all, "has 63 element(s); shape [1, 8, 8] needs 64");
+    assert_eq!(all.len(), 1, "only the short item is refused: {all:?}");
+}
+
+#[test]
 fn phase_times_may_be_toml_datetimes_but_need_an_offset() {
     let dir = copy();
     edit(dir.path(), "scenario.toml", |t| {

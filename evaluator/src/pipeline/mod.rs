@@ -59,6 +59,8 @@ fn new_report(manifest: &Manifest, image: &str) -> Report {
         environment: environment(manifest),
         device_seconds: 0.0,
         devices: Vec::new(),
+        accelerators: Vec::new(),
+        utilisation: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod report;
 mod report_text;
+pub mod utilisation;
 
 use serde::{Deserialize, Serialize};
 

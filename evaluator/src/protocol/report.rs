@@ -13,6 +13,7 @@ pub use crate::harness::quality::{
 pub use crate::harness::report::{Bucket, LatencySummary};
 pub use crate::harness::verdict::BudgetVerdict;
 pub use crate::pipeline::scoring::{Score, SplitScores};
+pub use crate::protocol::utilisation::{DeviceUse, UsageMinute};
 pub use jiebang_sandboxes::{RunOutcome, Termination};
 
 /// Everything measured about one evaluation.
@@ -40,6 +41,13 @@ pub struct Report {
     /// The ids of the accelerators the job held, so utilisation can be shown per device.
     #[serde(default)]
     pub devices: Vec<String>,
+    /// Each accelerator held: leased seconds and, where the vendor's tool reports them,
+    /// busy % (mean, max) and peak memory. Reports from before sampling have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accelerators: Vec<DeviceUse>,
+    /// The same per device per minute, for the platform's utilisation series.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub utilisation: Vec<UsageMinute>,
 }
 
 /// One run (sample or hidden) as the report shows it.
@@ -115,6 +123,20 @@ impl Report {
         const MINUTE: f64 = 60.0;
         const MEMORY_STEP: u64 = 256 << 20;
         const OUTPUT_STEP: u64 = 64 << 20;
+        let up_to = |value: f64, step: f64| (value / step).ceil().max(0.0) * step;
+        // The devices span both runs, and a submission could drive their load or memory
+        // to spell out hidden answers: the same coarseness, busy % to the nearest 10.
+        for device in &mut self.accelerators {
+            device.leased_seconds = up_to(device.leased_seconds, MINUTE);
+            for busy in [&mut device.busy_mean_percent, &mut device.busy_max_percent] {
+                *busy = busy.map(|b| (b / 10.0).round() * 10.0);
+            }
+            device.memory_peak_bytes = device
+                .memory_peak_bytes
+                .map(|m| m.div_ceil(MEMORY_STEP) * MEMORY_STEP);
+            device.samples = 0;
+        }
+        self.utilisation.clear();
         let Some(hidden) = &mut self.hidden else {
             return;
         };
@@ -122,7 +144,6 @@ impl Report {
         if let Termination::Exited { code } = &mut resources.termination {
             *code = i64::from(*code != 0);
         }
-        let up_to = |value: f64, step: f64| (value / step).ceil().max(0.0) * step;
         resources.wall_seconds = up_to(resources.wall_seconds, MINUTE);
         resources.cpu_seconds = up_to(resources.cpu_seconds, MINUTE);
         resources.throttled_seconds = up_to(resources.throttled_seconds, MINUTE);

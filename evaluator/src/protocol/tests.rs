@@ -8,6 +8,7 @@ use super::report::{
     MeasurementQuality, Report, RunOutcome, RunReport, Score, SendLateness, SplitScores,
     Termination,
 };
+use super::utilisation::{DeviceUse, UsageMinute};
 use super::*;
 
 fn latency(p50: f64) -> LatencySummary {
@@ -146,6 +147,25 @@ fn full_report() -> Report {
         },
         device_seconds: 12.5,
         devices: vec!["0".into()],
+        accelerators: vec![DeviceUse {
+            id: "0".into(),
+            model: "MLU370".into(),
+            leased_seconds: 12.5,
+            busy_mean_percent: Some(41.5),
+            busy_max_percent: Some(77.0),
+            memory_peak_bytes: Some(3 << 30),
+            memory_total_bytes: Some(24 << 30),
+            samples: 3,
+        }],
+        utilisation: vec![UsageMinute {
+            device_id: "0".into(),
+            model: "MLU370".into(),
+            minute_start_ms: 1_764_547_200_000,
+            leased_seconds: 12.5,
+            busy_percent: Some(41.5),
+            busy_samples: 2,
+            memory_peak_bytes: Some(3 << 30),
+        }],
     }
 }
 
@@ -257,6 +277,35 @@ fn hidden_resources_can_be_made_coarse_for_a_team() {
         "the container's figures go"
     );
     assert_eq!(quality.send_lateness.as_ref().unwrap().p99_us, 30.0);
+    // The devices too: a run could modulate their load or memory to carry answers out.
+    let device = &report.accelerators[0];
+    assert_eq!(device.leased_seconds, 60.0);
+    assert_eq!(
+        (device.busy_mean_percent, device.busy_max_percent),
+        (Some(40.0), Some(80.0))
+    );
+    assert_eq!(
+        device.memory_peak_bytes,
+        Some(3 << 30),
+        "a multiple of 256 MiB"
+    );
+    assert!(
+        report.utilisation.is_empty(),
+        "the minutes are the operator's"
+    );
+}
+
+#[test]
+fn reports_from_before_sampling_read_with_no_accelerator_figures() {
+    let mut old = serde_json::to_value(full_report()).unwrap();
+    let fields = old.as_object_mut().unwrap();
+    fields.remove("accelerators");
+    fields.remove("utilisation");
+    let read: Report = serde_json::from_value(old).unwrap();
+    assert!(read.accelerators.is_empty() && read.utilisation.is_empty());
+    let again: Report =
+        serde_json::from_value(serde_json::to_value(full_report()).unwrap()).unwrap();
+    assert_eq!(again, full_report());
 }
 
 #[test]

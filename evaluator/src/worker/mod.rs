@@ -6,6 +6,7 @@ pub mod pinning;
 pub mod result;
 pub mod run;
 pub mod stop;
+pub mod utilisation;
 
 pub use cache::BlobCache;
 pub use client::PlatformClient;

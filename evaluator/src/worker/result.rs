@@ -147,6 +147,8 @@ mod tests {
                 },
                 device_seconds: 0.0,
                 devices: Vec::new(),
+                accelerators: Vec::new(),
+                utilisation: Vec::new(),
             },
             sample_logs: logs.clone(),
             hidden_logs: logs,

@@ -14,6 +14,7 @@ use crate::harness::quality::MeasurementPolicy;
 use crate::pipeline::{Evaluation, Job, evaluate};
 use crate::protocol::{ClaimedJob, Outcome, Registration, Stage};
 use crate::worker::pinning::{parse_cpus, process_cpus};
+use crate::worker::utilisation::{SAMPLE_EVERY, Sampler};
 use crate::worker::{BlobCache, PlatformClient, stop};
 
 /// How a worker runs.
@@ -301,10 +302,10 @@ impl Trial<'_> {
         };
         let resources = &self.package.manifest.resources;
         // Held for the whole evaluation and returned on drop, whatever happens.
-        let lease = match self
-            .allocator
-            .acquire(resources.gpus as usize, resources.gpu_model.as_deref())
-        {
+        let lease = match self.allocator.acquire(
+            resources.accelerators as usize,
+            resources.accelerator_model.as_deref(),
+        ) {
             Ok(lease) => lease,
             Err(error) => {
                 self.remove(&image).await;
@@ -319,14 +320,19 @@ impl Trial<'_> {
             devices: lease.devices().to_vec(),
             measurement: self.measurement.clone(),
         };
+        // Busy % and memory where the vendor's tool tells, leased time always.
+        let sampler = Sampler::start(lease.devices().to_vec(), SAMPLE_EVERY);
         let result = evaluate(self.sandbox, &pipeline_job, on_stage).await;
         self.remove(&image).await;
+        let (accelerators, utilisation) = sampler.finish().await;
         let device_seconds = lease.device_seconds();
         let devices: Vec<String> = lease.devices().iter().map(|d| d.id.clone()).collect();
         drop(lease);
         outcome_of(result.map(|mut evaluation| {
             evaluation.report.device_seconds = device_seconds;
             evaluation.report.devices = devices;
+            evaluation.report.accelerators = accelerators;
+            evaluation.report.utilisation = utilisation;
             evaluation
         }))
     }

@@ -20,7 +20,7 @@ use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::submissions;
 use crate::db::models::workers::{self, Worker};
 use crate::error::AppError;
-use crate::services::{billing, significance};
+use crate::services::{billing, significance, utilisation};
 use crate::state::AppState;
 
 /// The longest a claim request waits for a job before answering 204.
@@ -337,6 +337,12 @@ pub async fn result(
         .map(|quality| quality.disturbances.clone())
         .unwrap_or_default();
     let quiet = quiet_wait(&state);
+    // The devices were held whatever the outcome: their minutes go into the series even
+    // for a run that is nobody's result.
+    let minutes = report
+        .as_ref()
+        .map(|report| report.utilisation.clone())
+        .unwrap_or_default();
     // Files first (content-addressed, so a retry stores nothing twice), then the records.
     let stored = match report {
         Some(report) if !requeued => {
@@ -363,6 +369,7 @@ pub async fn result(
             if !jobs::complete(conn, &job, worker.id.as_str(), &outcome, quiet)? {
                 return Err(lease_lost(&job));
             }
+            utilisation::record(conn, &worker, &job, &held.submission_id, &minutes)?;
             if let Some((report, report_digest, digests)) = stored {
                 let mut row = result_row(
                     held.submission_id.clone(),

@@ -58,7 +58,7 @@ settings! {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GresRule {
-    /// The accelerator model as scenarios name it (`gpu_model`).
+    /// The accelerator model as scenarios name it (`accelerator_model`).
     pub model: String,
     /// The gres name in Slurm's `gres.conf` (`gpu`).
     pub name: String,

@@ -489,6 +489,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_samples (worker_id, device_id, period_start, scenario_id, job_id) {
+        worker_id -> Text,
+        node -> Text,
+        device_id -> Text,
+        model -> Text,
+        scenario_id -> Text,
+        town -> Text,
+        job_id -> Text,
+        period_start -> BigInt,
+        period_seconds -> Integer,
+        leased_seconds -> Double,
+        busy_percent -> Nullable<Double>,
+        busy_samples -> Integer,
+        memory_peak_bytes -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     technical_reports (submission_id) {
         submission_id -> Text,
         scenario_id -> Text,
@@ -580,4 +598,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     charge_debits,
     technical_reports,
     notifications,
+    usage_samples,
 );

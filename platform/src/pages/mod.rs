@@ -21,6 +21,7 @@ pub mod submissions;
 pub mod teams;
 pub mod tokens;
 pub mod upload;
+pub mod utilisation_chart;
 
 use std::future::{Future, ready};
 use std::pin::Pin;
@@ -196,7 +197,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/console/admin/organizations",
             web::post().to(consoles::create_organization),
         )
-        .route("/console/admin/audit", web::get().to(consoles::audit_log));
+        .route("/console/admin/audit", web::get().to(consoles::audit_log))
+        .route(
+            "/console/operator/utilisation",
+            web::get().to(consoles::utilisation),
+        )
+        .route(
+            "/console/operator/utilisation.csv",
+            web::get().to(consoles::utilisation_csv),
+        );
 }
 
 /// The language cookie's name.

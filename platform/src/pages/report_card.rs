@@ -368,3 +368,36 @@ pub fn environment_of(page: &PageContext, report: &Report) -> Vec<Figure> {
     .map(|(name, value)| figure(&page.code("environment", name), value))
     .collect()
 }
+
+/// One accelerator the evaluation held, as the report card's table shows it.
+#[derive(Serialize)]
+pub struct AcceleratorFigures {
+    pub device: String,
+    pub leased: String,
+    pub busy: String,
+    pub memory: String,
+}
+
+/// The accelerators the run held: leased seconds always; busy % (mean / max) and peak
+/// memory where the vendor's tool reported them, else a dash and why.
+pub fn accelerators_of(page: &PageContext, report: &Report) -> Vec<AcceleratorFigures> {
+    let unknown = || page.text("submission.accel_unknown");
+    let gib = |bytes: u64| format!("{:.2} GiB", bytes as f64 / f64::from(1u32 << 30));
+    report
+        .accelerators
+        .iter()
+        .map(|device| AcceleratorFigures {
+            device: format!("{} ({})", device.id, device.model),
+            leased: format!("{:.1} s", device.leased_seconds),
+            busy: match (device.busy_mean_percent, device.busy_max_percent) {
+                (Some(mean), Some(max)) => format!("{mean:.1} % / {max:.1} %"),
+                _ => unknown(),
+            },
+            memory: match (device.memory_peak_bytes, device.memory_total_bytes) {
+                (Some(peak), Some(total)) => format!("{} / {}", gib(peak), gib(total)),
+                (Some(peak), None) => gib(peak),
+                _ => unknown(),
+            },
+        })
+        .collect()
+}

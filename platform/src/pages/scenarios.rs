@@ -266,12 +266,18 @@ fn rules_of(page: &PageContext, view: &ScenarioView, spec: Option<&ScenarioSpec>
         resources: manifest.map(|m| {
             let resources = &m.resources;
             let mut text = format!("{} CPU, {} MB", resources.cpus, resources.memory_mb);
-            if resources.gpus > 0 {
-                text.push_str(&format!(
-                    ", {} GPU {}",
-                    resources.gpus,
-                    resources.gpu_model.as_deref().unwrap_or("")
-                ));
+            if resources.accelerators > 0 {
+                let hardware = match resources.accelerator_model.as_deref() {
+                    Some(model) => page
+                        .text("scenario.accelerators_model")
+                        .replace("{model}", model),
+                    None => page.text("scenario.accelerators_any"),
+                };
+                text.push_str(" · ");
+                text.push_str(&hardware.replace("{count}", &resources.accelerators.to_string()));
+            } else {
+                text.push_str(" · ");
+                text.push_str(&page.text("scenario.accelerators_none"));
             }
             text
         }),

@@ -11,9 +11,13 @@ use crate::db::models::submissions::SubmissionStage;
 use crate::db::models::users::Role;
 use crate::error::AppError;
 use crate::pages::PageContext;
-use crate::pages::report_card::{Figure, Run, decimal, environment_of, run_of};
+use crate::pages::report_card::{
+    AcceleratorFigures, Figure, Run, accelerators_of, decimal, environment_of, run_of,
+};
 use crate::pages::scenarios::when;
+use crate::services::accelerator_waits::{AcceleratorWait, Shortage, wait_of_submission};
 use crate::services::boards::{public_rank, report_of};
+use crate::services::overview::alive_millis;
 use crate::services::submissions::detail;
 
 #[derive(Serialize)]
@@ -60,8 +64,12 @@ struct SubmissionPage {
     running: bool,
     /// Other work on the node disturbed the timed run; the job waits for a quiet one.
     waiting_for_quiet_node: bool,
+    /// No node can give the run the accelerators it asks for now, and why.
+    waiting_for_accelerator: Option<String>,
     runs: Vec<Run>,
     environment: Vec<Figure>,
+    /// Each accelerator held: leased seconds, busy % and peak memory where known.
+    accelerators: Vec<AcceleratorFigures>,
     has_report: bool,
     /// One row per package version, shown once the scenario has a package.
     versions: Vec<VersionRow>,
@@ -121,6 +129,21 @@ fn headline_of(page: &PageContext, run: &RunReport, rank: Option<(i64, i64)>) ->
     })
 }
 
+/// Why no node takes the job, in the page's language: "no node has a free MLU370 device".
+pub fn accelerator_wait_text(page: &PageContext, wait: &AcceleratorWait) -> String {
+    let model = wait
+        .model
+        .clone()
+        .unwrap_or_else(|| page.text("submission.any_accelerator"));
+    let key = match wait.shortage {
+        Shortage::NoNode => "submission.accelerator_no_node",
+        Shortage::NoneFree => "submission.accelerator_none_free",
+    };
+    page.text(key)
+        .replace("{count}", &wait.count.to_string())
+        .replace("{model}", &model)
+}
+
 /// The logs this viewer may read inline: the sample run's for everyone who sees the page,
 /// the hidden run's for judges and operators only (it could carry hidden inputs out).
 type Logs = (Option<Vec<u8>>, Option<Vec<u8>>);
@@ -133,7 +156,8 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let blobs = page.state.blobs.clone();
-    let (detail, report, budget, (report_version, rank), logs) = page
+    let alive = alive_millis(&page.state);
+    let (detail, report, budget, (report_version, rank), logs, accelerator) = page
         .state
         .db
         .read(move |conn| {
@@ -164,17 +188,20 @@ pub async fn show(
                 ),
                 None => (None, None),
             };
+            let accelerator = wait_of_submission(conn, &id, alive)?;
             Ok((
                 detail(conn, &id)?,
                 report,
                 budget,
                 (report_version, rank),
                 logs,
+                accelerator,
             ))
         })
         .await?;
     let mut runs = Vec::new();
     let mut environment = Vec::new();
+    let mut accelerators = Vec::new();
     let (sample_log, hidden_log) = logs;
     let mut headline = None;
     if let Some((_, report)) = &report {
@@ -191,6 +218,7 @@ pub async fn show(
             .as_ref()
             .and_then(|run| headline_of(&page, run, rank));
         environment = environment_of(&page, report);
+        accelerators = accelerators_of(&page, report);
     }
     let status = detail.submission.status;
     let view = SubmissionPage {
@@ -199,6 +227,10 @@ pub async fn show(
         team_id: detail.submission.team_id.0.clone(),
         running: !status.is_final() && detail.failure.is_none(),
         waiting_for_quiet_node: status == SubmissionStage::WaitingForQuietNode,
+        waiting_for_accelerator: accelerator.map(|wait| {
+            page.text("submission.waiting_accelerator")
+                .replace("{why}", &accelerator_wait_text(&page, &wait))
+        }),
         status_name: page.code("stage", status.as_str()),
         status,
         failure_lang: (detail.failure.is_some() && page.lang == crate::pages::site::Lang::Zh)
@@ -222,6 +254,7 @@ pub async fn show(
         has_report: report.is_some(),
         runs,
         environment,
+        accelerators,
         versions: detail
             .evaluations
             .iter()

@@ -1,6 +1,7 @@
 //! The rules both faces of the platform apply — the JSON API and the pages: handlers parse
 //! the request, call one of these, and render what it returns, so a rule exists once.
 
+pub mod accelerator_waits;
 pub mod awards;
 pub mod billing;
 pub mod boards;
@@ -19,3 +20,4 @@ pub mod submissions;
 pub mod teams;
 pub mod technical_reports;
 pub mod upload;
+pub mod utilisation;

@@ -15,6 +15,7 @@ use crate::db::models::slurm_submissions;
 use crate::db::models::workers::{self, Worker};
 use crate::db::now_millis;
 use crate::error::AppError;
+use crate::services::accelerator_waits::{self, AcceleratorWait};
 use crate::services::paging::Paginated;
 use crate::state::AppState;
 use crate::time::iso_time;
@@ -92,10 +93,15 @@ pub struct QueueView {
     pub oldest_queued_age_seconds: Option<f64>,
     /// The jobs waiting for a quiet node, with the figures that sent them back.
     pub quiet_waits: Vec<QuietWaitView>,
+    /// Queued jobs no node can take for want of accelerators, and why.
+    pub accelerator_waits: Vec<AcceleratorWait>,
 }
 
 /// The most jobs waiting for a quiet node the overview lists (all are counted).
 const QUIET_WAITS_LISTED: i64 = 100;
+
+/// How many of the oldest claimable jobs the overview checks for an accelerator shortage.
+const ACCELERATOR_WAITS_SCANNED: i64 = 200;
 
 impl QueueView {
     /// The view of `counts`, listing `quiet` (jobs waiting for a quiet node).
@@ -121,6 +127,7 @@ impl QueueView {
                     disturbances: job.disturbances(),
                 })
                 .collect(),
+            accelerator_waits: Vec::new(),
         }
     }
 }
@@ -262,11 +269,18 @@ pub fn overview_of(
         page: page.number,
         per_page: page.size,
         total,
-        queue: QueueView::new(
-            jobs::queue_counts(conn)?,
-            &jobs::waiting_for_quiet_node(conn, QUIET_WAITS_LISTED)?,
-            now,
-        ),
+        queue: QueueView {
+            accelerator_waits: accelerator_waits::waits(
+                conn,
+                alive_millis,
+                ACCELERATOR_WAITS_SCANNED,
+            )?,
+            ..QueueView::new(
+                jobs::queue_counts(conn)?,
+                &jobs::waiting_for_quiet_node(conn, QUIET_WAITS_LISTED)?,
+                now,
+            )
+        },
     })
 }
 

@@ -1,7 +1,8 @@
 //! What the content-addressed store keeps: every file a record refers to. Refused uploads,
 //! results recorded twice and reports of deleted records leave files nobody refers to;
 //! they are removed once older than a grace period, so an upload between its file and its
-//! record is never caught.
+//! record is never caught. And the utilisation series: rolled up per hour after a week,
+//! gone after 90 days.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
@@ -9,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::models::package_versions;
 use crate::db::models::scenarios::Scenario;
+use crate::db::models::{package_versions, usage_samples};
 use crate::db::schema::{results, scenarios as scenarios_table, submissions};
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
@@ -101,4 +102,34 @@ pub fn prune(
         report.temporaries_removed = blobs.remove_stale_temporaries(grace);
     }
     Ok(report)
+}
+
+/// Minute rows of the utilisation series are kept this long, then rolled up per hour.
+pub const UTILISATION_MINUTES_DAYS: i64 = 7;
+/// Every row of the utilisation series goes after this long.
+pub const UTILISATION_KEPT_DAYS: i64 = 90;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// What the utilisation upkeep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UtilisationUpkeep {
+    pub minutes_rolled_up: usize,
+    pub hours_written: usize,
+    pub rows_deleted: usize,
+}
+
+/// Rolls minute rows older than a week up into hour rows and deletes rows older than
+/// 90 days, as of `now` (ms): `serve` runs it every hour.
+pub fn utilisation_upkeep(
+    conn: &mut DbConnection,
+    now: i64,
+) -> Result<UtilisationUpkeep, AppError> {
+    let (minutes_rolled_up, hours_written) =
+        usage_samples::roll_up(conn, now - UTILISATION_MINUTES_DAYS * DAY_MS)?;
+    let rows_deleted = usage_samples::prune(conn, now - UTILISATION_KEPT_DAYS * DAY_MS)?;
+    Ok(UtilisationUpkeep {
+        minutes_rolled_up,
+        hours_written,
+        rows_deleted,
+    })
 }

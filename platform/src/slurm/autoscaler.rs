@@ -263,7 +263,7 @@ pub fn wanted(
             continue;
         };
         let resources = &spec.manifest.resources;
-        if resources.gpus == 0 {
+        if resources.accelerators == 0 {
             continue;
         }
         let mut taker = None;
@@ -278,7 +278,10 @@ pub fn wanted(
             continue;
         }
         wanted.push(Wanted {
-            gres: settings.gres_for(resources.gpu_model.as_deref(), resources.gpus),
+            gres: settings.gres_for(
+                resources.accelerator_model.as_deref(),
+                resources.accelerators,
+            ),
             job: job.id,
         });
     }

@@ -270,6 +270,27 @@ impl Browser {
         panic!("{message} (screenshot: {})", path.display());
     }
 
+    /// Fails the test unless the page's text holds every one of `wanted`.
+    pub async fn expect_texts(&self, wanted: &[&str]) {
+        let body = self.text("body").await;
+        for wanted in wanted {
+            if !body.contains(wanted) {
+                self.fail(&format!("no `{wanted}` on the page: {body}"))
+                    .await;
+            }
+        }
+    }
+
+    /// Fails the test when something on the page is wider than the window.
+    pub async fn expect_no_sideways_scroll(&self) {
+        let overflow = self
+            .script("return document.documentElement.scrollWidth > window.innerWidth")
+            .await;
+        if overflow != serde_json::json!(false) {
+            self.fail("the page scrolls sideways at this width").await;
+        }
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }

@@ -119,6 +119,8 @@ pub(crate) fn report(score: f64, device_seconds: f64) -> Value {
         },
         device_seconds,
         devices: vec!["0".into()],
+        accelerators: Vec::new(),
+        utilisation: Vec::new(),
     };
     serde_json::to_value(report).unwrap()
 }

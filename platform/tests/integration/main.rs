@@ -1,6 +1,7 @@
 //! Integration tests of the platform: the real app on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accelerator_waits;
 mod admin_pages;
 mod backup;
 mod bad_input;
@@ -56,6 +57,8 @@ mod team_pages;
 mod teams;
 mod technical_reports;
 mod uploads;
+mod utilisation;
+mod utilisation_browser;
 mod versions;
 mod vouchers;
 mod vouchers_browser;

@@ -59,30 +59,18 @@ async fn an_organisation_account_on_a_phone(backend: Backend) {
             .fail(&format!("the balance reads `{balance}`"))
             .await;
     }
-    let body = browser.text("body").await;
-    for wanted in [
-        "可用算力券余额",
-        "补贴 50%",
-        "月度账单",
-        "kg-open · Team A",
-        "A100 · 1800.000 秒 × ¥20.00/小时 = ¥10.00",
-        "算力券补贴 ¥5.00 · 自付 ¥5.00",
-    ] {
-        if !body.contains(wanted) {
-            browser
-                .fail(&format!("no `{wanted}` on the page: {body}"))
-                .await;
-        }
-    }
-    // Nothing on the page is wider than the phone.
-    let overflow = browser
-        .script("return document.documentElement.scrollWidth > window.innerWidth")
+    browser
+        .expect_texts(&[
+            "可用算力券余额",
+            "补贴 50%",
+            "月度账单",
+            "kg-open · Team A",
+            "A100 · 1800.000 秒 × ¥20.00/小时 = ¥10.00",
+            "算力券补贴 ¥5.00 · 自付 ¥5.00",
+        ])
         .await;
-    if overflow != json!(false) {
-        browser
-            .fail("the page scrolls sideways at phone width")
-            .await;
-    }
+    // Nothing on the page is wider than the phone.
+    browser.expect_no_sideways_scroll().await;
     let shot = browser.screenshot("organization-phone").await;
     eprintln!("screenshot: {}", shot.display());
     browser

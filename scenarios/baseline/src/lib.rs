@@ -2,14 +2,17 @@
 //! public training set (`public/train/`), served through the Open Inference Protocol in
 //! serve mode or run over `/input` in batch mode.
 //!
-//! - [`model::Model::train`] fits logistic regression (two classes) or ridge regression
-//!   (numbers) as the scenario's metric asks; the model is saved as JSON.
+//! - [`model::Model::train`] fits logistic regression (two classes), nearest centroid (more
+//!   classes) or ridge regression (numbers) as the scenario's metric asks; the model is
+//!   saved as JSON.
+//! - [`accelerators::seen`] lists the devices the container was given, logged at start.
 //! - [`server::serve`] answers `GET /v2/health/ready`, `GET /v2/models/{model}` and
 //!   `POST /v2/models/{model}/infer`.
 //! - [`batch::run`] reads `/input/inputs.jsonl` and writes `/output/predictions.jsonl`.
 //! - [`score`] scores a model on a labelled set with the platform's own metrics, so a team
 //!   can check it against the public samples before submitting.
 
+pub mod accelerators;
 pub mod batch;
 pub mod data;
 pub mod error;

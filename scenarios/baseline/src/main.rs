@@ -1,7 +1,7 @@
 //! `jiebang-baseline`: train, serve, run a batch, or score the catalog's reference model.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use jiebang_baseline::error::BaselineError;
 use jiebang_baseline::model::TrainOptions;
 use jiebang_baseline::server::{ServeOptions, serve};
-use jiebang_baseline::{batch, load_model, score, train};
+use jiebang_baseline::{accelerators, batch, load_model, score, train};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,6 +110,8 @@ fn run(command: Command) -> Result<(), BaselineError> {
             let model = load_model(&model)?;
             let listener = TcpListener::bind(&listen).map_err(|e| BaselineError::io(&listen, e))?;
             eprintln!("serving `{}` on {listen}", model.model_name);
+            let seen = accelerators::seen(Path::new("/dev"), |name| std::env::var(name).ok());
+            eprintln!("{}", accelerators::describe(&seen));
             let options = ServeOptions {
                 delay: Duration::from_millis(delay_ms),
             };

@@ -1,5 +1,6 @@
 //! The baseline's models: logistic regression for two-class tasks, ridge regression for
-//! numeric targets, both on standardised features and fitted by Newton's method.
+//! numeric targets, both on standardised features and fitted by Newton's method; nearest
+//! centroid for tasks with more than two classes (the digits).
 
 use jiebang_scenarios::metrics::{Pairs, class_of};
 use jiebang_scenarios::package::{Manifest, MetricName, TensorSpec};
@@ -15,6 +16,8 @@ use crate::linalg::solve_spd;
 pub enum Kind {
     Logistic,
     Ridge,
+    /// The nearest class mean on the raw features, for more than two classes.
+    Centroid,
 }
 
 /// What the server answers with, chosen by the scenario's metric.
@@ -47,6 +50,9 @@ pub struct Model {
     pub bias: f64,
     pub used_features: usize,
     pub trained_on: usize,
+    /// [`Kind::Centroid`]: each class (as the labels write it) and its mean row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub centroids: Vec<(Value, Vec<f64>)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,9 +99,30 @@ impl Model {
         let metric = manifest.metric.name;
         let (kind, answer) = match metric {
             MetricName::RocAuc => (Kind::Logistic, Answer::Probability),
+            MetricName::Accuracy | MetricName::MacroF1 if more_than_two_classes(labels) => {
+                (Kind::Centroid, Answer::Class)
+            }
             MetricName::Accuracy | MetricName::MacroF1 => (Kind::Logistic, Answer::Class),
             MetricName::Rmse | MetricName::Mae | MetricName::Mape => (Kind::Ridge, Answer::Value),
         };
+        if kind == Kind::Centroid {
+            let used = options.features.unwrap_or(width).min(width);
+            return Ok(Self {
+                scenario: manifest.id.clone(),
+                model_name: manifest.task.model.clone(),
+                input: input.clone(),
+                output: output.clone(),
+                kind,
+                answer,
+                means: vec![0.0; width],
+                scales: vec![1.0; width],
+                weights: vec![0.0; width],
+                bias: 0.0,
+                used_features: used,
+                trained_on: set.rows.len(),
+                centroids: centroids(&set.rows, labels, used),
+            });
+        }
         let targets = labels
             .iter()
             .map(|label| target_of(kind, label))
@@ -128,6 +155,7 @@ impl Model {
             bias: coefficients[0],
             used_features: used,
             trained_on: set.rows.len(),
+            centroids: Vec::new(),
         })
     }
 
@@ -151,6 +179,9 @@ impl Model {
                 self.input.name
             ));
         }
+        if self.kind == Kind::Centroid {
+            return Ok(self.nearest(row));
+        }
         let z = self.bias
             + row
                 .iter()
@@ -163,8 +194,67 @@ impl Model {
             (Kind::Logistic, Answer::Class) => Value::from(i64::from(z >= 0.0)),
             (Kind::Logistic, _) => number(sigmoid(z)),
             (Kind::Ridge, _) => number(z),
+            (Kind::Centroid, _) => Value::Null,
         })
     }
+
+    /// The class whose mean row is nearest (squared Euclidean distance over the used
+    /// features); ties go to the class listed first.
+    fn nearest(&self, row: &[f64]) -> Value {
+        let distance = |centre: &[f64]| -> f64 {
+            row.iter()
+                .zip(centre)
+                .take(self.used_features)
+                .map(|(x, c)| (x - c).powi(2))
+                .sum()
+        };
+        self.centroids
+            .iter()
+            .map(|(class, centre)| (class, distance(centre)))
+            .fold(None::<(&Value, f64)>, |best, (class, d)| match best {
+                Some((_, best_d)) if best_d <= d => best,
+                _ => Some((class, d)),
+            })
+            .map_or(Value::Null, |(class, _)| class.clone())
+    }
+}
+
+fn more_than_two_classes(labels: &[Value]) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    labels.iter().any(|label| {
+        seen.insert(class_of(label));
+        seen.len() > 2
+    })
+}
+
+/// Each class's mean row, classes in their label order (numerically where they are
+/// numbers, so digit 0 comes before digit 10).
+fn centroids(rows: &[Vec<f64>], labels: &[Value], used: usize) -> Vec<(Value, Vec<f64>)> {
+    let mut sums: Vec<(Value, Vec<f64>, f64)> = Vec::new();
+    for (row, label) in rows.iter().zip(labels) {
+        let at = match sums
+            .iter()
+            .position(|(class, _, _)| class_of(class) == class_of(label))
+        {
+            Some(at) => at,
+            None => {
+                sums.push((label.clone(), vec![0.0; used], 0.0));
+                sums.len() - 1
+            }
+        };
+        let (_, sum, count) = &mut sums[at];
+        for (total, x) in sum.iter_mut().zip(row) {
+            *total += x;
+        }
+        *count += 1.0;
+    }
+    sums.sort_by(|(a, _, _), (b, _, _)| match (a.as_f64(), b.as_f64()) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        _ => class_of(a).cmp(&class_of(b)),
+    });
+    sums.into_iter()
+        .map(|(class, sum, count)| (class, sum.into_iter().map(|t| t / count).collect()))
+        .collect()
 }
 
 fn number(x: f64) -> Value {
@@ -177,6 +267,7 @@ fn sigmoid(z: f64) -> f64 {
 
 fn target_of(kind: Kind, label: &Value) -> Result<f64, BaselineError> {
     match kind {
+        Kind::Centroid => Ok(0.0),
         Kind::Logistic => match class_of(label).as_str() {
             "0" => Ok(0.0),
             "1" => Ok(1.0),
@@ -236,7 +327,9 @@ fn fit(
                     let p = sigmoid(z);
                     (p - y, (p * (1.0 - p)).max(1e-10))
                 }
-                Kind::Ridge => (z - y, 1.0),
+                // Never fitted here (it returns from `train` first); counted as ridge so the
+                // match stays total.
+                Kind::Ridge | Kind::Centroid => (z - y, 1.0),
             };
             for i in 0..width {
                 gradient[i] += residual * x[i];

@@ -19,6 +19,7 @@ const STATED: &[(&str, f64, bool)] = &[
     ("fengxi-electricity-demand", 0.075, false),
     ("jinghe-concrete-strength", 7.5, false),
     ("energy-finance-credit-default", 0.82, true),
+    ("fengxi-handwritten-digits", 0.88, true),
 ];
 
 #[test]
@@ -76,4 +77,23 @@ fn each_baseline_reaches_its_stated_score_on_the_hidden_set() {
             "{id}: {metric} = {value:.4} over {items} hidden items; stated {stated}"
         );
     }
+}
+
+#[test]
+fn the_accelerator_scenario_asks_for_one_device_of_any_model_with_image_tensors() {
+    let root = catalog().join("fengxi-handwritten-digits");
+    let package =
+        jiebang_scenarios::package::validate(&root).unwrap_or_else(|report| panic!("{report}"));
+    let manifest = &package.manifest;
+    assert_eq!(manifest.resources.accelerators, 1);
+    assert_eq!(manifest.resources.accelerator_model, None);
+    assert_eq!(manifest.task.inputs[0].shape, [1, 8, 8]);
+    // Ten classes: the baseline is a nearest-centroid model answering digits, and it beats
+    // the trivial predictor (the training majority, about 0.10) by far.
+    let model = train(&root, TrainOptions::default()).unwrap();
+    assert_eq!(model.kind, jiebang_baseline::model::Kind::Centroid);
+    assert_eq!(model.centroids.len(), 10);
+    let (metric, value, items) = score(&model, &root, &root.join("hidden")).unwrap();
+    assert_eq!((metric, items), ("accuracy", 395));
+    assert!(value > 0.5, "{value}");
 }

@@ -232,8 +232,13 @@ impl Latency {
 pub struct Resources {
     pub cpus: f64,
     pub memory_mb: u64,
-    pub gpus: u32,
-    pub gpu_model: Option<String>,
+    /// Accelerators the run leases exclusively (GPU, MLU or NPU); `gpus`, the first name
+    /// of the field, is still read so that published packages keep validating.
+    #[serde(alias = "gpus")]
+    pub accelerators: u32,
+    /// The device model they must be (`MLU370`, `A100`); any model when absent.
+    #[serde(alias = "gpu_model")]
+    pub accelerator_model: Option<String>,
 }
 
 impl Default for Resources {
@@ -241,8 +246,8 @@ impl Default for Resources {
         Self {
             cpus: 1.0,
             memory_mb: 1024,
-            gpus: 0,
-            gpu_model: None,
+            accelerators: 0,
+            accelerator_model: None,
         }
     }
 }

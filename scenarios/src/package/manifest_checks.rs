@@ -66,6 +66,33 @@ pub(super) fn check_manifest(manifest: &Manifest, c: &mut Collector) {
             "needs cpus in (0, 64] and memory_mb ≥ 64",
         );
     }
+    check_accelerators(manifest, c);
+}
+
+/// A model is named only for devices the run asks for, and never as an empty name (which
+/// no node's inventory could match, so the job would wait for ever).
+fn check_accelerators(manifest: &Manifest, c: &mut Collector) {
+    let resources = &manifest.resources;
+    match resources.accelerator_model.as_deref() {
+        Some(model) if model.trim().is_empty() => c.add(
+            FILE,
+            Some("resources.accelerator_model"),
+            "must name a device model (for example `MLU370`) or be left out",
+        ),
+        Some(model) if resources.accelerators == 0 => c.add(
+            FILE,
+            Some("resources.accelerator_model"),
+            format!("names `{model}` but `resources.accelerators` is 0"),
+        ),
+        _ => {}
+    }
+    if resources.accelerators > 64 {
+        c.add(
+            FILE,
+            Some("resources.accelerators"),
+            "at most 64 devices per run",
+        );
+    }
 }
 
 fn check_names(manifest: &Manifest, c: &mut Collector) {

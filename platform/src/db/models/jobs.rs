@@ -605,6 +605,32 @@ pub fn waiting_for_quiet_node(conn: &mut DbConnection, limit: i64) -> QueryResul
         .load(conn)
 }
 
+/// The `limit` oldest jobs a worker could claim now (not waiting for a quiet node).
+pub fn claimable_oldest(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Job>> {
+    jobs::table
+        .filter(jobs::status.eq(JobStatus::Queued))
+        .filter(jobs::not_before.is_null())
+        .order((jobs::created_at.asc(), jobs::id.asc()))
+        .limit(limit)
+        .select(Job::as_select())
+        .load(conn)
+}
+
+/// The submission's own queued job a worker could claim now, if any (not a re-score).
+pub fn claimable_of(
+    conn: &mut DbConnection,
+    submission: &SubmissionId,
+) -> QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::submission_id.eq(submission))
+        .filter(jobs::status.eq(JobStatus::Queued))
+        .filter(jobs::not_before.is_null())
+        .filter(jobs::rescore.eq(false))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The jobs the given workers hold now.
 pub fn running_on(conn: &mut DbConnection, workers: &[String]) -> QueryResult<Vec<Job>> {
     jobs::table

@@ -24,6 +24,7 @@ pub mod submissions;
 pub mod teams;
 pub mod technical_reports;
 pub mod tokens;
+pub mod usage_samples;
 pub mod users;
 pub mod vouchers;
 pub mod workers;

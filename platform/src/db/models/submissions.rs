@@ -277,3 +277,32 @@ pub fn for_team(
         .load(conn)?;
     Ok((rows, total))
 }
+
+/// How long each evaluation that started since `since` (ms) waited for a worker: from the
+/// submission's last `queued` event to its `sample_run` event, in milliseconds.
+pub fn queue_waits_since(conn: &mut DbConnection, since: i64) -> QueryResult<Vec<i64>> {
+    let started: Vec<(SubmissionId, i64)> = submission_events::table
+        .filter(submission_events::stage.eq(SubmissionStage::SampleRun))
+        .filter(submission_events::at.ge(since))
+        .select((submission_events::submission_id, submission_events::at))
+        .load(conn)?;
+    let mut waits = Vec::with_capacity(started.len());
+    // In slices, so a busy month stays within every backend's bound on parameters.
+    for chunk in started.chunks(500) {
+        let ids: Vec<&SubmissionId> = chunk.iter().map(|(id, _)| id).collect();
+        let queued: Vec<(SubmissionId, i64)> = submission_events::table
+            .filter(submission_events::stage.eq(SubmissionStage::Queued))
+            .filter(submission_events::submission_id.eq_any(ids))
+            .select((submission_events::submission_id, submission_events::at))
+            .load(conn)?;
+        for (id, at) in chunk {
+            let last_queued = queued
+                .iter()
+                .filter(|(q, queued_at)| q == id && queued_at <= at)
+                .map(|(_, queued_at)| *queued_at)
+                .max();
+            waits.extend(last_queued.map(|queued_at| at - queued_at));
+        }
+    }
+    Ok(waits)
+}

@@ -36,13 +36,13 @@ impl Worker {
                     self.id
                 ))
             })?;
-        let model = resources.gpu_model.as_deref();
+        let model = resources.accelerator_model.as_deref();
         let matching = accelerators
             .iter()
             .filter(|a| model.is_none_or(|m| a.model == m))
             .count();
         Ok(
-            usize::try_from(resources.gpus).unwrap_or(usize::MAX) <= matching
+            usize::try_from(resources.accelerators).unwrap_or(usize::MAX) <= matching
                 && resources.cpus <= f64::from(self.cpus)
                 && i64::try_from(resources.memory_mb).unwrap_or(i64::MAX) <= self.memory_mb,
         )
@@ -136,4 +136,13 @@ pub fn list(conn: &mut DbConnection, page: Page) -> QueryResult<(Vec<Worker>, i6
         order: (workers::registered_at.asc(), workers::id.asc()),
         select: Worker::as_select(),
     )
+}
+
+/// Every worker heard from since `since` (ms), in the order they registered.
+pub fn seen_since(conn: &mut DbConnection, since: i64) -> QueryResult<Vec<Worker>> {
+    workers::table
+        .filter(workers::last_seen_at.ge(since))
+        .order((workers::registered_at.asc(), workers::id.asc()))
+        .select(Worker::as_select())
+        .load(conn)
 }

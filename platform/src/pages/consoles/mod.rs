@@ -12,6 +12,7 @@ mod judge;
 mod operator;
 mod panel;
 mod record;
+mod utilisation;
 
 pub use admin::{admin, audit_log, create_organization, create_user, issue_token};
 pub use decision::decision;
@@ -24,6 +25,7 @@ pub use judge::{compare, judge, review, review_page};
 pub use operator::operator;
 pub use panel::{declare, panel, score, score_page};
 pub use record::record;
+pub use utilisation::{utilisation, utilisation_csv};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};

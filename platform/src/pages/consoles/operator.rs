@@ -12,6 +12,7 @@ use crate::pages::PageContext;
 use crate::pages::paging::grouped_yuan;
 use crate::pages::paging::{Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::when;
+use crate::pages::submissions::accelerator_wait_text;
 use crate::services::billing::statements::{OperatorTotals, operator_totals};
 use crate::services::overview::{alive_millis, jobs_of, overview_of};
 
@@ -42,6 +43,15 @@ struct QuietRow {
     why: Vec<String>,
 }
 
+/// A job no node can take for want of accelerators.
+#[derive(Serialize)]
+struct AcceleratorWaitRow {
+    submission_id: String,
+    scenario_id: String,
+    queued_at: String,
+    why: String,
+}
+
 #[derive(Serialize)]
 struct JobRow {
     job: String,
@@ -68,6 +78,7 @@ struct OperatorPage {
     retrying: i64,
     quiet: i64,
     quiet_rows: Vec<QuietRow>,
+    accelerator_rows: Vec<AcceleratorWaitRow>,
     oldest: String,
     jobs: Vec<JobRow>,
     jobs_pager: Pager,
@@ -242,6 +253,17 @@ pub async fn operator(
                         )
                     })
                     .collect(),
+            })
+            .collect(),
+        accelerator_rows: overview
+            .queue
+            .accelerator_waits
+            .iter()
+            .map(|wait| AcceleratorWaitRow {
+                submission_id: wait.submission_id.clone(),
+                scenario_id: wait.scenario_id.clone(),
+                queued_at: when(&wait.queued_at),
+                why: accelerator_wait_text(&page, wait),
             })
             .collect(),
         oldest: overview

@@ -339,10 +339,10 @@ impl Payable {
 fn priced(conn: &mut DbConnection, scenario: &Scenario, now: i64) -> Result<bool, AppError> {
     let spec = package_versions::spec_of(conn, &scenario.id, scenario.package_version)?;
     let price = match spec.map(|s| s.manifest.resources) {
-        Some(resources) if resources.gpus == 0 => {
+        Some(resources) if resources.accelerators == 0 => {
             prices::in_force(conn, Resource::CpuCore, "", now)?
         }
-        Some(resources) => match resources.gpu_model {
+        Some(resources) => match resources.accelerator_model {
             Some(model) => prices::in_force(conn, Resource::Device, &model, now)?,
             None => return Ok(prices::any_in_force(conn, now)?),
         },

@@ -117,6 +117,13 @@ impl TestApp {
         .await
     }
 
+    /// Registers a worker node (`POST /internal/v1/workers`) with this worker token; its id.
+    pub async fn register_worker(&self, token: &str, node: serde_json::Value) -> String {
+        let reply = self.post("/internal/v1/workers", Some(token), node).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply.body["worker_id"].as_str().unwrap().to_owned()
+    }
+
     /// Loads the catalog in `dir`, whose one package must be taken.
     pub fn load_catalog(&self, dir: &Path) {
         let loaded = catalog::load(&self.state.db, &self.state.blobs, dir).unwrap();

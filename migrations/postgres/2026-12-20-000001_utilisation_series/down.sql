@@ -1,0 +1,2 @@
+DROP INDEX usage_samples_period;
+DROP TABLE usage_samples;
