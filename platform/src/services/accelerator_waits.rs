@@ -46,7 +46,7 @@ struct Node {
 }
 
 fn live_nodes(conn: &mut DbConnection, alive_millis: i64) -> Result<Vec<Node>, AppError> {
-    let live: Vec<Worker> = workers::seen_since(conn, now_millis() - alive_millis)?;
+    let live: Vec<Worker> = workers::seen_since(conn, now_millis() - alive_millis, None)?;
     let ids: Vec<String> = live.iter().map(|w| w.id.0.clone()).collect();
     let running = jobs::running_on(conn, &ids)?;
     Ok(live

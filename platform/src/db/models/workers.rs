@@ -137,12 +137,3 @@ pub fn list(conn: &mut DbConnection, page: Page) -> QueryResult<(Vec<Worker>, i6
         select: Worker::as_select(),
     )
 }
-
-/// Every worker heard from since `since` (ms), in the order they registered.
-pub fn seen_since(conn: &mut DbConnection, since: i64) -> QueryResult<Vec<Worker>> {
-    workers::table
-        .filter(workers::last_seen_at.ge(since))
-        .order((workers::registered_at.asc(), workers::id.asc()))
-        .select(Worker::as_select())
-        .load(conn)
-}

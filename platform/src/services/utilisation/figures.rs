@@ -171,7 +171,7 @@ pub fn figures(conn: &mut DbConnection, range: Range, now: i64) -> Result<Figure
     // device the series names (a worker since gone still held its devices then).
     let mut by_node: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
     let mut by_model: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    for worker in workers::seen_since(conn, since)? {
+    for worker in workers::seen_since(conn, since, None)? {
         let devices: Vec<Device> = serde_json::from_str(&worker.accelerators).unwrap_or_default();
         for device in devices {
             let id = (worker.id.0.clone(), device.id.clone());
