@@ -1,6 +1,7 @@
 //! Integration tests of the platform: the real app on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accelerator_scenario;
 mod accelerator_waits;
 mod admin_pages;
 mod backup;

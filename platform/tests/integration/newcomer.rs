@@ -25,9 +25,19 @@ fn workspace() -> PathBuf {
 
 /// The three images, built with the documented command, under names of this run's own.
 fn images(prefix: &str) -> [String; 3] {
-    let build = |extra: &[&str], tag: String| {
+    let build = |extra: &[&str], tag: String| build_baseline(SCENARIO, extra, tag);
+    [
+        build(&[], format!("{prefix}:full")),
+        build(&["--features", "2"], format!("{prefix}:weak")),
+        build(&["--delay-ms", "15"], format!("{prefix}:slow")),
+    ]
+}
+
+/// `scripts/build-baseline` for a catalog scenario, as the team guide says; the tag.
+pub(crate) fn build_baseline(scenario: &str, extra: &[&str], tag: String) -> String {
+    {
         let output = Command::new(workspace().join("scripts/build-baseline"))
-            .arg(workspace().join("scenarios/catalog").join(SCENARIO))
+            .arg(workspace().join("scenarios/catalog").join(scenario))
             .args(["--tag", &tag])
             .args(extra)
             .output()
@@ -44,12 +54,7 @@ fn images(prefix: &str) -> [String; 3] {
             "the image name is printed last"
         );
         tag
-    };
-    [
-        build(&[], format!("{prefix}:full")),
-        build(&["--features", "2"], format!("{prefix}:weak")),
-        build(&["--delay-ms", "15"], format!("{prefix}:slow")),
-    ]
+    }
 }
 
 /// Hidden items kept in the test's copy: enough for the minimum query count, few enough
@@ -63,11 +68,11 @@ const MIN_DURATION_S: i64 = 2;
 
 /// The catalog with the scenario's first phase open today, whatever day the test runs, the
 /// first [`HIDDEN_ITEMS`] of its hidden set and a [`MIN_DURATION_S`] latency run.
-fn catalog_open_now(dir: &Path) {
-    let package = dir.join(SCENARIO);
+pub(crate) fn catalog_open_now(dir: &Path, scenario: &str, hidden_items: usize) {
+    let package = dir.join(scenario);
     let copied = Command::new("cp")
         .arg("-r")
-        .arg(workspace().join("scenarios/catalog").join(SCENARIO))
+        .arg(workspace().join("scenarios/catalog").join(scenario))
         .arg(&package)
         .status()
         .unwrap();
@@ -89,7 +94,7 @@ fn catalog_open_now(dir: &Path) {
 
     let hidden = package.join("hidden");
     let inputs = std::fs::read_to_string(hidden.join("inputs.jsonl")).unwrap();
-    let kept: Vec<&str> = inputs.lines().take(HIDDEN_ITEMS).collect();
+    let kept: Vec<&str> = inputs.lines().take(hidden_items).collect();
     let ids: std::collections::HashSet<String> = kept
         .iter()
         .map(|line| {
@@ -115,7 +120,11 @@ fn catalog_open_now(dir: &Path) {
 }
 
 /// GETs `url` (as `token`'s holder, when given) and reads the JSON answer.
-async fn get_json(client: &reqwest::Client, url: String, token: Option<&String>) -> Value {
+pub(crate) async fn get_json(
+    client: &reqwest::Client,
+    url: String,
+    token: Option<&String>,
+) -> Value {
     let request = client.get(url);
     let request = match token {
         Some(token) => request.bearer_auth(token),
@@ -124,12 +133,23 @@ async fn get_json(client: &reqwest::Client, url: String, token: Option<&String>)
     request.send().await.unwrap().json().await.unwrap()
 }
 
-struct Newcomer {
-    token: String,
-    team: String,
+pub(crate) struct Newcomer {
+    pub token: String,
+    pub team: String,
 }
 
 async fn team_up(client: &reqwest::Client, base: &str, token: String, name: &str) -> Newcomer {
+    team_up_for(client, base, token, name, SCENARIO).await
+}
+
+/// A team made by `token`'s holder and enrolled in `scenario`.
+pub(crate) async fn team_up_for(
+    client: &reqwest::Client,
+    base: &str,
+    token: String,
+    name: &str,
+    scenario: &str,
+) -> Newcomer {
     let created = client
         .post(format!("{base}/api/v1/teams"))
         .bearer_auth(&token)
@@ -143,7 +163,7 @@ async fn team_up(client: &reqwest::Client, base: &str, token: String, name: &str
         .unwrap()
         .to_owned();
     let enrolled = client
-        .post(format!("{base}/api/v1/scenarios/{SCENARIO}/enrolments"))
+        .post(format!("{base}/api/v1/scenarios/{scenario}/enrolments"))
         .bearer_auth(&token)
         .json(&json!({"team_id": team}))
         .send()
@@ -154,9 +174,15 @@ async fn team_up(client: &reqwest::Client, base: &str, token: String, name: &str
 }
 
 async fn submit(base: &str, who: &Newcomer, image: &str) -> String {
+    submit_to(base, who, image, SCENARIO).await
+}
+
+/// `jiebang submit --scenario SCENARIO IMAGE` as `who`; the new submission's id.
+pub(crate) async fn submit_to(base: &str, who: &Newcomer, image: &str, scenario: &str) -> String {
     let (base, token, image) = (base.to_owned(), who.token.clone(), image.to_owned());
+    let scenario = scenario.to_owned();
     let output = tokio::task::spawn_blocking(move || {
-        client_cli(&base, &token, &["submit", "--scenario", SCENARIO, &image])
+        client_cli(&base, &token, &["submit", "--scenario", &scenario, &image])
     })
     .await
     .unwrap();
@@ -175,7 +201,7 @@ async fn submit(base: &str, who: &Newcomer, image: &str) -> String {
 }
 
 /// Watches a submission with `jiebang status` until it is done or failed.
-async fn watch(base: &str, who: &Newcomer, id: &str) -> String {
+pub(crate) async fn watch(base: &str, who: &Newcomer, id: &str) -> String {
     for _ in 0..300 {
         let (base, token, id) = (base.to_owned(), who.token.clone(), id.to_owned());
         let output =
@@ -203,7 +229,7 @@ async fn a_newcomer_submits_the_baseline(backend: Backend) {
     let database = fresh_database(backend);
     let data = database.dir.path();
     let catalog = tempfile::tempdir().unwrap();
-    catalog_open_now(catalog.path());
+    catalog_open_now(catalog.path(), SCENARIO, HIDDEN_ITEMS);
     let server = start_server(data, &database.url, catalog.path(), true);
     let base = server.base.clone();
     assert!(
