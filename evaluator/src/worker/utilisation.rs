@@ -179,15 +179,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    // `..Default::default()` so this still builds once Device gains its vendor fields (the
-    // devices branch); until then the update is empty. Not `expect`: it will stop firing.
-    #[allow(clippy::needless_update)]
     fn device(id: &str) -> Device {
-        Device {
-            id: id.into(),
-            model: "MLU370".into(),
-            ..Default::default()
-        }
+        Device::new(id, "MLU370")
     }
 
     fn reading(id: &str, busy: Option<f64>, memory: Option<u64>) -> DeviceUsage {

@@ -49,15 +49,16 @@ fn live_nodes(conn: &mut DbConnection, alive_millis: i64) -> Result<Vec<Node>, A
     let live: Vec<Worker> = workers::seen_since(conn, now_millis() - alive_millis, None)?;
     let ids: Vec<String> = live.iter().map(|w| w.id.0.clone()).collect();
     let running = jobs::running_on(conn, &ids)?;
-    Ok(live
-        .into_iter()
-        .map(|worker| Node {
-            busy: running
-                .iter()
-                .any(|job| job.lease_owner.as_deref() == Some(worker.id.as_str())),
-            devices: serde_json::from_str(&worker.accelerators).unwrap_or_default(),
+    live.into_iter()
+        .map(|worker| {
+            Ok(Node {
+                busy: running
+                    .iter()
+                    .any(|job| job.lease_owner.as_deref() == Some(worker.id.as_str())),
+                devices: worker.devices()?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Why `count` devices of `model` are not to be had now; `None` when a free node has them.
@@ -65,13 +66,7 @@ fn shortage(nodes: &[Node], count: u32, model: Option<&str>) -> Option<Shortage>
     let needed = usize::try_from(count).unwrap_or(usize::MAX);
     let fitting: Vec<&Node> = nodes
         .iter()
-        .filter(|node| {
-            node.devices
-                .iter()
-                .filter(|d| model.is_none_or(|m| d.model == m))
-                .count()
-                >= needed
-        })
+        .filter(|node| workers::of_model(&node.devices, model) >= needed)
         .collect();
     if fitting.is_empty() {
         Some(Shortage::NoNode)
@@ -90,11 +85,9 @@ fn wait_of(
     nodes: &[Node],
     asks: &mut Asks,
     job: &Job,
+    scenario: &ScenarioId,
 ) -> Result<Option<AcceleratorWait>, AppError> {
-    let Some(submission) = submissions::find(conn, &job.submission_id)? else {
-        return Ok(None);
-    };
-    let key = (submission.scenario_id.0.clone(), job.package_version);
+    let key = (scenario.0.clone(), job.package_version);
     let ask = match asks.get(&key) {
         Some(ask) => ask.clone(),
         None => {
@@ -113,8 +106,8 @@ fn wait_of(
     Ok(
         shortage(nodes, count, model.as_deref()).map(|shortage| AcceleratorWait {
             job_id: job.id.0.clone(),
-            submission_id: submission.id.0.clone(),
-            scenario_id: submission.scenario_id.0.clone(),
+            submission_id: job.submission_id.0.clone(),
+            scenario_id: scenario.0.clone(),
             count,
             model,
             shortage,
@@ -132,9 +125,14 @@ pub fn waits(
 ) -> Result<Vec<AcceleratorWait>, AppError> {
     let nodes = live_nodes(conn, alive_millis)?;
     let mut asks = Asks::new();
+    let jobs = jobs::claimable_oldest(conn, limit)?;
+    let ids: Vec<SubmissionId> = jobs.iter().map(|j| j.submission_id.clone()).collect();
+    let scenarios = submissions::scenarios_of(conn, &ids)?;
     let mut out = Vec::new();
-    for job in jobs::claimable_oldest(conn, limit)? {
-        out.extend(wait_of(conn, &nodes, &mut asks, &job)?);
+    for job in &jobs {
+        if let Some(scenario) = scenarios.get(&job.submission_id) {
+            out.extend(wait_of(conn, &nodes, &mut asks, job, scenario)?);
+        }
     }
     Ok(out)
 }
@@ -148,27 +146,23 @@ pub fn wait_of_submission(
     let Some(job) = jobs::claimable_of(conn, submission)? else {
         return Ok(None);
     };
+    let Some(found) = submissions::find(conn, submission)? else {
+        return Ok(None);
+    };
     let nodes = live_nodes(conn, alive_millis)?;
-    wait_of(conn, &nodes, &mut Asks::new(), &job)
+    wait_of(conn, &nodes, &mut Asks::new(), &job, &found.scenario_id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // `..Default::default()` so this still builds once Device gains its vendor fields (the
-    // devices branch); until then the update is empty. Not `expect`: it will stop firing.
-    #[allow(clippy::needless_update)]
     fn node(models: &[&str], busy: bool) -> Node {
         Node {
             devices: models
                 .iter()
                 .enumerate()
-                .map(|(i, m)| Device {
-                    id: i.to_string(),
-                    model: (*m).to_owned(),
-                    ..Default::default()
-                })
+                .map(|(i, m)| Device::new(&i.to_string(), m))
                 .collect(),
             busy,
         }

@@ -104,16 +104,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[allow(
-        clippy::needless_update,
-        reason = "Device gains fields (vendor, device nodes) in the devices branch"
-    )]
     fn device(id: &str) -> Device {
-        Device {
-            id: id.to_owned(),
-            model: "FAKE-1".to_owned(),
-            ..Default::default()
-        }
+        Device::new(id, "FAKE-1")
     }
 
     fn ids(devices: &[Device]) -> Vec<&str> {

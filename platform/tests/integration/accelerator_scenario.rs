@@ -29,6 +29,16 @@ fn fake_mlu(dev: &std::path::Path) {
     }
 }
 
+/// The body of a GET, as `token`'s holder when given.
+async fn text_of(client: &reqwest::Client, url: String, token: Option<&str>) -> String {
+    let request = client.get(url);
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 async fn the_accelerator_scenario_runs_on_its_leased_device(backend: Backend) {
     if require_docker().await.is_none() {
         return;
@@ -70,15 +80,16 @@ async fn the_accelerator_scenario_runs_on_its_leased_device(backend: Backend) {
     let client = reqwest::Client::new();
 
     // The scenario page says what hardware the run gets.
-    let page = client
-        .get(format!("{base}/scenarios/{SCENARIO}?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("accelerator"), "{page}");
+    let page = text_of(
+        &client,
+        format!("{base}/scenarios/{SCENARIO}?lang=en"),
+        None,
+    )
+    .await;
+    assert!(
+        page.contains("1 × accelerator of any model, leased to the run alone"),
+        "{page}"
+    );
 
     admin_cli(
         data,
@@ -108,15 +119,12 @@ async fn the_accelerator_scenario_runs_on_its_leased_device(backend: Backend) {
     );
 
     // The operator's series counts the run's device-hours for its scenario.
-    let csv = client
-        .get(format!("{base}/console/operator/utilisation.csv?range=day"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = text_of(
+        &client,
+        format!("{base}/console/operator/utilisation.csv?range=day"),
+        Some(&admin),
+    )
+    .await;
     let line = csv
         .lines()
         .find(|line| line.starts_with(&format!("scenario,{SCENARIO},")))

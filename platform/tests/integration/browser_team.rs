@@ -349,7 +349,73 @@ async fn no_page_has_a_critical_accessibility_violation(backend: Backend) {
     );
 }
 
+/// The pages this stage added, as their users see them on a phone in Chinese: the token
+/// page with a token just made, the admin console and its audit log, and the department's
+/// form refused with every problem beside its field.
+async fn new_pages_fit_a_phone(backend: Backend) {
+    if !require_chromium() {
+        return;
+    }
+    let app = TestApp::new(backend).await;
+    let base = app.serve_http();
+    let w = &app.world;
+    let alice = signed_in("tokens-phone", Size::Phone, &base, &w.alice, "/tokens").await;
+    alice.fill("#token-name", "实验室服务器").await;
+    alice.click("#token-form button[type=submit]").await;
+    alice
+        .wait_for_script(
+            "the new token shown",
+            "return !!document.getElementById('secret');",
+            json!(true),
+        )
+        .await;
+    expect_text(&alice, "#issued", "只显示这一次").await;
+    alice.screenshot("tokens-phone-zh").await;
+    fits(&alice, "the token page").await;
+    alice.close().await;
+
+    let admin = signed_in(
+        "admin-phone",
+        Size::Phone,
+        &base,
+        &w.admin,
+        "/console/admin",
+    )
+    .await;
+    expect_text(&admin, "main", "新建用户").await;
+    admin.screenshot("admin-phone-zh").await;
+    fits(&admin, "the admin console").await;
+    admin.open(&format!("{base}/console/admin/audit")).await;
+    expect_text(&admin, "main", "审计日志").await;
+    admin.screenshot("audit-phone-zh").await;
+    fits(&admin, "the audit log").await;
+    admin.close().await;
+
+    let clerk = signed_in(
+        "department-form-phone",
+        Size::Phone,
+        &base,
+        &w.konggang,
+        "/console/scenarios/new",
+    )
+    .await;
+    clerk.fill("input[name=id]", "Bad Id").await;
+    clerk.click("#scenario-form button[type=submit]").await;
+    clerk
+        .wait_for_script(
+            "the refused form's problems",
+            "return document.querySelectorAll('.field-error').length >= 3;",
+            json!(true),
+        )
+        .await;
+    expect_text(&clerk, "#id-error", "小写字母").await;
+    clerk.screenshot("department-form-errors-phone-zh").await;
+    fits(&clerk, "the refused department form").await;
+    clerk.close().await;
+}
+
 on_one_backend!(
+    new_pages_fit_a_phone,
     a_team_is_created_on_a_phone,
     an_archive_is_uploaded_and_its_report_read,
     no_page_has_a_critical_accessibility_violation,

@@ -306,3 +306,16 @@ pub fn queue_waits_since(conn: &mut DbConnection, since: i64) -> QueryResult<Vec
     }
     Ok(waits)
 }
+
+/// The scenario of each of `ids` that exists, in one query.
+pub fn scenarios_of(
+    conn: &mut DbConnection,
+    ids: &[SubmissionId],
+) -> QueryResult<std::collections::HashMap<SubmissionId, ScenarioId>> {
+    Ok(submissions::table
+        .filter(submissions::id.eq_any(ids))
+        .select((submissions::id, submissions::scenario_id))
+        .load::<(SubmissionId, ScenarioId)>(conn)?
+        .into_iter()
+        .collect())
+}

@@ -25,28 +25,35 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// The node's accelerators as it registered them; an inventory stored that does not
+    /// parse is an error naming the worker.
+    pub fn devices(&self) -> Result<Vec<Device>, AppError> {
+        serde_json::from_str(&self.accelerators).map_err(|error| {
+            AppError::Internal(format!(
+                "the stored accelerators of worker `{}` do not parse: {error}",
+                self.id
+            ))
+        })
+    }
+
     /// Whether the node has what `resources` asks for: CPUs, memory and accelerators (of
-    /// the model named, if one is); an inventory stored that does not parse is an error
-    /// naming the worker.
+    /// the model named, if one is).
     pub fn fits(&self, resources: &Resources) -> Result<bool, AppError> {
-        let accelerators: Vec<Device> =
-            serde_json::from_str(&self.accelerators).map_err(|error| {
-                AppError::Internal(format!(
-                    "the stored accelerators of worker `{}` do not parse: {error}",
-                    self.id
-                ))
-            })?;
-        let model = resources.accelerator_model.as_deref();
-        let matching = accelerators
-            .iter()
-            .filter(|a| model.is_none_or(|m| a.model == m))
-            .count();
+        let matching = of_model(&self.devices()?, resources.accelerator_model.as_deref());
         Ok(
             usize::try_from(resources.accelerators).unwrap_or(usize::MAX) <= matching
                 && resources.cpus <= f64::from(self.cpus)
                 && i64::try_from(resources.memory_mb).unwrap_or(i64::MAX) <= self.memory_mb,
         )
     }
+}
+
+/// How many of `devices` are of `model` (any model when `None`).
+pub fn of_model(devices: &[Device], model: Option<&str>) -> usize {
+    devices
+        .iter()
+        .filter(|d| model.is_none_or(|m| d.model == m))
+        .count()
 }
 
 pub fn register(

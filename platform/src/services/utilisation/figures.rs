@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiebang_evaluator::protocol::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
@@ -172,8 +171,7 @@ pub fn figures(conn: &mut DbConnection, range: Range, now: i64) -> Result<Figure
     let mut by_node: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
     let mut by_model: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
     for worker in workers::seen_since(conn, since, None)? {
-        let devices: Vec<Device> = serde_json::from_str(&worker.accelerators).unwrap_or_default();
-        for device in devices {
+        for device in worker.devices()? {
             let id = (worker.id.0.clone(), device.id.clone());
             by_node
                 .entry(worker.name.clone())
