@@ -177,7 +177,8 @@ fn upsert(
             return Err(AppError::conflict(
                 "scenario_exists",
                 format!("id `{id}` belongs to a scenario posted through the API"),
-            ));
+            )
+            .with("scenario", id));
         }
         Some(existing) => {
             let row = Scenario {

@@ -1,27 +1,48 @@
 //! The platform's one error type and how each kind of error becomes an HTTP answer.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+
+/// The values an error's message is made of (`scenario` = `kg-parcel-eta`, `limit` = `5`):
+/// a page says the error in the visitor's language from its code and these, and API
+/// clients read them as `error.params`.
+pub type Params = BTreeMap<&'static str, String>;
 
 /// Everything that can go wrong in the platform, each with its HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The request body or query is not well-formed (malformed JSON, a wrong parameter).
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        params: Params,
+    },
     /// No valid bearer token (or session) came with a request that needs one.
     #[error("{0}")]
     Unauthenticated(String),
-    /// The caller is known but not allowed to do this.
-    #[error("{0}")]
-    Forbidden(String),
-    /// The thing named does not exist, or the caller may not know that it does.
-    #[error("{0}")]
-    NotFound(String),
+    /// The caller is known but not allowed to do this. The code stays `forbidden` for
+    /// clients; `rule` (also in `params`) says which rule refuses it, for the pages' words.
+    #[error("{message}")]
+    Forbidden {
+        rule: &'static str,
+        message: String,
+        params: Params,
+    },
+    /// The thing named does not exist, or the caller may not know that it does; `params`
+    /// name the kind of thing (`thing`) and its id (`id`) where known.
+    #[error("{message}")]
+    NotFound { message: String, params: Params },
     /// The request clashes with the current state (already enrolled, phase closed, …).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict {
+        code: &'static str,
+        message: String,
+        params: Params,
+    },
     /// Evaluation would be charged and nothing can pay for it (no voucher balance, sponsored
     /// allowance or credit); `balance` says what is left of each, the message what to do.
     #[error("{message}")]
@@ -37,7 +58,11 @@ pub enum AppError {
     TooManyRequests(String),
     /// The body is well-formed but a value is not acceptable; the message names the field.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid {
+        code: &'static str,
+        message: String,
+        params: Params,
+    },
     /// An uploaded document (a scenario package) is readable but has problems; every one of
     /// them is listed in the answer, so the sender can fix them all in one go.
     #[error("{message}")]
@@ -92,15 +117,110 @@ impl AppError {
         Self::Conflict {
             code,
             message: message.into(),
+            params: Params::new(),
         }
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden(message.into())
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+            params: Params::new(),
+        }
     }
 
+    /// A value that is well-formed but unacceptable as a whole (not one form field's).
+    pub fn unacceptable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
+            message: message.into(),
+            params: Params::new(),
+        }
+    }
+
+    /// Refused by the rule `rule` (`not_team_member`, `department_only`, …).
+    pub fn forbidden(rule: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            rule,
+            message: message.into(),
+            params: Params::from([("rule", rule.to_owned())]),
+        }
+    }
+
+    /// Something described in words only: pages say "not found" without naming it.
     pub fn not_found(what: impl std::fmt::Display) -> Self {
-        Self::NotFound(format!("{what} not found"))
+        Self::NotFound {
+            message: format!("{what} not found"),
+            params: Params::new(),
+        }
+    }
+
+    /// The `thing` (a catalogued kind: `scenario`, `team`, `submission`, …) with `id` does
+    /// not exist: pages name both in the visitor's language.
+    pub fn missing(thing: &'static str, id: impl std::fmt::Display) -> Self {
+        let id = id.to_string();
+        if id.is_empty() {
+            return Self::NotFound {
+                message: format!("{thing} not found"),
+                params: Params::from([("thing", thing.to_owned())]),
+            };
+        }
+        Self::NotFound {
+            message: format!("{thing} `{id}` not found"),
+            params: Params::from([("thing", thing.to_owned()), ("id", id)]),
+        }
+    }
+
+    /// The same error with one more parameter of its message (`scenario` = `kg-parcel-eta`);
+    /// kinds of error without parameters stay as they are.
+    #[must_use]
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        if let Some(params) = self.params_mut() {
+            params.insert(name, value.to_string());
+        }
+        self
+    }
+
+    fn params_mut(&mut self) -> Option<&mut Params> {
+        match self {
+            Self::BadRequest { params, .. }
+            | Self::Forbidden { params, .. }
+            | Self::NotFound { params, .. }
+            | Self::Conflict { params, .. }
+            | Self::Invalid { params, .. } => Some(params),
+            _ => None,
+        }
+    }
+
+    /// The values of this error's message, by name (empty for kinds that have none); a
+    /// page fills the catalog text of `code()` with them.
+    pub fn params(&self) -> Params {
+        match self {
+            Self::BadRequest { params, .. }
+            | Self::Forbidden { params, .. }
+            | Self::NotFound { params, .. }
+            | Self::Conflict { params, .. }
+            | Self::Invalid { params, .. } => params.clone(),
+            Self::Problems { problems, .. } => {
+                Params::from([("count", problems.len().to_string())])
+            }
+            Self::Fields(problems) => Params::from([("count", problems.len().to_string())]),
+            Self::PaymentRequired { balance, .. } => balance
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(name, value)| {
+                    let name: &'static str = match name.as_str() {
+                        "voucher_fen" => "voucher_fen",
+                        "allowance_fen" => "allowance_fen",
+                        "credit_fen" => "credit_fen",
+                        _ => return None,
+                    };
+                    Some((name, value.to_string()))
+                })
+                .collect(),
+            _ => Params::new(),
+        }
     }
 
     /// The machine-readable code clients can match on.
@@ -112,9 +232,9 @@ impl AppError {
             | Self::Problems { code, .. } => code,
             Self::Fields(_) => "invalid_field",
             Self::SignIn(error) => error.code(),
+            Self::Forbidden { .. } => "forbidden",
             Self::Unauthenticated(_) => "unauthenticated",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) => "not_found",
+            Self::NotFound { .. } => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::PaymentRequired { .. } => "nothing_can_pay",
             Self::TooManyRequests(_) => "too_many_requests",
@@ -168,6 +288,9 @@ struct ErrorDetail<'a> {
     /// Every field a form got wrong, with the rule and its parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
     fields: Option<&'a [crate::validate::FieldProblem]>,
+    /// The values the message is made of, for clients that say it in their own words.
+    #[serde(skip_serializing_if = "Params::is_empty")]
+    params: Params,
 }
 
 impl ResponseError for AppError {
@@ -175,8 +298,8 @@ impl ResponseError for AppError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) | Self::Database(diesel::result::Error::NotFound) => {
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } | Self::Database(diesel::result::Error::NotFound) => {
                 StatusCode::NOT_FOUND
             }
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -223,6 +346,13 @@ impl ResponseError for AppError {
                 fields: match self {
                     Self::Fields(fields) => Some(fields),
                     _ => None,
+                },
+                params: match self {
+                    // The balance and the field list are already in the answer.
+                    Self::PaymentRequired { .. } | Self::Fields(_) | Self::Problems { .. } => {
+                        Params::new()
+                    }
+                    other => other.params(),
                 },
             },
         })

@@ -291,9 +291,8 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
 }
 
 async fn unknown_route(req: HttpRequest) -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound(format!(
-        "no route {} {}",
-        req.method(),
-        req.path()
-    )))
+    Err(AppError::missing(
+        "route",
+        format_args!("{} {}", req.method(), req.path()),
+    ))
 }

@@ -1,7 +1,9 @@
 // The scenario page's browser upload: sends the chosen `docker save` archive as the request
 // body (the API's upload path and checks) with a progress bar, then opens the submission's
 // page. A failed or cut upload can be sent again with one click; nothing half-sent is kept.
-// Also the "copy" button beside the `jiebang submit` command.
+// Also the "copy" button beside the `jiebang submit` command, and the department's package
+// form (`form[data-progress]`): the same progress bar for a multipart form whose answer is
+// a page (the edit page, or the form again with its problems).
 (function () {
   "use strict";
   document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
@@ -12,6 +14,50 @@
       navigator.clipboard.writeText(source.textContent).then(function () {
         button.textContent = button.dataset.copied;
       });
+    });
+  });
+
+  document.querySelectorAll("form[data-progress]").forEach(function (pageForm) {
+    var bar = pageForm.querySelector("progress");
+    var line = pageForm.querySelector("[role=status]");
+    var button = pageForm.querySelector("button[type=submit]");
+    pageForm.addEventListener("submit", function (event) {
+      if (!window.FormData) return;
+      event.preventDefault();
+      var sending = new XMLHttpRequest();
+      sending.open("POST", pageForm.action);
+      button.disabled = true;
+      bar.hidden = false;
+      bar.value = 0;
+      sending.upload.onprogress = function (e) {
+        if (!e.lengthComputable) return;
+        var percent = Math.floor((e.loaded / e.total) * 100);
+        bar.value = percent;
+        line.textContent = pageForm.dataset.msgSending.replace("{percent}", percent);
+      };
+      sending.upload.onload = function () {
+        bar.value = 100;
+        line.textContent = pageForm.dataset.msgChecking;
+      };
+      sending.onload = function () {
+        bar.setAttribute("data-done", "true");
+        if (sending.status < 400) {
+          // Saved: the redirect was followed; show that page at its own address.
+          window.location.assign(sending.responseURL);
+        } else {
+          // Refused: the answer is this page again with every problem; show it as it is.
+          document.open();
+          document.write(sending.responseText);
+          document.close();
+          history.replaceState(null, "", sending.responseURL);
+        }
+      };
+      sending.onerror = function () {
+        button.disabled = false;
+        line.textContent = pageForm.dataset.msgNetwork;
+        line.className = "alert error";
+      };
+      sending.send(new FormData(pageForm));
     });
   });
 

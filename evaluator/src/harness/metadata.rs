@@ -2,6 +2,7 @@
 //! way off-the-shelf servers describe their models: KServe's stock servers declare nothing,
 //! Triton adds a dynamic batch dimension and names tensors `input__0`/`output__0`.
 
+use crate::protocol::Note;
 use jiebang_scenarios::package::{Task, TensorSpec};
 use serde::Deserialize;
 
@@ -42,7 +43,7 @@ pub struct MetadataFit {
     pub inputs: Vec<SentInput>,
     /// What the team should know about the match (for the report): undeclared tensors,
     /// tensors matched by position, batch dimensions added.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::protocol::Note>,
 }
 
 impl MetadataFit {
@@ -76,11 +77,18 @@ pub fn fit(task: &Task, metadata: &ModelMetadata) -> Result<MetadataFit, String>
         ("outputs", &metadata.outputs, &task.outputs),
     ] {
         if declared.is_empty() {
-            result.warnings.push(format!(
-                "the model's metadata declares no {side}, so they were not checked; the \
-                 harness used the scenario's ({})",
-                describe(expected)
-            ));
+            result.warnings.push(
+                Note::new(
+                    "undeclared_tensors",
+                    format!(
+                        "the model's metadata declares no {side}, so they were not checked; the \
+                         harness used the scenario's ({})",
+                        describe(expected)
+                    ),
+                )
+                .with("side", side)
+                .with("tensors", describe(expected)),
+            );
             continue;
         }
         for (index, tensor) in expected.iter().enumerate() {
@@ -103,11 +111,19 @@ pub fn fit(task: &Task, metadata: &ModelMetadata) -> Result<MetadataFit, String>
             };
             let batched = check_tensor(side, found, tensor)?;
             if by_position {
-                result.warnings.push(format!(
-                    "the model's {side} tensor `{}` was taken for the scenario's `{}`: \
-                     each has one, so they were matched by position",
-                    found.name, tensor.name
-                ));
+                result.warnings.push(
+                    Note::new(
+                        "matched_by_position",
+                        format!(
+                            "the model's {side} tensor `{}` was taken for the scenario's `{}`: \
+                             each has one, so they were matched by position",
+                            found.name, tensor.name
+                        ),
+                    )
+                    .with("side", side)
+                    .with("model_tensor", &found.name)
+                    .with("scenario_tensor", &tensor.name),
+                );
             }
             if side == "inputs" {
                 let sent = &mut result.inputs[index];
@@ -116,11 +132,19 @@ pub fn fit(task: &Task, metadata: &ModelMetadata) -> Result<MetadataFit, String>
                 if batched {
                     let mut shape = vec![1];
                     shape.extend(&tensor.shape);
-                    result.warnings.push(format!(
-                        "the model's input `{}` has a leading batch dimension (shape {:?}); \
-                         each request carried one item, shape {shape:?}",
-                        found.name, found.shape
-                    ));
+                    result.warnings.push(
+                        Note::new(
+                            "batch_dimension",
+                            format!(
+                                "the model's input `{}` has a leading batch dimension (shape \
+                                 {:?}); each request carried one item, shape {shape:?}",
+                                found.name, found.shape
+                            ),
+                        )
+                        .with("tensor", &found.name)
+                        .with("shape", format!("{:?}", found.shape))
+                        .with("sent_shape", format!("{shape:?}")),
+                    );
                 }
             }
         }
@@ -201,12 +225,12 @@ mod tests {
         assert_eq!(fitted.inputs, MetadataFit::as_declared(&task()).inputs);
         assert_eq!(fitted.warnings.len(), 2, "{:?}", fitted.warnings);
         assert!(
-            fitted.warnings[0].contains("declares no inputs")
-                && fitted.warnings[0].contains("`features` FP32 [1, 9]"),
+            fitted.warnings[0].text().contains("declares no inputs")
+                && fitted.warnings[0].text().contains("`features` FP32 [1, 9]"),
             "{:?}",
             fitted.warnings
         );
-        assert!(fitted.warnings[1].contains("declares no outputs"));
+        assert!(fitted.warnings[1].text().contains("declares no outputs"));
         // Fields left out altogether mean the same.
         let bare = fit(&task(), &metadata(r#"{"name":"biopsy-triage"}"#)).unwrap();
         assert_eq!(bare.warnings.len(), 2);
@@ -232,9 +256,15 @@ mod tests {
             }]
         );
         assert_eq!(fitted.warnings.len(), 2, "{:?}", fitted.warnings);
-        assert!(fitted.warnings[0].contains("`input__0` was taken for the scenario's `features`"));
         assert!(
-            fitted.warnings[1].contains("`output__0` was taken for the scenario's `malignant`")
+            fitted.warnings[0]
+                .text()
+                .contains("`input__0` was taken for the scenario's `features`")
+        );
+        assert!(
+            fitted.warnings[1]
+                .text()
+                .contains("`output__0` was taken for the scenario's `malignant`")
         );
 
         // A model whose input shape lacks the batch: [9] in the config, [-1, 9] described,
@@ -244,10 +274,9 @@ mod tests {
         let fitted = fit(&unbatched, &triton).unwrap();
         assert!(fitted.inputs[0].batch_of_one);
         assert!(
-            fitted
-                .warnings
-                .iter()
-                .any(|w| w.contains("leading batch dimension") && w.contains("[1, 9]")),
+            fitted.warnings.iter().any(
+                |w| w.text().contains("leading batch dimension") && w.text().contains("[1, 9]")
+            ),
             "{:?}",
             fitted.warnings
         );

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::protocol::Note;
 use jiebang_scenarios::metrics::{self, Pairs};
 use jiebang_scenarios::package::{Manifest, MetricName};
 use jiebang_scenarios::split;
@@ -262,7 +263,9 @@ pub fn notes(
     manifest: &Manifest,
     answers: &[Answer],
     scores: &SplitScores,
-) -> Vec<String> {
+) -> Vec<Note> {
+    // `run` is `sample run` or `hidden run`; the note's parameter is the run's code.
+    let run_code = run.split_whitespace().next().unwrap_or(run);
     let mut notes = Vec::new();
     let items = per_item(answers);
     if matches!(
@@ -275,20 +278,38 @@ pub fn notes(
             .filter(|p| usable_number(p).is_none())
             .collect();
         if let Some(example) = unusable.first() {
-            notes.push(format!(
-                "{run}: {} of {} predictions were not numbers within ±{MAX_PREDICTION_MAGNITUDE:e} \
-                 (for example {:.40}); each counts as no answer, scored as a prediction of 0",
-                unusable.len(),
-                items.len(),
-                example.to_string()
-            ));
+            let example = format!("{:.40}", example.to_string());
+            notes.push(
+                Note::new(
+                    "unusable_predictions",
+                    format!(
+                        "{run}: {} of {} predictions were not numbers within \
+                         ±{MAX_PREDICTION_MAGNITUDE:e} (for example {example}); each counts as \
+                         no answer, scored as a prediction of 0",
+                        unusable.len(),
+                        items.len(),
+                    ),
+                )
+                .with("run", run_code)
+                .with("count", unusable.len())
+                .with("total", items.len())
+                .with("limit", format!("{MAX_PREDICTION_MAGNITUDE:e}"))
+                .with("example", example),
+            );
         }
     }
     if !items.is_empty() && scores.all.is_none() {
-        notes.push(format!(
-            "{run}: the {} of these answers is not a finite number, so the run has no score",
-            manifest.metric.name.as_str()
-        ));
+        notes.push(
+            Note::new(
+                "metric_not_finite",
+                format!(
+                    "{run}: the {} of these answers is not a finite number, so the run has no score",
+                    manifest.metric.name.as_str()
+                ),
+            )
+            .with("run", run_code)
+            .with("metric", manifest.metric.name.as_str()),
+        );
     }
     notes
 }

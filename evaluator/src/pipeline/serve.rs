@@ -73,7 +73,7 @@ struct ServeRun {
     floor: Option<LatencySummary>,
     quality: Option<MeasurementQuality>,
     /// How the model's metadata matched the scenario's tensors, for the report.
-    warnings: Vec<String>,
+    warnings: Vec<crate::protocol::Note>,
 }
 
 impl ServeRun {
@@ -343,7 +343,7 @@ async fn serve_run(
 
 /// How the model's metadata was matched goes into the report's notes once: the sample and
 /// the hidden run read the same metadata.
-fn add_warnings(notes: &mut Vec<String>, warnings: &[String]) {
+fn add_warnings(notes: &mut Vec<crate::protocol::Note>, warnings: &[crate::protocol::Note]) {
     for warning in warnings {
         if !notes.contains(warning) {
             notes.push(warning.clone());

@@ -6,6 +6,7 @@
 //! mismatched version is an error rather than a silently ignored field; what a worker reads
 //! from the platform tolerates additions.
 
+pub mod note;
 pub mod report;
 mod report_text;
 pub mod utilisation;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::pipeline::scoring::{BoardItems, ItemPairs};
 pub use jiebang_sandboxes::accelerators::Device;
+pub use note::Note;
 pub use report::Report;
 
 /// `POST /internal/v1/workers`: what a node offers, reported when it registers.

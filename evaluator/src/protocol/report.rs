@@ -33,7 +33,7 @@ pub struct Report {
     /// matched (tensors not declared, matched by position, a batch dimension added).
     /// Reports written before notes existed have none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<crate::protocol::Note>,
     pub environment: Environment,
     /// Accelerators held times seconds held: what a compute voucher is charged.
     #[serde(default)]

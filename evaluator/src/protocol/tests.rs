@@ -136,7 +136,9 @@ fn full_report() -> Report {
             resources: resources(Termination::Exited { code: 0 }),
         }),
         failure: None,
-        notes: vec!["hidden run: 1 of 12 predictions were not numbers".into()],
+        notes: vec![crate::protocol::Note::Text(
+            "hidden run: 1 of 12 predictions were not numbers".into(),
+        )],
         environment: Environment {
             cpu_model: "AMD EPYC".into(),
             cores: 2,

@@ -58,6 +58,7 @@ fn may_issue(
     match town {
         Some(town) if user.works_for(&town) => Ok(()),
         _ => Err(AppError::forbidden(
+            "voucher_town_only",
             "departments issue vouchers only for their own town's scenarios; the compute \
              centre issues the others",
         )),
@@ -177,7 +178,7 @@ pub async fn sponsor(
         .write(move |conn| {
             let scenario = scenarios::find(conn, &id)?
                 .filter(|s| user.visibility().can_see(s))
-                .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
+                .ok_or_else(|| AppError::missing("scenario", &id))?;
             user.require_department_of(&scenario.organization_id)?;
             vouchers::sponsor(conn, &id, form.daily_fen_per_team, Some(&user.id))
         })

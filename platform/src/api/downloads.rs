@@ -44,10 +44,10 @@ pub async fn download(
         .into_iter()
         .find(|file| file.relative == wanted)
         .map(|file| file.path)
-        .ok_or_else(|| AppError::not_found(format_args!("public file `{wanted}` of `{id}`")))?;
+        .ok_or_else(|| AppError::missing("public_file", &wanted).with("scenario", &id))?;
     let opened = tokio::fs::File::open(&file)
         .await
-        .map_err(|_| AppError::not_found(format_args!("public file `{wanted}` of `{id}`")))?;
+        .map_err(|_| AppError::missing("public_file", &wanted).with("scenario", &id))?;
     let name = wanted.rsplit('/').next().unwrap_or(&wanted).to_owned();
     let content_type = match Path::new(&name).extension().and_then(|e| e.to_str()) {
         Some("md") => "text/markdown; charset=utf-8",

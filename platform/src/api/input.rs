@@ -45,20 +45,21 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for Json<T, 
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(AppError::BadRequest {
-                    code: "unsupported_content_type",
-                    message: "the body must be JSON with `Content-Type: application/json`"
-                        .to_owned(),
-                });
+                return Err(AppError::bad_request(
+                    "unsupported_content_type",
+                    "the body must be JSON with `Content-Type: application/json`".to_owned(),
+                ));
             }
             if declared_length.is_some_and(|length| length > LIMIT) {
                 return Err(too_large(LIMIT));
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::BadRequest {
-                    code: "bad_body",
-                    message: format!("could not read the request body: {e}"),
+                let chunk = chunk.map_err(|e| {
+                    AppError::bad_request(
+                        "bad_body",
+                        format!("could not read the request body: {e}"),
+                    )
                 })?;
                 if body.len() + chunk.len() > LIMIT {
                     return Err(too_large(LIMIT));
@@ -86,15 +87,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             serde_json::error::Category::Data => {
                 AppError::invalid(if path == "." { "(body)" } else { &path }, inner)
             }
-            _ => AppError::BadRequest {
-                code: "malformed_json",
-                message: format!("the body is not valid JSON: {inner}"),
-            },
+            _ => AppError::bad_request(
+                "malformed_json",
+                format!("the body is not valid JSON: {inner}"),
+            ),
         }
     })?;
-    deserializer.end().map_err(|e| AppError::BadRequest {
-        code: "malformed_json",
-        message: format!("the body is not valid JSON: {e}"),
+    deserializer.end().map_err(|e| {
+        AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
     })?;
     Ok(value)
 }
@@ -120,10 +120,7 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
                     } else {
                         format!("query parameter `{path}`: {}", e.inner())
                     };
-                    AppError::BadRequest {
-                        code: "bad_query",
-                        message,
-                    }
+                    AppError::bad_request("bad_query", message)
                 }),
         )
     }

@@ -47,7 +47,7 @@ fn own_worker(
 ) -> Result<Worker, AppError> {
     let worker = workers::find(conn, id)?
         .filter(|w| w.user_id == caller.user_id)
-        .ok_or_else(|| AppError::not_found(format_args!("worker `{id}`")))?;
+        .ok_or_else(|| AppError::missing("worker", &id))?;
     workers::seen(conn, id)?;
     Ok(worker)
 }
@@ -153,6 +153,7 @@ fn lease_lost(job: &JobId) -> AppError {
         "lease_lost",
         format!("this worker no longer holds job `{job}`; its lease expired and it was re-queued"),
     )
+    .with("job", job)
 }
 
 /// Runs `change` (true when it applied) on a job as the calling worker, who must own
@@ -420,7 +421,7 @@ pub async fn blob(
         .blobs
         .path_of(&digest)
         .filter(|p| p.is_file())
-        .ok_or_else(|| AppError::not_found(format_args!("image `{digest}`")))?;
+        .ok_or_else(|| AppError::missing("image", &digest))?;
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(|e| AppError::Internal(format!("cannot open image {digest}: {e}")))?;

@@ -123,7 +123,7 @@ pub async fn score(
             sheet,
             created: false,
         } => Ok(HttpResponse::Ok().json(sheet)),
-        SheetOutcome::Blocked(reason) => Err(AppError::forbidden(reason)),
+        SheetOutcome::Blocked(reason) => Err(AppError::forbidden("conflict_of_interest", reason)),
     }
 }
 

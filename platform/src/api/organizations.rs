@@ -55,9 +55,7 @@ pub async fn add_member(
         .db
         .write(move |conn| {
             if !organizations::exists(conn, &organization)? {
-                return Err(AppError::not_found(format_args!(
-                    "organisation `{organization}`"
-                )));
+                return Err(AppError::missing("organisation", &organization));
             }
             let user = users::find_by_login(conn, &form.login)?.ok_or_else(|| {
                 AppError::invalid("login", format!("no user with login `{}`", form.login))

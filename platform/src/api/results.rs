@@ -39,6 +39,7 @@ pub async fn report(
                     "no_report_yet",
                     format!("submission `{id}` has not been evaluated yet"),
                 )
+                .with("submission", &id)
             })?;
             Ok(serde_json::json!({"submission_id": id, "report_digest": digest, "report": report}))
         })
@@ -59,16 +60,17 @@ pub async fn logs(
         .db
         .read(move |conn| {
             let (_, result, _) = visible_result(conn, &id, &user)?;
-            let result = result.ok_or_else(|| AppError::conflict("no_report_yet", format!("submission `{id}` has not been evaluated yet")))?;
+            let result = result.ok_or_else(|| AppError::conflict("no_report_yet", format!("submission `{id}` has not been evaluated yet")).with("submission", &id))?;
             let digest = match run.as_str() {
                 "sample" => result.sample_logs_digest,
                 "hidden" if user.sees_all_work() || user.has_role(Role::Operator) => result.hidden_logs_digest,
                 "hidden" => {
                     return Err(AppError::forbidden(
+                        "hidden_logs",
                         "logs of the hidden run are for judges and operators; the sample run's logs are yours",
                     ));
                 }
-                other => return Err(AppError::not_found(format_args!("run `{other}`"))),
+                other => return Err(AppError::missing("run", &other)),
             };
             match digest {
                 Some(digest) => blobs.read(&digest),

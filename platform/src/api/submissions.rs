@@ -59,12 +59,12 @@ pub async fn show(
         .db
         .read(move |conn| {
             let submission = submissions::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+                .ok_or_else(|| AppError::missing("submission", &id))?;
             if !user.sees_all_work()
                 && teams::role_of(conn, &submission.team_id, &user.id)?.is_none()
             {
                 // Another team's submission does not exist as far as this caller knows.
-                return Err(AppError::not_found(format_args!("submission `{id}`")));
+                return Err(AppError::missing("submission", &id));
             }
             detail(conn, &id)
         })
@@ -85,12 +85,13 @@ pub async fn show_quota(
         .read(move |conn| {
             let scenario = scenarios::find(conn, &scenario_id)?
                 .filter(|s| user.visibility().can_see(s))
-                .ok_or_else(|| AppError::not_found(format_args!("scenario `{scenario_id}`")))?;
+                .ok_or_else(|| AppError::missing("scenario", &scenario_id))?;
             if !user.sees_all_work() && teams::role_of(conn, &query.team_id, &user.id)?.is_none() {
-                return Err(AppError::forbidden(format!(
-                    "only members of team `{}` may see its quota",
-                    query.team_id
-                )));
+                return Err(AppError::forbidden(
+                    "team_members_only",
+                    format!("only members of team `{}` may see its quota", query.team_id),
+                )
+                .with("team", &query.team_id));
             }
             quota(conn, &scenario, &query.team_id, now_millis())
         })

@@ -126,7 +126,7 @@ async fn respond(
         .db
         .write(move |conn| {
             let invitation = teams::find_invitation(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("invitation `{id}`")))?;
+                .ok_or_else(|| AppError::missing("invitation", &id))?;
             teams::respond(conn, &invitation, &user.id, accept)
         })
         .await?;
@@ -161,8 +161,7 @@ pub async fn leave(
     state
         .db
         .write(move |conn| {
-            teams::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("team `{id}`")))?;
+            teams::find(conn, &id)?.ok_or_else(|| AppError::missing("team", &id))?;
             teams::leave(conn, &id, &user.id)
         })
         .await?;

@@ -26,9 +26,11 @@ async fn read_capped(mut body: web::Payload, max_bytes: u64) -> Result<Vec<u8>, 
     };
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|error| AppError::BadRequest {
-            code: "upload_interrupted",
-            message: format!("the upload was cut off: {error}"),
+        let chunk = chunk.map_err(|error| {
+            AppError::bad_request(
+                "upload_interrupted",
+                format!("the upload was cut off: {error}"),
+            )
         })?;
         if (bytes.len() + chunk.len()) as u64 > max_bytes {
             return Err(too_large());

@@ -129,8 +129,7 @@ pub async fn issue_for(
     let issued = state
         .db
         .write(move |conn| {
-            users::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("user `{id}`")))?;
+            users::find(conn, &id)?.ok_or_else(|| AppError::missing("user", &id))?;
             tokens::issue(conn, &id, &form.name, TokenKind::User, Some(&admin.id))
         })
         .await?;
@@ -177,7 +176,7 @@ pub async fn revoke(
         .write(move |conn| {
             let token = tokens::find(conn, &id)?
                 .filter(|t| t.user_id == user.id || user.is_admin())
-                .ok_or_else(|| AppError::not_found(format_args!("token `{id}`")))?;
+                .ok_or_else(|| AppError::missing("token", &id))?;
             tokens::revoke(conn, &token, Some(&user.id))
         })
         .await?;

@@ -52,9 +52,11 @@ impl CurrentUser {
         if self.is_admin() || self.works_for(organization) {
             Ok(())
         } else {
-            Err(AppError::forbidden(format!(
-                "only members of the department `{organization}` may do this"
-            )))
+            Err(AppError::forbidden(
+                "department_only",
+                format!("only members of the department `{organization}` may do this"),
+            )
+            .with("organization", organization))
         }
     }
 
@@ -341,7 +343,10 @@ impl FromRequest for Admin {
                     if user.is_admin() {
                         Ok(Admin(user))
                     } else {
-                        Err(AppError::forbidden("only administrators may do this"))
+                        Err(AppError::forbidden(
+                            "admin_only",
+                            "only administrators may do this",
+                        ))
                     }
                 }),
         )
@@ -350,7 +355,7 @@ impl FromRequest for Admin {
 
 /// Builds an extractor that admits signed-in users passing `allowed`, 403 for the rest.
 macro_rules! role_extractor {
-    ($name:ident, $allowed:expr, $refusal:literal) => {
+    ($name:ident, $allowed:expr, $code:literal, $refusal:literal) => {
         impl FromRequest for $name {
             type Error = AppError;
             type Future = Ready<Result<Self, AppError>>;
@@ -364,7 +369,7 @@ macro_rules! role_extractor {
                             if allowed(&user) {
                                 Ok($name(user))
                             } else {
-                                Err(AppError::forbidden($refusal))
+                                Err(AppError::forbidden($code, $refusal))
                             }
                         }),
                 )
@@ -376,21 +381,25 @@ macro_rules! role_extractor {
 role_extractor!(
     Judge,
     |user| user.has_role(Role::Judge),
+    "judge_only",
     "only judges may do this"
 );
 role_extractor!(
     JudgeOrAdmin,
     CurrentUser::sees_all_work,
+    "judge_or_admin_only",
     "only judges and administrators may see this"
 );
 role_extractor!(
     DepartmentOrAdmin,
     |user| user.is_admin() || !user.departments.is_empty(),
+    "department_or_admin_only",
     "only department members and administrators may see this"
 );
 role_extractor!(
     OperatorOrAdmin,
     |user| user.is_admin() || user.has_role(Role::Operator),
+    "operator_or_admin_only",
     "only operators and administrators may see this"
 );
 

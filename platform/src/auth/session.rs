@@ -276,9 +276,11 @@ const FORM_LIMIT: usize = 64 * 1024;
 async fn read_form(mut payload: Payload) -> Result<Vec<u8>, AppError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| AppError::BadRequest {
-            code: "upload_interrupted",
-            message: format!("the form was cut off: {error}"),
+        let chunk = chunk.map_err(|error| {
+            AppError::bad_request(
+                "upload_interrupted",
+                format!("the form was cut off: {error}"),
+            )
         })?;
         if bytes.len() + chunk.len() > FORM_LIMIT {
             return Err(AppError::PayloadTooLarge("the form is too large".into()));
@@ -308,6 +310,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let bytes = body.await?;
             let refused = || {
                 AppError::forbidden(
+                    "stale_form",
                     "the form's security token is missing or out of date; reload the page and try again",
                 )
             };
@@ -318,9 +321,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             }
             serde_urlencoded::from_bytes::<T>(&bytes)
                 .map(CsrfForm)
-                .map_err(|e| AppError::BadRequest {
-                    code: "bad_form",
-                    message: format!("the form is not filled in correctly: {e}"),
+                .map_err(|e| {
+                    AppError::bad_request(
+                        "bad_form",
+                        format!("the form is not filled in correctly: {e}"),
+                    )
                 })
         })
     }

@@ -190,7 +190,7 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), AppError> {
             };
             let token = db.write_blocking(|conn| {
                 let user = users::find_by_login(conn, &login)?
-                    .ok_or_else(|| AppError::not_found(format_args!("user `{login}`")))?;
+                    .ok_or_else(|| AppError::missing("user", &login))?;
                 tokens::issue(conn, &user.id, &name, kind, None)
             })?;
             println!("token {} (shown once): {}", token.id, token.token);
@@ -233,12 +233,10 @@ pub fn run(config: &Config, command: AdminCommand) -> Result<(), AppError> {
             let organization = OrganizationId(org);
             db.write_blocking(|conn| {
                 if !organizations::exists(conn, &organization)? {
-                    return Err(AppError::not_found(format_args!(
-                        "organisation `{organization}`"
-                    )));
+                    return Err(AppError::missing("organisation", &organization));
                 }
                 let user = users::find_by_login(conn, &login)?
-                    .ok_or_else(|| AppError::not_found(format_args!("user `{login}`")))?;
+                    .ok_or_else(|| AppError::missing("user", &login))?;
                 users::add_to_department(conn, &user.id, &organization, None)
             })?;
             println!("{login} is now a member of {organization}");

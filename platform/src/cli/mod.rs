@@ -249,10 +249,10 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
                 }
                 Err(report) => {
                     print!("{report}");
-                    Err(AppError::Invalid {
-                        code: "invalid_package",
-                        message: format!("{} problem(s) in the package", report.problems.len()),
-                    })
+                    Err(AppError::unacceptable(
+                        "invalid_package",
+                        format!("{} problem(s) in the package", report.problems.len()),
+                    ))
                 }
             }
         }

@@ -67,10 +67,10 @@ pub fn on_samples(
 pub fn on_package(config: &Config, dir: &Path, image: &str) -> Result<(), AppError> {
     let package = validate(dir).map_err(|report| {
         print!("{report}");
-        AppError::Invalid {
-            code: "invalid_package",
-            message: format!("{} problem(s) in the package", report.problems.len()),
-        }
+        AppError::unacceptable(
+            "invalid_package",
+            format!("{} problem(s) in the package", report.problems.len()),
+        )
     })?;
     println!(
         "trying {image} on {} ({} hidden items, {} samples)",
@@ -140,10 +140,10 @@ fn evaluate(config: &Config, package: &ScenarioPackage, image: &str) -> Result<(
             if let Some(evaluation) = &evaluation {
                 print_logs(evaluation);
             }
-            Err(AppError::Invalid {
-                code: "submission_failed",
-                message: format!("{reason} (a submission failing so counts against the quota)"),
-            })
+            Err(AppError::unacceptable(
+                "submission_failed",
+                format!("{reason} (a submission failing so counts against the quota)"),
+            ))
         }
         Outcome::InfrastructureFailed(reason) | Outcome::Disturbed(reason) => Err(
             AppError::Unavailable(format!("{reason} (not the image's fault)")),

@@ -89,10 +89,10 @@ pub fn install(
     std::fs::create_dir_all(&incoming).map_err(|e| io_error(&incoming, e))?;
     let scratch = tempfile::TempDir::new_in(&incoming).map_err(|e| io_error(&incoming, e))?;
     extract::unpack(received.file.path(), scratch.path(), limits).map_err(|e| match e {
-        extract::ExtractError::Refused(message) => AppError::BadRequest {
-            code: "bad_archive",
-            message: format!("the package archive was refused: {message}"),
-        },
+        extract::ExtractError::Refused(message) => AppError::bad_request(
+            "bad_archive",
+            format!("the package archive was refused: {message}"),
+        ),
         extract::ExtractError::TooLarge(message) => AppError::PayloadTooLarge(message),
         extract::ExtractError::Io(error) => io_error(scratch.path(), error),
     })?;

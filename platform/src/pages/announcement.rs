@@ -205,7 +205,7 @@ pub async fn object(
             "/scenarios/{id}/announcement?filed=1#objections"
         ))),
         Err(error) => {
-            let problem = super::consoles::fixable(error)?;
+            let problem = super::consoles::fixable(&page, error)?;
             let mut response =
                 announcement_view(&page, id, false, Some((fields.text, problem))).await?;
             *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;

@@ -17,8 +17,8 @@ pub async fn serve(path: web::Path<String>) -> Result<HttpResponse, AppError> {
 }
 
 fn asset(name: String) -> Result<HttpResponse, AppError> {
-    let file =
-        Assets::get(&name).ok_or_else(|| AppError::not_found(format_args!("`/static/{name}`")))?;
+    let file = Assets::get(&name)
+        .ok_or_else(|| AppError::missing("file", format_args!("/static/{name}")))?;
     let content_type = match name.rsplit('.').next() {
         Some("css") => "text/css; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",

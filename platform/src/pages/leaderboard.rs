@@ -151,10 +151,10 @@ pub async fn leaderboard(
         None | Some("") | Some("public") => Board::Public,
         Some("private") => Board::Private,
         Some(other) => {
-            return Err(AppError::BadRequest {
-                code: "bad_query",
-                message: format!("unknown board `{other}`: public or private"),
-            });
+            return Err(AppError::bad_request(
+                "bad_query",
+                format!("unknown board `{other}`: public or private"),
+            ));
         }
     };
     let page_number = query.page;

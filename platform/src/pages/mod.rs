@@ -6,6 +6,7 @@ pub mod announcement;
 pub mod assets;
 pub mod chart;
 pub mod consoles;
+pub mod error_text;
 pub mod errors;
 pub mod leaderboard;
 pub mod markdown;
@@ -346,30 +347,14 @@ impl PageContext {
     }
 
     /// An error as the visitor should read it: the catalogs' `[errors]` text for its code
-    /// in the page's language where there is one, else the error's own message.
+    /// with its parameters, in the page's language (see `error_text`).
     pub fn error_text(&self, error: &AppError) -> String {
-        self.state
-            .site
-            .catalogs
-            .of(self.lang)
-            .get(&format!("errors.{}", error.code()))
-            .cloned()
-            .unwrap_or_else(|| error.public_message())
+        error_text::error_text(&self.state.site.catalogs, self.lang, error)
     }
 
-    /// A field's problem in the page's language: the catalogs' `[field_rules]` text for its
-    /// rule with the rule's parameters filled in, else its own (English) message.
+    /// A field's problem in the page's language (see `error_text::field_problem`).
     pub fn field_problem(&self, problem: &crate::validate::FieldProblem) -> String {
-        let catalog = self.state.site.catalogs.of(self.lang);
-        match catalog.get(&format!("field_rules.{}", problem.rule)) {
-            Some(text) => problem
-                .params
-                .iter()
-                .fold(text.clone(), |text, (name, value)| {
-                    text.replace(&format!("{{{name}}}"), value)
-                }),
-            None => problem.message.clone(),
-        }
+        error_text::field_problem(&self.state.site.catalogs, self.lang, problem)
     }
 
     /// The page, rendered from `template` with `view` as `page`, inside the layout.

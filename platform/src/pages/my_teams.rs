@@ -211,8 +211,7 @@ pub async fn leave(
     page.state
         .db
         .write(move |conn| {
-            teams::find(conn, &team)?
-                .ok_or_else(|| AppError::not_found(format_args!("team `{team}`")))?;
+            teams::find(conn, &team)?.ok_or_else(|| AppError::missing("team", &team))?;
             teams::leave(conn, &team, &user.id)
         })
         .await?;

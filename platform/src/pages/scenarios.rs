@@ -117,10 +117,7 @@ pub async fn home(
         None | Some("") => None,
         Some(s) => Some(
             s.parse::<ScenarioState>()
-                .map_err(|error| AppError::BadRequest {
-                    code: "bad_query",
-                    message: error.to_string(),
-                })?,
+                .map_err(|error| AppError::bad_request("bad_query", error.to_string()))?,
         ),
     };
     let filter = ScenarioFilter {
@@ -310,7 +307,7 @@ async fn scenario_page(
             .read(move |conn| {
                 let award = match crate::services::awards::announcement(conn, &visibility, &id) {
                     Ok(award) => Some(award),
-                    Err(AppError::NotFound(_)) => None,
+                    Err(AppError::NotFound { .. }) => None,
                     Err(other) => return Err(other),
                 };
                 let scenario = visible(conn, &id, &visibility)?;
@@ -489,13 +486,13 @@ pub async fn enrol(
             error @ (AppError::Invalid { .. }
             | AppError::Fields(_)
             | AppError::Conflict { .. }
-            | AppError::Forbidden(_)),
+            | AppError::Forbidden { .. }),
         ) => {
             let status = actix_web::ResponseError::status_code(&error);
             let message = format!(
                 "{} {}",
                 page.text("scenario.enrol_failed"),
-                error.public_message()
+                page.error_text(&error)
             );
             let mut response = scenario_page(&page, id, None, Some(message)).await?;
             *response.status_mut() = status;

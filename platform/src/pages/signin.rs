@@ -131,7 +131,7 @@ pub async fn switch_language(
     path: web::Path<String>,
     query: web::Query<ReturnQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = Lang::parse(&path.into_inner()).ok_or_else(|| AppError::not_found("language"))?;
+    let lang = Lang::parse(&path.into_inner()).ok_or_else(|| AppError::missing("language", ""))?;
     let mut response = see_other(&session::return_to(query.return_to.as_deref()));
     response
         .add_cookie(&lang_cookie(lang))

@@ -184,8 +184,47 @@ impl Site {
     }
 }
 
+/// The `lang` attribute text of another language needs inside a page in `page` (` lang="en"`
+/// for a team's English name on a Chinese page, ` lang="zh-CN"` the other way round), so
+/// screen readers and fonts treat it right; empty when the text is in the page's language
+/// or has no letters (an id of digits, a number).
+pub fn lang_attribute(page: Lang, text: &str) -> &'static str {
+    let chinese = text.chars().any(|c| {
+        matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
+    });
+    let latin = text.chars().any(|c| c.is_ascii_alphabetic());
+    match page {
+        Lang::Zh if latin && !chinese => " lang=\"en\"",
+        Lang::En if chinese => " lang=\"zh-CN\"",
+        _ => "",
+    }
+}
+
 /// Every helper the templates use, registered here and nowhere else.
 fn register_helpers(templates: &mut Handlebars<'static>, catalogs: Arc<Catalogs>) {
+    // `<span{{lang_of name}}>{{name}}</span>`: a `lang` attribute where the text is in the
+    // other language than the page (see `lang_attribute`).
+    templates.register_helper(
+        "lang_of",
+        Box::new(
+            |h: &Helper,
+             _: &Handlebars,
+             ctx: &Context,
+             _: &mut RenderContext,
+             out: &mut dyn Output|
+             -> HelperResult {
+                let text = h.param(0).and_then(|p| p.value().as_str()).unwrap_or("");
+                let lang = ctx
+                    .data()
+                    .get("lang")
+                    .and_then(|l| l.as_str())
+                    .and_then(Lang::parse)
+                    .unwrap_or_default();
+                out.write(lang_attribute(lang, text))?;
+                Ok(())
+            },
+        ),
+    );
     // `{{t "key" name=value}}`: the message in the page's language (`@root.lang`).
     templates.register_helper(
         "t",
@@ -254,6 +293,24 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "{missing:?}");
+    }
+
+    #[test]
+    fn text_in_the_other_language_is_marked() {
+        assert_eq!(lang_attribute(Lang::Zh, "Team A"), " lang=\"en\"");
+        assert_eq!(lang_attribute(Lang::Zh, "长安智算 Lab"), "");
+        assert_eq!(lang_attribute(Lang::Zh, "2026"), "");
+        assert_eq!(lang_attribute(Lang::En, "长安智算"), " lang=\"zh-CN\"");
+        assert_eq!(lang_attribute(Lang::En, "Team A"), "");
+        let mut hb = Handlebars::new();
+        register_helpers(&mut hb, Arc::new(Catalogs::embedded().unwrap()));
+        let out = hb
+            .render_template(
+                "<span{{lang_of name}}>{{name}}</span>",
+                &serde_json::json!({"lang": "zh", "name": "Team A"}),
+            )
+            .unwrap();
+        assert_eq!(out, "<span lang=\"en\">Team A</span>");
     }
 
     #[test]

@@ -42,6 +42,13 @@ struct VersionRow {
     rescore: bool,
 }
 
+/// One note of the report as the page shows it.
+#[derive(Serialize)]
+struct NoteLine {
+    text: String,
+    lang: Option<&'static str>,
+}
+
 #[derive(Serialize)]
 struct SubmissionPage {
     id: String,
@@ -57,8 +64,9 @@ struct SubmissionPage {
     counts_toward_quota: bool,
     /// The card at the top: the hidden run's public score, its verdict, items scored.
     headline: Option<Headline>,
-    /// What the evaluator noted about how the answers were scored.
-    notes: Vec<String>,
+    /// What the evaluator noted about how the answers were scored, in the page's language
+    /// (a note stored before notes had codes in English, marked so).
+    notes: Vec<NoteLine>,
     image_digest: String,
     stages: Vec<Stage>,
     running: bool,
@@ -240,7 +248,20 @@ pub async fn show(
         headline,
         notes: report
             .as_ref()
-            .map(|(_, report)| report.notes.clone())
+            .map(|(_, report)| {
+                report
+                    .notes
+                    .iter()
+                    .map(|note| {
+                        let (text, lang) = crate::pages::error_text::note_text(
+                            &page.state.site.catalogs,
+                            page.lang,
+                            note,
+                        );
+                        NoteLine { text, lang }
+                    })
+                    .collect()
+            })
             .unwrap_or_default(),
         image_digest: detail.submission.image_digest.clone(),
         stages: detail

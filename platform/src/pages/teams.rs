@@ -277,14 +277,14 @@ pub async fn respond(
     let accept = match answer.as_str() {
         "accept" => true,
         "decline" => false,
-        _ => return Err(AppError::not_found("page")),
+        _ => return Err(AppError::missing("page", "")),
     };
     let team = page
         .state
         .db
         .write(move |conn| {
             let invitation = teams::find_invitation(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("invitation `{id}`")))?;
+                .ok_or_else(|| AppError::missing("invitation", &id))?;
             teams::respond(conn, &invitation, &user.id, accept)?;
             Ok(invitation.team_id)
         })

@@ -183,7 +183,7 @@ pub async fn revoke(
         .write(move |conn| {
             let token = tokens::find(conn, &id)?
                 .filter(|t| t.user_id == user.id && t.kind == TokenKind::User)
-                .ok_or_else(|| AppError::not_found(format_args!("token `{id}`")))?;
+                .ok_or_else(|| AppError::missing("token", &id))?;
             tokens::revoke(conn, &token, Some(&user.id))
         })
         .await?;

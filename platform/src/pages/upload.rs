@@ -55,6 +55,7 @@ pub async fn upload(
         .await
     } else {
         Err(AppError::forbidden(
+            "stale_form",
             "the form's security token is missing or out of date; reload the page and try again",
         ))
     };

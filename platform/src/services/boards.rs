@@ -93,7 +93,7 @@ pub fn phase_of(
     };
     chosen
         .cloned()
-        .ok_or_else(|| AppError::not_found(format_args!("phase of scenario `{}`", scenario.id)))
+        .ok_or_else(|| AppError::missing("open_phase", &scenario.id))
 }
 
 /// A leaderboard as the viewer may see it.
@@ -205,14 +205,18 @@ pub fn ranked_page(
     let board = query.board.unwrap_or(Board::Public);
     let scenario = scenarios::find(conn, id)?
         .filter(|s| visibility.can_see(s))
-        .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
+        .ok_or_else(|| AppError::missing("scenario", &id))?;
     let phase = phase_of(conn, &scenario, query.phase.as_ref())?;
     let closed = now_millis() >= phase.closes_at;
     if board == Board::Private && !closed && !sees_all {
-        return Err(AppError::forbidden(format!(
-            "the private board is revealed when the phase closes at {}",
-            iso_time(phase.closes_at)
-        )));
+        return Err(AppError::forbidden(
+            "private_board_hidden",
+            format!(
+                "the private board is revealed when the phase closes at {}",
+                iso_time(phase.closes_at)
+            ),
+        )
+        .with("closes_at", iso_time(phase.closes_at)));
     }
     let package_version = package_versions::in_force_at(
         conn,
@@ -317,11 +321,11 @@ pub fn visible_result(
     id: &SubmissionId,
     user: &CurrentUser,
 ) -> Result<(submissions::Submission, Option<EvaluationResult>, bool), AppError> {
-    let submission = submissions::find(conn, id)?
-        .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+    let submission =
+        submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", &id))?;
     let on_team = teams::role_of(conn, &submission.team_id, &user.id)?.is_some();
     if !on_team && !user.sees_all_work() && !user.has_role(Role::Operator) {
-        return Err(AppError::not_found(format_args!("submission `{id}`")));
+        return Err(AppError::missing("submission", &id));
     }
     let result = results::find(conn, id)?;
     Ok((submission, result, on_team))

@@ -135,10 +135,10 @@ fn pairwise(
 }
 
 pub fn bad_query(message: String) -> AppError {
-    AppError::BadRequest {
-        code: "bad_query",
-        message: format!("query parameter `submissions`: {message}"),
-    }
+    AppError::bad_request(
+        "bad_query",
+        format!("query parameter `submissions`: {message}"),
+    )
 }
 
 /// One column per submission asked for, in order; every one must be of the scenario (the

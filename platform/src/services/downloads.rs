@@ -91,7 +91,7 @@ pub async fn manifest_of(
     let mut manifest = scenario
         .spec()?
         .map(|spec| spec.manifest)
-        .ok_or_else(|| AppError::not_found(format_args!("the package of `{}`", scenario.id)))?;
+        .ok_or_else(|| AppError::missing("package", &scenario.id))?;
     manifest.split.seed = 0;
     Ok(ManifestView {
         scenario_id: scenario.id,

@@ -10,6 +10,7 @@ pub mod downloads;
 pub mod judging;
 pub mod notifications;
 pub mod overview;
+pub mod package_changes;
 pub mod packages;
 pub mod paging;
 pub mod retention;

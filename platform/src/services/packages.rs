@@ -18,6 +18,7 @@ pub fn managed_by_catalog(scenario: &Scenario) -> AppError {
             scenario.id
         ),
     )
+    .with("scenario", &scenario.id)
 }
 
 /// The scenario, if the caller may upload its package: its department (or an admin), and
@@ -82,12 +83,13 @@ where
         "sample_items": package.sample_items,
     });
     let (spec, archive) = (installed.prepared.spec.clone(), installed.archive_digest);
+    let changed = id.clone();
     let adopted = state
         .db
         .write(move |conn| {
             // Checked again inside the transaction: the scenario may have changed meanwhile.
-            let scenario = scenarios::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))?;
+            let scenario =
+                scenarios::find(conn, &id)?.ok_or_else(|| AppError::missing("scenario", &id))?;
             if scenario.from_catalog() {
                 return Err(managed_by_catalog(&scenario));
             }
@@ -100,6 +102,17 @@ where
     body["package_version"] = adopted.package_version.into();
     body["new_version"] = adopted.new_version.into();
     body["rescores_queued"] = adopted.rescores_queued.into();
+    if adopted.new_version {
+        let version = adopted.package_version;
+        let changes = state
+            .db
+            .read(move |conn| crate::services::package_changes::latest(conn, &changed, version))
+            .await?;
+        if let Some(changes) = changes {
+            body["changes"] = serde_json::to_value(changes)
+                .map_err(|e| AppError::Internal(format!("package changes: {e}")))?;
+        }
+    }
     Ok(body)
 }
 

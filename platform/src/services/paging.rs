@@ -19,16 +19,16 @@ pub fn page_of(page: Option<u32>, per_page: Option<u32>) -> Result<Page, AppErro
     let number = page.unwrap_or(1);
     let size = per_page.unwrap_or(20);
     if number == 0 {
-        return Err(AppError::BadRequest {
-            code: "bad_query",
-            message: "query parameter `page` starts at 1".into(),
-        });
+        return Err(AppError::bad_request(
+            "bad_query",
+            "query parameter `page` starts at 1",
+        ));
     }
     if size == 0 || size > MAX_PER_PAGE {
-        return Err(AppError::BadRequest {
-            code: "bad_query",
-            message: format!("query parameter `per_page` must be between 1 and {MAX_PER_PAGE}"),
-        });
+        return Err(AppError::bad_request(
+            "bad_query",
+            format!("query parameter `per_page` must be between 1 and {MAX_PER_PAGE}"),
+        ));
     }
     Ok(Page { number, size })
 }

@@ -63,8 +63,7 @@ impl ReviewView {
 }
 
 pub fn submission_of(conn: &mut DbConnection, id: &SubmissionId) -> Result<Submission, AppError> {
-    submissions::find(conn, id)?
-        .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))
+    submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", &id))
 }
 
 /// Writes the judge's one review of an existing submission (the API's and the console's);
@@ -91,24 +90,26 @@ pub fn may_read_reviews(
         return Ok(());
     }
     let scenario = scenarios::find(conn, &submission.scenario_id)?
-        .ok_or_else(|| AppError::not_found(format_args!("submission `{}`", submission.id)))?;
+        .ok_or_else(|| AppError::missing("submission", &submission.id))?;
     if user.works_for(&scenario.organization_id) {
         let phase = phases::find_phase(conn, &scenario.id, &submission.phase_id)?;
         return match phase {
-            Some(phase) if now_millis() < phase.closes_at => Err(AppError::forbidden(format!(
-                "reviews are shown to the department when the phase closes at {}",
-                iso_time(phase.closes_at)
-            ))),
+            Some(phase) if now_millis() < phase.closes_at => Err(AppError::forbidden(
+                "reviews_hidden",
+                format!(
+                    "reviews are shown to the department when the phase closes at {}",
+                    iso_time(phase.closes_at)
+                ),
+            )
+            .with("closes_at", iso_time(phase.closes_at))),
             _ => Ok(()),
         };
     }
     if teams::role_of(conn, &submission.team_id, &user.id)?.is_some() {
         return Err(AppError::forbidden(
+            "reviews_not_for_team",
             "reviews are for the judges and the department, not for the team",
         ));
     }
-    Err(AppError::not_found(format_args!(
-        "submission `{}`",
-        submission.id
-    )))
+    Err(AppError::missing("submission", &submission.id))
 }

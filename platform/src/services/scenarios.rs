@@ -111,7 +111,7 @@ pub fn visible(
 ) -> Result<Scenario, AppError> {
     scenarios::find(conn, id)?
         .filter(|s| visibility.can_see(s))
-        .ok_or_else(|| AppError::not_found(format_args!("scenario `{id}`")))
+        .ok_or_else(|| AppError::missing("scenario", &id))
 }
 
 /// A scenario the caller may change as its department.
@@ -224,9 +224,8 @@ pub fn delete_scenario_phase(
 
 /// A phase of the scenario, or 404.
 fn phase_of(conn: &mut DbConnection, scenario: &Scenario, id: &PhaseId) -> Result<Phase, AppError> {
-    phases::find_phase(conn, &scenario.id, id)?.ok_or_else(|| {
-        AppError::not_found(format_args!("phase `{id}` of scenario `{}`", scenario.id))
-    })
+    phases::find_phase(conn, &scenario.id, id)?
+        .ok_or_else(|| AppError::missing("phase", &id).with("scenario", &scenario.id))
 }
 
 #[derive(Debug, Serialize)]
@@ -264,10 +263,11 @@ pub fn enrol_team(
     let team = teams::find(conn, team_id)?
         .ok_or_else(|| AppError::invalid("team_id", format!("no team `{team_id}`")))?;
     if teams::role_of(conn, &team.id, &user.id)?.is_none() {
-        return Err(AppError::forbidden(format!(
-            "only members of team `{}` may enrol it",
-            team.id
-        )));
+        return Err(AppError::forbidden(
+            "team_members_only",
+            format!("only members of team `{}` may enrol it", team.id),
+        )
+        .with("team", &team.id));
     }
     let enrolment = enrolments::enrol(conn, &scenario, &team.id, &user.id)?;
     Ok(EnrolmentView::new(enrolment, Some(team.name)))

@@ -38,11 +38,13 @@ pub fn admission(
 ) -> Result<(Scenario, PhaseId, QuotaView), AppError> {
     let scenario = scenarios::find(conn, scenario_id)?
         .filter(|s| user.visibility().can_see(s))
-        .ok_or_else(|| AppError::not_found(format_args!("scenario `{scenario_id}`")))?;
+        .ok_or_else(|| AppError::missing("scenario", &scenario_id))?;
     if teams::role_of(conn, team, &user.id)?.is_none() {
-        return Err(AppError::forbidden(format!(
-            "only members of team `{team}` may submit for it"
-        )));
+        return Err(AppError::forbidden(
+            "team_members_only",
+            format!("only members of team `{team}` may submit for it"),
+        )
+        .with("team", team));
     }
     if enrolments::find(conn, &scenario.id, team)?.is_none() {
         return Err(AppError::conflict(
@@ -51,7 +53,9 @@ pub fn admission(
                 "team `{team}` has not enrolled in `{}`; enrol first",
                 scenario.id
             ),
-        ));
+        )
+        .with("team", team)
+        .with("scenario", &scenario.id));
     }
     let now = now_millis();
     let phase = phases::phases_of(conn, &scenario.id)?
@@ -62,6 +66,7 @@ pub fn admission(
                 "phase_closed",
                 format!("no phase of `{}` is open now", scenario.id),
             )
+            .with("scenario", &scenario.id)
         })?;
     let quota = quota(conn, &scenario, team, now)?;
     if quota.remaining <= 0 {
@@ -71,7 +76,10 @@ pub fn admission(
                 "team `{team}` has used all {} submissions for today; the quota resets at {}",
                 quota.daily_quota, quota.resets_at
             ),
-        ));
+        )
+        .with("team", team)
+        .with("daily_quota", quota.daily_quota)
+        .with("resets_at", &quota.resets_at));
     }
     crate::services::billing::admit(conn, &scenario, team, now)?;
     Ok((scenario, phase.id, quota))
@@ -175,8 +183,8 @@ pub struct SubmissionDetail {
 }
 
 pub fn detail(conn: &mut DbConnection, id: &SubmissionId) -> Result<SubmissionDetail, AppError> {
-    let submission = submissions::find(conn, id)?
-        .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+    let submission =
+        submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", &id))?;
     let evaluations = evaluations_of(conn, &submission)?;
     let stages = submissions::events_of(conn, id)?
         .into_iter()
@@ -233,7 +241,10 @@ impl UploadReservations {
                     "team `{team}` already has {held} upload(s) under way that use the rest of \
                      today's quota; wait for them to finish"
                 ),
-            ));
+            )
+            .with("team", team)
+            .with("held", held)
+            .with("rule", "uploads_under_way"));
         }
         *held += 1;
         Ok(Reservation {

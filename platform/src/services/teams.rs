@@ -118,14 +118,15 @@ pub fn team_for_member(
     id: &TeamId,
     user: &CurrentUser,
 ) -> Result<Team, AppError> {
-    let team =
-        teams::find(conn, id)?.ok_or_else(|| AppError::not_found(format_args!("team `{id}`")))?;
+    let team = teams::find(conn, id)?.ok_or_else(|| AppError::missing("team", &id))?;
     if user.sees_all_work() || teams::role_of(conn, id, &user.id)?.is_some() {
         Ok(team)
     } else {
-        Err(AppError::forbidden(format!(
-            "only members of team `{id}` may see this"
-        )))
+        Err(AppError::forbidden(
+            "team_members_only",
+            format!("only members of team `{id}` may see this"),
+        )
+        .with("team", id))
     }
 }
 
@@ -139,7 +140,10 @@ pub fn invite_member(
 ) -> Result<Invitation, AppError> {
     let found = team_for_member(conn, team, user)?;
     if teams::role_of(conn, team, &user.id)? != Some(MemberRole::Owner) {
-        return Err(AppError::forbidden("only the team's owners may invite"));
+        return Err(AppError::forbidden(
+            "team_owners_only",
+            "only the team's owners may invite",
+        ));
     }
     let invitation = teams::invite(conn, team, login.trim(), &user.id)?;
     notifications::notify(

@@ -47,10 +47,10 @@ pub fn url_of(submission: &SubmissionId) -> String {
 }
 
 fn not_a_pdf(what: impl std::fmt::Display) -> AppError {
-    AppError::Invalid {
-        code: "not_a_pdf",
-        message: format!("the technical report must be a PDF file: {what}"),
-    }
+    AppError::unacceptable(
+        "not_a_pdf",
+        format!("the technical report must be a PDF file: {what}"),
+    )
 }
 
 /// Whether `bytes` is a PDF as a reader would open it: the `%PDF-1.x`/`%PDF-2.x` header
@@ -110,7 +110,7 @@ fn submission_of(
     conn: &mut DbConnection,
     id: &SubmissionId,
 ) -> Result<(Submission, Scenario), AppError> {
-    let missing = || AppError::not_found(format_args!("submission `{id}`"));
+    let missing = || AppError::missing("submission", &id);
     let submission = submissions::find(conn, id)?.ok_or_else(missing)?;
     let scenario = scenarios::find(conn, &submission.scenario_id)?.ok_or_else(missing)?;
     Ok((submission, scenario))
@@ -127,13 +127,17 @@ pub fn may_attach(
     let (submission, scenario) = submission_of(conn, id)?;
     if teams::role_of(conn, &submission.team_id, &user.id)?.is_none() {
         if user.sees_all_work() {
-            return Err(AppError::forbidden(format!(
-                "only members of team `{}` may attach its technical report",
-                submission.team_id
-            )));
+            return Err(AppError::forbidden(
+                "team_members_only",
+                format!(
+                    "only members of team `{}` may attach its technical report",
+                    submission.team_id
+                ),
+            )
+            .with("team", &submission.team_id));
         }
         // Another team's submission does not exist as far as this caller knows.
-        return Err(AppError::not_found(format_args!("submission `{id}`")));
+        return Err(AppError::missing("submission", &id));
     }
     let phase = final_phase(conn, &scenario)?;
     if submission.phase_id != phase.id {
@@ -144,7 +148,9 @@ pub fn may_attach(
                  submission `{id}` belongs to an earlier phase",
                 phase.name
             ),
-        ));
+        )
+        .with("phase", &phase.name)
+        .with("submission", id));
     }
     if now_millis() >= phase.closes_at {
         return Err(AppError::conflict(
@@ -153,7 +159,9 @@ pub fn may_attach(
                 "technical reports are attached before the final phase closes; it closed at {}",
                 iso_time(phase.closes_at)
             ),
-        ));
+        )
+        .with("closes_at", iso_time(phase.closes_at))
+        .with("rule", "technical_report"));
     }
     Ok(submission)
 }
@@ -200,7 +208,7 @@ pub fn readable(
     user: &CurrentUser,
     id: &SubmissionId,
 ) -> Result<TechnicalReport, AppError> {
-    let missing = || AppError::not_found(format_args!("technical report of submission `{id}`"));
+    let missing = || AppError::missing("technical_report", &id);
     let (submission, scenario) = submission_of(conn, id).map_err(|_| missing())?;
     let allowed = user.is_admin()
         || user.works_for(&scenario.organization_id)

@@ -73,7 +73,9 @@ where
                         "this image ({}) was already submitted to this phase as `{}`",
                         blob.digest, earlier.id
                     ),
-                ));
+                )
+                .with("digest", &blob.digest)
+                .with("submission", &earlier.id));
             }
             let now = now_millis();
             let submission = Submission {

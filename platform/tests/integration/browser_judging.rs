@@ -68,6 +68,23 @@ async fn judging_in_a_browser(backend: Backend) {
     expect_text(&judge, "#report-link", "PDF").await;
     judge.text("iframe.report-frame").await;
     expect_text(&judge, "#others-hidden", "提交您自己的评分后").await;
+    // On a phone, a sheet sent with nothing chosen names both criteria at once, each
+    // beside its own choice, in Chinese.
+    judge.resize(Size::Phone).await;
+    judge.click("#score-form button[type=submit]").await;
+    judge
+        .wait_for_script(
+            "both problems beside their fields",
+            "return !!document.getElementById('score-report-error') \
+               && !!document.getElementById('score-value-error');",
+            json!(true),
+        )
+        .await;
+    expect_text(&judge, "#score-report-error", "请为每个评审项目打分").await;
+    expect_text(&judge, "#score-value-error", "请为每个评审项目打分").await;
+    judge.expect_no_sideways_scroll().await;
+    judge.screenshot("score-errors-phone").await;
+    judge.resize(Size::Desktop).await;
     judge.screenshot("score-desktop-before").await;
     judge.fill("select[name='score.report']", "8").await;
     judge.fill("select[name='score.value']", "7").await;
@@ -101,6 +118,51 @@ async fn judging_in_a_browser(backend: Backend) {
         .await;
     assert_eq!(sheets.body["sheets"][0]["scores"]["report"], 8);
     assert_eq!(sheets.body["sheets"][0]["scores"]["value"], 7);
+
+    // On a phone, the award form names every wrong field at once, beside each.
+    let clerk = signed_in(
+        "judging-award-errors",
+        &base,
+        &w.konggang,
+        "/console/scenarios/kg-open/judging",
+    )
+    .await;
+    clerk.resize(Size::Phone).await;
+    clerk.click(&format!("input[name=winner_{team_a}]")).await;
+    clerk
+        .fill(&format!("input[name=amount_{team_a}]"), "八万")
+        .await;
+    clerk.fill("input[name=objection_days]", "天").await;
+    clerk.click("#award-form button[type=submit]").await;
+    clerk
+        .wait_for_script(
+            "the award's problems",
+            &format!(
+                "return !!document.getElementById('amount_{team_a}-error') \
+                   && !!document.getElementById('reason_{team_a}-error') \
+                   && !!document.getElementById('objection_days-error');"
+            ),
+            json!(true),
+        )
+        .await;
+    expect_text(
+        &clerk,
+        &format!("#amount_{team_a}-error"),
+        "须为以元为单位的金额",
+    )
+    .await;
+    expect_text(&clerk, &format!("#reason_{team_a}-error"), "必填").await;
+    expect_text(&clerk, "#objection_days-error", "须为 0 或正整数").await;
+    let kept = clerk
+        .run_script(
+            &format!("return document.querySelector('input[name=amount_{team_a}]').value;"),
+            vec![],
+        )
+        .await;
+    assert_eq!(kept, json!("八万"), "what was typed is kept");
+    clerk.expect_no_sideways_scroll().await;
+    clerk.screenshot("award-errors-phone").await;
+    clerk.close().await;
 
     // The department decides and announces; a visitor objects on the public page.
     put(

@@ -182,7 +182,11 @@ async fn create_edit_and_publish_a_scenario(backend: Backend) {
         "{}",
         refused.text
     );
-    assert!(refused.text.contains("no package yet"), "{}", refused.text);
+    assert!(
+        refused.text.contains("场景 kg-new 还没有场景包"),
+        "{}",
+        refused.text
+    );
     let package = app
         .put_package(
             "kg-new",
@@ -364,9 +368,14 @@ fn unescape(html: &str) -> String {
 }
 
 /// The edit form's fields as the page shows them: inputs, the selected options, the textarea.
-fn edit_form_fields(page: &str) -> Vec<(String, String)> {
+pub(crate) fn edit_form_fields(page: &str) -> Vec<(String, String)> {
+    form_fields_of(page, "kg-draft")
+}
+
+/// The edit form of `scenario` as a browser would send it back.
+pub(crate) fn form_fields_of(page: &str, scenario: &str) -> Vec<(String, String)> {
     let form = page
-        .split("action=\"/console/scenarios/kg-draft/edit\"")
+        .split(&format!("action=\"/console/scenarios/{scenario}/edit\""))
         .nth(1)
         .and_then(|rest| rest.split("</form>").next())
         .expect("the edit form");

@@ -196,6 +196,32 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     let score_b = format!("/console/judging/kg-open/finalists/{team_b}");
     let out_of_range = post(&app, &conflicted, &score_b, &[("score.report", "11")]).await;
     assert_eq!(out_of_range.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A missing score and a bad comment are named together, each beside its field.
+    let both = post(
+        &app,
+        &conflicted,
+        &score_b,
+        &[("score.report", ""), ("comment", "坏\u{7}字符")],
+    )
+    .await;
+    assert_eq!(
+        both.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        both.text
+    );
+    for (field, words) in [
+        ("score-report-error", "请为每个评审项目打分"),
+        ("comment-error", "不能包含控制字符"),
+    ] {
+        let beside = both
+            .text
+            .split(&format!("id=\"{field}\">"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{field} missing: {}", both.text));
+        assert!(beside.starts_with(words), "{field}: {beside:.80}");
+    }
+    assert!(both.text.contains("坏\u{7}字符"), "the comment is kept");
     for (who, score) in [(&conflicted, "6"), (&judge, "9")] {
         let sent = post(&app, who, &score_b, &[("score.report", score)]).await;
         assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
@@ -232,11 +258,33 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     let refused = post(&app, &clerk, "/console/scenarios/kg-open/award", &over).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        refused.text.contains("more than the bounty"),
+        refused.text.contains("超过了悬赏金额 100000.00 元"),
         "{}",
         refused.text
     );
+    assert!(refused.text.contains("id=\"winners-error\""));
     assert!(refused.text.contains("value=\"50000.00\""));
+    // Every wrong field at once, each beside its field, what was typed kept.
+    let mut wrong = award("abc");
+    wrong.retain(|(name, _)| name != "objection_days" && *name != format!("reason_{team_b}"));
+    wrong.push(("objection_days".to_owned(), "x"));
+    wrong.push((format!("reason_{team_b}"), " "));
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let refused = post(&app, &clerk, "/console/scenarios/kg-open/award", &wrong).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (field, words) in [
+        (format!("amount_{team_a}-error"), "须为以元为单位的金额"),
+        ("objection_days-error".to_owned(), "须为 0 或正整数"),
+        (format!("reason_{team_b}-error"), "必填"),
+    ] {
+        let beside = refused
+            .text
+            .split(&format!("id=\"{field}\">"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{field} missing: {}", refused.text));
+        assert!(beside.starts_with(words), "{field}: {beside:.80}");
+    }
+    assert!(refused.text.contains("value=\"abc\""), "typed values kept");
     let good = award("40000");
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     saved(

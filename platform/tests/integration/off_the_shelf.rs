@@ -59,7 +59,8 @@ async fn off_the_shelf_servers_are_ranked(backend: Backend) {
             .as_array()
             .unwrap_or(&Vec::new())
             .iter()
-            .map(|n| n.as_str().unwrap().to_owned())
+            // A note is its code, parameters and English text.
+            .map(|n| n["text"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
             .join("\n")
     };

@@ -271,7 +271,11 @@ async fn boards_and_errors(backend: Backend) {
         .await;
     assert_eq!(private.status, StatusCode::FORBIDDEN);
     assert!(private.text.contains("<html"), "a page: {}", private.text);
-    assert!(private.text.contains("private board is revealed"));
+    assert!(
+        private.text.contains("私有榜在阶段结束"),
+        "{}",
+        private.text
+    );
 
     let (judge, _) = sign_in(&app, &app.world.judge.token.clone()).await;
     let seen = app

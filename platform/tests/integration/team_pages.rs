@@ -426,6 +426,23 @@ fn assert_readable(path: &str, page: &Page) {
     }
 }
 
+/// A refusal's page: in Chinese, with no English sentence (four English words in a row,
+/// outside what is marked `lang="en"`), so an error code without words in the catalogs is
+/// caught.
+fn assert_refusal_in_chinese(path: &str, page: &Page, status: StatusCode) {
+    assert_eq!(page.status, status, "{path}: {}", page.text);
+    let words = visible_words(&page.text);
+    let english = words.windows(4).find(|run| {
+        run.iter()
+            .all(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+    });
+    assert!(
+        english.is_none(),
+        "{path} says {english:?} in English: {}",
+        page.text
+    );
+}
+
 async fn every_page_in_chinese_names_its_codes(backend: Backend) {
     let app = TestApp::new(backend).await;
     let w = &app.world;
@@ -516,6 +533,21 @@ async fn every_page_in_chinese_names_its_codes(backend: Backend) {
     for path in ["/console/department", "/console/scenarios/kg-open/edit"] {
         let page = app.page(get(path).cookie(clerk.clone())).await;
         assert_readable(path, &page);
+    }
+    // Refusals read in Chinese too: not allowed, not found.
+    let unknown = format!("/submissions/{a}/no-such");
+    for (path, status) in [
+        ("/console/judge", StatusCode::FORBIDDEN),
+        ("/console/admin", StatusCode::FORBIDDEN),
+        ("/scenarios/no-such", StatusCode::NOT_FOUND),
+        (
+            "/scenarios/kg-open/leaderboard?board=private",
+            StatusCode::FORBIDDEN,
+        ),
+        (unknown.as_str(), StatusCode::NOT_FOUND),
+    ] {
+        let page = app.page(get(path).cookie(clerk.clone())).await;
+        assert_refusal_in_chinese(path, &page, status);
     }
     let (admin, _) = sign_in(&app, &w.admin.token.clone()).await;
     let console = app.page(get("/console/admin").cookie(admin.clone())).await;

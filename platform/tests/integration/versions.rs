@@ -152,6 +152,29 @@ async fn a_new_version_rescores_and_the_board_reranks(backend: Backend) {
     assert_eq!(second.body["rescores_queued"], 2);
     let v2_bundle = second.body["bundle_digest"].as_str().unwrap().to_owned();
     assert_ne!(v2_bundle, v1_bundle);
+    // What the new version changed, in the answer and on the department's page.
+    assert_eq!(
+        second.body["changes"]["fields"],
+        json!([{"field": "latency_budget_ms", "before": "20 ms", "after": "15 ms"}])
+    );
+    assert_eq!(second.body["changes"]["labels_changed"], 0);
+    let (clerk, _) = sign_in(&app, &w.konggang.token.clone()).await;
+    let edit_page = app
+        .page(get(&format!("/console/scenarios/{SCENARIO}/edit")).cookie(clerk))
+        .await;
+    for words in [
+        "id=\"package-changes\"",
+        "v2 相对 v1 的变化",
+        "时延预算：20 ms → 15 ms",
+        "隐藏测试集中有 0 条标注不同",
+        "id=\"package-progress\"",
+    ] {
+        assert!(
+            edit_page.text.contains(words),
+            "{words}: {}",
+            edit_page.text
+        );
+    }
     let detail = app
         .get(&format!("/api/v1/scenarios/{SCENARIO}"), None)
         .await;

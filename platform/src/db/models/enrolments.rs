@@ -34,19 +34,31 @@ pub fn enrol(
         return Err(AppError::conflict(
             "not_published",
             format!("scenario `{}` is not published yet", scenario.id),
-        ));
+        )
+        .with("scenario", &scenario.id));
     }
     let phases = phases::phases_of(conn, &scenario.id)?;
     let Some(open) = phases.iter().find(|p| p.is_open_at(now)) else {
-        let message = match phases.iter().find(|p| p.opens_at > now) {
-            Some(next) => format!(
-                "no phase of `{}` is open now; the next opens at {}",
-                scenario.id,
-                crate::time::iso_time(next.opens_at)
-            ),
-            None => format!("every phase of `{}` has closed", scenario.id),
+        let refusal = match phases.iter().find(|p| p.opens_at > now) {
+            Some(next) => {
+                let opens_at = crate::time::iso_time(next.opens_at);
+                AppError::conflict(
+                    "phase_closed",
+                    format!(
+                        "no phase of `{}` is open now; the next opens at {opens_at}",
+                        scenario.id
+                    ),
+                )
+                .with("rule", "next_phase")
+                .with("opens_at", opens_at)
+            }
+            None => AppError::conflict(
+                "phase_closed",
+                format!("every phase of `{}` has closed", scenario.id),
+            )
+            .with("rule", "all_closed"),
         };
-        return Err(AppError::conflict("phase_closed", message));
+        return Err(refusal.with("scenario", &scenario.id));
     };
     if find(conn, &scenario.id, team)?.is_some() {
         return Err(already_enrolled(team, &scenario.id));
@@ -81,6 +93,8 @@ fn already_enrolled(team: &TeamId, scenario: &ScenarioId) -> AppError {
         "already_enrolled",
         format!("team `{team}` is already enrolled in `{scenario}`"),
     )
+    .with("team", team)
+    .with("scenario", scenario)
 }
 
 pub fn find(

@@ -137,7 +137,7 @@ pub fn set_monthly_credit(
         .set(organizations::monthly_credit_fen.eq(fen))
         .execute(conn)?;
     if changed == 0 {
-        return Err(AppError::not_found(format_args!("organisation `{id}`")));
+        return Err(AppError::missing("organisation", &id));
     }
     audit::record(
         conn,
@@ -176,6 +176,7 @@ pub fn create(
                 "organization_exists",
                 format!("organisation `{}` already exists", organization.id),
             )
+            .with("organization", &organization.id)
         }))?;
     audit::record(
         conn,

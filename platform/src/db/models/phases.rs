@@ -74,7 +74,8 @@ fn check_phase_window(
         return Err(AppError::conflict(
             "phase_overlap",
             format!("the phase overlaps phase `{}` ({})", other.name, other.id),
-        ));
+        )
+        .with("phase", &other.name));
     }
     Ok(())
 }

@@ -433,6 +433,7 @@ pub fn insert(
                 "scenario_exists",
                 format!("scenario `{}` already exists", scenario.id),
             )
+            .with("scenario", &scenario.id)
         }))?;
     audit::record(
         conn,
@@ -454,7 +455,8 @@ pub(crate) fn ensure_editable(scenario: &Scenario) -> Result<(), AppError> {
                 "scenario `{}` comes from a catalog package; change the package instead",
                 scenario.id
             ),
-        ));
+        )
+        .with("scenario", &scenario.id));
     }
     Ok(())
 }
@@ -476,7 +478,9 @@ fn ensure_rules_unchanged(scenario: &Scenario, patch: &ScenarioPatch) -> Result<
                      scenario.toml): upload a package to change it",
                     scenario.id
                 ),
-            ));
+            )
+            .with("scenario", &scenario.id)
+            .with("field", "load"));
         }
         return Ok(());
     }
@@ -505,7 +509,9 @@ fn ensure_rules_unchanged(scenario: &Scenario, patch: &ScenarioPatch) -> Result<
                  upload a new package version to change the rules",
                 scenario.id
             ),
-        )),
+        )
+        .with("scenario", &scenario.id)
+        .with("field", field)),
         None => Ok(()),
     }
 }
@@ -602,7 +608,8 @@ pub fn publish(
         return Err(AppError::conflict(
             "already_published",
             format!("scenario `{}` is already published", scenario.id),
-        ));
+        )
+        .with("scenario", &scenario.id));
     }
     if scenario.spec()?.is_none() {
         return Err(AppError::conflict(
@@ -614,7 +621,8 @@ pub fn publish(
                  form before publishing",
                 scenario.id, scenario.id
             ),
-        ));
+        )
+        .with("scenario", &scenario.id));
     }
     if phases::phases_of(conn, &scenario.id)?.is_empty() {
         return Err(AppError::conflict(

@@ -103,6 +103,7 @@ pub fn create(conn: &mut DbConnection, form: TeamForm, creator: &UserId) -> Resu
                 "team_name_taken",
                 format!("a team named `{}` exists", team.name),
             )
+            .with("name", &team.name)
         }))?;
     add_member(conn, &team.id, creator, MemberRole::Owner)?;
     audit::record(
@@ -210,7 +211,8 @@ pub fn invite(
         return Err(AppError::conflict(
             "already_member",
             format!("`{invitee_login}` is already a member of this team"),
-        ));
+        )
+        .with("login", invitee_login));
     }
     let pending: i64 = team_invitations::table
         .filter(team_invitations::team_id.eq(team))
@@ -222,7 +224,8 @@ pub fn invite(
         return Err(AppError::conflict(
             "already_invited",
             format!("`{invitee_login}` already has a pending invitation to this team"),
-        ));
+        )
+        .with("login", invitee_login));
     }
     let invitation = Invitation {
         id: InvitationId::generate(),
@@ -309,16 +312,14 @@ pub fn respond(
     accept: bool,
 ) -> Result<(), AppError> {
     if &invitation.invitee_id != user {
-        return Err(AppError::not_found(format_args!(
-            "invitation `{}`",
-            invitation.id
-        )));
+        return Err(AppError::missing("invitation", &invitation.id));
     }
     if invitation.status != InvitationStatus::Pending {
         return Err(AppError::conflict(
             "invitation_closed",
             format!("this invitation was already {}", invitation.status),
-        ));
+        )
+        .with("status", invitation.status));
     }
     let status = if accept {
         InvitationStatus::Accepted
@@ -347,8 +348,9 @@ pub fn respond(
 
 /// Leaves a team. The last owner cannot leave members behind without an owner.
 pub fn leave(conn: &mut DbConnection, team: &TeamId, user: &UserId) -> Result<(), AppError> {
-    let role = role_of(conn, team, user)?
-        .ok_or_else(|| AppError::forbidden("you are not a member of this team"))?;
+    let role = role_of(conn, team, user)?.ok_or_else(|| {
+        AppError::forbidden("not_team_member", "you are not a member of this team")
+    })?;
     let members = members(conn, team)?;
     let other_owners = members
         .iter()

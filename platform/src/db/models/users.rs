@@ -85,6 +85,7 @@ pub fn create(
         .execute(conn)
         .map_err(conflict_if_duplicate(|| {
             AppError::conflict("login_taken", format!("login `{}` is taken", user.login))
+                .with("login", &user.login)
         }))?;
     audit::record(
         conn,

@@ -302,8 +302,7 @@ pub async fn issue_token(
         .state
         .db
         .write(move |conn| {
-            let user = users::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("user `{id}`")))?;
+            let user = users::find(conn, &id)?.ok_or_else(|| AppError::missing("user", &id))?;
             let token = tokens::issue(conn, &id, &name, TokenKind::User, Some(&admin.id))?;
             Ok(IssuedFor {
                 login: user.login,

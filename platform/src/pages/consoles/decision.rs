@@ -41,6 +41,10 @@ pub(super) struct AwardRow {
     pub winner: bool,
     pub amount: String,
     pub reason: String,
+    /// What is wrong with this row's choice, amount and reason, beside each.
+    pub winner_error: Option<String>,
+    pub amount_error: Option<String>,
+    pub reason_error: Option<String>,
 }
 
 /// The award form as typed: a line per finalist, the reasons and the objection period.
@@ -56,6 +60,8 @@ pub(super) struct AwardFields {
 pub(super) struct Refusal {
     pub section: &'static str,
     pub message: String,
+    /// Each wrong field's problem in the page's language, by the form's field name.
+    pub fields: std::collections::BTreeMap<String, String>,
     pub rubric: Option<(Vec<RubricRow>, bool)>,
     pub award: Option<AwardFields>,
 }
@@ -166,6 +172,8 @@ struct DecisionPage {
     award_rows: Vec<AwardRow>,
     award_reasons: String,
     objection_days: String,
+    /// Problems of the award form's own fields (`winners`, `reasons`, `objection_days`).
+    award_errors: std::collections::BTreeMap<String, String>,
     award_editable: bool,
     can_announce: bool,
     announced: bool,
@@ -297,6 +305,9 @@ fn award_rows(view: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Award
                 winner: winner.is_some(),
                 amount: winner.map(|w| w.amount_cny.clone()).unwrap_or_default(),
                 reason: winner.map(|w| w.reason.clone()).unwrap_or_default(),
+                winner_error: None,
+                amount_error: None,
+                reason_error: None,
             }
         })
         .collect()
@@ -359,6 +370,10 @@ pub(super) async fn decision_view(
                     line.amount.clone_from(amount);
                     line.reason.clone_from(reason);
                 }
+                let error = |name: &str| refusal.fields.get(&format!("{name}_{}", line.team_id));
+                line.winner_error = error("winner").cloned();
+                line.amount_error = error("amount").cloned();
+                line.reason_error = error("reason").cloned();
             }
             (sent.reasons.clone(), sent.objection_days.clone())
         }
@@ -405,6 +420,7 @@ pub(super) async fn decision_view(
         award_rows: award_lines,
         award_reasons,
         objection_days,
+        award_errors: refusal.fields.clone(),
         objections: award
             .as_ref()
             .map(|a| {

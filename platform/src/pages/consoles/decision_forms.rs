@@ -17,9 +17,10 @@ use crate::error::AppError;
 use crate::pages::{PageContext, see_other};
 use crate::services::awards::{self, AwardForm, TextForm, WinnerForm};
 use crate::services::judging::{self, MAX_CRITERIA, RubricForm};
+use crate::validate::{Checks, FieldProblem};
 
 use super::decision::{AwardFields, Refusal, RubricRow, decision_view};
-use super::{fixable, invalid, refused};
+use super::{form_problems, invalid, refused};
 
 type Fields = Vec<(String, String)>;
 
@@ -44,8 +45,18 @@ async fn answer(
             "/console/scenarios/{id}/judging?saved={section}#{section}"
         ))),
         Err(error) => {
-            let mut shown = refusal(fixable(error)?);
+            // Field problems are shown beside their fields and, for forms without a place
+            // for them, listed above; anything else above the form.
+            let listed = page.error_text(&error);
+            let problems = form_problems(page, error)?;
+            let message = match (&problems.problem, section) {
+                (Some(problem), _) => problem.clone(),
+                (None, "award") => page.text("errors.invalid_field"),
+                (None, _) => listed,
+            };
+            let mut shown = refusal(message);
             shown.section = section;
+            shown.fields = problems.fields;
             Ok(refused(
                 decision_view(page, user, id, None, Some(shown)).await?,
             ))
@@ -103,12 +114,8 @@ fn rubric_of(fields: &Fields) -> (Vec<RubricRow>, bool, Result<RubricForm, AppEr
         })
         .collect::<Result<Vec<_>, AppError>>()
         .and_then(|criteria| {
-            serde_json::from_value(json!({"blind": blind, "criteria": criteria})).map_err(|e| {
-                AppError::Invalid {
-                    code: "invalid_field",
-                    message: e.to_string(),
-                }
-            })
+            serde_json::from_value(json!({"blind": blind, "criteria": criteria}))
+                .map_err(|e| AppError::unacceptable("invalid_field", e.to_string()))
         });
     (rows, blind, form)
 }
@@ -195,7 +202,7 @@ pub(super) fn fen_of(text: &str) -> Option<i64> {
 
 /// The award form: `winner_<team>`, `amount_<team>` (yuan), `reason_<team>`, `reasons`,
 /// `objection_days`.
-fn award_of(fields: &Fields) -> (AwardFields, Result<AwardForm, AppError>) {
+fn award_of(fields: &Fields) -> (AwardFields, AwardForm, Checks) {
     let mut sent = AwardFields {
         rows: HashMap::new(),
         reasons: value(fields, "reasons").to_owned(),
@@ -213,44 +220,76 @@ fn award_of(fields: &Fields) -> (AwardFields, Result<AwardForm, AppError>) {
             );
         }
     }
-    let form = (|| -> Result<AwardForm, AppError> {
-        let mut winners = Vec::new();
-        // In the page's order, so the first ticked is the first winner.
-        for (name, _) in fields {
-            let Some(team) = name.strip_prefix("amount_") else {
-                continue;
-            };
-            let Some((true, amount, reason)) = sent.rows.get(team) else {
-                continue;
-            };
-            let amount_fen = fen_of(amount).ok_or_else(|| {
-                invalid(
-                    &format!("amount_{team}"),
-                    "must be an amount in yuan, for example 60000 or 60000.50",
-                )
-            })?;
-            winners.push(WinnerForm {
-                team_id: TeamId::from(team),
-                amount_fen,
-                reason: reason.clone(),
-            });
-        }
-        let days = if sent.objection_days.is_empty() {
-            None
-        } else {
-            Some(
-                sent.objection_days
-                    .parse::<i64>()
-                    .map_err(|_| invalid("objection_days", "must be a whole number of days"))?,
-            )
+    // Every row and field is read, each problem kept, so the page names them all at once.
+    let mut checks = Checks::default();
+    let mut winners = Vec::new();
+    // In the page's order, so the first ticked is the first winner.
+    for (name, _) in fields {
+        let Some(team) = name.strip_prefix("amount_") else {
+            continue;
         };
-        Ok(AwardForm {
-            winners,
-            reasons: sent.reasons.trim().to_owned(),
-            objection_days: days,
-        })
-    })();
-    (sent, form)
+        let Some((true, amount, reason)) = sent.rows.get(team) else {
+            continue;
+        };
+        // A row whose amount is not one still goes to the service's checks (as 0, never
+        // saved: the form is refused), so its reason's problem is named in the same answer.
+        let amount_fen = fen_of(amount).unwrap_or_else(|| {
+            checks.push(FieldProblem::new(
+                &format!("amount_{team}"),
+                "amount",
+                "must be an amount in yuan, for example 60000 or 60000.50",
+            ));
+            0
+        });
+        winners.push(WinnerForm {
+            team_id: TeamId::from(team),
+            amount_fen,
+            reason: reason.clone(),
+        });
+    }
+    let days = if sent.objection_days.is_empty() {
+        None
+    } else {
+        match sent.objection_days.parse::<i64>() {
+            Ok(days) => Some(days),
+            Err(_) => {
+                checks.push(FieldProblem::new(
+                    "objection_days",
+                    "whole_number",
+                    "must be a whole number of days",
+                ));
+                None
+            }
+        }
+    };
+    let form = AwardForm {
+        winners,
+        reasons: sent.reasons.trim().to_owned(),
+        objection_days: days,
+    };
+    (sent, form, checks)
+}
+
+/// The award API's field names (`winners[1].amount_fen`) as the form's (`amount_<team>`),
+/// so each problem shows beside what was typed.
+fn award_field(form: &AwardForm, field: &str) -> String {
+    let Some(rest) = field.strip_prefix("winners[") else {
+        return field.to_owned();
+    };
+    let Some((index, name)) = rest.split_once("].") else {
+        return field.to_owned();
+    };
+    let team = index
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| form.winners.get(i))
+        .map(|w| w.team_id.as_str());
+    match (team, name) {
+        (Some(team), "amount_fen") => format!("amount_{team}"),
+        (Some(team), "reason") => format!("reason_{team}"),
+        (Some(team), _) => format!("winner_{team}"),
+        (None, _) => field.to_owned(),
+    }
 }
 
 /// `POST /console/scenarios/{id}/award` — `PUT /api/v1/scenarios/{id}/award`'s rules.
@@ -261,11 +300,24 @@ pub async fn decide(
     CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (sent, form) = award_of(&fields);
-    let outcome = change(&page, &user, &id, form, |conn, user, id, form| {
-        awards::decide(conn, user, id, &form)
+    let (sent, form, checks) = award_of(&fields);
+    let named = form.clone();
+    let outcome = change(&page, &user, &id, Ok(form), |conn, user, id, form| {
+        awards::decide_with(conn, user, id, &form, checks)
     })
-    .await;
+    .await
+    .map_err(|error| match error {
+        AppError::Fields(problems) => AppError::Fields(
+            problems
+                .into_iter()
+                .map(|p| FieldProblem {
+                    field: award_field(&named, &p.field),
+                    ..p
+                })
+                .collect(),
+        ),
+        other => other,
+    });
     answer(&page, &user, &id, "award", outcome, |message| Refusal {
         message,
         award: Some(sent),

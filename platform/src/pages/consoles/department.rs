@@ -182,10 +182,7 @@ fn number<T: std::str::FromStr>(
 }
 
 fn parsed<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, AppError> {
-    serde_json::from_value(body).map_err(|e| AppError::Invalid {
-        code: "invalid_field",
-        message: e.to_string(),
-    })
+    serde_json::from_value(body).map_err(|e| AppError::unacceptable("invalid_field", e.to_string()))
 }
 
 #[derive(Serialize)]
@@ -323,6 +320,8 @@ struct EditPage {
     phases: Vec<PhaseRow>,
     /// The package version in force; 0 while the scenario has none (and cannot be published).
     package_version: i32,
+    /// What the version in force changed against the one before it, from version 2 on.
+    package_changes: Option<super::package_changes::ChangesView>,
     /// The refused form's section (`details`, `phases`, `publish`) and why.
     problem_in: String,
     problem: Option<String>,
@@ -352,10 +351,15 @@ async fn edit_page(
         .read(move |conn| {
             let scenario = editable(conn, &id, &user)?;
             let from_catalog = scenario.from_catalog();
-            Ok((detail_view(conn, scenario)?, from_catalog))
+            let changes = crate::services::package_changes::latest(
+                conn,
+                &scenario.id,
+                scenario.package_version,
+            )?;
+            Ok((detail_view(conn, scenario)?, from_catalog, changes))
         })
         .await?;
-    let (view, from_catalog) = view;
+    let (view, from_catalog, changes) = view;
     let (problem_in, mut problems, typed) = match refusal {
         Some(refusal) => (refusal.section, refusal.problems, refusal.typed),
         None => ("", FormProblems::default(), None),
@@ -386,6 +390,9 @@ async fn edit_page(
         public_url: format!("/scenarios/{}", view.id),
         fields: typed.unwrap_or_else(|| ScenarioFields::of(&view)),
         package_version: view.package_version,
+        package_changes: changes
+            .as_ref()
+            .map(|c| super::package_changes::changes_view(page, c)),
         modes: code_choices(page, "mode", &MODES),
         metrics: code_choices(page, "metric", &METRICS),
         phases: view
@@ -600,10 +607,7 @@ pub async fn delete_phase(
         if !confirmed {
             // One click must not delete a phase (and with it a running competition's
             // deadline): the form's confirmation box must be ticked.
-            return Err(AppError::BadRequest {
-                code: "confirmation_needed",
-                message: unconfirmed,
-            });
+            return Err(AppError::bad_request("confirmation_needed", unconfirmed));
         }
         scenario_api::delete_scenario_phase(conn, user, &target, &phase)
     })
@@ -633,21 +637,21 @@ pub async fn publish(
 
 /// What a refused package upload shows: every problem of the package on its own line, or
 /// the refusal's message.
-fn package_problem(error: AppError) -> Result<String, AppError> {
-    if let AppError::Problems {
-        message, problems, ..
-    } = &error
-    {
+fn package_problem(page: &PageContext, error: AppError) -> Result<String, AppError> {
+    if let AppError::Problems { problems, .. } = &error {
+        // The heading in the reader's language; each problem as the validator wrote it
+        // (file and field names are the package's own).
+        let message = page.error_text(&error);
         let lines = problems.iter().map(|p| match &p.field {
             Some(field) => format!("{} [{field}]: {}", p.file, p.message),
             None => format!("{}: {}", p.file, p.message),
         });
-        return Ok(std::iter::once(message.clone())
+        return Ok(std::iter::once(message)
             .chain(lines)
             .collect::<Vec<_>>()
             .join("\n"));
     }
-    fixable(error)
+    fixable(page, error)
 }
 
 /// Reads a short text field of a multipart form (the CSRF token), refusing a long one.
@@ -674,6 +678,7 @@ pub async fn upload_package(
     let id = path.into_inner();
     let forged = || {
         AppError::forbidden(
+            "stale_form",
             "the form's security token is missing or out of date; reload the page and try again",
         )
     };
@@ -697,7 +702,7 @@ pub async fn upload_package(
             let refusal = Refusal {
                 section: "package",
                 problems: FormProblems {
-                    problem: Some(package_problem(error)?),
+                    problem: Some(package_problem(&page, error)?),
                     ..FormProblems::default()
                 },
                 typed: None,

@@ -254,7 +254,7 @@ async fn review_view(
         .db
         .read(move |conn| {
             let submission = submissions::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found(format_args!("submission `{id}`")))?;
+                .ok_or_else(|| AppError::missing("submission", &id))?;
             let team = teams::find(conn, &submission.team_id)?
                 .map(|t| t.name)
                 .unwrap_or_default();
@@ -343,7 +343,7 @@ pub async fn review(
             "/console/submissions/{id}/review?saved=1"
         ))),
         Err(error) => {
-            let problem = fixable(error)?;
+            let problem = fixable(&page, error)?;
             Ok(refused(
                 review_view(&page, judge, id, Some((fields, problem)), false).await?,
             ))

@@ -10,6 +10,7 @@ mod decision_forms;
 mod department;
 mod judge;
 mod operator;
+mod package_changes;
 mod panel;
 mod record;
 mod utilisation;
@@ -41,9 +42,9 @@ use crate::services::scenarios::{ScenarioView, list_views};
 
 /// The message to show next to a refused form, for refusals the sender can fix; anything
 /// else (not allowed, not found, a fault) stays an error page.
-pub(crate) fn fixable(error: AppError) -> Result<String, AppError> {
+pub(crate) fn fixable(page: &PageContext, error: AppError) -> Result<String, AppError> {
     match error.status_code().as_u16() {
-        400 | 409 | 413 | 422 => Ok(error.public_message()),
+        400 | 409 | 413 | 422 => Ok(page.error_text(&error)),
         _ => Err(error),
     }
 }

@@ -19,7 +19,8 @@ use crate::services::judging::{
 };
 use crate::services::scenarios::visible;
 
-use super::{Choice, EditQuery, fixable, invalid, refused};
+use super::{Choice, EditQuery, FormProblems, fixable, form_problems, refused};
+use crate::validate::{Checks, FieldProblem};
 
 /// A panel on the judge console's list.
 #[derive(Serialize)]
@@ -245,7 +246,7 @@ pub async fn declare(
     match outcome {
         Ok(_) => Ok(see_other(&format!("/console/judging/{id}?saved=1"))),
         Err(error) => {
-            let problem = fixable(error)?;
+            let problem = fixable(&page, error)?;
             Ok(refused(
                 panel_view(
                     &page,
@@ -267,6 +268,8 @@ struct ScoreField {
     weight: i32,
     guidance: String,
     choices: Vec<ScoreChoice>,
+    /// What is wrong with this criterion's score, shown beside it.
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -300,6 +303,7 @@ struct ScorePage {
     others: Vec<OtherSheet>,
     saved: bool,
     problem: Option<String>,
+    comment_error: Option<String>,
     blocked: Option<String>,
 }
 
@@ -312,21 +316,21 @@ async fn score_view(
     id: &ScenarioId,
     team: &TeamId,
     saved: bool,
-    sent: Option<(Sent, String)>,
+    sent: Option<(Sent, FormProblems)>,
 ) -> Result<HttpResponse, AppError> {
     let (view, title) = load(page, judge, id).await?;
     let finalist = view
         .finalists
         .iter()
         .find(|f| &f.team_id == team)
-        .ok_or_else(|| AppError::not_found(format_args!("finalist `{team}` of `{id}`")))?;
+        .ok_or_else(|| AppError::missing("finalist", &team).with("scenario", id))?;
     let labels: BTreeMap<&str, &str> = view
         .rubric
         .iter()
         .map(|c| (c.criterion.as_str(), c.label.as_str()))
         .collect();
-    let (chosen, comment, problem) = match sent {
-        Some(((scores, comment), problem)) => (scores, comment, Some(problem)),
+    let (chosen, comment, problems) = match sent {
+        Some(((scores, comment), problems)) => (scores, comment, problems),
         None => {
             let mine = finalist.my_sheet.as_ref();
             (
@@ -338,7 +342,7 @@ async fn score_view(
                 })
                 .unwrap_or_default(),
                 mine.map(|s| s.comment.clone()).unwrap_or_default(),
-                None,
+                FormProblems::default(),
             )
         }
     };
@@ -360,6 +364,10 @@ async fn score_view(
                         value,
                     })
                     .collect(),
+                error: problems
+                    .fields
+                    .get(&format!("scores.{}", c.criterion))
+                    .cloned(),
             }
         })
         .collect();
@@ -396,7 +404,11 @@ async fn score_view(
             })
             .collect(),
         saved,
-        problem,
+        comment_error: problems.fields.get("comment").cloned(),
+        // Field problems are shown beside their fields; this says the sheet was not saved.
+        problem: problems
+            .problem
+            .or_else(|| (!problems.fields.is_empty()).then(|| page.text("errors.invalid_field"))),
         blocked: finalist.conflict.clone(),
         finalist: card(page, id, finalist),
     };
@@ -429,22 +441,25 @@ fn sheet_of(fields: &[(String, String)]) -> (Sent, Result<SheetForm, AppError>) 
             comment.clone_from(value);
         }
     }
-    let parsed = scores
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(key, value)| {
-            value.parse::<i64>().map(|n| (key.clone(), n)).map_err(|_| {
-                invalid(
-                    &format!("scores.{key}"),
-                    "must be a whole number from 1 to 10",
-                )
-            })
-        })
-        .collect::<Result<BTreeMap<_, _>, _>>()
-        .map(|scores| SheetForm {
-            scores,
-            comment: comment.clone(),
-        });
+    // Each unreadable score is named (a forged form: the page offers 1–10 only).
+    let mut checks = Checks::default();
+    let mut numbers = BTreeMap::new();
+    for (key, value) in scores.iter().filter(|(_, value)| !value.is_empty()) {
+        match value.parse::<i64>() {
+            Ok(n) => {
+                numbers.insert(key.clone(), n);
+            }
+            Err(_) => checks.push(FieldProblem::new(
+                &format!("scores.{key}"),
+                "whole_number",
+                "must be a whole number from 1 to 10",
+            )),
+        }
+    }
+    let parsed = checks.finish().map(|()| SheetForm {
+        scores: numbers,
+        comment: comment.clone(),
+    });
     ((scores, comment), parsed)
 }
 
@@ -473,15 +488,19 @@ pub async fn score(
             "/console/judging/{id}/finalists/{team}?saved=1"
         ))),
         Ok(SheetOutcome::Blocked(reason)) => {
+            let blocked = FormProblems {
+                problem: Some(reason),
+                ..FormProblems::default()
+            };
             let mut response =
-                score_view(&page, &judge, &id, &team, false, Some((sent, reason))).await?;
+                score_view(&page, &judge, &id, &team, false, Some((sent, blocked))).await?;
             *response.status_mut() = StatusCode::FORBIDDEN;
             Ok(response)
         }
         Err(error) => {
-            let problem = fixable(error)?;
+            let problems = form_problems(&page, error)?;
             Ok(refused(
-                score_view(&page, &judge, &id, &team, false, Some((sent, problem))).await?,
+                score_view(&page, &judge, &id, &team, false, Some((sent, problems))).await?,
             ))
         }
     }

@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::services::judging;
 use crate::services::scenarios::{editable, visible};
 use crate::time::iso_time;
+use crate::validate::{Checks, FieldProblem};
 use views::{objection_view, view, view_of};
 
 pub use views::{
@@ -83,11 +84,11 @@ pub fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", fen / 100, fen % 100)
 }
 
-fn check_text(field: &str, text: &str) -> Result<(), AppError> {
+fn check_text(field: &str, text: &str) -> Result<(), FieldProblem> {
     if text.trim().is_empty() {
-        return Err(AppError::invalid(field, "must not be empty"));
+        return Err(FieldProblem::new(field, "required", "must not be empty"));
     }
-    Ok(crate::validate::prose(field, text, MAX_TEXT_CHARS)?)
+    crate::validate::prose(field, text, MAX_TEXT_CHARS)
 }
 
 /// Records the award (replacing an earlier one) once the final phase has closed and until
@@ -98,6 +99,18 @@ pub fn decide(
     id: &ScenarioId,
     form: &AwardForm,
 ) -> Result<AnnouncementView, AppError> {
+    decide_with(conn, user, id, form, Checks::default())
+}
+
+/// `decide`, refusing the form together with `checks` (problems a page found parsing
+/// what was typed), so every wrong field is named in one answer.
+pub fn decide_with(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    form: &AwardForm,
+    mut checks: Checks,
+) -> Result<AnnouncementView, AppError> {
     let scenario = editable(conn, id, user)?;
     let phase = judging::final_phase(conn, &scenario)?;
     if now_millis() < phase.closes_at {
@@ -107,7 +120,8 @@ pub fn decide(
                 "the award is decided after the final phase closes at {}",
                 iso_time(phase.closes_at)
             ),
-        ));
+        )
+        .with("closes_at", iso_time(phase.closes_at)));
     }
     if awards::find(conn, &scenario.id)?.is_some_and(|a| a.announced_at.is_some()) {
         return Err(AppError::conflict(
@@ -116,22 +130,23 @@ pub fn decide(
         ));
     }
     let days = form.objection_days.unwrap_or(DEFAULT_OBJECTION_DAYS);
-    if !(1..=MAX_OBJECTION_DAYS).contains(&days) {
-        return Err(AppError::invalid(
-            "objection_days",
-            format!("must be a whole number of days from 1 to {MAX_OBJECTION_DAYS}, not {days}"),
-        ));
-    }
+    checks.check(crate::validate::within(
+        "objection_days",
+        days,
+        1,
+        MAX_OBJECTION_DAYS,
+    ));
     if !form.reasons.is_empty() {
-        check_text("reasons", &form.reasons)?;
+        checks.check(check_text("reasons", &form.reasons));
     }
     let finalists: HashSet<TeamId> = judging::finalists(conn, &scenario)?
         .into_iter()
         .map(|f| f.team_id)
         .collect();
     if form.winners.is_empty() {
-        return Err(AppError::invalid(
+        checks.push(FieldProblem::new(
             "winners",
+            "no_winner",
             "must name at least one winner",
         ));
     }
@@ -141,25 +156,33 @@ pub fn decide(
     for (index, w) in form.winners.iter().enumerate() {
         let field = |name: &str| format!("winners[{index}].{name}");
         if !finalists.contains(&w.team_id) {
-            return Err(AppError::invalid(
-                &field("team_id"),
-                format!("`{}` is not a finalist of this scenario", w.team_id),
-            ));
-        }
-        if !seen.insert(&w.team_id) {
-            return Err(AppError::invalid(
-                &field("team_id"),
-                format!("`{}` is named twice", w.team_id),
-            ));
+            checks.push(
+                FieldProblem::new(
+                    &field("team_id"),
+                    "not_finalist",
+                    format!("`{}` is not a finalist of this scenario", w.team_id),
+                )
+                .with("team", &w.team_id),
+            );
+        } else if !seen.insert(&w.team_id) {
+            checks.push(
+                FieldProblem::new(
+                    &field("team_id"),
+                    "named_twice",
+                    format!("`{}` is named twice", w.team_id),
+                )
+                .with("team", &w.team_id),
+            );
         }
         if w.amount_fen < 0 {
-            return Err(AppError::invalid(
+            checks.push(FieldProblem::new(
                 &field("amount_fen"),
+                "negative",
                 "must not be negative",
             ));
         }
-        check_text(&field("reason"), &w.reason)?;
-        total = total.saturating_add(w.amount_fen);
+        checks.check(check_text(&field("reason"), &w.reason));
+        total = total.saturating_add(w.amount_fen.max(0));
         winners.push(Winner {
             scenario_id: scenario.id.clone(),
             team_id: w.team_id.clone(),
@@ -170,15 +193,21 @@ pub fn decide(
     }
     let bounty = scenario.bounty_cny.saturating_mul(100);
     if total > bounty {
-        return Err(AppError::invalid(
-            "winners",
-            format!(
-                "the amounts sum to {} CNY, more than the bounty of {} CNY",
-                yuan(total),
-                yuan(bounty)
-            ),
-        ));
+        checks.push(
+            FieldProblem::new(
+                "winners",
+                "over_bounty",
+                format!(
+                    "the amounts sum to {} CNY, more than the bounty of {} CNY",
+                    yuan(total),
+                    yuan(bounty)
+                ),
+            )
+            .with("total", yuan(total))
+            .with("bounty", yuan(bounty)),
+        );
     }
+    checks.finish()?;
     let award = Award {
         scenario_id: scenario.id.clone(),
         reasons: form.reasons.clone(),
@@ -249,7 +278,7 @@ pub fn announce(
 fn announced(conn: &mut DbConnection, scenario: &Scenario) -> Result<Award, AppError> {
     awards::find(conn, &scenario.id)?
         .filter(|a| a.announced_at.is_some())
-        .ok_or_else(|| AppError::not_found(format_args!("announcement of `{}`", scenario.id)))
+        .ok_or_else(|| AppError::missing("announcement", &scenario.id))
 }
 
 /// Anyone signed in objects to an announced award while the period runs.
@@ -311,7 +340,7 @@ pub fn answer(
     let scenario = editable(conn, id, user)?;
     check_text("text", &form.text)?;
     let found = awards::find_objection(conn, &scenario.id, objection)?
-        .ok_or_else(|| AppError::not_found(format_args!("objection `{objection}`")))?;
+        .ok_or_else(|| AppError::missing("objection", &objection))?;
     let now = now_millis();
     if !awards::answer(conn, &found.id, &form.text, &user.id, now)? {
         return Err(AppError::conflict(

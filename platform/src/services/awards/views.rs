@@ -149,8 +149,7 @@ pub(super) fn view(
 
 /// The scenario's award, or 404 before one is decided.
 pub(super) fn find(conn: &mut DbConnection, scenario: &Scenario) -> Result<Award, AppError> {
-    awards::find(conn, &scenario.id)?
-        .ok_or_else(|| AppError::not_found(format_args!("award of `{}`", scenario.id)))
+    awards::find(conn, &scenario.id)?.ok_or_else(|| AppError::missing("award", &scenario.id))
 }
 
 /// The view of the award over the judging's aggregation, already computed.

@@ -181,9 +181,8 @@ pub fn charge(
     else {
         return Ok(None);
     };
-    let scenario = scenarios::find(conn, &submission.scenario_id)?.ok_or_else(|| {
-        AppError::not_found(format_args!("scenario `{}`", submission.scenario_id))
-    })?;
+    let scenario = scenarios::find(conn, &submission.scenario_id)?
+        .ok_or_else(|| AppError::missing("scenario", &submission.scenario_id))?;
     lock(conn, &organization)?;
     if charges::exists(conn, &submission.id, package_version)? {
         return Ok(None);
@@ -287,9 +286,7 @@ pub fn refund(
 ) -> Result<i64, AppError> {
     let live = charges::live_of_submission(conn, submission)?;
     if live.is_empty() {
-        return Err(AppError::not_found(format_args!(
-            "an unrefunded charge of submission `{submission}`"
-        )));
+        return Err(AppError::missing("charge", &submission));
     }
     let now = now_millis();
     let mut returned = 0;

@@ -29,8 +29,8 @@ pub fn organization_for(
     id: &OrganizationId,
     user: &CurrentUser,
 ) -> Result<Organization, AppError> {
-    let organization = organizations::find(conn, id)?
-        .ok_or_else(|| AppError::not_found(format_args!("organisation `{id}`")))?;
+    let organization =
+        organizations::find(conn, id)?.ok_or_else(|| AppError::missing("organisation", &id))?;
     let allowed = user.is_admin()
         || user.has_role(Role::Operator)
         || user.works_for(id)
@@ -38,10 +38,14 @@ pub fn organization_for(
     if allowed {
         Ok(organization)
     } else {
-        Err(AppError::forbidden(format!(
-            "only members of `{}` and the compute centre may see its account",
-            organization.name_zh
-        )))
+        Err(AppError::forbidden(
+            "account_members_only",
+            format!(
+                "only members of `{}` and the compute centre may see its account",
+                organization.name_zh
+            ),
+        )
+        .with("organization", &organization.name_zh))
     }
 }
 

@@ -29,6 +29,7 @@ use crate::error::AppError;
 use crate::services::boards::over_budget_of;
 use crate::services::scenarios::{editable, visible};
 use crate::time::iso_time;
+use crate::validate::{Checks, FieldProblem};
 
 use record::Record;
 pub use views::{
@@ -118,6 +119,7 @@ pub fn final_phase(conn: &mut DbConnection, scenario: &Scenario) -> Result<Phase
                 "no_phase",
                 format!("scenario `{}` has no phase to judge", scenario.id),
             )
+            .with("scenario", &scenario.id)
         })
 }
 
@@ -191,7 +193,7 @@ pub fn rubric_of(
 ) -> Result<RubricView, AppError> {
     let scenario = visible(conn, id, viewer)?;
     let judging = judging::find_judging(conn, &scenario.id)?
-        .ok_or_else(|| AppError::not_found(format_args!("rubric of scenario `{id}`")))?;
+        .ok_or_else(|| AppError::missing("rubric", &id))?;
     let criteria = judging::criteria_of(conn, &scenario.id)?;
     Ok(RubricView::new(&judging, criteria))
 }
@@ -214,7 +216,8 @@ pub fn set_rubric(
                 "the rubric is set before the final phase closes; it closed at {}",
                 iso_time(phase.closes_at)
             ),
-        ));
+        )
+        .with("closes_at", iso_time(phase.closes_at)));
     }
     let judging = Judging {
         scenario_id: scenario.id.clone(),
@@ -328,7 +331,7 @@ pub fn assign_judge(
 ) -> Result<bool, AppError> {
     let scenario = editable(conn, id, user)?;
     if users::find(conn, judge)?.is_none() {
-        return Err(AppError::not_found(format_args!("user `{judge}`")));
+        return Err(AppError::missing("user", &judge));
     }
     if !users::roles_of(conn, judge)?.contains(&Role::Judge) {
         return Err(AppError::invalid(
@@ -377,9 +380,7 @@ pub fn remove_judge(
 ) -> Result<(), AppError> {
     let scenario = editable(conn, id, user)?;
     if !judging::unassign(conn, &scenario.id, judge)? {
-        return Err(AppError::not_found(format_args!(
-            "judge `{judge}` on the panel of `{id}`"
-        )));
+        return Err(AppError::missing("panel_judge", &judge).with("scenario", id));
     }
     audit::record(
         conn,
@@ -399,9 +400,13 @@ fn panel_member(
     scenario: &ScenarioId,
 ) -> Result<PanelMember, AppError> {
     judging::membership(conn, scenario, &judge.id)?.ok_or_else(|| {
-        AppError::forbidden(format!(
-            "you are not on the panel of scenario `{scenario}`; its department assigns the judges"
-        ))
+        AppError::forbidden(
+            "not_on_panel",
+            format!(
+                "you are not on the panel of scenario `{scenario}`; its department assigns the judges"
+            ),
+        )
+        .with("scenario", scenario)
     })
 }
 
@@ -490,7 +495,7 @@ pub fn submit_sheet(
         .finalists
         .iter()
         .find(|f| &f.team_id == team)
-        .ok_or_else(|| AppError::not_found(format_args!("finalist `{team}` of `{id}`")))?;
+        .ok_or_else(|| AppError::missing("finalist", &team).with("scenario", id))?;
     if let Some(reason) = record.conflict(&judge.id, finalist) {
         audit::record(
             conn,
@@ -539,7 +544,6 @@ fn checked_scores(
     team: &TeamId,
     form: &SheetForm,
 ) -> Result<Vec<JudgeScore>, AppError> {
-    crate::validate::prose("comment", &form.comment, MAX_COMMENT_CHARS)?;
     let judged: Vec<&Criterion> = record.judged().collect();
     if judged.is_empty() {
         return Err(AppError::conflict(
@@ -547,39 +551,58 @@ fn checked_scores(
             "the rubric has no judged criterion; the measured ones need no scores",
         ));
     }
-    if let Some(unknown) = form
+    // Every criterion and the comment are checked, so the judge fixes the sheet in one go.
+    let mut checks = Checks::default();
+    checks.check(crate::validate::prose(
+        "comment",
+        &form.comment,
+        MAX_COMMENT_CHARS,
+    ));
+    for unknown in form
         .scores
         .keys()
-        .find(|key| !judged.iter().any(|c| &c.criterion == *key))
+        .filter(|key| !judged.iter().any(|c| &c.criterion == *key))
     {
-        return Err(AppError::invalid(
+        checks.push(FieldProblem::new(
             &format!("scores.{unknown}"),
+            "not_criterion",
             "is not a judged criterion of the rubric",
         ));
     }
-    judged
-        .into_iter()
-        .map(|criterion| {
-            let field = format!("scores.{}", criterion.criterion);
-            let score = *form.scores.get(&criterion.criterion).ok_or_else(|| {
-                AppError::invalid(&field, "is missing: score every judged criterion")
-            })?;
-            if !(1..=10).contains(&score) {
-                return Err(AppError::invalid(
+    let mut scores = Vec::with_capacity(judged.len());
+    for criterion in judged {
+        let field = format!("scores.{}", criterion.criterion);
+        let Some(&score) = form.scores.get(&criterion.criterion) else {
+            checks.push(FieldProblem::new(
+                &field,
+                "score_missing",
+                "is missing: score every judged criterion",
+            ));
+            continue;
+        };
+        if !(1..=10).contains(&score) {
+            checks.push(
+                FieldProblem::new(
                     &field,
+                    "out_of_range",
                     format!("must be a whole number from 1 to 10, not {score}"),
-                ));
-            }
-            Ok(JudgeScore {
-                scenario_id: record.scenario.id.clone(),
-                judge_id: judge.clone(),
-                team_id: team.clone(),
-                criterion: criterion.criterion.clone(),
-                // Bounded to 1–10 above.
-                score: i32::try_from(score).unwrap_or(1),
-            })
-        })
-        .collect()
+                )
+                .with("min", 1)
+                .with("max", 10),
+            );
+            continue;
+        }
+        scores.push(JudgeScore {
+            scenario_id: record.scenario.id.clone(),
+            judge_id: judge.clone(),
+            team_id: team.clone(),
+            criterion: criterion.criterion.clone(),
+            // Bounded to 1–10 above.
+            score: i32::try_from(score).unwrap_or(1),
+        });
+    }
+    checks.finish()?;
+    Ok(scores)
 }
 
 /// What a panel judge sees: the rubric, their declaration, and every finalist with their
@@ -664,7 +687,7 @@ pub fn record(
         view.finalists.clone(),
     ) {
         Ok(award) => Some(award),
-        Err(AppError::NotFound(_)) => None,
+        Err(AppError::NotFound { .. }) => None,
         Err(other) => return Err(other),
     };
     Ok((scenario, view, award))

@@ -1,0 +1,239 @@
+//! An error in the visitor's language: the catalogs' `[errors]` text for its code (or for
+//! its code and rule) with the error's parameters filled in.
+
+use crate::error::AppError;
+use crate::pages::site::{Catalogs, Lang};
+use crate::time::beijing_time;
+
+/// A report's note as the visitor should read it: the catalogs' `[note]` text for its code
+/// with its parameters; a note without a code (stored before notes had them) or one the
+/// catalogs do not know is its English text, with `lang` saying so on a Chinese page.
+pub fn note_text(
+    catalogs: &Catalogs,
+    lang: Lang,
+    note: &jiebang_evaluator::protocol::Note,
+) -> (String, Option<&'static str>) {
+    let known = note.coded().and_then(|(code, params)| {
+        let text = catalogs.of(lang).get(&format!("note.{code}"))?;
+        Some(fill(
+            catalogs,
+            lang,
+            text,
+            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
+    });
+    match known {
+        Some(text) => (text, None),
+        None => (note.text().to_owned(), (lang == Lang::Zh).then_some("en")),
+    }
+}
+
+/// The error as the visitor should read it; the error's own (English) message where the
+/// catalogs have no text for its code, so nothing is ever hidden.
+pub fn error_text(catalogs: &Catalogs, lang: Lang, error: &AppError) -> String {
+    if let AppError::Fields(problems) = error {
+        let each: Vec<String> = problems
+            .iter()
+            .map(|p| field_problem(catalogs, lang, p))
+            .collect();
+        return each.join(" ");
+    }
+    let params = error.params();
+    let catalog = catalogs.of(lang);
+    let code = error.code();
+    let text = params
+        .get("rule")
+        .and_then(|rule| catalog.get(&format!("errors.{code}.{rule}")))
+        .or_else(|| catalog.get(&format!("errors.{code}")));
+    match text {
+        Some(text) => fill(
+            catalogs,
+            lang,
+            text,
+            params.iter().map(|(k, v)| (*k, v.as_str())),
+        ),
+        None => error.public_message(),
+    }
+}
+
+/// A field's problem: the catalogs' `[field_rules]` text for its rule with the rule's
+/// parameters filled in, else its own (English) message.
+pub fn field_problem(
+    catalogs: &Catalogs,
+    lang: Lang,
+    problem: &crate::validate::FieldProblem,
+) -> String {
+    match catalogs
+        .of(lang)
+        .get(&format!("field_rules.{}", problem.rule))
+    {
+        Some(text) => fill(
+            catalogs,
+            lang,
+            text,
+            problem.params.iter().map(|(k, v)| (*k, v.as_str())),
+        ),
+        None => problem.message.clone(),
+    }
+}
+
+/// `text` with each `{name}` replaced by its parameter as the reader should see it: times
+/// (`…_at`) in Beijing time, kinds of thing and form fields by their catalogued names.
+pub fn fill<'a>(
+    catalogs: &Catalogs,
+    lang: Lang,
+    text: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let filled = params
+        .into_iter()
+        .fold(text.to_owned(), |text, (name, value)| {
+            let shown = if name.ends_with("_at") {
+                beijing_time(value)
+            } else {
+                match name {
+                    "thing" | "field" | "run" | "side" => catalogs.code(lang, name, value),
+                    "status" => catalogs.code(lang, "invitation_status", value),
+                    _ => value.to_owned(),
+                }
+            };
+            text.replace(&format!("{{{name}}}"), &shown)
+        });
+    without_unfilled(&filled)
+}
+
+/// A parameter this error does not carry (the id of a thing known only by kind) is left
+/// out with the space before it, rather than shown as `{id}`.
+fn without_unfilled(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let name = &rest[open + 1..open + close];
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            out.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+            continue;
+        }
+        out.push_str(rest[..open].strip_suffix(' ').unwrap_or(&rest[..open]));
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn catalogs() -> Catalogs {
+        Catalogs::embedded().unwrap()
+    }
+
+    #[test]
+    fn a_conflict_reads_in_chinese_with_its_parameters() {
+        let error = AppError::conflict("already_enrolled", "team `t1` is already enrolled")
+            .with("team", "t1")
+            .with("scenario", "kg-parcel-eta");
+        let text = error_text(&catalogs(), Lang::Zh, &error);
+        assert!(
+            text.contains("t1") && text.contains("kg-parcel-eta"),
+            "{text}"
+        );
+        assert!(!text.contains("already"), "{text}");
+    }
+
+    #[test]
+    fn not_found_names_the_thing_and_a_rule_picks_its_own_text() {
+        let text = error_text(&catalogs(), Lang::Zh, &AppError::missing("scenario", "x-1"));
+        assert!(text.contains("场景") && text.contains("x-1"), "{text}");
+        let text = error_text(&catalogs(), Lang::En, &AppError::missing("page", ""));
+        assert_eq!(text, "There is no page.");
+        let hidden = AppError::forbidden("private_board_hidden", "revealed later")
+            .with("closes_at", "2026-11-01T16:00:00.000Z");
+        let text = error_text(&catalogs(), Lang::Zh, &hidden);
+        assert!(text.contains("2026-11-02 00:00 (UTC+8)"), "{text}");
+    }
+
+    /// Every code the platform's source gives an error has a text in both catalogs, and no
+    /// text names a parameter its errors never carry unfilled (`{name}` left over).
+    #[test]
+    fn every_error_code_has_words_in_both_languages() {
+        let catalogs = catalogs();
+        let mut missing = Vec::new();
+        // The codes `AppError::code` gives by kind, then those the source writes.
+        let mut keys: std::collections::BTreeSet<String> = [
+            "unauthenticated",
+            "not_found",
+            "forbidden",
+            "payload_too_large",
+            "nothing_can_pay",
+            "too_many_requests",
+            "unavailable",
+            "invalid_field",
+            "stored_data_unreadable",
+            "internal",
+            "configuration",
+        ]
+        .iter()
+        .map(|code| format!("errors.{code}"))
+        .collect();
+        keys.extend(keys_in_source());
+        for key in keys {
+            for lang in [Lang::Zh, Lang::En] {
+                if catalogs.of(lang).get(&key).is_none() {
+                    missing.push(format!("{}: {key}", lang.code()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "untranslated error codes: {missing:?}");
+    }
+
+    /// The catalog keys of the codes, `forbidden` rules and not-found things the source
+    /// writes.
+    fn keys_in_source() -> std::collections::BTreeSet<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut codes = std::collections::BTreeSet::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let source = std::fs::read_to_string(&path).unwrap();
+                    collect(&source, &mut codes);
+                }
+            }
+        }
+        codes
+    }
+
+    fn collect(source: &str, codes: &mut std::collections::BTreeSet<String>) {
+        let makers = [
+            ("AppError::conflict(", "errors."),
+            ("AppError::bad_request(", "errors."),
+            ("AppError::unacceptable(", "errors."),
+            ("AppError::forbidden(", "errors.forbidden."),
+            ("AppError::missing(", "code.thing."),
+        ];
+        for (maker, prefix) in makers {
+            for (at, _) in source.match_indices(maker) {
+                let rest = source[at + maker.len()..].trim_start();
+                let word = rest
+                    .strip_prefix('"')
+                    .and_then(|quoted| quoted.split_once('"'))
+                    .map(|(word, _)| word);
+                let is_code = |w: &&str| {
+                    !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                };
+                if let Some(word) = word.filter(is_code) {
+                    codes.insert(format!("{prefix}{word}"));
+                }
+            }
+        }
+    }
+}
