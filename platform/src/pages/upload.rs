@@ -65,7 +65,8 @@ pub async fn upload(
             "remaining": quota.remaining,
         })),
         Err(error) => HttpResponse::build(error.status_code()).json(serde_json::json!({
-            "error": {"code": error.code(), "message": page.error_text(&error)},
+            "error": {"code": error.code(), "message": page.error_text(&error),
+                      "params": error.params()},
         })),
     }
 }

@@ -77,6 +77,10 @@ async fn a_package_version_is_uploaded_with_progress_and_its_changes_shown(backe
         "the bar reached the end, then the check was announced: {seen:?}"
     );
     expect_text(&clerk, "#package-version", "v1").await;
+    // From the page without `?saved=1`, so the wait below is for the second upload's answer.
+    clerk
+        .open(&format!("{base}/console/scenarios/kg-open/edit"))
+        .await;
     let seen = upload(&clerk, &second).await;
     assert!(seen.iter().any(|s| s.ends_with("| 100")), "{seen:?}");
     expect_text(&clerk, "#package-version", "v2").await;

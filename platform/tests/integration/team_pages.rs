@@ -79,7 +79,11 @@ async fn a_team_is_created_joined_and_left_in_the_pages(backend: Backend) {
         )
         .await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(taken.text.contains("已有同名团队"), "{}", taken.text);
+    assert!(
+        taken.text.contains("已有名为“Team A”的团队"),
+        "{}",
+        taken.text
+    );
     assert!(taken.text.contains("value=\"渭央实验室 &lt;b&gt;\""));
 
     let created = app
@@ -261,9 +265,13 @@ async fn the_browser_upload_applies_the_api_checks(backend: Backend) {
         )
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    assert_eq!(
-        json_of(&again)["error"]["message"],
-        "This image was already submitted to this phase."
+    let said = json_of(&again)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        said.starts_with("This image was already submitted to this phase (submission sub_"),
+        "{said}"
     );
     let empty = app
         .page(upload("kg-open", team, Some(&csrf), b"").cookie(alice))
