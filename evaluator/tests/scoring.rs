@@ -53,8 +53,14 @@ fn an_absurd_prediction_is_a_wrong_answer_and_the_run_keeps_a_score() {
         );
         let said = notes("hidden run", &package.manifest, &answers, &scores);
         assert_eq!(said.len(), 1, "{said:?}");
+        // The note's code and parameters, for the pages' words.
+        let (code, params) = said[0].coded().unwrap();
+        assert_eq!(
+            (code, params["count"].as_str()),
+            ("unusable_predictions", "2")
+        );
         assert!(
-            said[0].contains("2 of 12 predictions") && said[0].contains("-1e+308"),
+            said[0].text().contains("2 of 12 predictions") && said[0].text().contains("-1e+308"),
             "{}",
             said[0]
         );

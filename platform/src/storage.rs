@@ -159,8 +159,8 @@ impl BlobStore {
     pub fn read(&self, digest: &str) -> Result<Vec<u8>, AppError> {
         let path = self
             .path_of(digest)
-            .ok_or_else(|| AppError::missing("file", &digest))?;
-        std::fs::read(&path).map_err(|_| AppError::missing("file", &digest))
+            .ok_or_else(|| AppError::missing("file", digest))?;
+        std::fs::read(&path).map_err(|_| AppError::missing("file", digest))
     }
 
     /// Streams a body into the store while hashing it. The body goes to a temporary file

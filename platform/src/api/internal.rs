@@ -47,7 +47,7 @@ fn own_worker(
 ) -> Result<Worker, AppError> {
     let worker = workers::find(conn, id)?
         .filter(|w| w.user_id == caller.user_id)
-        .ok_or_else(|| AppError::missing("worker", &id))?;
+        .ok_or_else(|| AppError::missing("worker", id))?;
     workers::seen(conn, id)?;
     Ok(worker)
 }

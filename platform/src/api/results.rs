@@ -70,7 +70,7 @@ pub async fn logs(
                         "logs of the hidden run are for judges and operators; the sample run's logs are yours",
                     ));
                 }
-                other => return Err(AppError::missing("run", &other)),
+                other => return Err(AppError::missing("run", other)),
             };
             match digest {
                 Some(digest) => blobs.read(&digest),

@@ -139,7 +139,7 @@ pub fn parse_time(value: &str) -> Result<i64, String> {
 }
 
 fn organization(conn: &mut DbConnection, key: &str) -> Result<Organization, AppError> {
-    organizations::by_id_or_name(conn, key)?.ok_or_else(|| AppError::missing("organisation", &key))
+    organizations::by_id_or_name(conn, key)?.ok_or_else(|| AppError::missing("organisation", key))
 }
 
 pub fn run_price(db: &Db, command: PriceCommand) -> Result<(), AppError> {

@@ -205,7 +205,7 @@ pub fn ranked_page(
     let board = query.board.unwrap_or(Board::Public);
     let scenario = scenarios::find(conn, id)?
         .filter(|s| visibility.can_see(s))
-        .ok_or_else(|| AppError::missing("scenario", &id))?;
+        .ok_or_else(|| AppError::missing("scenario", id))?;
     let phase = phase_of(conn, &scenario, query.phase.as_ref())?;
     let closed = now_millis() >= phase.closes_at;
     if board == Board::Private && !closed && !sees_all {
@@ -322,10 +322,10 @@ pub fn visible_result(
     user: &CurrentUser,
 ) -> Result<(submissions::Submission, Option<EvaluationResult>, bool), AppError> {
     let submission =
-        submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", &id))?;
+        submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", id))?;
     let on_team = teams::role_of(conn, &submission.team_id, &user.id)?.is_some();
     if !on_team && !user.sees_all_work() && !user.has_role(Role::Operator) {
-        return Err(AppError::missing("submission", &id));
+        return Err(AppError::missing("submission", id));
     }
     let result = results::find(conn, id)?;
     Ok((submission, result, on_team))

@@ -63,7 +63,7 @@ impl ReviewView {
 }
 
 pub fn submission_of(conn: &mut DbConnection, id: &SubmissionId) -> Result<Submission, AppError> {
-    submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", &id))
+    submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", id))
 }
 
 /// Writes the judge's one review of an existing submission (the API's and the console's);

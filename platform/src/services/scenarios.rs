@@ -111,7 +111,7 @@ pub fn visible(
 ) -> Result<Scenario, AppError> {
     scenarios::find(conn, id)?
         .filter(|s| visibility.can_see(s))
-        .ok_or_else(|| AppError::missing("scenario", &id))
+        .ok_or_else(|| AppError::missing("scenario", id))
 }
 
 /// A scenario the caller may change as its department.
@@ -225,7 +225,7 @@ pub fn delete_scenario_phase(
 /// A phase of the scenario, or 404.
 fn phase_of(conn: &mut DbConnection, scenario: &Scenario, id: &PhaseId) -> Result<Phase, AppError> {
     phases::find_phase(conn, &scenario.id, id)?
-        .ok_or_else(|| AppError::missing("phase", &id).with("scenario", &scenario.id))
+        .ok_or_else(|| AppError::missing("phase", id).with("scenario", &scenario.id))
 }
 
 #[derive(Debug, Serialize)]

@@ -38,7 +38,7 @@ pub fn admission(
 ) -> Result<(Scenario, PhaseId, QuotaView), AppError> {
     let scenario = scenarios::find(conn, scenario_id)?
         .filter(|s| user.visibility().can_see(s))
-        .ok_or_else(|| AppError::missing("scenario", &scenario_id))?;
+        .ok_or_else(|| AppError::missing("scenario", scenario_id))?;
     if teams::role_of(conn, team, &user.id)?.is_none() {
         return Err(AppError::forbidden(
             "team_members_only",
@@ -184,7 +184,7 @@ pub struct SubmissionDetail {
 
 pub fn detail(conn: &mut DbConnection, id: &SubmissionId) -> Result<SubmissionDetail, AppError> {
     let submission =
-        submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", &id))?;
+        submissions::find(conn, id)?.ok_or_else(|| AppError::missing("submission", id))?;
     let evaluations = evaluations_of(conn, &submission)?;
     let stages = submissions::events_of(conn, id)?
         .into_iter()

@@ -118,7 +118,7 @@ pub fn team_for_member(
     id: &TeamId,
     user: &CurrentUser,
 ) -> Result<Team, AppError> {
-    let team = teams::find(conn, id)?.ok_or_else(|| AppError::missing("team", &id))?;
+    let team = teams::find(conn, id)?.ok_or_else(|| AppError::missing("team", id))?;
     if user.sees_all_work() || teams::role_of(conn, id, &user.id)?.is_some() {
         Ok(team)
     } else {

@@ -110,7 +110,7 @@ fn submission_of(
     conn: &mut DbConnection,
     id: &SubmissionId,
 ) -> Result<(Submission, Scenario), AppError> {
-    let missing = || AppError::missing("submission", &id);
+    let missing = || AppError::missing("submission", id);
     let submission = submissions::find(conn, id)?.ok_or_else(missing)?;
     let scenario = scenarios::find(conn, &submission.scenario_id)?.ok_or_else(missing)?;
     Ok((submission, scenario))
@@ -137,7 +137,7 @@ pub fn may_attach(
             .with("team", &submission.team_id));
         }
         // Another team's submission does not exist as far as this caller knows.
-        return Err(AppError::missing("submission", &id));
+        return Err(AppError::missing("submission", id));
     }
     let phase = final_phase(conn, &scenario)?;
     if submission.phase_id != phase.id {
@@ -208,7 +208,7 @@ pub fn readable(
     user: &CurrentUser,
     id: &SubmissionId,
 ) -> Result<TechnicalReport, AppError> {
-    let missing = || AppError::missing("technical_report", &id);
+    let missing = || AppError::missing("technical_report", id);
     let (submission, scenario) = submission_of(conn, id).map_err(|_| missing())?;
     let allowed = user.is_admin()
         || user.works_for(&scenario.organization_id)

@@ -137,7 +137,7 @@ pub fn set_monthly_credit(
         .set(organizations::monthly_credit_fen.eq(fen))
         .execute(conn)?;
     if changed == 0 {
-        return Err(AppError::missing("organisation", &id));
+        return Err(AppError::missing("organisation", id));
     }
     audit::record(
         conn,

@@ -323,7 +323,7 @@ async fn score_view(
         .finalists
         .iter()
         .find(|f| &f.team_id == team)
-        .ok_or_else(|| AppError::missing("finalist", &team).with("scenario", id))?;
+        .ok_or_else(|| AppError::missing("finalist", team).with("scenario", id))?;
     let labels: BTreeMap<&str, &str> = view
         .rubric
         .iter()

@@ -340,7 +340,7 @@ pub fn answer(
     let scenario = editable(conn, id, user)?;
     check_text("text", &form.text)?;
     let found = awards::find_objection(conn, &scenario.id, objection)?
-        .ok_or_else(|| AppError::missing("objection", &objection))?;
+        .ok_or_else(|| AppError::missing("objection", objection))?;
     let now = now_millis();
     if !awards::answer(conn, &found.id, &form.text, &user.id, now)? {
         return Err(AppError::conflict(

@@ -286,7 +286,7 @@ pub fn refund(
 ) -> Result<i64, AppError> {
     let live = charges::live_of_submission(conn, submission)?;
     if live.is_empty() {
-        return Err(AppError::missing("charge", &submission));
+        return Err(AppError::missing("charge", submission));
     }
     let now = now_millis();
     let mut returned = 0;

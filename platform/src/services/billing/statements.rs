@@ -30,7 +30,7 @@ pub fn organization_for(
     user: &CurrentUser,
 ) -> Result<Organization, AppError> {
     let organization =
-        organizations::find(conn, id)?.ok_or_else(|| AppError::missing("organisation", &id))?;
+        organizations::find(conn, id)?.ok_or_else(|| AppError::missing("organisation", id))?;
     let allowed = user.is_admin()
         || user.has_role(Role::Operator)
         || user.works_for(id)

@@ -193,7 +193,7 @@ pub fn rubric_of(
 ) -> Result<RubricView, AppError> {
     let scenario = visible(conn, id, viewer)?;
     let judging = judging::find_judging(conn, &scenario.id)?
-        .ok_or_else(|| AppError::missing("rubric", &id))?;
+        .ok_or_else(|| AppError::missing("rubric", id))?;
     let criteria = judging::criteria_of(conn, &scenario.id)?;
     Ok(RubricView::new(&judging, criteria))
 }
@@ -331,7 +331,7 @@ pub fn assign_judge(
 ) -> Result<bool, AppError> {
     let scenario = editable(conn, id, user)?;
     if users::find(conn, judge)?.is_none() {
-        return Err(AppError::missing("user", &judge));
+        return Err(AppError::missing("user", judge));
     }
     if !users::roles_of(conn, judge)?.contains(&Role::Judge) {
         return Err(AppError::invalid(
@@ -380,7 +380,7 @@ pub fn remove_judge(
 ) -> Result<(), AppError> {
     let scenario = editable(conn, id, user)?;
     if !judging::unassign(conn, &scenario.id, judge)? {
-        return Err(AppError::missing("panel_judge", &judge).with("scenario", id));
+        return Err(AppError::missing("panel_judge", judge).with("scenario", id));
     }
     audit::record(
         conn,
@@ -495,7 +495,7 @@ pub fn submit_sheet(
         .finalists
         .iter()
         .find(|f| &f.team_id == team)
-        .ok_or_else(|| AppError::missing("finalist", &team).with("scenario", id))?;
+        .ok_or_else(|| AppError::missing("finalist", team).with("scenario", id))?;
     if let Some(reason) = record.conflict(&judge.id, finalist) {
         audit::record(
             conn,
