@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 
 use crate::common::{Backend, TestApp};
+use crate::consoles::{evaluate_next, register_worker, report};
 use crate::consoles_pages::form_fields_of;
 use crate::on_both_backends;
 use crate::pages::{get, post_form, sign_in};
@@ -174,7 +175,46 @@ async fn names_in_the_other_language_carry_their_lang(backend: Backend) {
     );
 }
 
+/// The evaluator's notes in the visitor's language: a coded note from the catalogs with its
+/// values, a note stored before notes had codes as its English text, marked `lang="en"`.
+async fn report_notes_read_in_the_visitors_language(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let submission = app.team_a_submits("an image").await;
+    let token = app.worker_token();
+    let worker = register_worker(&app, &token).await;
+    let mut body = report(0.9, 1.0);
+    body["notes"] = serde_json::json!([
+        {"code": "matched_by_position", "params": {"side": "inputs",
+          "model_tensor": "input__0", "scenario_tensor": "features"},
+         "text": "the model's inputs tensor `input__0` was taken for the scenario's `features`"},
+        "hidden run: 1 of 12 predictions were not numbers",
+    ]);
+    evaluate_next(&app, &token, &worker, body).await;
+    let (alice, _) = sign_in(&app, &app.world.alice.token.clone()).await;
+    let page = app
+        .page(get(&format!("/submissions/{submission}")).cookie(alice.clone()))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    for words in [
+        "模型的输入张量 &#x60;input__0&#x60; 被当作场景的 &#x60;features&#x60;",
+        "<li lang=\"en\">hidden run: 1 of 12 predictions were not numbers</li>",
+    ] {
+        assert!(page.text.contains(words), "{words}: {}", page.text);
+    }
+    let english = app
+        .page(get(&format!("/submissions/{submission}?lang=en")).cookie(alice))
+        .await;
+    assert!(
+        english
+            .text
+            .contains("The model&#x27;s inputs tensor &#x60;input__0&#x60; was taken"),
+        "{}",
+        english.text
+    );
+}
+
 on_both_backends!(
+    report_notes_read_in_the_visitors_language,
     refusals_read_in_chinese_with_their_values,
     names_in_the_other_language_carry_their_lang,
 );
