@@ -163,7 +163,7 @@ pub async fn home(
         pager: Pager::new(&page, paging, list.items.len(), list.total, "page"),
     };
     let title = page.text("home.title");
-    page.render("pages/home", &title, view)
+    page.render("pages/home", &title, view).await
 }
 
 #[derive(Serialize)]
@@ -405,6 +405,7 @@ async fn scenario_page(
         }),
     };
     page.render("pages/scenario", &data.card.title.clone(), data)
+        .await
 }
 
 type TeamQuota = (

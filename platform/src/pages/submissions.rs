@@ -280,5 +280,5 @@ pub async fn show(
         report_version: report_version.filter(|v| *v > 0),
     };
     let title = format!("{} {}", page.text("submission.title"), view.id);
-    page.render("pages/submission", &title, view)
+    page.render("pages/submission", &title, view).await
 }
