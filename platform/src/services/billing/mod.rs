@@ -38,7 +38,7 @@ fn millis(seconds: f64) -> i64 {
 
 /// What a report's run is charged for: its device-seconds on the model of the devices it
 /// held (as the worker's inventory names them), or, without accelerators, the CPU time of
-/// its sample and hidden runs.
+/// its sample and hidden runs; either without the disturbed timed runs that were repeated.
 pub fn metered(report: &Report, inventory: &[Device]) -> Metered {
     if report.device_seconds > 0.0 {
         let model = report
@@ -53,15 +53,10 @@ pub fn metered(report: &Report, inventory: &[Device]) -> Metered {
             usage_millis: millis(report.device_seconds),
         };
     }
-    let cpu: f64 = [&report.sample, &report.hidden]
-        .into_iter()
-        .flatten()
-        .map(|run| run.resources.cpu_seconds)
-        .sum();
     Metered {
         kind: Resource::CpuCore,
         model: String::new(),
-        usage_millis: millis(cpu),
+        usage_millis: millis(report.charged_cpu_seconds()),
     }
 }
 
