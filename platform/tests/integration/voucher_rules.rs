@@ -1,14 +1,17 @@
 //! Compute vouchers, the rules a statement follows: the price in force when the run
 //! finished (never a later one), a CPU-only run charged without its repeated disturbed
 //! timed runs, vouchers spent earliest expiry first, what a voucher covers (every
-//! evaluation, one town's scenarios, one scenario) and who may issue which.
+//! evaluation, one town's scenarios, one scenario) and who may issue which; a department's
+//! sponsorship set from its console.
 
+use actix_web::http::StatusCode;
 use jiebang_platform::db::now_millis;
 use serde_json::{Value, json};
 
 use crate::common::{Actor, Backend, Reply, TestApp};
 use crate::consoles::{evaluate_next, register_worker, report};
 use crate::on_both_backends;
+use crate::pages::{get, post_form, sign_in};
 use crate::vouchers::{issue, organization_of_team_a, split_of, statement};
 
 const DAY: i64 = 24 * 3600 * 1000;
@@ -263,7 +266,74 @@ async fn vouchers_pay_earliest_expiry_first_within_their_scope(backend: Backend)
     assert_eq!(app.count("audit_log WHERE action = 'voucher.issue'"), 4);
 }
 
+/// The department sponsors its scenario from the console: the allowance pays first, a
+/// mistyped amount is refused beside the form, another town's clerk may not.
+async fn a_department_sponsors_its_scenario_from_the_console(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = &app.world;
+    set_price(
+        &app,
+        json!({"kind": "device", "model": "A100", "fen_per_hour": 2000,
+               "valid_from": now_millis() - DAY}),
+    )
+    .await;
+    let organization = organization_of_team_a(&app).await;
+    let (clerk, csrf) = sign_in(&app, &w.konggang.token).await;
+    let edit = app
+        .page(get("/console/scenarios/kg-open/edit").cookie(clerk.clone()))
+        .await;
+    assert!(edit.text.contains("算力赞助"), "{}", edit.text);
+    let sponsor = |amount: &str| {
+        post_form(
+            "/console/scenarios/kg-open/sponsorship",
+            &[("csrf_token", &csrf), ("daily_cny_per_team", amount)],
+        )
+    };
+    let mistyped = app.page(sponsor("ten").cookie(clerk.clone())).await;
+    assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mistyped
+            .text
+            .contains("每个团队每日免费额度（元）: 须为人民币金额，最多两位小数，如 12.50。"),
+        "{}",
+        mistyped.text
+    );
+    assert_eq!(app.count("sponsorships"), 0, "nothing stored");
+    let saved = app.page(sponsor("10.00").cookie(clerk.clone())).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let edit = app
+        .page(get("/console/scenarios/kg-open/edit").cookie(clerk))
+        .await;
+    assert!(
+        edit.text
+            .contains("name=\"daily_cny_per_team\" inputmode=\"decimal\" value=\"10.00\""),
+        "{}",
+        edit.text
+    );
+    let (foreign, foreign_csrf) = sign_in(&app, &w.fengdong.token).await;
+    let refused = app
+        .page(
+            post_form(
+                "/console/scenarios/kg-open/sponsorship",
+                &[("csrf_token", &foreign_csrf), ("daily_cny_per_team", "99")],
+            )
+            .cookie(foreign),
+        )
+        .await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+
+    // Half an hour on an A100 is 10.00 CNY: the day's allowance pays all of it.
+    let token = app.worker_token();
+    let worker = register_worker(&app, &token).await;
+    app.team_a_submits(b"a sponsored evaluation").await;
+    evaluate_next(&app, &token, &worker, report(0.9, 1800.0)).await;
+    let shown = statement(&app, &organization).await;
+    assert_eq!(split_of(&shown), [(1000, 1000, 0, 0)], "{shown}");
+    assert_eq!(app.count("audit_log WHERE action = 'scenario.sponsor'"), 1);
+}
+
 on_both_backends!(
     each_run_is_charged_the_price_in_force_when_it_finished,
     vouchers_pay_earliest_expiry_first_within_their_scope,
+    a_department_sponsors_its_scenario_from_the_console,
 );

@@ -1,4 +1,4 @@
-//! The split of a cost between vouchers, in exact fen.
+//! The split of a cost between vouchers, and amounts typed in CNY, in exact fen.
 
 use super::*;
 
@@ -61,4 +61,22 @@ fn vouchers_pay_their_rate_earliest_expiry_first_within_balance_and_cap() {
     );
     // A share rounds down: 50 % of 3 fen is 1 fen.
     assert_eq!(paid(&split(3, &[payer("a", 10, 50, cap)], 0)), [("a", 1)]);
+}
+
+#[test]
+fn amounts_are_read_exactly_in_fen() {
+    assert_eq!(parse_cny("3000000"), Ok(300_000_000));
+    assert_eq!(parse_cny("12.5"), Ok(1250));
+    assert_eq!(parse_cny("0.07"), Ok(7));
+    for bad in [
+        "",
+        "1.234",
+        "-1",
+        "1e3",
+        "abc",
+        ".5",
+        "99999999999999999999",
+    ] {
+        assert!(parse_cny(bad).is_err(), "{bad}");
+    }
 }
