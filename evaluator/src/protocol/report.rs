@@ -175,6 +175,7 @@ impl Report {
         let up_to = |value: f64, step: f64| (value / step).ceil().max(0.0) * step;
         // The devices span both runs, and a submission could drive their load or memory
         // to spell out hidden answers: the same coarseness, busy % to the nearest 10.
+        self.device_seconds = up_to(self.device_seconds, MINUTE);
         for device in &mut self.accelerators {
             device.leased_seconds = up_to(device.leased_seconds, MINUTE);
             for busy in [&mut device.busy_mean_percent, &mut device.busy_max_percent] {

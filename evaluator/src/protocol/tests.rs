@@ -309,6 +309,7 @@ fn hidden_resources_can_be_made_coarse_for_a_team() {
     // The devices too: a run could modulate their load or memory to carry answers out.
     let device = &report.accelerators[0];
     assert_eq!(device.leased_seconds, 60.0);
+    assert_eq!(report.device_seconds, 60.0);
     assert_eq!(
         (device.busy_mean_percent, device.busy_max_percent),
         (Some(40.0), Some(80.0))

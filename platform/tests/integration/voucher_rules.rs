@@ -23,14 +23,16 @@ async fn set_price(app: &TestApp, form: Value) {
     assert_eq!(set.status, 201, "{:?}", set.body);
 }
 
-/// A report of a run that held no accelerator: 4.5 s of CPU in the sample run and 4.5 s in
-/// the hidden one, whose timed run was disturbed once and repeated (3 s, of which the
-/// container used 1.5 s of CPU).
+/// A report of a run that held no accelerator: 30 s of CPU in the sample run and 100 s in
+/// the hidden one, whose timed run was disturbed once and repeated (40 s, of which the
+/// container used 10.5 s of CPU).
 fn cpu_only_report() -> Value {
     let mut cpu = report(0.9, 0.0);
     cpu["devices"] = json!([]);
-    cpu["hidden"]["quality"] = json!({"attempts": 2, "repeated_seconds": 3.0,
-                                      "repeated_cpu_seconds": 1.5, "disturbances": []});
+    cpu["sample"]["resources"]["cpu_seconds"] = json!(30.0);
+    cpu["hidden"]["resources"]["cpu_seconds"] = json!(100.0);
+    cpu["hidden"]["quality"] = json!({"attempts": 2, "repeated_seconds": 40.0,
+                                      "repeated_cpu_seconds": 10.5, "disturbances": []});
     cpu
 }
 
@@ -91,11 +93,12 @@ async fn each_run_is_charged_the_price_in_force_when_it_finished(backend: Backen
     app.team_a_submits(b"finished after the price change").await;
     evaluate_next(&app, &token, &worker, report(0.9, 1800.0)).await;
 
-    // A run on CPUs only is priced per CPU-core-hour (3,600.00 CNY, so a millisecond is a
-    // tenth of a fen): 9 s used less the 1.5 s of the repeated disturbed timed run.
+    // A run on CPUs only is priced per CPU-core-hour (36.00 CNY, 1 fen a second): 130 s
+    // used less the 10.5 s of the repeated disturbed timed run, per started minute: 120 s
+    // (with the repeat it would have been 180).
     set_price(
         &app,
-        json!({"kind": "cpu_core", "fen_per_hour": 360_000, "valid_from": now - DAY}),
+        json!({"kind": "cpu_core", "fen_per_hour": 3600, "valid_from": now - DAY}),
     )
     .await;
     let cpu = app.team_a_submits(b"a CPU-only run, disturbed once").await;
@@ -107,16 +110,16 @@ async fn each_run_is_charged_the_price_in_force_when_it_finished(backend: Backen
         [
             ("device", "A100", 1_800_000, 2000),
             ("device", "A100", 1_800_000, 3000),
-            ("cpu_core", "", 7_500, 360_000),
+            ("cpu_core", "", 120_000, 3600),
         ],
         "{shown}"
     );
     assert_eq!(
         split_of(&shown),
-        [(1000, 0, 500, 500), (1500, 0, 750, 750), (750, 0, 375, 375)],
+        [(1000, 0, 500, 500), (1500, 0, 750, 750), (120, 0, 60, 60)],
         "{shown}"
     );
-    assert_eq!(shown["balance_fen"], 100_000 - 500 - 750 - 375);
+    assert_eq!(shown["balance_fen"], 100_000 - 500 - 750 - 60);
 
     // Each report carries its charge; the submission's page shows it with the repeats.
     let alice = app.world.alice.token();
@@ -144,9 +147,9 @@ async fn each_run_is_charged_the_price_in_force_when_it_finished(backend: Backen
         .await;
     for shown in [
         "Compute charge",
-        "CPU core · 7.500 s × ¥3,600.00/h = ¥7.50",
-        "Voucher subsidy ¥3.75",
-        "2 · of which disturbed and repeated: 3 s, not charged",
+        "CPU core · 120.000 s × ¥36.00/h = ¥1.20",
+        "Voucher subsidy ¥0.60",
+        "2 · of which disturbed and repeated: 40 s, not charged",
     ] {
         assert!(page.text.contains(shown), "{shown}: {}", page.text);
     }

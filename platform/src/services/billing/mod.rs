@@ -32,9 +32,14 @@ pub struct Metered {
     pub usage_millis: i64,
 }
 
-/// Measured seconds as whole milliseconds; `as` saturates, so a wild figure cannot wrap.
+/// Measured seconds as milliseconds, per started minute: a run is metered as its report
+/// shows a team its hidden run while the phase is open, so neither the statement nor the
+/// cost says more about a hidden run than the report does (exact figures could carry
+/// hidden answers out). `as` saturates, so a wild figure cannot wrap.
 fn millis(seconds: f64) -> i64 {
-    (seconds.max(0.0) * 1000.0).round() as i64
+    const MINUTE: u64 = 60_000;
+    let exact = (seconds.max(0.0) * 1000.0).round() as u64;
+    i64::try_from(exact.div_ceil(MINUTE).saturating_mul(MINUTE)).unwrap_or(i64::MAX)
 }
 
 /// What a report's run is charged for: its device-seconds on the model of the devices it

@@ -16,6 +16,17 @@ fn paid(debits: &[(VoucherId, i64)]) -> Vec<(&str, i64)> {
 }
 
 #[test]
+fn use_is_metered_per_started_minute() {
+    assert_eq!(millis(0.0), 0);
+    assert_eq!(millis(0.001), 60_000);
+    assert_eq!(millis(60.0), 60_000);
+    assert_eq!(millis(60.0004), 60_000, "to the millisecond first");
+    assert_eq!(millis(1800.2), 1_860_000);
+    assert_eq!(millis(-5.0), 0);
+    assert_eq!(millis(f64::INFINITY), i64::MAX);
+}
+
+#[test]
 fn cost_rounds_to_the_nearest_fen() {
     // Half an hour at 20.00 CNY an hour.
     assert_eq!(cost_fen(1_800_000, 2000), 1000);
