@@ -126,6 +126,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/console/scenarios/{id}/package",
             web::post().to(consoles::upload_package),
         )
+        .route(
+            "/console/scenarios/{id}/sponsorship",
+            web::post().to(consoles::sponsor),
+        )
         .route("/console/judge", web::get().to(consoles::judge))
         .route(
             "/console/scenarios/{id}/compare",

@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 use crate::auth::session::CsrfForm;
 use crate::auth::{CurrentUser, DepartmentOrAdmin};
 use crate::db::ids::{PhaseId, ScenarioId};
-use crate::db::models::organizations;
 use crate::db::models::phases::{PhaseForm, PhasePatch};
 use crate::db::models::scenarios::{ScenarioForm, ScenarioPatch, check_fields};
+use crate::db::models::{organizations, vouchers};
 use crate::error::AppError;
 use crate::pages::scenarios::pick;
 use crate::pages::{PageContext, see_other};
+use crate::services::awards::yuan;
 use crate::services::scenarios::{self as scenario_api, ScenarioView, detail_view, editable};
 use crate::validate::{Checks, FieldProblem};
 
@@ -324,6 +325,8 @@ struct EditPage {
     phases: Vec<PhaseRow>,
     /// The package version in force; 0 while the scenario has none (and cannot be published).
     package_version: i32,
+    /// The department's free allowance per team per day, in CNY; empty when none.
+    sponsorship: String,
     /// The refused form's section (`details`, `phases`, `publish`) and why.
     problem_in: String,
     problem: Option<String>,
@@ -353,10 +356,11 @@ async fn edit_page(
         .read(move |conn| {
             let scenario = editable(conn, &id, &user)?;
             let from_catalog = scenario.from_catalog();
-            Ok((detail_view(conn, scenario)?, from_catalog))
+            let sponsorship = vouchers::sponsorship(conn, &id)?;
+            Ok((detail_view(conn, scenario)?, from_catalog, sponsorship))
         })
         .await?;
-    let (view, from_catalog) = view;
+    let (view, from_catalog, sponsorship) = view;
     let (problem_in, mut problems, typed) = match refusal {
         Some(refusal) => (refusal.section, refusal.problems, refusal.typed),
         None => ("", FormProblems::default(), None),
@@ -371,6 +375,7 @@ async fn edit_page(
                     "name" => page.text("console.phase_name"),
                     "opens_at" => page.text("console.opens_at"),
                     "closes_at" => page.text("console.closes_at"),
+                    "daily_cny_per_team" => page.text("console.sponsorship_daily"),
                     _ => field,
                 };
                 format!("{label}: {message}")
@@ -387,6 +392,7 @@ async fn edit_page(
         public_url: format!("/scenarios/{}", view.id),
         fields: typed.unwrap_or_else(|| ScenarioFields::of(&view)),
         package_version: view.package_version,
+        sponsorship: sponsorship.map(yuan).unwrap_or_default(),
         modes: code_choices(page, "mode", &MODES),
         metrics: code_choices(page, "metric", &METRICS),
         phases: view
@@ -422,7 +428,7 @@ pub async fn edit_scenario(
 
 /// Runs one edit with the API's function; back to the edit page, or the page again with
 /// the reason next to the section's form.
-async fn edit_with(
+pub(super) async fn edit_with(
     page: PageContext,
     user: CurrentUser,
     id: ScenarioId,
