@@ -364,6 +364,12 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
         assigned.body
     );
     assert_eq!(declare(&app, &w.judge, json!([])).await.status, 200);
+    // A second judge, with ties to Team A's institution.
+    let xjtu = new_judge(&app, "judge-xjtu");
+    let panel = format!("/api/v1/scenarios/kg-open/panel/{}", xjtu.id);
+    assert_eq!(app.put(&panel, w.konggang.token(), None).await.status, 201);
+    let declared = declare(&app, &xjtu, json!(["Xi'an Jiaotong University"])).await;
+    assert_eq!(declared.status, 200);
     close_phases(&app, "kg-open");
 
     let finalists = "/api/v1/scenarios/kg-open/finalists";
@@ -374,6 +380,30 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
         assert!(!text.contains(name), "{name} in {text}");
     }
     assert_eq!(hidden.body["finalists"].as_array().unwrap().len(), 2);
+
+    // The conflicted judge is blocked and told why, without the team's name.
+    let blocked = score(&app, &xjtu, w.team_a.as_str(), 9).await;
+    assert_eq!(blocked.status, 403, "{:?}", blocked.body);
+    assert!(
+        blocked.message().contains("this finalist's institution"),
+        "{}",
+        blocked.message()
+    );
+    let xjtu_view = app.get(finalists, xjtu.token()).await;
+    let text = format!("{} {}", blocked.body, xjtu_view.body);
+    for name in ["Team A", "Team B", "Qinling Robotics"] {
+        assert!(!text.contains(name), "{name} in {text}");
+    }
+    assert_eq!(score(&app, &xjtu, w.team_b.as_str(), 6).await.status, 201);
+    // The department's log names the team.
+    let logged: Vec<String> = app.read(|conn| {
+        use jiebang_platform::db::schema::audit_log;
+        audit_log::table
+            .filter(audit_log::action.eq("judging.conflict_blocked"))
+            .select(audit_log::detail)
+            .load::<String>(conn)
+    });
+    assert!(logged[0].contains("team `Team A`"), "{logged:?}");
     let department = app
         .get("/api/v1/scenarios/kg-open/judging", w.konggang.token())
         .await;
@@ -519,6 +549,24 @@ async fn award_announcement_objections_and_final(backend: Backend) {
         "Close second, most accurate"
     );
     assert_eq!(public.body["finalists"].as_array().unwrap().len(), 2);
+    assert_eq!(public.body["finalists"][0]["place"], 1);
+    assert_eq!(
+        public.body["finalists"][0]["criteria"][3]["label"],
+        "Technical report"
+    );
+    let text = public.body.to_string();
+    for private in [
+        "image_digest",
+        "sha256:",
+        "submission_id",
+        "identical_image",
+        "judged",
+    ] {
+        assert!(
+            !text.contains(private),
+            "{private} in the public announcement: {text}"
+        );
+    }
 
     // Objections while the period runs, each answered once by the department.
     let anonymous = app.post(objections, None, json!({"text": "x"})).await;

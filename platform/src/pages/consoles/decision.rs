@@ -240,7 +240,10 @@ fn matrix(page: &PageContext, view: &JudgingView) -> (Vec<String>, Vec<MatrixRow
                 .map(|p| Cell {
                     state: p.state.to_string(),
                     label: page.text(&format!("judging.state_{}", p.state)),
-                    reason: p.reason.clone(),
+                    reason: p
+                        .reason
+                        .as_ref()
+                        .map(|c| super::panel::conflict_text(page, c)),
                 })
                 .collect(),
         })

@@ -121,8 +121,10 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
             ]);
         }
     }
-    for p in judging.progress.iter().filter(|p| p.reason.is_some()) {
-        let reason = p.reason.as_deref().unwrap_or("");
+    for p in &judging.progress {
+        let Some(reason) = p.reason.as_ref().map(ToString::to_string) else {
+            continue;
+        };
         out.row([
             "conflict",
             scenario,
@@ -130,7 +132,7 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
             &p.team_name,
             "",
             "",
-            reason,
+            &reason,
             "",
         ]);
     }
