@@ -91,6 +91,10 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         refused.text.contains("value=\"20\""),
         "the typed weight is kept"
     );
+    assert!(
+        refused.text.contains("指标 1</legend>") && !refused.text.contains("指标 0</legend>"),
+        "criteria counted from 1"
+    );
     let rubric = rubric_fields("30");
     let set = post(
         &app,
@@ -148,6 +152,12 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     )
     .await;
     assert_eq!(declared.status, StatusCode::SEE_OTHER, "{}", declared.text);
+    let panel = open(&app, &judge, "/console/judging/kg-open").await;
+    assert!(
+        panel.text.contains("id=\"declared\"") && panel.text.contains("无利益关系单位"),
+        "an empty declaration is shown as declared: {}",
+        panel.text
+    );
     let conflicted = sign_in(&app, &xjtu.token).await;
     let declared = post(
         &app,
@@ -207,6 +217,16 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     assert!(
         page.text.contains("state-conflict"),
         "the block in the matrix"
+    );
+    assert!(
+        page.text
+            .contains("您申报了与「Xi&#x27;an Jiaotong University」的关联"),
+        "the conflict in the page's language: {}",
+        page.text
+    );
+    assert!(
+        page.text.contains("id=\"rubric-locked\"") && !page.text.contains("id=\"rubric-form\""),
+        "a locked rubric is shown, not offered for editing"
     );
     assert!(page.text.contains("极差"), "spread shown");
     assert!(page.text.contains("与其他队伍提交的镜像完全相同"));
@@ -268,8 +288,8 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     assert_eq!(public.status, StatusCode::OK, "{}", public.text);
     for wanted in [
         "Team B",
-        "60000.00",
-        "40000.00",
+        "¥60,000.00",
+        "¥40,000.00",
         "公示中",
         "(UTC+8)",
         "登录后可提出异议",

@@ -177,6 +177,9 @@ struct PanelPage {
     names_hidden: bool,
     closed: bool,
     declared: bool,
+    /// When the judge declared, in Beijing time, and what (as stored, not as typed).
+    declared_at: Option<String>,
+    declared_list: String,
     affiliations: String,
     rubric: Vec<CriterionRow>,
     finalists: Vec<FinalistCard>,
@@ -201,6 +204,8 @@ async fn panel_view(
         names_hidden: view.names_hidden,
         closed: view.final_phase_closed,
         declared: view.declared,
+        declared_at: view.declared_at.as_deref().map(when),
+        declared_list: view.affiliations.join("、"),
         affiliations,
         rubric: rubric_rows(page, &view),
         finalists: view.finalists.iter().map(|f| card(page, id, f)).collect(),

@@ -163,6 +163,8 @@ pub struct JudgeView {
     pub final_phase_closed: bool,
     pub rubric: Vec<Criterion>,
     pub declared: bool,
+    /// When this judge last declared, if they have.
+    pub declared_at: Option<String>,
     pub affiliations: Vec<String>,
     pub finalists: Vec<JudgeFinalistView>,
 }
@@ -452,6 +454,7 @@ pub(super) fn judge_view(record: &Record, judge: &CurrentUser) -> JudgeView {
         final_phase_closed: record.closed,
         rubric: record.criteria.clone(),
         declared: member.is_some_and(|row| row.member.declared_at.is_some()),
+        declared_at: member.and_then(|row| row.member.declared_at.map(iso_time)),
         affiliations: affiliations_of(record, &judge.id),
         finalists,
     }
