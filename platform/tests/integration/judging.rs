@@ -1,5 +1,6 @@
 //! Judging on both backends: rubric → panel → declarations → a conflicted judge blocked →
-//! scores → aggregation with exact totals; blind review hides names until the panel is done.
+//! scores → aggregation with exact totals (a trimmed mean from five judges); blind review
+//! hides names until the panel is done.
 
 use actix_web::test::TestRequest;
 use diesel::prelude::*;
@@ -702,8 +703,76 @@ async fn award_announcement_objections_and_final(backend: Backend) {
     }
 }
 
+/// From five judges on, a judged criterion drops its highest and lowest score before the
+/// mean; below five it is the plain mean; both show the spread.
+async fn five_judges_make_a_trimmed_mean(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    two_evaluated(&app).await;
+    let set = app
+        .put(
+            "/api/v1/scenarios/kg-open/rubric",
+            w.konggang.token(),
+            Some(rubric(false)),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let mut judges = Vec::new();
+    for n in 1..=5 {
+        let judge = new_judge(&app, &format!("judge-{n}"));
+        let path = format!("/api/v1/scenarios/kg-open/panel/{}", judge.id);
+        assert_eq!(app.put(&path, w.konggang.token(), None).await.status, 201);
+        assert_eq!(declare(&app, &judge, json!([])).await.status, 200);
+        judges.push(judge);
+    }
+    close_phases(&app, "kg-open");
+    // Team A: five sheets, 10 6 7 8 1 → 1 and 10 dropped, (6 + 7 + 8) / 3 = 7 → 14 points.
+    for (judge, report) in judges.iter().zip([10, 6, 7, 8, 1]) {
+        assert_eq!(
+            score(&app, judge, w.team_a.as_str(), report).await.status,
+            201
+        );
+    }
+    // Team B: four sheets, 8 6 7 3 → the mean, 6 → 12 points.
+    for (judge, report) in judges.iter().zip([8, 6, 7, 3]) {
+        assert_eq!(
+            score(&app, judge, w.team_b.as_str(), report).await.status,
+            201
+        );
+    }
+    let overview = app
+        .get("/api/v1/scenarios/kg-open/judging", w.konggang.token())
+        .await;
+    assert_eq!(overview.status, 200, "{:?}", overview.body);
+    let finalists = overview.body["finalists"].as_array().unwrap();
+    let of = |team: &str| finalists.iter().find(|f| f["team_id"] == team).unwrap();
+    let a = of(w.team_a.as_str());
+    let report_a = &a["criteria"][3];
+    assert_eq!(report_a["judged"]["judges"], 5);
+    assert_eq!(report_a["judged"]["trimmed"], true);
+    assert_eq!(report_a["judged"]["value"], 7.0);
+    assert_eq!(report_a["judged"]["spread"], 9);
+    assert_eq!(report_a["points"], 14.0);
+    // A: 50 + 20 + 5 (twice B's device-seconds) + 14.
+    assert_eq!(a["total"], 89.0);
+    let b = of(w.team_b.as_str());
+    let report_b = &b["criteria"][3];
+    assert_eq!(report_b["judged"]["judges"], 4);
+    assert_eq!(report_b["judged"]["trimmed"], false);
+    assert_eq!(report_b["judged"]["value"], 6.0);
+    assert_eq!(report_b["judged"]["spread"], 5);
+    assert_eq!(report_b["points"], 12.0);
+    // B: 50 × 0.79 / 0.89 = 44.38, + 20 + 10 + 12.
+    assert_eq!(b["total"], 86.38);
+    assert_eq!(
+        overview.body["panel_finished"], false,
+        "judge-5 owes B a sheet"
+    );
+}
+
 on_both_backends!(
     rubric_panel_conflicts_scores_and_totals,
     blind_review_hides_names_until_the_panel_finishes,
+    five_judges_make_a_trimmed_mean,
     award_announcement_objections_and_final
 );

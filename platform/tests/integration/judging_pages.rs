@@ -168,6 +168,11 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     .await;
     assert_eq!(declared.status, StatusCode::SEE_OTHER);
     close_phases(&app, "kg-open");
+    let unscored = open(&app, &clerk, decision).await;
+    assert!(
+        unscored.text.contains("id=\"panel-unfinished\""),
+        "the award form warns while sheets are missing"
+    );
 
     // The scoring page: report card and PDF beside the form; others' scores only after.
     let score_a = format!("/console/judging/kg-open/finalists/{team_a}");
@@ -228,6 +233,7 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         page.text.contains("id=\"rubric-locked\"") && !page.text.contains("id=\"rubric-form\""),
         "a locked rubric is shown, not offered for editing"
     );
+    assert!(!page.text.contains("id=\"panel-unfinished\""));
     assert!(page.text.contains("极差"), "spread shown");
     assert!(page.text.contains("与其他队伍提交的镜像完全相同"));
     assert!(page.text.contains(&format!(
