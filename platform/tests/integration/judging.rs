@@ -31,6 +31,18 @@ fn rubric(blind: bool) -> Value {
     ]})
 }
 
+/// Sets the rubric of `kg-open` as its department (blind review or not).
+async fn set_rubric(app: &TestApp, blind: bool) {
+    let set = app
+        .put(
+            "/api/v1/scenarios/kg-open/rubric",
+            app.world.konggang.token(),
+            Some(rubric(blind)),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+}
+
 async fn score(app: &TestApp, judge: &Actor, team: &str, report: i64) -> Reply {
     app.put(
         &format!("/api/v1/scenarios/kg-open/finalists/{team}/scores"),
@@ -344,14 +356,7 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
     let app = TestApp::new(backend).await;
     let w = app.world.clone();
     two_evaluated(&app).await;
-    let set = app
-        .put(
-            "/api/v1/scenarios/kg-open/rubric",
-            w.konggang.token(),
-            Some(rubric(true)),
-        )
-        .await;
-    assert_eq!(set.status, 200, "{:?}", set.body);
+    set_rubric(&app, true).await;
     let assigned = app
         .put(
             &format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id),
@@ -441,14 +446,7 @@ async fn award_announcement_objections_and_final(backend: Backend) {
     app.submit("kg-open", &w.bob, w.team_b.as_str(), "image of team A")
         .await;
     let (team_a, team_b) = (w.team_a.as_str(), w.team_b.as_str());
-    let set = app
-        .put(
-            "/api/v1/scenarios/kg-open/rubric",
-            w.konggang.token(),
-            Some(rubric(false)),
-        )
-        .await;
-    assert_eq!(set.status, 200);
+    set_rubric(&app, false).await;
     let award_path = "/api/v1/scenarios/kg-open/award";
     let early = app
         .put(
@@ -709,14 +707,7 @@ async fn five_judges_make_a_trimmed_mean(backend: Backend) {
     let app = TestApp::new(backend).await;
     let w = app.world.clone();
     two_evaluated(&app).await;
-    let set = app
-        .put(
-            "/api/v1/scenarios/kg-open/rubric",
-            w.konggang.token(),
-            Some(rubric(false)),
-        )
-        .await;
-    assert_eq!(set.status, 200, "{:?}", set.body);
+    set_rubric(&app, false).await;
     let mut judges = Vec::new();
     for n in 1..=5 {
         let judge = new_judge(&app, &format!("judge-{n}"));
