@@ -370,8 +370,29 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         "总分第一",
         "已核实",
         "judge-xjtu",
+        // The detail column in the page's language, not the CSV's English.
+        "实测 · 得分：准确率。",
+        "无利益关系单位",
+        "您申报了与「Xi&#x27;an Jiaotong University」的关联",
+        "2 位专家均值 7.5000",
+        "与 Team B 提交的镜像完全相同",
+        "公示中",
     ] {
-        assert!(record.text.contains(wanted), "{wanted}");
+        assert!(record.text.contains(wanted), "{wanted}: {}", record.text);
+    }
+    for english in [
+        "measured",
+        "conflict of interest",
+        "judges (min",
+        "same image as",
+        "objection_period",
+        "Z<",
+    ] {
+        assert!(
+            !record.text.contains(english),
+            "{english} in {}",
+            record.text
+        );
     }
     assert_eq!(
         open(&app, &judge, "/console/scenarios/kg-open/judging/record")
