@@ -399,7 +399,13 @@ async fn scenario_page(
             winners: a
                 .winners
                 .iter()
-                .map(|w| format!("{} (¥{})", w.team_name, w.amount_cny))
+                .map(|w| {
+                    format!(
+                        "{} (¥{})",
+                        w.team_name,
+                        crate::pages::paging::grouped_yuan(w.amount_fen)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("、"),
         }),

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::pages::scenarios::{pick, when};
 use crate::pages::{PageContext, see_other};
 use crate::services::judging::{
-    self, DeclarationForm, JudgeFinalistView, JudgeView, SheetForm, SheetOutcome,
+    self, Conflict, DeclarationForm, JudgeFinalistView, JudgeView, SheetForm, SheetOutcome,
 };
 use crate::services::scenarios::visible;
 
@@ -54,6 +54,23 @@ pub(super) async fn panel_rows(
             closed: p.final_phase_closed,
         })
         .collect())
+}
+
+/// Why a judge may not score a finalist, in the page's language.
+pub(super) fn conflict_text(page: &PageContext, conflict: &Conflict) -> String {
+    let (key, institution, team) = match conflict {
+        Conflict::Member { team } => ("member", "", team.as_deref()),
+        Conflict::Affiliation { institution, team } => {
+            ("affiliation", institution.as_str(), team.as_deref())
+        }
+    };
+    match team {
+        Some(team) => page
+            .text(&format!("judging.conflict_{key}"))
+            .replace("{team}", team),
+        None => page.text(&format!("judging.conflict_{key}_hidden")),
+    }
+    .replace("{institution}", institution)
 }
 
 fn fixed(value: Option<f64>, digits: usize, unit: &str) -> String {
@@ -100,7 +117,7 @@ fn card(page: &PageContext, scenario: &ScenarioId, f: &JudgeFinalistView) -> Fin
         } else {
             "pending"
         },
-        conflict: f.conflict.clone(),
+        conflict: f.conflict.as_ref().map(|c| conflict_text(page, c)),
         identical_image: f.identical_image,
         identical_teams: f.identical_image_teams.as_ref().map(|t| t.join("、")),
         score_url: format!("/console/judging/{scenario}/finalists/{}", f.team_id),
@@ -160,6 +177,9 @@ struct PanelPage {
     names_hidden: bool,
     closed: bool,
     declared: bool,
+    /// When the judge declared, in Beijing time, and what (as stored, not as typed).
+    declared_at: Option<String>,
+    declared_list: String,
     affiliations: String,
     rubric: Vec<CriterionRow>,
     finalists: Vec<FinalistCard>,
@@ -184,6 +204,8 @@ async fn panel_view(
         names_hidden: view.names_hidden,
         closed: view.final_phase_closed,
         declared: view.declared,
+        declared_at: view.declared_at.as_deref().map(when),
+        declared_list: view.affiliations.join("、"),
         affiliations,
         rubric: rubric_rows(page, &view),
         finalists: view.finalists.iter().map(|f| card(page, id, f)).collect(),
@@ -397,7 +419,7 @@ async fn score_view(
             .collect(),
         saved,
         problem,
-        blocked: finalist.conflict.clone(),
+        blocked: finalist.conflict.as_ref().map(|c| conflict_text(page, c)),
         finalist: card(page, id, finalist),
     };
     let heading = page
@@ -472,7 +494,8 @@ pub async fn score(
         Ok(SheetOutcome::Saved { .. }) => Ok(see_other(&format!(
             "/console/judging/{id}/finalists/{team}?saved=1"
         ))),
-        Ok(SheetOutcome::Blocked(reason)) => {
+        Ok(SheetOutcome::Blocked(conflict)) => {
+            let reason = conflict_text(&page, &conflict);
             let mut response =
                 score_view(&page, &judge, &id, &team, false, Some((sent, reason))).await?;
             *response.status_mut() = StatusCode::FORBIDDEN;
