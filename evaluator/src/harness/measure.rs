@@ -54,7 +54,8 @@ pub struct TimedRun {
 /// node disturbs it, up to `policy.repeats` more times, waiting `policy.backoff` (doubled
 /// each time) in between; the container's figures come from `container`, the floors are
 /// judged against `budget_ms`. The time a disturbed run and its wait took is added to the
-/// deadline: it was not the submission's.
+/// deadline and recorded in the kept run's quality (with the container's CPU time in it),
+/// so neither the limit nor the charge counts it: it was not the submission's.
 pub async fn timed_run(
     policy: &MeasurementPolicy,
     (container, budget_ms): (&ContainerCgroup, Option<f64>),
@@ -63,6 +64,10 @@ pub async fn timed_run(
     mut timed: impl AsyncFnMut(Instant) -> Result<RunResult, EvaluatorError>,
 ) -> TimedRun {
     let mut attempt = 1;
+    // What the disturbed runs that were repeated took: time, and the container's CPU (unknown
+    // once a run's was).
+    let mut repeated = Duration::ZERO;
+    let mut repeated_cpu = Some(Duration::ZERO);
     loop {
         let began = Instant::now();
         let floor_before = floor(floor_timeout).await;
@@ -86,6 +91,10 @@ pub async fn timed_run(
             floor_after.as_ref(),
         );
         quality.attempts = attempt;
+        if attempt > 1 {
+            quality.repeated_seconds = Some(repeated.as_secs_f64());
+            quality.repeated_cpu_seconds = repeated_cpu.map(|cpu| cpu.as_secs_f64());
+        }
         quality.disturbances = policy.thresholds.judge(&quality, budget_ms);
         if !quality.disturbed() || attempt > policy.repeats {
             return TimedRun {
@@ -104,7 +113,12 @@ pub async fn timed_run(
             "the timed run was disturbed by other work on the node; repeating it"
         );
         tokio::time::sleep(wait).await;
-        deadline += began.elapsed();
+        let took = began.elapsed();
+        deadline += took;
+        repeated += took;
+        repeated_cpu = repeated_cpu
+            .zip(contention.container_cpu)
+            .map(|(sum, cpu)| sum + cpu);
         attempt += 1;
     }
 }
@@ -157,6 +171,10 @@ mod tests {
         assert!(deadlines[2] >= deadlines[1] + Duration::from_millis(40));
         assert_eq!(timed.deadline, deadlines[2]);
         assert!(timed.floor.is_some());
+        // What the two repeated runs took is recorded, to be left out of the charge.
+        let repeated = quality.repeated_seconds.unwrap();
+        assert!(repeated >= 0.06, "{repeated}");
+        assert_eq!(repeated, (timed.deadline - first).as_secs_f64());
     }
 
     #[tokio::test]
@@ -179,6 +197,10 @@ mod tests {
         .await;
         let quality = timed.quality.unwrap();
         assert_eq!((runs, quality.attempts), (1, 1));
+        assert_eq!(
+            quality.repeated_seconds, None,
+            "nothing repeated, nothing left out"
+        );
         assert!(quality.floor_before.is_some() && quality.floor_after.is_some());
     }
 }

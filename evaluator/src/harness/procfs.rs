@@ -84,6 +84,16 @@ pub fn parse_cpu_stat(text: &str) -> Option<Throttling> {
     })
 }
 
+/// The CPU time a control group used so far, in microseconds: `usage_usec` of a v2
+/// `cpu.stat`, or a v1 `cpuacct.usage` (nanoseconds, alone on its line).
+pub fn parse_cpu_usage(text: &str) -> Option<u64> {
+    let v2 = text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == "usage_usec").then(|| value.trim().parse::<u64>().ok())?
+    });
+    v2.or_else(|| text.trim().parse::<u64>().ok().map(|nanos| nanos / 1000))
+}
+
 /// The time a thread spent runnable but waiting for a CPU, in nanoseconds: the second
 /// field of `/proc/<tid>/schedstat`.
 pub fn parse_schedstat(text: &str) -> Option<u64> {
@@ -95,6 +105,8 @@ pub fn parse_schedstat(text: &str) -> Option<u64> {
 struct ContainerSample {
     pressure: Option<PressureTotals>,
     throttling: Option<Throttling>,
+    /// The CPU time it used so far, in microseconds.
+    cpu_usage_us: Option<u64>,
     /// Each thread's wait so far, by thread id.
     waits: Option<HashMap<u32, u64>>,
 }
@@ -138,6 +150,11 @@ impl Snapshot {
                         .as_deref()
                         .and_then(parse_cpu_stat)
                 }),
+                cpu_usage_us: unified
+                    .map(|dir| dir.join("cpu.stat"))
+                    .into_iter()
+                    .chain(v1.map(|dir| dir.join("cpuacct.usage")))
+                    .find_map(|file| read(&file).as_deref().and_then(parse_cpu_usage)),
                 waits: threads.and_then(|list| read(&list)).map(|list| {
                     list.lines()
                         .filter_map(|tid| tid.trim().parse::<u32>().ok())
@@ -166,6 +183,8 @@ pub struct Contention {
     pub steal: Option<f64>,
     pub throttled_periods: Option<u64>,
     pub throttled: Option<Duration>,
+    /// The CPU time the container used between the snapshots.
+    pub container_cpu: Option<Duration>,
 }
 
 impl Contention {
@@ -213,6 +232,11 @@ impl Contention {
             throttled_periods: throttling.map(|(b, a)| a.periods.saturating_sub(b.periods)),
             throttled: throttling
                 .map(|(b, a)| Duration::from_micros(a.throttled_us.saturating_sub(b.throttled_us))),
+            container_cpu: before
+                .container
+                .cpu_usage_us
+                .zip(after.container.cpu_usage_us)
+                .map(|(b, a)| Duration::from_micros(a.saturating_sub(b))),
         }
     }
 
@@ -295,6 +319,14 @@ mod tests {
     }
 
     #[test]
+    fn cpu_usage_reads_either_hierarchy() {
+        assert_eq!(parse_cpu_usage(CPU_STAT_V2), Some(380_183_145));
+        // cgroup v1's cpuacct.usage counts nanoseconds.
+        assert_eq!(parse_cpu_usage("2500000123\n"), Some(2_500_000));
+        assert_eq!(parse_cpu_usage(CPU_STAT_V1), None);
+    }
+
+    #[test]
     fn schedstat_gives_the_wait() {
         assert_eq!(parse_schedstat("291441 2496762 2\n"), Some(2_496_762));
         assert_eq!(parse_schedstat("291441\n"), None);
@@ -317,6 +349,7 @@ mod tests {
                     full_us: Some(0),
                 }),
                 throttling: None,
+                cpu_usage_us: container.map(|some_us| some_us * 2),
                 waits: Some(waits.iter().copied().collect()),
             },
         }
@@ -341,6 +374,7 @@ mod tests {
         assert_eq!(contention.container_wait, Some(0.075));
         assert_eq!(contention.steal, Some(0.1));
         assert!((contention.host_outside().unwrap() - 0.3).abs() < 1e-9);
+        assert_eq!(contention.container_cpu, Some(Duration::from_millis(800)));
     }
 
     #[test]

@@ -126,6 +126,12 @@ pub struct MeasurementQuality {
     pub floor_after: Option<FloorFigures>,
     /// Timed runs made; more than 1 when disturbed ones were repeated.
     pub attempts: u32,
+    /// The time the disturbed timed runs that were repeated took, with the waits after
+    /// them: the node's doing, so taken off the device-seconds charged.
+    pub repeated_seconds: Option<f64>,
+    /// The container's CPU time in those runs (where the host shows it), taken off the
+    /// CPU time charged.
+    pub repeated_cpu_seconds: Option<f64>,
     /// The figures of the kept run past their thresholds; empty when it was quiet.
     pub disturbances: Vec<Disturbance>,
 }
@@ -152,6 +158,8 @@ impl MeasurementQuality {
             floor_before: floor_before.map(FloorFigures::from),
             floor_after: floor_after.map(FloorFigures::from),
             attempts: 1,
+            repeated_seconds: None,
+            repeated_cpu_seconds: None,
             disturbances: Vec::new(),
         }
     }
@@ -214,6 +222,10 @@ impl MeasurementQuality {
         self.container_wait = None;
         self.throttled_periods = None;
         self.throttled_seconds = None;
+        self.repeated_cpu_seconds = None;
+        if let Some(seconds) = &mut self.repeated_seconds {
+            *seconds = seconds.round();
+        }
         for disturbance in &mut self.disturbances {
             disturbance.value = (disturbance.value * 20.0).round() / 20.0;
         }

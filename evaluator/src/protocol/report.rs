@@ -35,7 +35,8 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<crate::protocol::Note>,
     pub environment: Environment,
-    /// Accelerators held times seconds held: what a compute voucher is charged.
+    /// Accelerators held times seconds held, less the disturbed timed runs that were
+    /// repeated (see [`Report::repeated_seconds`]): what a compute voucher is charged.
     #[serde(default)]
     pub device_seconds: f64,
     /// The ids of the accelerators the job held, so utilisation can be shown per device.
@@ -105,6 +106,54 @@ impl Report {
             .filter(|quality| quality.disturbed())
     }
 
+    /// The time the hidden run's disturbed timed runs took, with the waits after them,
+    /// when they were repeated and a later run was kept: the node's doing, not the
+    /// submission's, so never charged.
+    pub fn repeated_seconds(&self) -> f64 {
+        self.hidden
+            .as_ref()
+            .and_then(|run| run.quality.as_ref())
+            .and_then(|quality| quality.repeated_seconds)
+            .unwrap_or(0.0)
+    }
+
+    /// Records the accelerators the job held and their device-seconds (devices × seconds
+    /// held), less what the repeated disturbed timed runs took on each of them.
+    pub fn held_devices(&mut self, devices: Vec<String>, device_seconds: f64) {
+        let repeated = devices.len() as f64 * self.repeated_seconds();
+        self.device_seconds = (device_seconds - repeated).max(0.0);
+        self.devices = devices;
+    }
+
+    /// The CPU time a run without accelerators is charged: the sample and hidden runs'
+    /// container CPU time, less the container's in the repeated disturbed timed runs. Where
+    /// the host did not show that, the hidden run's CPU time is taken off in proportion to
+    /// the time the repeats took.
+    pub fn charged_cpu_seconds(&self) -> f64 {
+        let sample = self
+            .sample
+            .as_ref()
+            .map_or(0.0, |run| run.resources.cpu_seconds);
+        let Some(hidden) = &self.hidden else {
+            return sample.max(0.0);
+        };
+        let used = hidden.resources.cpu_seconds;
+        let repeated = self.repeated_seconds();
+        let repeated_cpu = hidden
+            .quality
+            .as_ref()
+            .and_then(|quality| quality.repeated_cpu_seconds)
+            .unwrap_or_else(|| {
+                let wall = hidden.resources.wall_seconds;
+                if wall > 0.0 {
+                    used * (repeated / wall).min(1.0)
+                } else {
+                    0.0
+                }
+            });
+        (sample + (used - repeated_cpu).max(0.0)).max(0.0)
+    }
+
     /// Hides what a team may not see while its phase is open: the private board's score
     /// and the whole hidden set's, from which the private one could be worked out.
     pub fn hide_private_scores(&mut self) {
@@ -126,6 +175,7 @@ impl Report {
         let up_to = |value: f64, step: f64| (value / step).ceil().max(0.0) * step;
         // The devices span both runs, and a submission could drive their load or memory
         // to spell out hidden answers: the same coarseness, busy % to the nearest 10.
+        self.device_seconds = up_to(self.device_seconds, MINUTE);
         for device in &mut self.accelerators {
             device.leased_seconds = up_to(device.leased_seconds, MINUTE);
             for busy in [&mut device.busy_mean_percent, &mut device.busy_max_percent] {

@@ -90,6 +90,8 @@ fn quality() -> MeasurementQuality {
             p99_ms: 0.1875,
         }),
         attempts: 2,
+        repeated_seconds: Some(12.625),
+        repeated_cpu_seconds: Some(0.5),
         disturbances: Vec::new(),
     }
 }
@@ -251,6 +253,31 @@ fn private_scores_can_be_hidden_from_a_team() {
 }
 
 #[test]
+fn repeated_disturbed_runs_are_left_out_of_what_is_charged() {
+    // The hidden run's timed run was disturbed once and repeated: 12.625 s, 0.5 s of CPU.
+    let mut report = full_report();
+    assert_eq!(report.repeated_seconds(), 12.625);
+    report.held_devices(vec!["0".into(), "1".into()], 100.0);
+    assert_eq!(report.device_seconds, 100.0 - 2.0 * 12.625);
+    assert_eq!(report.devices, ["0", "1"]);
+    let sample = report.sample.as_ref().unwrap().resources.cpu_seconds;
+    let hidden = report.hidden.as_ref().unwrap().resources.cpu_seconds;
+    assert_eq!(report.charged_cpu_seconds(), sample + hidden - 0.5);
+    // A host that did not show the container's CPU time: the hidden run's CPU time in
+    // proportion to the time the repeats took.
+    let run = report.hidden.as_mut().unwrap();
+    run.resources.wall_seconds = 50.5;
+    run.resources.cpu_seconds = 20.0;
+    run.quality.as_mut().unwrap().repeated_cpu_seconds = None;
+    assert_eq!(report.charged_cpu_seconds(), sample + 20.0 - 5.0);
+    // A run kept at once is charged all it used.
+    report.hidden.as_mut().unwrap().quality = None;
+    report.held_devices(vec!["0".into()], 30.0);
+    assert_eq!(report.device_seconds, 30.0);
+    assert_eq!(report.charged_cpu_seconds(), sample + 20.0);
+}
+
+#[test]
 fn hidden_resources_can_be_made_coarse_for_a_team() {
     let mut report = full_report();
     let hidden = report.hidden.as_mut().unwrap();
@@ -275,13 +302,16 @@ fn hidden_resources_can_be_made_coarse_for_a_team() {
     assert_eq!(report.sample, sample_before, "the sample run stays exact");
     let quality = report.hidden.as_ref().unwrap().quality.as_ref().unwrap();
     assert_eq!(
-        quality.throttled_periods, None,
+        (quality.throttled_periods, quality.repeated_cpu_seconds),
+        (None, None),
         "the container's figures go"
     );
+    assert_eq!(quality.repeated_seconds, Some(13.0));
     assert_eq!(quality.send_lateness.as_ref().unwrap().p99_us, 30.0);
     // The devices too: a run could modulate their load or memory to carry answers out.
     let device = &report.accelerators[0];
     assert_eq!(device.leased_seconds, 60.0);
+    assert_eq!(report.device_seconds, 60.0);
     assert_eq!(
         (device.busy_mean_percent, device.busy_max_percent),
         (Some(40.0), Some(80.0))

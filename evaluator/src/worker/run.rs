@@ -329,8 +329,7 @@ impl Trial<'_> {
         let devices: Vec<String> = lease.devices().iter().map(|d| d.id.clone()).collect();
         drop(lease);
         outcome_of(result.map(|mut evaluation| {
-            evaluation.report.device_seconds = device_seconds;
-            evaluation.report.devices = devices;
+            evaluation.report.held_devices(devices, device_seconds);
             evaluation.report.accelerators = accelerators;
             evaluation.report.utilisation = utilisation;
             evaluation

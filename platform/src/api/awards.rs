@@ -1,9 +1,11 @@
 //! Award routes: the department records and announces the award; anyone who sees the
 //! scenario reads the announcement (公示); anyone signed in objects; the department answers.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::api::input::Json;
+use crate::api::{read_json, write_json};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{ObjectionId, ScenarioId};
 use crate::error::AppError;
@@ -17,11 +19,7 @@ pub async fn show(
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .read(move |conn| awards::for_department(conn, &user, &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    read_json(&state, move |conn| awards::for_department(conn, &user, &id)).await
 }
 
 /// `PUT /api/v1/scenarios/{id}/award` — the department records (or replaces) the award.
@@ -32,11 +30,10 @@ pub async fn decide(
     Json(form): Json<AwardForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .write(move |conn| awards::decide(conn, &user, &id, &form))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    write_json(&state, StatusCode::OK, move |conn| {
+        awards::decide(conn, &user, &id, &form)
+    })
+    .await
 }
 
 /// `POST /api/v1/scenarios/{id}/award/announce` — publishes the announcement.
@@ -46,11 +43,10 @@ pub async fn announce(
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .write(move |conn| awards::announce(conn, &user, &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    write_json(&state, StatusCode::OK, move |conn| {
+        awards::announce(conn, &user, &id)
+    })
+    .await
 }
 
 /// `GET /api/v1/scenarios/{id}/announcement` — the public announcement, once published.
@@ -60,11 +56,10 @@ pub async fn announcement(
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .read(move |conn| awards::announcement(conn, &viewer.visibility(), &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    read_json(&state, move |conn| {
+        awards::announcement(conn, &viewer.visibility(), &id)
+    })
+    .await
 }
 
 /// `POST /api/v1/scenarios/{id}/objections` — anyone signed in, during the period.
@@ -75,11 +70,10 @@ pub async fn object(
     Json(form): Json<TextForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .write(move |conn| awards::object(conn, &user, &id, &form))
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    write_json(&state, StatusCode::CREATED, move |conn| {
+        awards::object(conn, &user, &id, &form)
+    })
+    .await
 }
 
 /// `POST /api/v1/scenarios/{id}/objections/{objection_id}/answer` — the department, once.
@@ -90,9 +84,8 @@ pub async fn answer(
     Json(form): Json<TextForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, objection) = path.into_inner();
-    let view = state
-        .db
-        .write(move |conn| awards::answer(conn, &user, &id, &objection, &form))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    write_json(&state, StatusCode::OK, move |conn| {
+        awards::answer(conn, &user, &id, &objection, &form)
+    })
+    .await
 }

@@ -175,13 +175,7 @@ pub async fn sponsor(
     let id = path.into_inner();
     state
         .db
-        .write(move |conn| {
-            let scenario = scenarios::find(conn, &id)?
-                .filter(|s| user.visibility().can_see(s))
-                .ok_or_else(|| AppError::missing("scenario", &id))?;
-            user.require_department_of(&scenario.organization_id)?;
-            vouchers::sponsor(conn, &id, form.daily_fen_per_team, Some(&user.id))
-        })
+        .write(move |conn| billing::sponsor(conn, &user, &id, form.daily_fen_per_team))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,9 +1,11 @@
 //! Judging routes: the department sets the rubric and the panel; panel judges declare
 //! their affiliations and score finalists; the department follows progress and totals.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::api::input::Json;
+use crate::api::{read_json, write_json};
 use crate::auth::{CurrentUser, Judge, MaybeUser};
 use crate::db::ids::{ScenarioId, TeamId, UserId};
 use crate::error::AppError;
@@ -17,11 +19,10 @@ pub async fn rubric(
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .read(move |conn| judging::rubric_of(conn, &id, &viewer.visibility()))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    read_json(&state, move |conn| {
+        judging::rubric_of(conn, &id, &viewer.visibility())
+    })
+    .await
 }
 
 /// `PUT /api/v1/scenarios/{id}/rubric` — the department, before the final phase closes.
@@ -32,11 +33,10 @@ pub async fn set_rubric(
     Json(form): Json<RubricForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .write(move |conn| judging::set_rubric(conn, &user, &id, &form))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    write_json(&state, StatusCode::OK, move |conn| {
+        judging::set_rubric(conn, &user, &id, &form)
+    })
+    .await
 }
 
 /// `PUT /api/v1/scenarios/{id}/panel/{user_id}` — the department puts a judge on the
@@ -80,11 +80,11 @@ pub async fn declare(
     Json(form): Json<DeclarationForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let institutions = state
-        .db
-        .write(move |conn| judging::declare(conn, &judge, &id, &form))
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "institutions": institutions })))
+    write_json(&state, StatusCode::OK, move |conn| {
+        let institutions = judging::declare(conn, &judge, &id, &form)?;
+        Ok(serde_json::json!({ "institutions": institutions }))
+    })
+    .await
 }
 
 /// `GET /api/v1/scenarios/{id}/finalists` — a panel judge's view of the finalists.
@@ -94,11 +94,7 @@ pub async fn finalists(
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .read(move |conn| judging::judge_view(conn, &judge, &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    read_json(&state, move |conn| judging::judge_view(conn, &judge, &id)).await
 }
 
 /// `PUT /api/v1/scenarios/{id}/finalists/{team_id}/scores` — a panel judge's sheet for one
@@ -123,7 +119,10 @@ pub async fn score(
             sheet,
             created: false,
         } => Ok(HttpResponse::Ok().json(sheet)),
-        SheetOutcome::Blocked(reason) => Err(AppError::forbidden("conflict_of_interest", reason)),
+        SheetOutcome::Blocked(conflict) => Err(AppError::forbidden(
+            "conflict_of_interest",
+            conflict.to_string(),
+        )),
     }
 }
 
@@ -135,11 +134,7 @@ pub async fn overview(
     path: web::Path<ScenarioId>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = state
-        .db
-        .read(move |conn| judging::judging_view(conn, &user, &id))
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+    read_json(&state, move |conn| judging::judging_view(conn, &user, &id)).await
 }
 
 /// `GET /api/v1/scenarios/{id}/judging/record.csv` — the department (or an admin): the

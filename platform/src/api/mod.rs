@@ -22,6 +22,7 @@ pub mod technical_reports;
 pub mod users;
 
 use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
 use serde::Serialize;
 
 use crate::db::DbConnection;
@@ -38,8 +39,28 @@ pub(crate) async fn list_page<T: Serialize + Send + 'static>(
     list: impl FnOnce(&mut DbConnection, Page) -> Result<T, AppError> + Send + 'static,
 ) -> Result<HttpResponse, AppError> {
     let page = query.page()?;
-    let body = state.db.read(move |conn| list(conn, page)).await?;
+    read_json(state, move |conn| list(conn, page)).await
+}
+
+/// Answers 200 with what `read` returns as JSON, read on a pooled connection off the
+/// request threads: the whole of most handlers that show something.
+pub(crate) async fn read_json<T: Serialize + Send + 'static>(
+    state: &AppState,
+    read: impl FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+) -> Result<HttpResponse, AppError> {
+    let body = state.db.read(read).await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// Answers `status` with what `write` returns as JSON, written in one transaction off the
+/// request threads: the whole of most handlers that change something.
+pub(crate) async fn write_json<T: Serialize + Send + 'static>(
+    state: &AppState,
+    status: StatusCode,
+    write: impl FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+) -> Result<HttpResponse, AppError> {
+    let body = state.db.write(write).await?;
+    Ok(HttpResponse::build(status).json(body))
 }
 
 /// A CSV attachment named `filename` (a statement, a judging record).

@@ -7,6 +7,7 @@ use crate::auth::{CurrentUser, MaybeUser};
 use crate::db::ids::{ScenarioId, SubmissionId};
 use crate::db::models::users::Role;
 use crate::error::AppError;
+use crate::services::billing::statements;
 use crate::services::boards::{BoardQuery, board_of, report_of, visible_result};
 use crate::state::AppState;
 
@@ -22,7 +23,7 @@ pub async fn leaderboard(
 }
 
 /// `GET /api/v1/submissions/{id}/report` — the team (private scores hidden while the phase
-/// is open), judges, operators and admins.
+/// is open), judges, operators and admins; with what each evaluation was charged.
 pub async fn report(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -41,7 +42,12 @@ pub async fn report(
                 )
                 .with("submission", &id)
             })?;
-            Ok(serde_json::json!({"submission_id": id, "report_digest": digest, "report": report}))
+            // What it cost, at the price in force when each evaluation finished.
+            let charges = statements::of_submission(conn, &id)?;
+            Ok(
+                serde_json::json!({"submission_id": id, "report_digest": digest, "report": report,
+                                  "charges": charges}),
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))

@@ -12,7 +12,7 @@ use crate::db::models::prices::{self, PriceForm, Resource};
 use crate::db::models::vouchers::{self, VoucherForm, VoucherScope};
 use crate::error::AppError;
 use crate::services::awards::yuan;
-use crate::services::billing::{self, statements};
+use crate::services::billing::{self, parse_cny, statements};
 use crate::time::beijing;
 
 #[derive(Debug, Subcommand)]
@@ -101,25 +101,6 @@ pub enum VoucherCommand {
     },
     /// Totals per town, organisation and month, and the subsidy against each yearly cap.
     Totals,
-}
-
-/// CNY with up to two decimals as integer fen, read exactly (never through a float).
-pub fn parse_cny(value: &str) -> Result<i64, String> {
-    let bad = || format!("`{value}` is not an amount in CNY such as 12.50");
-    let (whole, fraction) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
-    if whole.is_empty()
-        || fraction.len() > 2
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let fen: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(fen))
-        .ok_or_else(bad)
 }
 
 /// `YYYY-MM-DD` (midnight in Beijing) or an RFC 3339 time, as milliseconds.
@@ -309,24 +290,6 @@ pub fn run_voucher(db: &Db, command: VoucherCommand) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_are_read_exactly_in_fen() {
-        assert_eq!(parse_cny("3000000"), Ok(300_000_000));
-        assert_eq!(parse_cny("12.5"), Ok(1250));
-        assert_eq!(parse_cny("0.07"), Ok(7));
-        for bad in [
-            "",
-            "1.234",
-            "-1",
-            "1e3",
-            "abc",
-            ".5",
-            "99999999999999999999",
-        ] {
-            assert!(parse_cny(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn days_are_beijing_midnight() {

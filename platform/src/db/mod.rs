@@ -140,6 +140,12 @@ pub struct Db {
     /// SQLite has one writer at a time; taking this lock first turns "database is locked"
     /// failures on lock upgrade into orderly waiting inside this process.
     sqlite_writer: Arc<Mutex<()>>,
+    /// One permit per pooled connection, taken before async work goes to the blocking
+    /// pool: tokio's semaphore serves waiters first come, first served, where r2d2 lets a
+    /// newcomer take a freed connection ahead of those already waiting (32 clients of a
+    /// board on 8 connections saw p99s of seconds at p50s of 100 ms); and work waiting
+    /// for a connection waits as a task, not on a blocking thread.
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
@@ -164,6 +170,7 @@ impl Db {
             waits,
             backend: url.backend(),
             sqlite_writer: Arc::new(Mutex::new(())),
+            turns: Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize)),
         })
     }
 
@@ -183,8 +190,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
+        let turn = self.turn().await?;
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             background_priority();
             db.read_blocking(|conn| read_only(conn, work))
         })
@@ -197,12 +206,25 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
+        let turn = self.turn().await?;
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             background_priority();
             db.write_blocking(work)
         })
         .await?
+    }
+
+    /// Waits, in arrival order, until a pooled connection is free for async work.
+    async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        let asked = std::time::Instant::now();
+        let turn = Arc::clone(&self.turns)
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Unavailable("the database pool is closed".to_owned()))?;
+        self.waits.waited("turn", asked.elapsed());
+        Ok(turn)
     }
 
     pub fn read_blocking<T>(

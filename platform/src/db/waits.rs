@@ -10,7 +10,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WaitLabels {
-    /// `connection` (a connection from the pool) or `sqlite_writer` (SQLite's one writer).
+    /// `turn` (async work's place in the queue for a connection), `connection` (a
+    /// connection from the pool) or `sqlite_writer` (SQLite's one writer).
     pub wait: &'static str,
 }
 

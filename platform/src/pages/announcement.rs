@@ -137,7 +137,7 @@ async fn announcement_view(
             .map(|w| WinnerLine {
                 team: w.team_name.clone(),
                 institution: w.institution.clone(),
-                amount: w.amount_cny.clone(),
+                amount: grouped_yuan(w.amount_fen),
                 reason: w.reason.clone(),
             })
             .collect(),
@@ -159,7 +159,7 @@ async fn announcement_view(
         text,
     };
     let heading = page.text("announcement.title").replace("{title}", &title);
-    page.render("pages/announcement", &heading, data)
+    page.render("pages/announcement", &heading, data).await
 }
 
 #[derive(Debug, Deserialize)]

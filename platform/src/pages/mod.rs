@@ -26,6 +26,7 @@ pub mod utilisation_chart;
 
 use std::future::{Future, ready};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::dev::Payload;
@@ -125,6 +126,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route(
             "/console/scenarios/{id}/package",
             web::post().to(consoles::upload_package),
+        )
+        .route(
+            "/console/scenarios/{id}/sponsorship",
+            web::post().to(consoles::sponsor),
         )
         .route("/console/judge", web::get().to(consoles::judge))
         .route(
@@ -357,8 +362,11 @@ impl PageContext {
         error_text::field_problem(&self.state.site.catalogs, self.lang, problem)
     }
 
-    /// The page, rendered from `template` with `view` as `page`, inside the layout.
-    pub fn render(
+    /// The page, rendered from `template` with `view` as `page`, inside the layout. The
+    /// template runs on the blocking pool: rendering a board costs milliseconds of CPU, and
+    /// on actix's few request threads it would hold up every request queued behind it,
+    /// `/healthz` and workers' heartbeats included.
+    pub async fn render(
         &self,
         template: &str,
         title: &str,
@@ -410,7 +418,13 @@ impl PageContext {
             "asset_version": self.state.site.asset_version,
             "page": page,
         });
-        let html = self.state.site.render(template, &data)?;
+        let (site, template) = (Arc::clone(&self.state.site), template.to_owned());
+        let html = tokio::task::spawn_blocking(move || {
+            crate::db::background_priority();
+            site.render(&template, &data)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("rendering a page: {e}")))??;
         let mut response = HttpResponse::Ok();
         response
             .content_type("text/html; charset=utf-8")

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::paging::grouped_yuan;
 use crate::pages::scenarios::{pick, when};
-use crate::services::billing::statements::{self, seconds};
+use crate::services::billing::statements::{self, Line, seconds};
 
 #[derive(Serialize)]
 struct VoucherCard {
@@ -23,8 +23,9 @@ struct VoucherCard {
     usable: bool,
 }
 
+/// A charged evaluation as the account page and the submission's page show it.
 #[derive(Serialize)]
-struct LineCard {
+pub struct LineCard {
     when: String,
     scenario: String,
     team: String,
@@ -36,6 +37,30 @@ struct LineCard {
     subsidy: String,
     own: String,
     refunded: bool,
+}
+
+fn cny(fen: i64) -> String {
+    format!("¥{}", grouped_yuan(fen))
+}
+
+pub fn line_card(page: &PageContext, line: &Line) -> LineCard {
+    LineCard {
+        when: when(&line.finished_at),
+        scenario: line.scenario_id.clone(),
+        team: line.team.clone(),
+        resource: if line.model.is_empty() {
+            page.code("resource", line.resource.as_str())
+        } else {
+            line.model.clone()
+        },
+        seconds: seconds(line.usage_millis),
+        price: cny(line.fen_per_hour),
+        cost: cny(line.cost_fen),
+        sponsored: cny(line.sponsored_fen),
+        subsidy: cny(line.subsidy_fen),
+        own: cny(line.own_fen),
+        refunded: line.refunded,
+    }
 }
 
 #[derive(Serialize)]
@@ -78,7 +103,6 @@ pub async fn show(
             statements::statement(conn, organization, month.as_deref())
         })
         .await?;
-    let cny = |fen: i64| format!("¥{}", grouped_yuan(fen));
     let view = AccountPage {
         id: statement.organization.id.0.clone(),
         name: pick(
@@ -111,23 +135,7 @@ pub async fn show(
         lines: statement
             .lines
             .iter()
-            .map(|line| LineCard {
-                when: when(&line.finished_at),
-                scenario: line.scenario_id.clone(),
-                team: line.team.clone(),
-                resource: if line.model.is_empty() {
-                    page.code("resource", line.resource.as_str())
-                } else {
-                    line.model.clone()
-                },
-                seconds: seconds(line.usage_millis),
-                price: cny(line.fen_per_hour),
-                cost: cny(line.cost_fen),
-                sponsored: cny(line.sponsored_fen),
-                subsidy: cny(line.subsidy_fen),
-                own: cny(line.own_fen),
-                refunded: line.refunded,
-            })
+            .map(|line| line_card(&page, line))
             .collect(),
         evaluations: statement.totals.evaluations,
         cost: cny(statement.totals.cost_fen),
@@ -140,5 +148,5 @@ pub async fn show(
         ),
     };
     let title = view.name.clone();
-    page.render("pages/organization", &title, view)
+    page.render("pages/organization", &title, view).await
 }

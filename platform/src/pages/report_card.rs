@@ -152,6 +152,15 @@ fn quality_figures(page: &PageContext, quality: &MeasurementQuality) -> Vec<Figu
             Some(seconds) => format!("{periods} ({} s)", decimal(seconds)),
             None => periods.to_string(),
         });
+    let mut attempts = quality.attempts.max(1).to_string();
+    if let Some(seconds) = quality.repeated_seconds.filter(|_| quality.attempts > 1) {
+        attempts.push_str(" · ");
+        attempts.push_str(
+            &page
+                .text("submission.q_repeated")
+                .replace("{seconds}", &decimal(seconds)),
+        );
+    }
     [
         ("submission.q_send_lateness", lateness),
         ("submission.q_floor", floor),
@@ -171,10 +180,7 @@ fn quality_figures(page: &PageContext, quality: &MeasurementQuality) -> Vec<Figu
         ),
         ("submission.q_steal", quality.steal.map(percent)),
         ("submission.q_throttling", throttling),
-        (
-            "submission.q_attempts",
-            Some(quality.attempts.max(1).to_string()),
-        ),
+        ("submission.q_attempts", Some(attempts)),
     ]
     .into_iter()
     .map(|(key, value)| figure(&page.text(key), value.unwrap_or_else(|| "—".to_owned())))

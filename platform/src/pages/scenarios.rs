@@ -160,7 +160,7 @@ pub async fn home(
         pager: Pager::new(&page, paging, list.items.len(), list.total, "page"),
     };
     let title = page.text("home.title");
-    page.render("pages/home", &title, view)
+    page.render("pages/home", &title, view).await
 }
 
 #[derive(Serialize)]
@@ -396,12 +396,19 @@ async fn scenario_page(
             winners: a
                 .winners
                 .iter()
-                .map(|w| format!("{} (¥{})", w.team_name, w.amount_cny))
+                .map(|w| {
+                    format!(
+                        "{} (¥{})",
+                        w.team_name,
+                        crate::pages::paging::grouped_yuan(w.amount_fen)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("、"),
         }),
     };
     page.render("pages/scenario", &data.card.title.clone(), data)
+        .await
 }
 
 type TeamQuota = (

@@ -11,11 +11,13 @@ use crate::db::models::submissions::SubmissionStage;
 use crate::db::models::users::Role;
 use crate::error::AppError;
 use crate::pages::PageContext;
+use crate::pages::organizations::{LineCard, line_card};
 use crate::pages::report_card::{
     AcceleratorFigures, Figure, Run, accelerators_of, decimal, environment_of, run_of,
 };
 use crate::pages::scenarios::when;
 use crate::services::accelerator_waits::{AcceleratorWait, Shortage, wait_of_submission};
+use crate::services::billing::statements;
 use crate::services::boards::{public_rank, report_of};
 use crate::services::overview::alive_millis;
 use crate::services::submissions::detail;
@@ -83,6 +85,8 @@ struct SubmissionPage {
     versions: Vec<VersionRow>,
     /// The version the report below is from.
     report_version: Option<i32>,
+    /// What its evaluations were charged, at the price in force when each finished.
+    charges: Vec<LineCard>,
 }
 
 /// The report card's headline: what a team wants to know first.
@@ -165,7 +169,7 @@ pub async fn show(
     let id = path.into_inner();
     let blobs = page.state.blobs.clone();
     let alive = alive_millis(&page.state);
-    let (detail, report, budget, (report_version, rank), logs, accelerator) = page
+    let (detail, report, budget, (report_version, rank), logs, (accelerator, charges)) = page
         .state
         .db
         .read(move |conn| {
@@ -197,13 +201,19 @@ pub async fn show(
                 None => (None, None),
             };
             let accelerator = wait_of_submission(conn, &id, alive)?;
+            // Charges only come with a result, which the report's rules let this user see.
+            let charges = if report.is_some() {
+                statements::of_submission(conn, &id)?
+            } else {
+                Vec::new()
+            };
             Ok((
                 detail(conn, &id)?,
                 report,
                 budget,
                 (report_version, rank),
                 logs,
-                accelerator,
+                (accelerator, charges),
             ))
         })
         .await?;
@@ -299,7 +309,8 @@ pub async fn show(
             })
             .collect(),
         report_version: report_version.filter(|v| *v > 0),
+        charges: charges.iter().map(|line| line_card(&page, line)).collect(),
     };
     let title = format!("{} {}", page.text("submission.title"), view.id);
-    page.render("pages/submission", &title, view)
+    page.render("pages/submission", &title, view).await
 }

@@ -9,12 +9,12 @@ use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::ids::{PhaseId, ScenarioId, SubmissionId};
 pub use crate::db::models::board_entries::Board;
-use crate::db::models::board_entries::{self, BoardKey};
+use crate::db::models::board_entries::{self, BoardKey, Rows};
 use crate::db::models::phases::{self, Phase};
 use crate::db::models::results::{self, EvaluationResult};
 use crate::db::models::scenarios::{self, Scenario};
 use crate::db::models::users::Role;
-use crate::db::models::{Page, jobs, package_versions};
+use crate::db::models::{jobs, package_versions};
 use crate::db::models::{submissions, teams};
 use crate::db::now_millis;
 use crate::error::AppError;
@@ -235,17 +235,18 @@ pub fn ranked_page(
         direction: metric.direction(),
         package_version,
     };
-    let (lines, total) = board_entries::ranked_page(conn, &key, over_budget, paging)?;
-    // The row just above the page: the first row's tie is with it.
+    let total = board_entries::board_size(conn, &key, over_budget)?;
+    let mut lines = board_entries::ranked_rows(
+        conn,
+        &key,
+        over_budget,
+        Rows::page_and_the_row_above(paging),
+    )?;
+    // The row just above the page, read with it: the first row's tie is with it.
     let above = match paging.offset() {
         0 => Vec::new(),
-        offset => {
-            let just_above = Page {
-                number: u32::try_from(offset).unwrap_or(u32::MAX),
-                size: 1,
-            };
-            board_entries::ranked_page(conn, &key, over_budget, just_above)?.0
-        }
+        _ if lines.is_empty() => Vec::new(),
+        _ => vec![lines.remove(0)],
     };
     let tie_rows: Vec<RankedResult> = above
         .iter()

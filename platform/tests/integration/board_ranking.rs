@@ -229,6 +229,34 @@ fn maintained(
         if lines.is_empty() {
             break;
         }
+        // The page read with the row above it (as the board's ties need it) is the row
+        // ranked just before the page, then the page itself.
+        let with_above = board_entries::ranked_rows(
+            conn,
+            key,
+            over_budget,
+            board_entries::Rows::page_and_the_row_above(page),
+        )?;
+        let shown = |lines: &[board_entries::RankedLine]| -> Vec<(usize, String)> {
+            lines
+                .iter()
+                .map(|l| (l.rank, l.entry.submission_id.0.clone()))
+                .collect()
+        };
+        let page_part = &with_above[usize::from(number > 1)..];
+        assert_eq!(shown(page_part), shown(&lines), "page {number}");
+        if number > 1 {
+            assert_eq!(
+                with_above[0].rank,
+                lines[0].rank - 1,
+                "the row above page {number}"
+            );
+            assert_eq!(
+                Some(&with_above[0].entry.submission_id.0),
+                rows.last().map(|row: &Row| &row.2),
+                "the row above page {number} is the last of the page before"
+            );
+        }
         // A submission's own rank (the report card's) agrees with the page it is on.
         for line in &lines {
             let own = board_entries::rank_of(conn, key, over_budget, &line.entry.submission_id)?;

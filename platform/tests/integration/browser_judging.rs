@@ -191,7 +191,7 @@ async fn judging_in_a_browser(backend: Backend) {
     .await;
     carol.resize(Size::Phone).await;
     expect_text(&carol, "#winners", "Team A").await;
-    expect_text(&carol, "#winners", "80000.00").await;
+    expect_text(&carol, "#winners", "¥80,000.00").await;
     expect_text(&carol, "#award-state", "公示中").await;
     carol
         .fill(

@@ -1,5 +1,6 @@
 //! Judging on both backends: rubric → panel → declarations → a conflicted judge blocked →
-//! scores → aggregation with exact totals; blind review hides names until the panel is done.
+//! scores → aggregation with exact totals (a trimmed mean from five judges); blind review
+//! hides names until the panel is done.
 
 use actix_web::test::TestRequest;
 use diesel::prelude::*;
@@ -28,6 +29,18 @@ fn rubric(blind: bool) -> Value {
         {"key": "report", "label": "Technical report", "kind": "judged", "weight": 20,
          "guidance": "1: no report; 10: clear, reproducible, deployable"},
     ]})
+}
+
+/// Sets the rubric of `kg-open` as its department (blind review or not).
+async fn set_rubric(app: &TestApp, blind: bool) {
+    let set = app
+        .put(
+            "/api/v1/scenarios/kg-open/rubric",
+            app.world.konggang.token(),
+            Some(rubric(blind)),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
 }
 
 async fn score(app: &TestApp, judge: &Actor, team: &str, report: i64) -> Reply {
@@ -343,14 +356,7 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
     let app = TestApp::new(backend).await;
     let w = app.world.clone();
     two_evaluated(&app).await;
-    let set = app
-        .put(
-            "/api/v1/scenarios/kg-open/rubric",
-            w.konggang.token(),
-            Some(rubric(true)),
-        )
-        .await;
-    assert_eq!(set.status, 200, "{:?}", set.body);
+    set_rubric(&app, true).await;
     let assigned = app
         .put(
             &format!("/api/v1/scenarios/kg-open/panel/{}", w.judge.id),
@@ -364,6 +370,12 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
         assigned.body
     );
     assert_eq!(declare(&app, &w.judge, json!([])).await.status, 200);
+    // A second judge, with ties to Team A's institution.
+    let xjtu = new_judge(&app, "judge-xjtu");
+    let panel = format!("/api/v1/scenarios/kg-open/panel/{}", xjtu.id);
+    assert_eq!(app.put(&panel, w.konggang.token(), None).await.status, 201);
+    let declared = declare(&app, &xjtu, json!(["Xi'an Jiaotong University"])).await;
+    assert_eq!(declared.status, 200);
     close_phases(&app, "kg-open");
 
     let finalists = "/api/v1/scenarios/kg-open/finalists";
@@ -374,6 +386,30 @@ async fn blind_review_hides_names_until_the_panel_finishes(backend: Backend) {
         assert!(!text.contains(name), "{name} in {text}");
     }
     assert_eq!(hidden.body["finalists"].as_array().unwrap().len(), 2);
+
+    // The conflicted judge is blocked and told why, without the team's name.
+    let blocked = score(&app, &xjtu, w.team_a.as_str(), 9).await;
+    assert_eq!(blocked.status, 403, "{:?}", blocked.body);
+    assert!(
+        blocked.message().contains("this finalist's institution"),
+        "{}",
+        blocked.message()
+    );
+    let xjtu_view = app.get(finalists, xjtu.token()).await;
+    let text = format!("{} {}", blocked.body, xjtu_view.body);
+    for name in ["Team A", "Team B", "Qinling Robotics"] {
+        assert!(!text.contains(name), "{name} in {text}");
+    }
+    assert_eq!(score(&app, &xjtu, w.team_b.as_str(), 6).await.status, 201);
+    // The department's log names the team.
+    let logged: Vec<String> = app.read(|conn| {
+        use jiebang_platform::db::schema::audit_log;
+        audit_log::table
+            .filter(audit_log::action.eq("judging.conflict_blocked"))
+            .select(audit_log::detail)
+            .load::<String>(conn)
+    });
+    assert!(logged[0].contains("team `Team A`"), "{logged:?}");
     let department = app
         .get("/api/v1/scenarios/kg-open/judging", w.konggang.token())
         .await;
@@ -410,14 +446,7 @@ async fn award_announcement_objections_and_final(backend: Backend) {
     app.submit("kg-open", &w.bob, w.team_b.as_str(), "image of team A")
         .await;
     let (team_a, team_b) = (w.team_a.as_str(), w.team_b.as_str());
-    let set = app
-        .put(
-            "/api/v1/scenarios/kg-open/rubric",
-            w.konggang.token(),
-            Some(rubric(false)),
-        )
-        .await;
-    assert_eq!(set.status, 200);
+    set_rubric(&app, false).await;
     let award_path = "/api/v1/scenarios/kg-open/award";
     let early = app
         .put(
@@ -519,6 +548,24 @@ async fn award_announcement_objections_and_final(backend: Backend) {
         "Close second, most accurate"
     );
     assert_eq!(public.body["finalists"].as_array().unwrap().len(), 2);
+    assert_eq!(public.body["finalists"][0]["place"], 1);
+    assert_eq!(
+        public.body["finalists"][0]["criteria"][3]["label"],
+        "Technical report"
+    );
+    let text = public.body.to_string();
+    for private in [
+        "image_digest",
+        "sha256:",
+        "submission_id",
+        "identical_image",
+        "judged",
+    ] {
+        assert!(
+            !text.contains(private),
+            "{private} in the public announcement: {text}"
+        );
+    }
 
     // Objections while the period runs, each answered once by the department.
     let anonymous = app.post(objections, None, json!({"text": "x"})).await;
@@ -654,8 +701,69 @@ async fn award_announcement_objections_and_final(backend: Backend) {
     }
 }
 
+/// From five judges on, a judged criterion drops its highest and lowest score before the
+/// mean; below five it is the plain mean; both show the spread.
+async fn five_judges_make_a_trimmed_mean(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let w = app.world.clone();
+    two_evaluated(&app).await;
+    set_rubric(&app, false).await;
+    let mut judges = Vec::new();
+    for n in 1..=5 {
+        let judge = new_judge(&app, &format!("judge-{n}"));
+        let path = format!("/api/v1/scenarios/kg-open/panel/{}", judge.id);
+        assert_eq!(app.put(&path, w.konggang.token(), None).await.status, 201);
+        assert_eq!(declare(&app, &judge, json!([])).await.status, 200);
+        judges.push(judge);
+    }
+    close_phases(&app, "kg-open");
+    // Team A: five sheets, 10 6 7 8 1 → 1 and 10 dropped, (6 + 7 + 8) / 3 = 7 → 14 points.
+    for (judge, report) in judges.iter().zip([10, 6, 7, 8, 1]) {
+        assert_eq!(
+            score(&app, judge, w.team_a.as_str(), report).await.status,
+            201
+        );
+    }
+    // Team B: four sheets, 8 6 7 3 → the mean, 6 → 12 points.
+    for (judge, report) in judges.iter().zip([8, 6, 7, 3]) {
+        assert_eq!(
+            score(&app, judge, w.team_b.as_str(), report).await.status,
+            201
+        );
+    }
+    let overview = app
+        .get("/api/v1/scenarios/kg-open/judging", w.konggang.token())
+        .await;
+    assert_eq!(overview.status, 200, "{:?}", overview.body);
+    let finalists = overview.body["finalists"].as_array().unwrap();
+    let of = |team: &str| finalists.iter().find(|f| f["team_id"] == team).unwrap();
+    let a = of(w.team_a.as_str());
+    let report_a = &a["criteria"][3];
+    assert_eq!(report_a["judged"]["judges"], 5);
+    assert_eq!(report_a["judged"]["trimmed"], true);
+    assert_eq!(report_a["judged"]["value"], 7.0);
+    assert_eq!(report_a["judged"]["spread"], 9);
+    assert_eq!(report_a["points"], 14.0);
+    // A: 50 + 20 + 5 (twice B's device-seconds) + 14.
+    assert_eq!(a["total"], 89.0);
+    let b = of(w.team_b.as_str());
+    let report_b = &b["criteria"][3];
+    assert_eq!(report_b["judged"]["judges"], 4);
+    assert_eq!(report_b["judged"]["trimmed"], false);
+    assert_eq!(report_b["judged"]["value"], 6.0);
+    assert_eq!(report_b["judged"]["spread"], 5);
+    assert_eq!(report_b["points"], 12.0);
+    // B: 50 × 0.79 / 0.89 = 44.38, + 20 + 10 + 12.
+    assert_eq!(b["total"], 86.38);
+    assert_eq!(
+        overview.body["panel_finished"], false,
+        "judge-5 owes B a sheet"
+    );
+}
+
 on_both_backends!(
     rubric_panel_conflicts_scores_and_totals,
     blind_review_hides_names_until_the_panel_finishes,
+    five_judges_make_a_trimmed_mean,
     award_announcement_objections_and_final
 );

@@ -91,6 +91,10 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         refused.text.contains("value=\"20\""),
         "the typed weight is kept"
     );
+    assert!(
+        refused.text.contains("指标 1</legend>") && !refused.text.contains("指标 0</legend>"),
+        "criteria counted from 1"
+    );
     let rubric = rubric_fields("30");
     let set = post(
         &app,
@@ -148,6 +152,12 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     )
     .await;
     assert_eq!(declared.status, StatusCode::SEE_OTHER, "{}", declared.text);
+    let panel = open(&app, &judge, "/console/judging/kg-open").await;
+    assert!(
+        panel.text.contains("id=\"declared\"") && panel.text.contains("无利益关系单位"),
+        "an empty declaration is shown as declared: {}",
+        panel.text
+    );
     let conflicted = sign_in(&app, &xjtu.token).await;
     let declared = post(
         &app,
@@ -158,6 +168,11 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     .await;
     assert_eq!(declared.status, StatusCode::SEE_OTHER);
     close_phases(&app, "kg-open");
+    let unscored = open(&app, &clerk, decision).await;
+    assert!(
+        unscored.text.contains("id=\"panel-unfinished\""),
+        "the award form warns while sheets are missing"
+    );
 
     // The scoring page: report card and PDF beside the form; others' scores only after.
     let score_a = format!("/console/judging/kg-open/finalists/{team_a}");
@@ -234,6 +249,17 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         page.text.contains("state-conflict"),
         "the block in the matrix"
     );
+    assert!(
+        page.text
+            .contains("您申报了与「Xi&#x27;an Jiaotong University」的关联"),
+        "the conflict in the page's language: {}",
+        page.text
+    );
+    assert!(
+        page.text.contains("id=\"rubric-locked\"") && !page.text.contains("id=\"rubric-form\""),
+        "a locked rubric is shown, not offered for editing"
+    );
+    assert!(!page.text.contains("id=\"panel-unfinished\""));
     assert!(page.text.contains("极差"), "spread shown");
     assert!(page.text.contains("与其他队伍提交的镜像完全相同"));
     assert!(page.text.contains(&format!(
@@ -316,8 +342,8 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     assert_eq!(public.status, StatusCode::OK, "{}", public.text);
     for wanted in [
         "Team B",
-        "60000.00",
-        "40000.00",
+        "¥60,000.00",
+        "¥40,000.00",
         "公示中",
         "(UTC+8)",
         "登录后可提出异议",
@@ -392,8 +418,29 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         "总分第一",
         "已核实",
         "judge-xjtu",
+        // The detail column in the page's language, not the CSV's English.
+        "实测 · 得分：准确率。",
+        "无利益关系单位",
+        "您申报了与「Xi&#x27;an Jiaotong University」的关联",
+        "2 位专家均值 7.5000",
+        "与 Team B 提交的镜像完全相同",
+        "公示中",
     ] {
-        assert!(record.text.contains(wanted), "{wanted}");
+        assert!(record.text.contains(wanted), "{wanted}: {}", record.text);
+    }
+    for english in [
+        "measured",
+        "conflict of interest",
+        "judges (min",
+        "same image as",
+        "objection_period",
+        "Z<",
+    ] {
+        assert!(
+            !record.text.contains(english),
+            "{english} in {}",
+            record.text
+        );
     }
     assert_eq!(
         open(&app, &judge, "/console/scenarios/kg-open/judging/record")

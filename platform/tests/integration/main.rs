@@ -63,5 +63,6 @@ mod uploads;
 mod utilisation;
 mod utilisation_browser;
 mod versions;
+mod voucher_rules;
 mod vouchers;
 mod vouchers_browser;

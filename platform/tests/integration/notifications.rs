@@ -201,7 +201,29 @@ async fn each_event_tells_the_right_people(backend: Backend) {
         kinds(&app, &w.alice).await.last().unwrap(),
         "announcement_published"
     );
-    // The last answer makes the result final: told at once, in the answer's transaction.
+    // Another scenario's award is final too, but nobody has been told yet: the sweep's.
+    app.state
+        .db
+        .write_blocking(|conn| {
+            use jiebang_platform::db::models::awards::{self, Award};
+            let id = jiebang_platform::db::ids::ScenarioId::from("kg-closed");
+            let now = jiebang_platform::db::now_millis();
+            let award = Award {
+                scenario_id: id.clone(),
+                reasons: String::new(),
+                objection_days: 5,
+                decided_by: None,
+                decided_at: now - 3,
+                announced_at: None,
+                objections_close_at: None,
+            };
+            awards::replace(conn, &award, &[])?;
+            awards::announce(conn, &id, now - 2, now - 1)?;
+            Ok(())
+        })
+        .unwrap();
+    // The last answer makes the result final: told at once, in the answer's transaction —
+    // its own scenario's finalists only.
     let last = open.body["id"].as_str().unwrap();
     post(
         &app,
@@ -210,6 +232,11 @@ async fn each_event_tells_the_right_people(backend: Backend) {
         json!({"text": "Within budget."}),
     )
     .await;
+    assert_eq!(
+        sweep(&app),
+        1,
+        "kg-open told by its answer, kg-closed left to the sweep"
+    );
     assert_eq!(sweep(&app), 0, "told once");
     for who in [&w.alice, &w.bob] {
         let body = inbox(&app, who).await;

@@ -29,7 +29,7 @@ async fn price_a100(app: &TestApp) {
 }
 
 /// Team A's institution, as its members find it on the team.
-async fn organization_of_team_a(app: &TestApp) -> String {
+pub(crate) async fn organization_of_team_a(app: &TestApp) -> String {
     let w = &app.world;
     let team = app
         .get(&format!("/api/v1/teams/{}", w.team_a), w.alice.token())
@@ -39,7 +39,7 @@ async fn organization_of_team_a(app: &TestApp) -> String {
 
 /// Issues a voucher for every evaluation to `organization`: `face` fen at `percent`, valid
 /// from yesterday for a month, with this yearly cap (the default when `None`).
-async fn issue(
+pub(crate) async fn issue(
     app: &TestApp,
     organization: &str,
     face: i64,
@@ -60,7 +60,7 @@ async fn issue(
     issued.body
 }
 
-async fn statement(app: &TestApp, organization: &str) -> Value {
+pub(crate) async fn statement(app: &TestApp, organization: &str) -> Value {
     let shown = app
         .get(
             &format!("/api/v1/organizations/{organization}/statement"),
@@ -72,7 +72,7 @@ async fn statement(app: &TestApp, organization: &str) -> Value {
 }
 
 /// The (cost, sponsored, subsidy, own) of each statement line, in fen.
-fn split_of(statement: &Value) -> Vec<(i64, i64, i64, i64)> {
+pub(crate) fn split_of(statement: &Value) -> Vec<(i64, i64, i64, i64)> {
     statement["lines"]
         .as_array()
         .unwrap()

@@ -1,5 +1,6 @@
 //! An organisation's compute account in a real headless Chromium at phone width, in
-//! Chinese: from the team page to the balance, the vouchers and the month's statement.
+//! Chinese: from the team page to the balance, the vouchers and the month's statement, and
+//! the charge on the submission's own page.
 
 use serde_json::json;
 
@@ -40,7 +41,7 @@ async fn an_organisation_account_on_a_phone(backend: Backend) {
     assert_eq!(voucher.status, 201, "{:?}", voucher.body);
     let token = app.worker_token();
     let worker = register_worker(&app, &token).await;
-    app.team_a_submits(b"an image on a voucher").await;
+    let submission = app.team_a_submits(b"an image on a voucher").await;
     evaluate_next(&app, &token, &worker, report(0.9, 1800.0)).await;
 
     let base = app.serve_http();
@@ -77,6 +78,23 @@ async fn an_organisation_account_on_a_phone(backend: Backend) {
         .script("document.getElementById('statement-totals').scrollIntoView()")
         .await;
     browser.screenshot("organization-phone-statement").await;
+
+    // The submission's own page says what its evaluation cost and who paid.
+    browser
+        .open(&format!("{base}/submissions/{submission}"))
+        .await;
+    browser
+        .expect_texts(&[
+            "算力费用",
+            "A100 · 1800.000 秒 × ¥20.00/小时 = ¥10.00",
+            "算力券补贴 ¥5.00 · 自付 ¥5.00",
+        ])
+        .await;
+    browser.expect_no_sideways_scroll().await;
+    browser
+        .script("document.getElementById('charges').scrollIntoView()")
+        .await;
+    browser.screenshot("submission-charge-phone").await;
     browser.close().await;
 }
 

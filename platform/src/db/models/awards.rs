@@ -76,19 +76,26 @@ pub fn replace(conn: &mut DbConnection, award: &Award, winners: &[Winner]) -> Qu
     Ok(())
 }
 
-/// Starts the objection period; false when the award was announced already.
 /// Announced awards that are final (the period over, every objection answered) and whose
-/// finalists have not been told yet.
-pub fn final_untold(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<ScenarioId>> {
+/// finalists have not been told yet: of every scenario, or of `only` that one.
+pub fn final_untold(
+    conn: &mut DbConnection,
+    now: i64,
+    only: Option<&ScenarioId>,
+) -> QueryResult<Vec<ScenarioId>> {
     let unanswered = objections::table
         .filter(objections::scenario_id.eq(awards::scenario_id))
         .filter(objections::answer.is_null());
-    awards::table
+    let mut query = awards::table
         .filter(awards::objections_close_at.le(now))
         .filter(awards::final_notified_at.is_null())
         .filter(diesel::dsl::not(diesel::dsl::exists(unanswered)))
         .select(awards::scenario_id)
-        .load(conn)
+        .into_boxed();
+    if let Some(scenario) = only {
+        query = query.filter(awards::scenario_id.eq(scenario));
+    }
+    query.load(conn)
 }
 
 /// Records that the finalists of an award were told it is final; false when already told
@@ -108,6 +115,7 @@ pub fn mark_final_told(
     Ok(changed == 1)
 }
 
+/// Starts the objection period; false when the award was announced already.
 pub fn announce(
     conn: &mut DbConnection,
     scenario: &ScenarioId,

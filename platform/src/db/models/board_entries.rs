@@ -199,7 +199,7 @@ fn on_board(key: &BoardKey, over_budget: OverBudget) -> OnBoard {
 /// the other tables' keys use the database's collation. Macros, so that reading a page and
 /// asking for its plans run the very same queries.
 macro_rules! entries_page {
-    ($key:expr, $over_budget:expr, $page:expr) => {
+    ($key:expr, $over_budget:expr, $rows:expr) => {
         board_entries::table
             .filter(on_board($key, $over_budget))
             .order((
@@ -210,8 +210,8 @@ macro_rules! entries_page {
                 board_entries::team_id.asc(),
                 board_entries::submission_id.asc(),
             ))
-            .limit($page.limit())
-            .offset($page.offset())
+            .limit($rows.limit)
+            .offset($rows.offset)
             .select(BoardEntry::as_select())
     };
 }
@@ -252,15 +252,60 @@ pub fn ranked_page(
     over_budget: OverBudget,
     page: Page,
 ) -> QueryResult<(Vec<RankedLine>, i64)> {
-    let total = board_size!(key, over_budget).get_result::<i64>(conn)?;
-    let entries: Vec<BoardEntry> = entries_page!(key, over_budget, page).load(conn)?;
+    let rows = Rows {
+        offset: page.offset(),
+        limit: page.limit(),
+    };
+    Ok((
+        ranked_rows(conn, key, over_budget, rows)?,
+        board_size(conn, key, over_budget)?,
+    ))
+}
+
+/// How many teams a board has.
+pub fn board_size(
+    conn: &mut DbConnection,
+    key: &BoardKey,
+    over_budget: OverBudget,
+) -> QueryResult<i64> {
+    board_size!(key, over_budget).get_result(conn)
+}
+
+/// A stretch of a board: `limit` rows after the first `offset`, in board order.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Rows {
+    /// `page` with the row just above it in front, where there is one: the first row's
+    /// tie is with that row, and reading both in one query walks the order index once
+    /// instead of twice (deep pages pay for every row they skip).
+    pub fn page_and_the_row_above(page: Page) -> Self {
+        let above = i64::from(page.offset() > 0);
+        Self {
+            offset: page.offset() - above,
+            limit: page.limit() + above,
+        }
+    }
+}
+
+/// The rows of `rows`' stretch of a board, ranked (a row's rank is its place on the board).
+pub fn ranked_rows(
+    conn: &mut DbConnection,
+    key: &BoardKey,
+    over_budget: OverBudget,
+    rows: Rows,
+) -> QueryResult<Vec<RankedLine>> {
+    let entries: Vec<BoardEntry> = entries_page!(key, over_budget, rows).load(conn)?;
     let mut names: HashMap<TeamId, String> = team_names!(entries).load(conn)?.into_iter().collect();
     let mut results: HashMap<SubmissionId, EvaluationResult> = results_of!(key, entries)
         .load::<EvaluationResult>(conn)?
         .into_iter()
         .map(|result| (result.submission_id.clone(), result))
         .collect();
-    let first_rank = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let first_rank = usize::try_from(rows.offset).unwrap_or(usize::MAX);
     let mut lines = Vec::with_capacity(entries.len());
     for (index, entry) in entries.into_iter().enumerate() {
         // A board has one row per team, so each name and result is taken once; both are
@@ -276,7 +321,7 @@ pub fn ranked_page(
             result,
         });
     }
-    Ok((lines, total))
+    Ok(lines)
 }
 
 /// Where `submission` stands on `key`'s board: its rank and the board's size, when it is its
@@ -331,9 +376,10 @@ pub fn ranked_page_plans(
     over_budget: OverBudget,
     page: Page,
 ) -> QueryResult<Vec<String>> {
-    let entries: Vec<BoardEntry> = entries_page!(key, over_budget, page).load(conn)?;
+    let rows = Rows::page_and_the_row_above(page);
+    let entries: Vec<BoardEntry> = entries_page!(key, over_budget, rows).load(conn)?;
     let mut lines = plan_of(conn, board_size!(key, over_budget))?;
-    lines.extend(plan_of(conn, entries_page!(key, over_budget, page))?);
+    lines.extend(plan_of(conn, entries_page!(key, over_budget, rows))?);
     lines.extend(plan_of(conn, team_names!(entries))?);
     lines.extend(plan_of(conn, results_of!(key, entries))?);
     Ok(lines)

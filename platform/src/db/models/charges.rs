@@ -219,6 +219,19 @@ pub fn of_organization_between(
         .load(conn)
 }
 
+/// Every charge of a submission (one per package version it was charged at, refunded ones
+/// too), oldest first.
+pub fn of_submission(
+    conn: &mut DbConnection,
+    submission: &SubmissionId,
+) -> QueryResult<Vec<Charge>> {
+    charges::table
+        .filter(charges::submission_id.eq(submission))
+        .order((charges::finished_at.asc(), charges::package_version.asc()))
+        .select(Charge::as_select())
+        .load(conn)
+}
+
 /// Sums of live charges for one town, organisation and month.
 #[derive(Debug, Clone, QueryableByName, Serialize)]
 pub struct Totals {

@@ -87,6 +87,10 @@ struct Selectable {
 struct RubricLine {
     #[serde(flatten)]
     row: RubricRow,
+    /// The row's number as people count, from 1 (`index` names the form's fields).
+    number: usize,
+    /// What the row is, in words: its measure, or "judged".
+    kind_label: String,
     kinds: Vec<Selectable>,
     measures: Vec<Selectable>,
 }
@@ -199,9 +203,14 @@ fn rubric_rows(criteria: &[Criterion]) -> Vec<RubricRow> {
         .collect()
 }
 
-/// The rows typed or stored, and blank ones to add criteria with (up to the limit).
-fn rubric_lines(page: &PageContext, mut rows: Vec<RubricRow>) -> Vec<RubricLine> {
-    let blanks = (MAX_CRITERIA.saturating_sub(rows.len())).min(2);
+/// The rows typed or stored and, while the rubric may still change, blank ones to add
+/// criteria with (up to the limit).
+fn rubric_lines(page: &PageContext, mut rows: Vec<RubricRow>, locked: bool) -> Vec<RubricLine> {
+    let blanks = if locked {
+        0
+    } else {
+        (MAX_CRITERIA.saturating_sub(rows.len())).min(2)
+    };
     for _ in 0..blanks {
         rows.push(RubricRow {
             index: rows.len(),
@@ -220,8 +229,25 @@ fn rubric_lines(page: &PageContext, mut rows: Vec<RubricRow>) -> Vec<RubricLine>
             })
             .collect()
     };
+    let label_of = |choices: &[Choice], value: &str| {
+        choices
+            .iter()
+            .find(|c| c.value == value)
+            .map(|c| c.label.clone())
+            .unwrap_or_default()
+    };
     rows.into_iter()
         .map(|row| RubricLine {
+            number: row.index + 1,
+            kind_label: if row.measure.is_empty() {
+                label_of(&kinds, &row.kind)
+            } else {
+                format!(
+                    "{} · {}",
+                    label_of(&kinds, &row.kind),
+                    label_of(&measures, &row.measure)
+                )
+            },
             kinds: select(&kinds, &row.kind),
             measures: select(&measures, &row.measure),
             row,
@@ -248,7 +274,10 @@ fn matrix(page: &PageContext, view: &JudgingView) -> (Vec<String>, Vec<MatrixRow
                 .map(|p| Cell {
                     state: p.state.to_string(),
                     label: page.text(&format!("judging.state_{}", p.state)),
-                    reason: p.reason.clone(),
+                    reason: p
+                        .reason
+                        .as_ref()
+                        .map(|c| super::panel::conflict_text(page, c)),
                 })
                 .collect(),
         })
@@ -322,7 +351,7 @@ fn summary(page: &PageContext, award: &AnnouncementView) -> AwardSummary {
             .iter()
             .map(|w| WinnerLine {
                 team: w.team_name.clone(),
-                amount: w.amount_cny.clone(),
+                amount: grouped_yuan(w.amount_fen),
                 reason: w.reason.clone(),
             })
             .collect(),
@@ -394,7 +423,7 @@ pub(super) async fn decision_view(
         rubric_set: view.rubric_set,
         blind,
         panel_finished: view.panel_finished,
-        rubric: rubric_lines(page, rows),
+        rubric: rubric_lines(page, rows, view.final_phase_closed),
         panel: view
             .panel
             .iter()
@@ -402,7 +431,11 @@ pub(super) async fn decision_view(
                 judge_id: j.judge_id.0.clone(),
                 name: format!("{} (@{})", j.display_name, j.login),
                 declared_at: j.declared_at.as_deref().map(when),
-                affiliations: j.affiliations.join("、"),
+                affiliations: if j.declared_at.is_some() && j.affiliations.is_empty() {
+                    page.text("judging.declared_none")
+                } else {
+                    j.affiliations.join("、")
+                },
             })
             .collect(),
         matrix_heads,
@@ -442,7 +475,7 @@ pub(super) async fn decision_view(
         problem_in: refusal.section.to_owned(),
     };
     let heading = page.text("judging.decision_title");
-    page.render("console/decision", &heading, data)
+    page.render("console/decision", &heading, data).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 use crate::auth::session::CsrfForm;
 use crate::auth::{CurrentUser, DepartmentOrAdmin};
 use crate::db::ids::{PhaseId, ScenarioId};
-use crate::db::models::organizations;
 use crate::db::models::phases::{PhaseForm, PhasePatch};
 use crate::db::models::scenarios::{ScenarioForm, ScenarioPatch, check_fields};
+use crate::db::models::{organizations, vouchers};
 use crate::error::AppError;
 use crate::pages::scenarios::pick;
 use crate::pages::{PageContext, see_other};
+use crate::services::awards::yuan;
 use crate::services::scenarios::{self as scenario_api, ScenarioView, detail_view, editable};
 use crate::validate::{Checks, FieldProblem};
 
@@ -37,7 +38,7 @@ pub async fn department(
     let own = (!user.is_admin()).then(|| user.departments.clone());
     let view = scenario_list(&page, user.visibility(), own, &query).await?;
     let title = page.text("console.department_title");
-    page.render("console/department", &title, view)
+    page.render("console/department", &title, view).await
 }
 
 /// The scenario form's fields as typed, so a refused form is shown again as it was sent.
@@ -232,6 +233,7 @@ async fn scenario_form_page(
             problem: problems.problem,
         },
     )
+    .await
 }
 
 /// `GET /console/scenarios/new`
@@ -322,6 +324,8 @@ struct EditPage {
     package_version: i32,
     /// What the version in force changed against the one before it, from version 2 on.
     package_changes: Option<super::package_changes::ChangesView>,
+    /// The department's free allowance per team per day, in CNY; empty when none.
+    sponsorship: String,
     /// The refused form's section (`details`, `phases`, `publish`) and why.
     problem_in: String,
     problem: Option<String>,
@@ -356,10 +360,16 @@ async fn edit_page(
                 &scenario.id,
                 scenario.package_version,
             )?;
-            Ok((detail_view(conn, scenario)?, from_catalog, changes))
+            let sponsorship = vouchers::sponsorship(conn, &id)?;
+            Ok((
+                detail_view(conn, scenario)?,
+                from_catalog,
+                sponsorship,
+                changes,
+            ))
         })
         .await?;
-    let (view, from_catalog, changes) = view;
+    let (view, from_catalog, sponsorship, changes) = view;
     let (problem_in, mut problems, typed) = match refusal {
         Some(refusal) => (refusal.section, refusal.problems, refusal.typed),
         None => ("", FormProblems::default(), None),
@@ -374,6 +384,7 @@ async fn edit_page(
                     "name" => page.text("console.phase_name"),
                     "opens_at" => page.text("console.opens_at"),
                     "closes_at" => page.text("console.closes_at"),
+                    "daily_cny_per_team" => page.text("console.sponsorship_daily"),
                     _ => field,
                 };
                 format!("{label}: {message}")
@@ -393,6 +404,7 @@ async fn edit_page(
         package_changes: changes
             .as_ref()
             .map(|c| super::package_changes::changes_view(page, c)),
+        sponsorship: sponsorship.map(yuan).unwrap_or_default(),
         modes: code_choices(page, "mode", &MODES),
         metrics: code_choices(page, "metric", &METRICS),
         phases: view
@@ -412,7 +424,7 @@ async fn edit_page(
         saved,
     };
     let title = data.title.clone();
-    let response = page.render("console/edit_scenario", &title, data)?;
+    let response = page.render("console/edit_scenario", &title, data).await?;
     Ok(response)
 }
 
@@ -428,7 +440,7 @@ pub async fn edit_scenario(
 
 /// Runs one edit with the API's function; back to the edit page, or the page again with
 /// the reason next to the section's form.
-async fn edit_with(
+pub(super) async fn edit_with(
     page: PageContext,
     user: CurrentUser,
     id: ScenarioId,

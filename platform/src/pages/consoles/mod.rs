@@ -1,5 +1,5 @@
 //! The consoles as pages: the department's (its scenarios, create, edit, phases, publish,
-//! judging and the award), the judge's (panels and scoring, every board, side-by-side
+//! sponsorship, judging and the award), the judge's (panels and scoring, every board, side-by-side
 //! comparison, reviews) and the operator's (workers, queue, utilisation). Every change goes
 //! through the same function as the JSON API; a refused form is shown again with the reason
 //! and nothing changed.
@@ -13,6 +13,7 @@ mod operator;
 mod package_changes;
 mod panel;
 mod record;
+mod sponsorship;
 mod utilisation;
 
 pub use admin::{admin, audit_log, create_organization, create_user, issue_token};
@@ -26,6 +27,7 @@ pub use judge::{compare, judge, review, review_page};
 pub use operator::operator;
 pub use panel::{declare, panel, score, score_page};
 pub use record::record;
+pub use sponsorship::sponsor;
 pub use utilisation::{utilisation, utilisation_csv};
 
 use actix_web::http::StatusCode;

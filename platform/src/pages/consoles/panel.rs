@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::pages::scenarios::{pick, when};
 use crate::pages::{PageContext, see_other};
 use crate::services::judging::{
-    self, DeclarationForm, JudgeFinalistView, JudgeView, SheetForm, SheetOutcome,
+    self, Conflict, DeclarationForm, JudgeFinalistView, JudgeView, SheetForm, SheetOutcome,
 };
 use crate::services::scenarios::visible;
 
@@ -55,6 +55,23 @@ pub(super) async fn panel_rows(
             closed: p.final_phase_closed,
         })
         .collect())
+}
+
+/// Why a judge may not score a finalist, in the page's language.
+pub(super) fn conflict_text(page: &PageContext, conflict: &Conflict) -> String {
+    let (key, institution, team) = match conflict {
+        Conflict::Member { team } => ("member", "", team.as_deref()),
+        Conflict::Affiliation { institution, team } => {
+            ("affiliation", institution.as_str(), team.as_deref())
+        }
+    };
+    match team {
+        Some(team) => page
+            .text(&format!("judging.conflict_{key}"))
+            .replace("{team}", team),
+        None => page.text(&format!("judging.conflict_{key}_hidden")),
+    }
+    .replace("{institution}", institution)
 }
 
 fn fixed(value: Option<f64>, digits: usize, unit: &str) -> String {
@@ -101,7 +118,7 @@ fn card(page: &PageContext, scenario: &ScenarioId, f: &JudgeFinalistView) -> Fin
         } else {
             "pending"
         },
-        conflict: f.conflict.clone(),
+        conflict: f.conflict.as_ref().map(|c| conflict_text(page, c)),
         identical_image: f.identical_image,
         identical_teams: f.identical_image_teams.as_ref().map(|t| t.join("、")),
         score_url: format!("/console/judging/{scenario}/finalists/{}", f.team_id),
@@ -161,6 +178,9 @@ struct PanelPage {
     names_hidden: bool,
     closed: bool,
     declared: bool,
+    /// When the judge declared, in Beijing time, and what (as stored, not as typed).
+    declared_at: Option<String>,
+    declared_list: String,
     affiliations: String,
     rubric: Vec<CriterionRow>,
     finalists: Vec<FinalistCard>,
@@ -185,6 +205,8 @@ async fn panel_view(
         names_hidden: view.names_hidden,
         closed: view.final_phase_closed,
         declared: view.declared,
+        declared_at: view.declared_at.as_deref().map(when),
+        declared_list: view.affiliations.join("、"),
         affiliations,
         rubric: rubric_rows(page, &view),
         finalists: view.finalists.iter().map(|f| card(page, id, f)).collect(),
@@ -193,7 +215,7 @@ async fn panel_view(
         title: title.clone(),
     };
     let heading = page.text("judging.panel_title").replace("{title}", &title);
-    page.render("console/panel", &heading, data)
+    page.render("console/panel", &heading, data).await
 }
 
 /// `GET /console/judging/{id}` — a panel judge's finalists, rubric and declaration.
@@ -409,13 +431,13 @@ async fn score_view(
         problem: problems
             .problem
             .or_else(|| (!problems.fields.is_empty()).then(|| page.text("errors.invalid_field"))),
-        blocked: finalist.conflict.clone(),
+        blocked: finalist.conflict.as_ref().map(|c| conflict_text(page, c)),
         finalist: card(page, id, finalist),
     };
     let heading = page
         .text("judging.score_title")
         .replace("{name}", &data.finalist.name);
-    page.render("console/score", &heading, data)
+    page.render("console/score", &heading, data).await
 }
 
 /// `GET /console/judging/{id}/finalists/{team}` — the finalist's report card and PDF beside
@@ -487,9 +509,9 @@ pub async fn score(
         Ok(SheetOutcome::Saved { .. }) => Ok(see_other(&format!(
             "/console/judging/{id}/finalists/{team}?saved=1"
         ))),
-        Ok(SheetOutcome::Blocked(reason)) => {
+        Ok(SheetOutcome::Blocked(conflict)) => {
             let blocked = FormProblems {
-                problem: Some(reason),
+                problem: Some(conflict_text(&page, &conflict)),
                 ..FormProblems::default()
             };
             let mut response =

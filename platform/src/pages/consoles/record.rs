@@ -6,11 +6,14 @@ use serde::Serialize;
 
 use crate::auth::DepartmentOrAdmin;
 use crate::db::ids::ScenarioId;
+use crate::db::models::judging::Criterion;
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::scenarios::{pick, when};
-use crate::services::judging::export;
+use crate::services::judging::Conflict;
+use crate::services::judging::aggregate::JudgedSummary;
+use crate::services::judging::export::{self, Wording};
 use crate::time::iso_time;
 
 use super::decision::load_record;
@@ -31,17 +34,86 @@ struct RecordPage {
     sections: Vec<Section>,
 }
 
+/// The record's words in the page's language.
+struct PageWords<'a>(&'a PageContext);
+
+impl PageWords<'_> {
+    fn text(&self, key: &str) -> String {
+        self.0.text(&format!("record.detail_{key}"))
+    }
+}
+
+impl Wording for PageWords<'_> {
+    fn criterion(&self, c: &Criterion) -> String {
+        let kind_words = self.0.code("criterion_kind", c.kind.as_str());
+        let kind = match c.measure {
+            Some(m) => format!("{kind_words} · {}", self.0.code("measure", m.as_str())),
+            None => kind_words,
+        };
+        self.text("criterion")
+            .replace("{kind}", &kind)
+            .replace("{label}", &c.label)
+            .replace("{guidance}", &c.guidance)
+            .trim()
+            .to_owned()
+    }
+
+    fn declared_none(&self) -> String {
+        self.0.text("judging.declared_none")
+    }
+
+    fn conflict(&self, conflict: &Conflict) -> String {
+        super::panel::conflict_text(self.0, conflict)
+    }
+
+    fn measured(&self, value: f64, share: f64) -> String {
+        self.text("measured")
+            .replace("{value}", &value.to_string())
+            .replace("{share}", &share.to_string())
+    }
+
+    fn judged(&self, j: &JudgedSummary, share: f64) -> String {
+        self.text(if j.trimmed { "trimmed_mean" } else { "mean" })
+            .replace("{value}", &format!("{:.4}", j.value))
+            .replace("{judges}", &j.judges.to_string())
+            .replace("{min}", &j.min.to_string())
+            .replace("{max}", &j.max.to_string())
+            .replace("{spread}", &j.spread.to_string())
+            .replace("{share}", &share.to_string())
+    }
+
+    fn unscored(&self, share: f64) -> String {
+        self.text("unscored").replace("{share}", &share.to_string())
+    }
+
+    fn same_image(&self, teams: &[String]) -> String {
+        self.text("same_image")
+            .replace("{teams}", &teams.join("、"))
+    }
+}
+
 /// The rows by section, sections in the order they first appear and rows in the record's
-/// order within each; times in Beijing time.
+/// order within each; times in Beijing time, the award's state in words.
 fn sections(page: &PageContext, rows: Vec<export::Row>) -> Vec<Section> {
     let mut sections: Vec<Section> = Vec::new();
     for row in rows {
         let [section, rest @ ..] = row;
         let mut cells: Vec<String> = rest.to_vec();
-        if let Some(at) = cells.last_mut()
-            && !at.is_empty()
+        // Times, in the `at` column or as a value (when objections close), in Beijing time;
+        // any other text is left as it is.
+        for cell in [4, 6] {
+            if let Some(text) = cells.get_mut(cell)
+                && !text.is_empty()
+            {
+                *text = when(text);
+            }
+        }
+        // The award's state in words (`final` → 结果已生效).
+        if section == "award"
+            && cells.get(3).is_some_and(|c| c == "state")
+            && let Some(state) = cells.get_mut(4)
         {
-            *at = when(at);
+            *state = page.text(&format!("judging.award_state_{state}"));
         }
         match sections.iter_mut().find(|s| s.name == section) {
             Some(found) => found.rows.push(cells),
@@ -70,9 +142,12 @@ pub async fn record(
             .iter()
             .map(|c| page.text(&format!("record.column_{c}")))
             .collect(),
-        sections: sections(&page, export::rows(&view, award.as_ref())),
+        sections: sections(
+            &page,
+            export::rows(&view, award.as_ref(), &PageWords(&page)),
+        ),
         title: title.clone(),
     };
     let heading = page.text("record.title").replace("{title}", &title);
-    page.render("console/record", &heading, data)
+    page.render("console/record", &heading, data).await
 }

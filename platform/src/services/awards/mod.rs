@@ -365,7 +365,9 @@ pub fn answer(
             format!("/scenarios/{}/announcement", scenario.id),
         ),
     )?;
-    notify_final(conn)?;
+    // This answer may be the last one of a period already over: the result is final now.
+    // Other scenarios' awards are the minute sweep's, not this request's.
+    tell_final(conn, Some(&scenario.id))?;
     Ok(objection_view(
         Objection {
             answer: Some(form.text.clone()),
@@ -379,13 +381,18 @@ pub fn answer(
 
 /// Tells every finalist team's members, once per award, that the award became final: the
 /// objection period is over and every objection answered. Run by the minute-by-minute sweep
-/// in `server.rs` (a period ends with no request to notice it) and right after an answer
-/// (which may be the last one); `final_notified_at` makes a second run tell nobody.
+/// in `server.rs` (a period ends with no request to notice it); an answer tells its own
+/// scenario's finalists at once. `final_notified_at` makes a second run tell nobody.
 /// Returns how many awards were told of.
 pub fn notify_final(conn: &mut DbConnection) -> Result<usize, AppError> {
+    tell_final(conn, None)
+}
+
+/// [`notify_final`] for every scenario, or for `only` that one.
+fn tell_final(conn: &mut DbConnection, only: Option<&ScenarioId>) -> Result<usize, AppError> {
     let now = now_millis();
     let mut told = 0;
-    for id in awards::final_untold(conn, now)? {
+    for id in awards::final_untold(conn, now, only)? {
         let Some(scenario) = scenarios::find(conn, &id)? else {
             continue;
         };

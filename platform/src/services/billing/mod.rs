@@ -8,6 +8,7 @@ pub mod statements;
 use jiebang_evaluator::protocol::{Device, Report};
 use serde::Serialize;
 
+use crate::auth::CurrentUser;
 use crate::db::ids::{OrganizationId, ScenarioId, TeamId, UserId, VoucherId};
 use crate::db::models::charges::{self, Charge, Debit};
 use crate::db::models::jobs::Job;
@@ -31,14 +32,19 @@ pub struct Metered {
     pub usage_millis: i64,
 }
 
-/// Measured seconds as whole milliseconds; `as` saturates, so a wild figure cannot wrap.
+/// Measured seconds as milliseconds, per started minute: a run is metered as its report
+/// shows a team its hidden run while the phase is open, so neither the statement nor the
+/// cost says more about a hidden run than the report does (exact figures could carry
+/// hidden answers out). `as` saturates, so a wild figure cannot wrap.
 fn millis(seconds: f64) -> i64 {
-    (seconds.max(0.0) * 1000.0).round() as i64
+    const MINUTE: u64 = 60_000;
+    let exact = (seconds.max(0.0) * 1000.0).round() as u64;
+    i64::try_from(exact.div_ceil(MINUTE).saturating_mul(MINUTE)).unwrap_or(i64::MAX)
 }
 
 /// What a report's run is charged for: its device-seconds on the model of the devices it
 /// held (as the worker's inventory names them), or, without accelerators, the CPU time of
-/// its sample and hidden runs.
+/// its sample and hidden runs; either without the disturbed timed runs that were repeated.
 pub fn metered(report: &Report, inventory: &[Device]) -> Metered {
     if report.device_seconds > 0.0 {
         let model = report
@@ -53,15 +59,10 @@ pub fn metered(report: &Report, inventory: &[Device]) -> Metered {
             usage_millis: millis(report.device_seconds),
         };
     }
-    let cpu: f64 = [&report.sample, &report.hidden]
-        .into_iter()
-        .flatten()
-        .map(|run| run.resources.cpu_seconds)
-        .sum();
     Metered {
         kind: Resource::CpuCore,
         model: String::new(),
-        usage_millis: millis(cpu),
+        usage_millis: millis(report.charged_cpu_seconds()),
     }
 }
 
@@ -69,6 +70,25 @@ pub fn metered(report: &Report, inventory: &[Device]) -> Metered {
 pub fn cost_fen(usage_millis: i64, fen_per_hour: i64) -> i64 {
     let product = i128::from(usage_millis) * i128::from(fen_per_hour);
     i64::try_from((product + 1_800_000) / 3_600_000).unwrap_or(i64::MAX)
+}
+
+/// CNY with up to two decimals as integer fen, read exactly (never through a float).
+pub fn parse_cny(value: &str) -> Result<i64, String> {
+    let bad = || format!("`{value}` is not an amount in CNY such as 12.50");
+    let (whole, fraction) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let fen: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(fen))
+        .ok_or_else(bad)
 }
 
 /// A voucher as the split sees it.
@@ -312,6 +332,18 @@ pub fn refund(
         )?;
     }
     Ok(returned)
+}
+
+/// Sets (or, with 0, ends) the scenario's sponsorship as `user` may: its department's staff
+/// and admins; 404 for a scenario the user cannot see. The API and the console both.
+pub fn sponsor(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &ScenarioId,
+    daily_fen_per_team: i64,
+) -> Result<(), AppError> {
+    crate::services::scenarios::editable(conn, id, user)?;
+    vouchers::sponsor(conn, id, daily_fen_per_team, Some(&user.id))
 }
 
 /// What could pay for one more evaluation now, in fen.

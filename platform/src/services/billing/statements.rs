@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::periods::{month_of, month_range, year_range};
 use crate::auth::CurrentUser;
 use crate::db::DbConnection;
-use crate::db::ids::{OrganizationId, VoucherId};
+use crate::db::ids::{OrganizationId, SubmissionId, VoucherId};
 use crate::db::models::charges::{self, Charge};
 use crate::db::models::organizations::{self, Organization};
 use crate::db::models::prices::Resource;
@@ -103,6 +103,54 @@ pub struct Line {
     pub refunded: bool,
 }
 
+impl Line {
+    fn of(charge: Charge, team: String) -> Self {
+        Self {
+            finished_at: iso_time(charge.finished_at),
+            team,
+            submission_id: charge.submission_id.0,
+            package_version: charge.package_version,
+            scenario_id: charge.scenario_id.0,
+            resource: charge.kind,
+            model: charge.model,
+            usage_millis: charge.usage_millis,
+            fen_per_hour: charge.fen_per_hour,
+            cost_fen: charge.cost_fen,
+            sponsored_fen: charge.sponsored_fen,
+            subsidy_fen: charge.subsidy_fen,
+            own_fen: charge.own_fen,
+            refunded: charge.refunded_at.is_some(),
+        }
+    }
+}
+
+/// What a submission's evaluations were charged, as its report shows them: the price in
+/// force when each finished, and who paid which part. Shown to whoever may read the
+/// report; none for a team without an organisation or while no price applied.
+pub fn of_submission(
+    conn: &mut DbConnection,
+    submission: &SubmissionId,
+) -> Result<Vec<Line>, AppError> {
+    let found = charges::of_submission(conn, submission)?;
+    lines_of(conn, found)
+}
+
+/// The charges as statement lines, each with its team's name.
+fn lines_of(conn: &mut DbConnection, found: Vec<Charge>) -> Result<Vec<Line>, AppError> {
+    let team_ids: Vec<_> = found.iter().map(|c| c.team_id.clone()).collect();
+    let names = teams::names(conn, &team_ids)?;
+    Ok(found
+        .into_iter()
+        .map(|charge| {
+            let team = names
+                .get(&charge.team_id)
+                .cloned()
+                .unwrap_or_else(|| charge.team_id.0.clone());
+            Line::of(charge, team)
+        })
+        .collect())
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Sums {
     pub evaluations: i64,
@@ -149,36 +197,11 @@ pub fn statement(
     let range = month_range(&month)
         .ok_or_else(|| AppError::invalid("month", format!("`{month}` is not YYYY-MM")))?;
     let found = charges::of_organization_between(conn, &organization.id, range)?;
-    let team_ids: Vec<_> = found.iter().map(|c| c.team_id.clone()).collect();
-    let names = teams::names(conn, &team_ids)?;
     let mut totals = Sums::default();
-    let lines = found
-        .into_iter()
-        .map(|charge| {
-            if charge.refunded_at.is_none() {
-                totals.add(&charge);
-            }
-            Line {
-                finished_at: iso_time(charge.finished_at),
-                team: names
-                    .get(&charge.team_id)
-                    .cloned()
-                    .unwrap_or_else(|| charge.team_id.0.clone()),
-                submission_id: charge.submission_id.0,
-                package_version: charge.package_version,
-                scenario_id: charge.scenario_id.0,
-                resource: charge.kind,
-                model: charge.model,
-                usage_millis: charge.usage_millis,
-                fen_per_hour: charge.fen_per_hour,
-                cost_fen: charge.cost_fen,
-                sponsored_fen: charge.sponsored_fen,
-                subsidy_fen: charge.subsidy_fen,
-                own_fen: charge.own_fen,
-                refunded: charge.refunded_at.is_some(),
-            }
-        })
-        .collect();
+    for charge in found.iter().filter(|c| c.refunded_at.is_none()) {
+        totals.add(charge);
+    }
+    let lines = lines_of(conn, found)?;
     let vouchers: Vec<VoucherView> = vouchers::of_organization(conn, &organization.id)?
         .into_iter()
         .map(|v| VoucherView::of(v, now))

@@ -1,4 +1,4 @@
-//! The split of a cost between vouchers, in exact fen.
+//! The split of a cost between vouchers, and amounts typed in CNY, in exact fen.
 
 use super::*;
 
@@ -13,6 +13,17 @@ fn payer(id: &str, balance_fen: i64, percent: i64, yearly_cap_fen: i64) -> Payer
 
 fn paid(debits: &[(VoucherId, i64)]) -> Vec<(&str, i64)> {
     debits.iter().map(|(id, fen)| (id.as_str(), *fen)).collect()
+}
+
+#[test]
+fn use_is_metered_per_started_minute() {
+    assert_eq!(millis(0.0), 0);
+    assert_eq!(millis(0.001), 60_000);
+    assert_eq!(millis(60.0), 60_000);
+    assert_eq!(millis(60.0004), 60_000, "to the millisecond first");
+    assert_eq!(millis(1800.2), 1_860_000);
+    assert_eq!(millis(-5.0), 0);
+    assert_eq!(millis(f64::INFINITY), i64::MAX);
 }
 
 #[test]
@@ -61,4 +72,22 @@ fn vouchers_pay_their_rate_earliest_expiry_first_within_balance_and_cap() {
     );
     // A share rounds down: 50 % of 3 fen is 1 fen.
     assert_eq!(paid(&split(3, &[payer("a", 10, 50, cap)], 0)), [("a", 1)]);
+}
+
+#[test]
+fn amounts_are_read_exactly_in_fen() {
+    assert_eq!(parse_cny("3000000"), Ok(300_000_000));
+    assert_eq!(parse_cny("12.5"), Ok(1250));
+    assert_eq!(parse_cny("0.07"), Ok(7));
+    for bad in [
+        "",
+        "1.234",
+        "-1",
+        "1e3",
+        "abc",
+        ".5",
+        "99999999999999999999",
+    ] {
+        assert!(parse_cny(bad).is_err(), "{bad}");
+    }
 }

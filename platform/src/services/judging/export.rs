@@ -1,7 +1,9 @@
 //! The whole judging record as CSV: rubric, panel and declarations, conflicts, every sheet,
 //! the aggregation, the award and the objections with their answers — one row per fact.
 
-use super::views::JudgingView;
+use super::aggregate::JudgedSummary;
+use super::views::{Conflict, JudgingView};
+use crate::db::models::judging::Criterion;
 use crate::services::awards::AnnouncementView;
 
 /// The CSV's columns, in order.
@@ -31,6 +33,70 @@ pub fn field(value: &str) -> String {
     }
 }
 
+/// The words of the record's `detail` column: English in the CSV, the reader's language on
+/// the printable page. Figures are the same in both.
+pub trait Wording {
+    /// A rubric criterion: its kind (with what it measures), name and guidance.
+    fn criterion(&self, criterion: &Criterion) -> String;
+    /// A declaration that names no institution.
+    fn declared_none(&self) -> String;
+    fn conflict(&self, conflict: &Conflict) -> String;
+    /// A measured criterion's value and the finalist's share of the weight.
+    fn measured(&self, value: f64, share: f64) -> String;
+    /// The judges' scores of a judged criterion combined, and the share.
+    fn judged(&self, judged: &JudgedSummary, share: f64) -> String;
+    /// A judged criterion nobody has scored.
+    fn unscored(&self, share: f64) -> String;
+    /// Other teams that submitted the finalist's image.
+    fn same_image(&self, teams: &[String]) -> String;
+}
+
+/// The CSV's words.
+pub struct English;
+
+impl Wording for English {
+    fn criterion(&self, c: &Criterion) -> String {
+        let kind = c
+            .measure
+            .map_or_else(|| c.kind.to_string(), |m| format!("{} {m}", c.kind));
+        format!("{kind}: {}. {}", c.label, c.guidance)
+            .trim()
+            .to_owned()
+    }
+
+    fn declared_none(&self) -> String {
+        "none".to_owned()
+    }
+
+    fn conflict(&self, conflict: &Conflict) -> String {
+        conflict.to_string()
+    }
+
+    fn measured(&self, value: f64, share: f64) -> String {
+        format!("measured {value}; share {share}")
+    }
+
+    fn judged(&self, j: &JudgedSummary, share: f64) -> String {
+        format!(
+            "{} {:.4} of {} judges (min {}, max {}, spread {}); share {share}",
+            if j.trimmed { "trimmed mean" } else { "mean" },
+            j.value,
+            j.judges,
+            j.min,
+            j.max,
+            j.spread,
+        )
+    }
+
+    fn unscored(&self, share: f64) -> String {
+        format!("no score; share {share}")
+    }
+
+    fn same_image(&self, teams: &[String]) -> String {
+        format!("same image as {}", teams.join("; "))
+    }
+}
+
 /// One fact of the record, in the order of [`COLUMNS`].
 pub type Row = [String; 8];
 
@@ -45,7 +111,8 @@ impl Sheet {
 /// The record of a scenario's judging and, when there is one, its award, as CSV.
 pub fn csv(judging: &JudgingView, award: Option<&AnnouncementView>) -> String {
     let mut out = String::new();
-    for cells in std::iter::once(COLUMNS.map(str::to_owned)).chain(rows(judging, award)) {
+    let rows = rows(judging, award, &English);
+    for cells in std::iter::once(COLUMNS.map(str::to_owned)).chain(rows) {
         let line: Vec<String> = cells.iter().map(|c| field(c)).collect();
         out.push_str(&line.join(","));
         out.push_str("\r\n");
@@ -54,8 +121,12 @@ pub fn csv(judging: &JudgingView, award: Option<&AnnouncementView>) -> String {
 }
 
 /// The record's facts, one row each, without the header: the CSV and the printable page
-/// show the same rows.
-pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row> {
+/// show the same rows, each in its `words`.
+pub fn rows(
+    judging: &JudgingView,
+    award: Option<&AnnouncementView>,
+    words: &dyn Wording,
+) -> Vec<Row> {
     let mut out = Sheet(Vec::new());
     let scenario = judging.scenario_id.as_str();
     out.row([
@@ -69,10 +140,7 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
         "",
     ]);
     for c in &judging.rubric {
-        let kind = c
-            .measure
-            .map_or_else(|| c.kind.to_string(), |m| format!("{} {m}", c.kind));
-        let detail = format!("{kind}: {}. {}", c.label, c.guidance);
+        let detail = words.criterion(c);
         out.row([
             "rubric",
             scenario,
@@ -80,7 +148,7 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
             "",
             &c.criterion,
             &c.weight.to_string(),
-            detail.trim(),
+            &detail,
             "",
         ]);
     }
@@ -97,6 +165,7 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
             &judge.assigned_at,
         ]);
         if judge.declared_at.is_some() && judge.affiliations.is_empty() {
+            let none = words.declared_none();
             out.row([
                 "declaration",
                 scenario,
@@ -104,7 +173,7 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
                 "",
                 "",
                 "",
-                "none",
+                &none,
                 declared,
             ]);
         }
@@ -121,8 +190,10 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
             ]);
         }
     }
-    for p in judging.progress.iter().filter(|p| p.reason.is_some()) {
-        let reason = p.reason.as_deref().unwrap_or("");
+    for p in &judging.progress {
+        let Some(reason) = p.reason.as_ref().map(|c| words.conflict(c)) else {
+            continue;
+        };
         out.row([
             "conflict",
             scenario,
@@ -130,7 +201,7 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
             &p.team_name,
             "",
             "",
-            reason,
+            &reason,
             "",
         ]);
     }
@@ -169,18 +240,9 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
     for f in &judging.finalists {
         for c in &f.criteria {
             let detail = match (&c.measured, &c.judged) {
-                (Some(value), _) => format!("measured {value}; share {}", c.share),
-                (_, Some(j)) => format!(
-                    "{} {:.4} of {} judges (min {}, max {}, spread {}); share {}",
-                    if j.trimmed { "trimmed mean" } else { "mean" },
-                    j.value,
-                    j.judges,
-                    j.min,
-                    j.max,
-                    j.spread,
-                    c.share
-                ),
-                _ => format!("no score; share {}", c.share),
+                (Some(value), _) => words.measured(*value, c.share),
+                (_, Some(j)) => words.judged(j, c.share),
+                _ => words.unscored(c.share),
             };
             out.row([
                 "aggregate",
@@ -196,7 +258,7 @@ pub fn rows(judging: &JudgingView, award: Option<&AnnouncementView>) -> Vec<Row>
         let flagged = if f.identical_image_teams.is_empty() {
             String::new()
         } else {
-            format!("same image as {}", f.identical_image_teams.join("; "))
+            words.same_image(&f.identical_image_teams)
         };
         out.row([
             "total",

@@ -33,8 +33,8 @@ use crate::validate::{Checks, FieldProblem};
 
 use record::Record;
 pub use views::{
-    FinalistAggregate, JudgeFinalistView, JudgeView, JudgingView, PanelJudgeView, PanelSummary,
-    ProgressState, ProgressView, RubricView, SheetView,
+    Conflict, FinalistAggregate, JudgeFinalistView, JudgeView, JudgingView, PanelJudgeView,
+    PanelSummary, ProgressState, ProgressView, RubricView, SheetView,
 };
 
 /// The most criteria a rubric may have.
@@ -457,8 +457,12 @@ fn normalised(name: &str) -> String {
 /// The outcome of a judge's attempt to score a finalist; a block is recorded in the audit
 /// log, so it is an outcome the transaction keeps, and the handler answers 403.
 pub enum SheetOutcome {
-    Saved { sheet: SheetView, created: bool },
-    Blocked(String),
+    Saved {
+        sheet: SheetView,
+        created: bool,
+    },
+    /// The conflict as the judge is told it (blind review hides the team's name).
+    Blocked(Conflict),
 }
 
 /// A panel judge's sheet for one finalist: one 1–10 score per judged criterion.
@@ -496,16 +500,17 @@ pub fn submit_sheet(
         .iter()
         .find(|f| &f.team_id == team)
         .ok_or_else(|| AppError::missing("finalist", team).with("scenario", id))?;
-    if let Some(reason) = record.conflict(&judge.id, finalist) {
+    if let Some(conflict) = record.conflict(&judge.id, finalist) {
+        // The log names the team: it is read by the department, not by the judge.
         audit::record(
             conn,
             Some(&judge.id),
             "judging.conflict_blocked",
             "scenario",
             record.scenario.id.as_str(),
-            serde_json::json!({ "team_id": team, "reason": reason }),
+            serde_json::json!({ "team_id": team, "reason": conflict.to_string() }),
         )?;
-        return Ok(SheetOutcome::Blocked(reason));
+        return Ok(SheetOutcome::Blocked(conflict.told(record.names_hidden())));
     }
     let scores = checked_scores(&record, &judge.id, team, form)?;
     let sheet = ScoreSheet {

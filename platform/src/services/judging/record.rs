@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Finalist, final_phase, finalists, normalised};
+use super::{Conflict, Finalist, final_phase, finalists, normalised};
 use crate::db::DbConnection;
 use crate::db::ids::{TeamId, UserId};
 use crate::db::models::judging::{
@@ -78,27 +78,22 @@ impl Record {
     }
 
     /// Why the judge may not score the finalist, if they may not.
-    pub(super) fn conflict(&self, judge: &UserId, finalist: &Finalist) -> Option<String> {
+    pub(super) fn conflict(&self, judge: &UserId, finalist: &Finalist) -> Option<Conflict> {
+        let team = Some(finalist.team_name.clone());
         if self
             .members
             .get(&finalist.team_id)
             .is_some_and(|ids| ids.contains(judge))
         {
-            return Some(format!(
-                "conflict of interest: you are a member of team `{}`",
-                finalist.team_name
-            ));
+            return Some(Conflict::Member { team });
         }
         let institution = normalised(&finalist.institution);
         self.affiliations
             .iter()
             .find(|a| &a.judge_id == judge && normalised(&a.institution) == institution)
-            .map(|a| {
-                format!(
-                    "conflict of interest: you declared an affiliation with `{}`, the \
-                     institution of team `{}`",
-                    a.institution, finalist.team_name
-                )
+            .map(|a| Conflict::Affiliation {
+                institution: a.institution.clone(),
+                team,
             })
     }
 

@@ -34,6 +34,71 @@ impl RubricView {
     }
 }
 
+/// Why a judge may not score a finalist. Serialised as its English sentence (the API's
+/// `conflict` and `reason`); pages word it in the reader's language from its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// The judge is a member of the team.
+    Member {
+        /// `None` when blind review hides it from the judge.
+        team: Option<String>,
+    },
+    /// The judge declared an affiliation with the team's institution.
+    Affiliation {
+        /// As the judge declared it.
+        institution: String,
+        /// `None` when blind review hides it from the judge.
+        team: Option<String>,
+    },
+}
+
+impl Conflict {
+    /// The conflict as a judge is told it: without the team's name while blind review
+    /// hides names (the institution stays: it is the judge's own declaration).
+    pub fn told(self, names_hidden: bool) -> Self {
+        if !names_hidden {
+            return self;
+        }
+        match self {
+            Self::Member { .. } => Self::Member { team: None },
+            Self::Affiliation { institution, .. } => Self::Affiliation {
+                institution,
+                team: None,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("conflict of interest: ")?;
+        match self {
+            Self::Member { team: Some(team) } => write!(f, "you are a member of team `{team}`"),
+            Self::Member { team: None } => f.write_str("you are a member of this finalist's team"),
+            Self::Affiliation {
+                institution,
+                team: Some(team),
+            } => write!(
+                f,
+                "you declared an affiliation with `{institution}`, the institution of team `{team}`"
+            ),
+            Self::Affiliation {
+                institution,
+                team: None,
+            } => write!(
+                f,
+                "you declared an affiliation with `{institution}`, this finalist's institution"
+            ),
+        }
+    }
+}
+
+impl Serialize for Conflict {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// A judge's submitted sheet for one finalist.
 #[derive(Debug, Clone, Serialize)]
 pub struct SheetView {
@@ -84,7 +149,7 @@ pub struct JudgeFinalistView {
     /// The team's technical report (its latest in the final phase), if it attached one.
     pub technical_report: Option<ReportLink>,
     /// Why this judge may not score the finalist, if they may not.
-    pub conflict: Option<String>,
+    pub conflict: Option<Conflict>,
     pub my_sheet: Option<SheetView>,
     /// Other judges' sheets: `null` until this judge has submitted their own.
     pub others: Option<Vec<SheetView>>,
@@ -98,6 +163,8 @@ pub struct JudgeView {
     pub final_phase_closed: bool,
     pub rubric: Vec<Criterion>,
     pub declared: bool,
+    /// When this judge last declared, if they have.
+    pub declared_at: Option<String>,
     pub affiliations: Vec<String>,
     pub finalists: Vec<JudgeFinalistView>,
 }
@@ -200,7 +267,7 @@ pub struct ProgressView {
     pub team_id: TeamId,
     pub team_name: String,
     pub state: ProgressState,
-    pub reason: Option<String>,
+    pub reason: Option<Conflict>,
 }
 
 #[derive(Debug, Serialize)]
@@ -370,7 +437,7 @@ pub(super) fn judge_view(record: &Record, judge: &CurrentUser) -> JudgeView {
                 identical_image: !record.same_image_as(&finalist.team_id).is_empty(),
                 identical_image_teams: (!hidden).then(|| record.same_image_as(&finalist.team_id)),
                 technical_report: record.report_of(&finalist.team_id),
-                conflict: record.conflict(&judge.id, finalist),
+                conflict: record.conflict(&judge.id, finalist).map(|c| c.told(hidden)),
                 my_sheet: mine.map(|s| sheet_view(record, s)),
                 others,
             }
@@ -387,6 +454,7 @@ pub(super) fn judge_view(record: &Record, judge: &CurrentUser) -> JudgeView {
         final_phase_closed: record.closed,
         rubric: record.criteria.clone(),
         declared: member.is_some_and(|row| row.member.declared_at.is_some()),
+        declared_at: member.and_then(|row| row.member.declared_at.map(iso_time)),
         affiliations: affiliations_of(record, &judge.id),
         finalists,
     }
