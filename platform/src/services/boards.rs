@@ -138,12 +138,18 @@ pub async fn board_of(
     let (blobs, cache) = (state.blobs.clone(), state.ties.clone());
     let metric = view.metric_name;
     let board = view.board;
-    // CPU work (a bootstrap per uncached pair), so on the blocking pool as database work is.
-    let ties = tokio::task::spawn_blocking(move || {
-        crate::db::background_priority();
+    // CPU work (a bootstrap per uncached pair), so on the blocking pool as database work
+    // is; once every pair is cached (a board looked at again) the answer is a few look-ups,
+    // given without another trip through the pool.
+    let ties = if !significance::ties_need_work(&cache, board, &ranked) {
         significance::adjacent_ties(&blobs, &cache, metric, board, &ranked)
-    })
-    .await?;
+    } else {
+        tokio::task::spawn_blocking(move || {
+            crate::db::background_priority();
+            significance::adjacent_ties(&blobs, &cache, metric, board, &ranked)
+        })
+        .await?
+    };
     // A tie per row of `ranked` but its first, which is the row above the page when there
     // is one: matched from the end, the page's first row of the whole board keeps none.
     for (row, tie) in view.rows.iter_mut().rev().zip(ties.iter().rev()) {

@@ -134,6 +134,24 @@ pub fn adjacent_ties(
         .collect()
 }
 
+/// Whether [`adjacent_ties`] on `rows` would read stored files or run a bootstrap: some
+/// adjacent pair with per-item data on both sides is not cached yet. When not, its answer
+/// is a few map look-ups, cheap enough for any thread.
+pub fn ties_need_work(cache: &TieCache, board: Board, rows: &[RankedResult]) -> bool {
+    rows.windows(2).any(|pair| {
+        let (upper, lower) = (&pair[0], &pair[1]);
+        upper.items_digest.is_some()
+            && lower.items_digest.is_some()
+            && cache
+                .get(&(
+                    upper.submission_id.clone(),
+                    lower.submission_id.clone(),
+                    board,
+                ))
+                .is_none()
+    })
+}
+
 /// For each (upper, lower) pair, the probability that upper truly scores better than lower
 /// on `board`; `None` where either lacks comparable data. Cached probabilities are looked
 /// up; the others are computed side by side on the machine's cores, then cached. CPU work:
