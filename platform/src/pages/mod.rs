@@ -26,7 +26,6 @@ pub mod utilisation_chart;
 
 use std::future::{Future, ready};
 use std::pin::Pin;
-use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::dev::Payload;
@@ -362,10 +361,12 @@ impl PageContext {
         error_text::field_problem(&self.state.site.catalogs, self.lang, problem)
     }
 
-    /// The page, rendered from `template` with `view` as `page`, inside the layout. The
-    /// template runs on the blocking pool: rendering a board costs milliseconds of CPU, and
-    /// on actix's few request threads it would hold up every request queued behind it,
-    /// `/healthz` and workers' heartbeats included.
+    /// The page, rendered from `template` with `view` as `page`, inside the layout. Async
+    /// so that rendering can move off the request thread without touching its callers;
+    /// it renders in place because moving it to the blocking pool was measured (quiet
+    /// leaderboard bench, docs/benchmarks.md) to leave `/healthz` beside 32 page clients
+    /// as slow as before while the server's memory grew by half again (every pool thread
+    /// that renders keeps an allocator arena of its own).
     pub async fn render(
         &self,
         template: &str,
@@ -418,13 +419,7 @@ impl PageContext {
             "asset_version": self.state.site.asset_version,
             "page": page,
         });
-        let (site, template) = (Arc::clone(&self.state.site), template.to_owned());
-        let html = tokio::task::spawn_blocking(move || {
-            crate::db::background_priority();
-            site.render(&template, &data)
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("rendering a page: {e}")))??;
+        let html = self.state.site.render(template, &data)?;
         let mut response = HttpResponse::Ok();
         response
             .content_type("text/html; charset=utf-8")
