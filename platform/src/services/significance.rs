@@ -134,6 +134,14 @@ pub fn adjacent_ties(
         .collect()
 }
 
+fn pair_key(upper: &RankedResult, lower: &RankedResult, board: Board) -> PairKey {
+    (
+        upper.submission_id.clone(),
+        lower.submission_id.clone(),
+        board,
+    )
+}
+
 /// Whether [`adjacent_ties`] on `rows` would read stored files or run a bootstrap: some
 /// adjacent pair with per-item data on both sides is not cached yet. When not, its answer
 /// is a few map look-ups, cheap enough for any thread.
@@ -142,13 +150,7 @@ pub fn ties_need_work(cache: &TieCache, board: Board, rows: &[RankedResult]) -> 
         let (upper, lower) = (&pair[0], &pair[1]);
         upper.items_digest.is_some()
             && lower.items_digest.is_some()
-            && cache
-                .get(&(
-                    upper.submission_id.clone(),
-                    lower.submission_id.clone(),
-                    board,
-                ))
-                .is_none()
+            && cache.get(&pair_key(upper, lower, board)).is_none()
     })
 }
 
@@ -163,13 +165,7 @@ pub fn probabilities(
     board: Board,
     pairs: &[(&RankedResult, &RankedResult)],
 ) -> Vec<Option<f64>> {
-    let key = |(upper, lower): &(&RankedResult, &RankedResult)| {
-        (
-            upper.submission_id.clone(),
-            lower.submission_id.clone(),
-            board,
-        )
-    };
+    let key = |(upper, lower): &(&RankedResult, &RankedResult)| pair_key(upper, lower, board);
     let mut known: Vec<Option<Option<f64>>> =
         pairs.iter().map(|pair| cache.get(&key(pair))).collect();
     let missing: Vec<usize> = (0..pairs.len()).filter(|&i| known[i].is_none()).collect();

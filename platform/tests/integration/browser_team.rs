@@ -411,6 +411,37 @@ async fn new_pages_fit_a_phone(backend: Backend) {
     expect_text(&clerk, "#id-error", "小写字母").await;
     clerk.screenshot("department-form-errors-phone-zh").await;
     fits(&clerk, "the refused department form").await;
+    // The edit page with the package upload and the sponsorship form.
+    clerk
+        .open(&format!("{base}/console/scenarios/kg-open/edit"))
+        .await;
+    expect_text(&clerk, "#sponsorship", "每个团队每日免费额度").await;
+    clerk.screenshot("department-edit-phone-zh").await;
+    fits(&clerk, "the scenario's edit page").await;
+    clerk.fill("input[name=daily_cny_per_team]", "abc").await;
+    clerk.click("#sponsorship-form button[type=submit]").await;
+    clerk
+        .wait_for_script(
+            "the refused sponsorship",
+            "return !!document.querySelector('#sponsorship [role=alert]');",
+            json!(true),
+        )
+        .await;
+    expect_text(&clerk, "#sponsorship [role=alert]", "须为人民币金额").await;
+    clerk
+        .script("document.getElementById('sponsorship').scrollIntoView(); return true;")
+        .await;
+    clerk
+        .screenshot("department-sponsorship-refused-phone-zh")
+        .await;
+    fits(&clerk, "the refused sponsorship").await;
+    // A refusal in the reader's language, with what was not found.
+    clerk
+        .open(&format!("{base}/scenarios/no-such-scenario"))
+        .await;
+    expect_text(&clerk, "main", "no-such-scenario").await;
+    clerk.screenshot("not-found-phone-zh").await;
+    fits(&clerk, "the not-found page").await;
     clerk.close().await;
 }
 

@@ -44,7 +44,6 @@ pub async fn judge(
             panels,
         },
     )
-    .await
 }
 
 #[derive(Serialize)]
@@ -197,7 +196,7 @@ pub async fn compare(
         rows,
     };
     let title = page.text("console.compare_title");
-    page.render("console/compare", &title, view).await
+    page.render("console/compare", &title, view)
 }
 
 /// The review form's fields as typed.
@@ -308,7 +307,7 @@ async fn review_view(
             .collect(),
     };
     let title = page.text("console.review_title");
-    page.render("console/review", &title, view).await
+    page.render("console/review", &title, view)
 }
 
 /// `GET /console/submissions/{id}/review` — the judge's review form and saved review.
