@@ -139,10 +139,13 @@ fn upsert(
     let id = ScenarioId(manifest.id.clone());
     let town = OrganizationId(manifest.town.clone());
     if !organizations::exists(conn, &town)? {
-        return Err(AppError::invalid(
+        return Err(crate::validate::FieldProblem::new(
             "town",
+            "unknown_organization",
             format!("`{town}` is not an organisation on this platform"),
-        ));
+        )
+        .with("id", town)
+        .into());
     }
     let now = now_millis();
     let row = Scenario {

@@ -105,14 +105,6 @@ pub struct Problem {
 }
 
 impl AppError {
-    /// A field's value is not acceptable for a reason of its own (no catalogued rule): the
-    /// page shows the message beside the field.
-    pub fn invalid(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::Fields(vec![crate::validate::FieldProblem::new(
-            field, "invalid", message,
-        )])
-    }
-
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -466,12 +458,17 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn invalid_names_the_field() {
-        let (status, body) = body_of(AppError::invalid("bounty_cny", "must not be negative")).await;
+    async fn a_field_problem_names_the_field_its_rule_and_parameters() {
+        let problem = crate::validate::FieldProblem::new("weight", "out_of_range", "must be 1 to 100")
+            .with("min", 1)
+            .with("max", 100);
+        let (status, body) = body_of(problem.into()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["message"], "field `weight`: must be 1 to 100");
         assert_eq!(
-            body["error"]["message"],
-            "field `bounty_cny`: must not be negative"
+            body["error"]["fields"][0],
+            serde_json::json!({"field": "weight", "rule": "out_of_range",
+                "params": {"min": "1", "max": "100"}, "message": "field `weight`: must be 1 to 100"})
         );
     }
 }

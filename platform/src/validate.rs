@@ -160,6 +160,13 @@ pub fn within<T: PartialOrd + std::fmt::Display>(
     }
 }
 
+/// `field` must come after `earlier` (a period's end after its start); the reader sees
+/// the earlier field's name.
+pub fn later_than(field: &str, earlier: &'static str) -> FieldProblem {
+    FieldProblem::new(field, "later_than", format!("must be after {earlier}"))
+        .with("field", earlier)
+}
+
 /// A sign-in name: 2–40 of lowercase letters, digits, `.`, `_`, `-`, starting with a letter or digit.
 pub fn login(field: &str, value: &str) -> Result<(), FieldProblem> {
     let well_formed = (2..=40).contains(&value.len())
@@ -232,7 +239,7 @@ mod tests {
         checks.check(within("daily_quota", 0, 1, 1000));
         checks.push(FieldProblem::new(
             "title_zh",
-            "other",
+            "too_long",
             "second problem of a field",
         ));
         match checks.finish() {

@@ -76,10 +76,13 @@ pub async fn issue_voucher(
         .write(move |conn| {
             may_issue(conn, &user, &form)?;
             if organizations::find(conn, &form.organization_id)?.is_none() {
-                return Err(AppError::invalid(
+                return Err(crate::validate::FieldProblem::new(
                     "organization_id",
+                    "unknown_organization",
                     format!("no organisation `{}`", form.organization_id),
-                ));
+                )
+                .with("id", &form.organization_id)
+                .into());
             }
             vouchers::issue(conn, form, Some(&user.id))
         })

@@ -85,7 +85,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                AppError::invalid(if path == "." { "(body)" } else { &path }, inner)
+                // serde's words stay in the English message for API clients; a page reads
+                // the rule.
+                crate::validate::FieldProblem::new(
+                    if path == "." { "(body)" } else { &path },
+                    "malformed_value",
+                    inner,
+                )
+                .into()
             }
             _ => AppError::bad_request(
                 "malformed_json",

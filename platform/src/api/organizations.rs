@@ -58,7 +58,14 @@ pub async fn add_member(
                 return Err(AppError::missing("organisation", &organization));
             }
             let user = users::find_by_login(conn, &form.login)?.ok_or_else(|| {
-                AppError::invalid("login", format!("no user with login `{}`", form.login))
+                AppError::from(
+                    crate::validate::FieldProblem::new(
+                        "login",
+                        "unknown_user",
+                        format!("no user with login `{}`", form.login),
+                    )
+                    .with("login", &form.login),
+                )
             })?;
             users::add_to_department(conn, &user.id, &organization, Some(&admin.id))
         })

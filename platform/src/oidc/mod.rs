@@ -336,10 +336,12 @@ fn check_local_path(return_to: &str) -> Result<(), AppError> {
     if local {
         Ok(())
     } else {
-        Err(AppError::invalid(
+        Err(crate::validate::FieldProblem::new(
             "return_to",
+            "site_path",
             "must be a path on this site, starting with `/`",
-        ))
+        )
+        .into())
     }
 }
 

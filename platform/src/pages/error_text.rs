@@ -92,7 +92,9 @@ pub fn fill<'a>(
                 beijing_time(value)
             } else {
                 match name {
-                    "thing" | "field" | "run" | "side" => catalogs.code(lang, name, value),
+                    "thing" | "field" | "run" | "side" | "measure" => {
+                        catalogs.code(lang, name, value)
+                    }
                     "status" => catalogs.code(lang, "invitation_status", value),
                     _ => value.to_owned(),
                 }
@@ -182,6 +184,11 @@ mod tests {
         .map(|code| format!("errors.{code}"))
         .collect();
         keys.extend(keys_in_source());
+        keys.extend(
+            rules_in_source()
+                .into_iter()
+                .map(|rule| format!("field_rules.{rule}")),
+        );
         for key in keys {
             for lang in [Lang::Zh, Lang::En] {
                 if catalogs.of(lang).get(&key).is_none() {
@@ -192,11 +199,98 @@ mod tests {
         assert!(missing.is_empty(), "untranslated error codes: {missing:?}");
     }
 
-    /// The catalog keys of the codes, `forbidden` rules and not-found things the source
-    /// writes.
-    fn keys_in_source() -> std::collections::BTreeSet<String> {
+    /// The rules the source gives field problems, found the way `every_error_code…` finds
+    /// codes; a rule written as anything but a literal (a variable) fails the test unless
+    /// it is the parameter of a helper whose callers are read here too.
+    fn rules_in_source() -> std::collections::BTreeSet<String> {
+        let mut rules = std::collections::BTreeSet::new();
+        let mut not_literal = Vec::new();
+        for (path, source) in sources() {
+            // (maker, which argument is the rule; `usize::MAX` for the last)
+            let makers = [("FieldProblem::new(", 1), ("number::<", usize::MAX)];
+            for (maker, which) in makers {
+                for (at, _) in source.match_indices(maker) {
+                    // The makers' own names in this test are not calls.
+                    if source[..at].ends_with('"') {
+                        continue;
+                    }
+                    let rest = &source[at + maker.len()..];
+                    // `number::<T>(…)`: the arguments start after the turbofish.
+                    let rest = match maker.strip_suffix('<') {
+                        None => rest,
+                        Some(_) => match rest.find('(') {
+                            Some(open) => &rest[open + 1..],
+                            None => continue,
+                        },
+                    };
+                    let args = arguments(rest);
+                    let arg = if which == usize::MAX {
+                        args.last()
+                    } else {
+                        args.get(which)
+                    };
+                    let Some(arg) = arg else { continue };
+                    match arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+                        Some(rule) => {
+                            rules.insert(rule.to_owned());
+                        }
+                        // The helper's own parameter, its callers read above.
+                        None if arg == "rule" && path.ends_with("department.rs") => {}
+                        None if maker.ends_with('<') => {}
+                        None => not_literal.push(format!("{path}: {arg}")),
+                    }
+                }
+            }
+        }
+        assert!(
+            not_literal.is_empty(),
+            "field problems whose rule is not a catalogued literal: {not_literal:?}"
+        );
+        rules
+    }
+
+    /// A call's top-level arguments, trimmed, from just after its `(` to its `)`.
+    fn arguments(text: &str) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut current = String::new();
+        let mut depth = 0usize;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    current.push(c);
+                    while let Some(inner) = chars.next() {
+                        current.push(inner);
+                        match inner {
+                            '\\' => current.extend(chars.next()),
+                            '"' => break,
+                            _ => {}
+                        }
+                    }
+                }
+                '(' | '[' | '{' => {
+                    depth += 1;
+                    current.push(c);
+                }
+                ')' | ']' | '}' if depth == 0 => break,
+                ')' | ']' | '}' => {
+                    depth -= 1;
+                    current.push(c);
+                }
+                ',' if depth == 0 => args.push(std::mem::take(&mut current).trim().to_owned()),
+                _ => current.push(c),
+            }
+        }
+        if !current.trim().is_empty() {
+            args.push(current.trim().to_owned());
+        }
+        args
+    }
+
+    /// Every `.rs` file of the platform's source, with its path.
+    fn sources() -> Vec<(String, String)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut codes = std::collections::BTreeSet::new();
+        let mut found = Vec::new();
         let mut stack = vec![root];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(dir).unwrap() {
@@ -205,9 +299,19 @@ mod tests {
                     stack.push(path);
                 } else if path.extension().is_some_and(|e| e == "rs") {
                     let source = std::fs::read_to_string(&path).unwrap();
-                    collect(&source, &mut codes);
+                    found.push((path.display().to_string(), source));
                 }
             }
+        }
+        found
+    }
+
+    /// The catalog keys of the codes, `forbidden` rules and not-found things the source
+    /// writes.
+    fn keys_in_source() -> std::collections::BTreeSet<String> {
+        let mut codes = std::collections::BTreeSet::new();
+        for (_, source) in sources() {
+            collect(&source, &mut codes);
         }
         codes
     }

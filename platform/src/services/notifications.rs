@@ -73,10 +73,13 @@ pub struct ReadForm {
 /// answers the unread count left.
 pub fn mark_read(conn: &mut DbConnection, user: &UserId, form: &ReadForm) -> Result<i64, AppError> {
     if form.ids.as_ref().is_some_and(|ids| ids.len() > MAX_IDS) {
-        return Err(AppError::invalid(
+        return Err(crate::validate::FieldProblem::new(
             "ids",
+            "too_many",
             format!("at most {MAX_IDS} ids at once"),
-        ));
+        )
+        .with("max", MAX_IDS)
+        .into());
     }
     notifications::mark_read(conn, user, form.ids.as_deref())?;
     Ok(notifications::unread(conn, user)?)

@@ -261,7 +261,16 @@ pub fn enrol_team(
 ) -> Result<EnrolmentView, AppError> {
     let scenario = visible(conn, id, &user.visibility())?;
     let team = teams::find(conn, team_id)?
-        .ok_or_else(|| AppError::invalid("team_id", format!("no team `{team_id}`")))?;
+        .ok_or_else(|| {
+            AppError::from(
+                crate::validate::FieldProblem::new(
+                    "team_id",
+                    "unknown_team",
+                    format!("no team `{team_id}`"),
+                )
+                .with("id", team_id),
+            )
+        })?;
     if teams::role_of(conn, &team.id, &user.id)?.is_none() {
         return Err(AppError::forbidden(
             "team_members_only",

@@ -53,10 +53,12 @@ where
         if blob.created {
             state.blobs.remove(&blob.digest);
         }
-        return Err(AppError::invalid(
+        return Err(crate::validate::FieldProblem::new(
             "(body)",
+            "empty_upload",
             "the upload is empty; send the `docker save` archive",
-        ));
+        )
+        .into());
     }
 
     let (digest, created) = (blob.digest.clone(), blob.created);

@@ -83,7 +83,7 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        refused.text.contains("sum to 100, not 90"),
+        refused.text.contains("各项权重之和须为 100，现在是 90。"),
         "{}",
         refused.text
     );
@@ -118,7 +118,7 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     .await;
     assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        nobody.text.contains("no user signs in as"),
+        nobody.text.contains("没有登录名为 nobody 的用户。"),
         "{}",
         nobody.text
     );
@@ -327,7 +327,11 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     )
     .await;
     assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(unconfirmed.text.contains("confirm"));
+    assert!(
+        unconfirmed.text.contains("请勾选确认框：公示后，奖励决定不再更改。"),
+        "{}",
+        unconfirmed.text
+    );
     let announced = post(
         &app,
         &clerk,
@@ -425,6 +429,9 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         "2 位专家均值 7.5000",
         "与 Team B 提交的镜像完全相同",
         "公示中",
+        // The record's own facts by name, amounts in yuan.
+        "<td>奖金（元）</td><td>60,000.00</td>",
+        "<td>匿名评审</td>",
     ] {
         assert!(record.text.contains(wanted), "{wanted}: {}", record.text);
     }
@@ -434,6 +441,7 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
         "judges (min",
         "same image as",
         "objection_period",
+        "amount_fen",
         "Z<",
     ] {
         assert!(

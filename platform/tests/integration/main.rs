@@ -24,6 +24,7 @@ mod consoles;
 mod consoles_pages;
 mod error_words;
 mod evaluation;
+mod form_words;
 mod health;
 mod interference;
 mod internal;

@@ -131,7 +131,12 @@ pub fn set_monthly_credit(
     actor: Option<&UserId>,
 ) -> Result<(), AppError> {
     if fen < 0 {
-        return Err(AppError::invalid("monthly_credit_fen", "must be 0 or more"));
+        return Err(crate::validate::FieldProblem::new(
+            "monthly_credit_fen",
+            "negative",
+            "must be 0 or more",
+        )
+        .into());
     }
     let changed = diesel::update(organizations::table.find(id))
         .set(organizations::monthly_credit_fen.eq(fen))

@@ -61,10 +61,7 @@ fn check_phase_window(
     closes_at: i64,
 ) -> Result<(), AppError> {
     if closes_at <= opens_at {
-        return Err(AppError::invalid(
-            "closes_at",
-            "must be later than opens_at",
-        ));
+        return Err(crate::validate::later_than("closes_at", "opens_at").into());
     }
     let clash = phases_of(conn, scenario)?
         .into_iter()

@@ -58,21 +58,26 @@ pub fn set(
     match form.kind {
         Resource::Device => crate::validate::text("model", &model, 100)?,
         Resource::CpuCore if !model.is_empty() => {
-            return Err(AppError::invalid(
+            return Err(crate::validate::FieldProblem::new(
                 "model",
+                "cpu_price_model",
                 "a CPU-core price names no model",
-            ));
+            )
+            .into());
         }
         Resource::CpuCore => {}
     }
     if form.fen_per_hour < 0 {
-        return Err(AppError::invalid("fen_per_hour", "must be 0 or more"));
+        return Err(
+            crate::validate::FieldProblem::new("fen_per_hour", "negative", "must be 0 or more")
+                .into(),
+        );
     }
     if form
         .valid_until
         .is_some_and(|until| until <= form.valid_from)
     {
-        return Err(AppError::invalid("valid_until", "must be after valid_from"));
+        return Err(crate::validate::later_than("valid_until", "valid_from").into());
     }
     let price = Price {
         id: PriceId::generate(),

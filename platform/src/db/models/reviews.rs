@@ -49,10 +49,14 @@ impl NewReview {
     /// Every value within bounds; the error names the field.
     pub fn check(&self) -> Result<(), AppError> {
         if !(1..=5).contains(&self.score) {
-            return Err(AppError::invalid(
+            return Err(crate::validate::FieldProblem::new(
                 "score",
+                "out_of_range",
                 format!("must be a whole number from 1 to 5, not {}", self.score),
-            ));
+            )
+            .with("min", 1)
+            .with("max", 5)
+            .into());
         }
         Ok(crate::validate::prose("text", &self.text, MAX_TEXT_CHARS)?)
     }

@@ -205,7 +205,14 @@ pub fn invite(
     inviter: &UserId,
 ) -> Result<Invitation, AppError> {
     let invitee = users::find_by_login(conn, invitee_login)?.ok_or_else(|| {
-        AppError::invalid("login", format!("no user with login `{invitee_login}`"))
+        AppError::from(
+            crate::validate::FieldProblem::new(
+                "login",
+                "unknown_user",
+                format!("no user with login `{invitee_login}`"),
+            )
+            .with("login", invitee_login),
+        )
     })?;
     if role_of(conn, team, &invitee.id)?.is_some() {
         return Err(AppError::conflict(

@@ -10,6 +10,7 @@ use crate::db::models::{audit, organizations, scenarios};
 use crate::db::now_millis;
 use crate::db::schema::{sponsorships, vouchers};
 use crate::error::AppError;
+use crate::validate::FieldProblem;
 
 /// The seed's cap (Hengqin's rule): at most 3,000,000 CNY of subsidy per organisation a year.
 pub const DEFAULT_YEARLY_CAP_FEN: i64 = 300_000_000;
@@ -88,43 +89,61 @@ pub fn issue(
     actor: Option<&UserId>,
 ) -> Result<Voucher, AppError> {
     if form.face_value_fen <= 0 {
-        return Err(AppError::invalid("face_value_fen", "must be more than 0"));
+        return Err(FieldProblem::new("face_value_fen", "positive", "must be more than 0").into());
     }
     if !(1..=100).contains(&form.subsidy_percent) {
-        return Err(AppError::invalid("subsidy_percent", "must be 1 to 100"));
+        return Err(
+            FieldProblem::new("subsidy_percent", "out_of_range", "must be 1 to 100")
+                .with("min", 1)
+                .with("max", 100)
+                .into(),
+        );
     }
     if form.valid_until <= form.valid_from {
-        return Err(AppError::invalid("valid_until", "must be after valid_from"));
+        return Err(crate::validate::later_than("valid_until", "valid_from").into());
     }
     let yearly_cap_fen = form.yearly_cap_fen.unwrap_or(DEFAULT_YEARLY_CAP_FEN);
     if yearly_cap_fen < 0 {
-        return Err(AppError::invalid("yearly_cap_fen", "must be 0 or more"));
+        return Err(FieldProblem::new("yearly_cap_fen", "negative", "must be 0 or more").into());
     }
     match (form.scope, &form.scope_id) {
         (VoucherScope::All, None) => {}
         (VoucherScope::All, Some(_)) => {
-            return Err(AppError::invalid(
+            return Err(FieldProblem::new(
                 "scope_id",
+                "scope_not_allowed",
                 "a voucher for all evaluations names no town or scenario",
-            ));
+            )
+            .into());
         }
         (_, None) => {
-            return Err(AppError::invalid(
+            return Err(FieldProblem::new(
                 "scope_id",
+                "scope_required",
                 "name the town or scenario covered",
-            ));
+            )
+            .into());
         }
         (VoucherScope::Town, Some(town)) => {
             if !organizations::exists(conn, &OrganizationId::from(town.as_str()))? {
-                return Err(AppError::invalid("scope_id", format!("no town `{town}`")));
+                return Err(FieldProblem::new(
+                    "scope_id",
+                    "unknown_organization",
+                    format!("no town `{town}`"),
+                )
+                .with("id", town)
+                .into());
             }
         }
         (VoucherScope::Scenario, Some(scenario)) => {
             if scenarios::find(conn, &ScenarioId::from(scenario.as_str()))?.is_none() {
-                return Err(AppError::invalid(
+                return Err(FieldProblem::new(
                     "scope_id",
+                    "unknown_scenario",
                     format!("no scenario `{scenario}`"),
-                ));
+                )
+                .with("id", scenario)
+                .into());
             }
         }
     }
@@ -233,7 +252,7 @@ pub fn sponsor(
     actor: Option<&UserId>,
 ) -> Result<(), AppError> {
     if daily_fen_per_team < 0 {
-        return Err(AppError::invalid("daily_fen_per_team", "must be 0 or more"));
+        return Err(FieldProblem::new("daily_fen_per_team", "negative", "must be 0 or more").into());
     }
     diesel::delete(sponsorships::table.find(scenario)).execute(conn)?;
     if daily_fen_per_team > 0 {

@@ -9,6 +9,7 @@ use crate::db::models::{Page, audit, paged};
 use crate::db::schema::workers;
 use crate::db::{DbConnection, now_millis};
 use crate::error::AppError;
+use crate::validate::FieldProblem;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workers)]
@@ -63,10 +64,14 @@ pub fn register(
 ) -> Result<Worker, AppError> {
     crate::validate::text("name", &form.name, 100)?;
     if form.cpus == 0 {
-        return Err(AppError::invalid("cpus", "must be at least 1"));
+        return Err(FieldProblem::new("cpus", "at_least", "must be at least 1")
+            .with("min", 1)
+            .into());
     }
     if form.memory_mb == 0 {
-        return Err(AppError::invalid("memory_mb", "must be at least 1"));
+        return Err(FieldProblem::new("memory_mb", "at_least", "must be at least 1")
+            .with("min", 1)
+            .into());
     }
     let now = now_millis();
     let worker = Worker {

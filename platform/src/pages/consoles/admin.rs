@@ -19,6 +19,7 @@ use crate::pages::paging::{ListQuery, Pager, ROWS_PER_PAGE, page_number};
 use crate::pages::scenarios::{pick, when};
 use crate::pages::{PageContext, no_store, see_other};
 use crate::time::iso_time;
+use crate::validate::FieldProblem;
 
 use super::{Choice, FormProblems, form_problems, refused};
 
@@ -259,7 +260,7 @@ pub async fn create_user(
         "roles": fields.roles(),
         "departments": Some(fields.department.trim()).filter(|d| !d.is_empty()).into_iter().collect::<Vec<_>>(),
     }))
-    .map_err(|e| AppError::invalid("role", e));
+    .map_err(|e| AppError::from(FieldProblem::new("role", "not_a_choice", e)));
     let created = match form {
         Ok(form) => {
             page.state
@@ -328,7 +329,7 @@ pub async fn create_organization(
         "name_zh": fields.name_zh.trim(),
         "name_en": fields.name_en.trim(),
     }))
-    .map_err(|e| AppError::invalid("id", e));
+    .map_err(|e| AppError::from(FieldProblem::new("id", "malformed_value", e)));
     let created = match form {
         Ok(form) => {
             page.state
@@ -356,7 +357,9 @@ struct AuditRow {
     at: String,
     actor: String,
     action: String,
-    subject: String,
+    /// The kind of thing in words, and its id as stored (shown marked as not Chinese).
+    subject_kind: String,
+    subject_id: String,
     /// The entry's details as `name: value` lines, never raw JSON.
     details: Vec<String>,
 }
@@ -427,11 +430,8 @@ pub async fn audit_log(
                     |id| logins.get(id).cloned().unwrap_or_else(|| id.clone()),
                 ),
                 action: page.code("audit", &entry.action),
-                subject: format!(
-                    "{} {}",
-                    page.code("subject", &entry.subject_kind),
-                    entry.subject_id
-                ),
+                subject_kind: page.code("subject", &entry.subject_kind),
+                subject_id: entry.subject_id,
                 details,
             }
         })

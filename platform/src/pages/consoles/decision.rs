@@ -93,6 +93,9 @@ struct RubricLine {
     kind_label: String,
     kinds: Vec<Selectable>,
     measures: Vec<Selectable>,
+    /// What is wrong with each of the row's fields (`key`, `label`, `measure`, `weight`,
+    /// `guidance`), beside it, after a refused save.
+    errors: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -205,7 +208,12 @@ fn rubric_rows(criteria: &[Criterion]) -> Vec<RubricRow> {
 
 /// The rows typed or stored and, while the rubric may still change, blank ones to add
 /// criteria with (up to the limit).
-fn rubric_lines(page: &PageContext, mut rows: Vec<RubricRow>, locked: bool) -> Vec<RubricLine> {
+fn rubric_lines(
+    page: &PageContext,
+    mut rows: Vec<RubricRow>,
+    locked: bool,
+    problems: &std::collections::BTreeMap<String, String>,
+) -> Vec<RubricLine> {
     let blanks = if locked {
         0
     } else {
@@ -250,6 +258,24 @@ fn rubric_lines(page: &PageContext, mut rows: Vec<RubricRow>, locked: bool) -> V
             },
             kinds: select(&kinds, &row.kind),
             measures: select(&measures, &row.measure),
+            // The service names a row's field `criteria[N].name`.
+            errors: problems
+                .iter()
+                .filter_map(|(field, problem)| {
+                    let name = field.strip_prefix(&format!("criteria[{}].", row.index))?;
+                    // Four fields share a line: each problem names its field.
+                    let said = if name == "guidance" {
+                        // On a line of its own, under its label.
+                        problem.clone()
+                    } else {
+                        page
+                        .text("console.field_problem")
+                        .replace("{field}", &page.text(&format!("judging.{name}")))
+                        .replace("{problem}", problem)
+                    };
+                    Some((name.to_owned(), said))
+                })
+                .collect(),
             row,
         })
         .collect()
@@ -415,6 +441,7 @@ pub(super) async fn decision_view(
         ),
     };
     let (matrix_heads, matrix) = matrix(page, &view);
+    let empty = std::collections::BTreeMap::new();
     let data = DecisionPage {
         scenario_id: scenario.id.0.clone(),
         title: pick(page.lang, &scenario.title_zh, &scenario.title_en),
@@ -423,7 +450,16 @@ pub(super) async fn decision_view(
         rubric_set: view.rubric_set,
         blind,
         panel_finished: view.panel_finished,
-        rubric: rubric_lines(page, rows, view.final_phase_closed),
+        rubric: rubric_lines(
+            page,
+            rows,
+            view.final_phase_closed,
+            if refusal.section == "rubric" {
+                &refusal.fields
+            } else {
+                &empty
+            },
+        ),
         panel: view
             .panel
             .iter()

@@ -20,7 +20,7 @@ use crate::services::judging::{self, MAX_CRITERIA, RubricForm};
 use crate::validate::{Checks, FieldProblem};
 
 use super::decision::{AwardFields, Refusal, RubricRow, decision_view};
-use super::{form_problems, invalid, refused};
+use super::{form_problems, refused};
 
 type Fields = Vec<(String, String)>;
 
@@ -52,6 +52,12 @@ async fn answer(
             let message = match (&problems.problem, section) {
                 (Some(problem), _) => problem.clone(),
                 (None, "award") => page.text("errors.invalid_field"),
+                // The rubric's rows show their own problems; the rubric's as a whole above.
+                (None, "rubric") => problems
+                    .fields
+                    .get("criteria")
+                    .cloned()
+                    .unwrap_or_else(|| page.text("errors.invalid_field")),
                 (None, _) => listed,
             };
             let mut shown = refusal(message);
@@ -83,7 +89,10 @@ async fn change<F: Send + 'static, T: Send + 'static>(
 }
 
 /// The editor's `key_N`, `label_N`, … rows; rows left blank are skipped.
-fn rubric_of(fields: &Fields) -> (Vec<RubricRow>, bool, Result<RubricForm, AppError>) {
+fn rubric_of(
+    scenario: &ScenarioId,
+    fields: &Fields,
+) -> (Vec<RubricRow>, bool, Result<RubricForm, AppError>) {
     let blind = value(fields, "blind") == "on";
     let rows: Vec<RubricRow> = (0..MAX_CRITERIA + 2)
         .map(|n| RubricRow {
@@ -99,24 +108,38 @@ fn rubric_of(fields: &Fields) -> (Vec<RubricRow>, bool, Result<RubricForm, AppEr
         .enumerate()
         .map(|(index, row)| RubricRow { index, ..row })
         .collect();
-    let form = rows
-        .iter()
-        .map(|row| {
-            let weight = row.weight.parse::<i64>().map_err(|_| {
-                invalid(
+    // Every row's unreadable weight, and the service's problems with the rest, at once.
+    let mut checks = Checks::default();
+    let mut criteria = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let weight = row.weight.parse::<i64>().unwrap_or_else(|_| {
+            checks.push(
+                FieldProblem::new(
                     &format!("criteria[{}].weight", row.index),
+                    "out_of_range",
                     "must be a whole number from 1 to 100",
                 )
-            })?;
-            let measure = (!row.measure.is_empty()).then_some(row.measure.as_str());
-            Ok(json!({"key": row.key, "label": row.label, "kind": row.kind,
-                      "measure": measure, "weight": weight, "guidance": row.guidance}))
-        })
-        .collect::<Result<Vec<_>, AppError>>()
-        .and_then(|criteria| {
-            serde_json::from_value(json!({"blind": blind, "criteria": criteria}))
-                .map_err(|e| AppError::unacceptable("invalid_field", e.to_string()))
+                .with("min", 1)
+                .with("max", 100),
+            );
+            0
         });
+        let measure = (!row.measure.is_empty()).then_some(row.measure.as_str());
+        criteria.push(json!({"key": row.key, "label": row.label, "kind": row.kind,
+                             "measure": measure, "weight": weight, "guidance": row.guidance}));
+    }
+    let form: Result<RubricForm, AppError> =
+        serde_json::from_value(json!({"blind": blind, "criteria": criteria}))
+            .map_err(|e| AppError::unacceptable("invalid_field", e.to_string()));
+    if !checks.is_empty()
+        && let Ok(form) = &form
+        && let Err(AppError::Fields(more)) = judging::checked_criteria(scenario, form)
+    {
+        for problem in more {
+            checks.push(problem);
+        }
+    }
+    let form = checks.finish().and(form);
     (rows, blind, form)
 }
 
@@ -128,7 +151,7 @@ pub async fn set_rubric(
     CsrfForm(fields): CsrfForm<Fields>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (rows, blind, form) = rubric_of(&fields);
+    let (rows, blind, form) = rubric_of(&id, &fields);
     let outcome = change(&page, &user, &id, form, |conn, user, id, form| {
         judging::set_rubric(conn, user, id, &form)
     })
@@ -158,7 +181,16 @@ pub async fn assign(
     let login = fields.login.trim().trim_start_matches('@').to_owned();
     let outcome = change(&page, &user, &id, Ok(login), |conn, user, id, login| {
         let judge = users::find_by_login(conn, &login)?
-            .ok_or_else(|| invalid("login", &format!("no user signs in as `{login}`")))?;
+            .ok_or_else(|| {
+                AppError::from(
+                    FieldProblem::new(
+                        "login",
+                        "unknown_user",
+                        format!("no user signs in as `{login}`"),
+                    )
+                    .with("login", &login),
+                )
+            })?;
         judging::assign_judge(conn, user, id, &judge.id)
     })
     .await;
@@ -337,10 +369,12 @@ pub async fn announce(
     let confirmed = if value(&fields, "confirm") == "on" {
         Ok(())
     } else {
-        Err(invalid(
+        Err(FieldProblem::new(
             "confirm",
+            "confirm_announce",
             "tick the box to confirm: once announced, the award no longer changes",
-        ))
+        )
+        .into())
     };
     let outcome = change(&page, &user, &id, confirmed, |conn, user, id, ()| {
         awards::announce(conn, user, id)

@@ -24,7 +24,7 @@ use crate::auth::session::same_token;
 use crate::services::packages::install_package;
 
 use super::{
-    Choice, EditQuery, FormProblems, ListQuery, fixable, form_problems, invalid, refused,
+    Choice, EditQuery, FormProblems, ListQuery, fixable, form_problems, refused,
     scenario_list, status_name,
 };
 
@@ -333,12 +333,21 @@ struct EditPage {
     saved: bool,
 }
 
-/// A refused form of the edit page: its section, what is wrong, and the details as typed
+/// A refused form of the edit page: its section, what is wrong, and what was typed
 /// (shown again exactly as sent).
 struct Refusal<'a> {
     section: &'a str,
     problems: FormProblems,
-    typed: Option<ScenarioFields>,
+    typed: Typed,
+}
+
+/// What a form of the edit page sent, to show again when it is refused.
+pub(super) enum Typed {
+    /// A button or an upload: nothing typed to keep.
+    Nothing,
+    Details(ScenarioFields),
+    /// The sponsorship's daily amount, as typed.
+    Sponsorship(String),
 }
 
 async fn edit_page(
@@ -371,11 +380,16 @@ async fn edit_page(
     let (view, from_catalog, sponsorship, changes) = view;
     let (problem_in, mut problems, typed) = match refusal {
         Some(refusal) => (refusal.section, refusal.problems, refusal.typed),
-        None => ("", FormProblems::default(), None),
+        None => ("", FormProblems::default(), Typed::Nothing),
     };
-    // Only the details form shows problems beside its fields; the phase rows are too narrow,
-    // so theirs are listed above the table, each with its field's name.
-    if problem_in != "details" && !problems.fields.is_empty() {
+    let (typed, typed_sponsorship) = match typed {
+        Typed::Details(fields) => (Some(fields), None),
+        Typed::Sponsorship(amount) => (None, Some(amount)),
+        Typed::Nothing => (None, None),
+    };
+    // The details and the sponsorship forms show problems beside their fields; the phase
+    // rows are too narrow, so theirs are listed above the table, each with its field's name.
+    if !["details", "sponsorship"].contains(&problem_in) && !problems.fields.is_empty() {
         let named: Vec<String> = std::mem::take(&mut problems.fields)
             .into_iter()
             .map(|(field, message)| {
@@ -386,7 +400,9 @@ async fn edit_page(
                     "daily_cny_per_team" => page.text("console.sponsorship_daily"),
                     _ => field,
                 };
-                format!("{label}: {message}")
+                page.text("console.field_problem")
+                    .replace("{field}", &label)
+                    .replace("{problem}", &message)
             })
             .collect();
         problems.problem = Some(named.join(" "));
@@ -403,7 +419,8 @@ async fn edit_page(
         package_changes: changes
             .as_ref()
             .map(|c| super::package_changes::changes_view(page, c)),
-        sponsorship: sponsorship.map(yuan).unwrap_or_default(),
+        sponsorship: typed_sponsorship
+            .unwrap_or_else(|| sponsorship.map(yuan).unwrap_or_default()),
         modes: code_choices(page, "mode", &MODES),
         metrics: code_choices(page, "metric", &METRICS),
         phases: view
@@ -444,7 +461,7 @@ pub(super) async fn edit_with(
     user: CurrentUser,
     id: ScenarioId,
     section: &str,
-    typed: Option<ScenarioFields>,
+    typed: Typed,
     work: impl FnOnce(&mut crate::db::DbConnection, &CurrentUser) -> Result<(), AppError>
     + Send
     + 'static,
@@ -489,7 +506,7 @@ pub async fn update_scenario(
         user,
         id,
         "details",
-        Some(fields),
+        Typed::Details(fields),
         move |conn, user| scenario_api::update_scenario(conn, user, &target, patch?),
     )
     .await
@@ -576,7 +593,7 @@ pub async fn add_phase(
     let id = path.into_inner();
     let form = fields.form();
     let target = id.clone();
-    edit_with(page, user, id, "phases", None, move |conn, user| {
+    edit_with(page, user, id, "phases", Typed::Nothing, move |conn, user| {
         scenario_api::add_scenario_phase(conn, user, &target, form?)?;
         Ok(())
     })
@@ -593,7 +610,7 @@ pub async fn update_phase(
     let (id, phase) = path.into_inner();
     let patch = fields.patch();
     let target = id.clone();
-    edit_with(page, user, id, "phases", None, move |conn, user| {
+    edit_with(page, user, id, "phases", Typed::Nothing, move |conn, user| {
         scenario_api::update_scenario_phase(conn, user, &target, &phase, patch?)?;
         Ok(())
     })
@@ -614,7 +631,7 @@ pub async fn delete_phase(
     let target = id.clone();
     let unconfirmed = page.text("console.delete_unconfirmed");
     let confirmed = form.confirm.as_deref() == Some("yes");
-    edit_with(page, user, id, "phases", None, move |conn, user| {
+    edit_with(page, user, id, "phases", Typed::Nothing, move |conn, user| {
         if !confirmed {
             // One click must not delete a phase (and with it a running competition's
             // deadline): the form's confirmation box must be ticked.
@@ -640,7 +657,7 @@ pub async fn publish(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let target = id.clone();
-    edit_with(page, user, id, "publish", None, move |conn, user| {
+    edit_with(page, user, id, "publish", Typed::Nothing, move |conn, user| {
         scenario_api::publish_scenario(conn, user, &target)
     })
     .await
@@ -705,7 +722,12 @@ pub async fn upload_package(
         Some(Ok(file)) if file.name() == Some("package") => {
             install_package(&page.state, id.clone(), user.clone(), file, None).await
         }
-        _ => Err(invalid("package", &page.text("console.package_missing"))),
+        _ => Err(FieldProblem::new(
+            "package",
+            "package_missing",
+            "choose the package archive to upload",
+        )
+        .into()),
     };
     match outcome {
         Ok(_) => Ok(see_other(&format!("/console/scenarios/{id}/edit?saved=1"))),
@@ -716,7 +738,7 @@ pub async fn upload_package(
                     problem: Some(package_problem(&page, error)?),
                     ..FormProblems::default()
                 },
-                typed: None,
+                typed: Typed::Nothing,
             };
             Ok(refused(
                 edit_page(&page, user, id, Some(refusal), false).await?,

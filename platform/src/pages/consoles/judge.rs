@@ -19,8 +19,9 @@ use crate::services::boards::Board;
 use crate::services::compare::{comparison, parse_ids};
 use crate::services::reviews::put_review;
 use crate::time::iso_time;
+use crate::validate::FieldProblem;
 
-use super::{Choice, EditQuery, ListQuery, fixable, invalid, refused, scenario_list};
+use super::{Choice, EditQuery, ListQuery, fixable, refused, scenario_list};
 
 /// `GET /console/judge` — every scenario with its boards, a page at a time.
 pub async fn judge(
@@ -214,9 +215,21 @@ impl ReviewFields {
             .score
             .trim()
             .parse::<i64>()
-            .map_err(|_| invalid("score", "must be a whole number from 1 to 5"))?;
+            .map_err(|_| {
+                AppError::from(
+                    FieldProblem::new("score", "out_of_range", "must be a whole number from 1 to 5")
+                        .with("min", 1)
+                        .with("max", 5),
+                )
+            })?;
         let recommendation = serde_json::from_value(json!(self.recommendation.trim()))
-            .map_err(|_| invalid("recommendation", "must be none, shortlist or award"))?;
+            .map_err(|_| {
+                AppError::from(FieldProblem::new(
+                    "recommendation",
+                    "not_a_choice",
+                    "must be none, shortlist or award",
+                ))
+            })?;
         let review = NewReview {
             score,
             recommendation,

@@ -78,10 +78,6 @@ pub(crate) fn form_problems(page: &PageContext, error: AppError) -> Result<FormP
     }
 }
 
-fn invalid(field: &str, message: &str) -> AppError {
-    AppError::invalid(field, message)
-}
-
 pub(crate) fn refused(mut response: HttpResponse) -> HttpResponse {
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     response

@@ -1,6 +1,8 @@
 //! The printable judging record: the rows of `record.csv`, grouped by section, on a page
 //! with print styles and no navigation, so what is printed and what is exported agree.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -10,6 +12,7 @@ use crate::db::models::judging::Criterion;
 use crate::db::now_millis;
 use crate::error::AppError;
 use crate::pages::PageContext;
+use crate::pages::paging::grouped_yuan;
 use crate::pages::scenarios::{pick, when};
 use crate::services::judging::Conflict;
 use crate::services::judging::aggregate::JudgedSummary;
@@ -93,8 +96,13 @@ impl Wording for PageWords<'_> {
 }
 
 /// The rows by section, sections in the order they first appear and rows in the record's
-/// order within each; times in Beijing time, the award's state in words.
-fn sections(page: &PageContext, rows: Vec<export::Row>) -> Vec<Section> {
+/// order within each; times in Beijing time, the award's state in words, the record's own
+/// facts (`blind`, `amount_fen`) by name with amounts in yuan, and criteria by their labels.
+fn sections(
+    page: &PageContext,
+    rows: Vec<export::Row>,
+    labels: &HashMap<String, String>,
+) -> Vec<Section> {
     let mut sections: Vec<Section> = Vec::new();
     for row in rows {
         let [section, rest @ ..] = row;
@@ -115,6 +123,7 @@ fn sections(page: &PageContext, rows: Vec<export::Row>) -> Vec<Section> {
         {
             *state = page.text(&format!("judging.award_state_{state}"));
         }
+        named(page, &section, &mut cells, labels);
         match sections.iter_mut().find(|s| s.name == section) {
             Some(found) => found.rows.push(cells),
             None => sections.push(Section {
@@ -127,6 +136,42 @@ fn sections(page: &PageContext, rows: Vec<export::Row>) -> Vec<Section> {
     sections
 }
 
+/// The criterion column in words: the CSV's fact names (`bounty_fen`) as the catalogs name
+/// them, with fen shown as yuan and yes/no for a setting; a rubric key as its label.
+fn named(
+    page: &PageContext,
+    section: &str,
+    cells: &mut [String],
+    labels: &HashMap<String, String>,
+) {
+    let [_, _, _, criterion, value, ..] = cells else {
+        return;
+    };
+    match (section, criterion.as_str()) {
+        ("settings", "blind") => {
+            *value = page.text(if *value == "true" {
+                "record.yes"
+            } else {
+                "record.no"
+            });
+        }
+        ("award" | "winner", "bounty_fen" | "amount_fen") => {
+            if let Ok(fen) = value.parse::<i64>() {
+                *value = grouped_yuan(fen);
+            }
+        }
+        ("award" | "announcement", "state" | "objections_close_at") => {}
+        ("rubric" | "score" | "aggregate", key) => {
+            if let Some(label) = labels.get(key) {
+                criterion.clone_from(label);
+            }
+            return;
+        }
+        _ => return,
+    }
+    *criterion = page.text(&format!("record.fact_{criterion}"));
+}
+
 /// `GET /console/scenarios/{id}/judging/record` — the department (or an admin).
 pub async fn record(
     page: PageContext,
@@ -135,6 +180,11 @@ pub async fn record(
 ) -> Result<HttpResponse, AppError> {
     let (scenario, view, award) = load_record(&page, &user, &path.into_inner()).await?;
     let title = pick(page.lang, &scenario.title_zh, &scenario.title_en);
+    let labels: HashMap<String, String> = view
+        .rubric
+        .iter()
+        .map(|c| (c.criterion.clone(), c.label.clone()))
+        .collect();
     let data = RecordPage {
         scenario_id: scenario.id.0.clone(),
         generated_at: when(&iso_time(now_millis())),
@@ -145,6 +195,7 @@ pub async fn record(
         sections: sections(
             &page,
             export::rows(&view, award.as_ref(), &PageWords(&page)),
+            &labels,
         ),
         title: title.clone(),
     };

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::department::edit_with;
+use super::department::{Typed, edit_with};
 use crate::auth::DepartmentOrAdmin;
 use crate::auth::session::CsrfForm;
 use crate::db::ids::ScenarioId;
@@ -36,7 +36,9 @@ pub async fn sponsor(
         ))
     });
     let target = id.clone();
-    edit_with(page, user, id, "sponsorship", None, move |conn, user| {
+    // Refused, the form shows the amount exactly as typed, not the one in force.
+    let typed = Typed::Sponsorship(fields.daily_cny_per_team);
+    edit_with(page, user, id, "sponsorship", typed, move |conn, user| {
         billing::sponsor(conn, user, &target, amount?)
     })
     .await

@@ -195,7 +195,13 @@ pub fn statement(
     let now = now_millis();
     let month = month.map_or_else(|| month_of(now), str::to_owned);
     let range = month_range(&month)
-        .ok_or_else(|| AppError::invalid("month", format!("`{month}` is not YYYY-MM")))?;
+        .ok_or_else(|| {
+        AppError::from(crate::validate::FieldProblem::new(
+            "month",
+            "month",
+            format!("`{month}` is not YYYY-MM"),
+        ))
+    })?;
     let found = charges::of_organization_between(conn, &organization.id, range)?;
     let mut totals = Sums::default();
     for charge in found.iter().filter(|c| c.refunded_at.is_none()) {

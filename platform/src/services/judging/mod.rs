@@ -242,12 +242,20 @@ pub fn set_rubric(
     Ok(RubricView::new(&judging, criteria))
 }
 
-fn checked_criteria(scenario: &ScenarioId, form: &RubricForm) -> Result<Vec<Criterion>, AppError> {
+/// The rubric's criteria, or every problem of them at once (the first of each field), so
+/// the editor shows each beside its field.
+pub fn checked_criteria(scenario: &ScenarioId, form: &RubricForm) -> Result<Vec<Criterion>, AppError> {
+    let mut checks = Checks::default();
     if form.criteria.is_empty() || form.criteria.len() > MAX_CRITERIA {
-        return Err(AppError::invalid(
-            "criteria",
-            format!("must list 1 to {MAX_CRITERIA} criteria"),
-        ));
+        checks.push(
+            FieldProblem::new(
+                "criteria",
+                "count_range",
+                format!("must list 1 to {MAX_CRITERIA} criteria"),
+            )
+            .with("min", 1)
+            .with("max", MAX_CRITERIA),
+        );
     }
     let mut keys = HashSet::new();
     let mut measures = HashSet::new();
@@ -255,50 +263,52 @@ fn checked_criteria(scenario: &ScenarioId, form: &RubricForm) -> Result<Vec<Crit
     let mut criteria = Vec::with_capacity(form.criteria.len());
     for (index, c) in form.criteria.iter().enumerate() {
         let field = |name: &str| format!("criteria[{index}].{name}");
-        crate::validate::slug(&field("key"), &c.key)?;
+        checks.check(crate::validate::slug(&field("key"), &c.key));
         if !keys.insert(c.key.as_str()) {
-            return Err(AppError::invalid(
-                &field("key"),
-                format!("`{}` is used twice", c.key),
-            ));
+            checks.push(
+                FieldProblem::new(
+                    &field("key"),
+                    "used_twice",
+                    format!("`{}` is used twice", c.key),
+                )
+                .with("value", &c.key),
+            );
         }
-        crate::validate::text(&field("label"), &c.label, 100)?;
-        if !(1..=100).contains(&c.weight) {
-            return Err(AppError::invalid(
-                &field("weight"),
-                format!("must be a whole number from 1 to 100, not {}", c.weight),
-            ));
-        }
-        total += c.weight;
+        checks.check(crate::validate::text(&field("label"), &c.label, 100));
+        checks.check(crate::validate::within(&field("weight"), c.weight, 1, 100));
+        total = total.saturating_add(c.weight);
         match (c.kind, c.measure) {
-            (CriterionKind::Measured, None) => {
-                return Err(AppError::invalid(
-                    &field("measure"),
-                    "a measured criterion names what it measures: score, latency or device_seconds",
-                ));
-            }
+            (CriterionKind::Measured, None) => checks.push(FieldProblem::new(
+                &field("measure"),
+                "measure_required",
+                "a measured criterion names what it measures: score, latency or device_seconds",
+            )),
             (CriterionKind::Measured, Some(measure)) => {
                 if !measures.insert(measure) {
-                    return Err(AppError::invalid(
-                        &field("measure"),
-                        format!("`{measure}` is measured by another criterion already"),
-                    ));
+                    checks.push(
+                        FieldProblem::new(
+                            &field("measure"),
+                            "measured_twice",
+                            format!("`{measure}` is measured by another criterion already"),
+                        )
+                        .with("measure", measure),
+                    );
                 }
             }
-            (CriterionKind::Judged, Some(_)) => {
-                return Err(AppError::invalid(
-                    &field("measure"),
-                    "a judged criterion is scored by the judges and measures nothing",
-                ));
-            }
+            (CriterionKind::Judged, Some(_)) => checks.push(FieldProblem::new(
+                &field("measure"),
+                "judged_measures_nothing",
+                "a judged criterion is scored by the judges and measures nothing",
+            )),
             (CriterionKind::Judged, None) => {
-                crate::validate::text(&field("guidance"), &c.guidance, 2000).map_err(|_| {
-                    AppError::invalid(
+                if crate::validate::text(&field("guidance"), &c.guidance, 2000).is_err() {
+                    checks.push(FieldProblem::new(
                         &field("guidance"),
+                        "guidance_required",
                         "a judged criterion tells the judges what a 1 and a 10 mean \
                          (1–2000 characters, no control characters)",
-                    )
-                })?;
+                    ));
+                }
             }
         }
         criteria.push(Criterion {
@@ -308,17 +318,24 @@ fn checked_criteria(scenario: &ScenarioId, form: &RubricForm) -> Result<Vec<Crit
             label: c.label.clone(),
             kind: c.kind,
             measure: c.measure,
-            // Bounded to 1–100 above.
+            // Bounded to 1–100 above (the rubric is refused otherwise).
             weight: i32::try_from(c.weight).unwrap_or(0),
             guidance: c.guidance.clone(),
         });
     }
-    if total != 100 {
-        return Err(AppError::invalid(
-            "criteria",
-            format!("the weights must sum to 100, not {total}"),
-        ));
+    // A sum made of wrong weights says nothing more; it is named once they are right.
+    let weights_fine = form.criteria.iter().all(|c| (1..=100).contains(&c.weight));
+    if weights_fine && total != 100 {
+        checks.push(
+            FieldProblem::new(
+                "criteria",
+                "weights_sum",
+                format!("the weights must sum to 100, not {total}"),
+            )
+            .with("total", total),
+        );
     }
+    checks.finish()?;
     Ok(criteria)
 }
 
@@ -330,14 +347,17 @@ pub fn assign_judge(
     judge: &UserId,
 ) -> Result<bool, AppError> {
     let scenario = editable(conn, id, user)?;
-    if users::find(conn, judge)?.is_none() {
+    let Some(found) = users::find(conn, judge)? else {
         return Err(AppError::missing("user", judge));
-    }
+    };
     if !users::roles_of(conn, judge)?.contains(&Role::Judge) {
-        return Err(AppError::invalid(
+        return Err(FieldProblem::new(
             "judge",
+            "not_judge",
             format!("user `{judge}` is not a judge; an admin grants the judge role first"),
-        ));
+        )
+        .with("login", found.login)
+        .into());
     }
     let added = judging::assign(
         conn,
@@ -421,10 +441,13 @@ pub fn declare(
     let scenario = visible(conn, id, &judge.visibility())?;
     panel_member(conn, judge, &scenario.id)?;
     if form.institutions.len() > MAX_AFFILIATIONS {
-        return Err(AppError::invalid(
+        return Err(FieldProblem::new(
             "institutions",
+            "too_many",
             format!("must list at most {MAX_AFFILIATIONS}"),
-        ));
+        )
+        .with("max", MAX_AFFILIATIONS)
+        .into());
     }
     let mut seen = HashSet::new();
     let mut institutions = Vec::new();
