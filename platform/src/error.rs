@@ -459,9 +459,10 @@ mod tests {
 
     #[actix_web::test]
     async fn a_field_problem_names_the_field_its_rule_and_parameters() {
-        let problem = crate::validate::FieldProblem::new("weight", "out_of_range", "must be 1 to 100")
-            .with("min", 1)
-            .with("max", 100);
+        let problem =
+            crate::validate::FieldProblem::new("weight", "out_of_range", "must be 1 to 100")
+                .with("min", 1)
+                .with("max", 100);
         let (status, body) = body_of(problem.into()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body["error"]["message"], "field `weight`: must be 1 to 100");

@@ -254,7 +254,7 @@ mod tests {
         let mut args = Vec::new();
         let mut current = String::new();
         let mut depth = 0usize;
-        let mut chars = text.chars().peekable();
+        let mut chars = text.chars();
         while let Some(c) = chars.next() {
             match c {
                 '"' => {

@@ -260,17 +260,16 @@ pub fn enrol_team(
     user: &CurrentUser,
 ) -> Result<EnrolmentView, AppError> {
     let scenario = visible(conn, id, &user.visibility())?;
-    let team = teams::find(conn, team_id)?
-        .ok_or_else(|| {
-            AppError::from(
-                crate::validate::FieldProblem::new(
-                    "team_id",
-                    "unknown_team",
-                    format!("no team `{team_id}`"),
-                )
-                .with("id", team_id),
+    let team = teams::find(conn, team_id)?.ok_or_else(|| {
+        AppError::from(
+            crate::validate::FieldProblem::new(
+                "team_id",
+                "unknown_team",
+                format!("no team `{team_id}`"),
             )
-        })?;
+            .with("id", team_id),
+        )
+    })?;
     if teams::role_of(conn, &team.id, &user.id)?.is_none() {
         return Err(AppError::forbidden(
             "team_members_only",

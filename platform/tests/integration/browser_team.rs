@@ -428,6 +428,13 @@ async fn new_pages_fit_a_phone(backend: Backend) {
         )
         .await;
     expect_text(&clerk, "#sponsorship [role=alert]", "须为人民币金额").await;
+    assert_eq!(
+        clerk
+            .script("return document.querySelector('input[name=daily_cny_per_team]').value;")
+            .await,
+        json!("abc"),
+        "the refused amount is shown as typed"
+    );
     clerk
         .script("document.getElementById('sponsorship').scrollIntoView(); return true;")
         .await;

@@ -12,8 +12,8 @@ use crate::judging_pages::{open, post};
 use crate::on_both_backends;
 use crate::pages::sign_in;
 
-/// Problems whose words were free English text before they had a rule: a phase that
-/// closes before it opens, a panel member nobody signs in as, an unticked confirmation.
+/// Problems whose words were free English text before they had a rule (a phase that closes
+/// before it opens, an unknown team) read in the page's language.
 async fn refusals_of_former_free_text_rules_read_in_chinese(backend: Backend) {
     let app = TestApp::new(backend).await;
     let clerk = sign_in(&app, &app.world.konggang.token.clone()).await;
@@ -30,26 +30,29 @@ async fn refusals_of_former_free_text_rules_read_in_chinese(backend: Backend) {
     .await;
     assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        backwards.text.contains("截止（北京时间）：须晚于开始时间。"),
+        backwards
+            .text
+            .contains("截止（北京时间）：须晚于开始时间。"),
         "{}",
         backwards.text
     );
     assert!(!backwards.text.contains("must be"), "{}", backwards.text);
 
-    let nobody = post(
+    // A team's page: enrolling a team that does not exist.
+    let alice = sign_in(&app, &app.world.alice.token.clone()).await;
+    let unknown = post(
         &app,
-        &clerk,
-        "/console/scenarios/kg-open/panel",
-        &[("login", "nobody")],
+        &alice,
+        "/scenarios/kg-open/enrol",
+        &[("team_id", "team-nope")],
     )
     .await;
-    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        nobody.text.contains("没有登录名为 nobody 的用户。"),
+        unknown.text.contains("没有编号为 team-nope 的团队。"),
         "{}",
-        nobody.text
+        unknown.text
     );
-    assert!(!nobody.text.contains("signs in as"), "{}", nobody.text);
 
     let english = post(
         &app,
@@ -91,7 +94,9 @@ async fn a_refused_sponsorship_keeps_what_was_typed(backend: Backend) {
             refused.text
         );
         assert!(
-            refused.text.contains("aria-describedby=\"daily_cny_per_team-error\"")
+            refused
+                .text
+                .contains("aria-describedby=\"daily_cny_per_team-error\"")
                 && refused
                     .text
                     .contains("id=\"daily_cny_per_team-error\" role=\"alert\">须为人民币金额"),
@@ -211,7 +216,7 @@ async fn the_printable_record_has_no_key_names(backend: Backend) {
             json!({}),
         )
         .await;
-    assert!(announced.status < 300, "{:?}", announced.body);
+    assert!(announced.status.is_success(), "{:?}", announced.body);
     let clerk = sign_in(&app, &w.konggang.token.clone()).await;
     for (path, wanted) in [
         (

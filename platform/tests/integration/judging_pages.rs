@@ -328,7 +328,9 @@ async fn judging_and_the_award_through_the_pages(backend: Backend) {
     .await;
     assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        unconfirmed.text.contains("请勾选确认框：公示后，奖励决定不再更改。"),
+        unconfirmed
+            .text
+            .contains("请勾选确认框：公示后，奖励决定不再更改。"),
         "{}",
         unconfirmed.text
     );

@@ -270,7 +270,7 @@ async fn vouchers_pay_earliest_expiry_first_within_their_scope(backend: Backend)
 }
 
 /// The department sponsors its scenario from the console: the allowance pays first, a
-/// mistyped amount is refused beside the form, another town's clerk may not.
+/// mistyped amount is refused beside its field and kept, another town's clerk may not.
 async fn a_department_sponsors_its_scenario_from_the_console(backend: Backend) {
     let app = TestApp::new(backend).await;
     let w = &app.world;
@@ -295,10 +295,10 @@ async fn a_department_sponsors_its_scenario_from_the_console(backend: Backend) {
     let mistyped = app.page(sponsor("ten").cookie(clerk.clone())).await;
     assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        mistyped
-            .text
-            .contains("每个团队每日免费额度（元）: 须为人民币金额，最多两位小数，如 12.50。"),
-        "{}",
+        mistyped.text.contains(
+            "id=\"daily_cny_per_team-error\" role=\"alert\">须为人民币金额，最多两位小数，如 12.50。"
+        ) && mistyped.text.contains("value=\"ten\""),
+        "beside the field, what was typed kept: {}",
         mistyped.text
     );
     assert_eq!(app.count("sponsorships"), 0, "nothing stored");

@@ -68,10 +68,12 @@ pub fn set(
         Resource::CpuCore => {}
     }
     if form.fen_per_hour < 0 {
-        return Err(
-            crate::validate::FieldProblem::new("fen_per_hour", "negative", "must be 0 or more")
-                .into(),
-        );
+        return Err(crate::validate::FieldProblem::new(
+            "fen_per_hour",
+            "negative",
+            "must be 0 or more",
+        )
+        .into());
     }
     if form
         .valid_until

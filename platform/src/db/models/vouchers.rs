@@ -252,7 +252,9 @@ pub fn sponsor(
     actor: Option<&UserId>,
 ) -> Result<(), AppError> {
     if daily_fen_per_team < 0 {
-        return Err(FieldProblem::new("daily_fen_per_team", "negative", "must be 0 or more").into());
+        return Err(
+            FieldProblem::new("daily_fen_per_team", "negative", "must be 0 or more").into(),
+        );
     }
     diesel::delete(sponsorships::table.find(scenario)).execute(conn)?;
     if daily_fen_per_team > 0 {

@@ -69,9 +69,11 @@ pub fn register(
             .into());
     }
     if form.memory_mb == 0 {
-        return Err(FieldProblem::new("memory_mb", "at_least", "must be at least 1")
-            .with("min", 1)
-            .into());
+        return Err(
+            FieldProblem::new("memory_mb", "at_least", "must be at least 1")
+                .with("min", 1)
+                .into(),
+        );
     }
     let now = now_millis();
     let worker = Worker {

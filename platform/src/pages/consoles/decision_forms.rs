@@ -180,17 +180,16 @@ pub async fn assign(
     let id = path.into_inner();
     let login = fields.login.trim().trim_start_matches('@').to_owned();
     let outcome = change(&page, &user, &id, Ok(login), |conn, user, id, login| {
-        let judge = users::find_by_login(conn, &login)?
-            .ok_or_else(|| {
-                AppError::from(
-                    FieldProblem::new(
-                        "login",
-                        "unknown_user",
-                        format!("no user signs in as `{login}`"),
-                    )
-                    .with("login", &login),
+        let judge = users::find_by_login(conn, &login)?.ok_or_else(|| {
+            AppError::from(
+                FieldProblem::new(
+                    "login",
+                    "unknown_user",
+                    format!("no user signs in as `{login}`"),
                 )
-            })?;
+                .with("login", &login),
+            )
+        })?;
         judging::assign_judge(conn, user, id, &judge.id)
     })
     .await;

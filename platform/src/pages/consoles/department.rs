@@ -24,8 +24,8 @@ use crate::auth::session::same_token;
 use crate::services::packages::install_package;
 
 use super::{
-    Choice, EditQuery, FormProblems, ListQuery, fixable, form_problems, refused,
-    scenario_list, status_name,
+    Choice, EditQuery, FormProblems, ListQuery, fixable, form_problems, refused, scenario_list,
+    status_name,
 };
 
 /// `GET /console/department` — the scenarios of the viewer's departments (every one, for
@@ -345,7 +345,7 @@ struct Refusal<'a> {
 pub(super) enum Typed {
     /// A button or an upload: nothing typed to keep.
     Nothing,
-    Details(ScenarioFields),
+    Details(Box<ScenarioFields>),
     /// The sponsorship's daily amount, as typed.
     Sponsorship(String),
 }
@@ -383,7 +383,7 @@ async fn edit_page(
         None => ("", FormProblems::default(), Typed::Nothing),
     };
     let (typed, typed_sponsorship) = match typed {
-        Typed::Details(fields) => (Some(fields), None),
+        Typed::Details(fields) => (Some(*fields), None),
         Typed::Sponsorship(amount) => (None, Some(amount)),
         Typed::Nothing => (None, None),
     };
@@ -419,8 +419,7 @@ async fn edit_page(
         package_changes: changes
             .as_ref()
             .map(|c| super::package_changes::changes_view(page, c)),
-        sponsorship: typed_sponsorship
-            .unwrap_or_else(|| sponsorship.map(yuan).unwrap_or_default()),
+        sponsorship: typed_sponsorship.unwrap_or_else(|| sponsorship.map(yuan).unwrap_or_default()),
         modes: code_choices(page, "mode", &MODES),
         metrics: code_choices(page, "metric", &METRICS),
         phases: view
@@ -506,7 +505,7 @@ pub async fn update_scenario(
         user,
         id,
         "details",
-        Typed::Details(fields),
+        Typed::Details(Box::new(fields)),
         move |conn, user| scenario_api::update_scenario(conn, user, &target, patch?),
     )
     .await
@@ -593,10 +592,17 @@ pub async fn add_phase(
     let id = path.into_inner();
     let form = fields.form();
     let target = id.clone();
-    edit_with(page, user, id, "phases", Typed::Nothing, move |conn, user| {
-        scenario_api::add_scenario_phase(conn, user, &target, form?)?;
-        Ok(())
-    })
+    edit_with(
+        page,
+        user,
+        id,
+        "phases",
+        Typed::Nothing,
+        move |conn, user| {
+            scenario_api::add_scenario_phase(conn, user, &target, form?)?;
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -610,10 +616,17 @@ pub async fn update_phase(
     let (id, phase) = path.into_inner();
     let patch = fields.patch();
     let target = id.clone();
-    edit_with(page, user, id, "phases", Typed::Nothing, move |conn, user| {
-        scenario_api::update_scenario_phase(conn, user, &target, &phase, patch?)?;
-        Ok(())
-    })
+    edit_with(
+        page,
+        user,
+        id,
+        "phases",
+        Typed::Nothing,
+        move |conn, user| {
+            scenario_api::update_scenario_phase(conn, user, &target, &phase, patch?)?;
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -631,14 +644,21 @@ pub async fn delete_phase(
     let target = id.clone();
     let unconfirmed = page.text("console.delete_unconfirmed");
     let confirmed = form.confirm.as_deref() == Some("yes");
-    edit_with(page, user, id, "phases", Typed::Nothing, move |conn, user| {
-        if !confirmed {
-            // One click must not delete a phase (and with it a running competition's
-            // deadline): the form's confirmation box must be ticked.
-            return Err(AppError::bad_request("confirmation_needed", unconfirmed));
-        }
-        scenario_api::delete_scenario_phase(conn, user, &target, &phase)
-    })
+    edit_with(
+        page,
+        user,
+        id,
+        "phases",
+        Typed::Nothing,
+        move |conn, user| {
+            if !confirmed {
+                // One click must not delete a phase (and with it a running competition's
+                // deadline): the form's confirmation box must be ticked.
+                return Err(AppError::bad_request("confirmation_needed", unconfirmed));
+            }
+            scenario_api::delete_scenario_phase(conn, user, &target, &phase)
+        },
+    )
     .await
 }
 
@@ -657,9 +677,14 @@ pub async fn publish(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let target = id.clone();
-    edit_with(page, user, id, "publish", Typed::Nothing, move |conn, user| {
-        scenario_api::publish_scenario(conn, user, &target)
-    })
+    edit_with(
+        page,
+        user,
+        id,
+        "publish",
+        Typed::Nothing,
+        move |conn, user| scenario_api::publish_scenario(conn, user, &target),
+    )
     .await
 }
 

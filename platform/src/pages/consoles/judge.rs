@@ -211,19 +211,19 @@ pub struct ReviewFields {
 
 impl ReviewFields {
     fn review(&self) -> Result<NewReview, AppError> {
-        let score = self
-            .score
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| {
-                AppError::from(
-                    FieldProblem::new("score", "out_of_range", "must be a whole number from 1 to 5")
-                        .with("min", 1)
-                        .with("max", 5),
+        let score = self.score.trim().parse::<i64>().map_err(|_| {
+            AppError::from(
+                FieldProblem::new(
+                    "score",
+                    "out_of_range",
+                    "must be a whole number from 1 to 5",
                 )
-            })?;
-        let recommendation = serde_json::from_value(json!(self.recommendation.trim()))
-            .map_err(|_| {
+                .with("min", 1)
+                .with("max", 5),
+            )
+        })?;
+        let recommendation =
+            serde_json::from_value(json!(self.recommendation.trim())).map_err(|_| {
                 AppError::from(FieldProblem::new(
                     "recommendation",
                     "not_a_choice",

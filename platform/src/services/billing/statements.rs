@@ -194,8 +194,7 @@ pub fn statement(
 ) -> Result<Statement, AppError> {
     let now = now_millis();
     let month = month.map_or_else(|| month_of(now), str::to_owned);
-    let range = month_range(&month)
-        .ok_or_else(|| {
+    let range = month_range(&month).ok_or_else(|| {
         AppError::from(crate::validate::FieldProblem::new(
             "month",
             "month",

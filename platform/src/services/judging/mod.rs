@@ -244,7 +244,10 @@ pub fn set_rubric(
 
 /// The rubric's criteria, or every problem of them at once (the first of each field), so
 /// the editor shows each beside its field.
-pub fn checked_criteria(scenario: &ScenarioId, form: &RubricForm) -> Result<Vec<Criterion>, AppError> {
+pub fn checked_criteria(
+    scenario: &ScenarioId,
+    form: &RubricForm,
+) -> Result<Vec<Criterion>, AppError> {
     let mut checks = Checks::default();
     if form.criteria.is_empty() || form.criteria.len() > MAX_CRITERIA {
         checks.push(
@@ -259,7 +262,7 @@ pub fn checked_criteria(scenario: &ScenarioId, form: &RubricForm) -> Result<Vec<
     }
     let mut keys = HashSet::new();
     let mut measures = HashSet::new();
-    let mut total = 0;
+    let mut total: i64 = 0;
     let mut criteria = Vec::with_capacity(form.criteria.len());
     for (index, c) in form.criteria.iter().enumerate() {
         let field = |name: &str| format!("criteria[{index}].{name}");
