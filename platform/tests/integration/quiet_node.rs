@@ -136,7 +136,7 @@ async fn a_disturbed_job_waits_for_a_quiet_node_and_is_never_charged(backend: Ba
         .await;
     assert!(zh.text.contains("等待空闲节点"), "{}", zh.text);
     assert!(
-        zh.text.contains("容器以外的 CPU 压力: 0.620 &gt; 0.200"),
+        zh.text.contains("容器以外的 CPU 压力：0.620 &gt; 0.200"),
         "{}",
         zh.text
     );

@@ -246,8 +246,9 @@ pub async fn operator(
                     .iter()
                     .map(|d| {
                         format!(
-                            "{}: {:.3} > {:.3}",
+                            "{}{}{:.3} > {:.3}",
                             page.code("figure", d.figure.as_str()),
+                            page.text("site.colon"),
                             d.value,
                             d.threshold
                         )
