@@ -278,6 +278,39 @@ mod tests {
         assert!(zh.len() > 20);
     }
 
+    /// Chinese sentences take the full-width colon; an ASCII `: ` stays only where the text
+    /// quotes something that must be typed as it is (an HTTP header), and no template joins
+    /// a label and its value with one.
+    #[test]
+    fn chinese_texts_use_full_width_colons() {
+        let zh = parse_catalog(ZH_CATALOG).unwrap();
+        let verbatim = ["Content-Type: "];
+        let chinese = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+        let ascii: Vec<_> = zh
+            .iter()
+            .filter(|(_, text)| text.chars().any(chinese))
+            .filter(|(_, text)| {
+                verbatim
+                    .iter()
+                    .fold((*text).clone(), |t, v| t.replace(v, ""))
+                    .contains(": ")
+            })
+            .map(|(key, _)| key)
+            .collect();
+        assert!(ascii.is_empty(), "ASCII colons in Chinese texts: {ascii:?}");
+        let joined: Vec<_> = EmbeddedTemplates::iter()
+            .filter(|name| {
+                let file = EmbeddedTemplates::get(name).unwrap();
+                let text = String::from_utf8_lossy(&file.data).into_owned();
+                text.contains("}}: ") || text.contains("}}:<")
+            })
+            .collect();
+        assert!(
+            joined.is_empty(),
+            "templates joining a label and a value with an ASCII colon (use site.colon): {joined:?}"
+        );
+    }
+
     #[test]
     fn every_key_used_in_a_template_is_in_the_catalog() {
         let zh = parse_catalog(ZH_CATALOG).unwrap();
