@@ -1,4 +1,5 @@
-//! Judging in a real headless Chromium, in Chinese: a judge scores a finalist beside its
+//! Judging in a real headless Chromium, in Chinese: the department's rubric editor names
+//! every problem at once; a judge scores a finalist beside its
 //! report card and PDF (desktop and phone width); a signed-in visitor reads the public
 //! announcement (公示) and files an objection; the department answers it.
 
@@ -59,6 +60,46 @@ async fn judging_in_a_browser(backend: Backend) {
         json!({"institutions": []}),
     )
     .await;
+    // While the rubric may change, on a phone, its editor names every row's problem at
+    // once, each under its row and naming its field, and keeps what was typed.
+    let editor = signed_in(
+        "judging-rubric-errors",
+        &base,
+        &w.konggang,
+        "/console/scenarios/kg-open/judging",
+    )
+    .await;
+    editor.resize(Size::Phone).await;
+    editor
+        .script(
+            "document.querySelector('input[name=weight_0]').value = '六十'; \
+             document.querySelector('textarea[name=guidance_2]').value = ''; return true;",
+        )
+        .await;
+    editor.click("#rubric-form button[type=submit]").await;
+    editor
+        .wait_for_script(
+            "the rubric's problems",
+            "return !!document.getElementById('weight_0-error') \
+               && !!document.getElementById('guidance_2-error');",
+            json!(true),
+        )
+        .await;
+    expect_text(&editor, "#weight_0-error", "权重：须在 1 到 100 之间。").await;
+    expect_text(&editor, "#guidance_2-error", "请写明评分说明").await;
+    assert_eq!(
+        editor
+            .script("return document.querySelector('input[name=weight_0]').value;")
+            .await,
+        json!("六十"),
+        "what was typed is kept"
+    );
+    editor.expect_no_sideways_scroll().await;
+    editor
+        .script("document.getElementById('weight_0-error').scrollIntoView(); return true;")
+        .await;
+    editor.screenshot("rubric-errors-phone").await;
+    editor.close().await;
     close_phases(&app, "kg-open");
 
     // The judge scores Team A beside its report card and PDF.
