@@ -256,6 +256,13 @@ async fn an_admin_runs_the_platform_in_the_browser(backend: Backend) {
         assert!(audit.text.contains(wanted), "{wanted}: {}", audit.text);
     }
     assert!(!audit.text.contains("{&quot;"), "{}", audit.text);
+    // Recorded values and ids in Latin letters are marked English on the Chinese page.
+    for marked in [
+        "<code translate=\"no\" lang=\"en\">login: li.wei</code>",
+        "<span lang=\"en\">qinhan-culture</span>",
+    ] {
+        assert!(audit.text.contains(marked), "{marked}: {}", audit.text);
+    }
 }
 
 on_both_backends!(
