@@ -44,6 +44,7 @@ pub async fn judge(
             panels,
         },
     )
+    .await
 }
 
 #[derive(Serialize)]
@@ -196,7 +197,7 @@ pub async fn compare(
         rows,
     };
     let title = page.text("console.compare_title");
-    page.render("console/compare", &title, view)
+    page.render("console/compare", &title, view).await
 }
 
 /// The review form's fields as typed.
@@ -307,7 +308,7 @@ async fn review_view(
             .collect(),
     };
     let title = page.text("console.review_title");
-    page.render("console/review", &title, view)
+    page.render("console/review", &title, view).await
 }
 
 /// `GET /console/submissions/{id}/review` — the judge's review form and saved review.
