@@ -154,16 +154,18 @@ fn fill(url: &DatabaseUrl, teams: usize, submissions: usize) -> (f64, PhaseId) {
     (started.elapsed().as_secs_f64(), phase.id)
 }
 
-/// The plans of a board page's queries on the filled database (PostgreSQL after `ANALYZE`,
-/// as autovacuum would have run it; SQLite as it is, no statistics), each line cut short.
+/// The plans of a board page's queries on the filled database (PostgreSQL after `VACUUM
+/// ANALYZE`, as autovacuum would have run it, and so that autovacuum does not run during the
+/// measurement; SQLite as it is, no statistics), each line cut short.
 fn print_plans(url: &DatabaseUrl, phase: PhaseId) {
+    if let DatabaseUrl::Postgres(url) = url {
+        // Not in a transaction, which VACUUM refuses.
+        let mut conn = PgConnection::establish(url).unwrap();
+        conn.batch_execute("VACUUM ANALYZE").unwrap();
+    }
     let db = Db::open(url, 1).unwrap();
-    let postgres = matches!(url, DatabaseUrl::Postgres(_));
     let plans = db
         .write_blocking(move |conn| {
-            if postgres {
-                conn.batch_execute("ANALYZE")?;
-            }
             let key = BoardKey {
                 scenario_id: ScenarioId::from(SCENARIO),
                 phase_id: phase,

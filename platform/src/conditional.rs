@@ -28,7 +28,8 @@ fn matches(if_none_match: &str, etag: &str) -> bool {
 }
 
 /// Middleware: tags whole 200 answers to GET and HEAD and answers 304 to a matching
-/// `If-None-Match`.
+/// `If-None-Match`. An answer tagged where it was made (a page, hashed on the CPU pool
+/// with its rendering) keeps its tag.
 pub async fn conditional_get(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -40,11 +41,26 @@ pub async fn conditional_get(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let response = next.call(request).await?.map_into_boxed_body();
-    let taggable = get
-        && response.status() == StatusCode::OK
-        && !response.headers().contains_key(header::ETAG)
-        && matches!(response.response().body().size(), BodySize::Sized(n) if n <= MAX_TAGGED_BODY);
-    if !taggable {
+    if !get || response.status() != StatusCode::OK {
+        return Ok(response);
+    }
+    let tagged = response
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(etag) = tagged {
+        if if_none_match.is_some_and(|value| matches(&value, &etag)) {
+            let (request, response) = response.into_parts();
+            return Ok(ServiceResponse::new(
+                request,
+                not_modified(response.headers(), etag),
+            ));
+        }
+        return Ok(response);
+    }
+    let small = matches!(response.response().body().size(), BodySize::Sized(n) if n <= MAX_TAGGED_BODY);
+    if !small {
         return Ok(response);
     }
     let (request, response) = response.into_parts();
@@ -54,20 +70,28 @@ pub async fn conditional_get(
         .map_err(|e| AppError::Internal(format!("reading an answer's body: {e}")))?;
     let etag = etag_of(&bytes);
     if if_none_match.is_some_and(|value| matches(&value, &etag)) {
-        let mut not_modified = HttpResponse::NotModified();
-        for name in [header::CACHE_CONTROL, header::VARY] {
-            if let Some(value) = head.headers().get(&name) {
-                not_modified.insert_header((name, value.clone()));
-            }
-        }
-        not_modified.insert_header((header::ETAG, etag));
-        return Ok(ServiceResponse::new(request, not_modified.finish()));
+        return Ok(ServiceResponse::new(
+            request,
+            not_modified(head.headers(), etag),
+        ));
     }
     let mut response = head.set_body(BoxBody::new(bytes));
     if let Ok(value) = header::HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, value);
     }
     Ok(ServiceResponse::new(request, response))
+}
+
+/// `304 Not Modified` for `etag`, with the caching headers the whole answer had.
+fn not_modified(headers: &header::HeaderMap, etag: String) -> HttpResponse {
+    let mut not_modified = HttpResponse::NotModified();
+    for name in [header::CACHE_CONTROL, header::VARY] {
+        if let Some(value) = headers.get(&name) {
+            not_modified.insert_header((name, value.clone()));
+        }
+    }
+    not_modified.insert_header((header::ETAG, etag));
+    not_modified.finish()
 }
 
 #[cfg(test)]

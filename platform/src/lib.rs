@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod catalog;
 pub mod cli;
 pub mod conditional;
+pub mod cpu;
 pub mod config;
 pub mod db;
 pub mod error;

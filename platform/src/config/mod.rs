@@ -36,6 +36,10 @@ settings! {
         pub catalog_dir: PathBuf = PathBuf::from("scenarios/catalog"),
         /// Database connections kept in the pool.
         pub pool_size: u32 = 8,
+        /// Threads that accept connections and answer requests; 0 means four per core
+        /// (at most 64): each serves its connections in turn, so fewer connections per
+        /// thread keep `/healthz` and workers' calls fast beside many page visitors.
+        pub request_threads: u32 = 0,
         /// `text` or `json` log lines.
         pub log_format: LogFormat = LogFormat::Text,
         /// The largest image archive a team may upload, in bytes.

@@ -159,7 +159,7 @@ async fn announcement_view(
         text,
     };
     let heading = page.text("announcement.title").replace("{title}", &title);
-    page.render("pages/announcement", &heading, data)
+    page.render("pages/announcement", &heading, data).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -78,7 +78,7 @@ pub async fn html_errors(
         },
         heading: heading.clone(),
     };
-    let answer = match context.render("errors/error", &heading, view) {
+    let answer = match context.render("errors/error", &heading, view).await {
         Ok(mut answer) => {
             *answer.status_mut() = status;
             answer

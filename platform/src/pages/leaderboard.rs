@@ -252,7 +252,7 @@ pub async fn leaderboard(
         private_locked,
     };
     let heading = format!("{} · {}", data.title, page.text("board.title"));
-    let mut response = page.render("pages/leaderboard", &heading, data)?;
+    let mut response = page.render("pages/leaderboard", &heading, data).await?;
     *response.status_mut() = StatusCode::OK;
     Ok(response)
 }

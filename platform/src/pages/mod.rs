@@ -26,6 +26,7 @@ pub mod utilisation_chart;
 
 use std::future::{Future, ready};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::dev::Payload;
@@ -361,11 +362,9 @@ impl PageContext {
         error_text::field_problem(&self.state.site.catalogs, self.lang, problem)
     }
 
-    /// The page, rendered from `template` with `view` as `page`, inside the layout. On the
-    /// request's thread: rendering on the blocking pool was measured (docs/benchmarks.md,
-    /// third quiet run) to leave `/healthz` beside 32 page clients as slow as before while
-    /// the server's memory grew by half again (a malloc arena per pool thread).
-    pub fn render(
+    /// The page, rendered from `template` with `view` as `page`, inside the layout, on the
+    /// CPU pool (`crate::cpu`): never on the request thread, which serves `/healthz` too.
+    pub async fn render(
         &self,
         template: &str,
         title: &str,
@@ -417,14 +416,24 @@ impl PageContext {
             "asset_version": self.state.site.asset_version,
             "page": page,
         });
-        let html = self.state.site.render(template, &data)?;
+        let (site, template) = (Arc::clone(&self.state.site), template.to_owned());
+        // The ETag too: hashing a board's HTML is CPU work of the same kind.
+        let (html, etag) = crate::cpu::run(move || {
+            site.render(&template, &data)
+                .map(|html| {
+                    let etag = crate::conditional::etag_of(html.as_bytes());
+                    (html, etag)
+                })
+        })
+        .await??;
         let mut response = HttpResponse::Ok();
         response
             .content_type("text/html; charset=utf-8")
             // Revalidated on every visit (its ETag makes that cheap), never kept by a
             // shared cache: a page depends on who is signed in and their language.
             .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-            .insert_header((header::VARY, "Cookie"));
+            .insert_header((header::VARY, "Cookie"))
+            .insert_header((header::ETAG, etag));
         if self.lang_from_query {
             response.cookie(lang_cookie(self.lang));
         }

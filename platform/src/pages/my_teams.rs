@@ -123,7 +123,7 @@ async fn render(
         notice,
     };
     let title = page.text("my_teams.title");
-    page.render("pages/my_teams", &title, view)
+    page.render("pages/my_teams", &title, view).await
 }
 
 /// Every problem of the form at once, each in the visitor's language, beside its field.

@@ -86,6 +86,7 @@ pub async fn index(
             pager,
         },
     )
+    .await
 }
 
 /// `POST /notifications/read` — marks every notification of the person read.

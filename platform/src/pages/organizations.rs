@@ -148,5 +148,5 @@ pub async fn show(
         ),
     };
     let title = view.name.clone();
-    page.render("pages/organization", &title, view)
+    page.render("pages/organization", &title, view).await
 }

@@ -160,7 +160,7 @@ pub async fn home(
         pager: Pager::new(&page, paging, list.items.len(), list.total, "page"),
     };
     let title = page.text("home.title");
-    page.render("pages/home", &title, view)
+    page.render("pages/home", &title, view).await
 }
 
 #[derive(Serialize)]
@@ -408,6 +408,7 @@ async fn scenario_page(
         }),
     };
     page.render("pages/scenario", &data.card.title.clone(), data)
+        .await
 }
 
 type TeamQuota = (

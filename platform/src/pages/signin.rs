@@ -41,7 +41,7 @@ fn login_view(page: &PageContext, return_to: String, error: Option<String>) -> L
 }
 
 /// Renders the form; a visitor without a session gets a pre-session CSRF token cookie.
-fn login_form(
+async fn login_form(
     mut page: PageContext,
     return_to: String,
     error: Option<String>,
@@ -53,7 +53,7 @@ fn login_form(
     }
     let title = page.text("login.title");
     let view = login_view(&page, return_to, error);
-    let mut response = page.render("auth/login", &title, view)?;
+    let mut response = page.render("auth/login", &title, view).await?;
     *response.status_mut() = status;
     if let Some(token) = fresh {
         response
@@ -69,7 +69,7 @@ pub async fn login_page(
     query: web::Query<ReturnQuery>,
 ) -> Result<HttpResponse, AppError> {
     let return_to = session::return_to(query.return_to.as_deref());
-    login_form(page, return_to, None, StatusCode::OK)
+    login_form(page, return_to, None, StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,7 +105,7 @@ pub async fn login(
         }
         None => {
             let message = page.text("login.bad_token");
-            login_form(page, return_to, Some(message), StatusCode::UNAUTHORIZED)
+            login_form(page, return_to, Some(message), StatusCode::UNAUTHORIZED).await
         }
     }
 }

@@ -312,5 +312,5 @@ pub async fn show(
         charges: charges.iter().map(|line| line_card(&page, line)).collect(),
     };
     let title = format!("{} {}", page.text("submission.title"), view.id);
-    page.render("pages/submission", &title, view)
+    page.render("pages/submission", &title, view).await
 }

@@ -172,7 +172,7 @@ pub async fn show(
         ..view
     };
     let title = view.name.clone();
-    page.render("pages/team", &title, view)
+    page.render("pages/team", &title, view).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +261,7 @@ pub async fn invitations(
             pager,
         },
     )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

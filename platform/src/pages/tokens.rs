@@ -97,6 +97,7 @@ async fn render(
         platform_url: page.state.config.public_url(),
     };
     page.render("pages/tokens", &page.text("tokens.title"), view)
+        .await
 }
 
 /// `GET /tokens` — the signed-in person's tokens.

@@ -169,6 +169,10 @@ pub fn probabilities(
     let mut known: Vec<Option<Option<f64>>> =
         pairs.iter().map(|pair| cache.get(&key(pair))).collect();
     let missing: Vec<usize> = (0..pairs.len()).filter(|&i| known[i].is_none()).collect();
+    if missing.is_empty() {
+        // The usual case on a request thread: no threads, no system calls.
+        return known.into_iter().map(Option::flatten).collect();
+    }
     // Each stored file read once, however many pairs it is in.
     let mut parts: HashMap<&str, Option<ItemPairs>> = HashMap::new();
     for &i in &missing {

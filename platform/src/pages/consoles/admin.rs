@@ -217,6 +217,7 @@ async fn render(
         notice: forms.notice,
     };
     page.render("console/admin", &page.text("admin.title"), view)
+        .await
 }
 
 fn first_page() -> ListQuery {
@@ -442,4 +443,5 @@ pub async fn audit_log(
         &page.text("admin.audit_title"),
         AuditPage { entries, pager },
     )
+    .await
 }

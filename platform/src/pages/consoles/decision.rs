@@ -510,7 +510,7 @@ pub(super) async fn decision_view(
         problem_in: refusal.section.to_owned(),
     };
     let heading = page.text("judging.decision_title");
-    page.render("console/decision", &heading, data)
+    page.render("console/decision", &heading, data).await
 }
 
 #[derive(Debug, Deserialize)]

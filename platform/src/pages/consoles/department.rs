@@ -38,7 +38,7 @@ pub async fn department(
     let own = (!user.is_admin()).then(|| user.departments.clone());
     let view = scenario_list(&page, user.visibility(), own, &query).await?;
     let title = page.text("console.department_title");
-    page.render("console/department", &title, view)
+    page.render("console/department", &title, view).await
 }
 
 /// The scenario form's fields as typed, so a refused form is shown again as it was sent.
@@ -233,6 +233,7 @@ async fn scenario_form_page(
             problem: problems.problem,
         },
     )
+    .await
 }
 
 /// `GET /console/scenarios/new`
@@ -439,7 +440,7 @@ async fn edit_page(
         saved,
     };
     let title = data.title.clone();
-    let response = page.render("console/edit_scenario", &title, data)?;
+    let response = page.render("console/edit_scenario", &title, data).await?;
     Ok(response)
 }
 

@@ -45,6 +45,7 @@ pub async fn judge(
             panels,
         },
     )
+    .await
 }
 
 #[derive(Serialize)]
@@ -197,7 +198,7 @@ pub async fn compare(
         rows,
     };
     let title = page.text("console.compare_title");
-    page.render("console/compare", &title, view)
+    page.render("console/compare", &title, view).await
 }
 
 /// The review form's fields as typed.
@@ -320,7 +321,7 @@ async fn review_view(
             .collect(),
     };
     let title = page.text("console.review_title");
-    page.render("console/review", &title, view)
+    page.render("console/review", &title, view).await
 }
 
 /// `GET /console/submissions/{id}/review` — the judge's review form and saved review.

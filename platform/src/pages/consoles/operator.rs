@@ -275,5 +275,5 @@ pub async fn operator(
             .unwrap_or_default(),
     };
     let title = page.text("console.operator_title");
-    page.render("console/operator", &title, view)
+    page.render("console/operator", &title, view).await
 }

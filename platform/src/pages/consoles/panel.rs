@@ -215,7 +215,7 @@ async fn panel_view(
         title: title.clone(),
     };
     let heading = page.text("judging.panel_title").replace("{title}", &title);
-    page.render("console/panel", &heading, data)
+    page.render("console/panel", &heading, data).await
 }
 
 /// `GET /console/judging/{id}` — a panel judge's finalists, rubric and declaration.
@@ -437,7 +437,7 @@ async fn score_view(
     let heading = page
         .text("judging.score_title")
         .replace("{name}", &data.finalist.name);
-    page.render("console/score", &heading, data)
+    page.render("console/score", &heading, data).await
 }
 
 /// `GET /console/judging/{id}/finalists/{team}` — the finalist's report card and PDF beside

@@ -200,5 +200,5 @@ pub async fn record(
         title: title.clone(),
     };
     let heading = page.text("record.title").replace("{title}", &title);
-    page.render("console/record", &heading, data)
+    page.render("console/record", &heading, data).await
 }

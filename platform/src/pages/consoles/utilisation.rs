@@ -185,7 +185,7 @@ pub async fn utilisation(
         by_scenario: hours(&figures.device_hours_by_scenario),
     };
     let title = page.text("utilisation.title");
-    page.render("console/utilisation", &title, view)
+    page.render("console/utilisation", &title, view).await
 }
 
 /// `GET /console/operator/utilisation.csv?range=day|week|month`
