@@ -59,7 +59,8 @@ pub async fn conditional_get(
         }
         return Ok(response);
     }
-    let small = matches!(response.response().body().size(), BodySize::Sized(n) if n <= MAX_TAGGED_BODY);
+    let small =
+        matches!(response.response().body().size(), BodySize::Sized(n) if n <= MAX_TAGGED_BODY);
     if !small {
         return Ok(response);
     }

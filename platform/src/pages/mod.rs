@@ -419,11 +419,10 @@ impl PageContext {
         let (site, template) = (Arc::clone(&self.state.site), template.to_owned());
         // The ETag too: hashing a board's HTML is CPU work of the same kind.
         let (html, etag) = crate::cpu::run(move || {
-            site.render(&template, &data)
-                .map(|html| {
-                    let etag = crate::conditional::etag_of(html.as_bytes());
-                    (html, etag)
-                })
+            site.render(&template, &data).map(|html| {
+                let etag = crate::conditional::etag_of(html.as_bytes());
+                (html, etag)
+            })
         })
         .await??;
         let mut response = HttpResponse::Ok();
