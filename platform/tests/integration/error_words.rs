@@ -214,12 +214,22 @@ async fn report_notes_read_in_the_visitors_language(backend: Backend) {
     );
 }
 
-/// The part of an edit page that lists a refused package's problems.
-fn package_problems(page: &str) -> &str {
-    page.split("id=\"package-problems\"")
+/// Sends a package form that must be refused; the part of the edit page that lists the
+/// package's problems.
+async fn package_problems(app: &TestApp, request: TestRequest) -> String {
+    let page = app.page(request).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.text
+    );
+    page.text
+        .split("id=\"package-problems\"")
         .nth(1)
         .and_then(|rest| rest.split("</div>").next())
-        .unwrap_or_else(|| panic!("no package problems on: {page}"))
+        .unwrap_or_else(|| panic!("no package problems on: {}", page.text))
+        .to_owned()
 }
 
 /// A department uploads a broken package on the Chinese edit page: the heading and every
@@ -250,14 +260,7 @@ async fn package_problems_read_in_chinese(backend: Backend) {
             .set_payload(body)
             .cookie(clerk.clone())
     };
-    let page = app.page(upload("")).await;
-    assert_eq!(
-        page.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        page.text
-    );
-    let problems = package_problems(&page.text);
+    let problems = package_problems(&app, upload("")).await;
     for words in [
         "场景包有 3 个问题，请逐条修改后重新上传。",
         "<code>scenario.toml [latency.budget_ms]</code>：<span>低于 1 毫秒的预算测到的是网络而不是模型。</span>",
@@ -285,14 +288,7 @@ async fn package_problems_read_in_chinese(backend: Backend) {
         "every problem has Chinese words: {problems}"
     );
 
-    let page = app.page(upload("?lang=en")).await;
-    assert_eq!(
-        page.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        page.text
-    );
-    let problems = package_problems(&page.text);
+    let problems = package_problems(&app, upload("?lang=en")).await;
     assert!(
         problems.contains(
             "<code>hidden/labels.jsonl [h-100]</code>: <span>The input has no label.</span>"
