@@ -115,11 +115,15 @@ pub fn load(db: &Db, blobs: &BlobStore, dir: &Path) -> Result<CatalogReport, App
                 let message = error.to_string();
                 let problems = ValidationReport {
                     package: package_dir.clone(),
-                    problems: vec![package::Problem {
-                        file: "scenario.toml".to_owned(),
-                        field: None,
-                        message,
-                    }],
+                    problems: vec![
+                        package::Problem::new(
+                            package::ProblemCode::RefusedByPlatform,
+                            "scenario.toml",
+                            None,
+                            &message,
+                        )
+                        .with("reason", &message),
+                    ],
                 };
                 tracing::warn!("scenario package refused:\n{problems}");
                 report.refused.push(problems);

@@ -96,13 +96,9 @@ pub enum AppError {
     Internal(String),
 }
 
-/// One problem of an uploaded document: the file, the field or item if any, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    pub file: String,
-    pub field: Option<String>,
-    pub message: String,
-}
+/// One problem of an uploaded package: the file, the field or item if any, the code and its
+/// parameters, and what is wrong in English.
+pub use jiebang_scenarios::package::Problem;
 
 impl AppError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -438,11 +434,14 @@ mod tests {
 
     #[actix_web::test]
     async fn problems_are_listed() {
-        let problem = Problem {
-            file: "scenario.toml".into(),
-            field: Some("id".into()),
-            message: "does not match".into(),
-        };
+        let problem = Problem::new(
+            jiebang_scenarios::package::ProblemCode::IdMismatch,
+            "scenario.toml",
+            Some("id"),
+            "does not match",
+        )
+        .with("id", "x")
+        .with("scenario", "y");
         let (status, body) = body_of(AppError::Problems {
             code: "invalid_package",
             message: "1 problem".into(),
@@ -453,7 +452,8 @@ mod tests {
         assert_eq!(
             body,
             serde_json::json!({"error": {"code": "invalid_package", "message": "1 problem",
-                "problems": [{"file": "scenario.toml", "field": "id", "message": "does not match"}]}})
+                "problems": [{"file": "scenario.toml", "field": "id", "code": "id_mismatch",
+                    "params": {"id": "x", "scenario": "y"}, "message": "does not match"}]}})
         );
     }
 

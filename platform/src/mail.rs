@@ -129,7 +129,8 @@ impl Mailer {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(format!("揭榜 Jiebang: {zh}"))
+            // The subject is a Chinese sentence, so its colon is the full-width one.
+            .subject(format!("揭榜 Jiebang：{zh}"))
             .header(ContentType::TEXT_PLAIN)
             .body(format!("{zh}\n{en}\n\n{link}\n"))
             .map_err(|e| Failure::permanent(format!("message: {e}")))?;

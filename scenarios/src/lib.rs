@@ -5,7 +5,8 @@
 //! - Read and check a package: [`package::validate`]`(&Path)` returns a
 //!   [`package::ScenarioPackage`] (its [`package::Manifest`] and set sizes) or a
 //!   [`package::ValidationReport`] listing every [`package::Problem`] found (file, field,
-//!   message; `Display` prints them all). [`package::validate_bundle`] is the same check
+//!   a [`package::ProblemCode`] with its parameters for pages in other languages, and the
+//!   English message; `Display` prints them all). [`package::validate_bundle`] is the same check
 //!   without the files only people read, for workers; [`package::read_records`] and
 //!   [`package::read_labels`] read an inputs and a labels file.
 //! - Serve a package's downloads: [`package::public_files`], the plain files under

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use jiebang_scenarios::package::{MetricName, public_files, read_labels, read_records, validate};
+use jiebang_scenarios::package::{
+    MetricName, ProblemCode, public_files, read_labels, read_records, validate,
+};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid-package")
@@ -396,6 +398,47 @@ fn a_flood_of_problems_is_capped_per_file_and_counted() {
     let all = messages(dir.path());
     assert_eq!(all.len(), 21, "{all:?}");
     assert_reported(&all, "10 more problem(s) in this file are not listed");
+}
+
+/// Each problem carries a code and the values its message is made of, so a page can say it
+/// in its reader's language; the cap's count is a problem with its own code.
+#[test]
+fn problems_carry_a_code_and_their_values() {
+    let dir = copy();
+    edit(dir.path(), "scenario.toml", |t| {
+        t.replace("budget_ms = 20", "budget_ms = 0.5")
+    });
+    edit(dir.path(), "hidden/inputs.jsonl", |t| {
+        t.replacen("{\"id\": \"h-104\"", "{\"id\": \"h-104\", \"extra\": 1", 1)
+    });
+    let many: String = (0..25)
+        .map(|n| format!("{{\"id\": \"x-{n}\", \"label\": 1}}\n"))
+        .collect();
+    edit(dir.path(), "public/samples/labels.jsonl", |t| {
+        format!("{t}{many}")
+    });
+    let report = validate(dir.path()).expect_err("the package must be refused");
+    let find = |code: ProblemCode| {
+        report
+            .problems
+            .iter()
+            .find(|p| p.code == code)
+            .unwrap_or_else(|| panic!("no {code}: {report}"))
+    };
+    let budget = find(ProblemCode::BudgetTooSmall);
+    assert_eq!(budget.field.as_deref(), Some("latency.budget_ms"));
+    assert_eq!(budget.params.get("min_ms").map(String::as_str), Some("1"));
+    let line = find(ProblemCode::LineMalformed);
+    assert_eq!(line.params.get("line").map(String::as_str), Some("5"));
+    assert!(line.params["detail"].contains("extra"), "{line:?}");
+    let more = find(ProblemCode::MoreNotListed);
+    assert_eq!(more.file, "public/samples/labels.jsonl");
+    assert_eq!(more.params.get("count").map(String::as_str), Some("5"));
+    // The English message stays as the command line prints it.
+    assert_eq!(
+        more.message,
+        "5 more problem(s) in this file are not listed"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use actix_web::web::Bytes;
 use futures_util::Stream;
-use jiebang_scenarios::package::{self, ScenarioPackage};
+use jiebang_scenarios::package::{self, ProblemCode, ScenarioPackage};
 
 use crate::catalog::{self, PreparedPackage};
 use crate::db::models::scenarios::Scenario;
@@ -38,14 +38,6 @@ where
     E: std::fmt::Display,
 {
     receive_to_temporary(body, max_bytes, packages_root(data_dir).join("incoming")).await
-}
-
-fn problem(file: &str, field: Option<&str>, message: impl Into<String>) -> Problem {
-    Problem {
-        file: file.to_owned(),
-        field: field.map(str::to_owned),
-        message: message.into(),
-    }
 }
 
 fn refused(problems: Vec<Problem>) -> AppError {
@@ -97,45 +89,45 @@ pub fn install(
         extract::ExtractError::Io(error) => io_error(scratch.path(), error),
     })?;
     let unpacked = package_root(scratch.path()).ok_or_else(|| {
-        refused(vec![problem(
+        refused(vec![Problem::new(
+            ProblemCode::ArchiveWithoutManifest,
             "scenario.toml",
             None,
             "missing: the archive must hold scenario.toml at its top or in its one top-level folder",
         )])
     })?;
-    let mut package = package::validate(&unpacked).map_err(|report| {
-        refused(
-            report
-                .problems
-                .into_iter()
-                .map(|p| Problem {
-                    file: p.file,
-                    field: p.field,
-                    message: p.message,
-                })
-                .collect(),
-        )
-    })?;
+    let mut package = package::validate(&unpacked).map_err(|report| refused(report.problems))?;
     let mut mismatches = Vec::new();
     if package.manifest.id != scenario.id.as_str() {
-        mismatches.push(problem(
-            "scenario.toml",
-            Some("id"),
-            format!(
-                "is `{}` but the package is uploaded for scenario `{}`",
-                package.manifest.id, scenario.id
-            ),
-        ));
+        mismatches.push(
+            Problem::new(
+                ProblemCode::IdMismatch,
+                "scenario.toml",
+                Some("id"),
+                format!(
+                    "is `{}` but the package is uploaded for scenario `{}`",
+                    package.manifest.id, scenario.id
+                ),
+            )
+            .with("id", &package.manifest.id)
+            .with("scenario", &scenario.id),
+        );
     }
     if package.manifest.town != scenario.organization_id.as_str() {
-        mismatches.push(problem(
-            "scenario.toml",
-            Some("town"),
-            format!(
-                "is `{}` but scenario `{}` belongs to `{}`",
-                package.manifest.town, scenario.id, scenario.organization_id
-            ),
-        ));
+        mismatches.push(
+            Problem::new(
+                ProblemCode::TownMismatch,
+                "scenario.toml",
+                Some("town"),
+                format!(
+                    "is `{}` but scenario `{}` belongs to `{}`",
+                    package.manifest.town, scenario.id, scenario.organization_id
+                ),
+            )
+            .with("town", &package.manifest.town)
+            .with("scenario", &scenario.id)
+            .with("organization", &scenario.organization_id),
+        );
     }
     if !mismatches.is_empty() {
         return Err(refused(mismatches));

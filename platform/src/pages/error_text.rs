@@ -56,6 +56,33 @@ pub fn error_text(catalogs: &Catalogs, lang: Lang, error: &AppError) -> String {
     }
 }
 
+/// A scenario package's problem as the visitor should read it: the catalogs'
+/// `[package_problems]` text for its code with its parameters (a metric by its name); a
+/// code the catalogs do not know is its English message, with `lang` saying so on a
+/// Chinese page.
+pub fn package_problem(
+    catalogs: &Catalogs,
+    lang: Lang,
+    problem: &crate::error::Problem,
+) -> (String, Option<&'static str>) {
+    let key = format!("package_problems.{}", problem.code);
+    let Some(text) = catalogs.of(lang).get(&key) else {
+        return (problem.message.clone(), (lang == Lang::Zh).then_some("en"));
+    };
+    let metric = problem
+        .params
+        .get("metric")
+        .map(|code| catalogs.code(lang, "metric", code));
+    let params = problem
+        .params
+        .iter()
+        .map(|(name, value)| match (*name, &metric) {
+            ("metric", Some(named)) => (*name, named.as_str()),
+            _ => (*name, value.as_str()),
+        });
+    (fill(catalogs, lang, text, params), None)
+}
+
 /// A field's problem: the catalogs' `[field_rules]` text for its rule with the rule's
 /// parameters filled in, else its own (English) message.
 pub fn field_problem(
@@ -158,6 +185,76 @@ mod tests {
             .with("closes_at", "2026-11-01T16:00:00.000Z");
         let text = error_text(&catalogs(), Lang::Zh, &hidden);
         assert!(text.contains("2026-11-02 00:00 (UTC+8)"), "{text}");
+    }
+
+    /// Every code the package checker (and the platform's upload and catalog checks) can
+    /// give a problem has a text in both catalogs: `ProblemCode::ALL` is declared with the
+    /// codes themselves, so it lists every one. No text is left for a code that is gone.
+    #[test]
+    fn every_package_problem_has_words_in_both_languages() {
+        use jiebang_scenarios::package::ProblemCode;
+        let catalogs = catalogs();
+        let mut missing = Vec::new();
+        for code in ProblemCode::ALL {
+            for lang in [Lang::Zh, Lang::En] {
+                if catalogs
+                    .of(lang)
+                    .get(&format!("package_problems.{code}"))
+                    .is_none()
+                {
+                    missing.push(format!("{}: {code}", lang.code()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "untranslated package problems: {missing:?}"
+        );
+        let codes: std::collections::BTreeSet<&str> =
+            ProblemCode::ALL.iter().map(|c| c.as_str()).collect();
+        for lang in [Lang::Zh, Lang::En] {
+            let stale: Vec<&String> = catalogs
+                .of(lang)
+                .keys()
+                .filter(|key| {
+                    key.strip_prefix("package_problems.")
+                        .is_some_and(|code| !codes.contains(code))
+                })
+                .collect();
+            assert!(
+                stale.is_empty(),
+                "{}: texts for no code: {stale:?}",
+                lang.code()
+            );
+        }
+    }
+
+    #[test]
+    fn a_package_problem_reads_in_chinese_with_its_values() {
+        use jiebang_scenarios::package::{Problem, ProblemCode};
+        let catalogs = catalogs();
+        let direction = Problem::new(
+            ProblemCode::DirectionIsHigher,
+            "scenario.toml",
+            Some("metric.direction"),
+            "roc_auc is better when higher, so the direction is `higher`",
+        )
+        .with("metric", "roc_auc");
+        let (text, lang) = package_problem(&catalogs, Lang::Zh, &direction);
+        assert_eq!(text, "指标“ROC AUC”越高越好，因此方向应为 `higher`。");
+        assert_eq!(lang, None);
+        let budget = Problem::new(
+            ProblemCode::BudgetTooSmall,
+            "scenario.toml",
+            Some("latency.budget_ms"),
+            "below 1 ms a budget measures the network, not the model",
+        )
+        .with("min_ms", 1);
+        let (text, _) = package_problem(&catalogs, Lang::En, &budget);
+        assert_eq!(
+            text,
+            "Below 1 ms a budget measures the network, not the model."
+        );
     }
 
     /// Every code the platform's source gives an error has a text in both catalogs, and no

@@ -357,6 +357,15 @@ impl PageContext {
         error_text::error_text(&self.state.site.catalogs, self.lang, error)
     }
 
+    /// A scenario package's problem in the page's language, and `lang` where it is the
+    /// checker's English instead (see `error_text::package_problem`).
+    pub fn package_problem(
+        &self,
+        problem: &crate::error::Problem,
+    ) -> (String, Option<&'static str>) {
+        error_text::package_problem(&self.state.site.catalogs, self.lang, problem)
+    }
+
     /// A field's problem in the page's language (see `error_text::field_problem`).
     pub fn field_problem(&self, problem: &crate::validate::FieldProblem) -> String {
         error_text::field_problem(&self.state.site.catalogs, self.lang, problem)

@@ -296,7 +296,7 @@ async fn review_form(backend: Backend) {
 }
 
 /// A multipart body: the fields in order, the last one the package file.
-fn multipart(fields: &[(&str, &str)], package: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(fields: &[(&str, &str)], package: &[u8]) -> (String, Vec<u8>) {
     let boundary = "jiebang-test-boundary";
     let mut body = Vec::new();
     for (name, value) in fields {

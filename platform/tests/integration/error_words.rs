@@ -7,8 +7,9 @@ use actix_web::test::TestRequest;
 
 use crate::common::{Backend, TestApp};
 use crate::consoles::{evaluate_next, register_worker, report};
-use crate::consoles_pages::form_fields_of;
+use crate::consoles_pages::{form_fields_of, multipart};
 use crate::on_both_backends;
+use crate::packages::{SCENARIO, package_tar, with_api_scenario};
 use crate::pages::{get, post_form, sign_in};
 
 /// English words of the API's messages that must not reach a Chinese page.
@@ -213,7 +214,91 @@ async fn report_notes_read_in_the_visitors_language(backend: Backend) {
     );
 }
 
+/// Sends a package form that must be refused; the part of the edit page that lists the
+/// package's problems.
+async fn package_problems(app: &TestApp, request: TestRequest) -> String {
+    let page = app.page(request).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.text
+    );
+    page.text
+        .split("id=\"package-problems\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</div>").next())
+        .unwrap_or_else(|| panic!("no package problems on: {}", page.text))
+        .to_owned()
+}
+
+/// A department uploads a broken package on the Chinese edit page: the heading and every
+/// problem read in Chinese after its file and field, with their values (the metric by its
+/// Chinese name); the English page says the same in English.
+async fn package_problems_read_in_chinese(backend: Backend) {
+    let app = with_api_scenario(backend, |_| {}).await;
+    let (clerk, csrf) = sign_in(&app, &app.world.konggang.token).await;
+    let broken = package_tar(|dir| {
+        let manifest = dir.join("scenario.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let text = text.replace("budget_ms = 20", "budget_ms = 0.01").replace(
+            "name = \"accuracy\"",
+            "name = \"accuracy\"\ndirection = \"lower\"",
+        );
+        std::fs::write(&manifest, text).unwrap();
+        // The first hidden item (h-100) loses its label.
+        let labels = dir.join("hidden/labels.jsonl");
+        let text = std::fs::read_to_string(&labels).unwrap();
+        let rest: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&labels, rest).unwrap();
+    });
+    let upload = |lang: &str| {
+        let (content_type, body) = multipart(&[("csrf_token", &csrf)], &broken);
+        TestRequest::post()
+            .uri(&format!("/console/scenarios/{SCENARIO}/package{lang}"))
+            .insert_header(("Content-Type", content_type))
+            .set_payload(body)
+            .cookie(clerk.clone())
+    };
+    let problems = package_problems(&app, upload("")).await;
+    for words in [
+        "场景包有 3 个问题，请逐条修改后重新上传。",
+        "<code>scenario.toml [latency.budget_ms]</code>：<span>低于 1 毫秒的预算测到的是网络而不是模型。</span>",
+        "<code>scenario.toml [metric.direction]</code>：<span>指标“准确率”越高越好，因此方向应为 &#x60;higher&#x60;。</span>",
+        "<code>hidden/labels.jsonl [h-100]</code>：<span>此输入没有标注。</span>",
+    ] {
+        assert!(
+            problems.contains(words),
+            "{words:?} missing from: {problems}"
+        );
+    }
+    for english in [
+        "budget measures",
+        "is better when",
+        "has no label",
+        "problem(s)",
+    ] {
+        assert!(
+            !problems.contains(english),
+            "{english:?} on a Chinese page: {problems}"
+        );
+    }
+    assert!(
+        !problems.contains("lang=\"en\""),
+        "every problem has Chinese words: {problems}"
+    );
+
+    let problems = package_problems(&app, upload("?lang=en")).await;
+    assert!(
+        problems.contains(
+            "<code>hidden/labels.jsonl [h-100]</code>: <span>The input has no label.</span>"
+        ),
+        "{problems}"
+    );
+}
+
 on_both_backends!(
+    package_problems_read_in_chinese,
     report_notes_read_in_the_visitors_language,
     refusals_read_in_chinese_with_their_values,
     names_in_the_other_language_carry_their_lang,

@@ -148,7 +148,7 @@ async fn notifications_are_mailed_once_to_readers_with_an_address(backend: Backe
         "{message}"
     );
     assert!(
-        message.contains("Subject: 揭榜 Jiebang: bob 邀请您加入团队“星火队”"),
+        message.contains("Subject: 揭榜 Jiebang：bob 邀请您加入团队“星火队”"),
         "{message}"
     );
     assert!(

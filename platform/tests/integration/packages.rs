@@ -204,6 +204,13 @@ async fn problems_are_listed_and_nothing_changes(backend: Backend) {
             .any(|p| p["file"].as_str().unwrap().contains("labels"))
     );
     assert!(problems.iter().any(|p| p["field"] == "latency.budget_ms"));
+    // Each problem has a code and the values of its message, for clients' own words.
+    let budget = problems
+        .iter()
+        .find(|p| p["field"] == "latency.budget_ms")
+        .unwrap();
+    assert_eq!(budget["code"], "budget_too_small", "{budget}");
+    assert_eq!(budget["params"], serde_json::json!({"min_ms": "1"}));
 
     let elsewhere = package_tar(|dir| {
         let manifest = dir.join("scenario.toml");
@@ -224,6 +231,12 @@ async fn problems_are_listed_and_nothing_changes(backend: Backend) {
         .map(|p| p["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["id", "town"]);
+    let mismatch = &reply.body["error"]["problems"][1];
+    assert_eq!(mismatch["code"], "town_mismatch");
+    assert_eq!(
+        mismatch["params"],
+        serde_json::json!({"town": "fengdong", "scenario": SCENARIO, "organization": "konggang"})
+    );
     assert_eq!(
         spec_of(&app),
         spec_before,

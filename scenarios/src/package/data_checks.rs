@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::codes::ProblemCode;
 use super::files::read_lines;
 use super::manifest::{Manifest, MetricName, TensorSpec};
 use super::validate::Collector;
@@ -49,12 +50,17 @@ pub(super) fn check_set(
     let labels = read_lines::<Label>(&root.join(&labels_name), &labels_name, c);
     let records = records?;
     if records.is_empty() {
-        c.add(&inputs_name, None, "has no records");
+        c.add(&inputs_name, None, ProblemCode::NoRecords, "has no records");
     }
     let mut ids = HashSet::new();
     for record in &records {
         if !ids.insert(record.id.as_str()) {
-            c.add(&inputs_name, Some(&record.id), "the id appears twice");
+            c.add(
+                &inputs_name,
+                Some(&record.id),
+                ProblemCode::DuplicateId,
+                "the id appears twice",
+            );
         }
         if let Some(manifest) = manifest {
             check_record(record, &manifest.task.inputs, &inputs_name, c);
@@ -63,17 +69,26 @@ pub(super) fn check_set(
     let mut labelled = HashMap::new();
     for line in labels.iter().flatten() {
         if labelled.contains_key(&line.id) {
-            c.add(&labels_name, Some(&line.id), "the id has two labels");
+            c.add(
+                &labels_name,
+                Some(&line.id),
+                ProblemCode::DuplicateLabel,
+                "the id has two labels",
+            );
         }
         if !ids.contains(line.id.as_str()) {
             c.add(
                 &labels_name,
                 Some(&line.id),
+                ProblemCode::LabelWithoutInput,
                 "a label for an input that does not exist",
             );
         }
-        if let Some(problem) = manifest.and_then(|m| label_problem(m.metric.name, &line.label)) {
-            c.add(&labels_name, Some(&line.id), problem);
+        if let Some((code, problem)) =
+            manifest.and_then(|m| label_problem(m.metric.name, &line.label))
+        {
+            c.add(&labels_name, Some(&line.id), code, problem)
+                .with("label", &line.label);
         }
         labelled.insert(line.id.clone(), line.label.clone());
     }
@@ -81,7 +96,12 @@ pub(super) fn check_set(
         // In file order, so the report is the same on every run.
         for record in &records {
             if !labelled.contains_key(&record.id) {
-                c.add(&labels_name, Some(&record.id), "the input has no label");
+                c.add(
+                    &labels_name,
+                    Some(&record.id),
+                    ProblemCode::MissingLabel,
+                    "the input has no label",
+                );
             }
         }
     }
@@ -91,23 +111,31 @@ pub(super) fn check_set(
     })
 }
 
-/// Why a label cannot be scored by the metric, if it cannot.
-fn label_problem(metric: MetricName, label: &Value) -> Option<String> {
-    let problem = match metric {
+/// Why a label cannot be scored by the metric, if it cannot: the problem's code and message.
+fn label_problem(metric: MetricName, label: &Value) -> Option<(ProblemCode, String)> {
+    let (code, problem) = match metric {
         MetricName::Accuracy | MetricName::MacroF1 => {
             (!(label.is_string() || label.is_i64() || label.is_u64() || label.is_boolean()))
-                .then_some("is not a class: a string, an integer or a boolean")
+                .then_some((
+                    ProblemCode::LabelNotClass,
+                    "is not a class: a string, an integer or a boolean",
+                ))
         }
-        MetricName::RocAuc => (!matches!(class_of(label).as_str(), "0" | "1"))
-            .then_some("is not a class ROC AUC can score: 0 or 1, false or true"),
-        MetricName::Rmse | MetricName::Mae => {
-            (!label.as_f64().is_some_and(f64::is_finite)).then_some("is not a number")
-        }
+        MetricName::RocAuc => (!matches!(class_of(label).as_str(), "0" | "1")).then_some((
+            ProblemCode::LabelNotBinary,
+            "is not a class ROC AUC can score: 0 or 1, false or true",
+        )),
+        MetricName::Rmse | MetricName::Mae => (!label.as_f64().is_some_and(f64::is_finite))
+            .then_some((ProblemCode::LabelNotNumber, "is not a number")),
         // MAPE divides by the true value.
-        MetricName::Mape => (!label.as_f64().is_some_and(|v| v.is_finite() && v != 0.0))
-            .then_some("is not a non-zero number (MAPE divides by it)"),
+        MetricName::Mape => {
+            (!label.as_f64().is_some_and(|v| v.is_finite() && v != 0.0)).then_some((
+                ProblemCode::LabelNotNonZeroNumber,
+                "is not a non-zero number (MAPE divides by it)",
+            ))
+        }
     }?;
-    Some(format!("label {label} {problem}"))
+    Some((code, format!("label {label} {problem}")))
 }
 
 /// Why the metric has no value over these hidden items, if it has none.
@@ -130,12 +158,24 @@ fn check_record(record: &Record, tensors: &[TensorSpec], file: &str, c: &mut Col
     let id = Some(record.id.as_str());
     for tensor in tensors {
         if !record.inputs.contains_key(&tensor.name) {
-            c.add(file, id, format!("input `{}` is missing", tensor.name));
+            c.add(
+                file,
+                id,
+                ProblemCode::InputMissing,
+                format!("input `{}` is missing", tensor.name),
+            )
+            .with("tensor", &tensor.name);
         }
     }
     for name in record.inputs.keys() {
         if !tensors.iter().any(|t| &t.name == name) {
-            c.add(file, id, format!("input `{name}` is not in task.inputs"));
+            c.add(
+                file,
+                id,
+                ProblemCode::InputUnknown,
+                format!("input `{name}` is not in task.inputs"),
+            )
+            .with("tensor", name);
         }
     }
     for tensor in tensors {
@@ -145,26 +185,39 @@ fn check_record(record: &Record, tensors: &[TensorSpec], file: &str, c: &mut Col
         let mut flat = Vec::new();
         flatten(data, &mut flat);
         if let Some(needed) = count_problem(&tensor.shape, flat.len()) {
+            let (code, name, value) = match needed {
+                Needed::Exactly(n) => (ProblemCode::InputElementCount, "needed", n),
+                Needed::MultipleOf(n) => (ProblemCode::InputElementCountMultiple, "multiple", n),
+            };
             c.add(
                 file,
                 id,
+                code,
                 format!(
                     "input `{}` has {} element(s); shape {:?} needs {needed}",
                     tensor.name,
                     flat.len(),
                     tensor.shape
                 ),
-            );
+            )
+            .with("tensor", &tensor.name)
+            .with("count", flat.len())
+            .with("shape", format!("{:?}", tensor.shape))
+            .with(name, value);
         }
         if let Some(bad) = flat.iter().find(|v| !element_fits(&tensor.datatype, v)) {
             c.add(
                 file,
                 id,
+                ProblemCode::InputWrongType,
                 format!(
                     "input `{}` holds {bad}, which is not {}",
                     tensor.name, tensor.datatype
                 ),
-            );
+            )
+            .with("tensor", &tensor.name)
+            .with("value", bad)
+            .with("datatype", &tensor.datatype);
         }
     }
 }
@@ -177,15 +230,31 @@ fn flatten<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
+/// The element count a shape needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needed {
+    Exactly(i64),
+    /// A shape with a variable dimension: any positive multiple.
+    MultipleOf(i64),
+}
+
+impl std::fmt::Display for Needed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Exactly(n) => write!(f, "{n}"),
+            Self::MultipleOf(n) => write!(f, "a positive multiple of {n}"),
+        }
+    }
+}
+
 /// What element count the shape needs, when `count` is not it.
-fn count_problem(shape: &[i64], count: usize) -> Option<String> {
+fn count_problem(shape: &[i64], count: usize) -> Option<Needed> {
     let fixed: i64 = shape.iter().filter(|d| **d > 0).product();
     let count = i64::try_from(count).unwrap_or(i64::MAX);
     if shape.contains(&-1) {
-        (fixed <= 0 || count == 0 || count % fixed != 0)
-            .then(|| format!("a positive multiple of {fixed}"))
+        (fixed <= 0 || count == 0 || count % fixed != 0).then_some(Needed::MultipleOf(fixed))
     } else {
-        (count != fixed).then(|| fixed.to_string())
+        (count != fixed).then_some(Needed::Exactly(fixed))
     }
 }
 
@@ -253,7 +322,7 @@ mod tests {
     #[test]
     fn variable_dimensions_take_any_positive_multiple() {
         assert_eq!(count_problem(&[1, 3], 3), None);
-        assert_eq!(count_problem(&[1, 3], 4).as_deref(), Some("3"));
+        assert_eq!(count_problem(&[1, 3], 4), Some(Needed::Exactly(3)));
         assert_eq!(count_problem(&[-1, 3], 9), None);
         assert!(count_problem(&[-1, 3], 0).is_some());
         assert!(count_problem(&[-1, 3], 10).is_some());

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use super::codes::ProblemCode;
 use super::data_checks::{Label, Record};
 use super::validate::Collector;
 use crate::ScenarioError;
@@ -61,7 +62,14 @@ pub(super) fn read_lines<T: DeserializeOwned>(
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(error) => {
-            collector.add(name, None, format!("cannot be read: {error}"));
+            collector
+                .add(
+                    name,
+                    None,
+                    ProblemCode::Unreadable,
+                    format!("cannot be read: {error}"),
+                )
+                .with("error", error);
             return None;
         }
     };
@@ -71,7 +79,15 @@ pub(super) fn read_lines<T: DeserializeOwned>(
         let line = match line {
             Ok(line) => line,
             Err(error) => {
-                collector.add(name, None, format!("line {number}: {error}"));
+                collector
+                    .add(
+                        name,
+                        None,
+                        ProblemCode::LineUnreadable,
+                        format!("line {number}: {error}"),
+                    )
+                    .with("line", number)
+                    .with("error", error);
                 break;
             }
         };
@@ -80,7 +96,17 @@ pub(super) fn read_lines<T: DeserializeOwned>(
         }
         match serde_json::from_str::<T>(&line) {
             Ok(item) => items.push(item),
-            Err(error) => collector.add(name, None, format!("line {number}: {error}")),
+            Err(error) => {
+                collector
+                    .add(
+                        name,
+                        None,
+                        ProblemCode::LineMalformed,
+                        format!("line {number}: {error}"),
+                    )
+                    .with("line", number)
+                    .with("detail", error);
+            }
         }
     }
     Some(items)

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use super::codes::ProblemCode;
 use super::manifest::{Direction, Load, Manifest, Mode, TensorSpec};
 use super::validate::Collector;
 
@@ -48,6 +49,7 @@ pub(super) fn check_manifest(manifest: &Manifest, c: &mut Collector) {
         c.add(
             FILE,
             Some("split.public_fraction"),
+            ProblemCode::PublicFractionOutOfRange,
             "must be between 0 and 1 (exclusive)",
         );
     }
@@ -55,6 +57,7 @@ pub(super) fn check_manifest(manifest: &Manifest, c: &mut Collector) {
         c.add(
             FILE,
             Some("quota.submissions_per_day"),
+            ProblemCode::QuotaZero,
             "must be at least 1",
         );
     }
@@ -63,6 +66,7 @@ pub(super) fn check_manifest(manifest: &Manifest, c: &mut Collector) {
         c.add(
             FILE,
             Some("resources"),
+            ProblemCode::ResourcesOutOfRange,
             "needs cpus in (0, 64] and memory_mb ≥ 64",
         );
     }
@@ -74,24 +78,33 @@ pub(super) fn check_manifest(manifest: &Manifest, c: &mut Collector) {
 fn check_accelerators(manifest: &Manifest, c: &mut Collector) {
     let resources = &manifest.resources;
     match resources.accelerator_model.as_deref() {
-        Some(model) if model.trim().is_empty() => c.add(
-            FILE,
-            Some("resources.accelerator_model"),
-            "must name a device model (for example `MLU370`) or be left out",
-        ),
-        Some(model) if resources.accelerators == 0 => c.add(
-            FILE,
-            Some("resources.accelerator_model"),
-            format!("names `{model}` but `resources.accelerators` is 0"),
-        ),
+        Some(model) if model.trim().is_empty() => {
+            c.add(
+                FILE,
+                Some("resources.accelerator_model"),
+                ProblemCode::AcceleratorModelEmpty,
+                "must name a device model (for example `MLU370`) or be left out",
+            );
+        }
+        Some(model) if resources.accelerators == 0 => {
+            c.add(
+                FILE,
+                Some("resources.accelerator_model"),
+                ProblemCode::AcceleratorModelWithoutDevices,
+                format!("names `{model}` but `resources.accelerators` is 0"),
+            )
+            .with("model", model);
+        }
         _ => {}
     }
     if resources.accelerators > 64 {
         c.add(
             FILE,
             Some("resources.accelerators"),
+            ProblemCode::TooManyAccelerators,
             "at most 64 devices per run",
-        );
+        )
+        .with("max", 64);
     }
 }
 
@@ -100,25 +113,31 @@ fn check_names(manifest: &Manifest, c: &mut Collector) {
         c.add(
             FILE,
             Some("id"),
+            ProblemCode::IdNotSlug,
             format!(
                 "`{}` must be 3–64 lowercase letters, digits or inner hyphens",
                 manifest.id
             ),
-        );
+        )
+        .with("value", &manifest.id);
     }
     if !is_slug(&manifest.town, 2) {
         c.add(
             FILE,
             Some("town"),
+            ProblemCode::TownNotSlug,
             format!("`{}` is not an organisation id", manifest.town),
-        );
+        )
+        .with("value", &manifest.town);
     }
     if !is_slug(&manifest.domain, 2) {
         c.add(
             FILE,
             Some("domain"),
+            ProblemCode::DomainNotSlug,
             format!("`{}` must be a lowercase slug", manifest.domain),
-        );
+        )
+        .with("value", &manifest.domain);
     }
     let texts = [
         ("title", Some(&manifest.title)),
@@ -129,17 +148,32 @@ fn check_names(manifest: &Manifest, c: &mut Collector) {
         if let Some(text) = text
             && (text.zh.trim().is_empty() || text.en.trim().is_empty())
         {
-            c.add(FILE, Some(field), "needs both `zh` and `en`");
+            c.add(
+                FILE,
+                Some(field),
+                ProblemCode::TextNotBilingual,
+                "needs both `zh` and `en`",
+            );
         }
     }
     if manifest.task.model.trim().is_empty() {
-        c.add(FILE, Some("task.model"), "the model needs a name");
+        c.add(
+            FILE,
+            Some("task.model"),
+            ProblemCode::ModelUnnamed,
+            "the model needs a name",
+        );
     }
 }
 
 fn check_phases(manifest: &Manifest, c: &mut Collector) {
     if manifest.phases.is_empty() {
-        c.add(FILE, Some("phases"), "at least one phase is needed");
+        c.add(
+            FILE,
+            Some("phases"),
+            ProblemCode::NoPhases,
+            "at least one phase is needed",
+        );
     }
     let mut names = HashSet::new();
     for (index, phase) in manifest.phases.iter().enumerate() {
@@ -147,13 +181,16 @@ fn check_phases(manifest: &Manifest, c: &mut Collector) {
             c.add(
                 FILE,
                 Some(&format!("phases[{index}].name")),
+                ProblemCode::PhaseNameNotUnique,
                 format!("`{}` must be a name no other phase has", phase.name),
-            );
+            )
+            .with("name", &phase.name);
         }
         if phase.closes_at <= phase.opens_at {
             c.add(
                 FILE,
                 Some(&format!("phases[{index}].closes_at")),
+                ProblemCode::PhaseClosesTooEarly,
                 "must be later than opens_at",
             );
         }
@@ -163,11 +200,14 @@ fn check_phases(manifest: &Manifest, c: &mut Collector) {
             c.add(
                 FILE,
                 Some(&format!("phases[{}].opens_at", index + 1)),
+                ProblemCode::PhasesOverlap,
                 format!(
                     "phase `{}` opens before phase `{}` closes; phases are in order and do not overlap",
                     next.name, phase.name
                 ),
-            );
+            )
+            .with("phase", &next.name)
+            .with("previous", &phase.name);
         }
     }
 }
@@ -177,24 +217,31 @@ fn check_direction(manifest: &Manifest, c: &mut Collector) {
     if let Some(stated) = manifest.metric.direction
         && stated != metric.direction()
     {
-        let word = match metric.direction() {
-            Direction::Higher => "higher",
-            Direction::Lower => "lower",
+        let (word, code) = match metric.direction() {
+            Direction::Higher => ("higher", ProblemCode::DirectionIsHigher),
+            Direction::Lower => ("lower", ProblemCode::DirectionIsLower),
         };
         c.add(
             FILE,
             Some("metric.direction"),
+            code,
             format!(
                 "{} is better when {word}, so the direction is `{word}`",
                 metric.as_str()
             ),
-        );
+        )
+        .with("metric", metric.as_str());
     }
 }
 
 fn check_tensors(tensors: &[TensorSpec], field: &str, c: &mut Collector) {
     if tensors.is_empty() {
-        c.add(FILE, Some(field), "at least one tensor is needed");
+        c.add(
+            FILE,
+            Some(field),
+            ProblemCode::NoTensors,
+            "at least one tensor is needed",
+        );
     }
     let mut names = HashSet::new();
     for (index, tensor) in tensors.iter().enumerate() {
@@ -203,24 +250,30 @@ fn check_tensors(tensors: &[TensorSpec], field: &str, c: &mut Collector) {
             c.add(
                 FILE,
                 Some(&format!("{at}.name")),
+                ProblemCode::TensorNameNotUnique,
                 format!("`{}` must be a name no other tensor has", tensor.name),
-            );
+            )
+            .with("name", &tensor.name);
         }
         if !DATATYPES.contains(&tensor.datatype.as_str()) {
             c.add(
                 FILE,
                 Some(&format!("{at}.datatype")),
+                ProblemCode::UnknownDatatype,
                 format!(
                     "`{}` is not an Open Inference Protocol datatype ({})",
                     tensor.datatype,
                     DATATYPES.join(", ")
                 ),
-            );
+            )
+            .with("datatype", &tensor.datatype)
+            .with("known", DATATYPES.join(", "));
         }
         if tensor.shape.is_empty() || tensor.shape.iter().any(|d| *d == 0 || *d < -1) {
             c.add(
                 FILE,
                 Some(&format!("{at}.shape")),
+                ProblemCode::BadShape,
                 "dimensions are positive, or -1 for a variable one",
             );
         }
@@ -235,6 +288,7 @@ fn check_budget(manifest: &Manifest, c: &mut Collector) {
             c.add(
                 FILE,
                 Some("latency.budget_ms"),
+                ProblemCode::BudgetMissing,
                 "a serve-mode scenario needs a latency budget",
             );
             None
@@ -243,8 +297,10 @@ fn check_budget(manifest: &Manifest, c: &mut Collector) {
             c.add(
                 FILE,
                 Some("latency.budget_ms"),
+                ProblemCode::BudgetTooSmall,
                 "below 1 ms a budget measures the network, not the model",
-            );
+            )
+            .with("min_ms", MIN_BUDGET_MS);
             None
         }
         (_, budget) => budget,
@@ -255,6 +311,7 @@ fn check_budget(manifest: &Manifest, c: &mut Collector) {
         c.add(
             FILE,
             Some("latency.percentile"),
+            ProblemCode::PercentileOutOfRange,
             "must be at least 50 and below 100",
         );
     }
@@ -267,7 +324,12 @@ fn check_budget(manifest: &Manifest, c: &mut Collector) {
     }
     for (field, seconds) in run_limits {
         if seconds == 0 {
-            c.add(FILE, Some(field), "must be at least 1 second");
+            c.add(
+                FILE,
+                Some(field),
+                ProblemCode::LimitZero,
+                "must be at least 1 second",
+            );
         }
     }
     if manifest.mode == Mode::Serve {
@@ -294,23 +356,30 @@ fn check_item_timeout(manifest: &Manifest, c: &mut Collector) {
         c.add(
             FILE,
             field,
+            ProblemCode::ItemTimeoutInBatch,
             "only serve mode has an accuracy pass; a batch program has the whole hidden run",
         );
     } else if (item_s as f64) < query_s {
         c.add(
             FILE,
             field,
+            ProblemCode::ItemTimeoutTooShort,
             format!(
                 "{item_s} s is stricter than the timed run's per-query time-out of {query_s} s \
                  (ten times the budget, at least 1 s); the accuracy pass waits at least as long"
             ),
-        );
+        )
+        .with("item_s", item_s)
+        .with("query_s", query_s);
     } else if item_s > run_s {
         c.add(
             FILE,
             field,
+            ProblemCode::ItemTimeoutTooLong,
             format!("{item_s} s is longer than the whole hidden run ({run_s} s)"),
-        );
+        )
+        .with("item_s", item_s)
+        .with("run_s", run_s);
     }
 }
 
@@ -345,13 +414,20 @@ pub(super) fn check_accuracy_pass(manifest: &Manifest, hidden_items: usize, c: &
         c.add(
             FILE,
             Some("limits.hidden_run_s"),
+            ProblemCode::AccuracyPassDoesNotFit,
             format!(
                 "the accuracy pass over {hidden_items} hidden items ({concurrency} at a time, \
                  {accuracy_s:.1} s at the budget of {budget_ms} ms) and the timed run (at \
                  least {timed_s:.1} s) do not fit in the hidden run's {run_s} s, so a server \
                  within budget could run out of time"
             ),
-        );
+        )
+        .with("items", hidden_items)
+        .with("concurrency", concurrency)
+        .with("accuracy_s", format!("{accuracy_s:.1}"))
+        .with("budget_ms", budget_ms)
+        .with("timed_s", format!("{timed_s:.1}"))
+        .with("run_s", run_s);
     }
 }
 
@@ -363,25 +439,39 @@ fn check_serve_run(manifest: &Manifest, budget: Option<f64>, c: &mut Collector) 
         c.add(
             FILE,
             Some("limits.hidden_run_s"),
+            ProblemCode::RunShorterThanMinDuration,
             format!(
                 "{run_s} s cannot hold the minimum run of {} s (latency.min_duration_s)",
                 latency.min_duration_s
             ),
-        );
+        )
+        .with("run_s", run_s)
+        .with("min_duration_s", latency.min_duration_s);
     }
     let run_s = run_s as f64;
     match latency.load {
         Load::Server { rate_qps } if !(rate_qps > 0.0 && rate_qps.is_finite()) => {
-            c.add(FILE, Some("latency.load.rate_qps"), "must be positive");
+            c.add(
+                FILE,
+                Some("latency.load.rate_qps"),
+                ProblemCode::RateNotPositive,
+                "must be positive",
+            );
         }
-        Load::Server { rate_qps } if latency.min_queries as f64 / rate_qps > run_s => c.add(
-            FILE,
-            Some("latency.min_queries"),
-            format!(
-                "{} queries at {rate_qps} q/s do not fit in the hidden run's {run_s} s",
-                latency.min_queries
-            ),
-        ),
+        Load::Server { rate_qps } if latency.min_queries as f64 / rate_qps > run_s => {
+            c.add(
+                FILE,
+                Some("latency.min_queries"),
+                ProblemCode::ServerQueriesDoNotFit,
+                format!(
+                    "{} queries at {rate_qps} q/s do not fit in the hidden run's {run_s} s",
+                    latency.min_queries
+                ),
+            )
+            .with("queries", latency.min_queries)
+            .with("rate_qps", rate_qps)
+            .with("run_s", run_s);
+        }
         Load::SingleStream => {
             // A server answering just within budget must still finish in time.
             if let Some(budget) = budget
@@ -390,15 +480,24 @@ fn check_serve_run(manifest: &Manifest, budget: Option<f64>, c: &mut Collector) 
                 c.add(
                     FILE,
                     Some("latency.min_queries"),
+                    ProblemCode::SingleStreamQueriesDoNotFit,
                     format!(
                         "{} queries at up to {budget} ms each do not fit in the hidden run's {run_s} s, so a server within budget could run out of time",
                         latency.min_queries
                     ),
-                );
+                )
+                .with("queries", latency.min_queries)
+                .with("budget_ms", budget)
+                .with("run_s", run_s);
             }
         }
         Load::Offline { concurrency: 0 } => {
-            c.add(FILE, Some("latency.load.concurrency"), "must be at least 1");
+            c.add(
+                FILE,
+                Some("latency.load.concurrency"),
+                ProblemCode::ConcurrencyZero,
+                "must be at least 1",
+            );
         }
         _ => {}
     }
@@ -423,10 +522,14 @@ fn check_early_stopping(manifest: &Manifest, budget_ms: f64, percentile: f64, c:
         c.add(
             FILE,
             Some("latency.min_queries"),
+            ProblemCode::TooFewQueries,
             format!(
                 "a run may have only {fewest} queries, but the early-stopping test at p{percentile} needs at least {needed} even with none over budget; raise min_queries to {needed}"
             ),
-        );
+        )
+        .with("fewest", fewest)
+        .with("percentile", percentile)
+        .with("needed", needed);
     }
 }
 

@@ -20,12 +20,14 @@
 //!
 //! Teams may download exactly [`public_files`]: the plain files under `public/`.
 
+mod codes;
 mod data_checks;
 mod files;
 mod manifest;
 mod manifest_checks;
 mod validate;
 
+pub use codes::ProblemCode;
 pub use data_checks::{Label, Record};
 pub use files::{public_files, read_labels, read_records};
 pub use manifest::{

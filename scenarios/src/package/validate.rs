@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
+use super::codes::ProblemCode;
 use super::data_checks::{self, DataSet};
 use super::files::walk_public;
 use super::manifest::Manifest;
@@ -12,13 +15,42 @@ use super::manifest_checks::{check_accuracy_pass, check_manifest};
 use crate::split;
 
 /// One problem: the file it is in (relative to the package), the field or item id if any,
-/// and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// what is wrong as a code with its parameters (for pages in the reader's language), and
+/// the same in English (for the command line and API clients).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub file: String,
     /// A manifest field path (`latency.budget_ms`, `phases[1].opens_at`) or a data item's id.
     pub field: Option<String>,
+    pub code: ProblemCode,
+    /// The values the message is made of (`budget_ms` = `0.5`), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<&'static str, String>,
     pub message: String,
+}
+
+impl Problem {
+    pub fn new(
+        code: ProblemCode,
+        file: &str,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: file.to_owned(),
+            field: field.map(str::to_owned),
+            code,
+            params: BTreeMap::new(),
+            message: message.into(),
+        }
+    }
+
+    /// A parameter of the message (`count` = `3`).
+    #[must_use]
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.params.insert(name, value.to_string());
+        self
+    }
 }
 
 /// Every problem found in a package.
@@ -71,17 +103,34 @@ pub(super) struct Collector {
     per_file: BTreeMap<String, usize>,
 }
 
+/// A problem just gathered, to add its parameters to (nothing, past the per-file limit).
+pub(super) struct Added<'a>(Option<&'a mut Problem>);
+
+impl Added<'_> {
+    /// A parameter of the problem's message (`count` = `3`).
+    pub(super) fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        if let Some(problem) = self.0.as_deref_mut() {
+            problem.params.insert(name, value.to_string());
+        }
+        self
+    }
+}
+
 impl Collector {
-    pub(super) fn add(&mut self, file: &str, field: Option<&str>, message: impl Into<String>) {
+    pub(super) fn add(
+        &mut self,
+        file: &str,
+        field: Option<&str>,
+        code: ProblemCode,
+        message: impl Into<String>,
+    ) -> Added<'_> {
         let count = self.per_file.entry(file.to_owned()).or_default();
         *count += 1;
-        if *count <= MAX_PROBLEMS_PER_FILE {
-            self.problems.push(Problem {
-                file: file.to_owned(),
-                field: field.map(str::to_owned),
-                message: message.into(),
-            });
+        if *count > MAX_PROBLEMS_PER_FILE {
+            return Added(None);
         }
+        self.problems.push(Problem::new(code, file, field, message));
+        Added(self.problems.last_mut())
     }
 
     /// The first problem gathered, if any.
@@ -96,14 +145,16 @@ impl Collector {
     fn finish(mut self) -> Vec<Problem> {
         for (file, count) in self.per_file {
             if count > MAX_PROBLEMS_PER_FILE {
-                self.problems.push(Problem {
-                    file,
-                    field: None,
-                    message: format!(
-                        "{} more problem(s) in this file are not listed",
-                        count - MAX_PROBLEMS_PER_FILE
-                    ),
-                });
+                let more = count - MAX_PROBLEMS_PER_FILE;
+                self.problems.push(
+                    Problem::new(
+                        ProblemCode::MoreNotListed,
+                        &file,
+                        None,
+                        format!("{more} more problem(s) in this file are not listed"),
+                    )
+                    .with("count", more),
+                );
             }
         }
         self.problems
@@ -165,14 +216,20 @@ fn read_manifest(root: &Path, c: &mut Collector) -> Option<Manifest> {
     let text = match std::fs::read_to_string(root.join(file)) {
         Ok(text) => text,
         Err(error) => {
-            c.add(file, None, format!("cannot be read: {error}"));
+            c.add(
+                file,
+                None,
+                ProblemCode::Unreadable,
+                format!("cannot be read: {error}"),
+            )
+            .with("error", error);
             return None;
         }
     };
     let deserializer = match toml::Deserializer::parse(&text) {
         Ok(deserializer) => deserializer,
         Err(error) => {
-            c.add(file, None, toml_message(&text, &error));
+            add_toml_error(c, None, &text, &error);
             return None;
         }
     };
@@ -181,7 +238,7 @@ fn read_manifest(root: &Path, c: &mut Collector) -> Option<Manifest> {
         Err(error) => {
             let path = error.path().to_string();
             let field = (path != ".").then_some(path);
-            c.add(file, field.as_deref(), toml_message(&text, error.inner()));
+            add_toml_error(c, field.as_deref(), &text, error.inner());
             None
         }
     }
@@ -189,27 +246,45 @@ fn read_manifest(root: &Path, c: &mut Collector) -> Option<Manifest> {
 
 /// One line, `line L, column C: message`, rather than toml's multi-line snippet, so the
 /// report keeps one problem per line.
-fn toml_message(text: &str, error: &toml::de::Error) -> String {
+fn add_toml_error(c: &mut Collector, field: Option<&str>, text: &str, error: &toml::de::Error) {
+    let file = "scenario.toml";
     let message = error.message().trim();
     match error.span() {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
-            format!("line {line}, column {column}: {message}")
+            c.add(
+                file,
+                field,
+                ProblemCode::TomlErrorAt,
+                format!("line {line}, column {column}: {message}"),
+            )
+            .with("line", line)
+            .with("column", column)
+            .with("detail", message);
         }
-        None => message.to_owned(),
+        None => {
+            c.add(file, field, ProblemCode::TomlError, message)
+                .with("detail", message);
+        }
     }
 }
 
 fn check_people_files(root: &Path, c: &mut Collector) {
     if !root.join("public/README.md").is_file() {
-        c.add("public/README.md", None, "is missing: teams read it first");
+        c.add(
+            "public/README.md",
+            None,
+            ProblemCode::ReadmeMissing,
+            "is missing: teams read it first",
+        );
     }
     if !root.join("baseline").is_dir() {
         c.add(
             "baseline/",
             None,
+            ProblemCode::BaselineMissing,
             "is missing: a reference solution shows the contract can be met",
         );
     }
@@ -222,6 +297,7 @@ fn check_people_files(root: &Path, c: &mut Collector) {
         c.add(
             &name,
             None,
+            ProblemCode::SymbolicLink,
             "is a symbolic link; only plain files are served to teams, so it would be left out",
         );
     }
@@ -240,11 +316,14 @@ fn check_overlap(samples: &DataSet, hidden: &DataSet, c: &mut Collector) {
         c.add(
             "hidden/inputs.jsonl",
             None,
+            ProblemCode::HiddenIdsInSamples,
             format!(
                 "{} id(s) also appear in the public samples, for example `{first}`",
                 overlapping.len()
             ),
-        );
+        )
+        .with("count", overlapping.len())
+        .with("example", first);
     }
 }
 
@@ -262,18 +341,26 @@ fn check_boards(manifest: &Manifest, hidden: &DataSet, c: &mut Collector) -> (us
         c.add(
             "scenario.toml",
             Some("split"),
+            ProblemCode::SplitLeavesBoardEmpty,
             format!(
                 "the split leaves {} public and {} private items; both boards need some",
                 public.len(),
                 private.len()
             ),
-        );
+        )
+        .with("public", public.len())
+        .with("private", private.len());
     } else {
-        for (board, ids) in [("public", &public), ("private", &private)] {
+        let boards = [
+            ("public", ProblemCode::PublicBoardOneClass, &public),
+            ("private", ProblemCode::PrivateBoardOneClass, &private),
+        ];
+        for (board, code, ids) in boards {
             if let Some(message) = data_checks::board_unscorable(manifest, hidden, ids) {
                 c.add(
                     "hidden/labels.jsonl",
                     None,
+                    code,
                     format!("the {board} board's part {message}"),
                 );
             }

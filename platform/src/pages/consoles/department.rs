@@ -331,7 +331,19 @@ struct EditPage {
     problem: Option<String>,
     /// Beside each field of the details form: what is wrong with it.
     errors: std::collections::BTreeMap<String, String>,
+    /// A refused package's problems, each on its own line under `problem`.
+    package_problems: Vec<PackageProblemLine>,
     saved: bool,
+}
+
+/// One problem of a refused package: where (the file and field, as the package names them)
+/// and what, in the page's language where the catalogs have its code.
+#[derive(Debug, Serialize)]
+struct PackageProblemLine {
+    place: String,
+    text: String,
+    /// `en` on a Chinese page when `text` is the checker's English message.
+    lang: Option<&'static str>,
 }
 
 /// A refused form of the edit page: its section, what is wrong, and what was typed
@@ -339,6 +351,7 @@ struct EditPage {
 struct Refusal<'a> {
     section: &'a str,
     problems: FormProblems,
+    package_problems: Vec<PackageProblemLine>,
     typed: Typed,
 }
 
@@ -379,9 +392,14 @@ async fn edit_page(
         })
         .await?;
     let (view, from_catalog, sponsorship, changes) = view;
-    let (problem_in, mut problems, typed) = match refusal {
-        Some(refusal) => (refusal.section, refusal.problems, refusal.typed),
-        None => ("", FormProblems::default(), Typed::Nothing),
+    let (problem_in, mut problems, package_problems, typed) = match refusal {
+        Some(refusal) => (
+            refusal.section,
+            refusal.problems,
+            refusal.package_problems,
+            refusal.typed,
+        ),
+        None => ("", FormProblems::default(), Vec::new(), Typed::Nothing),
     };
     let (typed, typed_sponsorship) = match typed {
         Typed::Details(fields) => (Some(*fields), None),
@@ -437,6 +455,7 @@ async fn edit_page(
         problem_in: problem_in.to_owned(),
         problem: problems.problem,
         errors: problems.fields,
+        package_problems,
         saved,
     };
     let title = data.title.clone();
@@ -482,6 +501,7 @@ pub(super) async fn edit_with(
             let refusal = Refusal {
                 section,
                 problems: form_problems(&page, error)?,
+                package_problems: Vec::new(),
                 typed,
             };
             Ok(refused(
@@ -689,23 +709,28 @@ pub async fn publish(
     .await
 }
 
-/// What a refused package upload shows: every problem of the package on its own line, or
-/// the refusal's message.
-fn package_problem(page: &PageContext, error: AppError) -> Result<String, AppError> {
-    if let AppError::Problems { problems, .. } = &error {
-        // The heading in the reader's language; each problem as the validator wrote it
-        // (file and field names are the package's own).
-        let message = page.error_text(&error);
-        let lines = problems.iter().map(|p| match &p.field {
-            Some(field) => format!("{} [{field}]: {}", p.file, p.message),
-            None => format!("{}: {}", p.file, p.message),
-        });
-        return Ok(std::iter::once(message)
-            .chain(lines)
-            .collect::<Vec<_>>()
-            .join("\n"));
-    }
-    fixable(page, error)
+/// What a refused package upload shows: the refusal's message and, for a package with
+/// problems, every problem on its own line in the reader's language.
+fn package_problems(
+    page: &PageContext,
+    error: AppError,
+) -> Result<(String, Vec<PackageProblemLine>), AppError> {
+    let AppError::Problems { problems, .. } = &error else {
+        return Ok((fixable(page, error)?, Vec::new()));
+    };
+    let lines = problems
+        .iter()
+        .map(|p| {
+            // File and field names are the package's own, shown as they are.
+            let place = match &p.field {
+                Some(field) => format!("{} [{field}]", p.file),
+                None => p.file.clone(),
+            };
+            let (text, lang) = page.package_problem(p);
+            PackageProblemLine { place, text, lang }
+        })
+        .collect();
+    Ok((page.error_text(&error), lines))
 }
 
 /// Reads a short text field of a multipart form (the CSRF token), refusing a long one.
@@ -758,12 +783,14 @@ pub async fn upload_package(
     match outcome {
         Ok(_) => Ok(see_other(&format!("/console/scenarios/{id}/edit?saved=1"))),
         Err(error) => {
+            let (heading, lines) = package_problems(&page, error)?;
             let refusal = Refusal {
                 section: "package",
                 problems: FormProblems {
-                    problem: Some(package_problem(&page, error)?),
+                    problem: Some(heading),
                     ..FormProblems::default()
                 },
+                package_problems: lines,
                 typed: Typed::Nothing,
             };
             Ok(refused(
