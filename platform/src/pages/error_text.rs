@@ -57,30 +57,26 @@ pub fn error_text(catalogs: &Catalogs, lang: Lang, error: &AppError) -> String {
 }
 
 /// A scenario package's problem as the visitor should read it: the catalogs'
-/// `[package_problems]` text for its code with its parameters (a metric by its name); a
-/// code the catalogs do not know is its English message, with `lang` saying so on a
-/// Chinese page.
+/// `[package_problems]` text for its code with its parameters; a code the catalogs do not
+/// know is its English message, with `lang` saying so on a Chinese page.
 pub fn package_problem(
     catalogs: &Catalogs,
     lang: Lang,
     problem: &crate::error::Problem,
 ) -> (String, Option<&'static str>) {
     let key = format!("package_problems.{}", problem.code);
-    let Some(text) = catalogs.of(lang).get(&key) else {
-        return (problem.message.clone(), (lang == Lang::Zh).then_some("en"));
-    };
-    let metric = problem
-        .params
-        .get("metric")
-        .map(|code| catalogs.code(lang, "metric", code));
-    let params = problem
-        .params
-        .iter()
-        .map(|(name, value)| match (*name, &metric) {
-            ("metric", Some(named)) => (*name, named.as_str()),
-            _ => (*name, value.as_str()),
-        });
-    (fill(catalogs, lang, text, params), None)
+    match catalogs.of(lang).get(&key) {
+        Some(text) => (
+            fill(
+                catalogs,
+                lang,
+                text,
+                problem.params.iter().map(|(k, v)| (*k, v.as_str())),
+            ),
+            None,
+        ),
+        None => (problem.message.clone(), (lang == Lang::Zh).then_some("en")),
+    }
 }
 
 /// A field's problem: the catalogs' `[field_rules]` text for its rule with the rule's
@@ -105,35 +101,18 @@ pub fn field_problem(
 }
 
 /// `text` with each `{name}` replaced by its parameter as the reader should see it: times
-/// (`…_at`) in Beijing time, kinds of thing and form fields by their catalogued names.
+/// (`…_at`) in Beijing time, kinds of thing, form fields and metrics by their catalogued
+/// names. One pass over `text`: a value is never read for placeholders, so a team named
+/// `{id}` or a guidance with braces shows as typed. A placeholder whose parameter is
+/// missing (the id of a thing known only by kind) is left out with the space before it,
+/// rather than shown as `{id}`.
 pub fn fill<'a>(
     catalogs: &Catalogs,
     lang: Lang,
     text: &str,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
-    let filled = params
-        .into_iter()
-        .fold(text.to_owned(), |text, (name, value)| {
-            let shown = if name.ends_with("_at") {
-                beijing_time(value)
-            } else {
-                match name {
-                    "thing" | "field" | "run" | "side" | "measure" => {
-                        catalogs.code(lang, name, value)
-                    }
-                    "status" => catalogs.code(lang, "invitation_status", value),
-                    _ => value.to_owned(),
-                }
-            };
-            text.replace(&format!("{{{name}}}"), &shown)
-        });
-    without_unfilled(&filled)
-}
-
-/// A parameter this error does not carry (the id of a thing known only by kind) is left
-/// out with the space before it, rather than shown as `{id}`.
-fn without_unfilled(text: &str) -> String {
+    let params: Vec<(&str, &str)> = params.into_iter().collect();
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -141,16 +120,35 @@ fn without_unfilled(text: &str) -> String {
             break;
         };
         let name = &rest[open + 1..open + close];
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        if let Some((name, value)) = params.iter().find(|(n, _)| *n == name) {
+            out.push_str(&rest[..open]);
+            out.push_str(&shown(catalogs, lang, name, value));
+        } else if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            out.push_str(rest[..open].strip_suffix(' ').unwrap_or(&rest[..open]));
+        } else {
+            // Not a placeholder: the brace stays, and the search goes on after it.
             out.push_str(&rest[..=open]);
             rest = &rest[open + 1..];
             continue;
         }
-        out.push_str(rest[..open].strip_suffix(' ').unwrap_or(&rest[..open]));
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
     out
+}
+
+/// One parameter as the reader should see it.
+fn shown(catalogs: &Catalogs, lang: Lang, name: &str, value: &str) -> String {
+    if name.ends_with("_at") {
+        return beijing_time(value);
+    }
+    match name {
+        "thing" | "field" | "run" | "side" | "measure" | "metric" => {
+            catalogs.code(lang, name, value)
+        }
+        "status" => catalogs.code(lang, "invitation_status", value),
+        _ => value.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +158,18 @@ mod tests {
 
     fn catalogs() -> Catalogs {
         Catalogs::embedded().unwrap()
+    }
+
+    /// Values are shown as they are: braces in a value are never taken for placeholders.
+    #[test]
+    fn values_are_never_read_for_placeholders() {
+        let text = fill(
+            &catalogs(),
+            Lang::Zh,
+            "队伍 {team} 已报名 {scenario}{missing}。{ 不是占位 }",
+            [("team", "{scenario} {id}"), ("scenario", "kg-open")],
+        );
+        assert_eq!(text, "队伍 {scenario} {id} 已报名 kg-open。{ 不是占位 }");
     }
 
     #[test]

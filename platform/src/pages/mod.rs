@@ -344,6 +344,17 @@ impl PageContext {
         self.state.site.catalogs.text(self.lang, key)
     }
 
+    /// The catalogs' text for `key` with its `{name}`s filled from `params`, as errors are
+    /// (`error_text::fill`: one pass, values shown as typed).
+    pub fn text_with(&self, key: &str, params: &[(&str, &str)]) -> String {
+        error_text::fill(
+            &self.state.site.catalogs,
+            self.lang,
+            &self.text(key),
+            params.iter().copied(),
+        )
+    }
+
     /// The name of a code (`kind` `metric`, value `roc_auc`) in the page's language, from
     /// the catalogs' `[code]` section; an open-ended code the catalogs do not name (a
     /// department's own domain) is shown as it is.

@@ -1,6 +1,7 @@
 //! Issue 15's department upload in a real headless Chromium, on a phone in Chinese: a
 //! package sent from the edit page with its progress bar, then a second version, whose
-//! page says what it changed; and a refusal read in Chinese with its values.
+//! page says what it changed; a broken package's problems in Chinese; and a refusal read
+//! in Chinese with its values.
 
 use crate::browser::{Browser, Size, require_chromium};
 use crate::browser_flow::{expect_text, signed_in};
@@ -89,6 +90,37 @@ async fn a_package_version_is_uploaded_with_progress_and_its_changes_shown(backe
     expect_text(&clerk, "#package-changes", "有 0 条标注不同").await;
     clerk.expect_no_sideways_scroll().await;
     clerk.screenshot("package-changes-phone").await;
+
+    // A refused package: its problems in Chinese beside the form, the phone's width kept.
+    let broken = archives.path().join("broken.tar");
+    std::fs::write(
+        &broken,
+        package_archive("kg-open", |dir| {
+            edit(&dir.join("scenario.toml"), |text| {
+                text.replace("budget_ms = 20", "budget_ms = 0.01")
+            });
+        }),
+    )
+    .unwrap();
+    clerk
+        .open(&format!("{base}/console/scenarios/kg-open/edit"))
+        .await;
+    clerk
+        .fill(
+            "#package-form input[name=package]",
+            &broken.to_string_lossy(),
+        )
+        .await;
+    clerk.click("#package-form button[type=submit]").await;
+    expect_text(
+        &clerk,
+        "#package-problems",
+        "低于 1 毫秒的预算测到的是网络而不是模型",
+    )
+    .await;
+    expect_text(&clerk, "#package-version", "v2").await;
+    clerk.expect_no_sideways_scroll().await;
+    clerk.screenshot("package-problems-phone").await;
     clerk.close().await;
 
     // A refusal in Chinese, its time in Beijing time.

@@ -268,9 +268,13 @@ fn rubric_lines(
                         // On a line of its own, under its label.
                         problem.clone()
                     } else {
-                        page.text("console.field_problem")
-                            .replace("{field}", &page.text(&format!("judging.{name}")))
-                            .replace("{problem}", problem)
+                        page.text_with(
+                            "console.field_problem",
+                            &[
+                                ("label", &page.text(&format!("judging.{name}"))),
+                                ("problem", problem),
+                            ],
+                        )
                     };
                     Some((name.to_owned(), said))
                 })

@@ -419,9 +419,10 @@ async fn edit_page(
                     "daily_cny_per_team" => page.text("console.sponsorship_daily"),
                     _ => field,
                 };
-                page.text("console.field_problem")
-                    .replace("{field}", &label)
-                    .replace("{problem}", &message)
+                page.text_with(
+                    "console.field_problem",
+                    &[("label", &label), ("problem", &message)],
+                )
             })
             .collect();
         problems.problem = Some(named.join(" "));

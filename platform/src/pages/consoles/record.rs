@@ -41,8 +41,8 @@ struct RecordPage {
 struct PageWords<'a>(&'a PageContext);
 
 impl PageWords<'_> {
-    fn text(&self, key: &str) -> String {
-        self.0.text(&format!("record.detail_{key}"))
+    fn text_with(&self, key: &str, params: &[(&str, &str)]) -> String {
+        self.0.text_with(&format!("record.detail_{key}"), params)
     }
 }
 
@@ -53,12 +53,16 @@ impl Wording for PageWords<'_> {
             Some(m) => format!("{kind_words} · {}", self.0.code("measure", m.as_str())),
             None => kind_words,
         };
-        self.text("criterion")
-            .replace("{kind}", &kind)
-            .replace("{label}", &c.label)
-            .replace("{guidance}", &c.guidance)
-            .trim()
-            .to_owned()
+        self.text_with(
+            "criterion",
+            &[
+                ("kind", &kind),
+                ("label", &c.label),
+                ("guidance", &c.guidance),
+            ],
+        )
+        .trim()
+        .to_owned()
     }
 
     fn declared_none(&self) -> String {
@@ -70,28 +74,32 @@ impl Wording for PageWords<'_> {
     }
 
     fn measured(&self, value: f64, share: f64) -> String {
-        self.text("measured")
-            .replace("{value}", &value.to_string())
-            .replace("{share}", &share.to_string())
+        self.text_with(
+            "measured",
+            &[("value", &value.to_string()), ("share", &share.to_string())],
+        )
     }
 
     fn judged(&self, j: &JudgedSummary, share: f64) -> String {
-        self.text(if j.trimmed { "trimmed_mean" } else { "mean" })
-            .replace("{value}", &format!("{:.4}", j.value))
-            .replace("{judges}", &j.judges.to_string())
-            .replace("{min}", &j.min.to_string())
-            .replace("{max}", &j.max.to_string())
-            .replace("{spread}", &j.spread.to_string())
-            .replace("{share}", &share.to_string())
+        self.text_with(
+            if j.trimmed { "trimmed_mean" } else { "mean" },
+            &[
+                ("value", &format!("{:.4}", j.value)),
+                ("judges", &j.judges.to_string()),
+                ("min", &j.min.to_string()),
+                ("max", &j.max.to_string()),
+                ("spread", &j.spread.to_string()),
+                ("share", &share.to_string()),
+            ],
+        )
     }
 
     fn unscored(&self, share: f64) -> String {
-        self.text("unscored").replace("{share}", &share.to_string())
+        self.text_with("unscored", &[("share", &share.to_string())])
     }
 
     fn same_image(&self, teams: &[String]) -> String {
-        self.text("same_image")
-            .replace("{teams}", &teams.join("、"))
+        self.text_with("same_image", &[("teams", &teams.join("、"))])
     }
 }
 
