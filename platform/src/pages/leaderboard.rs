@@ -6,15 +6,14 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use jiebang_scenarios::package::OverBudget;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{CurrentUser, MaybeUser};
+use crate::auth::CurrentUser;
 use crate::db::ids::{ScenarioId, TeamId};
 use crate::db::models::submissions;
 use crate::error::AppError;
 use crate::pages::PageContext;
 use crate::pages::chart::{self, Point};
 use crate::pages::scenarios::{pick, when};
-use crate::services::boards::{Board, BoardQuery, BoardView, board_of, direction_of};
-use crate::services::scenarios::visible;
+use crate::services::boards::{Board, BoardQuery, BoardView, board_with, direction_of};
 
 #[derive(Serialize)]
 pub struct BoardRowCells {
@@ -159,7 +158,6 @@ pub async fn leaderboard(
     };
     let page_number = query.page;
     let user = page.user.clone();
-    let visibility = MaybeUser(page.user.clone()).visibility();
     let query = BoardQuery {
         phase: None,
         board: Some(board),
@@ -168,35 +166,33 @@ pub async fn leaderboard(
     };
     let private_locked =
         !page.user.as_ref().is_some_and(CurrentUser::sees_all_work) && board == Board::Public;
-    let view = board_of(&page.state, id.clone(), user, query).await?;
-    let private_locked = private_locked && !phase_closed(&view.phase_closes_at);
     // What the board does not carry — the title, the budget and its percentile, and the
-    // page's teams' entries — in one read after it (board_of has checked the scenario is
-    // visible, so its errors come first as before).
-    let (title, budget, percentile, entries) = {
-        let (id, phase) = (id.clone(), view.phase_id.clone());
-        let teams: Vec<TeamId> = view
-            .rows
-            .iter()
-            .map(|r| TeamId::from(r.team_id.as_str()))
-            .collect();
-        page.state
-            .db
-            .read(move |conn| {
-                let scenario = visible(conn, &id, &visibility)?;
-                let percentile = scenario
-                    .spec()?
-                    .map(|spec| spec.manifest.latency.percentile());
-                let entries = submissions::entries_of_teams(conn, &phase, &teams)?;
-                Ok((
-                    (scenario.title_zh, scenario.title_en),
-                    scenario.latency_budget_ms,
-                    percentile,
-                    entries,
-                ))
-            })
-            .await?
-    };
+    // page's teams' entries — read in the same trip as the board.
+    let (view, (title, budget, percentile, entries)) = board_with(
+        &page.state,
+        id.clone(),
+        user,
+        query,
+        |conn, scenario, view| {
+            let percentile = scenario
+                .spec()?
+                .map(|spec| spec.manifest.latency.percentile());
+            let teams: Vec<TeamId> = view
+                .rows
+                .iter()
+                .map(|r| TeamId::from(r.team_id.as_str()))
+                .collect();
+            let entries = submissions::entries_of_teams(conn, &view.phase_id, &teams)?;
+            Ok((
+                (scenario.title_zh.clone(), scenario.title_en.clone()),
+                scenario.latency_budget_ms,
+                percentile,
+                entries,
+            ))
+        },
+    )
+    .await?;
+    let private_locked = private_locked && !phase_closed(&view.phase_closes_at);
     let points: Vec<Point> = view
         .rows
         .iter()

@@ -131,9 +131,31 @@ pub async fn board_of(
     viewer: Option<CurrentUser>,
     query: BoardQuery,
 ) -> Result<BoardView, AppError> {
-    let (mut view, ranked) = state
+    let (view, ()) = board_with(state, id, viewer, query, |_, _, _| Ok(())).await?;
+    Ok(view)
+}
+
+/// The board, and what `also` reads of its scenario and rows on the same connection in
+/// the same trip to the database: a page that shows more than the board asks once, not
+/// twice (each trip is a wait for a pooled connection and, on PostgreSQL, round trips).
+pub async fn board_with<T, F>(
+    state: &AppState,
+    id: ScenarioId,
+    viewer: Option<CurrentUser>,
+    query: BoardQuery,
+    also: F,
+) -> Result<(BoardView, T), AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &Scenario, &BoardView) -> Result<T, AppError> + Send + 'static,
+{
+    let (mut view, ranked, extra) = state
         .db
-        .read(move |conn| ranked_page(conn, &id, viewer.as_ref(), &query))
+        .read(move |conn| {
+            let (view, ranked, scenario) = ranked_page(conn, &id, viewer.as_ref(), &query)?;
+            let extra = also(conn, &scenario, &view)?;
+            Ok((view, ranked, extra))
+        })
         .await?;
     let (blobs, cache) = (state.blobs.clone(), state.ties.clone());
     let metric = view.metric_name;
@@ -156,7 +178,7 @@ pub async fn board_of(
         row.tied_with_above = tie.tied;
         row.above_better_probability = tie.probability;
     }
-    Ok(view)
+    Ok((view, extra))
 }
 
 /// The metric and over-budget rule a board on `package_version` ranks by: a closed phase
@@ -195,14 +217,14 @@ pub fn public_rank(
     Ok(board_entries::rank_of(conn, &key, over_budget, submission)?)
 }
 
-/// The page of the board asked for, and what the ties of its rows depend on: its rows and
-/// the row just above the page, best first. Database work.
-pub fn ranked_page(
+/// The page of the board asked for, what the ties of its rows depend on (its rows and the
+/// row just above the page, best first), and the scenario. Database work.
+fn ranked_page(
     conn: &mut DbConnection,
     id: &ScenarioId,
     viewer: Option<&CurrentUser>,
     query: &BoardQuery,
-) -> Result<(BoardView, Vec<RankedResult>), AppError> {
+) -> Result<(BoardView, Vec<RankedResult>, Scenario), AppError> {
     let sees_all = viewer.is_some_and(CurrentUser::sees_all_work);
     let visibility = viewer.map_or(
         crate::db::models::scenarios::Visibility::PublishedAndDraftsOf(Vec::new()),
@@ -304,7 +326,7 @@ pub fn ranked_page(
         .collect();
     let view = BoardView {
         over_budget,
-        scenario_id: scenario.id,
+        scenario_id: scenario.id.clone(),
         phase_id: phase.id,
         phase_closes_at: iso_time(phase.closes_at),
         board,
@@ -318,7 +340,7 @@ pub fn ranked_page(
         per_page: paging.size,
         total: usize::try_from(total).unwrap_or(usize::MAX),
     };
-    Ok((view, tie_rows))
+    Ok((view, tie_rows, scenario))
 }
 
 /// The submission with its result, if the caller may see it; the flag says whether the

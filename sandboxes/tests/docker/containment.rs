@@ -32,7 +32,18 @@ async fn fork_bomb_hits_the_pids_limit() {
         "fork-bomb-neighbour",
     )
     .await;
-    assert_eq!(outcome.termination, Termination::WallClock, "{outcome:?}");
+    // Held at the pids limit, the bomb spins until the deadline; but a refused fork has
+    // already copied its parent's address space (the kernel charges the pids limit late in
+    // `copy_process`) and its task is freed only after an RCU grace period, all charged to
+    // the container's memory, so a fast enough spin can reach the memory limit first (seen
+    // once in six runs, 0.3 s in). Either way it is stopped by a limit, never by exiting.
+    assert!(
+        matches!(
+            outcome.termination,
+            Termination::WallClock | Termination::OutOfMemory
+        ),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
