@@ -102,6 +102,16 @@ pub async fn serve(config: Config) -> Result<(), AppError> {
     let url = DatabaseUrl::parse(&config.database_url())?;
     tracing::info!(database = %url.redacted(), "opening database");
     let db = Db::open(&url, config.pool_size)?;
+    let per_session =
+        db.read_blocking(|conn| Ok(crate::db::placement::backends_weigh_per_session(conn)));
+    if per_session.unwrap_or(false) {
+        tracing::warn!(
+            "PostgreSQL runs on this host in no CPU cgroup of its own while the kernel shares the \
+             CPU by session (autogroup): each busy backend gets as much CPU as the whole \
+             platform; start it as a service in a cgroup of its own or set \
+             kernel.sched_autogroup_enabled=0 (operator guide: PostgreSQL on the same host)"
+        );
+    }
     let first_admin = bootstrap::ensure_first_admin(&db)?;
     let blobs = crate::storage::BlobStore::new(&config.data_dir);
     let catalog = catalog::load(&db, &blobs, &config.catalog_dir)?;

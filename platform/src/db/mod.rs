@@ -2,6 +2,7 @@
 
 pub mod ids;
 pub mod models;
+pub mod placement;
 pub mod plan;
 pub mod schema;
 pub mod waits;

@@ -51,7 +51,37 @@ async fn unchanged_boards_and_pages_answer_304(backend: Backend) {
         assert_eq!(stale.status, 200, "{path}");
     }
 }
+/// The start-up check for a PostgreSQL whose backends each weigh as much as the platform
+/// (docs/guide-operator.md, "PostgreSQL on the same host"), read off the real cluster.
+async fn postgresql_placement_is_read_off_this_host(backend: Backend) {
+    use jiebang_platform::db::DbConnection;
+    use jiebang_platform::db::placement::{self, CpuGrouping};
+    let app = TestApp::new(backend).await;
+    let (weighs, grouping) = app
+        .state
+        .db
+        .read_blocking(|conn| {
+            let grouping = match conn {
+                DbConnection::Postgres(pg) => placement::backend_grouping(pg),
+                DbConnection::Sqlite(_) => None,
+            };
+            Ok((placement::backends_weigh_per_session(conn), grouping))
+        })
+        .unwrap();
+    match backend {
+        Backend::Sqlite => assert!(!weighs, "SQLite has no backends"),
+        Backend::Postgres => {
+            // scripts/test starts the cluster on this host, so its backend is found.
+            let grouping = grouping.expect("the test cluster's backend is a process here");
+            let autogroup = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+                .is_ok_and(|v| v.trim() == "1");
+            assert_eq!(weighs, autogroup && grouping == CpuGrouping::Session);
+        }
+    }
+}
+
 on_both_backends!(
     liveness_and_readiness,
-    unchanged_boards_and_pages_answer_304
+    unchanged_boards_and_pages_answer_304,
+    postgresql_placement_is_read_off_this_host
 );
