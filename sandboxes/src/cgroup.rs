@@ -27,13 +27,7 @@ impl ContainerCgroup {
     /// `cpu` controller is mounted alone or together with `cpuacct`.
     pub fn from_proc(text: &str, root: &Path) -> Self {
         let mut found = Self::default();
-        for line in text.lines() {
-            let mut fields = line.splitn(3, ':');
-            let (Some(_), Some(controllers), Some(path)) =
-                (fields.next(), fields.next(), fields.next())
-            else {
-                continue;
-            };
+        for (_, controllers, path) in proc_entries(text) {
             let relative = path.trim_start_matches('/');
             if controllers.is_empty() {
                 // The root is the host's own; its figures are /proc/pressure's.
@@ -53,6 +47,15 @@ impl ContainerCgroup {
         }
         found
     }
+}
+
+/// The lines of a `/proc/<pid>/cgroup` file: the hierarchy's number, its controllers
+/// (empty for the unified hierarchy) and the process's folder in it.
+pub fn proc_entries(text: &str) -> impl Iterator<Item = (&str, &str, &str)> {
+    text.lines().filter_map(|line| {
+        let mut fields = line.splitn(3, ':');
+        Some((fields.next()?, fields.next()?, fields.next()?))
+    })
 }
 
 #[cfg(test)]

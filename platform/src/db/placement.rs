@@ -8,6 +8,7 @@ use std::path::Path;
 
 use diesel::sql_types::Integer;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+use jiebang_sandboxes::cgroup::proc_entries;
 
 use super::DbConnection;
 
@@ -26,13 +27,7 @@ pub enum CpuGrouping {
 /// `None` where it cannot.
 pub fn grouping(proc_cgroup: &str, read: impl Fn(&str) -> Option<String>) -> CpuGrouping {
     let mut unified = None;
-    for line in proc_cgroup.lines() {
-        let mut fields = line.splitn(3, ':');
-        let (Some(id), Some(controllers), Some(path)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
+    for (id, controllers, path) in proc_entries(proc_cgroup) {
         // cgroup v1: the hierarchy the cpu controller is mounted on decides.
         if id != "0" && controllers.split(',').any(|c| c == "cpu") {
             return at_root(path);
