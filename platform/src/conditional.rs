@@ -49,20 +49,35 @@ pub async fn conditional_get(
         .get(header::ETAG)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if let Some(etag) = tagged {
-        if if_none_match.is_some_and(|value| matches(&value, &etag)) {
-            let (request, response) = response.into_parts();
-            return Ok(ServiceResponse::new(
-                request,
-                not_modified(response.headers(), etag),
-            ));
-        }
-        return Ok(response);
+    let (response, etag) = match tagged {
+        Some(etag) => (response, etag),
+        None => match tag(response).await? {
+            Tagging::Tagged(response, etag) => (response, etag),
+            Tagging::Untouched(response) => return Ok(response),
+        },
+    };
+    if if_none_match.is_some_and(|value| matches(&value, &etag)) {
+        let (request, response) = response.into_parts();
+        return Ok(ServiceResponse::new(
+            request,
+            not_modified(response.headers(), etag),
+        ));
     }
+    Ok(response)
+}
+
+/// An answer with the `ETag` of its body, or one too large to read whole.
+enum Tagging {
+    Tagged(ServiceResponse<BoxBody>, String),
+    Untouched(ServiceResponse<BoxBody>),
+}
+
+/// Reads a small answer's body to tag it.
+async fn tag(response: ServiceResponse<BoxBody>) -> Result<Tagging, AppError> {
     let small =
         matches!(response.response().body().size(), BodySize::Sized(n) if n <= MAX_TAGGED_BODY);
     if !small {
-        return Ok(response);
+        return Ok(Tagging::Untouched(response));
     }
     let (request, response) = response.into_parts();
     let (head, body) = response.into_parts();
@@ -70,17 +85,14 @@ pub async fn conditional_get(
         .await
         .map_err(|e| AppError::Internal(format!("reading an answer's body: {e}")))?;
     let etag = etag_of(&bytes);
-    if if_none_match.is_some_and(|value| matches(&value, &etag)) {
-        return Ok(ServiceResponse::new(
-            request,
-            not_modified(head.headers(), etag),
-        ));
-    }
     let mut response = head.set_body(BoxBody::new(bytes));
     if let Ok(value) = header::HeaderValue::from_str(&etag) {
         response.headers_mut().insert(header::ETAG, value);
     }
-    Ok(ServiceResponse::new(request, response))
+    Ok(Tagging::Tagged(
+        ServiceResponse::new(request, response),
+        etag,
+    ))
 }
 
 /// `304 Not Modified` for `etag`, with the caching headers the whole answer had.

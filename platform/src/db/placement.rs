@@ -88,10 +88,7 @@ pub fn backends_weigh_per_session(conn: &mut DbConnection) -> bool {
 /// How the kernel shares the CPU with the backend serving `conn`, when it runs on this
 /// host in this PID namespace.
 pub fn backend_grouping(conn: &mut PgConnection) -> Option<CpuGrouping> {
-    let backend: BackendPid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result(conn)
-        .ok()?;
-    let process = Path::new("/proc").join(backend.pid.to_string());
+    let process = Path::new("/proc").join(backend_pid(conn)?.to_string());
     // A process of that number that is not a backend is another PID namespace's.
     let name = std::fs::read_to_string(process.join("comm")).ok()?;
     if !name.starts_with("postgres") {
@@ -101,6 +98,14 @@ pub fn backend_grouping(conn: &mut PgConnection) -> Option<CpuGrouping> {
     Some(grouping(&cgroups, |file| {
         std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(file.trim_start_matches('/'))).ok()
     }))
+}
+
+/// The process number of the backend serving `conn`, as its host numbers it.
+pub fn backend_pid(conn: &mut PgConnection) -> Option<i32> {
+    let backend: BackendPid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result(conn)
+        .ok()?;
+    Some(backend.pid)
 }
 
 #[cfg(test)]

@@ -65,16 +65,8 @@ pub fn package_problem(
     problem: &crate::error::Problem,
 ) -> (String, Option<&'static str>) {
     let key = format!("package_problems.{}", problem.code);
-    match catalogs.of(lang).get(&key) {
-        Some(text) => (
-            fill(
-                catalogs,
-                lang,
-                text,
-                problem.params.iter().map(|(k, v)| (*k, v.as_str())),
-            ),
-            None,
-        ),
+    match catalogued(catalogs, lang, &key, &problem.params) {
+        Some(text) => (text, None),
         None => (problem.message.clone(), (lang == Lang::Zh).then_some("en")),
     }
 }
@@ -86,18 +78,22 @@ pub fn field_problem(
     lang: Lang,
     problem: &crate::validate::FieldProblem,
 ) -> String {
-    match catalogs
-        .of(lang)
-        .get(&format!("field_rules.{}", problem.rule))
-    {
-        Some(text) => fill(
-            catalogs,
-            lang,
-            text,
-            problem.params.iter().map(|(k, v)| (*k, v.as_str())),
-        ),
-        None => problem.message.clone(),
-    }
+    let key = format!("field_rules.{}", problem.rule);
+    catalogued(catalogs, lang, &key, &problem.params).unwrap_or_else(|| problem.message.clone())
+}
+
+/// The catalogs' text for `key` with `params` filled in, when the catalogs have one.
+fn catalogued<'a>(
+    catalogs: &Catalogs,
+    lang: Lang,
+    key: &str,
+    params: impl IntoIterator<Item = (&'a &'static str, &'a String)>,
+) -> Option<String> {
+    let text = catalogs.of(lang).get(key)?;
+    let params = params
+        .into_iter()
+        .map(|(name, value)| (*name, value.as_str()));
+    Some(fill(catalogs, lang, text, params))
 }
 
 /// `text` with each `{name}` replaced by its parameter as the reader should see it: times

@@ -264,6 +264,14 @@ async fn the_platform_in_a_browser(backend: Backend) {
         .open(&format!("{base}/scenarios/kg-open/leaderboard?lang=en"))
         .await;
     expect_text(&visitor, "main", "Team A").await;
+    // In Chinese on the phone: the board with its teams' entries, read in the board's trip.
+    visitor
+        .open(&format!("{base}/scenarios/kg-open/leaderboard?lang=zh"))
+        .await;
+    expect_text(&visitor, "main", "提交次数").await;
+    expect_text(&visitor, "td.entries", "1").await;
+    visitor.expect_no_sideways_scroll().await;
+    visitor.screenshot("board-phone-zh").await;
     visitor
         .open(&format!(
             "{base}/scenarios/kg-open/leaderboard?board=private"

@@ -24,8 +24,27 @@ async fn watch_progress(browser: &Browser) {
         .await;
 }
 
-async fn upload(browser: &Browser, archive: &std::path::Path) -> Vec<String> {
-    watch_progress(browser).await;
+/// The package of `kg-open` with its budget set to `budget_ms` (the fixture's 20 if
+/// `None`), written to `dir/name`.
+fn archive_with_budget(
+    dir: &std::path::Path,
+    name: &str,
+    budget_ms: Option<&str>,
+) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let archive = package_archive("kg-open", |dir| {
+        if let Some(budget) = budget_ms {
+            edit(&dir.join("scenario.toml"), |text| {
+                text.replace("budget_ms = 20", &format!("budget_ms = {budget}"))
+            });
+        }
+    });
+    std::fs::write(&path, archive).unwrap();
+    path
+}
+
+/// Chooses `archive` in the edit page's package form and sends it.
+async fn send(browser: &Browser, archive: &std::path::Path) {
     browser
         .fill(
             "#package-form input[name=package]",
@@ -33,6 +52,11 @@ async fn upload(browser: &Browser, archive: &std::path::Path) -> Vec<String> {
         )
         .await;
     browser.click("#package-form button[type=submit]").await;
+}
+
+async fn upload(browser: &Browser, archive: &std::path::Path) -> Vec<String> {
+    watch_progress(browser).await;
+    send(browser, archive).await;
     browser
         .wait_for_url("the package saved", |url| url.query() == Some("saved=1"))
         .await;
@@ -50,18 +74,8 @@ async fn a_package_version_is_uploaded_with_progress_and_its_changes_shown(backe
     let base = app.serve_http();
     let w = app.world.clone();
     let archives = tempfile::tempdir().unwrap();
-    let first = archives.path().join("v1.tar");
-    std::fs::write(&first, package_archive("kg-open", |_| {})).unwrap();
-    let second = archives.path().join("v2.tar");
-    std::fs::write(
-        &second,
-        package_archive("kg-open", |dir| {
-            edit(&dir.join("scenario.toml"), |text| {
-                text.replace("budget_ms = 20", "budget_ms = 15")
-            });
-        }),
-    )
-    .unwrap();
+    let first = archive_with_budget(archives.path(), "v1.tar", None);
+    let second = archive_with_budget(archives.path(), "v2.tar", Some("15"));
 
     let clerk = signed_in(
         "package-versions",
@@ -92,26 +106,11 @@ async fn a_package_version_is_uploaded_with_progress_and_its_changes_shown(backe
     clerk.screenshot("package-changes-phone").await;
 
     // A refused package: its problems in Chinese beside the form, the phone's width kept.
-    let broken = archives.path().join("broken.tar");
-    std::fs::write(
-        &broken,
-        package_archive("kg-open", |dir| {
-            edit(&dir.join("scenario.toml"), |text| {
-                text.replace("budget_ms = 20", "budget_ms = 0.01")
-            });
-        }),
-    )
-    .unwrap();
+    let broken = archive_with_budget(archives.path(), "broken.tar", Some("0.01"));
     clerk
         .open(&format!("{base}/console/scenarios/kg-open/edit"))
         .await;
-    clerk
-        .fill(
-            "#package-form input[name=package]",
-            &broken.to_string_lossy(),
-        )
-        .await;
-    clerk.click("#package-form button[type=submit]").await;
+    send(&clerk, &broken).await;
     expect_text(
         &clerk,
         "#package-problems",

@@ -52,31 +52,70 @@ async fn unchanged_boards_and_pages_answer_304(backend: Backend) {
     }
 }
 /// The start-up check for a PostgreSQL whose backends each weigh as much as the platform
-/// (docs/guide-operator.md, "PostgreSQL on the same host"), read off the real cluster.
+/// (docs/guide-operator.md, "PostgreSQL on the same host"), read off the real cluster: its
+/// backend as scripts/test starts it, by hand in no CPU cgroup, then moved into a CPU cgroup
+/// of its own as a service manager would place it.
 async fn postgresql_placement_is_read_off_this_host(backend: Backend) {
     use jiebang_platform::db::DbConnection;
     use jiebang_platform::db::placement::{self, CpuGrouping};
     let app = TestApp::new(backend).await;
-    let (weighs, grouping) = app
-        .state
+    let autogroup = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+        .is_ok_and(|v| v.trim() == "1");
+    // One connection throughout: each has a backend of its own.
+    app.state
         .db
         .read_blocking(|conn| {
-            let grouping = match conn {
-                DbConnection::Postgres(pg) => placement::backend_grouping(pg),
-                DbConnection::Sqlite(_) => None,
+            let weighs = placement::backends_weigh_per_session(conn);
+            let DbConnection::Postgres(pg) = conn else {
+                assert!(!weighs, "SQLite has no backends");
+                return Ok(());
             };
-            Ok((placement::backends_weigh_per_session(conn), grouping))
+            let grouping = placement::backend_grouping(pg);
+            assert_eq!(grouping, Some(CpuGrouping::Session), "started by hand");
+            assert_eq!(weighs, autogroup);
+            let pid = placement::backend_pid(pg).expect("the backend's process number");
+            let cgroup = CpuCgroup::make(&format!("jiebang-test-{}", std::process::id()));
+            cgroup.enter(pid);
+            let grouping = placement::backend_grouping(pg);
+            let weighs = placement::backends_weigh_per_session(conn);
+            cgroup.leave(pid);
+            assert_eq!(grouping, Some(CpuGrouping::Cgroup), "in a CPU cgroup");
+            assert!(!weighs, "a backend in a CPU cgroup weighs as one group");
+            Ok(())
         })
         .unwrap();
-    match backend {
-        Backend::Sqlite => assert!(!weighs, "SQLite has no backends"),
-        Backend::Postgres => {
-            // scripts/test starts the cluster on this host, so its backend is found.
-            let grouping = grouping.expect("the test cluster's backend is a process here");
-            let autogroup = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
-                .is_ok_and(|v| v.trim() == "1");
-            assert_eq!(weighs, autogroup && grouping == CpuGrouping::Session);
-        }
+}
+
+/// A CPU cgroup of the test's own under the host's cpu hierarchy (v1, or v2 with the cpu
+/// controller handed down from the root), removed by `leave`.
+struct CpuCgroup {
+    root: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl CpuCgroup {
+    fn make(name: &str) -> Self {
+        let v1 = std::path::Path::new("/sys/fs/cgroup/cpu");
+        let root = if v1.join("cgroup.procs").is_file() {
+            v1.to_path_buf()
+        } else {
+            let root = std::path::PathBuf::from("/sys/fs/cgroup");
+            std::fs::write(root.join("cgroup.subtree_control"), "+cpu")
+                .expect("the cpu controller handed down (the tests run as root)");
+            root
+        };
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("a CPU cgroup (the tests run as root)");
+        Self { root, dir }
+    }
+
+    fn enter(&self, pid: i32) {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    }
+
+    fn leave(&self, pid: i32) {
+        std::fs::write(self.root.join("cgroup.procs"), pid.to_string()).unwrap();
+        std::fs::remove_dir(&self.dir).unwrap();
     }
 }
 

@@ -18,6 +18,9 @@ pub const DATATYPES: &[&str] = &[
 /// Below this a budget measures the network, not the model.
 pub const MIN_BUDGET_MS: f64 = 1.0;
 
+/// The most accelerators one run may ask for.
+const MAX_ACCELERATORS: u32 = 64;
+
 /// Lowercase letters, digits and inner hyphens, `min` to 64 characters.
 pub fn is_slug(value: &str, min: usize) -> bool {
     (min..=64).contains(&value.len())
@@ -97,14 +100,14 @@ fn check_accelerators(manifest: &Manifest, c: &mut Collector) {
         }
         _ => {}
     }
-    if resources.accelerators > 64 {
+    if resources.accelerators > MAX_ACCELERATORS {
         c.add(
             FILE,
             Some("resources.accelerators"),
             ProblemCode::TooManyAccelerators,
-            "at most 64 devices per run",
+            format!("at most {MAX_ACCELERATORS} devices per run"),
         )
-        .with("max", 64);
+        .with("max", MAX_ACCELERATORS);
     }
 }
 
